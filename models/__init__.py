@@ -1,0 +1,13 @@
+"""The uqbridge model library: micro-to-macro maps, one module per map, each a ForwardModel.
+
+``REGISTRY`` maps a model name to ``"module:attribute"``, where the attribute is a ForwardModel or a
+function returning one with default settings. It is exposed to uqbridge through the
+``uqbridge.models`` entry point, so modules are imported only when a model is asked for.
+"""
+
+REGISTRY: dict[str, str] = {
+    # standard UQ test functions with analytic references
+    "ishigami": "models.test_functions:ishigami",
+    "sobol_g": "models.test_functions:sobol_g",
+    "borehole": "models.test_functions:borehole",
+}

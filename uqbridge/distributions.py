@@ -1,0 +1,556 @@
+"""Probability distributions for uncertain inputs: one spec, converted to SciPy, chaospy and PyMC.
+
+Each distribution is a small frozen dataclass holding its parameters once; ``scipy()``, ``chaospy()``
+and ``pymc()`` build the library objects from those parameters, so there is never a second copy.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from scipy import stats
+
+__all__ = [
+    "Distribution",
+    "Normal",
+    "LogNormal",
+    "Uniform",
+    "TruncatedNormal",
+    "Beta",
+    "Gamma",
+    "Weibull",
+    "Gumbel",
+    "Triangular",
+    "Constant",
+    "Empirical",
+    "DISTRIBUTIONS",
+    "distribution_from_dict",
+]
+
+
+def _positive(dist: str, **params: float) -> None:
+    for name, value in params.items():
+        if not (np.isfinite(value) and value > 0):
+            raise ValueError(f"{dist}: parameter {name} must be finite and > 0, got {value!r}")
+
+
+def _finite(dist: str, **params: float) -> None:
+    for name, value in params.items():
+        if not np.isfinite(value):
+            raise ValueError(f"{dist}: parameter {name} must be finite, got {value!r}")
+
+
+def _ordered(dist: str, lower: float, upper: float) -> None:
+    if not lower < upper:
+        raise ValueError(f"{dist}: lower must be < upper, got lower={lower!r}, upper={upper!r}")
+
+
+@dataclass(frozen=True)
+class Distribution:
+    """Base of all input distributions (not instantiated directly).
+
+    Subclasses implement :meth:`scipy`, :meth:`chaospy` and :meth:`pymc`; the numerical methods
+    (``ppf``, ``cdf``, ``pdf``, ``mean``, ``std``) go through the frozen SciPy distribution.
+    """
+
+    def scipy(self) -> Any:
+        """Return the equivalent frozen ``scipy.stats`` distribution."""
+        raise NotImplementedError
+
+    def chaospy(self) -> Any:
+        """Return the equivalent ``chaospy`` distribution (for PCE bases and quadrature)."""
+        raise NotImplementedError
+
+    def pymc(self, name: str) -> Any:
+        """Create the equivalent PyMC random variable ``name`` inside the current ``pm.Model``."""
+        raise NotImplementedError
+
+    # numerical helpers, vectorised
+    def ppf(self, u: np.ndarray) -> np.ndarray:
+        return self.scipy().ppf(u)
+
+    def cdf(self, x: np.ndarray) -> np.ndarray:
+        return self.scipy().cdf(x)
+
+    def pdf(self, x: np.ndarray) -> np.ndarray:
+        return self.scipy().pdf(x)
+
+    @property
+    def mean(self) -> float:
+        return float(self.scipy().mean())
+
+    @property
+    def std(self) -> float:
+        return float(self.scipy().std())
+
+    @property
+    def is_constant(self) -> bool:
+        return False
+
+    def to_dict(self) -> dict[str, Any]:
+        """Parameters as a JSON-serialisable dict (``{"type": ..., **params}``)."""
+        out: dict[str, Any] = {"type": type(self).__name__}
+        for key, value in self.__dict__.items():
+            out[key] = value.tolist() if isinstance(value, np.ndarray) else value
+        return out
+
+    def __str__(self) -> str:
+        params = ", ".join(f"{k}={v:.4g}" for k, v in self.__dict__.items() if isinstance(v, float))
+        return f"{type(self).__name__}({params})"
+
+
+@dataclass(frozen=True)
+class Normal(Distribution):
+    """Normal distribution with mean ``mu`` and standard deviation ``sigma``.
+
+    Examples
+    --------
+    >>> float(Normal(1.0, 0.1).ppf(0.5))
+    1.0
+    """
+
+    mu: float
+    sigma: float
+
+    def __post_init__(self) -> None:
+        _finite("Normal", mu=self.mu)
+        _positive("Normal", sigma=self.sigma)
+
+    def scipy(self):
+        return stats.norm(self.mu, self.sigma)
+
+    def chaospy(self):
+        import chaospy
+
+        return chaospy.Normal(self.mu, self.sigma)
+
+    def pymc(self, name):
+        import pymc as pm
+
+        return pm.Normal(name, mu=self.mu, sigma=self.sigma)
+
+
+@dataclass(frozen=True)
+class LogNormal(Distribution):
+    """Log-normal distribution: ``log X ~ Normal(mu, sigma)``.
+
+    Use :meth:`from_median_cov` to give the median and the coefficient of variation instead.
+
+    Examples
+    --------
+    >>> d = LogNormal.from_median_cov(2.0, 0.1)
+    >>> round(float(d.scipy().median()), 12), round(d.std / d.mean, 12)
+    (2.0, 0.1)
+    """
+
+    mu: float
+    sigma: float
+
+    def __post_init__(self) -> None:
+        _finite("LogNormal", mu=self.mu)
+        _positive("LogNormal", sigma=self.sigma)
+
+    @classmethod
+    def from_median_cov(cls, median: float, cov: float) -> "LogNormal":
+        """Log-normal with the given median and coefficient of variation (std / mean)."""
+        _positive("LogNormal.from_median_cov", median=median, cov=cov)
+        return cls(math.log(median), math.sqrt(math.log1p(cov**2)))
+
+    def scipy(self):
+        return stats.lognorm(s=self.sigma, scale=math.exp(self.mu))
+
+    def chaospy(self):
+        import chaospy
+
+        return chaospy.LogNormal(self.mu, self.sigma)
+
+    def pymc(self, name):
+        import pymc as pm
+
+        return pm.LogNormal(name, mu=self.mu, sigma=self.sigma)
+
+
+@dataclass(frozen=True)
+class Uniform(Distribution):
+    """Uniform distribution on ``[lower, upper]``.
+
+    Examples
+    --------
+    >>> Uniform(-1.0, 3.0).mean
+    1.0
+    """
+
+    lower: float
+    upper: float
+
+    def __post_init__(self) -> None:
+        _finite("Uniform", lower=self.lower, upper=self.upper)
+        _ordered("Uniform", self.lower, self.upper)
+
+    def scipy(self):
+        return stats.uniform(self.lower, self.upper - self.lower)
+
+    def chaospy(self):
+        import chaospy
+
+        return chaospy.Uniform(self.lower, self.upper)
+
+    def pymc(self, name):
+        import pymc as pm
+
+        return pm.Uniform(name, lower=self.lower, upper=self.upper)
+
+
+@dataclass(frozen=True)
+class TruncatedNormal(Distribution):
+    """Normal(``mu``, ``sigma``) truncated to ``[lower, upper]`` (either bound may be infinite).
+
+    Examples
+    --------
+    >>> bool(TruncatedNormal(0.0, 1.0, 0.0, float("inf")).ppf(0.5) > 0)
+    True
+    """
+
+    mu: float
+    sigma: float
+    lower: float = -math.inf
+    upper: float = math.inf
+
+    def __post_init__(self) -> None:
+        _finite("TruncatedNormal", mu=self.mu)
+        _positive("TruncatedNormal", sigma=self.sigma)
+        _ordered("TruncatedNormal", self.lower, self.upper)
+
+    def scipy(self):
+        a, b = (self.lower - self.mu) / self.sigma, (self.upper - self.mu) / self.sigma
+        return stats.truncnorm(a, b, loc=self.mu, scale=self.sigma)
+
+    def chaospy(self):
+        import chaospy
+
+        return chaospy.TruncNormal(self.lower, self.upper, self.mu, self.sigma)
+
+    def pymc(self, name):
+        import pymc as pm
+
+        lower = None if math.isinf(self.lower) else self.lower
+        upper = None if math.isinf(self.upper) else self.upper
+        return pm.TruncatedNormal(name, mu=self.mu, sigma=self.sigma, lower=lower, upper=upper)
+
+
+@dataclass(frozen=True)
+class Beta(Distribution):
+    """Beta(``alpha``, ``beta``) distribution scaled to ``[lower, upper]``.
+
+    Examples
+    --------
+    >>> Beta(2.0, 2.0, 0.0, 10.0).mean
+    5.0
+    """
+
+    alpha: float
+    beta: float
+    lower: float = 0.0
+    upper: float = 1.0
+
+    def __post_init__(self) -> None:
+        _positive("Beta", alpha=self.alpha, beta=self.beta)
+        _finite("Beta", lower=self.lower, upper=self.upper)
+        _ordered("Beta", self.lower, self.upper)
+
+    def scipy(self):
+        return stats.beta(self.alpha, self.beta, loc=self.lower, scale=self.upper - self.lower)
+
+    def chaospy(self):
+        import chaospy
+
+        return chaospy.Beta(self.alpha, self.beta, self.lower, self.upper)
+
+    def pymc(self, name):
+        import pymc as pm
+
+        if (self.lower, self.upper) == (0.0, 1.0):
+            return pm.Beta(name, alpha=self.alpha, beta=self.beta)
+        raw = pm.Beta(f"{name}_unit", alpha=self.alpha, beta=self.beta)
+        return pm.Deterministic(name, self.lower + (self.upper - self.lower) * raw)
+
+
+@dataclass(frozen=True)
+class Gamma(Distribution):
+    """Gamma distribution with ``shape`` k and ``scale`` θ (mean kθ).
+
+    Examples
+    --------
+    >>> Gamma(2.0, 3.0).mean
+    6.0
+    """
+
+    shape: float
+    scale: float
+
+    def __post_init__(self) -> None:
+        _positive("Gamma", shape=self.shape, scale=self.scale)
+
+    def scipy(self):
+        return stats.gamma(self.shape, scale=self.scale)
+
+    def chaospy(self):
+        import chaospy
+
+        return chaospy.Gamma(self.shape, self.scale)
+
+    def pymc(self, name):
+        import pymc as pm
+
+        return pm.Gamma(name, alpha=self.shape, beta=1.0 / self.scale)
+
+
+@dataclass(frozen=True)
+class Weibull(Distribution):
+    """Two-parameter Weibull distribution (``shape`` = Weibull modulus m, ``scale`` λ).
+
+    Examples
+    --------
+    >>> round(Weibull(1.0, 2.0).mean, 12)
+    2.0
+    """
+
+    shape: float
+    scale: float
+
+    def __post_init__(self) -> None:
+        _positive("Weibull", shape=self.shape, scale=self.scale)
+
+    def scipy(self):
+        return stats.weibull_min(self.shape, scale=self.scale)
+
+    def chaospy(self):
+        import chaospy
+
+        return chaospy.Weibull(self.shape, self.scale)
+
+    def pymc(self, name):
+        import pymc as pm
+
+        return pm.Weibull(name, alpha=self.shape, beta=self.scale)
+
+
+@dataclass(frozen=True)
+class Gumbel(Distribution):
+    """Gumbel (largest-value, type I extreme) distribution with location ``loc`` and ``scale``.
+
+    Examples
+    --------
+    >>> round(Gumbel(0.0, 1.0).mean, 6)  # Euler–Mascheroni constant
+    0.577216
+    """
+
+    loc: float
+    scale: float
+
+    def __post_init__(self) -> None:
+        _finite("Gumbel", loc=self.loc)
+        _positive("Gumbel", scale=self.scale)
+
+    def scipy(self):
+        return stats.gumbel_r(self.loc, self.scale)
+
+    def chaospy(self):
+        import chaospy
+
+        # chaospy's ``Gumbel`` is a copula; the Gumbel marginal is its ``LogWeibull``.
+        return chaospy.LogWeibull(self.scale, self.loc)
+
+    def pymc(self, name):
+        import pymc as pm
+
+        return pm.Gumbel(name, mu=self.loc, beta=self.scale)
+
+
+@dataclass(frozen=True)
+class Triangular(Distribution):
+    """Triangular distribution on ``[lower, upper]`` with peak at ``mode``.
+
+    Examples
+    --------
+    >>> Triangular(0.0, 1.0, 2.0).mean
+    1.0
+    """
+
+    lower: float
+    mode: float
+    upper: float
+
+    def __post_init__(self) -> None:
+        _finite("Triangular", lower=self.lower, mode=self.mode, upper=self.upper)
+        _ordered("Triangular", self.lower, self.upper)
+        if not self.lower <= self.mode <= self.upper:
+            raise ValueError(
+                f"Triangular: mode must lie in [lower, upper], got lower={self.lower!r}, "
+                f"mode={self.mode!r}, upper={self.upper!r}"
+            )
+
+    def scipy(self):
+        width = self.upper - self.lower
+        return stats.triang((self.mode - self.lower) / width, loc=self.lower, scale=width)
+
+    def chaospy(self):
+        import chaospy
+
+        return chaospy.Triangle(self.lower, self.mode, self.upper)
+
+    def pymc(self, name):
+        import pymc as pm
+
+        return pm.Triangular(name, lower=self.lower, c=self.mode, upper=self.upper)
+
+
+@dataclass(frozen=True)
+class Constant(Distribution):
+    """A fixed value: the input takes no part in the design or in any analysis.
+
+    Examples
+    --------
+    >>> Constant(3.0).ppf([0.1, 0.9])
+    array([3., 3.])
+    """
+
+    value: float
+
+    def __post_init__(self) -> None:
+        _finite("Constant", value=self.value)
+
+    @property
+    def is_constant(self) -> bool:
+        return True
+
+    def ppf(self, u):
+        return np.full(np.shape(u), float(self.value))
+
+    def cdf(self, x):
+        return (np.asarray(x) >= self.value).astype(float)
+
+    def pdf(self, x):
+        raise ValueError("Constant has no density; it is a fixed value")
+
+    @property
+    def mean(self) -> float:
+        return float(self.value)
+
+    @property
+    def std(self) -> float:
+        return 0.0
+
+    def scipy(self):
+        raise TypeError("Constant has no scipy.stats equivalent; it is a fixed value")
+
+    def chaospy(self):
+        raise TypeError("Constant has no chaospy equivalent; it is a fixed value")
+
+    def pymc(self, name):
+        return float(self.value)
+
+    def __str__(self) -> str:
+        return f"Constant({self.value:.4g})"
+
+
+@dataclass(frozen=True, eq=False)
+class Empirical(Distribution):
+    """Distribution given by samples, e.g. posterior draws that become the new epistemic input.
+
+    ``ppf`` is the linearly interpolated empirical quantile function; ``scipy()`` and ``pymc()`` use a
+    histogram / Gaussian-KDE density. To keep the *correlations* between several parameters drawn
+    together, give the samples jointly with :meth:`uqbridge.inputs.InputSet.with_joint_samples`.
+
+    Examples
+    --------
+    >>> d = Empirical([1.0, 2.0, 3.0])
+    >>> float(d.ppf(0.5)), d.mean
+    (2.0, 2.0)
+    """
+
+    samples: np.ndarray = field(repr=False)
+
+    def __post_init__(self) -> None:
+        values = np.sort(np.asarray(self.samples, dtype=float).ravel())
+        if values.size < 2:
+            raise ValueError(f"Empirical: need at least 2 samples, got {values.size}")
+        if not np.all(np.isfinite(values)):
+            raise ValueError("Empirical: samples must be finite (found NaN or inf)")
+        object.__setattr__(self, "samples", values)
+
+    def ppf(self, u):
+        return np.quantile(self.samples, np.asarray(u, dtype=float))
+
+    def cdf(self, x):
+        return np.searchsorted(self.samples, np.asarray(x), side="right") / self.samples.size
+
+    def pdf(self, x):
+        return stats.gaussian_kde(self.samples)(np.atleast_1d(x))
+
+    @property
+    def mean(self) -> float:
+        return float(self.samples.mean())
+
+    @property
+    def std(self) -> float:
+        return float(self.samples.std(ddof=1))
+
+    def scipy(self):
+        return stats.rv_histogram(np.histogram(self.samples, bins="auto"), density=True)
+
+    def chaospy(self):
+        import chaospy
+
+        return chaospy.GaussianKDE(self.samples)
+
+    def pymc(self, name):
+        import pymc as pm
+
+        lo, hi = self.samples[0], self.samples[-1]
+        pad = 0.1 * (hi - lo)
+        grid = np.linspace(lo - pad, hi + pad, 200)
+        return pm.Interpolated(name, grid, stats.gaussian_kde(self.samples)(grid))
+
+    def __str__(self) -> str:
+        return f"Empirical(n={self.samples.size}, mean={self.mean:.4g}, std={self.std:.4g})"
+
+
+DISTRIBUTIONS: dict[str, type[Distribution]] = {
+    cls.__name__: cls
+    for cls in (
+        Normal,
+        LogNormal,
+        Uniform,
+        TruncatedNormal,
+        Beta,
+        Gamma,
+        Weibull,
+        Gumbel,
+        Triangular,
+        Constant,
+        Empirical,
+    )
+}
+
+
+def distribution_from_dict(spec: dict[str, Any]) -> Distribution:
+    """Rebuild a distribution from :meth:`Distribution.to_dict` output (or a study file table).
+
+    Examples
+    --------
+    >>> distribution_from_dict({"type": "Normal", "mu": 0.0, "sigma": 2.0})
+    Normal(mu=0.0, sigma=2.0)
+    """
+    spec = dict(spec)
+    kind = spec.pop("type", None)
+    if kind not in DISTRIBUTIONS:
+        raise ValueError(f"unknown distribution type {kind!r}; valid types: {sorted(DISTRIBUTIONS)}")
+    cls = DISTRIBUTIONS[kind]
+    try:
+        return cls(**spec)
+    except TypeError as err:
+        raise ValueError(f"{kind}: bad parameters {sorted(spec)} ({err})") from None

@@ -1,0 +1,277 @@
+"""Forward models: a vectorised function of named arrays plus the declaration of its inputs and outputs.
+
+``chain`` wires the outputs of one map into the inputs of the next by name: information passed
+across scales, with the intermediate quantities kept in every result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+from .distributions import Distribution
+from .inputs import Input, InputSet
+
+__all__ = ["Output", "ForwardModel", "chain", "pointwise"]
+
+
+@dataclass(frozen=True)
+class Output:
+    """A declared model output (one value per sample).
+
+    Examples
+    --------
+    >>> Output("C11", "GPa", "elastic constant").units
+    'GPa'
+    """
+
+    name: str
+    units: str = ""
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        if not (isinstance(self.name, str) and self.name.isidentifier()):
+            raise ValueError(f"output name must be a Python identifier, got {self.name!r}")
+
+
+@dataclass(frozen=True, eq=False)
+class ForwardModel:
+    """A micro-to-macro map: ``function(**inputs) -> {output: array}``, vectorised over samples.
+
+    Parameters
+    ----------
+    name : str
+        Short identifier used in results and the CLI.
+    function : callable
+        Called with one keyword per input, each a 1-D array of the same length ``n``; returns a
+        mapping from output name to an array broadcastable to ``(n,)``. If ``differentiable`` is
+        true it also accepts ``xp=``, an array namespace (``numpy`` or ``pytensor.tensor``), and
+        uses only ``xp`` functions, so that PyMC gets gradients through the same code.
+    inputs : InputSet or iterable of Input
+    outputs : iterable of Output
+    description : str
+    differentiable : bool
+
+    Examples
+    --------
+    >>> from uqbridge.distributions import Normal
+    >>> m = ForwardModel("double", lambda x: {"y": 2 * x},
+    ...                  [Input("x", Normal(0, 1))], [Output("y")])
+    >>> m(x=np.array([1.0, 2.0]))["y"]
+    array([2., 4.])
+    """
+
+    name: str
+    function: Callable[..., Mapping[str, Any]]
+    inputs: InputSet
+    outputs: tuple[Output, ...]
+    description: str = ""
+    differentiable: bool = False
+    _stages: tuple["ForwardModel", ...] = field(default=(), repr=False)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.inputs, InputSet):
+            object.__setattr__(self, "inputs", InputSet(tuple(self.inputs)))
+        outputs = tuple(self.outputs)
+        object.__setattr__(self, "outputs", outputs)
+        if not outputs:
+            raise ValueError(f"model {self.name!r} declares no outputs")
+        names = [o.name for o in outputs]
+        clash = sorted(set(names) & set(self.inputs.names))
+        if clash or len(set(names)) != len(names):
+            raise ValueError(f"model {self.name!r}: output names must be unique and differ from inputs: {names}")
+
+    @property
+    def output_names(self) -> tuple[str, ...]:
+        return tuple(o.name for o in self.outputs)
+
+    def output(self, name: str) -> Output:
+        for o in self.outputs:
+            if o.name == name:
+                return o
+        raise KeyError(f"model {self.name!r} has no output {name!r}; outputs: {list(self.output_names)}")
+
+    def complete(self, values: Mapping[str, Any]) -> dict[str, np.ndarray]:
+        """Check names, fill fixed inputs and broadcast everything to 1-D float arrays of length n."""
+        unknown = sorted(set(values) - set(self.inputs.names))
+        if unknown:
+            raise KeyError(
+                f"model {self.name!r} has no input(s) {unknown}; valid inputs: {list(self.inputs.names)}"
+            )
+        arrays = {k: np.atleast_1d(np.asarray(v, dtype=float)) for k, v in values.items()}
+        n = max((a.shape[0] for a in arrays.values()), default=1)
+        full: dict[str, np.ndarray] = {}
+        for i in self.inputs:
+            if i.name in arrays:
+                full[i.name] = np.broadcast_to(arrays[i.name], (n,))
+            elif i.distribution.is_constant:
+                full[i.name] = np.full(n, i.distribution.mean)
+            else:
+                raise KeyError(
+                    f"model {self.name!r}: missing value for uncertain input {i.name!r}; "
+                    "give it, or fix it with model.with_inputs(name=value)"
+                )
+        return full
+
+    def __call__(self, **values: Any) -> dict[str, np.ndarray]:
+        """Evaluate on NumPy arrays (fixed inputs may be omitted); returns ``{output: (n,) array}``."""
+        full = self.complete(values)
+        n = next(iter(full.values())).shape[0] if full else 1
+        raw = self.function(**full)
+        return self._check_outputs(raw, n)
+
+    def evaluate_tensor(self, xp: Any, **values: Any) -> dict[str, Any]:
+        """Evaluate on tensors of the array namespace ``xp`` (e.g. ``pytensor.tensor``)."""
+        if not self.differentiable:
+            raise TypeError(
+                f"model {self.name!r} is not differentiable (runs on NumPy only); use the black-box "
+                "or the surrogate path"
+            )
+        for i in self.inputs:
+            if i.name not in values:
+                if not i.distribution.is_constant:
+                    raise KeyError(f"model {self.name!r}: missing tensor for input {i.name!r}")
+                values[i.name] = i.distribution.mean
+        unknown = sorted(set(values) - set(self.inputs.names))
+        if unknown:
+            raise KeyError(f"model {self.name!r} has no input(s) {unknown}")
+        return dict(self.function(**values, xp=xp))
+
+    def _check_outputs(self, raw: Mapping[str, Any], n: int) -> dict[str, np.ndarray]:
+        if not isinstance(raw, Mapping):
+            raise TypeError(f"model {self.name!r} must return a dict of outputs, got {type(raw).__name__}")
+        missing = [o for o in self.output_names if o not in raw]
+        if missing:
+            raise ValueError(
+                f"model {self.name!r} did not return declared output(s) {missing}; it returned {sorted(raw)}"
+            )
+        out = {}
+        for name in self.output_names:
+            value = np.asarray(raw[name], dtype=float)
+            if value.shape == (n,):
+                out[name] = value
+                continue
+            try:
+                out[name] = np.broadcast_to(value, (n,)).copy()
+            except ValueError:
+                raise ValueError(
+                    f"model {self.name!r}: output {name!r} has shape {value.shape}, expected ({n},)"
+                ) from None
+        return out
+
+    def with_inputs(self, **changes: Distribution | Input | float) -> "ForwardModel":
+        """Copy with some inputs replaced (a Distribution, an Input, or a number to fix the input).
+
+        Examples
+        --------
+        >>> from uqbridge.distributions import Normal, Uniform
+        >>> m = ForwardModel("id", lambda x: {"y": x}, [Input("x", Normal(0, 1))], [Output("y")])
+        >>> m.with_inputs(x=Uniform(0, 2)).inputs["x"].distribution
+        Uniform(lower=0, upper=2)
+        """
+        return replace(self, inputs=self.inputs.replace(**changes))
+
+    def with_joint_samples(self, samples: Mapping[str, Any]) -> "ForwardModel":
+        """Copy whose named inputs are drawn jointly from ``samples`` (e.g. posterior draws)."""
+        return replace(self, inputs=self.inputs.with_joint_samples(samples))
+
+    def describe(self) -> str:
+        """Plain-text table of the inputs (kind, distribution, units) and outputs."""
+        rows = self.inputs.table()
+        width = max(len(r["name"]) for r in rows)
+        dwidth = max(len(r["distribution"]) for r in rows)
+        lines = [f"{self.name}: {self.description}".rstrip(": "), "", "inputs:"]
+        for r in rows:
+            lines.append(
+                f"  {r['name']:<{width}}  {r['kind']:<9}  {r['distribution']:<{dwidth}}  "
+                f"{r['units'] or '-':<10} {r['description']}"
+            )
+        lines.append("outputs:")
+        owidth = max(len(o.name) for o in self.outputs)
+        for o in self.outputs:
+            lines.append(f"  {o.name:<{owidth}}  {o.units or '-':<10} {o.description}")
+        return "\n".join(lines)
+
+
+def chain(*models: ForwardModel, name: str | None = None, description: str = "") -> ForwardModel:
+    """Compose maps: outputs of earlier models feed same-named inputs of later ones.
+
+    The composite's inputs are the union of all inputs not produced upstream; its outputs are all
+    stages' outputs, intermediates included. Units of a wired output and the input it feeds must
+    agree.
+
+    Examples
+    --------
+    >>> from uqbridge.distributions import Normal
+    >>> micro = ForwardModel("micro", lambda a: {"b": a + 1}, [Input("a", Normal(0, 1))], [Output("b")])
+    >>> macro = ForwardModel("macro", lambda b, c: {"y": b * c},
+    ...                      [Input("b", Normal(0, 1)), Input("c", Normal(1, 0.1))], [Output("y")])
+    >>> both = chain(micro, macro)
+    >>> both.inputs.names, both.output_names
+    (('a', 'c'), ('b', 'y'))
+    >>> both(a=1.0, c=2.0)["y"]
+    array([4.])
+    """
+    if len(models) < 2:
+        raise ValueError("chain needs at least two models")
+    produced: dict[str, Output] = {}
+    inputs: list[InputSet] = []
+    for m in models:
+        for i in m.inputs:
+            if i.name in produced and produced[i.name].units != i.units:
+                raise ValueError(
+                    f"chain: {produced[i.name].name!r} is produced in {produced[i.name].units!r} but "
+                    f"model {m.name!r} expects {i.units!r}; convert units in one of the models"
+                )
+        own = [i for i in m.inputs if i.name not in produced]
+        inputs.append(InputSet(own, correlation={
+            p: r for p, r in (m.inputs.correlation or {}).items() if not set(p) & set(produced)
+        }))
+        for o in m.outputs:
+            if o.name in produced:
+                raise ValueError(f"chain: output {o.name!r} is produced by two models")
+            produced[o.name] = o
+    stages = tuple(models)
+
+    def function(xp: Any = None, **values: Any) -> dict[str, Any]:
+        known = dict(values)
+        out: dict[str, Any] = {}
+        for m in stages:
+            args = {n: known[n] for n in m.inputs.names}
+            result = m.function(**args, xp=xp) if xp is not None else m.function(**args)
+            for o in m.output_names:
+                known[o] = out[o] = result[o]
+        return out
+
+    return ForwardModel(
+        name=name or "+".join(m.name for m in models),
+        function=function,
+        inputs=InputSet.concat(inputs),
+        outputs=tuple(produced.values()),
+        description=description or " -> ".join(m.name for m in models),
+        differentiable=all(m.differentiable for m in models),
+        _stages=stages,
+    )
+
+
+def pointwise(function: Callable[..., Mapping[str, float]]) -> Callable[..., dict[str, np.ndarray]]:
+    """Wrap a function of scalars into a vectorised one (a loop: use only for solvers).
+
+    Examples
+    --------
+    >>> f = pointwise(lambda x: {"y": float(x) ** 2})
+    >>> f(x=np.array([1.0, 3.0]))["y"]
+    array([1., 9.])
+    """
+
+    def vectorised(**values: np.ndarray) -> dict[str, np.ndarray]:
+        arrays = {k: np.atleast_1d(v) for k, v in values.items()}
+        n = max(a.shape[0] for a in arrays.values())
+        rows = [function(**{k: a[j] if a.shape[0] > 1 else a[0] for k, a in arrays.items()}) for j in range(n)]
+        return {key: np.array([r[key] for r in rows], dtype=float) for key in rows[0]}
+
+    vectorised.__wrapped__ = function  # type: ignore[attr-defined]
+    return vectorised

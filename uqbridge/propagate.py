@@ -1,0 +1,164 @@
+"""Sampling propagation: draw a design, evaluate the model, and summarise outputs with their errors."""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import xarray as xr
+from scipy import stats
+
+from .designs import sample_inputs
+from .execution import OK, Backend, evaluate
+from .model import ForwardModel
+from .results import provenance, samples_dataset, seed_attr
+
+__all__ = ["propagate", "summarize", "RESERVED_NAMES"]
+
+RESERVED_NAMES = frozenset(
+    {"sample", "output", "quantile", "status", "message", "mean", "mean_se", "std", "std_se",
+     "quantiles", "quantiles_low", "quantiles_high", "n_ok"}
+)
+
+
+def propagate(
+    model: ForwardModel,
+    n: int,
+    *,
+    design: str = "sobol",
+    seed: Any = None,
+    quantiles: Sequence[float] = (0.05, 0.5, 0.95),
+    confidence: float = 0.95,
+    backend: Backend | None = None,
+    batch_size: int | None = None,
+) -> xr.Dataset:
+    """Propagate the model's input distributions to its outputs by sampling.
+
+    Parameters
+    ----------
+    model : ForwardModel
+    n : int
+        Number of samples.
+    design : {"sobol", "lhs", "mc", "halton"}
+        Design in the unit hypercube, mapped through the copula and the marginals.
+    seed : int, numpy Generator or None
+        The same seed gives the same numbers on every backend.
+    quantiles : sequence of float
+        Output quantiles to report, each with a distribution-free order-statistic interval.
+    confidence : float
+        Level of the quantile intervals.
+    backend, batch_size
+        Where and in what batches to evaluate (see :mod:`uqbridge.execution`).
+
+    Returns
+    -------
+    xarray.Dataset
+        Inputs and outputs along ``sample``; ``status``/``message`` per sample (failed samples are
+        kept and flagged, never dropped); summary variables along ``output`` (and ``quantile``):
+        ``mean``, ``mean_se``, ``std``, ``std_se``, ``quantiles``, ``quantiles_low``,
+        ``quantiles_high``, ``n_ok``; provenance in ``attrs``.
+
+    Notes
+    -----
+    Standard errors are the i.i.d. ones (``s/√n`` for the mean, the delta method for the standard
+    deviation); for QMC designs they are conservative.
+
+    Examples
+    --------
+    >>> from uqbridge.model import ForwardModel, Output
+    >>> from uqbridge.inputs import Input
+    >>> from uqbridge.distributions import Normal
+    >>> m = ForwardModel("lin", lambda x: {"y": 2 * x + 1}, [Input("x", Normal(0, 1))], [Output("y")])
+    >>> ds = propagate(m, 4096, seed=0)
+    >>> round(float(ds["mean"].sel(output="y")), 2), round(float(ds["std"].sel(output="y")), 2)
+    (1.0, 2.0)
+    """
+    clash = sorted(RESERVED_NAMES & set(model.inputs.names + model.output_names))
+    if clash:
+        raise ValueError(f"model {model.name!r} uses reserved name(s) {clash}; rename them")
+    rng = np.random.default_rng(seed)
+    start = time.perf_counter()
+    values = sample_inputs(model.inputs, n, design, rng=rng)
+    result = evaluate(model, values, backend=backend, batch_size=batch_size)
+    wall = time.perf_counter() - start
+    ds = samples_dataset(model, values, result)
+    n_failed = int(np.count_nonzero(result.status != OK))
+    if n_failed:
+        warnings.warn(
+            f"model {model.name!r} failed on {n_failed} of {n} samples; they are kept with status "
+            "and message, and excluded from the statistics",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+    ds = ds.merge(summarize(ds, model.output_names, quantiles=quantiles, confidence=confidence))
+    ds.attrs = provenance(
+        model, "propagate", design=design, seed=seed_attr(seed), n_samples=n, n_runs=n,
+        n_failed=n_failed, wall_time_s=wall, backend=type(backend).__name__ if backend else "InProcess",
+    )
+    return ds
+
+
+def summarize(
+    ds: xr.Dataset,
+    outputs: Sequence[str],
+    *,
+    quantiles: Sequence[float] = (0.05, 0.5, 0.95),
+    confidence: float = 0.95,
+) -> xr.Dataset:
+    """Mean, standard deviation and quantiles of ``outputs`` over successful samples, with errors.
+
+    Examples
+    --------
+    >>> ds = xr.Dataset({"y": ("sample", np.arange(100.0)), "status": ("sample", np.zeros(100))})
+    >>> float(summarize(ds, ["y"])["mean"].sel(output="y"))
+    49.5
+    """
+    for q in quantiles:
+        if not 0 < q < 1:
+            raise ValueError(f"quantiles must lie in (0, 1), got {q!r}")
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must lie in (0, 1), got {confidence!r}")
+    ok = (ds["status"].values == OK) if "status" in ds else np.ones(ds.sizes["sample"], bool)
+    q = np.asarray(quantiles, dtype=float)
+    alpha = 1 - confidence
+    rows: dict[str, list[Any]] = {k: [] for k in ("mean", "mean_se", "std", "std_se", "q", "lo", "hi", "n")}
+    for name in outputs:
+        y = np.sort(ds[name].values[ok])
+        m = y.size
+        mean = y.mean() if m else np.nan
+        std = y.std(ddof=1) if m > 1 else np.nan
+        m4 = np.mean((y - mean) ** 4) if m else np.nan
+        rows["mean"].append(mean)
+        rows["mean_se"].append(std / np.sqrt(m) if m > 1 else np.nan)
+        rows["std"].append(std)
+        rows["std_se"].append(np.sqrt(max(m4 - std**4, 0.0) / m) / (2 * std) if m > 1 and std > 0 else np.nan)
+        if m:
+            # distribution-free interval from order statistics: P(Y_(r) <= xi_q <= Y_(s)) >= confidence
+            r = np.clip(stats.binom.ppf(alpha / 2, m, q).astype(int), 1, m)
+            s = np.clip(stats.binom.ppf(1 - alpha / 2, m, q).astype(int) + 1, 1, m)
+            rows["q"].append(np.quantile(y, q))
+            rows["lo"].append(y[r - 1])
+            rows["hi"].append(y[s - 1])
+        else:
+            rows["q"].append(np.full(q.size, np.nan))
+            rows["lo"].append(np.full(q.size, np.nan))
+            rows["hi"].append(np.full(q.size, np.nan))
+        rows["n"].append(m)
+    out = list(outputs)
+    return xr.Dataset(
+        {
+            "mean": ("output", np.array(rows["mean"], float)),
+            "mean_se": ("output", np.array(rows["mean_se"], float)),
+            "std": ("output", np.array(rows["std"], float)),
+            "std_se": ("output", np.array(rows["std_se"], float)),
+            "quantiles": (("output", "quantile"), np.array(rows["q"], float).reshape(len(out), q.size)),
+            "quantiles_low": (("output", "quantile"), np.array(rows["lo"], float).reshape(len(out), q.size)),
+            "quantiles_high": (("output", "quantile"), np.array(rows["hi"], float).reshape(len(out), q.size)),
+            "n_ok": ("output", np.array(rows["n"], np.int64)),
+        },
+        coords={"output": out, "quantile": q},
+        attrs={"confidence": confidence},
+    )

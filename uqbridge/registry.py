@@ -1,0 +1,51 @@
+"""The model registry: named forward models found through the ``uqbridge.models`` entry points.
+
+Each entry point loads a dict ``{name: "module:attribute"}``; the attribute is a ForwardModel or a
+function returning one with its default settings. Models are imported only when asked for.
+"""
+
+from __future__ import annotations
+
+import importlib
+from importlib.metadata import entry_points
+
+from .model import ForwardModel
+
+__all__ = ["list_models", "get_model"]
+
+
+def _catalogue() -> dict[str, str]:
+    catalogue: dict[str, str] = {}
+    for ep in entry_points(group="uqbridge.models"):
+        catalogue.update(ep.load())
+    return catalogue
+
+
+def list_models() -> list[str]:
+    """Names of all registered models.
+
+    Examples
+    --------
+    >>> "ishigami" in list_models()
+    True
+    """
+    return sorted(_catalogue())
+
+
+def get_model(name: str) -> ForwardModel:
+    """The registered model ``name`` with its default settings.
+
+    Examples
+    --------
+    >>> get_model("ishigami").inputs.names
+    ('x1', 'x2', 'x3')
+    """
+    catalogue = _catalogue()
+    if name not in catalogue:
+        raise KeyError(f"unknown model {name!r}; registered models: {sorted(catalogue)}")
+    module, _, attribute = catalogue[name].partition(":")
+    target = getattr(importlib.import_module(module), attribute)
+    model = target if isinstance(target, ForwardModel) else target()
+    if not isinstance(model, ForwardModel):
+        raise TypeError(f"registry entry {name!r} ({catalogue[name]}) did not give a ForwardModel")
+    return model
