@@ -1,0 +1,134 @@
+"""Taylor hardening with Kocks–Mecking dislocation-density evolution (one slip-system average).
+
+Micro-to-meso map from dislocation-storage and recovery coefficients to the resolved flow stress
+and hardening modulus of an FCC single crystal (defaults: copper), in closed form.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from uqbridge import Constant, ForwardModel, Input, LogNormal, Output, Uniform
+
+__all__ = ["kocks_mecking", "kocks_mecking_function"]
+
+#: Shear modulus of Cu at 300 K, MPa (Frost & Ashby, *Deformation-Mechanism Maps*, 1982, Table 4.1).
+CU_SHEAR_MODULUS_MPA = 4.21e4
+#: Burgers vector of Cu, m (a/√2 with a = 3.615 Å; Frost & Ashby 1982, Table 4.1).
+CU_BURGERS_VECTOR_M = 2.56e-10
+
+
+def kocks_mecking_function(
+    gamma: Any, tau0: Any, alpha: Any, mu: Any, b: Any, rho0: Any, k1: Any, k2: Any, xp: Any = np
+) -> dict[str, Any]:
+    """Closed-form Kocks–Mecking/Taylor response at resolved shear strain ``gamma``.
+
+    With ``x = √ρ`` the evolution law ``dρ/dγ = k1 √ρ − k2 ρ`` becomes linear,
+    ``dx/dγ = (k1 − k2 x)/2``, so ``x(γ) = x0 e^{−c} + (k1/k2)(1 − e^{−c})`` with ``c = k2 γ / 2``.
+    ``1 − e^{−c}`` is evaluated with ``expm1`` so small ``k2 γ`` keeps full precision.
+
+    Parameters
+    ----------
+    gamma, tau0, alpha, mu, b, rho0, k1, k2 : array_like
+        See :func:`kocks_mecking` for meanings and units.
+    xp : module
+        Array namespace (``numpy`` or ``pytensor.tensor``).
+
+    Returns
+    -------
+    dict
+        ``tau`` (MPa), ``rho`` (m⁻²), ``h`` = dτ/dγ (MPa).
+
+    Examples
+    --------
+    >>> out = kocks_mecking_function(0.0, 1.0, 0.3, 4.21e4, 2.56e-10, 1e12, 1.5e8, 8.0)
+    >>> round(float(out["tau"]), 4)  # tau0 + alpha mu b sqrt(rho0) at gamma = 0
+    4.2333
+    """
+    c = 0.5 * k2 * gamma
+    decay = xp.exp(-c)
+    x = xp.sqrt(rho0) * decay - (k1 / k2) * xp.expm1(-c)
+    taylor = alpha * mu * b
+    return {
+        "tau": tau0 + taylor * x,
+        "rho": x * x,
+        "h": 0.5 * taylor * (k1 - k2 * x),
+    }
+
+
+def kocks_mecking() -> ForwardModel:
+    """Resolved flow stress ``tau = tau0 + alpha mu b √ρ(γ)`` with Kocks–Mecking ``ρ(γ)``; Cu defaults.
+
+    Evolution law (Kocks 1976; Mecking & Kocks 1981): ``dρ/dγ = k1 √ρ − k2 ρ`` — storage of
+    dislocations with a mean free path proportional to the forest spacing, minus dynamic recovery.
+    Its closed-form solution (see :func:`kocks_mecking_function`) is a Voce law in τ with
+    saturation stress ``tau_sat = tau0 + alpha mu b k1/k2`` and initial hardening
+    ``h(0) = alpha mu b (k1 − k2 √ρ0)/2``.
+
+    Inputs (in this order):
+
+    ========  =========  ==========================================  ================================
+    name      kind       default                                     source / reasoning
+    ========  =========  ==========================================  ================================
+    gamma     (fixed)    Constant(0.1)                               controlled condition
+    tau0      epistemic  LogNormal median 1 MPa, CoV 0.5             CRSS of annealed high-purity Cu
+                                                                     crystals is of order 1 MPa
+                                                                     (Hirth & Lothe, *Theory of
+                                                                     Dislocations*, 2nd ed. 1982)
+    alpha     epistemic  Uniform(0.2, 0.5)                           Mecking & Kocks 1981, Acta
+                                                                     Metall. 29:1865; Kocks & Mecking
+                                                                     2003, Prog. Mater. Sci. 48:171
+    mu        (fixed)    Constant(4.21e4) MPa                        Cu, 300 K, Frost & Ashby 1982
+    b         (fixed)    Constant(2.56e-10) m                        Cu, Frost & Ashby 1982
+    rho0      aleatory   LogNormal median 1e11 m⁻², CoV 1            annealed crystals 1e10–1e12 m⁻²
+                                                                     vary from specimen to specimen
+    k1        epistemic  LogNormal median 1.5e8 1/m, CoV 0.3         see below
+    k2        epistemic  LogNormal median 8, CoV 0.3                 see below
+    ========  =========  ==========================================  ================================
+
+    ``k1`` and ``k2`` are centred on the Cu single-crystal curves of Takeuchi (1975), Trans. JIM
+    16:629, Fig. 3b (multiple-slip axes [001] and [111]), converted to resolved quantities with
+    the Schmid factors m = 0.408 ([001]) and 0.272 ([111]), ``tau = m sigma``, ``gamma = eps / m``:
+    resolved stage-II hardening ≈ 200–260 MPa ≈ mu/200 (the classical stage-II value,
+    Kocks & Mecking 2003) fixes ``alpha mu b k1 / 2`` and the approach to ≈ 65–80 MPa fixes
+    ``k2``. The implied saturation density ``(k1/k2)² ≈ 4e14 m⁻²`` is typical of heavily deformed
+    Cu. With these defaults tau at gamma 0.1–0.5 is tens of MPa and the prior-predictive band
+    covers the Takeuchi data (checked in ``tests/models/test_kocks_mecking.py``).
+
+    Outputs: ``tau`` (MPa) resolved flow stress, ``rho`` (m⁻²) dislocation density, ``h`` (MPa)
+    hardening modulus dτ/dγ.
+
+    Examples
+    --------
+    >>> m = kocks_mecking()
+    >>> out = m(tau0=1.0, alpha=0.3, rho0=1e11, k1=1.5e8, k2=8.0)
+    >>> round(float(out["tau"][0]), 2), round(float(out["h"][0]), 1)
+    (21.67, 159.8)
+    """
+    return ForwardModel(
+        "kocks_mecking",
+        kocks_mecking_function,
+        [
+            Input("gamma", Constant(0.1), "aleatory", "-", "resolved shear strain (controlled condition)"),
+            Input("tau0", LogNormal.from_median_cov(1.0, 0.5), "epistemic", "MPa",
+                  "lattice friction / initial critical resolved shear stress"),
+            Input("alpha", Uniform(0.2, 0.5), "epistemic", "-", "Taylor interaction constant"),
+            Input("mu", Constant(CU_SHEAR_MODULUS_MPA), "epistemic", "MPa", "shear modulus (Cu, 300 K)"),
+            Input("b", Constant(CU_BURGERS_VECTOR_M), "epistemic", "m", "Burgers vector magnitude (Cu)"),
+            Input("rho0", LogNormal.from_median_cov(1e11, 1.0), "aleatory", "m^-2",
+                  "initial dislocation density (specimen to specimen)"),
+            Input("k1", LogNormal.from_median_cov(1.5e8, 0.3), "epistemic", "1/m",
+                  "dislocation storage coefficient"),
+            Input("k2", LogNormal.from_median_cov(8.0, 0.3), "epistemic", "-",
+                  "dynamic-recovery coefficient"),
+        ],
+        [
+            Output("tau", "MPa", "resolved flow stress tau0 + alpha mu b sqrt(rho)"),
+            Output("rho", "m^-2", "dislocation density"),
+            Output("h", "MPa", "hardening modulus d tau / d gamma"),
+        ],
+        description="Taylor hardening with Kocks-Mecking dislocation evolution (Cu single crystal)",
+        differentiable=True,
+    )
