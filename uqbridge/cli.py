@@ -1,0 +1,156 @@
+"""The ``uqbridge`` command: list and describe models, propagate, analyse, run and resume studies.
+
+Each sub-command is a pair (configure parser, run) in ``COMMANDS``; errors in user input print one
+clear line and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+__all__ = ["main", "COMMANDS"]
+
+
+def _parse_setting(text: str) -> tuple[str, float]:
+    name, sep, value = text.partition("=")
+    if not sep:
+        raise argparse.ArgumentTypeError(f"--set expects NAME=VALUE, got {text!r}")
+    try:
+        return name.strip(), float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--set {name}: value must be a number, got {value!r}") from None
+
+
+def _model_from_args(args: argparse.Namespace) -> Any:
+    from .registry import get_model
+
+    model = get_model(args.model)
+    settings = dict(getattr(args, "set", None) or [])
+    return model.with_inputs(**settings) if settings else model
+
+
+def _add_model_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("model", help="registered model name (see `uqbridge models`)")
+    p.add_argument("--set", action="append", type=_parse_setting, metavar="NAME=VALUE",
+                   help="fix an input to a value (repeatable)")
+
+
+# ---- models / describe ------------------------------------------------------------------------
+def _configure_models(p: argparse.ArgumentParser) -> None:
+    pass
+
+
+def _run_models(args: argparse.Namespace) -> int:
+    from .registry import get_model, list_models
+
+    for name in list_models():
+        try:
+            description = get_model(name).description
+        except Exception as err:  # noqa: BLE001 - a broken entry must not hide the others
+            description = f"(cannot load: {err})"
+        print(f"{name:<28} {description}")
+    return 0
+
+
+def _configure_describe(p: argparse.ArgumentParser) -> None:
+    _add_model_arguments(p)
+
+
+def _run_describe(args: argparse.Namespace) -> int:
+    print(_model_from_args(args).describe())
+    return 0
+
+
+# ---- propagate ----------------------------------------------------------------------------------
+def _configure_propagate(p: argparse.ArgumentParser) -> None:
+    from .designs import DESIGNS
+
+    _add_model_arguments(p)
+    p.add_argument("-n", type=int, default=1024, help="number of samples (default 1024)")
+    p.add_argument("--design", choices=DESIGNS, default="sobol")
+    p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--out", help="write the result to this netCDF file")
+
+
+def _run_propagate(args: argparse.Namespace) -> int:
+    from .propagate import propagate
+    from .results import save
+
+    model = _model_from_args(args)
+    ds = propagate(model, args.n, design=args.design, seed=args.seed)
+    print(summary_table(ds))
+    if args.out:
+        save(ds, args.out)
+        print(f"\nwrote {args.out}")
+    return 0
+
+
+def summary_table(ds: Any) -> str:
+    """Plain-text table of a propagation result's summary statistics."""
+    lines = [
+        f"{ds.attrs.get('model', '')}: n={ds.attrs.get('n_samples')} design={ds.attrs.get('design')} "
+        f"seed={ds.attrs.get('seed')} failed={ds.attrs.get('n_failed', 0)} "
+        f"wall={ds.attrs.get('wall_time_s', float('nan')):.3g}s",
+        "",
+    ]
+    qs = [float(q) for q in ds["quantile"].values]
+    header = f"{'output':<16}{'units':<10}{'mean':>12}{'± se':>11}{'std':>12}" + "".join(
+        f"{'q' + format(q, 'g'):>12}" for q in qs
+    )
+    lines.append(header)
+    for out in ds["output"].values:
+        row = ds.sel(output=out)
+        units = ds[str(out)].attrs.get("units", "") if str(out) in ds else ""
+        lines.append(
+            f"{str(out):<16}{units:<10}{float(row['mean']):>12.5g}{float(row['mean_se']):>11.3g}"
+            f"{float(row['std']):>12.5g}" + "".join(f"{float(v):>12.5g}" for v in row["quantiles"].values)
+        )
+    return "\n".join(lines)
+
+
+COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]] = {
+    "models": ("list the registered models", _configure_models, _run_models),
+    "describe": ("show a model's inputs (kind, distribution, units) and outputs", _configure_describe, _run_describe),
+    "propagate": ("propagate input uncertainty by sampling and save the result", _configure_propagate, _run_propagate),
+}
+
+
+def _parser() -> argparse.ArgumentParser:
+    from ._version import __version__
+
+    parser = argparse.ArgumentParser(prog="uqbridge", description="Uncertainty quantification for multiscale models.")
+    parser.add_argument("--version", action="version", version=f"uqbridge {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for name, (help_text, configure, run) in COMMANDS.items():
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        configure(p)
+        p.set_defaults(run=run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``uqbridge`` command; returns the exit status.
+
+    Examples
+    --------
+    >>> main(["describe", "ishigami"])  # doctest: +ELLIPSIS
+    ishigami: Ishigami test function (a=7.0, b=0.1)
+    ...
+    0
+    """
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.run(args))
+    except (KeyError, ValueError, TypeError, FileNotFoundError) as err:
+        message = err.args[0] if isinstance(err, KeyError) and err.args else err
+        print(f"uqbridge {args.command}: error: {message}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
