@@ -1,12 +1,14 @@
 """Evaluating a model on many samples without losing any: failures are isolated and recorded per sample.
 
 A *backend* maps a function over batches of samples (``map(func, batches) -> list``). The default
-runs in-process and vectorised; other backends (process pool, Dask) only change where batches run.
+runs in-process and vectorised; other backends (:mod:`uqbridge.backends`: process pool, Dask) only
+change where batches run. Backends may also offer ``imap(func, batches)`` yielding ``(index, result)``
+as batches finish, which campaigns use to commit each batch as soon as it is done.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -32,6 +34,11 @@ class InProcess:
 
     def map(self, func: Callable[[Any], Any], batches: Sequence[Any]) -> list[Any]:
         return [func(b) for b in batches]
+
+    def imap(self, func: Callable[[Any], Any], batches: Sequence[Any]) -> Iterator[tuple[int, Any]]:
+        """Yield ``(index, func(batch))`` one batch at a time."""
+        for i, b in enumerate(batches):
+            yield i, func(b)
 
 
 @dataclass
@@ -80,12 +87,14 @@ def evaluate_batch(model: ForwardModel, values: Mapping[str, np.ndarray]) -> Bat
         ]
         return BatchResult.concat(parts)
     status = np.zeros(n, np.int8)
-    message = np.full(n, "", dtype=object)
+    # an empty fixed-width array is ~100x cheaper than an object array at 10^6 samples
+    message: np.ndarray = np.zeros(n, dtype="<U1")
     for name, y in outputs.items():
-        bad = ~np.isfinite(y)
-        fresh = bad & (status == OK)
-        status[fresh] = NONFINITE
-        message[fresh] = f"output {name!r} is not finite"
+        fresh = ~np.isfinite(y) & (status == OK)
+        if fresh.any():
+            message = message.astype(object)
+            status[fresh] = NONFINITE
+            message[fresh] = f"output {name!r} is not finite"
     return BatchResult(outputs, status, message)
 
 
