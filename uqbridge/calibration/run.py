@@ -1,0 +1,213 @@
+"""``calibrate``: measured macro data + a declared forward model → posterior of the micro parameters.
+
+Chooses the sampling path (NUTS on the differentiable model, SMC on a black box, NUTS on a polynomial
+chaos surrogate), samples with per-chain seeds, adds posterior predictive draws and gates on diagnostics.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pymc as pm
+import xarray as xr
+from pytensor.graph.traversal import ancestors
+
+from ..model import ForwardModel
+from .blackbox import ModelOp
+from ..results import provenance, seed_attr
+from .build import LIKELIHOODS, build_model, noise_name, parse_noise
+from .data import Observations, observations
+from .diagnostics import Thresholds, diagnose
+from .result import CalibrationResult, _finish
+from .surrogate import SURROGATE_TOLERANCE, prior_model, surrogate_check
+
+__all__ = ["PATHS", "calibrate"]
+
+PATHS = ("auto", "nuts", "smc", "surrogate")
+
+
+def _positive_int(name: str, value: Any, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def _constant_data(obs: Observations) -> xr.Dataset:
+    data = {k: ("row", v) for k, v in obs.conditions.items()}
+    data["specimen"] = ("row", np.asarray(obs.specimens, dtype=str)[obs.specimen])
+    return xr.Dataset(data, coords={"row": np.arange(obs.n)})
+
+
+def calibrate(
+    model: ForwardModel,
+    data: Any,
+    *,
+    outputs: Sequence[str] | None = None,
+    conditions: Mapping[str, str] | None = None,
+    specimen: str | None = "specimen",
+    noise: Any = "unknown",
+    likelihood: str = "normal",
+    path: str = "auto",
+    draws: int = 1000,
+    tune: int = 1000,
+    chains: int = 4,
+    cores: int = 1,
+    target_accept: float = 0.9,
+    surrogate_runs: int | None = None,
+    thresholds: Thresholds = Thresholds(),
+    rng: Any = None,
+) -> CalibrationResult:
+    """Bayesian calibration of a forward model's uncertain inputs on observed outputs.
+
+    Parameters
+    ----------
+    model : ForwardModel
+        Priors are the declared distributions of its epistemic inputs (no second copy).
+    data : pandas.DataFrame or xarray.Dataset
+        One row per observation: observed outputs (NaN where not measured), controlled conditions
+        (model inputs), optionally a specimen column. See :func:`observations`.
+    outputs, conditions, specimen
+        Which outputs to fit, ``{data column: model input}`` for renamed conditions, and the name of
+        the specimen column. Aleatory inputs not in the data get one latent per specimen with the
+        declared distribution as population model.
+    noise : ('known', sigma), 'unknown', ('unknown', prior_scale), number, or dict per output
+        See :func:`build_model`.
+    likelihood : {"normal", "student_t"}
+    path : {"auto", "nuts", "smc", "surrogate"}
+        ``nuts``: NUTS on the model's PyTensor expression (differentiable models). ``smc``:
+        sequential Monte Carlo, the model wrapped as a black-box Op if it is not differentiable.
+        ``surrogate``: fit a polynomial chaos over the prior (:func:`uqbridge.pce.fit_pce`), NUTS on
+        it, then check it against the true model at posterior draws. ``auto``: ``nuts`` if the model
+        is differentiable, else ``smc``.
+    draws, tune, chains, cores : int
+        Draws kept per chain, tuning steps (NUTS only), chains, parallel processes.
+    target_accept : float
+        NUTS step-size adaptation target; raise it (e.g. 0.95) when divergences appear.
+    surrogate_runs : int, optional
+        True-model runs for the surrogate fit (default: chosen by ``fit_pce``).
+    thresholds : Thresholds
+        Convergence gate (R-hat, ESS, divergences).
+    rng : int, numpy Generator or None
+        Seeds every chain, the posterior predictive and the surrogate fit; same seed, same numbers.
+
+    Returns
+    -------
+    CalibrationResult
+        A failed gate gives ``passed=False``, the reasons in ``warnings`` and a ``RuntimeWarning``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from uqbridge import ForwardModel, Input, Normal, Output
+    >>> line = ForwardModel("line", lambda x, a, xp=np: {"y": a * x},
+    ...                     [Input("x", Normal(0, 1)), Input("a", Normal(0, 10), "epistemic")],
+    ...                     [Output("y")], differentiable=True)
+    >>> data = pd.DataFrame({"x": [1.0, 2.0, 3.0], "y": [2.1, 3.9, 6.0]})
+    >>> res = calibrate(line, data, noise=("known", 0.1), draws=300, tune=300, chains=2,
+    ...                 thresholds=Thresholds(ess=100), rng=1)
+    >>> res.passed, round(float(res.idata.posterior["a"].mean()), 1)
+    (True, 2.0)
+    """
+    if path not in PATHS:
+        raise ValueError(f"path must be one of {PATHS}, got {path!r}")
+    if likelihood not in LIKELIHOODS:
+        raise ValueError(f"likelihood must be one of {LIKELIHOODS}, got {likelihood!r}")
+    draws = _positive_int("draws", draws)
+    tune = _positive_int("tune", tune, 0)
+    chains = _positive_int("chains", chains)
+    cores = _positive_int("cores", cores)
+    if not 0 < target_accept < 1:
+        raise ValueError(f"target_accept must lie in (0, 1), got {target_accept!r}")
+    if not isinstance(thresholds, Thresholds):
+        raise TypeError(f"thresholds must be a Thresholds, got {type(thresholds).__name__}")
+    if path == "auto":
+        path = "nuts" if model.differentiable else "smc"
+    if path == "nuts" and not model.differentiable:
+        raise ValueError(
+            f"path='nuts' needs gradients but model {model.name!r} is not differentiable; "
+            "use path='smc' (black box) or path='surrogate' (polynomial chaos + NUTS)"
+        )
+    seed = rng
+    rng = np.random.default_rng(rng)
+    # PyMC spawns independent per-chain streams from one integer seed (SeedSequence)
+    sample_seed, ppc_seed = (int(s) for s in rng.integers(2**31 - 1, size=2))
+    check_rng, pce_rng = rng.spawn(2)
+
+    obs = observations(model, data, outputs=outputs, conditions=conditions, specimen=specimen)
+    noises = parse_noise(noise, obs.outputs)
+    start = time.perf_counter()
+    graph_model, pce = model, None
+    if path == "surrogate":
+        from ..pce import fit_pce
+
+        pce = fit_pce(prior_model(model, obs), n_runs=surrogate_runs, rng=pce_rng)
+        graph_model = pce.model
+    pmm = build_model(
+        graph_model, obs, noise=noises, likelihood=likelihood, blackbox=not graph_model.differentiable
+    )
+    sampler = "smc" if path == "smc" else "nuts"
+    with pmm, warnings.catch_warnings():
+        # PyMC's own convergence warnings are replaced by the gate below
+        warnings.filterwarnings("ignore", message=".*(divergen|r_hat|effective sample size).*")
+        if sampler == "nuts":
+            idata = pm.sample(
+                draws=draws, tune=tune, chains=chains, cores=cores, target_accept=target_accept,
+                random_seed=sample_seed, progressbar=False, compute_convergence_checks=False,
+            )
+        else:
+            idata = pm.sample_smc(
+                draws=draws, chains=chains, cores=cores, random_seed=sample_seed, progressbar=False,
+                compute_convergence_checks=False,
+            )
+        pm.sample_posterior_predictive(
+            idata, var_names=list(obs.outputs), random_seed=ppc_seed, extend_inferencedata=True,
+            progressbar=False,
+        )
+    wall = time.perf_counter() - start
+    idata.add_groups({"constant_data": _constant_data(obs)})
+
+    names = [*obs.epistemic, *obs.hierarchical] + [noise_name(o) for o, s in noises.items() if s.kind == "unknown"]
+    diagnostics = diagnose(idata, var_names=names, thresholds=thresholds)
+    extra: list[str] = []
+    check = None
+    n_runs: int | str = "n/a (compiled tensor graph)"
+    if pce is not None:
+        samples = {
+            n: np.asarray(idata.posterior[n].stack(_s=("chain", "draw")).transpose("_s", ...).values)
+            for n in names
+        }
+        check = surrogate_check(model, graph_model, obs, samples, noises, rng=check_rng)
+        check.attrs["n_runs_fit"] = int(pce.n_runs)
+        n_runs = int(pce.n_runs) + int(check.attrs["n_runs"])
+        bad = check["relative_rmse"].values > SURROGATE_TOLERANCE
+        if bad.any():
+            extra.append(
+                f"surrogate RMS error exceeds {SURROGATE_TOLERANCE} noise scales for outputs "
+                f"{list(check['output'].values[bad])} (relative rmse "
+                f"{np.round(check['relative_rmse'].values[bad], 3).tolist()}): raise surrogate_runs or use path='smc'"
+            )
+    elif not graph_model.differentiable:
+        ops = [v.owner.op for v in ancestors(pmm.observed_RVs) if v.owner and isinstance(v.owner.op, ModelOp)]
+        # with cores > 1 the Op runs in worker processes and its counter stays here at zero
+        n_runs = ops[0].n_runs if ops and cores == 1 else "n/a (sampled in worker processes)"
+    attrs = provenance(
+        model, "calibrate", path=path, sampler=sampler, likelihood=likelihood, draws=draws,
+        tune=tune if sampler == "nuts" else 0, chains=chains, seed=seed_attr(seed), wall_time_s=wall,
+        noise={o: [s.kind, s.scale] for o, s in noises.items()}, n_runs=n_runs,
+    )
+    result = _finish(
+        idata, diagnostics, extra, model=model, epistemic=obs.epistemic, hierarchical=obs.hierarchical,
+        surrogate=check, attrs=attrs,
+    )
+    if not result.passed:
+        warnings.warn(
+            f"calibration of model {model.name!r} failed its checks; do not use the posterior as is:\n  - "
+            + "\n  - ".join(result.warnings),
+            RuntimeWarning,
+            stacklevel=2,
+        )
+    return result
