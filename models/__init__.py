@@ -10,5 +10,6 @@ REGISTRY: dict[str, str] = {
     "ishigami": "models.test_functions:ishigami",
     "sobol_g": "models.test_functions:sobol_g",
     "borehole": "models.test_functions:borehole",
+    "fracture": "models.fracture:fracture",
     "kocks_mecking": "models.kocks_mecking:kocks_mecking",
 }
