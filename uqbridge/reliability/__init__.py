@@ -1,0 +1,25 @@
+"""Reliability analysis: limit states on model outputs, Pf by FORM/SORM, Monte Carlo, importance
+sampling, subset simulation and active-learning surrogates, and Pf under epistemic uncertainty.
+
+Every method works in the independent standard-normal space of the model's uncertain inputs
+(``InputSet.from_standard_normal``, the Nataf transform) and returns an ``xarray.Dataset`` with
+``pf``, ``pf_se``, ``cov``, ``pf_low``, ``pf_high``, ``beta``, ``n_runs`` and ``converged``.
+"""
+
+from .form import form
+from .limit_state import LimitState, ParallelSystem, SeriesSystem
+from .sampling import importance_sampling, monte_carlo
+from .sorm import sorm, sorm_formulas
+from .subset import subset_simulation
+
+__all__ = [
+    "LimitState",
+    "ParallelSystem",
+    "SeriesSystem",
+    "form",
+    "importance_sampling",
+    "monte_carlo",
+    "sorm",
+    "sorm_formulas",
+    "subset_simulation",
+]

@@ -1,0 +1,109 @@
+"""Gradients and Hessians of a limit state in standard-normal space: batched central finite
+differences, or PyTensor gradients of a differentiable model chained with the Nataf Jacobian."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from scipy import stats
+
+from ._common import Evaluator
+
+GRADIENTS = ("auto", "fd", "tensor")
+GradientFunction = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
+
+
+def gradient_function(ev: Evaluator, gradient: str, step: float) -> tuple[GradientFunction, str]:
+    """``f(U) -> (g (n,), ∇g (n, d))`` for points ``U`` (n, d), and the name of the method used."""
+    if gradient not in GRADIENTS:
+        raise ValueError(f"{ev.where}: gradient must be one of {GRADIENTS}, got {gradient!r}")
+    if not (isinstance(step, (int, float)) and 0 < step < 1):
+        raise ValueError(f"{ev.where}: step must be a number in (0, 1), got {step!r}")
+    differentiable = all(m.differentiable for m in ev.ls.models)
+    if gradient == "tensor" and not differentiable:
+        names = [m.name for m in ev.ls.models if not m.differentiable]
+        raise ValueError(f"{ev.where}: gradient='tensor' needs differentiable models; {names} are not (use 'fd')")
+    if gradient == "tensor" or (gradient == "auto" and differentiable):
+        return _tensor_gradient(ev, step), "pytensor"
+    return (lambda U: fd_gradient(ev, U, step)), "central finite differences"
+
+
+def fd_gradient(ev: Evaluator, U: np.ndarray, step: float) -> tuple[np.ndarray, np.ndarray]:
+    """Central differences for all points and directions in one batched model call (n(2d+1) runs)."""
+    U = np.atleast_2d(U)
+    n, d = U.shape
+    eye = step * np.eye(d)
+    batch = np.concatenate([U[:, None, :], U[:, None, :] + eye, U[:, None, :] - eye], axis=1)
+    g = ev(batch.reshape(-1, d)).reshape(n, 2 * d + 1)
+    return g[:, 0], (g[:, 1 : d + 1] - g[:, d + 1 :]) / (2 * step)
+
+
+def _tensor_gradient(ev: Evaluator, step: float) -> GradientFunction:
+    import pytensor
+    import pytensor.tensor as pt
+
+    inputs = ev.inputs
+    names = inputs.dimension_names
+    variables = {n: pt.dvector(n) for n in names}
+    outputs = {}
+    for m in ev.ls.models:
+        own = {n: variables[n] for n in m.inputs.names if n in variables}
+        outputs[id(m)] = m.evaluate_tensor(pt, **own)
+    g = pt.as_tensor_variable(ev.ls.g_from_outputs(outputs, xp=pt))
+    g = pt.broadcast_to(g, variables[names[0]].shape) if g.ndim == 0 else g
+    grads = pt.grad(g.sum(), [variables[n] for n in names], disconnected_inputs="ignore")
+    # FAST_COMPILE: these graphs are small and evaluated on short vectors; C compilation costs seconds.
+    compiled = pytensor.function([variables[n] for n in names], [g, *grads], mode="FAST_COMPILE")
+
+    def function(U: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        U = np.atleast_2d(U)
+        n, d = U.shape
+        x = inputs.from_standard_normal(U)
+        res = compiled(*[np.asarray(x[k], dtype=float) for k in names])
+        ev.n_runs += n * len(ev.ls.models)
+        gx = np.stack([np.broadcast_to(r, (n,)) for r in res[1:]], axis=1)
+        jac = _nataf_jacobian(inputs, U, x)
+        g_val = np.broadcast_to(np.asarray(res[0], dtype=float), (n,)).copy()
+        if not np.all(np.isfinite(g_val)):
+            raise ValueError(f"{ev.where}: the limit state {ev.ls.name!r} is not finite at some points")
+        return g_val, np.einsum("nx,nxu->nu", gx, jac)
+
+    return function
+
+
+def _nataf_jacobian(inputs: Any, U: np.ndarray, x: dict[str, np.ndarray]) -> np.ndarray:
+    """dx/du of ``x_i = F_i⁻¹(Φ(z_c,i))``, ``z_c = L u``: ``diag(φ(z_c)/f(x)) L`` (n, x, u)."""
+    names = inputs.dimension_names
+    chol = np.linalg.cholesky(inputs.correlation_matrix())
+    zc = U @ chol.T
+    # log densities keep the ratio finite far in the tails, where both factors underflow.
+    scale = np.stack(
+        [np.exp(stats.norm.logpdf(zc[:, k]) - inputs[n].distribution.scipy().logpdf(x[n])) for k, n in enumerate(names)],
+        axis=1,
+    )
+    return scale[:, :, None] * chol[None, :, :]
+
+
+def hessian(grad_fn: GradientFunction, method: str, ev: Evaluator, u: np.ndarray, step: float) -> np.ndarray:
+    """Hessian of g at ``u`` in u-space: differences of exact gradients, or second differences of g."""
+    d = u.size
+    if method == "pytensor":
+        eye = step * np.eye(d)
+        _, G = grad_fn(np.concatenate([u + eye, u - eye]))
+        H = (G[:d] - G[d:]).T / (2 * step)
+        return 0.5 * (H + H.T)
+    pairs = [(i, j) for i in range(d) for j in range(i + 1, d)]
+    eye = step * np.eye(d)
+    points = [u[None, :], u + eye, u - eye]
+    for sign in ((1, 1), (1, -1), (-1, 1), (-1, -1)):
+        points.append(np.array([u + sign[0] * eye[i] + sign[1] * eye[j] for i, j in pairs]).reshape(-1, d))
+    g = ev(np.concatenate(points))
+    g0, gp, gm = g[0], g[1 : d + 1], g[d + 1 : 2 * d + 1]
+    H = np.diag((gp - 2 * g0 + gm) / step**2)
+    if pairs:
+        q = g[2 * d + 1 :].reshape(4, len(pairs))
+        for k, (i, j) in enumerate(pairs):
+            H[i, j] = H[j, i] = (q[0, k] - q[1, k] - q[2, k] + q[3, k]) / (4 * step**2)
+    return H
