@@ -12,4 +12,6 @@ REGISTRY: dict[str, str] = {
     "borehole": "models.test_functions:borehole",
     "fracture": "models.fracture:fracture",
     "kocks_mecking": "models.kocks_mecking:kocks_mecking",
+    "porous_diffusion": "models.porous_diffusion:porous_diffusion",
+    "porous_diffusion_bruggeman": "models.porous_diffusion:porous_diffusion_closed_form",
 }

@@ -1,0 +1,165 @@
+"""Periodic cell problem of homogenisation by cell-centred finite volumes: the effective conductivity
+(diffusivity) tensor of a pixel/voxel conductivity field, one sparse factorisation per sample.
+
+Solves ``∇·σ(e_k + ∇χ_k) = 0`` with ``χ_k`` periodic and returns ``σ_eff[:, k] = ⟨σ(e_k + ∇χ_k)⟩``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Literal
+
+import numpy as np
+from scipy import sparse
+from scipy.sparse import csgraph
+from scipy.sparse import linalg as splinalg
+
+__all__ = ["effective_conductivity", "effective_conductivity_batch", "SOLVERS"]
+
+SOLVERS = ("direct", "gmres-ilu", "cg-jacobi")
+
+
+def _face_conductances(sigma: np.ndarray) -> list[np.ndarray]:
+    """Harmonic mean of the two cells sharing each face, per axis (face between i and i+1, periodic).
+
+    The harmonic mean is the exact series conductance of two half-cells, so a face touching a
+    non-conducting cell carries no flux.
+    """
+    faces = []
+    for axis in range(sigma.ndim):
+        nxt = np.roll(sigma, -1, axis=axis)
+        total = sigma + nxt
+        with np.errstate(divide="ignore", invalid="ignore"):
+            g = np.where(total > 0, 2.0 * sigma * nxt / np.where(total > 0, total, 1.0), 0.0)
+        faces.append(g)
+    return faces
+
+
+def _assemble(sigma: np.ndarray) -> tuple[sparse.csr_matrix, list[np.ndarray], list[np.ndarray]]:
+    """Graph Laplacian of the face conductances (lattice units, h = 1) and the neighbour index maps."""
+    shape = sigma.shape
+    size = sigma.size
+    index = np.arange(size).reshape(shape)
+    faces = _face_conductances(sigma)
+    rows, cols, vals = [], [], []
+    neighbours = []
+    for axis, g in enumerate(faces):
+        nxt = np.roll(index, -1, axis=axis).ravel()
+        neighbours.append(nxt)
+        gf = g.ravel()
+        i = index.ravel()
+        rows += [i, nxt, i, nxt]
+        cols += [i, nxt, nxt, i]
+        vals += [gf, gf, -gf, -gf]
+    A = sparse.csr_matrix(
+        (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(size, size)
+    )
+    A.eliminate_zeros()
+    return A, faces, neighbours
+
+
+def effective_conductivity(
+    sigma: np.ndarray,
+    *,
+    solver: Literal["direct", "gmres-ilu", "cg-jacobi"] = "direct",
+    rtol: float = 1e-10,
+) -> np.ndarray:
+    """Effective conductivity tensor ``(d, d)`` of a periodic pixel (2-D) or voxel (3-D) field.
+
+    Five-point (seven-point in 3-D) cell-centred finite volumes with harmonic-mean face
+    conductances on the unit cell with periodic boundary conditions.
+
+    Non-conducting cells and disconnected pores: the linear system is the graph Laplacian of the
+    face conductances, singular once per connected component of the conducting network (a zero
+    cell, an isolated pore, or the percolating cluster). One cell per component is pinned
+    (``χ = 0``); this removes exactly the null space and leaves fluxes unchanged, because fluxes
+    depend only on differences of ``χ`` inside a component. Isolated pores then carry no net flux,
+    and a medium whose pore space does not percolate gets a zero effective conductivity.
+
+    Parameters
+    ----------
+    sigma : ndarray, shape (n,)*d with d in {2, 3}
+        Non-negative cell conductivities (relative units; the result has the same units).
+    solver : {"direct", "gmres-ilu", "cg-jacobi"}
+        Sparse LU (SuperLU, one factorisation for all ``d`` right-hand sides; fastest at 64² and
+        128²), restarted GMRES preconditioned by an incomplete LU (``spilu``), or conjugate
+        gradients preconditioned by the diagonal (Jacobi).
+    rtol : float
+        Relative residual tolerance of the iterative solvers.
+
+    Returns
+    -------
+    ndarray, shape (d, d)
+        ``σ_eff[i, k] = ⟨σ (e_k + ∇χ_k)⟩_i``.
+
+    Examples
+    --------
+    Layers stacked along axis 1: arithmetic mean along the layers, harmonic mean across them.
+
+    >>> s = np.ones((8, 8)); s[:, :4] = 0.25
+    >>> K = effective_conductivity(s)
+    >>> round(float(K[0, 0]), 6), round(float(K[1, 1]), 6)
+    (0.625, 0.4)
+    """
+    sigma = np.asarray(sigma, dtype=float)
+    if sigma.ndim not in (2, 3) or len(set(sigma.shape)) != 1:
+        raise ValueError(f"sigma must be a square (n, n) or cubic (n, n, n) array, got shape {sigma.shape}")
+    if not np.all(np.isfinite(sigma)) or np.any(sigma < 0):
+        raise ValueError("sigma must be finite and non-negative everywhere")
+    if solver not in SOLVERS:
+        raise ValueError(f"solver must be one of {SOLVERS}, got {solver!r}")
+    d, size = sigma.ndim, sigma.size
+    A, faces, neighbours = _assemble(sigma)
+
+    # one pinned cell per connected component of the conducting graph
+    n_comp, labels = csgraph.connected_components(A, directed=False)
+    pinned = np.zeros(size, dtype=bool)
+    pinned[np.unique(labels, return_index=True)[1]] = True
+    free = np.flatnonzero(~pinned)
+
+    # right-hand sides: divergence of σ e_k, i.e. g(i→i+e_k) − g(i−e_k→i) for each cell i
+    rhs = np.empty((size, d))
+    for k, g in enumerate(faces):
+        rhs[:, k] = (g - np.roll(g, 1, axis=k)).ravel()
+    chi = np.zeros((size, d))
+    if free.size:
+        Af = A[free][:, free].tocsc()
+        b = rhs[free]
+        if solver == "direct":
+            chi[free] = splinalg.splu(Af).solve(b)
+        else:
+            for k in range(d):
+                if solver == "gmres-ilu":
+                    # SuperLU's incomplete factors are not symmetric, so GMRES rather than CG
+                    if k == 0:
+                        ilu = splinalg.spilu(Af, drop_tol=1e-4, fill_factor=10)
+                        M = splinalg.LinearOperator(Af.shape, ilu.solve)
+                    x, info = splinalg.gmres(Af, b[:, k], rtol=rtol, atol=0.0, M=M, restart=50, maxiter=200)
+                else:
+                    M = sparse.diags(1.0 / Af.diagonal())
+                    x, info = splinalg.cg(Af, b[:, k], rtol=rtol, atol=0.0, M=M, maxiter=20 * size)
+                if info != 0:
+                    raise RuntimeError(f"{solver} did not converge (info={info}) for load direction {k}")
+                chi[free, k] = x
+
+    # mean flux: each face carries g (δ_ik + χ_j − χ_i) and stands for one cell volume
+    K = np.empty((d, d))
+    for i, (g, nxt) in enumerate(zip(faces, neighbours)):
+        gf = g.ravel()
+        jump = chi[nxt] - chi
+        for k in range(d):
+            K[i, k] = np.mean(gf * ((i == k) + jump[:, k]))
+    return K
+
+
+def effective_conductivity_batch(
+    fields: Iterable[np.ndarray], *, solver: Literal["direct", "gmres-ilu", "cg-jacobi"] = "direct"
+) -> np.ndarray:
+    """Effective tensors of many fields, ``(n_samples, d, d)``: one factorisation per sample.
+
+    Examples
+    --------
+    >>> effective_conductivity_batch([np.ones((4, 4)), 2 * np.ones((4, 4))])[:, 0, 0].tolist()
+    [1.0, 2.0]
+    """
+    return np.stack([effective_conductivity(f, solver=solver) for f in fields])

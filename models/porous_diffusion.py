@@ -1,0 +1,314 @@
+"""Homogenised diffusion (or conduction) in porous media: effective diffusivity, tortuosity and
+formation factor from a periodic finite-volume cell problem, or from closed-form effective-medium laws.
+
+The solid is impermeable (zero diffusivity) unless ``solid_ratio`` > 0. The same relative factor
+``D_eff/D0 = ε/τ = 1/F`` applies to the conductivity of a pore-filling conductor in an insulating
+solid, because both are the same linear cell problem (Archie's formation factor ``F = τ/ε``).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Literal
+
+import numpy as np
+
+from uqbridge import Constant, ForwardModel, Input, Output, Uniform
+
+from .cell_problem import effective_conductivity
+from .microstructures import random_overlapping, seed_from_unit, square_array
+
+__all__ = [
+    "porous_diffusion",
+    "porous_diffusion_closed_form",
+    "relative_diffusivity",
+    "rayleigh_square_array",
+    "hashin_shtrikman_bounds",
+    "cell_relative_diffusivity",
+    "GEOMETRIES",
+    "CLOSED_FORMS",
+]
+
+GEOMETRIES = ("random_disks", "square_cylinders", "random_spheres", "cubic_spheres")
+CLOSED_FORMS = ("bruggeman", "maxwell")
+MODEL_FORMS = ("cell",) + CLOSED_FORMS
+
+#: Self-diffusion coefficient of water at 25 °C, m²/s (Mills 1973, J. Phys. Chem. 77, 685).
+WATER_SELF_DIFFUSIVITY = 2.299e-9
+
+_OUTPUTS = (
+    Output("D_eff", "m2/s", "effective diffusivity, isotropic part (mean of the tensor's diagonal)"),
+    Output("D_rel", "", "relative effective diffusivity D_eff/D0 = porosity/tau = 1/formation_factor"),
+    Output("tau", "", "tortuosity factor tau = porosity D0 / D_eff (>= 1)"),
+    Output("formation_factor", "", "formation factor F = D0/D_eff = tau/porosity"),
+    Output("porosity_realised", "", "pore fraction of the discretised microstructure"),
+)
+
+
+def relative_diffusivity(porosity: Any, model_form: str = "bruggeman", *, dim: int = 2, xp: Any = np) -> Any:
+    """Closed-form ``D_eff/D0`` for an impermeable solid: a cheap model-form alternative.
+
+    * ``"bruggeman"``: ``ε^{3/2}``, i.e. tortuosity ``τ = ε^{−1/2}`` (Bruggeman 1935, Ann. Phys.
+      416, 636; the differential effective-medium law for spheres).
+    * ``"maxwell"``: ``2ε/(3 − ε)`` in 3-D (Maxwell 1873, *Treatise* §314, dilute insulating
+      spheres) and ``ε/(2 − ε)`` in 2-D (Rayleigh 1892, dilute cylinders). Both equal the upper
+      Hashin–Shtrikman bound for an insulating second phase.
+
+    Examples
+    --------
+    >>> round(float(relative_diffusivity(0.25, "bruggeman")), 6)
+    0.125
+    >>> round(float(relative_diffusivity(0.5, "maxwell", dim=3)), 6)
+    0.4
+    """
+    if model_form == "bruggeman":
+        return porosity * xp.sqrt(porosity)
+    if model_form == "maxwell":
+        if dim == 2:
+            return porosity / (2.0 - porosity)
+        if dim == 3:
+            return 2.0 * porosity / (3.0 - porosity)
+        raise ValueError(f"dim must be 2 or 3, got {dim!r}")
+    raise ValueError(f"model_form must be one of {CLOSED_FORMS}, got {model_form!r}")
+
+
+def rayleigh_square_array(solid_fraction: Any, conductivity_ratio: float = 0.0) -> Any:
+    """Effective conductivity of a square array of cylinders (matrix conductivity 1), Rayleigh method.
+
+    Formula of Perrins, McKenzie & McPhedran (1979), Proc. R. Soc. Lond. A 369, 207, eq. (6):
+    ``σ = 1 − 2f / (T + f − 0.305827 f⁴ T/(T² − 1.402958 f⁸) − 0.013362 f⁸)`` with
+    ``T = (1 + ρ)/(1 − ρ)`` and ``ρ`` the cylinder/matrix conductivity ratio (``T = 1`` for
+    insulating cylinders). Accurate to ~0.1 % up to ``f ≈ 0.7`` against their multipole tables.
+
+    Examples
+    --------
+    Keller's reciprocity (σ(ρ) σ(1/ρ) = 1 for square arrays) checks the ``T`` convention:
+
+    >>> a = rayleigh_square_array(0.4, 10.0); b = rayleigh_square_array(0.4, 0.1)
+    >>> round(float(a * b), 4)
+    1.0
+    """
+    f = np.asarray(solid_fraction, dtype=float)
+    if conductivity_ratio == 1.0:
+        return np.ones_like(f)
+    T = (1.0 + conductivity_ratio) / (1.0 - conductivity_ratio)
+    return 1.0 - 2.0 * f / (T + f - 0.305827 * f**4 * T / (T**2 - 1.402958 * f**8) - 0.013362 * f**8)
+
+
+def hashin_shtrikman_bounds(porosity: Any, solid_ratio: float = 0.0, *, dim: int = 2) -> tuple[Any, Any]:
+    """Hashin–Shtrikman bounds on ``σ_eff/σ_pore`` for an isotropic two-phase medium in ``dim`` dims.
+
+    Hashin & Shtrikman (1962), J. Appl. Phys. 33, 3125; d-dimensional form from Torquato,
+    *Random Heterogeneous Materials* (2002), eq. (21.23). With an insulating solid the lower
+    bound is 0 and the upper one is Maxwell's ``ε/(2 − ε)`` (2-D).
+
+    Examples
+    --------
+    >>> lo, hi = hashin_shtrikman_bounds(0.5)
+    >>> float(lo), round(float(hi), 6)
+    (0.0, 0.333333)
+    """
+    e = np.asarray(porosity, dtype=float)
+    s1, s2 = 1.0, float(solid_ratio)  # pore, solid
+    upper = s1 + (1 - e) / (1.0 / (s2 - s1) + e / (dim * s1)) if s2 != s1 else np.ones_like(e)
+    if s2 == 0.0:
+        lower = np.zeros_like(e)
+    elif s2 == s1:
+        lower = np.ones_like(e)
+    else:
+        lower = s2 + e / (1.0 / (s1 - s2) + (1 - e) / (dim * s2))
+    return (lower, upper) if s2 <= s1 else (upper, lower)
+
+
+def cell_relative_diffusivity(
+    solid: np.ndarray, *, solid_ratio: float = 0.0, solver: str = "direct"
+) -> tuple[np.ndarray, float]:
+    """Relative effective diffusivity tensor of a rasterised solid mask and its realised porosity.
+
+    Examples
+    --------
+    >>> K, eps = cell_relative_diffusivity(square_array(0.7).rasterise(64))
+    >>> round(eps, 3), bool(0.5 < K[0, 0] < 0.7 / (2 - 0.7))
+    (0.701, True)
+    """
+    solid = np.asarray(solid, dtype=bool)
+    sigma = np.where(solid, float(solid_ratio), 1.0)
+    return effective_conductivity(sigma, solver=solver), float(1.0 - solid.mean())
+
+
+def _summarise(d_rel: Any, eps: Any, D0: Any, xp: Any = np) -> dict[str, Any]:
+    if xp is np:
+        # a non-percolating pore space leaves only round-off flux: report it as exactly zero
+        d_rel = np.where(np.abs(d_rel) < 1e-12, 0.0, d_rel)
+    with np.errstate(divide="ignore"):
+        return {
+            "D_eff": D0 * d_rel,
+            "D_rel": d_rel,
+            "tau": eps / d_rel,
+            "formation_factor": 1.0 / d_rel,
+            "porosity_realised": eps,
+        }
+
+
+def porous_diffusion_closed_form(
+    model_form: Literal["bruggeman", "maxwell"] = "bruggeman", *, dim: int = 2
+) -> ForwardModel:
+    """Effective diffusivity from a closed-form effective-medium law (differentiable, cheap).
+
+    Inputs: ``porosity`` (epistemic, Uniform(0.45, 0.85)) and ``D0`` (Constant, water at 25 °C).
+    Outputs as :func:`porous_diffusion`; ``porosity_realised`` equals ``porosity``.
+
+    Examples
+    --------
+    >>> m = porous_diffusion_closed_form("bruggeman")
+    >>> round(float(m(porosity=0.64)["tau"][0]), 6)
+    1.25
+    """
+    if model_form not in CLOSED_FORMS:
+        raise ValueError(f"model_form must be one of {CLOSED_FORMS}, got {model_form!r}")
+    if dim not in (2, 3):
+        raise ValueError(f"dim must be 2 or 3, got {dim!r}")
+
+    def function(porosity, D0, xp: Any = np):
+        return _summarise(relative_diffusivity(porosity, model_form, dim=dim, xp=xp), porosity, D0, xp)
+
+    return ForwardModel(
+        f"porous_diffusion_{model_form}",
+        function,
+        [_porosity_input(Uniform(0.45, 0.85)), _d0_input()],
+        _OUTPUTS,
+        description=f"effective diffusivity of a porous medium, {model_form} law ({dim}-D)",
+        differentiable=True,
+    )
+
+
+def _porosity_input(distribution) -> Input:
+    return Input(
+        "porosity",
+        distribution,
+        "epistemic",
+        "",
+        "target pore fraction: one imprecisely known value for a given material (measurement), "
+        "sample-to-sample variability is carried by the realisation",
+    )
+
+
+def _d0_input() -> Input:
+    return Input("D0", Constant(WATER_SELF_DIFFUSIVITY), "epistemic", "m2/s", "bulk (free) diffusivity in the pore fluid")
+
+
+def porous_diffusion(
+    geometry: Literal["random_disks", "square_cylinders", "random_spheres", "cubic_spheres"] = "random_disks",
+    *,
+    n: int | None = None,
+    model_form: Literal["cell", "bruggeman", "maxwell"] = "cell",
+    solid_ratio: float = 0.0,
+    solver: Literal["direct", "gmres-ilu", "cg-jacobi"] = "direct",
+) -> ForwardModel:
+    """Effective diffusivity and tortuosity of a periodic porous microstructure by a cell problem.
+
+    For each sample a microstructure is generated on an ``n^d`` grid and the periodic cell
+    problem is solved by finite volumes (:func:`models.cell_problem.effective_conductivity`).
+    Outputs are per sample: ``D_eff = D0 · tr(D_rel)/d`` (m²/s), ``D_rel`` (= ε/τ, also the
+    conduction factor κ_eff/κ_fluid with an insulating solid), ``tau = ε/D_rel`` with ε the
+    realised (discretised) porosity, ``formation_factor = 1/D_rel`` and ``porosity_realised``.
+
+    Inputs (random geometries; ordered arrays have only ``porosity`` and ``D0``):
+
+    ===========  =========  =========================  ==========================================
+    name         kind       default                    meaning / reasoning
+    ===========  =========  =========================  ==========================================
+    porosity     epistemic  Uniform(0.5, 0.85)         target pore fraction; a material's porosity
+                                                       is one imprecisely measured value. Well
+                                                       above the void-percolation threshold of
+                                                       overlapping disks (ε_c ≈ 0.32, Quintanilla
+                                                       & Torquato 2000): at 64² pixelisation
+                                                       closes thin throats, and 2 of 84 random
+                                                       samples with ε in (0.45, 0.5) did not
+                                                       percolate (D_rel = 0, tau = inf).
+                            (Uniform(0.4 or 0.5, 0.9)  ordered arrays: above touching (0.215 in
+                            for ordered arrays)        2-D, 0.476 in 3-D)
+    radius       aleatory   Uniform(0.06, 0.12)        particle radius / cell edge: particle size
+                                                       relative to the volume element (its effect
+                                                       is the RVE finite-size/resolution effect)
+    seed_u       aleatory   Uniform(0, 1)              microstructure realisation, mapped to the
+                                                       RNG seed ``⌊seed_u·2³¹⌋`` (same inputs →
+                                                       same outputs; not smooth in ``seed_u``)
+    D0           epistemic  Constant(2.299e-9) m²/s    water self-diffusivity at 25 °C (Mills 1973)
+    ===========  =========  =========================  ==========================================
+
+    Parameters
+    ----------
+    geometry : {"random_disks", "square_cylinders", "random_spheres", "cubic_spheres"}
+        Random overlapping particles (Boolean model) or one particle per periodic cell.
+    n : int, optional
+        Grid cells per edge (default 64 in 2-D, 32 in 3-D). The staircase discretisation
+        converges at first order (≈1 % error at 128² for a square array at f = 0.3).
+    model_form : {"cell", "bruggeman", "maxwell"}
+        ``"cell"`` solves the cell problem; the others return
+        :func:`porous_diffusion_closed_form` (model-form alternatives, inputs ``porosity``, ``D0``).
+    solid_ratio : float
+        Solid/pore diffusivity ratio (0 = impermeable solid; isolated pores then carry no flux).
+    solver : {"direct", "gmres-ilu", "cg-jacobi"}
+
+    Examples
+    --------
+    >>> m = porous_diffusion("square_cylinders", n=32)
+    >>> out = m(porosity=np.array([0.6, 0.8]))
+    >>> [round(float(t), 2) for t in out["tau"]]
+    [1.45, 1.23]
+    """
+    if model_form not in MODEL_FORMS:
+        raise ValueError(f"model_form must be one of {MODEL_FORMS}, got {model_form!r}")
+    if geometry not in GEOMETRIES:
+        raise ValueError(f"geometry must be one of {GEOMETRIES}, got {geometry!r}")
+    dim = 3 if geometry.endswith("spheres") else 2
+    if model_form != "cell":
+        return porous_diffusion_closed_form(model_form, dim=dim)
+    if n is None:
+        n = 64 if dim == 2 else 32
+    if not (isinstance(n, (int, np.integer)) and n >= 8):
+        raise ValueError(f"n must be an integer >= 8, got {n!r}")
+    solid_ratio = float(solid_ratio)
+    if not 0.0 <= solid_ratio < 1.0:
+        raise ValueError(f"solid_ratio must lie in [0, 1), got {solid_ratio!r}")
+    random = geometry.startswith("random")
+
+    def solve(mask: np.ndarray) -> tuple[float, float]:
+        K, eps = cell_relative_diffusivity(mask, solid_ratio=solid_ratio, solver=solver)
+        return float(np.trace(K)) / dim, eps
+
+    if random:
+
+        def function(porosity, radius, seed_u, D0):
+            rows = [
+                solve(random_overlapping(e, r, n=n, dim=dim, rng=seed_from_unit(u)).rasterise(n))
+                for e, r, u in zip(porosity, radius, seed_u)
+            ]
+            d_rel, eps = np.array(rows).T
+            return _summarise(d_rel, eps, D0)
+
+        inputs = [
+            _porosity_input(Uniform(0.5, 0.85)),
+            Input("radius", Uniform(0.06, 0.12), "aleatory", "", "particle radius relative to the cell edge"),
+            Input("seed_u", Uniform(0.0, 1.0), "aleatory", "", "microstructure realisation (mapped to an RNG seed)"),
+            _d0_input(),
+        ]
+    else:
+
+        def function(porosity, D0):
+            # the ordered cell depends only on porosity: solve each distinct value once
+            values, inverse = np.unique(np.asarray(porosity), return_inverse=True)
+            rows = np.array([solve(square_array(e, dim).rasterise(n)) for e in values])
+            d_rel, eps = rows[inverse].T
+            return _summarise(d_rel, eps, D0)
+
+        inputs = [_porosity_input(Uniform(0.4, 0.9) if dim == 2 else Uniform(0.5, 0.9)), _d0_input()]
+
+    return ForwardModel(
+        f"porous_diffusion_{geometry}",
+        function,
+        inputs,
+        _OUTPUTS,
+        description=f"effective diffusivity by a periodic FV cell problem, {geometry}, {n}^{dim} grid",
+    )
