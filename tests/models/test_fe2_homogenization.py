@@ -1,0 +1,124 @@
+"""Tests of the FFT RVE solver (exact laminates, Hashin–Shtrikman bounds) and the FE² shear-beam model."""
+
+import numpy as np
+import pytest
+from scipy import integrate
+
+from models.fe2_homogenization import fe2_homogenization, rve_shear_moduli, shear_beam_fe
+from models.rve_solver import (
+    effective_tensor,
+    hashin_shtrikman,
+    laminate,
+    random_two_phase,
+    solve_cell,
+    trace_bounds_satisfied,
+    voigt_reuss,
+)
+
+
+@pytest.mark.parametrize("method", ["cg", "fixed-point"])
+@pytest.mark.parametrize("layers, k2", [(5, 10.0), (11, 22.8), (2, 0.1)])
+def test_laminate_is_exactly_voigt_along_and_reuss_across(method, layers, k2):
+    """Exact effective tensor of a laminate (e.g. Milton, *The Theory of Composites*, 2002, Sect. 9.2):
+    the arithmetic (Voigt) mean along the layers and the harmonic (Reuss) mean across them."""
+    n, k1 = 15, 1.0
+    f2 = layers / n
+    reuss, voigt = voigt_reuss(k1, k2, f2)
+    for axis, (across, along) in enumerate([((0, 0), (1, 1)), ((1, 1), (0, 0))]):
+        t = effective_tensor(laminate(n, layers, k1, k2, axis=axis), method=method)
+        assert t[across] == pytest.approx(reuss, rel=1e-8)
+        assert t[along] == pytest.approx(voigt, rel=1e-8)
+        assert abs(t[0, 1]) < 1e-8 * voigt
+
+
+def test_random_microstructures_inside_hashin_shtrikman_trace_bounds():
+    """Random two-phase cells satisfy the anisotropic Hashin–Shtrikman (Murat–Tartar / Lurie–Cherkaev)
+    trace bounds; their mean of the two eigenvalues lies inside the isotropic HS interval (Hashin &
+    Shtrikman 1962); the solver is symmetric (K*_12 = K*_21 before symmetrisation)."""
+    k1, k2 = 1.3, 29.7
+    for seed in range(6):
+        phase = random_two_phase(31, 0.4, 2.0, rng=seed)
+        k = np.where(phase, k2, k1)
+        cols = [solve_cell(k, e).mean_flux for e in ([1.0, 0.0], [0.0, 1.0])]
+        assert cols[0][1] == pytest.approx(cols[1][0], rel=1e-7, abs=1e-9)
+        t = effective_tensor(k)
+        f2 = float(phase.mean())
+        assert trace_bounds_satisfied(t, k1, k2, f2)
+        lo, hi = hashin_shtrikman(k1, k2, f2)
+        assert lo < np.trace(t) / 2 < hi
+
+
+def test_solvers_agree_and_cg_is_cheaper():
+    """The Moulinec–Suquet fixed point and CG solve the same discrete problem; CG needs far fewer
+    iterations at contrast ~23 (Zeman et al. 2010)."""
+    k = np.where(random_two_phase(21, 0.4, 1.5, rng=4), 29.7, 1.3)
+    cg, fp = solve_cell(k, [1.0, 0.0], method="cg"), solve_cell(k, [1.0, 0.0], method="fixed-point")
+    np.testing.assert_allclose(cg.mean_flux, fp.mean_flux, rtol=1e-7, atol=1e-8)
+    assert cg.iterations < fp.iterations / 2
+
+
+def test_random_two_phase_fraction_and_reproducibility():
+    a, b = random_two_phase(31, 0.37, 2.0, rng=11), random_two_phase(31, 0.37, 2.0, rng=11)
+    np.testing.assert_array_equal(a, b)
+    assert int(a.sum()) == round(0.37 * 31 * 31)
+    assert not np.array_equal(a, random_two_phase(31, 0.37, 2.0, rng=12))
+
+
+def test_shear_beam_fe_is_nodally_exact_for_piecewise_constant_modulus():
+    """Exact solution of (G A w')' + q = 0, w(0) = w(L) = 0: w(z) = ∫₀^z (C − q s)/(G A) ds with
+    C = q ∫ s/G ds / ∫ 1/G ds; linear FE is nodally exact in 1D (Strang & Fix 1973)."""
+    G = np.array([[1.0e9, 3.0e9, 0.5e9, 2.0e9, 1.5e9, 4.0e9]])
+    q, L, A = 2.0e3, 1.5, 2e-3
+    ne = G.shape[1]
+    w = shear_beam_fe(G, q, L, A)[0]
+
+    def g_of(s):
+        return G[0, min(int(s / (L / ne)), ne - 1)]
+
+    pts = list(np.linspace(0, L, ne + 1)[1:-1])
+    c = q * integrate.quad(lambda s: s / g_of(s), 0, L, points=pts)[0] / integrate.quad(
+        lambda s: 1 / g_of(s), 0, L, points=pts)[0]
+    for j, z in enumerate(np.linspace(0, L, ne + 1)):
+        exact = integrate.quad(lambda s: (c - q * s) / (g_of(s) * A), 0, z, points=[p for p in pts if p < z])[0]
+        assert w[j] == pytest.approx(exact, rel=1e-9, abs=1e-15)
+
+
+def test_fe2_homogeneous_limit_and_bounds():
+    """With equal phases the RVE is homogeneous and the FE² beam gives q L²/(8 G A_s); with a real
+    contrast each integration point lies within the Wiener bounds and the output is deterministic."""
+    m = fe2_homogenization()
+    out = m(micro_seed=[0.1, 0.2], fibre_fraction=0.4, q=10.0, G_m=2.0, G_f=2.0)
+    np.testing.assert_allclose(out["w_mid"], 1e3 * 10e3 / (8 * 2.0e9 * 1e-3), rtol=1e-12)
+    np.testing.assert_allclose(out["G_apparent"], 2.0, rtol=1e-12)
+
+    x = dict(micro_seed=[0.1, 0.2, 0.1], fibre_fraction=0.4, q=10.0, G_m=1.3, G_f=29.7)
+    out = m(**x)
+    reuss, voigt = voigt_reuss(1.3, 29.7, 0.4)
+    assert np.all(out["G_ip_min"] >= reuss) and np.all(out["G_ip_max"] <= voigt)
+    assert np.all(out["G_ip_min"] <= out["G_apparent"]) and np.all(out["G_apparent"] <= out["G_ip_max"])
+    assert out["w_mid"][0] == out["w_mid"][2] and out["w_mid"][0] != out["w_mid"][1]
+    assert np.all(out["cg_iterations"] > 0)
+
+
+def test_rve_moduli_streams_are_independent_per_integration_point():
+    g, _ = rve_shear_moduli(1.3, 29.7, 0.4, seed=5, n_rve=4)
+    assert len(set(np.round(g, 10))) == 4
+    g2, _ = rve_shear_moduli(1.3, 29.7, 0.4, seed=5, n_rve=4)
+    np.testing.assert_array_equal(g, g2)
+
+
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda: solve_cell(np.ones((4, 5)), [1, 0]), r"odd number of voxels per side.*\(4, 5\)"),
+        (lambda: solve_cell(np.ones((5, 5)), [1, 0], method="lu"), r"method must be one of \['cg', 'fixed-point'\], got 'lu'"),
+        (lambda: solve_cell(-np.ones((5, 5)), [1, 0]), r"modulus must be finite and positive"),
+        (lambda: random_two_phase(5, 1.5, 1.0), r"fraction must be in \[0, 1\], got 1.5"),
+        (lambda: fe2_homogenization(n_elements=3), r"n_elements must be an even integer >= 2, got 3"),
+        (lambda: fe2_homogenization(grid=16), r"grid must be an odd integer >= 3, got 16"),
+        (lambda: fe2_homogenization(method="fft"), r"method must be one of \['cg', 'fixed-point'\], got 'fft'"),
+    ],
+)
+def test_bad_arguments_raise(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
