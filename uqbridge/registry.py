@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 from importlib.metadata import entry_points
+from typing import Any
 
 from .model import ForwardModel
 
@@ -32,8 +33,8 @@ def list_models() -> list[str]:
     return sorted(_catalogue())
 
 
-def get_model(name: str) -> ForwardModel:
-    """The registered model ``name`` with its default settings.
+def get_model(name: str, **options: Any) -> ForwardModel:
+    """The registered model ``name``, built with ``options`` (the factory's keyword arguments).
 
     Examples
     --------
@@ -45,7 +46,15 @@ def get_model(name: str) -> ForwardModel:
         raise KeyError(f"unknown model {name!r}; registered models: {sorted(catalogue)}")
     module, _, attribute = catalogue[name].partition(":")
     target = getattr(importlib.import_module(module), attribute)
-    model = target if isinstance(target, ForwardModel) else target()
+    if isinstance(target, ForwardModel):
+        if options:
+            raise TypeError(f"model {name!r} takes no options; got {sorted(options)}")
+        model = target
+    else:
+        try:
+            model = target(**options)
+        except TypeError as err:
+            raise TypeError(f"model {name!r}: bad options {sorted(options)} ({err})") from None
     if not isinstance(model, ForwardModel):
         raise TypeError(f"registry entry {name!r} ({catalogue[name]}) did not give a ForwardModel")
     return model
