@@ -25,6 +25,7 @@ from .model import ForwardModel, Output, chain, pointwise
 from .propagate import propagate, summarize
 from .registry import get_model, list_models
 from .results import load, save
+from .variance import conditional_distributions, decompose
 
 __all__ = [
     "__version__",
@@ -44,6 +45,8 @@ __all__ = [
     "Uniform",
     "Weibull",
     "chain",
+    "conditional_distributions",
+    "decompose",
     "evaluate",
     "get_model",
     "list_models",

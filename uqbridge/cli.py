@@ -111,10 +111,32 @@ def summary_table(ds: Any) -> str:
     return "\n".join(lines)
 
 
+# ---- run (study files) ------------------------------------------------------------------------------
+def _configure_run(p: argparse.ArgumentParser) -> None:
+    p.add_argument("study", help="a study file (.toml): model, input overrides, analyses, budgets, seed")
+    p.add_argument("--quick", action="store_true", help="apply the study's reduced budgets (tests, demos)")
+    p.add_argument("--output", help="results folder (default: the study's, usually results/)")
+
+
+def _run_run(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from .study import load_study, run_study
+
+    study = load_study(args.study, quick=args.quick)
+    if args.output:
+        study = replace(study, output=args.output)
+    print(f"study {study.name}: model {study.model.name}, {len(study.analyses)} analyses -> {study.folder}/")
+    run_study(study)
+    print(f"wrote {study.folder}/")
+    return 0
+
+
 COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]] = {
     "models": ("list the registered models", _configure_models, _run_models),
     "describe": ("show a model's inputs (kind, distribution, units) and outputs", _configure_describe, _run_describe),
     "propagate": ("propagate input uncertainty by sampling and save the result", _configure_propagate, _run_propagate),
+    "run": ("run a study file (TOML) and write its data and report", _configure_run, _run_run),
 }
 
 

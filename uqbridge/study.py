@@ -1,0 +1,338 @@
+"""Declarative studies: a TOML file (model, input overrides, analyses, budgets, seed, output folder).
+
+A study file is data, never executed: every key is checked, unknown keys are rejected with the
+valid choices. ``run_study`` runs the analyses in order and writes netCDF data, a summary and an
+HTML report to ``<output>/<name>/``.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import os
+import time
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from .distributions import distribution_from_dict
+from .model import ForwardModel
+from .registry import get_model
+
+__all__ = ["Study", "load_study", "run_study", "ANALYSES"]
+
+_STUDY_KEYS = {"name", "title", "description", "seed", "output"}
+_MODEL_KEYS = {"name", "options", "inputs"}
+_TOP_KEYS = {"study", "model", "analyses"}
+
+
+@dataclass(frozen=True)
+class Study:
+    """A validated study: what to run, not how (see :func:`run_study`)."""
+
+    name: str
+    model: ForwardModel
+    analyses: tuple[dict[str, Any], ...]
+    seed: int | None = None
+    title: str = ""
+    description: str = ""
+    output: str = "results"
+    source: str = ""
+    model_spec: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def folder(self) -> Path:
+        return Path(self.output) / self.name
+
+
+class StudyError(ValueError):
+    """A study file that cannot be run, with the file, the place and the fix in the message."""
+
+
+def _unknown(where: str, keys: set[str], valid: set[str]) -> None:
+    bad = sorted(keys - valid)
+    if bad:
+        raise StudyError(f"{where}: unknown key(s) {bad}; valid keys: {sorted(valid)}")
+
+
+def load_study(path: str | os.PathLike[str], *, quick: bool = False) -> Study:
+    """Read and validate a study file.
+
+    Parameters
+    ----------
+    path : path to a ``.toml`` study file
+    quick : bool
+        Apply each analysis's ``quick = {...}`` overrides (reduced budgets for tests and demos).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "s.toml"
+    >>> _ = p.write_text('[study]\\nname = "demo"\\nseed = 1\\n[model]\\nname = "ishigami"\\n'
+    ...                  '[[analyses]]\\nkind = "propagate"\\nn = 64\\n')
+    >>> load_study(p).analyses[0]["kind"]
+    'propagate'
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"no study file at {str(path)!r}")
+    try:
+        spec = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as err:
+        raise StudyError(f"{path}: not valid TOML ({err})") from None
+    where = str(path)
+    _unknown(where, set(spec), _TOP_KEYS)
+    for key in ("study", "model", "analyses"):
+        if key not in spec:
+            raise StudyError(f"{where}: missing [{key}] section")
+    study = spec["study"]
+    _unknown(f"{where} [study]", set(study), _STUDY_KEYS)
+    if "name" not in study or not str(study["name"]).replace("_", "").replace("-", "").isalnum():
+        raise StudyError(f"{where} [study]: 'name' is required and must be alphanumeric/underscore (the results folder)")
+    model_spec = spec["model"]
+    _unknown(f"{where} [model]", set(model_spec), _MODEL_KEYS)
+    if "name" not in model_spec:
+        raise StudyError(f"{where} [model]: 'name' (a registered model, see `uqbridge models`) is required")
+    try:
+        model = get_model(model_spec["name"], **model_spec.get("options", {}))
+    except (KeyError, TypeError) as err:
+        raise StudyError(f"{where} [model]: {err.args[0] if err.args else err}") from None
+    overrides = {}
+    for name, value in model_spec.get("inputs", {}).items():
+        if name not in model.inputs:
+            raise StudyError(
+                f"{where} [model.inputs]: unknown input {name!r}; inputs of {model.name!r}: {list(model.inputs.names)}"
+            )
+        try:
+            overrides[name] = distribution_from_dict(value) if isinstance(value, Mapping) else float(value)
+        except (ValueError, TypeError) as err:
+            raise StudyError(f"{where} [model.inputs] {name}: {err}") from None
+    if overrides:
+        model = model.with_inputs(**overrides)
+    analyses = []
+    if not isinstance(spec["analyses"], list) or not spec["analyses"]:
+        raise StudyError(f"{where}: [[analyses]] must list at least one analysis")
+    for k, analysis in enumerate(spec["analyses"]):
+        analyses.append(_check_analysis(dict(analysis), f"{where} analyses[{k}]", quick))
+    seed = study.get("seed")
+    if seed is not None and not isinstance(seed, int):
+        raise StudyError(f"{where} [study]: seed must be an integer, got {seed!r}")
+    return Study(
+        name=str(study["name"]),
+        model=model,
+        analyses=tuple(analyses),
+        seed=seed,
+        title=study.get("title", ""),
+        description=study.get("description", ""),
+        output=study.get("output", "results"),
+        source=str(path),
+        model_spec=model_spec,
+    )
+
+
+def _check_analysis(analysis: dict[str, Any], where: str, quick: bool) -> dict[str, Any]:
+    kind = analysis.pop("kind", None)
+    if kind not in ANALYSES:
+        raise StudyError(f"{where}: kind must be one of {sorted(ANALYSES)}, got {kind!r}")
+    overrides = analysis.pop("quick", {})
+    if not isinstance(overrides, Mapping):
+        raise StudyError(f"{where}: 'quick' must be a table of reduced-budget overrides")
+    label = analysis.pop("label", kind)
+    _, valid = ANALYSES[kind]
+    valid_keys = valid()
+    _unknown(f"{where} ({kind})", set(analysis), valid_keys)
+    _unknown(f"{where} ({kind}) quick", set(overrides), valid_keys)
+    if quick:
+        analysis.update(overrides)
+    return {"kind": kind, "label": label, "options": analysis}
+
+
+# ---- analyses ------------------------------------------------------------------------------------
+def _keyword_options(func: Callable[..., Any], *exclude: str) -> set[str]:
+    params = inspect.signature(func).parameters
+    return {n for n, p in params.items() if p.kind is inspect.Parameter.KEYWORD_ONLY and n not in exclude}
+
+
+def _propagate(model: ForwardModel, options: dict[str, Any], rng: Any) -> dict[str, xr.Dataset]:
+    from .propagate import propagate
+
+    options = dict(options)
+    n = options.pop("n", 1024)
+    return {"propagate": propagate(model, n, seed=rng, **options)}
+
+
+def _propagate_keys() -> set[str]:
+    from .propagate import propagate
+
+    return _keyword_options(propagate, "seed", "backend") | {"n"}
+
+
+def _decompose(model, options, rng):
+    from .variance import decompose
+
+    return {"decompose": decompose(model, rng=rng, **options)}
+
+
+def _decompose_keys():
+    from .variance import decompose
+
+    return _keyword_options(decompose, "rng", "backend", "pce", "epistemic_samples")
+
+
+_RELIABILITY_METHODS = {
+    "form": "form",
+    "sorm": "sorm",
+    "monte_carlo": "monte_carlo",
+    "importance_sampling": "importance_sampling",
+    "subset_simulation": "subset_simulation",
+    "active_learning": "active_learning",
+}
+
+
+def _limit_state(model, spec):
+    from . import reliability
+
+    if not isinstance(spec, Mapping) or "output" not in spec:
+        raise StudyError("reliability: limit_state = {output = ..., threshold = ..., failure = 'below'|'above'} is required")
+    _unknown("reliability limit_state", set(spec), {"output", "threshold", "failure"})
+    return reliability.LimitState(model, spec["output"], threshold=float(spec.get("threshold", 0.0)), failure=spec.get("failure", "below"))
+
+
+def _reliability(model, options, rng):
+    from . import reliability
+
+    options = dict(options)
+    ls = _limit_state(model, options.pop("limit_state", None))
+    methods = options.pop("methods", ["form", "sorm", "importance_sampling", "subset_simulation", "monte_carlo"])
+    per_method = {m: dict(options.pop(m, {})) for m in _RELIABILITY_METHODS}
+    if options:
+        raise StudyError(f"reliability: unknown option(s) {sorted(options)}")
+    out: dict[str, xr.Dataset] = {}
+    rngs = np.random.default_rng(rng).spawn(len(methods))
+    form_result = None
+    for method, r in zip(methods, rngs):
+        if method not in _RELIABILITY_METHODS:
+            raise StudyError(f"reliability: unknown method {method!r}; valid methods: {sorted(_RELIABILITY_METHODS)}")
+        func = getattr(reliability, _RELIABILITY_METHODS[method])
+        kwargs = per_method[method]
+        params = inspect.signature(func).parameters
+        if "rng" in params:
+            kwargs.setdefault("rng", r)
+        if "form_result" in params and form_result is not None:
+            kwargs.setdefault("form_result", form_result)
+        result = func(ls, **kwargs)
+        if method == "form":
+            form_result = result
+        out[f"reliability_{method}"] = result
+    return out
+
+
+def _reliability_keys():
+    return {"limit_state", "methods", *_RELIABILITY_METHODS}
+
+
+def _pf_epistemic(model, options, rng):
+    from . import reliability
+
+    options = dict(options)
+    ls = _limit_state(model, options.pop("limit_state", None))
+    return {"pf_epistemic": reliability.pf_epistemic(ls, rng=rng, **options)}
+
+
+def _pf_epistemic_keys():
+    from . import reliability
+
+    return _keyword_options(reliability.pf_epistemic, "rng", "samples") | {"limit_state"}
+
+
+def _sensitivity(model, options, rng):
+    from . import sensitivity
+
+    options = dict(options)
+    method = options.pop("method", "sobol_indices")
+    func = getattr(sensitivity, method, None)
+    if func is None or method.startswith("_"):
+        raise StudyError(f"sensitivity: unknown method {method!r}; valid: {sorted(sensitivity.__all__)}")
+    positional = [p for p in inspect.signature(func).parameters.values()
+                  if p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD][1:]
+    args = [options.pop(p.name) for p in positional if p.name in options]
+    return {f"sensitivity_{method}": func(model, *args, rng=rng, **options)}
+
+
+def _sensitivity_keys():
+    return {"method", "n", "n_trajectories", "second_order", "groups", "confidence", "levels", "n_perm",
+            "n_outer", "n_inner", "n_runs", "degree"}
+
+
+def _pce(model, options, rng):
+    from .pce import fit_pce
+
+    pce = fit_pce(model, rng=rng, **options)
+    return {"pce_sobol": pce.sobol_indices(), "pce_validation": pce.validation}
+
+
+def _pce_keys():
+    from .pce import fit_pce
+
+    return _keyword_options(fit_pce, "rng", "samples", "backend")
+
+
+ANALYSES: dict[str, tuple[Callable[..., dict[str, xr.Dataset]], Callable[[], set[str]]]] = {
+    "propagate": (_propagate, _propagate_keys),
+    "decompose": (_decompose, _decompose_keys),
+    "reliability": (_reliability, _reliability_keys),
+    "pf_epistemic": (_pf_epistemic, _pf_epistemic_keys),
+    "sensitivity": (_sensitivity, _sensitivity_keys),
+    "pce": (_pce, _pce_keys),
+}
+
+
+def run_study(study: Study, *, progress: Callable[[str], None] | None = print) -> dict[str, xr.Dataset]:
+    """Run every analysis of ``study``; write ``<output>/<name>/*.nc``, ``summary.json``, ``report.html``.
+
+    Each analysis gets its own random stream spawned from the study seed, so adding an analysis
+    does not change the numbers of the others.
+
+    Returns
+    -------
+    dict
+        Result Datasets by name (``<kind>`` or ``<kind>_<method>``).
+    """
+    from .results import save
+
+    say = progress or (lambda message: None)
+    folder = study.folder
+    folder.mkdir(parents=True, exist_ok=True)
+    streams = np.random.default_rng(study.seed).spawn(len(study.analyses))
+    results: dict[str, xr.Dataset] = {}
+    timings: dict[str, float] = {}
+    start = time.perf_counter()
+    for k, (analysis, stream) in enumerate(zip(study.analyses, streams)):
+        run, _ = ANALYSES[analysis["kind"]]
+        say(f"[{k + 1}/{len(study.analyses)}] {analysis['label']} ...")
+        t0 = time.perf_counter()
+        produced = run(study.model, analysis["options"], stream)
+        timings[analysis["label"]] = time.perf_counter() - t0
+        for name, ds in produced.items():
+            key = name if name not in results else f"{name}_{k}"
+            ds.attrs["study"] = study.name
+            results[key] = ds
+            save(ds, folder / f"{key}.nc")
+        say(f"      done in {timings[analysis['label']]:.1f} s")
+    summary = {
+        "study": study.name,
+        "source": study.source,
+        "seed": study.seed,
+        "model": study.model.name,
+        "wall_time_s": time.perf_counter() - start,
+        "analyses": timings,
+        "model_runs": {name: int(ds.attrs.get("n_runs", 0)) for name, ds in results.items()},
+        "files": sorted(f"{name}.nc" for name in results),
+    }
+    (folder / "summary.json").write_text(json.dumps(summary, indent=2))
+    return results
