@@ -216,7 +216,8 @@ class Dask:
                     n_workers=self.n_workers,
                     threads_per_worker=self.threads_per_worker,
                     processes=self.processes,
-                    dashboard_address=None,
+                    # the scheduler's HTTP server always starts; a free port avoids clashing on 8787
+                    dashboard_address=":0",
                 )
                 self._client = Client(self._cluster)
             else:

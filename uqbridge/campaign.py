@@ -493,13 +493,18 @@ def _run(
     backend = backend or InProcess()
     done_points = n - sum(len(next(iter(b.values()))) for b in batches)
     bar = tqdm(total=n, initial=done_points, unit="pt", desc=model.name, disable=not _progress_enabled(progress))
+    stream = _stream(backend, _CampaignCall(model, retries), batches)
+    n_failed = 0
     try:
-        for k, part in _stream(backend, _CampaignCall(model, retries), batches):
+        for k, part in stream:
             b = todo[k]
             samples = np.arange(b * size, min((b + 1) * size, n))
             _commit(_batch_path(root, b), _write_netcdf(_batch_dataset(b, samples, part)))
-            bar.update(samples.size)
             status = part[0].status
+            n_failed += int(np.count_nonzero(status != OK))
+            if n_failed:
+                bar.set_postfix(failed=n_failed, refresh=False)
+            bar.update(samples.size)
             if policy == "abort" and np.any(status != OK):
                 bad = np.flatnonzero(status != OK)
                 first = "; ".join(f"sample {samples[i]}: {part[0].message[i]}" for i in bad[:3])
@@ -509,6 +514,7 @@ def _run(
                     "and call resume_campaign(store), or resume with policy='drop' to keep going"
                 )
     finally:
+        stream.close()  # cancels batches still queued on a pool or cluster
         bar.close()
     return _assemble(root, manifest, model, values, backend, time.perf_counter() - start)
 

@@ -51,7 +51,7 @@ def pool():
 @pytest.fixture(scope="module")
 def cluster():
     """One two-process LocalCluster for the module (starting one takes seconds)."""
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as c:
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as c:
         yield c
 
 
