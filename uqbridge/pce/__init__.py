@@ -1,0 +1,12 @@
+"""Polynomial chaos surrogates: fit (quadrature, least squares, sparse LARS/OMP with automatic degree),
+validate, and read moments and Sobol indices from the coefficients.
+
+``fit_pce`` returns a :class:`PolynomialChaos`, whose ``.model`` is a forward model usable in place of
+the expensive one (NumPy and PyTensor); ``load_pce`` reads a saved expansion.
+"""
+
+from .basis import GermMap, hyperbolic_indices
+from .expansion import PolynomialChaos, load_pce
+from .fit import METHODS, fit_pce, loo_path
+
+__all__ = ["fit_pce", "PolynomialChaos", "load_pce", "hyperbolic_indices", "loo_path", "GermMap", "METHODS"]

@@ -1,0 +1,500 @@
+"""Fitting polynomial chaos expansions: spectral projection on (sparse) quadrature, least squares, and
+sparse regression (LARS / OMP) with degree and q-norm chosen by corrected leave-one-out error.
+
+Model selection follows Blatman & Sudret (2011), *Adaptive sparse polynomial chaos expansion based
+on least angle regression*, J. Comput. Phys. 230, 2345–2367: for each candidate basis (degree p,
+q-norm q) the selector orders the terms, every nested support is refitted by least squares (hybrid
+LARS) and scored by the closed-form leave-one-out error times Chapelle's correction factor
+``T(P, N) = N/(N−P) · (1 + tr(C⁻¹)/N)``, ``C = ΨᵀΨ/N``.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import xarray as xr
+from scipy import linalg
+from scipy.stats import qmc
+
+from ..designs import DESIGNS, unit_design
+from ..execution import OK, Backend, evaluate
+from ..model import ForwardModel
+from .basis import GermMap, basis_matrix, hyperbolic_indices
+from .expansion import PolynomialChaos
+
+__all__ = ["fit_pce", "METHODS", "loo_path", "DEFAULT_Q_NORMS"]
+
+METHODS = ("lars", "omp", "sparse", "ols", "quadrature")
+DEFAULT_Q_NORMS = (0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
+_MAX_TERMS = 6000
+# Largest support tried, as a share of the runs: the LOO error of a support picked greedily on the same
+# runs is optimistic (selection bias), badly so when the support nearly interpolates the design.
+_SUPPORT_FRACTION = 0.5
+
+
+# ---- closed-form leave-one-out along nested supports ------------------------------------------------
+def loo_path(psi: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Relative LOO and corrected LOO errors of least squares on the nested supports ``psi[:, :k]``.
+
+    One QR factorisation serves every k: with ``Ψ = QR`` the first k columns of Q span the first k
+    columns of Ψ, so fitted values, hat-matrix diagonals ``h`` and ``tr((Ψ_kᵀΨ_k)⁻¹) = ‖R_k⁻¹‖²_F``
+    are cumulative sums. ``LOO_k = mean(((y − ŷ_k)/(1 − h_k))²) / var(y)`` (PRESS); the corrected error
+    multiplies it by ``N/(N−k) · (1 + tr((Ψ_kᵀΨ_k)⁻¹))`` (Chapelle, Vapnik & Bengio 2002, as used by
+    Blatman & Sudret 2011). Entries where the fit is not identifiable are ``inf``.
+
+    Returns
+    -------
+    loo, corrected : ndarray (k_max,)
+        Entry ``k − 1`` is for the first ``k`` columns.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> x = rng.normal(size=50); y = 1 + 2 * x + 0.1 * rng.normal(size=50)
+    >>> loo, corr = loo_path(np.column_stack([np.ones(50), x]), y)
+    >>> bool(loo[1] < 0.01 < loo[0]), bool(corr[1] > loo[1])
+    (True, True)
+    """
+    n, k_max = psi.shape
+    var = np.var(y, ddof=1) if n > 1 else 0.0
+    loo = np.full(k_max, np.inf)
+    corrected = np.full(k_max, np.inf)
+    if n < 2 or var <= 0:
+        return loo, corrected
+    q, r = linalg.qr(psi, mode="economic")
+    diag = np.abs(np.diag(r))
+    rank_ok = diag > 1e-10 * max(diag.max(), 1e-300) * np.sqrt(n)
+    usable = int(np.argmin(rank_ok)) if not rank_ok.all() else k_max
+    usable = min(usable, n - 1)
+    if usable == 0:
+        return loo, corrected
+    q, r = q[:, :usable], r[:usable, :usable]
+    proj = q * (q.T @ y)  # column j: contribution of direction j to the fitted values
+    fitted = np.cumsum(proj, axis=1)  # (n, usable)
+    hat = np.cumsum(q**2, axis=1)
+    rinv = linalg.solve_triangular(r, np.eye(usable))
+    # ‖R_k⁻¹‖²_F: R_k⁻¹ is the leading k×k block of the upper-triangular R⁻¹, so the sum of its
+    # first k squared column norms
+    trace = np.cumsum(np.sum(rinv**2, axis=0))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        resid = (y[:, None] - fitted) / (1.0 - hat)
+        err = np.mean(resid**2, axis=0) / var
+        k = np.arange(1, usable + 1)
+        factor = n / (n - k) * (1.0 + trace)
+    bad = np.any(hat > 1 - 1e-10, axis=0)
+    err[bad] = np.inf
+    loo[:usable] = err
+    corrected[:usable] = err * factor
+    return loo, corrected
+
+
+# ---- selectors: order the non-constant terms ----------------------------------------------------------
+def _normalised(psi: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    x = psi - psi.mean(axis=0)
+    norms = np.linalg.norm(x, axis=0)
+    norms[norms == 0] = 1.0
+    return x / norms, y - y.mean()
+
+
+def _order_lars(psi: np.ndarray, y: np.ndarray, max_steps: int) -> np.ndarray:
+    from sklearn.linear_model import lars_path
+
+    x, yc = _normalised(psi, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # collinearity / early-stop notices at the end of the path
+        _, active, _ = lars_path(x, yc, method="lar", max_iter=max_steps, return_path=False)
+    return np.asarray(active, dtype=np.int64)[:max_steps]
+
+
+def _order_omp(psi: np.ndarray, y: np.ndarray, max_steps: int) -> np.ndarray:
+    from sklearn.linear_model import orthogonal_mp
+
+    x, yc = _normalised(psi, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        path = orthogonal_mp(x, yc, n_nonzero_coefs=max_steps, return_path=True)
+    path = path.reshape(x.shape[1], -1)
+    nonzero = path != 0
+    entered = np.where(nonzero.any(axis=1), np.argmax(nonzero, axis=1), np.iinfo(np.int64).max)
+    chosen = np.flatnonzero(nonzero.any(axis=1))
+    return chosen[np.argsort(entered[chosen], kind="stable")]
+
+
+_SELECTORS = {"lars": _order_lars, "omp": _order_omp}
+
+
+@dataclass(frozen=True)
+class _Choice:
+    error: float
+    loo: float
+    degree: int
+    q_norm: float
+    terms: np.ndarray  # rows of the candidate index set, constant first
+    coef: np.ndarray
+
+
+def _fit_candidate(psi: np.ndarray, y: np.ndarray, method: str) -> tuple[float, float, np.ndarray, np.ndarray]:
+    """Best support (by corrected LOO) of one candidate basis: (error, loo, term rows, coefficients)."""
+    n, p = psi.shape
+    if method == "ols":
+        order = np.arange(p)
+        if p >= n:
+            return np.inf, np.inf, order, np.zeros(p)
+        loo, corr = loo_path(psi, y)
+        k = p
+    else:
+        max_steps = max(1, min(int(_SUPPORT_FRACTION * n), n - 2, p - 1))
+        best = None
+        for name in ("lars", "omp") if method == "sparse" else (method,):
+            picked = _SELECTORS[name](psi[:, 1:], y, max_steps) + 1
+            candidate_order = np.concatenate([[0], picked])
+            loo_k, corr_k = loo_path(psi[:, candidate_order], y)
+            if best is None or np.min(corr_k) < np.min(best[2]):
+                best = (candidate_order, loo_k, corr_k)
+        order, loo, corr = best
+        k = int(np.argmin(corr)) + 1
+    rows = order[:k]
+    if not np.isfinite(corr[k - 1]):
+        return np.inf, np.inf, rows, np.zeros(k)
+    coef, *_ = linalg.lstsq(psi[:, rows], y)
+    return float(corr[k - 1]), float(loo[k - 1]), rows, coef
+
+
+def _select(*args: Any) -> _Choice:
+    from threadpoolctl import threadpool_limits
+
+    # hundreds of small dense problems: BLAS threads only add contention
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _select_unthreaded(*args)
+
+
+def _select_unthreaded(
+    xi: list[np.ndarray],
+    y: np.ndarray,
+    germ_map: GermMap,
+    method: str,
+    degrees: Sequence[int],
+    q_norms: Sequence[float],
+) -> _Choice:
+    best: _Choice | None = None
+    d = len(germ_map.germs)
+    for q in q_norms:
+        worse = 0
+        previous = np.inf
+        last_size = -1
+        for p in degrees:
+            indices = hyperbolic_indices(d, p, q)
+            if indices.shape[0] == last_size:
+                continue
+            last_size = indices.shape[0]
+            if indices.shape[0] > _MAX_TERMS or (method == "ols" and indices.shape[0] >= y.size):
+                break
+            psi = basis_matrix(xi, germ_map.germs, indices)
+            err, loo, rows, coef = _fit_candidate(psi, y, method)
+            if best is None or err < best.error:
+                best = _Choice(err, loo, p, q, indices[rows], coef)
+            # Blatman & Sudret's stopping rule: two successive degrees without improvement
+            worse = worse + 1 if err >= previous else 0
+            previous = min(previous, err)
+            if worse >= 2:
+                break
+    if best is None:
+        raise ValueError(
+            f"no candidate basis could be fitted with {y.size} runs and degrees {list(degrees)}; "
+            "give more runs (n_runs) or a lower degree"
+        )
+    return best
+
+
+# ---- designs ----------------------------------------------------------------------------------------
+class _DesignStream:
+    """Unit-hypercube points with continuation (Sobol/Halton engines extend the same sequence)."""
+
+    def __init__(self, d: int, design: str, rng: np.random.Generator) -> None:
+        self.d, self.design, self.rng = d, design, rng
+        self.engine = None
+        if design == "sobol":
+            self.engine = qmc.Sobol(d, scramble=True, rng=rng)
+        elif design == "halton":
+            self.engine = qmc.Halton(d, scramble=True, rng=rng)
+
+    def take(self, n: int) -> np.ndarray:
+        if self.engine is None:
+            return unit_design(n, self.d, self.design, rng=self.rng)
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*balance properties.*")
+            u = self.engine.random(n)
+        return np.clip(u, np.finfo(float).tiny, 1 - np.finfo(float).epsneg)
+
+
+def _run(model: ForwardModel, values: dict[str, np.ndarray], backend: Any, batch_size: Any):
+    result = evaluate(model, values, backend=backend, batch_size=batch_size)
+    return result.outputs, result.status == OK
+
+
+def _check_choice(name: str, value: Any, choices: Sequence[Any]) -> None:
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {list(choices)}, got {value!r}")
+
+
+def _relative_error(y: np.ndarray, pred: np.ndarray) -> float:
+    var = np.var(y, ddof=1)
+    return float(np.mean((y - pred) ** 2) / var) if var > 0 else float(np.mean((y - pred) ** 2))
+
+
+def fit_pce(
+    model: ForwardModel,
+    *,
+    method: str = "lars",
+    n_runs: int | None = None,
+    design: str = "sobol",
+    degree: int | None = None,
+    q_norm: float | None = None,
+    outputs: Sequence[str] | None = None,
+    samples: xr.Dataset | None = None,
+    rng: Any = None,
+    max_degree: int = 16,
+    target_loo: float | None = None,
+    max_runs: int | None = None,
+    batch: int | None = None,
+    n_holdout: int = 0,
+    level: int = 4,
+    rule: str = "gaussian",
+    sparse: bool = False,
+    backend: Backend | None = None,
+    batch_size: int | None = None,
+) -> PolynomialChaos:
+    """Fit a polynomial chaos expansion of ``model`` over its declared uncertain inputs.
+
+    Parameters
+    ----------
+    model : ForwardModel
+    method : {"lars", "omp", "sparse", "ols", "quadrature"}
+        Sparse regression (hybrid LARS, orthogonal matching pursuit, or ``"sparse"``: both, keeping
+        the lower corrected LOO error per candidate basis), full least squares, or spectral
+        projection on a chaospy quadrature rule. Sparse supports are limited to ``n_runs / 2`` terms
+        (the LOO error of a greedily selected support is optimistic near interpolation).
+    n_runs : int, optional
+        Size of the initial regression design (default ``max(40, 20 d)``); ignored with ``samples``.
+    design : {"sobol", "lhs", "mc", "halton"}
+        Regression design in the unit hypercube, mapped through the inputs (copula included).
+    degree, q_norm : optional
+        Fix the total degree / hyperbolic q-norm; by default both are chosen by corrected LOO over
+        degrees ``1..max_degree`` and q-norms :data:`DEFAULT_Q_NORMS` (``q_norm`` ignored by
+        quadrature unless given).
+    outputs : sequence of str, optional
+        Outputs to expand (default all).
+    samples : xarray.Dataset, optional
+        An evaluated design (inputs and outputs along ``sample``, ``status`` optional, e.g. from
+        :func:`uqbridge.propagate`); no new runs are made unless enrichment asks for them.
+    rng : seed or Generator
+        Design randomisation (and the hold-out design); the same seed gives the same expansion.
+    target_loo, max_runs, batch : optional
+        Sequential enrichment: while the worst output's corrected LOO error exceeds ``target_loo``
+        and fewer than ``max_runs`` runs were made, add ``batch`` points (default: half the current
+        size) continuing the Sobol/Halton sequence, and refit.
+    n_holdout : int
+        Size of a fresh validation design (its runs are not used for fitting).
+    level, rule, sparse
+        Quadrature order, chaospy rule name, and Smolyak sparse grid on/off. The projected basis is
+        total degree ``≤ level`` (hyperbolic if ``q_norm`` is given).
+    backend, batch_size
+        Where to evaluate (see :mod:`uqbridge.execution`).
+
+    Returns
+    -------
+    PolynomialChaos
+
+    Notes
+    -----
+    Failed runs (status ≠ 0) are dropped from regression fits and counted in ``n_failed``; a
+    quadrature rule cannot lose nodes, so a failed node raises.
+
+    Examples
+    --------
+    >>> from uqbridge import ForwardModel, Input, Output, Uniform
+    >>> m = ForwardModel("sq", lambda x: {"y": x**2 + x}, [Input("x", Uniform(-1, 1))], [Output("y")])
+    >>> p = fit_pce(m, n_runs=20, rng=0)
+    >>> round(float(p.mean().sel(output="y")), 10), round(float(p.variance().sel(output="y")), 10)
+    (0.3333333333, 0.4222222222)
+    """
+    start = time.perf_counter()
+    _check_choice("method", method, METHODS)
+    _check_choice("design", design, DESIGNS)
+    if not isinstance(model, ForwardModel):
+        raise TypeError(f"model must be a ForwardModel, got {type(model).__name__}")
+    names = list(model.output_names if outputs is None else outputs)
+    for o in names:
+        model.output(o)  # clear KeyError for unknown outputs
+    if degree is not None and not (isinstance(degree, (int, np.integer)) and degree >= 0):
+        raise ValueError(f"degree must be a non-negative integer or None, got {degree!r}")
+    if q_norm is not None and not 0 < q_norm <= 1:
+        raise ValueError(f"q_norm must lie in (0, 1] or be None, got {q_norm!r}")
+    if not (isinstance(max_degree, (int, np.integer)) and max_degree >= 1):
+        raise ValueError(f"max_degree must be a positive integer, got {max_degree!r}")
+    rng = np.random.default_rng(rng)
+    design_rng, holdout_rng = rng.spawn(2)
+    top = max(int(degree or 0), int(max_degree), int(level) if method == "quadrature" else 0)
+    germ_map = GermMap.build(model.inputs, top)
+    d = len(germ_map.germs)
+    target = [o for o in model.outputs if o.name in names]
+
+    if method == "quadrature":
+        if samples is not None or target_loo is not None:
+            raise ValueError("method='quadrature' makes its own runs on the rule's nodes; samples and target_loo need a regression method")
+        coefs, indices, n_used = _fit_quadrature(model, germ_map, names, level, rule, sparse, q_norm, backend, batch_size)
+        loo = corrected = np.full(len(names), np.nan)
+        chosen_deg = np.full(len(names), level)
+        chosen_q = np.full(len(names), q_norm or 1.0)
+        n_failed = 0
+        n_total = n_used
+    else:
+        if not (samples is None or isinstance(samples, xr.Dataset)):
+            raise TypeError(f"samples must be an xarray.Dataset, got {type(samples).__name__}")
+        stream = _DesignStream(d, design, design_rng)
+        if samples is not None:
+            missing = [n for n in list(germ_map.names) + names if n not in samples]
+            if missing:
+                raise KeyError(f"samples lack variable(s) {missing}; they need the inputs and outputs along 'sample'")
+            values = {n: np.asarray(samples[n].values, float) for n in germ_map.names}
+            ys = {o: np.asarray(samples[o].values, float) for o in names}
+            ok = np.ones(samples.sizes["sample"], bool)
+            if "status" in samples:
+                ok &= np.asarray(samples["status"].values) == OK
+            for o in names:
+                ok &= np.isfinite(ys[o])
+        else:
+            n0 = int(n_runs) if n_runs is not None else max(40, 20 * d)
+            if n0 < 2:
+                raise ValueError(f"n_runs must be >= 2, got {n_runs!r}")
+            values, ys, ok = _new_runs(model, germ_map, stream, n0, names, backend, batch_size)
+        if target_loo is not None and max_runs is None:
+            raise ValueError("target_loo needs max_runs, the largest number of model runs to spend")
+        degrees = [int(degree)] if degree is not None else list(range(1, int(max_degree) + 1))
+        q_norms = [float(q_norm)] if q_norm is not None else list(DEFAULT_Q_NORMS)
+        while True:
+            fits = [_fit_output(values, ys[o][ok], ok, germ_map, method, degrees, q_norms) for o in names]
+            worst = max(f.error for f in fits)
+            n_have = ok.size
+            if target_loo is None or worst <= target_loo or n_have >= int(max_runs):
+                break
+            extra = min(int(batch) if batch else max(1, n_have // 2), int(max_runs) - n_have)
+            more_values, more_ys, more_ok = _new_runs(model, germ_map, stream, extra, names, backend, batch_size)
+            values = {k: np.concatenate([values[k], more_values[k]]) for k in values}
+            ys = {k: np.concatenate([ys[k], more_ys[k]]) for k in ys}
+            ok = np.concatenate([ok, more_ok])
+        indices, coefs = _merge_supports([f.terms for f in fits], [f.coef for f in fits], d)
+        loo = np.array([f.loo for f in fits])
+        corrected = np.array([f.error for f in fits])
+        chosen_deg = np.array([f.degree for f in fits])
+        chosen_q = np.array([f.q_norm for f in fits])
+        n_failed = int(np.count_nonzero(~ok))
+        n_total = int(ok.size)
+
+    used_degree = int(indices.max()) if indices.size else 0
+    pce = PolynomialChaos(
+        name=model.name,
+        germ_map=germ_map.with_order(max(used_degree, 1)),
+        outputs=tuple(target),
+        indices=indices,
+        coefficients=coefs,
+        validation=xr.Dataset(),
+        n_runs=n_total,
+        n_failed=n_failed,
+        method=method,
+    )
+    holdout = None
+    if n_holdout:
+        hold_stream = _DesignStream(d, design if design != "sobol" else "sobol", holdout_rng)
+        hv, hy, hok = _new_runs(model, germ_map, hold_stream, int(n_holdout), names, backend, batch_size)
+        pred = pce.model(**{k: v[hok] for k, v in hv.items()})
+        holdout = np.array([_relative_error(hy[o][hok], pred[o]) for o in names])
+    validation = _validation(pce, loo, corrected, holdout, chosen_deg, chosen_q, time.perf_counter() - start)
+    return PolynomialChaos(
+        name=pce.name, germ_map=pce.germ_map, outputs=pce.outputs, indices=pce.indices,
+        coefficients=pce.coefficients, validation=validation, n_runs=n_total, n_failed=n_failed, method=method,
+    )
+
+
+def _new_runs(model, germ_map, stream, n, names, backend, batch_size):
+    u = stream.take(n)
+    values = model.inputs.from_unit(u)
+    out, ok = _run(model, values, backend, batch_size)
+    for o in names:
+        ok &= np.isfinite(out[o])
+    return {k: values[k] for k in germ_map.names}, {o: out[o] for o in names}, ok
+
+
+def _fit_output(values, y, ok, germ_map, method, degrees, q_norms) -> _Choice:
+    xi = germ_map.to_germ({k: v[ok] for k, v in values.items()})
+    return _select(xi, y, germ_map, method, degrees, q_norms)
+
+
+def _merge_supports(term_sets, coef_sets, d) -> tuple[np.ndarray, np.ndarray]:
+    """Union of the per-output supports (constant first), with zero coefficients where unselected."""
+    union = np.unique(np.concatenate([np.zeros((1, d), np.int64)] + list(term_sets)), axis=0)
+    keys = np.lexsort(tuple(union[:, k] for k in range(d - 1, -1, -1)) + (union.sum(axis=1),))
+    union = union[keys]
+    lookup = {tuple(row): j for j, row in enumerate(union.tolist())}
+    coefs = np.zeros((len(term_sets), union.shape[0]))
+    for o, (terms, coef) in enumerate(zip(term_sets, coef_sets)):
+        for row, c in zip(terms.tolist(), coef):
+            coefs[o, lookup[tuple(row)]] = c
+    return union, coefs
+
+
+def _fit_quadrature(model, germ_map, names, level, rule, sparse, q_norm, backend, batch_size):
+    import chaospy
+
+    if not (isinstance(level, (int, np.integer)) and level >= 0):
+        raise ValueError(f"level must be a non-negative integer, got {level!r}")
+    dists = germ_map.quadrature_distributions()
+    joint = chaospy.J(*dists)
+    try:
+        nodes, weights = chaospy.generate_quadrature(int(level), joint, rule=rule, sparse=bool(sparse))
+    except (KeyError, ValueError, AssertionError) as err:
+        raise ValueError(f"chaospy could not build quadrature rule {rule!r} (level={level}): {err}") from None
+    nodes = np.asarray(nodes, float).reshape(len(dists), -1).T
+    xi = germ_map.quadrature_to_germ(nodes)
+    values = germ_map.from_germ(xi)
+    out, ok = _run(model, values, backend, batch_size)
+    for o in names:
+        ok &= np.isfinite(out[o])
+    if not ok.all():
+        raise ValueError(
+            f"model {model.name!r} failed on {int((~ok).sum())} of {ok.size} quadrature nodes; a "
+            "quadrature rule cannot drop nodes; use a regression method (method='lars')"
+        )
+    indices = hyperbolic_indices(xi.shape[1], int(level), 1.0 if q_norm is None else float(q_norm))
+    psi = basis_matrix([xi[:, k] for k in range(xi.shape[1])], germ_map.germs, indices)
+    coefs = np.stack([(weights * out[o]) @ psi for o in names])
+    return coefs, indices, int(ok.size)
+
+
+def _validation(pce, loo, corrected, holdout, degree, q_norm, wall) -> xr.Dataset:
+    total = pce.indices.sum(axis=1)
+    top = int(total.max())
+    norm = np.stack(
+        [np.sqrt(np.sum(pce.coefficients[:, total == k] ** 2, axis=1)) for k in range(top + 1)], axis=-1
+    )
+    nterms = np.count_nonzero(pce.coefficients, axis=1)
+    ds = xr.Dataset(
+        {
+            "loo_error": ("output", np.asarray(loo, float), {"long_name": "relative leave-one-out error (PRESS / variance)"}),
+            "corrected_loo_error": ("output", np.asarray(corrected, float), {"long_name": "LOO error times Chapelle's correction factor"}),
+            "coefficient_norm": (("output", "degree"), norm, {"long_name": "root sum of squared coefficients of each total degree"}),
+            "selected_degree": ("output", np.asarray(degree, np.int64)),
+            "selected_q_norm": ("output", np.asarray(q_norm, float)),
+            "n_terms": ("output", nterms.astype(np.int64)),
+        },
+        coords={"output": list(pce.output_names), "degree": np.arange(top + 1)},
+        attrs={"n_runs": pce.n_runs, "n_failed": pce.n_failed, "method": pce.method, "wall_time_s": wall},
+    )
+    if holdout is not None:
+        ds["holdout_error"] = ("output", holdout, {"long_name": "relative mean squared error on a fresh design"})
+    return ds
