@@ -12,6 +12,7 @@ REGISTRY: dict[str, str] = {
     "borehole": "models.test_functions:borehole",
     "fracture": "models.fracture:fracture",
     "fe2_homogenization": "models.fe2_homogenization:fe2_homogenization",
+    "concurrent_coupling": "models.concurrent_coupling:concurrent_coupling",
     "kocks_mecking": "models.kocks_mecking:kocks_mecking",
     "porous_diffusion": "models.porous_diffusion:porous_diffusion",
     "porous_diffusion_bruggeman": "models.porous_diffusion:porous_diffusion_closed_form",
