@@ -34,7 +34,6 @@ import xarray as xr
 from ._version import __version__
 from .designs import DESIGNS, sample_inputs
 from .execution import ERROR, NONFINITE, OK, Backend, BatchResult, InProcess, evaluate_batch
-from .inputs import InputSet
 from .model import ForwardModel
 from .propagate import RESERVED_NAMES, summarize
 from .results import provenance, samples_dataset, seed_attr
@@ -447,7 +446,7 @@ def _model_for(root: Path, manifest: Mapping[str, Any], model: ForwardModel | No
     differences = []
     if model.name != manifest["model"]:
         differences.append(f"name {model.name!r} != {manifest['model']!r}")
-    if InputSet.from_json(model.inputs.to_json()).to_json() != manifest["inputs"]:
+    if model.inputs.to_json() != manifest["inputs"]:
         differences.append("the input declarations differ")
     if list(model.output_names) != list(manifest["outputs"]):
         differences.append(f"outputs {list(model.output_names)} != {manifest['outputs']}")

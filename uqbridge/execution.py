@@ -107,6 +107,11 @@ def evaluate(
 ) -> BatchResult:
     """Evaluate ``model`` on all samples in batches on ``backend`` (default: in-process, one batch).
 
+    Without ``batch_size``, a backend with several workers gets about four batches per worker (so
+    that it has work to share); the in-process backend gets one batch. Per-sample results do not
+    depend on the batching for models that treat samples independently (the model contract), so
+    the same inputs give bit-identical outputs on every backend.
+
     Examples
     --------
     >>> from uqbridge.model import ForwardModel, Output
@@ -119,10 +124,19 @@ def evaluate(
     full = model.complete(values)
     n = len(next(iter(full.values())))
     backend = backend or InProcess()
-    size = n if batch_size is None else max(1, int(batch_size))
+    size = _default_batch_size(backend, n) if batch_size is None else max(1, int(batch_size))
     batches = [{k: v[s : s + size] for k, v in full.items()} for s in range(0, n, size)]
     parts = backend.map(_BatchCall(model), batches)
     return BatchResult.concat(parts)
+
+
+def _default_batch_size(backend: Backend, n: int) -> int:
+    workers = getattr(backend, "n_workers", None)
+    if workers is None and hasattr(backend, "worker_count"):
+        workers = backend.worker_count()  # a Dask scheduler we connected to
+    if not workers or workers <= 1:
+        return n
+    return max(1, -(-n // (4 * int(workers))))
 
 
 @dataclass(frozen=True)

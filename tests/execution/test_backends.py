@@ -185,3 +185,13 @@ def test_argument_errors():
     with pytest.raises(ValueError, match=r"in-process backend runs one worker, got n_workers=4"):
         make_backend("inprocess", n_workers=4)
     assert isinstance(make_backend("dask", address="tcp://x:1"), Dask)
+
+
+def test_default_batching_shares_work_between_workers(pool, dask_backend):
+    """Without batch_size, a 2-worker backend gets ~4 batches per worker; in-process gets one."""
+    m = ForwardModel("size", lambda x: {"size": np.full(len(x), float(len(x)))}, [Input("x", Uniform(0, 1))], [Output("size")])
+    x = {"x": np.linspace(0, 1, 100)}
+    assert set(evaluate(m, x).outputs["size"]) == {100.0}
+    for backend in (pool, dask_backend):
+        sizes = evaluate(m, x, backend=backend).outputs["size"]
+        assert sizes.max() == 13 and len(sizes) == 100  # ceil(100 / 8)
