@@ -292,7 +292,7 @@ def _grouped(
     # with a single group, it holds all the variance: index 1 by definition
     data = {k: (("output", "group"), v) for k, v in {**values, **bounds}.items()}
     ds = xr.Dataset(data, coords={"output": list(model.output_names), "group": names})
-    ds["group_members"] = ("group", [" ".join(group_map[g]) for g in names])
+    ds = ds.assign_coords(group_members=("group", [" ".join(group_map[g]) for g in names]))
     ds.attrs["n_runs_groups"] = runs
     return ds
 
