@@ -53,7 +53,7 @@ aleatory (far-field strain and inclusion strength). Fixed: ``N = 200`` atoms, ``
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
@@ -61,6 +61,7 @@ import xarray as xr
 from scipy import linalg, ndimage, optimize
 
 from uqbridge import Constant, ForwardModel, Input, Output, Uniform
+from uqbridge.results import provenance
 
 __all__ = [
     "ChainProblem",
@@ -75,6 +76,7 @@ __all__ = [
     "adapt_goal_oriented",
     "adapt_strain_gradient",
     "refine_uniform",
+    "final_mesh",
     "concurrent_coupling",
 ]
 
@@ -298,7 +300,7 @@ def ghost_forces(problem: ChainProblem, mesh: CouplingMesh, strain: float = 0.01
     Examples
     --------
     >>> p = ChainProblem()
-    >>> mesh = adapt_strain_gradient(p, 2e-4).attrs["mesh"]
+    >>> mesh = final_mesh(adapt_strain_gradient(p, 2e-4))
     >>> bool(np.max(np.abs(ghost_forces(p, mesh))) < 1e-12)
     True
     """
@@ -376,13 +378,30 @@ def _refine(problem: ChainProblem, mesh: CouplingMesh, elements: np.ndarray, bet
     return _blend(problem, np.union1d(nodes, new), atomistic)[0]
 
 
-def _history(records: list[dict[str, Any]], method: str, mesh: CouplingMesh, reference: float) -> xr.Dataset:
-    ds = xr.Dataset(
-        {key: ("step", np.array([r[key] for r in records])) for key in records[0]},
-        attrs={"method": method, "qoi": "central bond strain", "reference_qoi": reference},
+def _history(
+    records: list[dict[str, Any]], method: str, mesh: CouplingMesh, reference: float, problem: ChainProblem, **extra: Any
+) -> xr.Dataset:
+    data = {key: ("step", np.array([r[key] for r in records])) for key in records[0]}
+    data["final_nodes"] = ("node", mesh.nodes)
+    data["final_atomistic"] = ("atom", mesh.atomistic.astype(np.int8))
+    return xr.Dataset(
+        data,
+        attrs=provenance(None, f"concurrent_coupling:{method}", qoi="central bond strain",
+                         reference_qoi=reference, **asdict(problem), **extra),
     )
-    ds.attrs["mesh"] = mesh  # the final mesh (not serialisable; drop before saving)
-    return ds
+
+
+def final_mesh(history: xr.Dataset) -> CouplingMesh:
+    """The last mesh of an adaptation history (from its ``final_nodes`` and ``final_atomistic``).
+
+    Examples
+    --------
+    >>> h = adapt_strain_gradient(ChainProblem(), 1e-3)
+    >>> final_mesh(h).n_atomistic == int(h.n_atomistic[-1])
+    True
+    """
+    return CouplingMesh(np.asarray(history["final_nodes"].values, dtype=int),
+                        np.asarray(history["final_atomistic"].values, dtype=bool))
 
 
 def _record(problem: ChainProblem, sol: CouplingSolution, reference: float | None, eta: float | None = None) -> dict[str, Any]:
@@ -405,7 +424,8 @@ def adapt_goal_oriented(
     """Goal-oriented (DWR) adaptive refinement until the estimated ``|Q error| ≤ tol``.
 
     Returns the history (dim ``step``: ``n_dof``, ``n_atomistic``, ``qoi``, ``estimate`` and, when
-    ``reference`` is given, the true ``error``); the final mesh is in ``attrs["mesh"]``.
+    ``reference`` is given, the true ``error``) and the final mesh (``final_nodes`` over dim
+    ``node``, ``final_atomistic`` over dim ``atom``; see :func:`final_mesh`).
 
     Examples
     --------
@@ -429,7 +449,8 @@ def adapt_goal_oriented(
         cumulative = np.cumsum(np.abs(local[order]))
         marked = order[: int(np.searchsorted(cumulative, theta * cumulative[-1])) + 1]
         mesh = _refine(problem, sol.mesh, marked, _blend(problem, sol.mesh.nodes, sol.mesh.atomistic)[1])
-    return _history(records, "goal-oriented", sol.mesh, reference if reference is not None else np.nan)
+    return _history(records, "goal-oriented", sol.mesh, reference if reference is not None else np.nan, problem,
+                    tol=tol, theta=theta, element=element)
 
 
 def refine_uniform(
@@ -450,7 +471,7 @@ def refine_uniform(
             break
         beta = _blend(problem, sol.mesh.nodes, sol.mesh.atomistic)[1]
         mesh = _refine(problem, sol.mesh, np.arange(sol.mesh.nodes.size - 1), beta)
-    return _history(records, "uniform", sol.mesh, reference)
+    return _history(records, "uniform", sol.mesh, reference, problem, tol=tol, element=element)
 
 
 def adapt_strain_gradient(
@@ -484,7 +505,8 @@ def adapt_strain_gradient(
         if new.n_atomistic == sol.mesh.n_atomistic:
             break
         mesh = new
-    return _history(records, "strain-gradient", sol.mesh, reference if reference is not None else np.nan)
+    return _history(records, "strain-gradient", sol.mesh, reference if reference is not None else np.nan, problem,
+                    threshold=threshold, element=element)
 
 
 def concurrent_coupling(n_atoms: int = 200, tol: float = 1e-5, element: int = 16) -> ForwardModel:
@@ -522,7 +544,7 @@ def concurrent_coupling(n_atoms: int = 200, tol: float = 1e-5, element: int = 16
         "concurrent_coupling",
         function,
         [
-            Input("alpha", Uniform(3.5, 4.5), "epistemic", "1/r0", "Morse stiffness parameter alpha*r0"),
+            Input("alpha", Uniform(3.5, 4.5), "epistemic", "", "Morse stiffness parameter alpha*r0 (dimensionless)"),
             Input("strain", Uniform(0.0, 0.02), "aleatory", "", "applied far-field strain"),
             Input("f0", Uniform(0.2, 0.4), "aleatory", "D/r0", "inclusion (body-force dipole) strength"),
             Input("width", Constant(5.0), "aleatory", "r0", "inclusion half-width"),

@@ -265,6 +265,10 @@ def trace_bounds_satisfied(tensor: Any, k1: float, k2: float, f2: float, *, rtol
     >>> trace_bounds_satisfied(np.eye(2) * 0.99 * lo, 1.0, 10.0, 0.5)
     False
     """
+    if not 0.0 < f2 < 1.0:
+        raise ValueError(f"f2 must be a volume fraction strictly between 0 and 1, got {f2!r}")
+    if k1 == k2:
+        raise ValueError(f"the phases must differ for the bounds to be informative, got k1 = k2 = {k1!r}")
     if k1 > k2:
         k1, k2, f2 = k2, k1, 1.0 - f2
     f1 = 1.0 - f2

@@ -12,6 +12,7 @@ from models.concurrent_coupling import (
     coarse_mesh,
     concurrent_coupling,
     estimate_qoi_error,
+    final_mesh,
     ghost_forces,
     morse,
     reference_mesh,
@@ -36,8 +37,8 @@ def test_patch_test_no_ghost_forces(handshake, strain):
     adapted and fully atomistic meshes, to round-off relative to the bond stiffness times strain."""
     p = ChainProblem(handshake=handshake)
     scale = morse(p.spacing, p.alpha)[2] * abs(strain) * p.spacing
-    adapted = adapt_strain_gradient(p, 2e-4).attrs["mesh"]
-    goal = adapt_goal_oriented(p, 1e-5).attrs["mesh"]
+    adapted = final_mesh(adapt_strain_gradient(p, 2e-4))
+    goal = final_mesh(adapt_goal_oriented(p, 1e-5))
     for mesh in (coarse_mesh(p, 16), coarse_mesh(p, 1), adapted, goal, reference_mesh(p)):
         forces = ghost_forces(p, mesh, strain)
         assert np.max(np.abs(forces)) <= 1e-12 * scale, np.max(np.abs(forces))
@@ -133,7 +134,7 @@ def test_strain_gradient_rule_turns_the_inclusion_region_atomistic():
     sizes = []
     for threshold in (1e-4, 1e-3):
         h = adapt_strain_gradient(p, threshold, reference=q_ref)
-        mesh = h.attrs["mesh"]
+        mesh = final_mesh(h)
         sol = solve(p, mesh)
         atoms = np.flatnonzero(mesh.atomistic)
         assert atoms.min() < p.centre < atoms.max()

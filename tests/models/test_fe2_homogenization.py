@@ -114,6 +114,7 @@ def test_rve_moduli_streams_are_independent_per_integration_point():
         (lambda: solve_cell(np.ones((5, 5)), [1, 0], method="lu"), r"method must be one of \['cg', 'fixed-point'\], got 'lu'"),
         (lambda: solve_cell(-np.ones((5, 5)), [1, 0]), r"modulus must be finite and positive"),
         (lambda: random_two_phase(5, 1.5, 1.0), r"fraction must be in \[0, 1\], got 1.5"),
+        (lambda: trace_bounds_satisfied(np.eye(2), 1.0, 2.0, 1.0), r"f2 must be a volume fraction strictly between 0 and 1, got 1.0"),
         (lambda: fe2_homogenization(n_elements=3), r"n_elements must be an even integer >= 2, got 3"),
         (lambda: fe2_homogenization(grid=16), r"grid must be an odd integer >= 3, got 16"),
         (lambda: fe2_homogenization(method="fft"), r"method must be one of \['cg', 'fixed-point'\], got 'fft'"),
