@@ -1,0 +1,137 @@
+"""Input validation of calibration: every bad argument gets an error naming it and the valid choices."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+
+from uqbridge import ForwardModel, Input, LogNormal, Normal, Output
+from uqbridge.calibration import Noise, Thresholds, build_model, calibrate, observations
+from uqbridge.calibration.build import parse_noise
+from calibration_cases import linear_data, linear_model
+
+
+def _specimen_model():
+    return ForwardModel(
+        "spec",
+        lambda t, k, c, d, xp=np: {"y": c * k * t + d, "z": k + 0 * t},
+        [
+            Input("t", Normal(0, 1), "aleatory"),
+            Input("k", LogNormal(0.0, 0.3), "epistemic"),
+            Input("c", LogNormal(0.0, 0.2), "aleatory"),
+            Input("d", Normal(0.0, 1.0), "aleatory"),
+        ],
+        [Output("y"), Output("z")],
+        differentiable=True,
+    )
+
+
+def test_roles_of_inputs():
+    """Columns named like inputs are conditions; other aleatory inputs become per-specimen latents."""
+    data = pd.DataFrame({"specimen": ["B", "A", "B"], "time": [1.0, 2.0, 3.0], "d": 0.0,
+                         "y": [1.0, np.nan, 2.0]})
+    obs = observations(_specimen_model(), data, conditions={"time": "t"})
+    assert obs.epistemic == ("k",) and obs.hierarchical == ("c",)
+    assert set(obs.conditions) == {"t", "d"}
+    assert obs.specimens == ("A", "B") and obs.specimen.tolist() == [1, 0, 1]
+    assert obs.rows("y").tolist() == [0, 2]
+    # an xarray Dataset along one dimension is the same table
+    same = observations(_specimen_model(), xr.Dataset.from_dataframe(data), conditions={"time": "t"})
+    assert same.specimen.tolist() == obs.specimen.tolist()
+
+
+def test_hierarchical_model_structure():
+    data = pd.DataFrame({"specimen": ["B", "A", "B"], "t": [1.0, 2.0, 3.0], "d": 0.0, "y": [1.0, 1.5, 2.0],
+                         "z": [1.0, np.nan, np.nan]})
+    pmm = build_model(_specimen_model(), data, noise={"y": 0.1, "z": "unknown"}, likelihood="student_t")
+    assert sorted(v.name for v in pmm.free_RVs) == ["c__0", "c__1", "k", "sigma_z"]
+    assert pmm["c"].eval().shape == (2,)
+    assert pmm.coords["obs_z"] == (0,)
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        ({"conditions": {"temp": "x"}}, KeyError, r"no column 'temp'; columns: \['x', 'y'\]"),
+        ({"conditions": {"x": "T"}}, KeyError, r"unknown input 'T'.*\['x', 'a', 'b'\]"),
+        ({"outputs": ["w"]}, KeyError, r"no output 'w'; outputs: \['y'\]"),
+    ],
+)
+def test_observation_errors(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        observations(linear_model(), linear_data(), **kwargs)
+
+
+def test_unknown_column_and_missing_outputs():
+    data = linear_data().assign(operator="me")
+    with pytest.raises(KeyError, match=r"column\(s\) \['operator'\] are neither outputs, conditions"):
+        observations(linear_model(), data)
+    with pytest.raises(ValueError, match=r"no column named like an output.*outputs: \['y'\]"):
+        observations(linear_model(), linear_data().drop(columns="y"))
+    with pytest.raises(ValueError, match="condition column 'x'.*missing"):
+        observations(linear_model(), linear_data().assign(x=np.nan))
+    with pytest.raises(TypeError, match="DataFrame or an xarray Dataset, got dict"):
+        observations(linear_model(), {"x": [1.0], "y": [1.0]})
+    with pytest.raises(ValueError, match="nothing to calibrate"):
+        observations(linear_model(), linear_data().assign(a=1.0, b=1.0))
+
+
+def test_dependent_priors_are_refused():
+    m = linear_model()
+    joint = m.with_joint_samples({"a": np.arange(5.0), "b": np.arange(5.0)})
+    with pytest.raises(ValueError, match="input 'a' is drawn from joint samples"):
+        observations(joint, linear_data())
+    corr = ForwardModel("c", m.function, type(m.inputs)(m.inputs.inputs, correlation={("a", "b"): 0.5}),
+                        m.outputs, differentiable=True)
+    with pytest.raises(ValueError, match="correlated through the copula"):
+        observations(corr, linear_data())
+
+
+@pytest.mark.parametrize(
+    "noise, error, match",
+    [
+        ("guess", ValueError, r"expected \('known', sigma\), 'unknown'"),
+        (("known", -1.0), ValueError, "positive finite number, got -1.0"),
+        ({"w": 0.1}, KeyError, r"\['w'\] are not calibrated outputs; outputs: \['y'\]"),
+        ({}, KeyError, r"no noise model for output\(s\) \['y'\]"),
+    ],
+)
+def test_noise_errors(noise, error, match):
+    with pytest.raises(error, match=match):
+        parse_noise(noise, {"y": np.array([1.0, 2.0])})
+
+
+def test_noise_forms():
+    y = {"y": np.array([1.0, 3.0])}
+    assert parse_noise(0.2, y) == {"y": Noise("known", 0.2)}
+    assert parse_noise("unknown", y) == {"y": Noise("unknown", 1.0)}  # default scale: sd of the data
+    assert parse_noise(("unknown", 5.0), y) == {"y": Noise("unknown", 5.0)}
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        ({"path": "mcmc"}, ValueError, r"path must be one of \('auto', 'nuts', 'smc', 'surrogate'\), got 'mcmc'"),
+        ({"likelihood": "cauchy"}, ValueError, r"likelihood must be one of \('normal', 'student_t'\)"),
+        ({"draws": 0}, ValueError, "draws must be an integer >= 1, got 0"),
+        ({"target_accept": 1.5}, ValueError, r"target_accept must lie in \(0, 1\)"),
+        ({"thresholds": {"rhat": 1.1}}, TypeError, "thresholds must be a Thresholds"),
+    ],
+)
+def test_calibrate_argument_errors(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        calibrate(linear_model(), linear_data(), **kwargs)
+
+
+def test_nuts_needs_gradients():
+    with pytest.raises(ValueError, match="not differentiable; use path='smc'.*or path='surrogate'"):
+        calibrate(linear_model(differentiable=False), linear_data(), path="nuts")
+
+
+def test_threshold_errors():
+    with pytest.raises(ValueError, match="rhat must be >= 1, got 0.9"):
+        Thresholds(rhat=0.9)
+    with pytest.raises(ValueError, match="divergences must be a non-negative integer"):
+        Thresholds(divergences=-1)

@@ -1,0 +1,82 @@
+"""The same physics on NumPy arrays, PyTensor tensors and the black-box Op; gate and CLI on fixed draws."""
+
+from __future__ import annotations
+
+import arviz as az
+import numpy as np
+import pytensor.tensor as pt
+import pytest
+
+from uqbridge.calibration import ModelOp, Thresholds, calibrate, diagnose, failures
+from uqbridge.calibration.__main__ import main
+from calibration_cases import SIGMA, conjugate_posterior, linear_data, linear_model
+
+
+def _km():
+    km = pytest.importorskip("models.kocks_mecking")
+    return km.kocks_mecking()
+
+
+def test_kocks_mecking_numpy_and_pytensor_agree():
+    """One function, two namespaces: the tensor graph NUTS differentiates gives the NumPy numbers."""
+    m = _km()
+    rng = np.random.default_rng(0)
+    values = m.inputs.from_unit(rng.random((50, m.inputs.dimension)))
+    values["gamma"] = rng.uniform(0.0, 1.0, 50)
+    ref = m(**values)
+    got = m.evaluate_tensor(pt, **{k: pt.as_tensor(v) for k, v in values.items()})
+    for o in m.output_names:
+        np.testing.assert_allclose(got[o].eval(), ref[o], rtol=1e-12)
+
+
+def test_op_matches_tensor_graph():
+    """The black-box Op evaluates the NumPy model to the numbers of the tensor graph."""
+    m = _km()
+    gamma = np.linspace(0.0, 0.8, 7)
+    params = {"tau0": 1.1, "alpha": 0.3, "k1": 1.6e8, "k2": 7.0, "rho0": 2e11}
+    op = ModelOp(m, {"gamma": gamma}, list(params), ["tau", "h"])
+    matrix = op(*[pt.as_tensor(np.full(7, v)) for v in params.values()]).eval()
+    ref = m(gamma=gamma, **params)
+    np.testing.assert_allclose(matrix, np.stack([ref["tau"], ref["h"]]), rtol=1e-14)
+    with pytest.raises(NotImplementedError, match="black box without gradients"):
+        v = pt.dvector("v")
+        pt.grad(op(v, v, v, v, v).sum(), v)
+
+
+def test_surrogate_path_on_linear_model():
+    """A degree-1 PCE is exact for y = a + b x: the surrogate posterior is the conjugate one.
+
+    Reference: Bishop (2006) eqs. 3.49–3.51; tolerance 4 MCSE.
+    """
+    data = linear_data()
+    res = calibrate(linear_model(differentiable=False), data, noise=SIGMA, path="surrogate",
+                    draws=1000, tune=500, chains=2, rng=5)
+    assert res.passed, res.warnings
+    assert float(res.surrogate["relative_rmse"].max()) < 1e-8
+    assert res.idata.posterior.attrs["n_runs"] == res.surrogate.attrs["n_runs_fit"] + res.surrogate.attrs["n_runs"]
+    mean, _ = conjugate_posterior(data["x"].to_numpy(), data["y"].to_numpy())
+    post = res.idata.posterior
+    for k, name in enumerate(("a", "b")):
+        assert abs(float(post[name].mean()) - mean[k]) < 4 * float(az.mcse(post[[name]], method="mean")[name])
+
+
+def test_gate_on_disagreeing_chains_and_cli(tmp_path, capsys):
+    """Chains centred 1 sd apart must fail R-hat (Vehtari et al. 2021); the CLI exits 1 only if --strict."""
+    rng = np.random.default_rng(1)
+    draws = rng.normal(size=(4, 500)) + np.array([[0.0], [0.0], [1.0], [1.0]])
+    idata = az.from_dict(posterior={"a": draws}, sample_stats={"diverging": np.zeros((4, 500), bool)})
+    d = diagnose(idata, thresholds=Thresholds())
+    assert float(d["rhat"].sel(parameter="a")) > 1.1 and not bool(d["passed"].all())
+    assert failures(d)[0].startswith("R-hat above 1.01 for {'a'")
+    with pytest.raises(KeyError, match=r"\['b'\] not in the posterior"):
+        diagnose(idata, var_names=["b"])
+
+    from uqbridge.calibration.result import _finish
+
+    res = _finish(idata, d, [], model=linear_model(), epistemic=("a",), hierarchical=(), surrogate=None, attrs={})
+    path = tmp_path / "bad.nc"
+    res.save(path)
+    assert main(["check", str(path)]) == 0
+    assert main(["check", str(path), "--strict"]) == 1
+    assert "FAILED" in capsys.readouterr().out
+    assert main(["check", str(tmp_path / "missing.nc")]) == 2

@@ -1,0 +1,52 @@
+"""``python -m uqbridge.calibration check RESULT.nc [--strict]``: print a saved calibration's diagnostics.
+
+With ``--strict`` the exit status is 1 when the convergence gate failed, so scripts and CI can stop.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+__all__ = ["main"]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the exit status (0 passed or not strict, 1 failed and strict, 2 bad file)."""
+    parser = argparse.ArgumentParser(prog="python -m uqbridge.calibration", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    check = sub.add_parser("check", help="print diagnostics of a saved calibration result")
+    check.add_argument("path", help="netCDF file written by CalibrationResult.save")
+    check.add_argument("--strict", action="store_true", help="exit with status 1 if the gate failed")
+    args = parser.parse_args(argv)
+
+    from .result import load_calibration
+
+    try:
+        result = load_calibration(args.path)
+    except (FileNotFoundError, ValueError, OSError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    d = result.diagnostics
+    print(f"{'parameter':<20} {'r_hat':>8} {'ess_bulk':>10} {'ess_tail':>10}  ok")
+    for p in d["parameter"].values:
+        row = d.sel(parameter=p)
+        print(
+            f"{str(p):<20} {float(row['rhat']):>8.4f} {float(row['ess_bulk']):>10.1f} "
+            f"{float(row['ess_tail']):>10.1f}  {'yes' if bool(row['passed']) else 'NO'}"
+        )
+    print(f"divergences: {int(d['divergences'])}")
+    if result.surrogate is not None:
+        for o in result.surrogate["output"].values:
+            rel = float(result.surrogate["relative_rmse"].sel(output=o))
+            print(f"surrogate rmse / noise ({o}): {rel:.3g}")
+    if result.passed:
+        print("PASSED")
+        return 0
+    print("FAILED:\n  - " + "\n  - ".join(result.warnings))
+    return 1 if args.strict else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
