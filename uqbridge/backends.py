@@ -9,6 +9,8 @@ from __future__ import annotations
 import concurrent.futures as cf
 import multiprocessing
 import os
+import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -22,10 +24,24 @@ BACKENDS = ("inprocess", "processes", "dask")
 _WORKER_FUNC: Callable[[Any], Any] | None = None
 
 
-def _init_worker(payload: bytes, blas_threads: int | None) -> None:
+def _exit_when_gone(driver: int) -> None:
+    # Workers of a SIGKILLed driver would otherwise wait forever on the task queue (its pipe is
+    # held open by the sibling workers); a killed campaign must not leave processes behind.
+    while True:
+        time.sleep(1.0)
+        try:
+            os.kill(driver, 0)
+        except ProcessLookupError:
+            os._exit(1)
+        except PermissionError:  # pragma: no cover - a reused pid of another user
+            os._exit(1)
+
+
+def _init_worker(payload: bytes, blas_threads: int | None, driver: int) -> None:
     import cloudpickle
 
     global _WORKER_FUNC
+    threading.Thread(target=_exit_when_gone, args=(driver,), daemon=True, name="uqbridge-watchdog").start()
     if blas_threads is not None:
         # n workers × m BLAS threads on n cores oversubscribes and slows everyone down.
         from threadpoolctl import threadpool_limits
@@ -110,7 +126,7 @@ class ProcessPool:
                 max_workers=self.n_workers,
                 mp_context=context,
                 initializer=_init_worker,
-                initargs=(payload, self.blas_threads),
+                initargs=(payload, self.blas_threads, os.getpid()),
             )
             self._payload = payload
         return self._executor

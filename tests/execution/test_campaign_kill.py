@@ -43,30 +43,47 @@ def _committed(store: Path) -> int:
     return len(list((store / "batches").glob("[0-9]*.nc")))
 
 
-@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs POSIX SIGKILL")
-def test_sigkilled_campaign_resumes_without_loss_or_duplicates(tmp_path):
-    store = tmp_path / "killed"
+def _start_campaign(store: Path, backend: str = "None") -> subprocess.Popen:
     script = textwrap.dedent(
         f"""
         import sys
         sys.path.insert(0, {str(Path(__file__).parent)!r})
         from test_campaign_kill import slow_model, N, BATCH, SEED
+        from uqbridge.backends import ProcessPool
         from uqbridge.campaign import run_campaign
-        run_campaign(slow_model(0.1), N, store={str(store)!r}, seed=SEED, batch_size=BATCH, progress=False)
+        if __name__ == "__main__":
+            run_campaign(slow_model(0.1), N, store={str(store)!r}, seed=SEED, batch_size=BATCH,
+                         backend={backend}, progress=False)
         """
     )
-    proc = subprocess.Popen([sys.executable, "-c", script], stderr=subprocess.PIPE)
+    return subprocess.Popen([sys.executable, "-c", script], stderr=subprocess.PIPE)
+
+
+def _kill_after(proc: subprocess.Popen, store: Path, batches: int) -> list:
+    """SIGKILL the campaign once ``batches`` are committed; return its child processes (psutil)."""
+    import psutil
+
+    children = []
     try:
         deadline = time.monotonic() + 120
-        while _committed(store) < 4 if store.exists() else True:
+        while _committed(store) < batches if store.exists() else True:
             if proc.poll() is not None or time.monotonic() > deadline:
                 pytest.fail(f"campaign process ended or stalled early: {proc.stderr.read().decode()[-2000:]}")
             time.sleep(0.01)
+        children = psutil.Process(proc.pid).children(recursive=True)
         os.kill(proc.pid, signal.SIGKILL)
     finally:
         proc.wait(timeout=60)
         proc.stderr.close()
     assert proc.returncode == -signal.SIGKILL
+    return children
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs POSIX SIGKILL")
+def test_sigkilled_campaign_resumes_without_loss_or_duplicates(tmp_path):
+    store = tmp_path / "killed"
+    proc = _start_campaign(store)
+    _kill_after(proc, store, 4)
     done_before = campaign_status(store)
     assert 4 <= done_before["committed"] < N_BATCHES, "the kill must land mid-campaign"
 
@@ -82,5 +99,27 @@ def test_sigkilled_campaign_resumes_without_loss_or_duplicates(tmp_path):
     expected = np.concatenate([resumed["k"].values[b * BATCH : (b + 1) * BATCH] for b in missing])
     np.testing.assert_array_equal(np.concatenate(seen), expected)
     # identical to the uninterrupted run: samples, outputs, status, messages and statistics
+    resumed.attrs, reference.attrs = {}, {}
+    xr.testing.assert_identical(resumed, reference)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs POSIX SIGKILL")
+def test_campaign_killed_on_a_process_pool_resumes_on_dask(tmp_path):
+    """Kill the driver of a 2-process campaign (batches in flight), resume on a Dask cluster."""
+    from uqbridge.backends import Dask
+
+    store = tmp_path / "killed"
+    import psutil
+
+    children = _kill_after(_start_campaign(store, "ProcessPool(2)"), store, 6)
+    assert campaign_status(store)["committed"] < N_BATCHES
+    assert len(children) >= 2  # the fork server and the pool workers
+    # the orphaned workers notice that their driver is gone and exit (they poll once a second)
+    _, alive = psutil.wait_procs(children, timeout=20)
+    assert not alive, f"processes left behind by the killed campaign: {alive}"
+    with Dask(n_workers=2, processes=False) as backend:
+        resumed = resume_campaign(store, model=slow_model(0.0), backend=backend)
+    reference = run_campaign(slow_model(0.0), N, store=tmp_path / "straight", seed=SEED, batch_size=BATCH)
     resumed.attrs, reference.attrs = {}, {}
     xr.testing.assert_identical(resumed, reference)
