@@ -14,6 +14,8 @@ REGISTRY: dict[str, str] = {
     "fe2_homogenization": "models.fe2_homogenization:fe2_homogenization",
     "concurrent_coupling": "models.concurrent_coupling:concurrent_coupling",
     "kocks_mecking": "models.kocks_mecking:kocks_mecking",
+    "cauchy_born_lj": "models.cauchy_born:cauchy_born_lj",
+    "cauchy_born_morse": "models.cauchy_born:cauchy_born_morse",
     "porous_diffusion": "models.porous_diffusion:porous_diffusion",
     "porous_diffusion_bruggeman": "models.porous_diffusion:porous_diffusion_closed_form",
 }
