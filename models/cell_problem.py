@@ -7,16 +7,17 @@ Solves ``∇·σ(e_k + ∇χ_k) = 0`` with ``χ_k`` periodic and returns ``σ_ef
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from scipy import sparse
 from scipy.sparse import csgraph
 from scipy.sparse import linalg as splinalg
+from threadpoolctl import threadpool_limits
 
 __all__ = ["effective_conductivity", "effective_conductivity_batch", "SOLVERS"]
 
-SOLVERS = ("direct", "gmres-ilu", "cg-jacobi")
+SOLVERS = ("auto", "direct", "cg-jacobi", "bicgstab-ilu")
 
 
 def _face_conductances(sigma: np.ndarray) -> list[np.ndarray]:
@@ -58,10 +59,28 @@ def _assemble(sigma: np.ndarray) -> tuple[sparse.csr_matrix, list[np.ndarray], l
     return A, faces, neighbours
 
 
+def _iterate(A: sparse.csc_matrix, b: np.ndarray, solver: str, rtol: float) -> np.ndarray:
+    """Solve ``A x = b[:, k]`` for each column with a preconditioned Krylov method."""
+    if solver == "bicgstab-ilu":
+        # SuperLU's incomplete factors are not symmetric, hence BiCGSTAB rather than CG
+        ilu = splinalg.spilu(A, drop_tol=1e-3, fill_factor=3)
+        M: Any = splinalg.LinearOperator(A.shape, ilu.solve)
+        method = splinalg.bicgstab
+    else:
+        M = sparse.diags(1.0 / A.diagonal())
+        method = splinalg.cg
+    x = np.empty_like(b)
+    for k in range(b.shape[1]):
+        x[:, k], info = method(A, b[:, k], rtol=rtol, atol=0.0, M=M, maxiter=20 * A.shape[0])
+        if info != 0:
+            raise RuntimeError(f"{solver} did not converge (info={info}) for load direction {k}")
+    return x
+
+
 def effective_conductivity(
     sigma: np.ndarray,
     *,
-    solver: Literal["direct", "gmres-ilu", "cg-jacobi"] = "direct",
+    solver: Literal["auto", "direct", "cg-jacobi", "bicgstab-ilu"] = "auto",
     rtol: float = 1e-10,
 ) -> np.ndarray:
     """Effective conductivity tensor ``(d, d)`` of a periodic pixel (2-D) or voxel (3-D) field.
@@ -80,10 +99,11 @@ def effective_conductivity(
     ----------
     sigma : ndarray, shape (n,)*d with d in {2, 3}
         Non-negative cell conductivities (relative units; the result has the same units).
-    solver : {"direct", "gmres-ilu", "cg-jacobi"}
-        Sparse LU (SuperLU, one factorisation for all ``d`` right-hand sides; fastest at 64² and
-        128²), restarted GMRES preconditioned by an incomplete LU (``spilu``), or conjugate
-        gradients preconditioned by the diagonal (Jacobi).
+    solver : {"auto", "direct", "cg-jacobi", "bicgstab-ilu"}
+        Sparse LU (SuperLU, one factorisation for all ``d`` right-hand sides; fastest in 2-D),
+        conjugate gradients preconditioned by the diagonal (Jacobi; fastest in 3-D), or BiCGSTAB
+        preconditioned by an incomplete LU (``spilu``). ``"auto"``: direct in 2-D, CG in 3-D.
+        ``benchmarks/models_transport.py`` prints their costs.
     rtol : float
         Relative residual tolerance of the iterative solvers.
 
@@ -122,26 +142,19 @@ def effective_conductivity(
     for k, g in enumerate(faces):
         rhs[:, k] = (g - np.roll(g, 1, axis=k)).ravel()
     chi = np.zeros((size, d))
+    if solver == "auto":
+        # SuperLU fill-in grows fast on 3-D grids (24³ already takes seconds): iterate there
+        solver = "direct" if d == 2 else "cg-jacobi"
     if free.size:
         Af = A[free][:, free].tocsc()
         b = rhs[free]
-        if solver == "direct":
-            chi[free] = splinalg.splu(Af).solve(b)
-        else:
-            for k in range(d):
-                if solver == "gmres-ilu":
-                    # SuperLU's incomplete factors are not symmetric, so GMRES rather than CG
-                    if k == 0:
-                        ilu = splinalg.spilu(Af, drop_tol=1e-4, fill_factor=10)
-                        M = splinalg.LinearOperator(Af.shape, ilu.solve)
-                    x, info = splinalg.gmres(Af, b[:, k], rtol=rtol, atol=0.0, M=M, restart=50, maxiter=200)
-                else:
-                    M = sparse.diags(1.0 / Af.diagonal())
-                    x, info = splinalg.cg(Af, b[:, k], rtol=rtol, atol=0.0, M=M, maxiter=20 * size)
-                if info != 0:
-                    raise RuntimeError(f"{solver} did not converge (info={info}) for load direction {k}")
-                chi[free, k] = x
-
+        # vector-sized BLAS calls gain nothing from threads, and on a shared machine OpenBLAS
+        # threads slow each CG iteration by an order of magnitude
+        with threadpool_limits(limits=1, user_api="blas"):
+            if solver == "direct":
+                chi[free] = splinalg.splu(Af).solve(b)
+            else:
+                chi[free] = _iterate(Af, b, solver, rtol)
     # mean flux: each face carries g (δ_ik + χ_j − χ_i) and stands for one cell volume
     K = np.empty((d, d))
     for i, (g, nxt) in enumerate(zip(faces, neighbours)):
@@ -153,7 +166,7 @@ def effective_conductivity(
 
 
 def effective_conductivity_batch(
-    fields: Iterable[np.ndarray], *, solver: Literal["direct", "gmres-ilu", "cg-jacobi"] = "direct"
+    fields: Iterable[np.ndarray], *, solver: Literal["auto", "direct", "cg-jacobi", "bicgstab-ilu"] = "auto"
 ) -> np.ndarray:
     """Effective tensors of many fields, ``(n_samples, d, d)``: one factorisation per sample.
 

@@ -121,7 +121,7 @@ def hashin_shtrikman_bounds(porosity: Any, solid_ratio: float = 0.0, *, dim: int
 
 
 def cell_relative_diffusivity(
-    solid: np.ndarray, *, solid_ratio: float = 0.0, solver: str = "direct"
+    solid: np.ndarray, *, solid_ratio: float = 0.0, solver: str = "auto"
 ) -> tuple[np.ndarray, float]:
     """Relative effective diffusivity tensor of a rasterised solid mask and its realised porosity.
 
@@ -203,7 +203,7 @@ def porous_diffusion(
     n: int | None = None,
     model_form: Literal["cell", "bruggeman", "maxwell"] = "cell",
     solid_ratio: float = 0.0,
-    solver: Literal["direct", "gmres-ilu", "cg-jacobi"] = "direct",
+    solver: Literal["auto", "direct", "cg-jacobi", "bicgstab-ilu"] = "auto",
 ) -> ForwardModel:
     """Effective diffusivity and tortuosity of a periodic porous microstructure by a cell problem.
 
@@ -249,7 +249,8 @@ def porous_diffusion(
         :func:`porous_diffusion_closed_form` (model-form alternatives, inputs ``porosity``, ``D0``).
     solid_ratio : float
         Solid/pore diffusivity ratio (0 = impermeable solid; isolated pores then carry no flux).
-    solver : {"direct", "gmres-ilu", "cg-jacobi"}
+    solver : {"auto", "direct", "cg-jacobi", "bicgstab-ilu"}
+        See :func:`models.cell_problem.effective_conductivity`.
 
     Examples
     --------
