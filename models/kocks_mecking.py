@@ -74,9 +74,9 @@ def kocks_mecking() -> ForwardModel:
     ========  =========  ==========================================  ================================
     gamma     (fixed)    Constant(0.1)                               controlled condition
     tau0      epistemic  LogNormal median 1 MPa, CoV 0.5             CRSS of annealed high-purity Cu
-                                                                     crystals is of order 1 MPa
-                                                                     (Hirth & Lothe, *Theory of
-                                                                     Dislocations*, 2nd ed. 1982)
+                                                                     crystals, ≈ 0.5–1 MPa (Hull &
+                                                                     Bacon, *Introduction to
+                                                                     Dislocations*, ch. 3 table)
     alpha     epistemic  Uniform(0.2, 0.5)                           Mecking & Kocks 1981, Acta
                                                                      Metall. 29:1865; Kocks & Mecking
                                                                      2003, Prog. Mater. Sci. 48:171
@@ -92,7 +92,7 @@ def kocks_mecking() -> ForwardModel:
     16:629, Fig. 3b (multiple-slip axes [001] and [111]), converted to resolved quantities with
     the Schmid factors m = 0.408 ([001]) and 0.272 ([111]), ``tau = m sigma``, ``gamma = eps / m``:
     resolved stage-II hardening ≈ 200–260 MPa ≈ mu/200 (the classical stage-II value,
-    Kocks & Mecking 2003) fixes ``alpha mu b k1 / 2`` and the approach to ≈ 65–80 MPa fixes
+    Kocks & Mecking 2003) fixes ``alpha mu b k1 / 2`` and the approach to ≈ 60–80 MPa fixes
     ``k2``. The implied saturation density ``(k1/k2)² ≈ 4e14 m⁻²`` is typical of heavily deformed
     Cu. With these defaults tau at gamma 0.1–0.5 is tens of MPa and the prior-predictive band
     covers the Takeuchi data (checked in ``tests/models/test_kocks_mecking.py``).

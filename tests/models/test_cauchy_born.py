@@ -74,6 +74,23 @@ def test_cauchy_relation_c12_equals_c44(name):
     assert np.all(out["C11"] > 1.2 * out["C12"])  # and the crystal is elastically anisotropic
 
 
+def test_nearest_neighbour_limit_is_the_textbook_central_force_crystal():
+    """Nearest neighbours only (cutoff 1), derived by hand: the 12 <110>/√2 neighbours give
+    Σ x̂⁴ = 2 and Σ x̂²ŷ² = 1, φ'(d0) = 0 and Ω = d0³/√2, so C11 = 2 C12 = 2 C44 = √2 k / d0 with
+    k = φ''(d0) — the classical nearest-neighbour central-force FCC crystal (Born & Huang 1954).
+    LJ: d0 = 2^(1/6) σ, k = 36·2^(2/3) ε/σ², hence C11 = 72 ε/σ³. Morse: d0 = r0, k = 2 α² D."""
+    lj = cauchy_born("lennard_jones", cutoff=1.0)(epsilon=1.0, sigma=1.0)
+    assert float(lj["a0"][0]) == pytest.approx(math.sqrt(2) * 2 ** (1 / 6), rel=1e-14)
+    assert float(lj["C11"][0]) / EV_PER_A3_IN_GPA == pytest.approx(72.0, rel=1e-13)
+    assert float(lj["C12"][0]) / EV_PER_A3_IN_GPA == pytest.approx(36.0, rel=1e-13)
+    D, alpha, r0 = GW_CU.values()
+    mo = cauchy_born("morse", cutoff=1.0)(**GW_CU)
+    assert float(mo["a0"][0]) == pytest.approx(math.sqrt(2) * r0, rel=1e-13)
+    c11 = math.sqrt(2) * 2 * alpha**2 * D / r0 * EV_PER_A3_IN_GPA
+    assert float(mo["C11"][0]) == pytest.approx(c11, rel=1e-12)
+    assert float(mo["C44"][0]) == pytest.approx(c11 / 2, rel=1e-12)
+
+
 def _fcc_vectors_in_test(radius):
     """Independent construction of FCC neighbours as lattice-basis combinations (units of d)."""
     basis = np.array([[0, 1, 1], [1, 0, 1], [1, 1, 0]]) / math.sqrt(2)  # primitive vectors, |b| = 1
