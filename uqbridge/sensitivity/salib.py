@@ -396,9 +396,9 @@ def fast(
     Examples
     --------
     >>> from models.test_functions import ishigami
-    >>> ds = fast(ishigami(), 513, rng=0)
-    >>> ds["total"].sel(output="y").round(1).values.tolist()
-    [0.6, 0.4, 0.2]
+    >>> ds = fast(ishigami(), 1025, rng=0)
+    >>> [round(float(v), 1) for v in ds["first"].sel(output="y")]
+    [0.3, 0.4, 0.0]
     """
     model = check_model(model)
     m = check_int("m", m, 1)
@@ -455,8 +455,8 @@ def rbd_fast(
     --------
     >>> from models.test_functions import ishigami
     >>> ds = rbd_fast(ishigami(), 2000, rng=0)
-    >>> ds["first"].sel(output="y").round(1).values.tolist()
-    [0.3, 0.4, 0.0]
+    >>> [round(float(v), 1) for v in ds["first"].sel(output="y", input=["x1", "x2"])]
+    [0.3, 0.4]
     """
     model = check_model(model)
     n = check_int("n", n, 2 * m + 2)
