@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -35,6 +35,9 @@ _MAX_TERMS = 6000
 # Largest support tried, as a share of the runs: the LOO error of a support picked greedily on the same
 # runs is optimistic (selection bias), badly so when the support nearly interpolates the design.
 _SUPPORT_FRACTION = 0.5
+# The best few candidates of each selector (by corrected LOO) are re-ranked by K-fold CV.
+_SHORTLIST = 3
+_FOLDS = 5
 
 
 # ---- closed-form leave-one-out along nested supports ------------------------------------------------
@@ -130,34 +133,38 @@ _SELECTORS = {"lars": _order_lars, "omp": _order_omp}
 
 @dataclass(frozen=True)
 class _Choice:
-    error: float
+    error: float  # corrected LOO error of the chosen support
     loo: float
     degree: int
     q_norm: float
-    terms: np.ndarray  # rows of the candidate index set, constant first
+    selector: str
+    terms: np.ndarray  # multi-indices of the chosen support, constant first
     coef: np.ndarray
+    cv: float = np.nan  # K-fold error of the whole selection procedure (sparse methods)
 
 
-def _fit_candidate(psi: np.ndarray, y: np.ndarray, method: str) -> tuple[float, float, np.ndarray, np.ndarray]:
-    """Best support (by corrected LOO) of one candidate basis: (error, loo, term rows, coefficients)."""
+def _path(psi: np.ndarray, y: np.ndarray, selector: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Term order (constant first) and LOO / corrected LOO along it, for one selector."""
     n, p = psi.shape
-    if method == "ols":
+    if selector == "ols":
         order = np.arange(p)
         if p >= n:
-            return np.inf, np.inf, order, np.zeros(p)
+            return order, np.full(p, np.inf), np.full(p, np.inf)
         loo, corr = loo_path(psi, y)
-        k = p
-    else:
-        max_steps = max(1, min(int(_SUPPORT_FRACTION * n), n - 2, p - 1))
-        best = None
-        for name in ("lars", "omp") if method == "sparse" else (method,):
-            picked = _SELECTORS[name](psi[:, 1:], y, max_steps) + 1
-            candidate_order = np.concatenate([[0], picked])
-            loo_k, corr_k = loo_path(psi[:, candidate_order], y)
-            if best is None or np.min(corr_k) < np.min(best[2]):
-                best = (candidate_order, loo_k, corr_k)
-        order, loo, corr = best
-        k = int(np.argmin(corr)) + 1
+        # the full basis is the only candidate support
+        mask = np.arange(p) < p - 1
+        loo[mask], corr[mask] = np.inf, np.inf
+        return order, loo, corr
+    max_steps = max(1, min(int(_SUPPORT_FRACTION * n), n - 2, p - 1))
+    order = np.concatenate([[0], _SELECTORS[selector](psi[:, 1:], y, max_steps) + 1])
+    loo, corr = loo_path(psi[:, order], y)
+    return order, loo, corr
+
+
+def _fit_support(psi: np.ndarray, y: np.ndarray, selector: str) -> tuple[float, float, np.ndarray, np.ndarray]:
+    """Hybrid fit of one candidate basis: (corrected LOO, LOO, chosen columns, OLS coefficients)."""
+    order, loo, corr = _path(psi, y, selector)
+    k = int(np.argmin(corr)) + 1
     rows = order[:k]
     if not np.isfinite(corr[k - 1]):
         return np.inf, np.inf, rows, np.zeros(k)
@@ -165,12 +172,31 @@ def _fit_candidate(psi: np.ndarray, y: np.ndarray, method: str) -> tuple[float, 
     return float(corr[k - 1]), float(loo[k - 1]), rows, coef
 
 
-def _select(*args: Any) -> _Choice:
+def _kfold_error(psi: np.ndarray, y: np.ndarray, selector: str, folds: list[np.ndarray]) -> float:
+    """Relative K-fold error of the whole procedure (selection, support size, refit) on one basis.
+
+    Unlike the closed-form LOO of the chosen support, the selection is redone without the held-out
+    runs, so the optimism of greedy selection from a large candidate basis is not hidden.
+    """
+    var = np.var(y, ddof=1)
+    if var <= 0:
+        return 0.0
+    sq = 0.0
+    for test in folds:
+        train = np.setdiff1d(np.arange(y.size), test)
+        _, _, rows, coef = _fit_support(psi[train], y[train], selector)
+        if not np.all(np.isfinite(coef)) or rows.size >= train.size:
+            return np.inf
+        sq += float(np.sum((y[test] - psi[np.ix_(test, rows)] @ coef) ** 2))
+    return sq / (y.size * var)
+
+
+def _select(*args: Any, **kwargs: Any) -> _Choice:
     from threadpoolctl import threadpool_limits
 
     # hundreds of small dense problems: BLAS threads only add contention
     with threadpool_limits(limits=1, user_api="blas"):
-        return _select_unthreaded(*args)
+        return _select_unthreaded(*args, **kwargs)
 
 
 def _select_unthreaded(
@@ -180,35 +206,49 @@ def _select_unthreaded(
     method: str,
     degrees: Sequence[int],
     q_norms: Sequence[float],
+    rng: np.random.Generator,
 ) -> _Choice:
-    best: _Choice | None = None
+    """Scan (degree, q-norm) candidates per selector by corrected LOO; re-rank the best by K-fold CV."""
     d = len(germ_map.germs)
-    for q in q_norms:
-        worse = 0
-        previous = np.inf
-        last_size = -1
-        for p in degrees:
-            indices = hyperbolic_indices(d, p, q)
-            if indices.shape[0] == last_size:
-                continue
-            last_size = indices.shape[0]
-            if indices.shape[0] > _MAX_TERMS or (method == "ols" and indices.shape[0] >= y.size):
-                break
-            psi = basis_matrix(xi, germ_map.germs, indices)
-            err, loo, rows, coef = _fit_candidate(psi, y, method)
-            if best is None or err < best.error:
-                best = _Choice(err, loo, p, q, indices[rows], coef)
-            # Blatman & Sudret's stopping rule: two successive degrees without improvement
-            worse = worse + 1 if err >= previous else 0
-            previous = min(previous, err)
-            if worse >= 2:
-                break
-    if best is None:
+    selectors = {"sparse": ("lars", "omp")}.get(method, (method,))
+    shortlist: list[_Choice] = []
+    for selector in selectors:
+        found: list[_Choice] = []
+        seen: set[bytes] = set()
+        for q in q_norms:
+            worse, previous = 0, np.inf
+            for p in degrees:
+                indices = hyperbolic_indices(d, p, q)
+                if indices.shape[0] > _MAX_TERMS or (selector == "ols" and indices.shape[0] >= y.size):
+                    break
+                key = indices.tobytes()
+                if key in seen:  # e.g. every q-norm gives the same basis in one dimension
+                    continue
+                seen.add(key)
+                psi = basis_matrix(xi, germ_map.germs, indices)
+                err, loo, rows, coef = _fit_support(psi, y, selector)
+                found.append(_Choice(err, loo, p, q, selector, indices[rows], coef))
+                # Blatman & Sudret's stopping rule: two successive degrees without improvement
+                worse = worse + 1 if err >= previous else 0
+                previous = min(previous, err)
+                if worse >= 2:
+                    break
+        found.sort(key=lambda c: c.error)
+        shortlist.extend(c for c in found[:_SHORTLIST] if np.isfinite(c.error))
+    if not shortlist:
         raise ValueError(
             f"no candidate basis could be fitted with {y.size} runs and degrees {list(degrees)}; "
             "give more runs (n_runs) or a lower degree"
         )
-    return best
+    if selectors == ("ols",) or y.size < 2 * _FOLDS:
+        return min(shortlist, key=lambda c: c.error)
+    folds = np.array_split(rng.permutation(y.size), _FOLDS)
+    ranked = []
+    for c in shortlist:
+        indices = hyperbolic_indices(d, c.degree, c.q_norm)
+        psi = basis_matrix(xi, germ_map.germs, indices)
+        ranked.append(replace(c, cv=_kfold_error(psi, y, c.selector, folds)))
+    return min(ranked, key=lambda c: (c.cv, c.error))
 
 
 # ---- designs ----------------------------------------------------------------------------------------
@@ -338,7 +378,8 @@ def fit_pce(
     if not (isinstance(max_degree, (int, np.integer)) and max_degree >= 1):
         raise ValueError(f"max_degree must be a positive integer, got {max_degree!r}")
     rng = np.random.default_rng(rng)
-    design_rng, holdout_rng = rng.spawn(2)
+    design_rng, holdout_rng, fold_rng = rng.spawn(3)
+    cv_rng = int(fold_rng.integers(2**63))
     top = max(int(degree or 0), int(max_degree), int(level) if method == "quadrature" else 0)
     germ_map = GermMap.build(model.inputs, top)
     d = len(germ_map.germs)
@@ -348,7 +389,8 @@ def fit_pce(
         if samples is not None or target_loo is not None:
             raise ValueError("method='quadrature' makes its own runs on the rule's nodes; samples and target_loo need a regression method")
         coefs, indices, n_used = _fit_quadrature(model, germ_map, names, level, rule, sparse, q_norm, backend, batch_size)
-        loo = corrected = np.full(len(names), np.nan)
+        loo = corrected = cv = np.full(len(names), np.nan)
+        selectors = ["quadrature"] * len(names)
         chosen_deg = np.full(len(names), level)
         chosen_q = np.full(len(names), q_norm or 1.0)
         n_failed = 0
@@ -378,8 +420,8 @@ def fit_pce(
         degrees = [int(degree)] if degree is not None else list(range(1, int(max_degree) + 1))
         q_norms = [float(q_norm)] if q_norm is not None else list(DEFAULT_Q_NORMS)
         while True:
-            fits = [_fit_output(values, ys[o][ok], ok, germ_map, method, degrees, q_norms) for o in names]
-            worst = max(f.error for f in fits)
+            fits = [_fit_output(values, ys[o][ok], ok, germ_map, method, degrees, q_norms, cv_rng) for o in names]
+            worst = max(_honest_error(f) for f in fits)
             n_have = ok.size
             if target_loo is None or worst <= target_loo or n_have >= int(max_runs):
                 break
@@ -391,6 +433,8 @@ def fit_pce(
         indices, coefs = _merge_supports([f.terms for f in fits], [f.coef for f in fits], d)
         loo = np.array([f.loo for f in fits])
         corrected = np.array([f.error for f in fits])
+        cv = np.array([f.cv for f in fits])
+        selectors = [f.selector for f in fits]
         chosen_deg = np.array([f.degree for f in fits])
         chosen_q = np.array([f.q_norm for f in fits])
         n_failed = int(np.count_nonzero(~ok))
@@ -414,7 +458,9 @@ def fit_pce(
         hv, hy, hok = _new_runs(model, germ_map, hold_stream, int(n_holdout), names, backend, batch_size)
         pred = pce.model(**{k: v[hok] for k, v in hv.items()})
         holdout = np.array([_relative_error(hy[o][hok], pred[o]) for o in names])
-    validation = _validation(pce, loo, corrected, holdout, chosen_deg, chosen_q, time.perf_counter() - start)
+    validation = _validation(
+        pce, loo, corrected, cv, holdout, chosen_deg, chosen_q, selectors, time.perf_counter() - start
+    )
     return PolynomialChaos(
         name=pce.name, germ_map=pce.germ_map, outputs=pce.outputs, indices=pce.indices,
         coefficients=pce.coefficients, validation=validation, n_runs=n_total, n_failed=n_failed, method=method,
@@ -430,9 +476,9 @@ def _new_runs(model, germ_map, stream, n, names, backend, batch_size):
     return {k: values[k] for k in germ_map.names}, {o: out[o] for o in names}, ok
 
 
-def _fit_output(values, y, ok, germ_map, method, degrees, q_norms) -> _Choice:
+def _fit_output(values, y, ok, germ_map, method, degrees, q_norms, seed) -> _Choice:
     xi = germ_map.to_germ({k: v[ok] for k, v in values.items()})
-    return _select(xi, y, germ_map, method, degrees, q_norms)
+    return _select(xi, y, germ_map, method, degrees, q_norms, np.random.default_rng(seed))
 
 
 def _merge_supports(term_sets, coef_sets, d) -> tuple[np.ndarray, np.ndarray]:
@@ -476,7 +522,12 @@ def _fit_quadrature(model, germ_map, names, level, rule, sparse, q_norm, backend
     return coefs, indices, int(ok.size)
 
 
-def _validation(pce, loo, corrected, holdout, degree, q_norm, wall) -> xr.Dataset:
+def _honest_error(choice: _Choice) -> float:
+    """The K-fold error of the selection procedure where computed, else the corrected LOO error."""
+    return choice.cv if np.isfinite(choice.cv) else choice.error
+
+
+def _validation(pce, loo, corrected, cv, holdout, degree, q_norm, selectors, wall) -> xr.Dataset:
     total = pce.indices.sum(axis=1)
     top = int(total.max())
     norm = np.stack(
@@ -488,6 +539,8 @@ def _validation(pce, loo, corrected, holdout, degree, q_norm, wall) -> xr.Datase
             "loo_error": ("output", np.asarray(loo, float), {"long_name": "relative leave-one-out error (PRESS / variance)"}),
             "corrected_loo_error": ("output", np.asarray(corrected, float), {"long_name": "LOO error times Chapelle's correction factor"}),
             "coefficient_norm": (("output", "degree"), norm, {"long_name": "root sum of squared coefficients of each total degree"}),
+            "cv_error": ("output", np.asarray(cv, float), {"long_name": f"relative {_FOLDS}-fold error of selection and refit"}),
+            "selector": ("output", np.asarray(selectors, dtype=str)),
             "selected_degree": ("output", np.asarray(degree, np.int64)),
             "selected_q_norm": ("output", np.asarray(q_norm, float)),
             "n_terms": ("output", nterms.astype(np.int64)),
