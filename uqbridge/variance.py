@@ -72,9 +72,9 @@ def decompose(
     ----------
     model : ForwardModel
     method : {"pick_freeze", "nested", "pce"}
-        ``pick_freeze``: single loop, ``n (2 + k)`` runs for ``k`` groups, Saltelli (2010) estimator
-        of the closed variance, Jansen (1999) of the residual and total ones; bootstrap intervals
-        over the ``n`` rows. ``nested``: outer loop over ``G`` (``n_outer``), inner over ``~G``
+        ``pick_freeze``: single loop, ``n (2 + k)`` runs for ``k`` groups, Janon et al. (2014)
+        estimator of the closed share, Jansen (1999) of the total one; bootstrap intervals over
+        the ``n`` rows. ``nested``: outer loop over ``G`` (``n_outer``), inner over ``~G``
         (``n_inner``), ``k · n_outer · n_inner`` runs; the between-group variance is corrected for
         its bias ``E[Var(Y|G)] / n_inner``; bootstrap intervals over outer samples (inner samples
         are always i.i.d., which the correction assumes). ``pce``: exact
@@ -125,7 +125,7 @@ def decompose(
     start = time.perf_counter()
     if method == "pick_freeze":
         terms, n_runs, n_failed = _pick_freeze(model, groups, outputs, n, design, rng, confidence, n_bootstrap, backend)
-        extra: dict[str, Any] = {"n": n, "design": design, "estimators": "Saltelli 2010 (closed), Jansen 1999 (residual, total)"}
+        extra: dict[str, Any] = {"n": n, "design": design, "estimators": "Janon et al. 2014 (closed), Jansen 1999 (total)"}
     elif method == "nested":
         terms, n_runs, n_failed = _nested(model, groups, outputs, n_outer, n_inner, design, rng, confidence, n_bootstrap, backend)
         extra = {"n_outer": n_outer, "n_inner": n_inner, "design": design, "estimators": "nested MC, bias-corrected between-group variance"}
@@ -279,12 +279,20 @@ def _pick_freeze(model, groups, outputs, n, design, rng, confidence, n_bootstrap
 
 
 def _pf_kernel(fa, fb, fg):
-    """Variance, and per group: closed Var(E[Y|G]), residual E[Var(Y|G)], total E[Var(Y|~G)]."""
+    """Variance, and per group: closed Var(E[Y|G]), residual E[Var(Y|G)], total E[Var(Y|~G)].
+
+    The closed share uses Janon et al. (2014, ESAIM P&S 18), asymptotically efficient among
+    pick-freeze estimators: both its numerator and denominator come from the pair f(B), f(A_B^G),
+    which share G, so its error vanishes as the share approaches 0 or 1. The total share uses
+    Jansen (1999) on the pair f(A), f(A_B^G), which share ~G only. Terms are shares × variance.
+    """
     variance = np.var(np.concatenate([fa, fb], axis=-1), ddof=1, axis=-1)
-    explained = np.mean(fb * (fg - fa), axis=-1)  # Saltelli et al. (2010), Comput. Phys. Commun. 181
-    residual = 0.5 * np.mean((fb - fg) ** 2, axis=-1)  # Jansen (1999): f(B), f(A_B^G) share G only
-    total = 0.5 * np.mean((fa - fg) ** 2, axis=-1)  # Jansen (1999): f(A), f(A_B^G) share ~G only
-    return variance, np.stack([explained, residual, total])
+    mean_pair = 0.5 * (fb + fg).mean(axis=-1)
+    closed_share = ((fb * fg).mean(axis=-1) - mean_pair**2) / (0.5 * (fb**2 + fg**2).mean(axis=-1) - mean_pair**2)
+    pair_var = np.var(np.concatenate([np.broadcast_to(fa, fg.shape), fg], axis=-1), ddof=1, axis=-1)
+    total_share = 0.5 * np.mean((fa - fg) ** 2, axis=-1) / pair_var
+    shares = np.stack([closed_share, 1 - closed_share, total_share])
+    return variance, shares * variance
 
 
 def _nested_runs(model, idx, outputs, n_outer, n_inner, design, rng, backend):
