@@ -20,12 +20,14 @@ and ``Γ̂`` is an exact orthogonal projection of real fields (the Nyquist mode 
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from scipy import ndimage
 from scipy.sparse import linalg as splinalg
+from threadpoolctl import threadpool_limits
 
 __all__ = [
     "CellSolution",
@@ -138,10 +140,13 @@ def solve_cell(
     def callback(_: np.ndarray) -> None:
         count[0] += 1
 
+    # CG's inner products go to BLAS, whose threads only add contention at these vector sizes
+    limit = threadpool_limits(limits=1, user_api="blas") if size > 8192 else contextlib.nullcontext()
     if not np.any(rhs):
         fluct = np.zeros(size)
     else:
-        fluct, info = splinalg.cg(operator, rhs, rtol=tol, atol=0.0, maxiter=maxiter, callback=callback)
+        with limit:
+            fluct, info = splinalg.cg(operator, rhs, rtol=tol, atol=0.0, maxiter=maxiter, callback=callback)
         if info != 0:
             raise RuntimeError(f"CG cell solver did not reach tol={tol} in maxiter={maxiter} iterations")
     e = e_mean + fluct.reshape(shape)
