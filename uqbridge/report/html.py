@@ -1,0 +1,183 @@
+"""A small builder of self-contained HTML reports: headings, text, tables, embedded PNG figures.
+
+Everything (style, figures as base64 ``data:`` URIs) is inside the one file: it opens offline, can be
+mailed to a colleague, and needs no JavaScript. Used by the sensitivity, reliability and calibration
+reports.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as _dt
+import html
+import io
+import os
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+__all__ = ["HtmlReport", "figure_to_data_uri"]
+
+_STYLE = """
+body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2em auto; max-width: 60em;
+       color: #222; line-height: 1.45; padding: 0 1em; }
+h1 { border-bottom: 2px solid #4C72B0; padding-bottom: .2em; }
+h2 { margin-top: 1.8em; border-bottom: 1px solid #ddd; }
+table { border-collapse: collapse; margin: .8em 0; font-size: .9em; }
+th, td { border: 1px solid #ccc; padding: .25em .6em; text-align: right; }
+th { background: #f0f3f8; }
+td.text, th.text { text-align: left; }
+figure { margin: 1em 0; }
+figure img { max-width: 100%; height: auto; }
+figcaption { font-size: .85em; color: #555; }
+.note { background: #fff8e1; border-left: 4px solid #f0b400; padding: .4em .8em; }
+dl.provenance { display: grid; grid-template-columns: max-content auto; gap: .1em 1em; font-size: .85em; }
+dl.provenance dt { font-weight: 600; }
+dl.provenance dd { margin: 0; word-break: break-all; }
+"""
+
+
+def figure_to_data_uri(fig: Any, *, dpi: int = 110) -> str:
+    """PNG ``data:`` URI of a matplotlib figure (no file, no network).
+
+    Examples
+    --------
+    >>> from matplotlib.figure import Figure
+    >>> fig = Figure(); _ = fig.add_subplot().plot([0, 1])
+    >>> figure_to_data_uri(fig).startswith("data:image/png;base64,")
+    True
+    """
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi)
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _format(value: Any, digits: int) -> str:
+    if isinstance(value, (float, np.floating)):
+        if not np.isfinite(value):
+            return "–"
+        return f"{float(value):.{digits}g}"
+    return str(value)
+
+
+class HtmlReport:
+    """Collect sections and write one self-contained HTML file.
+
+    Parameters
+    ----------
+    title : str
+        Shown as the page title and top heading.
+
+    Examples
+    --------
+    >>> import pandas as pd, tempfile, pathlib
+    >>> r = HtmlReport("Demo")
+    >>> r.heading("Numbers").paragraph("Two rows:").table(pd.DataFrame({"a": [1.0, 2.5]}))
+    HtmlReport('Demo', 3 blocks)
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "r.html"
+    >>> r.write(path).name
+    'r.html'
+    >>> "<table" in path.read_text()
+    True
+    """
+
+    def __init__(self, title: str) -> None:
+        if not isinstance(title, str) or not title:
+            raise ValueError(f"title must be a non-empty string, got {title!r}")
+        self.title = title
+        self._blocks: list[str] = []
+
+    def __repr__(self) -> str:
+        return f"HtmlReport({self.title!r}, {len(self._blocks)} blocks)"
+
+    # ---- content ---------------------------------------------------------------------------------
+    def heading(self, text: str, level: int = 2) -> "HtmlReport":
+        """Add a heading ``<h2>`` (level 2 to 4)."""
+        if level not in (2, 3, 4):
+            raise ValueError(f"level must be 2, 3 or 4 (level 1 is the title), got {level!r}")
+        anchor = "".join(c if c.isalnum() else "-" for c in text.lower()).strip("-")
+        self._blocks.append(f'<h{level} id="{html.escape(anchor)}">{html.escape(text)}</h{level}>')
+        return self
+
+    def paragraph(self, text: str, *, note: bool = False) -> "HtmlReport":
+        """Add a paragraph of plain text (escaped); ``note=True`` highlights it."""
+        cls = ' class="note"' if note else ""
+        self._blocks.append(f"<p{cls}>{html.escape(text)}</p>")
+        return self
+
+    def table(self, data: pd.DataFrame | xr.DataArray | xr.Dataset, *, caption: str = "", digits: int = 3,
+              index: bool = True) -> "HtmlReport":
+        """Add a table from a DataFrame, or from an xarray object (via ``to_dataframe``)."""
+        if isinstance(data, xr.DataArray):
+            data = data.to_dataframe(name=data.name or "value")
+        elif isinstance(data, xr.Dataset):
+            data = data.to_dataframe()
+        if not isinstance(data, pd.DataFrame):
+            raise TypeError(f"table takes a pandas DataFrame or an xarray object, got {type(data).__name__}")
+        frame = data if index else data.reset_index(drop=True)
+        parts = ["<table>"]
+        if caption:
+            parts.append(f"<caption>{html.escape(caption)}</caption>")
+        index_names = [n or "" for n in frame.index.names] if index else []
+        header = "".join(f'<th class="text">{html.escape(str(n))}</th>' for n in index_names)
+        header += "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
+        parts.append(f"<thead><tr>{header}</tr></thead><tbody>")
+        for key, row in frame.iterrows():
+            keys = key if isinstance(key, tuple) else (key,)
+            cells = "".join(f'<td class="text">{html.escape(str(k))}</td>' for k in keys) if index else ""
+            for value in row.values:
+                cls = "" if isinstance(value, (int, float, np.number)) else ' class="text"'
+                cells += f"<td{cls}>{html.escape(_format(value, digits))}</td>"
+            parts.append(f"<tr>{cells}</tr>")
+        parts.append("</tbody></table>")
+        self._blocks.append("".join(parts))
+        return self
+
+    def figure(self, fig: Any, *, caption: str = "", alt: str = "") -> "HtmlReport":
+        """Embed a matplotlib figure as a base64 PNG with an optional caption."""
+        if not hasattr(fig, "savefig"):
+            raise TypeError(f"figure takes a matplotlib Figure, got {type(fig).__name__}")
+        uri = figure_to_data_uri(fig)
+        alt_text = html.escape(alt or caption or "figure")
+        cap = f"<figcaption>{html.escape(caption)}</figcaption>" if caption else ""
+        self._blocks.append(f'<figure><img src="{uri}" alt="{alt_text}">{cap}</figure>')
+        return self
+
+    def provenance(self, attrs: Mapping[str, Any], *, skip: Iterable[str] = ("inputs",)) -> "HtmlReport":
+        """Add a definition list of provenance attributes (versions, model, seed, design …)."""
+        skip = set(skip)
+        rows = "".join(
+            f"<dt>{html.escape(str(k))}</dt><dd>{html.escape(str(v))}</dd>" for k, v in attrs.items() if k not in skip
+        )
+        self._blocks.append(f'<dl class="provenance">{rows}</dl>')
+        return self
+
+    def raw_html(self, fragment: str) -> "HtmlReport":
+        """Add a trusted HTML fragment as is (e.g. a list built by a report module)."""
+        self._blocks.append(fragment)
+        return self
+
+    # ---- output ----------------------------------------------------------------------------------
+    def render(self) -> str:
+        """The complete HTML document as a string."""
+        stamp = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+        body = "\n".join(self._blocks)
+        return (
+            "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+            f"<title>{html.escape(self.title)}</title>\n<style>{_STYLE}</style>\n</head>\n<body>\n"
+            f"<h1>{html.escape(self.title)}</h1>\n{body}\n"
+            f'<footer><p style="font-size:.8em;color:#777">Generated by uqbridge, {stamp}</p></footer>\n'
+            "</body>\n</html>\n"
+        )
+
+    def write(self, path: str | os.PathLike[str]) -> "os.PathLike[str]":
+        """Write the document to ``path`` (parent folders created) and return the path."""
+        import pathlib
+
+        target = pathlib.Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(self.render(), encoding="utf-8")
+        return target

@@ -1,0 +1,202 @@
+"""The sensitivity report: one call runs the methods and writes a self-contained HTML file plus netCDF.
+
+Per output: first/total bars with CIs, the method-comparison table and figure, Morris μ*–σ, the
+convergence of Sobol' indices with sample size and the aleatory/epistemic split; then the input
+table and the provenance.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from ..model import ForwardModel
+from ..plots import sensitivity as plots
+from ..registry import get_model
+from ..results import save
+from ..sensitivity import compare
+from .html import HtmlReport
+
+__all__ = ["DEFAULT_METHODS", "build_report", "comparison_table", "sensitivity_report"]
+
+DEFAULT_METHODS = ("sobol", "morris", "fast", "rbd_fast", "delta", "pawn", "shapley", "pce")
+
+_MEASURES = {
+    "first": "first-order index",
+    "total": "total index",
+    "mu_star": "Morris μ* (per unit CDF)",
+    "delta": "Borgonovo δ",
+    "pawn": "PAWN (median KS)",
+    "shapley": "Shapley effect",
+}
+
+
+def _cell(sel: xr.Dataset, name: str, inp: str) -> str:
+    value = float(sel[name].sel(input=inp))
+    if not np.isfinite(value):
+        return "–"
+    text = f"{value:.3g}"
+    if f"{name}_low" in sel and np.isfinite(float(sel[f"{name}_low"].sel(input=inp))):
+        low, high = float(sel[f"{name}_low"].sel(input=inp)), float(sel[f"{name}_high"].sel(input=inp))
+        if high > low:
+            text += f" [{low:.3g}, {high:.3g}]"
+    return text
+
+
+def comparison_table(ds: xr.Dataset, output: str) -> pd.DataFrame:
+    """Rows (method, measure), columns inputs, cells ``value [low, high]`` from :func:`compare`.
+
+    Examples
+    --------
+    >>> from uqbridge.sensitivity import compare
+    >>> from models.test_functions import ishigami
+    >>> t = comparison_table(compare(ishigami(), ["sobol", "rbd_fast"], n=512, rng=0), "y")
+    >>> t.index.tolist()[:3]
+    [('sobol', 'first-order index'), ('sobol', 'total index'), ('rbd_fast', 'first-order index')]
+    """
+    sel = ds.sel(output=output)
+    rows, keys = [], []
+    for method in sel["method"].values:
+        s = sel.sel({"method": method})
+        for name, label in _MEASURES.items():
+            if name in s and np.isfinite(s[name].values).any():
+                keys.append((str(method), label))
+                rows.append([_cell(s, name, str(i)) for i in s["input"].values])
+    index = pd.MultiIndex.from_tuples(keys, names=["method", "measure"])
+    return pd.DataFrame(rows, index=index, columns=[str(i) for i in sel["input"].values])
+
+
+def _available(methods: Sequence[str]) -> list[str]:
+    out = list(methods)
+    if "pce" in out:
+        try:
+            import uqbridge.pce  # noqa: F401
+        except ImportError:  # pragma: no cover - the PCE package ships with uqbridge
+            out.remove("pce")
+    return out
+
+
+def sensitivity_report(
+    model: ForwardModel | str,
+    *,
+    n: int = 2048,
+    methods: Sequence[str] = DEFAULT_METHODS,
+    groups: str | Mapping[str, Sequence[str]] | None = "kind",
+    rng: Any = None,
+    report: str | os.PathLike[str] | None = None,
+    data: str | os.PathLike[str] | None = None,
+    title: str | None = None,
+    backend: Any = None,
+) -> xr.Dataset:
+    """Run the sensitivity methods on ``model`` and write the HTML report and the netCDF data.
+
+    Parameters
+    ----------
+    model : ForwardModel or str
+        A model, or the name of a registered one.
+    n : int
+        Run budget per method (see :func:`uqbridge.sensitivity.compare`).
+    methods : sequence of str
+        Methods to run and compare; Sobol' gives the bars, convergence and grouped split, Morris
+        the μ*–σ plot.
+    groups : "kind", None or mapping
+        Grouped indices (default aleatory vs epistemic).
+    rng : seed or Generator
+        Same seed, same report numbers.
+    report, data : path, optional
+        Where to write the HTML file and the netCDF results (nothing written if ``None``).
+    title : str, optional
+    backend : execution backend, optional
+
+    Returns
+    -------
+    xarray.Dataset
+        The :func:`compare` dataset that the report shows (also written to ``data``).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from models.test_functions import ishigami
+    >>> out = pathlib.Path(tempfile.mkdtemp())
+    >>> ds = sensitivity_report(ishigami(), n=512, methods=["sobol", "morris"], rng=0,
+    ...                         report=out / "r.html", data=out / "r.nc")
+    >>> sorted(p.name for p in out.iterdir()), ds["method"].values.tolist()
+    (['r.html', 'r.nc'], ['sobol', 'morris'])
+    """
+    if isinstance(model, str):
+        model = get_model(model)
+    if not isinstance(model, ForwardModel):
+        raise TypeError(f"model must be a ForwardModel or a registered model name, got {type(model).__name__}")
+    methods = _available(methods)
+    ds = compare(model, methods, n=n, groups=groups, rng=rng, backend=backend)
+    if data is not None:
+        save(ds, data)
+    if report is not None:
+        build_report(model, ds, title=title).write(report)
+    return ds
+
+
+def build_report(model: ForwardModel, ds: xr.Dataset, *, title: str | None = None) -> HtmlReport:
+    """The :class:`HtmlReport` of a :func:`compare` dataset (used by :func:`sensitivity_report`)."""
+    methods = [str(m) for m in ds["method"].values]
+    r = HtmlReport(title or f"Sensitivity report — {model.name}")
+    runs = ", ".join(f"{m}: {ds.attrs.get(f'n_runs_{m}', '?')}" for m in methods)
+    r.paragraph(f"{model.description or model.name}. Methods: {', '.join(methods)}. Model runs per method: {runs}. "
+                f"Seed: {ds.attrs.get('seed', 'none')}.")
+    if not model.inputs.is_independent:
+        r.paragraph(
+            "The inputs are dependent (Gaussian copula or joint samples). Sobol', FAST, RBD-FAST, delta, PAWN, "
+            "Morris and PCE indices are those of the independent uniform germs of the Nataf/joint-sample map, in "
+            "the declared input order — not the classical indices of the correlated inputs. Shapley effects "
+            "are the indices that account for the dependence.",
+            note=True,
+        )
+    r.heading("Inputs")
+    r.table(pd.DataFrame(model.inputs.table()).set_index("name"), index=True)
+    r.table(pd.DataFrame([{"output": o.name, "units": o.units, "description": o.description} for o in model.outputs])
+            .set_index("output"))
+    for output in [str(o) for o in ds["output"].values]:
+        r.heading(f"Output {output}")
+        sel = ds.sel(output=output)
+        if "first" not in sel or not np.isfinite(sel["first"].values).any():
+            r.paragraph("No method estimated first-order indices for this output.", note=True)
+        bars = "sobol" if "sobol" in methods else next(
+            (m for m in methods if "first" in sel and np.isfinite(sel["first"].sel({"method": m}).values).any()), None)
+        if bars is not None:
+            r.heading("First-order and total indices", 3)
+            r.figure(plots.indices_bar(ds, output, method=bars),
+                     caption=f"{bars}: first-order and total indices with their {ds.attrs.get('confidence', 0.95):.0%} "
+                             "bootstrap intervals.", alt=f"indices bar chart for {output}")
+        r.heading("Method comparison", 3)
+        r.table(comparison_table(ds, output))
+        if "first" in ds and sum(np.isfinite(sel["first"].sel({"method": m}).values).any() for m in methods) > 1:
+            r.figure(plots.method_comparison(ds, output), caption="First-order index by method.",
+                     alt=f"method comparison for {output}")
+        if "morris" in methods:
+            r.heading("Morris screening", 3)
+            r.figure(plots.morris_scatter(ds, output),
+                     caption="Morris μ* against σ on the probability scale (elementary effects per unit change of "
+                             "the input's CDF value).", alt=f"Morris mu-star sigma plot for {output}")
+        if "sobol" in methods:
+            r.heading("Convergence with sample size", 3)
+            r.figure(plots.convergence(ds, output),
+                     caption="Sobol' indices on the nested designs of N/8 … N base points (no extra runs).",
+                     alt=f"convergence of Sobol indices for {output}")
+        if "group_first" in ds:
+            grouped = [m for m in methods if np.isfinite(sel["group_first"].sel({"method": m}).values).any()]
+            if grouped:
+                r.heading("Aleatory / epistemic split", 3)
+                r.figure(plots.group_split(ds, output, method=grouped[0]),
+                         caption=f"Grouped indices ({grouped[0]}): the share of the output variance due to each group "
+                                 "alone (closed) and with its interactions (total).",
+                         alt=f"grouped indices for {output}")
+                members = ds["group_members"].values if "group_members" in ds.coords else []
+                r.paragraph("Groups: " + "; ".join(f"{g}: {m}" for g, m in zip(ds["group"].values, members)))
+    r.heading("Provenance")
+    r.provenance(ds.attrs)
+    return r
