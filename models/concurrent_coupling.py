@@ -13,8 +13,8 @@ and a far-field strain ``ε`` (Dirichlet ends ``y_0 = 0``, ``y_N = (1 + ε) N a`
 ``W(r) = φ(r) + φ(2r)`` per atom (``r`` the element's bond length), i.e. the axial force
 ``T(r) = φ'(r) + 2 φ'(2r)``; external forces lumped to nodes by the interpolation (``Pᵀ f``).
 
-*Handshake.* Force-based blending (BQCF; Li & Luskin 2012, IMA J. Numer. Anal. 32, 373; Van Koten &
-Luskin 2011, SIAM J. Numer. Anal. 49, 2182): the residual at node ``j`` is
+*Handshake.* Force-based blending (BQCF; Li, Luskin & Ortner 2012, Multiscale Model. Simul. 10, 1023;
+force-based QC: Dobson & Luskin 2008, ESAIM M2AN 42, 113): the residual at node ``j`` is
 ``β_j (F^a_j + f_j) + (1 − β_j)(R^c_j + (Pᵀf)_j)``, with ``β = 1`` on atomistic atoms, decreasing
 linearly to 0 over ``handshake`` atoms. Atomistic forces are evaluated on the full lattice
 interpolated from the nodes. Both force fields vanish under any uniform strain, so the scheme passes
@@ -45,14 +45,13 @@ The quantity of interest is the strain of the bond at the inclusion, ``Q = (z_{c
 
 Default inputs
 --------------
-``alpha`` (= α r0) ~ U(3.5, 4.5), epistemic: Girifalco & Weizer (1959, Phys. Rev. 114, 687) fit
-α r0 = 3.89 (Cu), 3.64 (Ni), 4.0–4.4 (Al, Pb); ``strain`` ~ U(0, 0.02) and ``f0`` ~ U(0.2, 0.4) D/r0,
+``alpha`` (= α r0) ~ U(3.5, 4.5), epistemic: the Morse fits of Girifalco & Weizer (1959, Phys. Rev.
+114, 687) give α r0 ≈ 3.8–3.9 for Al, Ni, Cu and ≈ 4.4 for Pb; ``strain`` ~ U(0, 0.02) and ``f0`` ~ U(0.2, 0.4) D/r0,
 aleatory (far-field strain and inclusion strength). Fixed: ``N = 200`` atoms, ``w = 5``.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass
 from typing import Any
 

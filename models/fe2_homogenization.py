@@ -24,7 +24,7 @@ Default inputs (E-glass/epoxy)
 ------------------------------
 * ``G_f`` ~ LogNormal(median 29.7 GPa, CoV 0.05), ``G_m`` ~ LogNormal(median 1.30 GPa, CoV 0.10),
   epistemic: E-glass E = 72.4 GPa, ν = 0.22 and epoxy E = 3.5 GPa, ν = 0.35 give G = E/(2(1+ν)) (Daniel
-  & Ishai, *Engineering Mechanics of Composite Materials*, 2nd ed., 2006, Table 2.1); CoVs express
+  & Ishai, *Engineering Mechanics of Composite Materials*, 2nd ed., 2006, constituent tables); CoVs express
   supplier/cure variation.
 * ``fibre_fraction`` ~ TruncatedNormal(0.40, 0.02, 0.30, 0.50), aleatory local fibre-volume scatter.
 * ``micro_seed`` ~ Uniform(0, 1), aleatory: the random microstructures. The seed is a deterministic

@@ -31,10 +31,10 @@ above); the margin ``Γ − G`` (J/m²) is the limit state, failure when ``≤ 0
 Default inputs (annealed soda-lime float glass plate under a wind-type service load)
 ------------------------------------------------------------------------------------
 * ``E`` ~ Normal(70, 1.4) GPa and ``ν = 0.23``: nominal values of EN 572-1 / Haldimann, Luible &
-  Overend, *Structural Use of Glass* (IABSE SED 10, 2008), Table 2.2; a 2 % CoV of modulus scatter.
+  Overend, *Structural Use of Glass* (IABSE SED 10, 2008), Ch. 2; a 2 % CoV of modulus scatter.
 * ``a`` ~ LogNormal(median 20 µm, CoV 0.6): surface-flaw depths of as-received/slightly weathered float
-  glass are tens of µm (Haldimann et al. 2008, Sect. 3.3; Overend & Zammit 2012, Constr. Build. Mater.
-  29, 196); the log-normal shape is the usual model of flaw-size scatter.
+  glass are tens of µm (Haldimann et al. 2008, Ch. 3); the log-normal shape is the usual model of
+  flaw-size scatter.
 * ``sigma`` ~ Gumbel(loc 17.75, scale 3.9) MPa (mean 20 MPa, CoV 0.25): the annual-maximum wind
   pressure is Gumbel-distributed (JCSS Probabilistic Model Code, Part 2.13, 2001), and the glass
   surface stress is proportional to it; 20 MPa is a typical design-level surface stress of annealed

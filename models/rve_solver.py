@@ -123,7 +123,8 @@ def solve_cell(
         for it in range(1, maxiter + 1):
             sigma = k * e
             s1, s2 = np.fft.fft2(sigma[0]), np.fft.fft2(sigma[1])
-            residual = np.sqrt(np.sum(np.abs(x1 * s1 + x2 * s2) ** 2)) / max(np.hypot(abs(s1[0, 0]), abs(s2[0, 0])), 1e-300)
+            mean_flux = max(np.hypot(abs(s1[0, 0]), abs(s2[0, 0])), 1e-300)
+            residual = np.sqrt(np.sum(np.abs(x1 * s1 + x2 * s2) ** 2)) / mean_flux
             if residual < tol:
                 return CellSolution(e, sigma, it - 1)
             e = e_mean - _project(sigma - k0 * e, xi) / k0
@@ -257,7 +258,7 @@ def trace_bounds_satisfied(tensor: Any, k1: float, k2: float, f2: float, *, rtol
     """Whether an anisotropic 2D effective tensor satisfies the Hashin–Shtrikman-type trace bounds.
 
     For ``k1 < k2`` and eigenvalues ``λ_i`` of ``K*`` (Murat & Tartar 1985; Lurie & Cherkaev 1984;
-    Milton, *The Theory of Composites*, 2002, Sect. 22.2):
+    Milton, *The Theory of Composites*, 2002, Ch. 23):
     ``Σ 1/(λ_i − k1) ≤ d/(f2 (k2 − k1)) + f1/(f2 k1)`` and
     ``Σ 1/(k2 − λ_i) ≤ d/(f1 (k2 − k1)) − f2/(f1 k2)``, plus the Wiener bounds on each ``λ_i``.
     For an isotropic tensor they reduce to :func:`hashin_shtrikman`.
