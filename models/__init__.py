@@ -18,4 +18,5 @@ REGISTRY: dict[str, str] = {
     "cauchy_born_morse": "models.cauchy_born:cauchy_born_morse",
     "porous_diffusion": "models.porous_diffusion:porous_diffusion",
     "porous_diffusion_bruggeman": "models.porous_diffusion:porous_diffusion_closed_form",
+    "phonon_conductivity": "models.phonon_conductivity:phonon_conductivity",
 }
