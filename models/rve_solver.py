@@ -82,10 +82,10 @@ def _frequencies(shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.nda
 def _project(field: np.ndarray, xi: tuple[np.ndarray, np.ndarray, np.ndarray]) -> np.ndarray:
     """Γ applied to a real vector field ``(2, n1, n2)``: its zero-mean compatible (gradient) part."""
     x1, x2, norm2 = xi
-    f1, f2 = np.fft.fft2(field[0]), np.fft.fft2(field[1])
-    dot = (x1 * f1 + x2 * f2) / norm2
+    f = np.fft.fft2(field)  # both components in one call (last two axes)
+    dot = (x1 * f[0] + x2 * f[1]) / norm2
     dot[0, 0] = 0.0
-    return np.stack([np.fft.ifft2(x1 * dot).real, np.fft.ifft2(x2 * dot).real])
+    return np.fft.ifft2(np.stack([x1 * dot, x2 * dot])).real
 
 
 def solve_cell(
