@@ -11,11 +11,13 @@ Store layout (a directory)::
     batches/000042.nc    one file per finished batch: sample index, outputs, status, message, attempts
 
 Every file is written under a temporary name, fsync'd, and renamed; the rename is the commit point,
-so a file either holds a complete batch or does not exist.
+so a file either holds a complete batch or does not exist. Only the driver process writes (workers
+need no shared file system), and a lock (``.lock``) keeps a second driver off a running store.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import json
 import os
@@ -54,6 +56,7 @@ _MANIFEST = "manifest.json"
 _DESIGN = "design.nc"
 _MODEL = "model.pkl"
 _BATCHES = "batches"
+_LOCK = ".lock"
 # netCDF-4 through libnetcdf: ~5x faster than h5netcdf for the many small files a campaign writes.
 _ENGINE = "netcdf4"
 
@@ -254,7 +257,7 @@ def run_campaign(
             "resume_campaign(store) or choose a new directory"
         )
     if root.exists():
-        ours = {_DESIGN, _MODEL, _BATCHES}
+        ours = {_DESIGN, _MODEL, _BATCHES, _LOCK}
         foreign = sorted(p.name for p in root.iterdir() if p.name not in ours and not p.name.endswith(".tmp"))
         if foreign or _committed(root):
             raise FileExistsError(
@@ -470,7 +473,41 @@ def _stream(backend: Backend, func: Any, batches: list[dict[str, np.ndarray]]) -
             yield start + k, r
 
 
+@contextlib.contextmanager
+def _exclusive(root: Path) -> Iterator[None]:
+    """Hold the store's lock: one driver per store (the OS releases it if the driver is killed)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX: no lock, one driver is the user's to ensure
+        yield
+        return
+    with open(root / _LOCK, "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise RuntimeError(
+                f"campaign {os.fspath(root)!r} is being run by another process; wait for it to finish "
+                "or stop it before resuming"
+            ) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def _run(
+    root: Path,
+    manifest: Mapping[str, Any],
+    model: ForwardModel,
+    backend: Backend | None,
+    policy: str,
+    progress: bool | None,
+) -> xr.Dataset:
+    with _exclusive(root):
+        return _run_locked(root, manifest, model, backend, policy, progress)
+
+
+def _run_locked(
     root: Path,
     manifest: Mapping[str, Any],
     model: ForwardModel,

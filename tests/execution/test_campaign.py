@@ -224,3 +224,14 @@ def test_unpicklable_unregistered_model_must_be_passed_again(tmp_path):
         resume_campaign(tmp_path / "c")
     again = resume_campaign(tmp_path / "c", model=m)
     xr.testing.assert_identical(_data(first), _data(again))
+
+
+def test_a_running_store_is_locked_against_a_second_driver(tmp_path):
+    fcntl = pytest.importorskip("fcntl")
+    run_campaign(ishigami(), 20, store=tmp_path / "c", seed=0, batch_size=10)
+    with open(tmp_path / "c" / ".lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)  # what a live driver holds
+        with pytest.raises(RuntimeError, match=r"is being run by another process"):
+            resume_campaign(tmp_path / "c")
+        fcntl.flock(handle, fcntl.LOCK_UN)
+    assert resume_campaign(tmp_path / "c").attrs["n_samples"] == 20
