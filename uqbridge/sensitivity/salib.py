@@ -485,23 +485,30 @@ def delta(
     confidence: float = 0.95,
     backend: Any = None,
 ) -> xr.Dataset:
-    """Borgonovo's moment-independent δ and the given-data first-order index from one LHS.
+    """Borgonovo's moment-independent importance measure δ from one Latin hypercube.
 
     Estimators of Plischke, Borgonovo & Smith (2013) as implemented by SALib: the bias-reduced
     ``raw`` δ (the design is a Latin hypercube of the inputs' own laws, so the raw sample is
-    representative) with ``num_resamples`` bootstrap replicates, and the given-data first-order
-    index. Failed runs are dropped with a warning.
+    representative) with ``num_resamples`` bootstrap replicates. Failed runs are dropped with a
+    warning. SALib's given-data first-order index that comes with it is not reported: with its
+    ~n^0.26 equal-frequency classes it is biased low by 0.15 on Ishigami's x2 at n = 1000.
+
+    The kernel density estimates make δ biased low too (measured on ``y = a + b`` with normal
+    inputs, δ_a = 0.505: estimates 0.43–0.46 at n = 1000, bootstrap se 0.012); use it for ranking,
+    and treat its interval as sampling noise only.
 
     Returns
     -------
     xarray.Dataset
-        ``delta``, ``delta_low``, ``delta_high`` and ``first``, ``first_low``, ``first_high``.
+        ``delta``, ``delta_low``, ``delta_high`` over ``output`` × ``input``.
 
     Examples
     --------
-    >>> from models.test_functions import ishigami
-    >>> ds = delta(ishigami(), 1000, rng=0)
-    >>> bool(ds["delta"].sel(output="y", input="x2") > ds["delta"].sel(output="y", input="x3"))
+    >>> from uqbridge import ForwardModel, Input, Normal, Output
+    >>> m = ForwardModel("lin", lambda a, b: {"y": a + 0.2 * b},
+    ...                  [Input("a", Normal(0, 1)), Input("b", Normal(0, 1))], [Output("y")])
+    >>> ds = delta(m, 300, num_resamples=20, rng=0)
+    >>> bool(ds["delta"].sel(output="y", input="a") > 2 * ds["delta"].sel(output="y", input="b"))
     True
     """
     model = check_model(model)
@@ -511,7 +518,7 @@ def delta(
     sample_seed, analyse_seed = seeds(rng, 2)
     problem, u, y = _latin_design(model, n, sample_seed, backend, "delta")
     n_out = len(model.output_names)
-    keys = ("delta", "delta_low", "delta_high", "first", "first_low", "first_high")
+    keys = ("delta", "delta_low", "delta_high")
     out = {k: np.zeros((n_out, u.shape[1])) for k in keys}
     # SALib's delta.analyze also runs its "balanced" and "step" variants (3x the cost, and "step" is
     # meaningless on CDF values); the "raw" estimator and given-data S1 are called directly.
@@ -530,9 +537,6 @@ def delta(
                     yj, grid, u[:, i], partition, num_resamples, confidence, y_size, "raw", None, name, min_class
                 )
                 out["delta"][j, i], out["delta_low"][j, i], out["delta_high"][j, i] = est, est - half, est + half
-                s1 = _delta.sobol_first(yj, u[:, i], partition)
-                half = _delta.sobol_first_conf(yj, u[:, i], partition, num_resamples, confidence, y_size)
-                out["first"][j, i], out["first_low"][j, i], out["first_high"][j, i] = s1, s1 - half, s1 + half
     return indices_dataset(
         model, "delta", out, rng=rng, design="latin-hypercube", n_runs=n, n_used=int(u.shape[0]),
         confidence=confidence, dependent_inputs=_dependence_note(model),
