@@ -25,6 +25,9 @@ Cohesive fracture energy ``Γ = ∫₀^∞ T(δ) dδ`` for a traction–separati
 * trapezoidal (Tvergaard & Hutchinson 1992, J. Mech. Phys. Solids 40, 1377): rise to ``σ_max`` at
   ``λ₁ δ_c``, plateau to ``λ₂ δ_c``, softening to zero at ``δ_c``: ``Γ = σ_max δ_c (1 − λ₁ + λ₂) / 2``.
 
+``σ`` is the opening (tensile) stress normal to the crack; a compressive value would close the crack,
+which the formulas do not represent (the default Gumbel law gives ``P(σ ≤ 0) < 1e-40``).
+
 Critical (Griffith–Irwin) stress where ``G = Γ``: ``σ_c = √(Γ E' / (π a)) / Y`` (MPa with the units
 above); the margin ``Γ − G`` (J/m²) is the limit state, failure when ``≤ 0``.
 

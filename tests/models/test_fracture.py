@@ -137,6 +137,15 @@ def test_pytensor_gradient_matches_analytic():
     assert float(dg) == pytest.approx(float(g) / 3e-5, rel=1e-10)
     assert float(dsc) == pytest.approx(-float(sc) / 6e-5, rel=1e-10)
 
+    # trapezoidal law: ∂Γ/∂λ₂ = σ_max δ_c / 2 and ∂Γ/∂λ₁ = −σ_max δ_c / 2 (Tvergaard & Hutchinson 1992)
+    trap = fracture(law="trapezoidal")
+    l1, l2 = pt.dscalar("l1"), pt.dscalar("l2")
+    out = trap.evaluate_tensor(pt, a=3e-5, sigma=25.0, E=70.0, sigma_max=100.0, delta_c=0.2, lambda_1=l1, lambda_2=l2)
+    f = pytensor.function([l1, l2], [out["Gamma"], *pytensor.grad(out["margin"], [l1, l2])], mode="FAST_COMPILE")
+    gamma, d1, d2 = f(0.1, 0.6)
+    assert float(gamma) == pytest.approx(0.5 * 100.0 * 0.2 * (1 - 0.1 + 0.6), rel=1e-12)
+    assert (float(d1), float(d2)) == pytest.approx((-10.0, 10.0), rel=1e-12)
+
 
 @pytest.mark.parametrize(
     "kwargs, match",
