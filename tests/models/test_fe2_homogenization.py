@@ -31,6 +31,18 @@ def test_laminate_is_exactly_voigt_along_and_reuss_across(method, layers, k2):
         assert abs(t[0, 1]) < 1e-8 * voigt
 
 
+@pytest.mark.parametrize("g_m, g_f, f", [(1.3, 29.7, 0.4), (1.0, 10.0, 0.65), (3.0, 0.5, 0.2)])
+def test_hashin_shtrikman_equals_composite_cylinder_assemblage(g_m, g_f, f):
+    """In 2D the HS bound with the matrix as reference is the composite-cylinder value of the
+    longitudinal shear modulus, G_L = G_m [G_m (1 − f) + G_f (1 + f)] / [G_m (1 + f) + G_f (1 − f)]
+    (Hashin & Rosen 1964, J. Appl. Mech. 31, 223; Hashin 1965)."""
+    cca = g_m * (g_m * (1 - f) + g_f * (1 + f)) / (g_m * (1 + f) + g_f * (1 - f))
+    lo, hi = hashin_shtrikman(g_m, g_f, f)
+    assert cca == pytest.approx(lo if g_f > g_m else hi, rel=1e-12)
+    reuss, voigt = voigt_reuss(g_m, g_f, f)
+    assert reuss < lo < hi < voigt
+
+
 def test_random_microstructures_inside_hashin_shtrikman_trace_bounds():
     """Random two-phase cells satisfy the anisotropic Hashin–Shtrikman (Murat–Tartar / Lurie–Cherkaev)
     trace bounds; their mean of the two eigenvalues lies inside the isotropic HS interval (Hashin &
