@@ -8,6 +8,7 @@ solid, because both are the same linear cell problem (Archie's formation factor 
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any, Literal
 
@@ -297,11 +298,13 @@ def porous_diffusion(
         ]
     else:
 
+        @functools.lru_cache(maxsize=4096)
+        def ordered(e: float) -> tuple[float, float]:
+            # the ordered cell depends only on porosity, deterministically: solve each value once
+            return solve(square_array(e, dim).rasterise(n))
+
         def function(porosity, D0):
-            # the ordered cell depends only on porosity: solve each distinct value once
-            values, inverse = np.unique(np.asarray(porosity), return_inverse=True)
-            rows = np.array([solve(square_array(e, dim).rasterise(n)) for e in values])
-            d_rel, eps = rows[inverse].T
+            d_rel, eps = np.array([ordered(float(e)) for e in porosity]).T
             return _summarise(d_rel, eps, D0)
 
         inputs = [_porosity_input(Uniform(0.4, 0.9) if dim == 2 else Uniform(0.5, 0.9)), _d0_input()]
