@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import math
+import numbers
 from dataclasses import dataclass
 from typing import Any
 
@@ -85,7 +86,7 @@ def _fcc_vectors(radius: float) -> np.ndarray:
 
 
 def _check_cutoff(cutoff: float) -> float:
-    if isinstance(cutoff, bool) or not isinstance(cutoff, (int, float, np.floating, np.integer)):
+    if isinstance(cutoff, bool) or not isinstance(cutoff, numbers.Real):
         raise TypeError(f"cutoff must be a number of nearest-neighbour distances or None, got {cutoff!r}")
     if not (math.isfinite(cutoff) and cutoff >= 1.0):
         raise ValueError(
@@ -138,7 +139,7 @@ def fcc_lattice_sums(p: float, cutoff: float | None = None) -> LatticeSums:
     >>> round(s.total, 5), round(fcc_lattice_sums(12).total, 5)
     (14.45392, 12.13188)
     """
-    if not (isinstance(p, (int, float)) and p > 0):
+    if isinstance(p, bool) or not (isinstance(p, numbers.Real) and p > 0):
         raise ValueError(f"p must be a positive exponent, got {p!r}")
     if cutoff is not None:
         sh = fcc_shells(cutoff)
