@@ -335,4 +335,8 @@ def run_study(study: Study, *, progress: Callable[[str], None] | None = print) -
         "files": sorted(f"{name}.nc" for name in results),
     }
     (folder / "summary.json").write_text(json.dumps(summary, indent=2))
+    from .report.study import study_report
+
+    study_report(study, results, folder / "report.html", summary)
+    say(f"report: {folder / 'report.html'}")
     return results

@@ -1,0 +1,127 @@
+"""The HTML report of a study: model inputs, each analysis's key numbers and figures, provenance."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from .html import HtmlReport
+
+__all__ = ["study_report", "reliability_table"]
+
+
+def reliability_table(results: Mapping[str, xr.Dataset]) -> pd.DataFrame:
+    """One row per reliability method: Pf, interval, β, CoV, model runs and warnings.
+
+    Examples
+    --------
+    >>> ds = xr.Dataset({"pf": 1e-3, "pf_low": 8e-4, "pf_high": 1.2e-3, "beta": 3.09, "cov": 0.1, "n_runs": 100})
+    >>> reliability_table({"reliability_monte_carlo": ds}).index[0]
+    'monte_carlo'
+    """
+    rows = {}
+    for name, ds in results.items():
+        if not name.startswith("reliability_"):
+            continue
+        method = name.removeprefix("reliability_")
+        get = lambda v: float(ds[v]) if v in ds and ds[v].size == 1 else np.nan  # noqa: E731
+        rows[method] = {
+            "Pf": get("pf"),
+            "Pf low": get("pf_low"),
+            "Pf high": get("pf_high"),
+            "beta": get("beta"),
+            "CoV": get("cov"),
+            "model runs": int(get("n_runs")) if np.isfinite(get("n_runs")) else -1,
+            "note": str(ds.attrs.get("warning", "") or ""),
+        }
+    return pd.DataFrame.from_dict(rows, orient="index")
+
+
+def study_report(study: Any, results: Mapping[str, xr.Dataset], path: str | os.PathLike[str],
+                 summary: Mapping[str, Any] | None = None) -> os.PathLike[str]:
+    """Write the self-contained HTML report of a study run (see :func:`uqbridge.study.run_study`)."""
+    from ..plots.propagation import output_histograms, variance_split
+
+    report = HtmlReport(study.title or f"Study {study.name}")
+    if study.description:
+        report.paragraph(study.description)
+    report.heading(f"Model: {study.model.name}")
+    report.paragraph(study.model.description)
+    report.table(pd.DataFrame(study.model.inputs.table()).set_index("name"), caption="Inputs")
+    report.table(
+        pd.DataFrame([{"output": o.name, "units": o.units, "description": o.description} for o in study.model.outputs]).set_index("output"),
+        caption="Outputs",
+    )
+    rel = reliability_table(results)
+    if not rel.empty:
+        report.heading("Probability of failure")
+        report.table(rel, caption="Pf by method (interval at each method's stated level)", digits=4)
+        form = results.get("reliability_form")
+        if form is not None and "importance" in form:
+            report.table(form["importance"].to_dataframe(name="alpha^2"), caption="FORM importance factors α²")
+        _reliability_figures(report, results)
+    for name, ds in results.items():
+        if name.startswith("reliability_"):
+            continue
+        if name.startswith("propagate"):
+            report.heading("Propagation")
+            report.table(ds[["mean", "mean_se", "std", "std_se"]].to_dataframe(), caption="Output statistics (standard errors)")
+            quantiles = ds["quantiles"].to_pandas().rename(columns=lambda q: f"q{float(q):g}")
+            report.table(quantiles, caption="Output quantiles")
+            report.figure(output_histograms(ds), caption="Output distributions (mean solid, quantiles dashed)")
+        elif name.startswith("decompose"):
+            report.heading("Law-of-total-variance split")
+            cols = [v for v in ("variance", "epistemic_term", "aleatory_term", "epistemic_share",
+                                "epistemic_share_low", "epistemic_share_high") if v in ds]
+            report.table(ds[cols].to_dataframe(), caption=f"Variance split ({ds.attrs.get('method', '')})")
+            report.figure(variance_split(ds), caption="Share of variance reducible by knowledge (epistemic) vs irreducible (aleatory)")
+        elif name.startswith("pf_epistemic"):
+            report.heading("Pf under epistemic uncertainty")
+            scalars = {k: float(v) for k, v in ds.data_vars.items() if v.ndim == 0}
+            report.table(pd.DataFrame([scalars]), caption="Predictive Pf and credible interval", digits=4, index=False)
+            _pf_distribution(report, ds)
+        elif name.startswith("sensitivity"):
+            from ..plots.sensitivity import indices_bar
+
+            report.heading(f"Sensitivity: {name.removeprefix('sensitivity_')}")
+            report.figure(indices_bar(ds), caption="Sensitivity indices with confidence intervals")
+        elif name.startswith("pce_sobol"):
+            report.heading("PCE-based Sobol' indices")
+            report.table(ds[["first", "total"]].to_dataframe(), caption="From the expansion's coefficients")
+        else:
+            report.heading(name)
+            report.table(ds[[v for v in ds.data_vars if ds[v].ndim <= 1]].to_dataframe() if ds.data_vars else pd.DataFrame())
+    report.heading("Provenance")
+    attrs = dict(summary or {})
+    first = next(iter(results.values()), None)
+    if first is not None:
+        attrs.update({k: v for k, v in first.attrs.items() if k.endswith("_version")})
+    report.provenance(attrs)
+    return report.write(path)
+
+
+def _reliability_figures(report: HtmlReport, results: Mapping[str, xr.Dataset]) -> None:
+    """Figures of the reliability results (filled in from :mod:`uqbridge.plots.reliability`)."""
+    return None
+
+
+def _pf_distribution(report: HtmlReport, ds: xr.Dataset) -> None:
+    from matplotlib.figure import Figure
+
+    var = next((v for v in ("pf_samples", "pf_conditional", "pf") if v in ds and ds[v].ndim == 1), None)
+    if var is None:
+        return
+    fig = Figure(figsize=(5, 3.2), layout="constrained")
+    ax = fig.add_subplot()
+    pf = ds[var].values
+    pf = pf[np.isfinite(pf) & (pf > 0)]
+    if pf.size:
+        ax.hist(np.log10(pf), bins=30, color="#4C72B0")
+        ax.set_xlabel("log10 Pf(E)")
+        ax.set_ylabel("count")
+        report.figure(fig, caption="Distribution of the conditional Pf over the epistemic inputs")
