@@ -1,0 +1,132 @@
+"""Cost per sample and accuracy of the transport cell problems: porous diffusion (FV), Stokes
+permeability (MAC), phonon conductivity (quadrature).
+
+Run: python benchmarks/models_transport.py [--fine]
+Prints: per-sample wall time of each solver and of the registered models, the time for 100 samples
+of a 64² porous-diffusion cell problem (issue 9 target: seconds, not minutes), mesh-convergence
+tables against Perrins et al. (1979) and Drummond & Tahir (1984), model-form alternatives
+(Bruggeman, Maxwell, Kozeny–Carman) next to the cell problems, and k(T) against Glassbrenner &
+Slack (1964). ``--fine`` adds 256² diffusion and 128² Stokes grids (minutes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from models.cell_problem import effective_conductivity
+from models.microstructures import random_overlapping, square_array
+from models.phonon_conductivity import phonon_conductivity
+from models.porous_diffusion import porous_diffusion, rayleigh_square_array, relative_diffusivity
+from models.stokes_permeability import drummond_tahir, kozeny_carman, permeability_tensor, stokes_permeability
+from uqbridge.designs import sample_inputs
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "si_thermal_conductivity_glassbrenner_slack1964.csv"
+
+
+def timed(fn, *args, repeat: int = 1, **kwargs):
+    best = np.inf
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        out = fn(*args, **kwargs)
+        best = min(best, time.perf_counter() - t0)
+    return out, best
+
+
+def diffusion(fine: bool) -> None:
+    print("== porous diffusion: FV cell problem ==")
+    print("solver cost per sample (random disks, eps = 0.6, r = 0.08; best of 3):")
+    for n, dim in [(64, 2), (128, 2), (24, 3), (32, 3)]:
+        r = 0.08 if dim == 2 else 0.15
+        sigma = np.where(random_overlapping(0.6, r, n=n, dim=dim, rng=0).rasterise(n), 0.0, 1.0)
+        row = []
+        for solver in ("direct", "cg-jacobi", "bicgstab-ilu"):
+            if dim == 3 and solver == "direct" and n > 24:
+                row.append(f"{solver} (skipped: fill-in)")
+                continue
+            _, t = timed(effective_conductivity, sigma, solver=solver, repeat=1 if dim == 3 else 3)
+            row.append(f"{solver} {t * 1e3:8.1f} ms")
+        print(f"  {n}^{dim}: " + " | ".join(row))
+
+    m = porous_diffusion()
+    x = sample_inputs(m.inputs, 100, "lhs", rng=0)
+    _, t = timed(m, **x)
+    print(f"registered porous_diffusion (random disks, 64^2): 100 LHS samples in {t:.2f} s ({t * 10:.1f} ms/sample)")
+    _, tg = timed(lambda: [random_overlapping(e, r, n=64, rng=k) for k, (e, r) in enumerate(zip(x["porosity"], x["radius"]))])
+    print(f"  of which microstructure generation: {tg:.2f} s")
+
+    print("mesh convergence, square array of insulating cylinders, sigma_eff vs Perrins et al. 1979:")
+    grids = (32, 64, 128, 256) if fine else (32, 64, 128)
+    print("  f     Perrins  " + "  ".join(f"n={n:<4d} err%" for n in grids) + "   Maxwell  Bruggeman(2-D use)")
+    for f in (0.1, 0.3, 0.5):
+        ref = float(rayleigh_square_array(f))
+        cells = []
+        for n in grids:
+            K = effective_conductivity((~square_array(1 - f).rasterise(n)).astype(float))
+            cells.append(f"{K[0, 0]:.4f} {100 * (K[0, 0] / ref - 1):+5.2f}")
+        mx = float(relative_diffusivity(1 - f, "maxwell"))
+        br = float(relative_diffusivity(1 - f, "bruggeman"))
+        print(f"  {f:.1f}   {ref:.4f}   " + "  ".join(cells) + f"   {mx:.4f}   {br:.4f}")
+
+    print("model-form spread for random disks (64^2, 20 realisations each, r = 0.08): D_rel")
+    for eps in (0.5, 0.6, 0.7, 0.8):
+        vals = [porous_diffusion()(porosity=eps, radius=0.08, seed_u=u)["D_rel"][0] for u in np.linspace(0.01, 0.99, 20)]
+        print(
+            f"  eps={eps:.1f}: cell {np.mean(vals):.4f} ± {np.std(vals, ddof=1):.4f} (sd over realisations) | "
+            f"Maxwell/HS upper {float(relative_diffusivity(eps, 'maxwell')):.4f} | "
+            f"Bruggeman {float(relative_diffusivity(eps, 'bruggeman')):.4f}"
+        )
+
+
+def stokes(fine: bool) -> None:
+    print("== Stokes permeability: MAC cell problem ==")
+    for n in (32, 48, 64):
+        _, t = timed(permeability_tensor, square_array(0.8), n, repeat=3)
+        print(f"  permeability tensor (2 load cases, one LU) at {n}^2: {t * 1e3:.0f} ms per sample")
+    m = stokes_permeability("random_disks")
+    x = sample_inputs(m.inputs, 20, "lhs", rng=0)
+    _, t = timed(m, **x)
+    print(f"  registered-style random fibres (48^2): 20 samples in {t:.2f} s")
+    grids = (32, 64, 128) if fine else (32, 64)
+    print("  c     D&T 1984  " + "  ".join(f"n={n:<4d} err%" for n in grids) + "   Kozeny-Carman")
+    for c in (0.05, 0.1, 0.2, 0.3, 0.4, 0.5):
+        ref = float(drummond_tahir(c))
+        s = square_array(1 - c)
+        cells = []
+        for n in grids:
+            k = permeability_tensor(s, n)[0, 0] / s.radius**2
+            cells.append(f"{k:.4f} {100 * (k / ref - 1):+6.1f}")
+        print(f"  {c:.2f}  {ref:.4f}    " + "  ".join(cells) + f"   {float(kozeny_carman(1 - c)):.4f}")
+    print("  (D&T is a truncated dilute series: trust it to c ~ 0.3)")
+
+
+def phonons() -> None:
+    print("== phonon conductivity: Callaway-Holland, 64-point Gauss-Legendre ==")
+    m = phonon_conductivity("si")
+    x = sample_inputs(m.inputs, 10_000, "lhs", rng=0)
+    _, t = timed(m, **x, repeat=3)
+    print(f"  10 000 samples in {t * 1e3:.0f} ms ({t / 1e4 * 1e6:.1f} us/sample)")
+    data = pd.read_csv(DATA, comment="#")
+    T = data["temperature_K"].to_numpy(float)
+    k = 100 * data["conductivity_W_per_cm_K"].to_numpy(float)
+    km = m(T=T, A=1.32e-45, B=3.54e-19, L=2.77e-4)["k"]
+    print("  T [K]   G&S 1964 [W/m/K]   model   ratio")
+    for a, b, c in zip(T, k, km):
+        print(f"  {a:6.0f}  {b:10.1f}        {c:8.1f}   {c / b:.3f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--fine", action="store_true", help="add 256^2 diffusion and 128^2 Stokes grids")
+    args = parser.parse_args()
+    diffusion(args.fine)
+    stokes(args.fine)
+    phonons()
+
+
+if __name__ == "__main__":
+    main()
