@@ -41,10 +41,12 @@ def pce_indices(
 
     Examples
     --------
-    >>> from models.test_functions import ishigami
-    >>> ds = pce_indices(ishigami(), n_runs=200, rng=0)
-    >>> ds["total"].sel(output="y").round(2).values.tolist()
-    [0.56, 0.44, 0.24]
+    >>> from uqbridge import ForwardModel, Input, Normal, Output
+    >>> m = ForwardModel("lin", lambda a, b: {"y": a + 2 * b},
+    ...                  [Input("a", Normal(0, 1)), Input("b", Normal(0, 1), "epistemic")], [Output("y")])
+    >>> ds = pce_indices(m, n_runs=20, rng=0)
+    >>> [round(float(v), 6) for v in ds["first"].sel(output="y")]
+    [0.2, 0.8]
     """
     from ..pce import fit_pce  # the PCE package is optional for the SALib methods
 
