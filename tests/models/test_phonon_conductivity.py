@@ -84,12 +84,12 @@ def test_conductivity_has_a_single_low_temperature_peak(material):
 
 
 def test_ge_callaway_parameters_peak():
-    """Callaway (1959) Ge parameters: peak near 18 K of about 14 W/(cm K), as in his Fig. 2 fit of
-    Geballe & Hull's natural Ge (maximum ≈ 13–15 W/(cm K) near 17–20 K); stated tolerance 25 %."""
+    """Callaway (1959) fitted these Ge parameters to Geballe & Hull's (1958) natural Ge, whose
+    maximum lies near 17–20 K; the model's maximum (18 K) must fall in 12–25 K. The peak height
+    (1.44e3 W/m/K here) is not checked: no measured table of it is at hand."""
     T = np.geomspace(5.0, 60.0, 300)
     k = _k(T, "ge")
-    assert 14.0 < T[np.argmax(k)] < 24.0
-    assert k.max() == pytest.approx(1400.0, rel=0.25)
+    assert 12.0 < T[np.argmax(k)] < 25.0
 
 
 def test_si_defaults_against_glassbrenner_slack():
@@ -125,7 +125,7 @@ def test_model_declaration_and_pytensor_gradient():
     m = phonon_conductivity("si")
     B = pt.dvector("B")
     k = m.evaluate_tensor(pt, B=B, A=np.array([1.32e-45]), L=np.array([2.77e-4]), T=np.array([300.0]))["k"]
-    grad = pytensor.function([B], pt.grad(k.sum(), B))(np.array([3.54e-19]))
+    grad = pytensor.function([B], pt.grad(k.sum(), B), mode="FAST_COMPILE")(np.array([3.54e-19]))
     h = 1e-3 * 3.54e-19
     fd = (_k(300.0, B=3.54e-19 + h) - _k(300.0, B=3.54e-19 - h)) / (2 * h)
     assert grad[0] == pytest.approx(fd[0], rel=1e-5)
