@@ -56,7 +56,8 @@ def diffusion(fine: bool) -> None:
     x = sample_inputs(m.inputs, 100, "lhs", rng=0)
     _, t = timed(m, **x)
     print(f"registered porous_diffusion (random disks, 64^2): 100 LHS samples in {t:.2f} s ({t * 10:.1f} ms/sample)")
-    _, tg = timed(lambda: [random_overlapping(e, r, n=64, rng=k) for k, (e, r) in enumerate(zip(x["porosity"], x["radius"]))])
+    pairs = list(zip(x["porosity"], x["radius"]))
+    _, tg = timed(lambda: [random_overlapping(e, r, n=64, rng=k) for k, (e, r) in enumerate(pairs)])
     print(f"  of which microstructure generation: {tg:.2f} s")
 
     print("mesh convergence, square array of insulating cylinders, sigma_eff vs Perrins et al. 1979:")
@@ -74,7 +75,8 @@ def diffusion(fine: bool) -> None:
 
     print("model-form spread for random disks (64^2, 20 realisations each, r = 0.08): D_rel")
     for eps in (0.5, 0.6, 0.7, 0.8):
-        vals = [porous_diffusion()(porosity=eps, radius=0.08, seed_u=u)["D_rel"][0] for u in np.linspace(0.01, 0.99, 20)]
+        seeds = np.linspace(0.01, 0.99, 20)
+        vals = porous_diffusion()(porosity=eps, radius=0.08, seed_u=seeds)["D_rel"]
         print(
             f"  eps={eps:.1f}: cell {np.mean(vals):.4f} ± {np.std(vals, ddof=1):.4f} (sd over realisations) | "
             f"Maxwell/HS upper {float(relative_diffusivity(eps, 'maxwell')):.4f} | "

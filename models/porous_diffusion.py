@@ -9,7 +9,6 @@ solid, because both are the same linear cell problem (Archie's formation factor 
 from __future__ import annotations
 
 import functools
-import math
 from typing import Any, Literal
 
 import numpy as np
@@ -195,7 +194,9 @@ def _porosity_input(distribution) -> Input:
 
 
 def _d0_input() -> Input:
-    return Input("D0", Constant(WATER_SELF_DIFFUSIVITY), "epistemic", "m2/s", "bulk (free) diffusivity in the pore fluid")
+    return Input(
+        "D0", Constant(WATER_SELF_DIFFUSIVITY), "epistemic", "m2/s", "bulk (free) diffusivity in the pore fluid"
+    )
 
 
 def porous_diffusion(
