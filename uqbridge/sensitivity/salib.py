@@ -48,7 +48,6 @@ from ._common import (
     salib_sandbox,
     seeds,
     unit_problem,
-    z_value,
 )
 
 __all__ = ["sobol_indices", "morris", "fast", "rbd_fast", "delta", "pawn", "kind_groups"]
