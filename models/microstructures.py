@@ -68,9 +68,38 @@ class Microstructure:
         """Boolean mask: is each point (rows of ``points``) inside a particle?"""
         return self.first_cover(points) < self.centres.shape[0]
 
-    def rasterise(self, n: int) -> np.ndarray:
-        """Solid mask sampled at the centres of an ``n^d`` grid of cells, shape ``(n,)*d``."""
-        return self.is_solid(grid_points(n, self.dim)).reshape((n,) * self.dim)
+    def first_cover_grid(self, n: int, shift: tuple[float, ...] | None = None) -> np.ndarray:
+        """:meth:`first_cover` at the points of :func:`grid_points` ``(n, d, shift)``, shape ``(n,)*d``.
+
+        Stamps each particle on the grid cells of its bounding box only (last to first, so the
+        lowest index wins): O(m r^d n^d) instead of O(m n^d).
+
+        Examples
+        --------
+        >>> m = random_overlapping(0.6, 0.1, n=16, rng=2)
+        >>> bool(np.array_equal(m.first_cover_grid(16).ravel(), m.first_cover(grid_points(16, 2))))
+        True
+        """
+        d = self.dim
+        offset = np.full(d, 0.5) if shift is None else 0.5 + np.asarray(shift, dtype=float)
+        m = self.centres.shape[0]
+        first = np.full((n,) * d, m, dtype=np.int64)
+        r2 = (self.radius * n) ** 2  # in grid units
+        for index in range(m - 1, -1, -1):
+            c = self.centres[index] * n - offset  # centre in index coordinates
+            reach = self.radius * n  # < n/2, so no cell appears twice in a box
+            ranges = [np.arange(math.ceil(c[k] - reach), math.floor(c[k] + reach) + 1) for k in range(d)]
+            dist2 = sum(
+                ((r - c[k]) ** 2).reshape([-1 if j == k else 1 for j in range(d)]) for k, r in enumerate(ranges)
+            )
+            inside = dist2 <= r2
+            cells = np.ix_(*[r % n for r in ranges])
+            first[cells] = np.where(inside, index, first[cells])
+        return first
+
+    def rasterise(self, n: int, shift: tuple[float, ...] | None = None) -> np.ndarray:
+        """Solid mask at the centres of an ``n^d`` grid of cells (optionally shifted, in cells)."""
+        return self.first_cover_grid(n, shift) < self.centres.shape[0]
 
 
 def grid_points(n: int, dim: int, shift: tuple[float, ...] | None = None) -> np.ndarray:
@@ -167,14 +196,13 @@ def random_overlapping(
     generator = np.random.default_rng(rng)
     volume = math.pi * radius**2 if dim == 2 else 4 / 3 * math.pi * radius**3
     expected = -math.log(porosity) / volume
-    points = grid_points(n, dim)
     pool = max(8, int(math.ceil(2.0 * expected + 10)))
     centres = generator.random((pool, dim))
     while True:
-        first = Microstructure(centres, radius).first_cover(points)
+        first = Microstructure(centres, radius).first_cover_grid(n).ravel()
         # void fraction after k particles = fraction of points first covered at index >= k
         covered = np.bincount(first, minlength=centres.shape[0] + 1)
-        void_after = 1.0 - np.concatenate([[0], np.cumsum(covered[:-1])]) / points.shape[0]
+        void_after = 1.0 - np.concatenate([[0], np.cumsum(covered[:-1])]) / first.size
         if void_after[-1] <= porosity:
             k = int(np.argmin(np.abs(void_after - porosity)))
             return Microstructure(centres[:k].copy(), radius)
