@@ -151,3 +151,15 @@ def test_report_renders_in_headless_chromium(report_files, tmp_path):
     subprocess.run([*common, "--window-size=1200,3000", f"--screenshot={shot}", html_path.as_uri()],
                    capture_output=True, timeout=120, check=True)
     assert shot.read_bytes()[:8] == PNG_SIGNATURE and shot.stat().st_size > 20_000
+
+
+def test_report_warns_about_dependent_inputs(tmp_path):
+    """With a Gaussian copula the report says which indices ignore the dependence."""
+    from uqbridge import ForwardModel, Input, InputSet, Normal, Output
+
+    inputs = InputSet([Input("a", Normal(0, 1)), Input("b", Normal(0, 1), "epistemic")], correlation={("a", "b"): 0.7})
+    m = ForwardModel("dep", lambda a, b: {"y": a + b}, inputs, [Output("y", "m")])
+    sensitivity_report(m, n=256, methods=["sobol"], rng=0, report=tmp_path / "dep.html")
+    text = (tmp_path / "dep.html").read_text()
+    assert 'class="note"' in text and "Shapley effects are the indices that account for the dependence" in text
+    assert "<td class=\"text\">y</td><td class=\"text\">m</td>" in text  # the outputs table
