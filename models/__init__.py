@@ -20,4 +20,5 @@ REGISTRY: dict[str, str] = {
     "porous_diffusion_bruggeman": "models.porous_diffusion:porous_diffusion_closed_form",
     "phonon_conductivity": "models.phonon_conductivity:phonon_conductivity",
     "stokes_permeability": "models.stokes_permeability:stokes_permeability",
+    "electrochemistry": "models.electrochemistry:electrochemistry",
 }

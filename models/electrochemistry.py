@@ -1,0 +1,290 @@
+"""Electrocatalysis, quantum → device: DFT activation-barrier distributions over surface sites → exchange
+current density → Butler–Volmer current and Tafel slopes, written with ``xp`` operations (differentiable).
+
+Equations
+---------
+Per-site rate (transition-state theory, Eyring): ``k(E) = (k_B T / h) exp(−E / k_B T)``.
+
+Site barriers ``E`` are heterogeneous: each site's DFT barrier is Gaussian with mean ``μ`` and spread
+``σ_site`` (aleatory site heterogeneity); the DFT functional adds an epistemic systematic ``shift`` and an
+epistemic site-to-site ``spread`` (random per-site functional error), so the barrier seen by the electrode
+is ``E ~ N(μ + shift, σ²)`` with ``σ² = σ_site² + spread²``. Optionally a fraction ``f_step`` of the sites
+are step sites whose mean barrier is lower by ``Δ_step`` (a two-component Gaussian mixture).
+
+The macroscopic rate is the **Arrhenius average** of the rates, never the rate at the average barrier:
+``⟨exp(−E/kT)⟩ = exp(−μ/kT + σ²/(2 k² T²))`` for a Gaussian (the log-normal moment generating function);
+averaging barriers first would give ``exp(−μ/kT)``, too small by ``exp(σ²/2k²T²)`` (a factor 2.6 for
+σ = 0.05 eV at 298 K). For a mixture the closed form is the weighted sum; in general the average is
+computed by Gauss–Hermite quadrature on fixed nodes (``method="quadrature"``), which runs on NumPy and
+PyTensor alike. ``E_app = −kT ln⟨exp(−E/kT)⟩`` is the apparent (effective) barrier.
+
+Exchange current density (a one-electron step, computational-electrode picture of Nørskov et al. 2005,
+J. Electrochem. Soc. 152, J23, where ``i₀ = e k₀ × (site coverage term)`` per site):
+``j₀ = n e Γ a (k_B T / h) ⟨exp(−E/kT)⟩`` in A/m², with ``Γ`` the site density (sites/m²) and ``a`` the
+reactant activity (dimensionless).
+
+Butler–Volmer (Bard & Faulkner, *Electrochemical Methods*, 2nd ed., 2001, Eq. 3.4.11, without mass
+transport limitation): ``i(η) = j₀ [exp(α_a f η) − exp(−α_c f η)]`` with ``f = F/(RT)``; anodic current
+positive (IUPAC). Limits: ``i ≈ j₀ f η (α_a + α_c)`` for ``|η| ≪ 1/f`` (linear, Eq. 3.4.12) and Tafel
+slopes ``b = ln(10) RT / (α F)`` (V/decade, Eq. 3.4.15), reported in mV/decade.
+
+Default inputs (illustrative catalyst, hydrogen-evolution magnitudes)
+---------------------------------------------------------------------
+* ``mu_barrier`` ~ Normal(0.75, 0.02) eV, aleatory: electrode-to-electrode variation of the mean DFT
+  barrier (surface preparation). At the medians j₀ ≈ 20 A/m² = 2 mA/cm², the order of Pt-group HER
+  exchange currents (Nørskov et al. 2005, Fig. 3).
+* ``sigma_site`` ~ LogNormal(median 0.05 eV, CoV 0.3), aleatory: site-to-site barrier heterogeneity.
+* ``dft_shift`` ~ Normal(0, 0.1) eV and ``dft_spread`` ~ Uniform(0, 0.05) eV, epistemic: GGA barrier
+  errors are ≈ 0.1–0.2 eV (Mallikarjun Sharada et al. 2017, Phys. Rev. B 96, 035143).
+* ``alpha_a``, ``alpha_c`` ~ Uniform(0.4, 0.6), epistemic transfer coefficients (symmetric barrier 0.5).
+* ``T`` = 298.15 K, ``site_density`` = 1.5e19 m⁻² (Pt(111) surface atoms, 1.5e15 cm⁻²), ``activity`` = 1,
+  ``eta_1`` = −0.01 V (linear regime), ``eta_2`` = −0.2 V (cathodic Tafel regime): Constant conditions.
+* ``terrace_step`` sites add ``step_fraction`` ~ Uniform(0.02, 0.1) (aleatory) and ``step_offset`` ~
+  Uniform(0.1, 0.3) eV (epistemic), the lower mean barrier of step sites.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+from scipy import constants
+
+from uqbridge import Constant, ForwardModel, Input, LogNormal, Normal, Output, Uniform
+
+__all__ = [
+    "electrochemistry",
+    "electrochemistry_function",
+    "arrhenius_average",
+    "exchange_current_density",
+    "butler_volmer",
+    "tafel_slope",
+    "METHODS",
+    "SITES",
+]
+
+METHODS = ("closed_form", "quadrature")
+SITES = ("gaussian", "terrace_step")
+
+#: Boltzmann constant in eV/K, elementary charge in C, Faraday constant in C/mol, gas constant in J/(mol K).
+K_B_EV = constants.k / constants.e
+E_CHARGE = constants.e
+FARADAY = constants.physical_constants["Faraday constant"][0]
+R_GAS = constants.R
+_KT_OVER_H_PER_K = constants.k / constants.h  # (k_B T / h) / T, 1/(s K)
+
+
+def _check_choice(argument: str, value: Any, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise ValueError(f"{argument} must be one of {list(choices)}, got {value!r}")
+
+
+def _hermite_rule(n_nodes: int) -> tuple[np.ndarray, np.ndarray]:
+    """Probabilists' Gauss–Hermite nodes and weights normalised to a N(0, 1) expectation."""
+    if not isinstance(n_nodes, (int, np.integer)) or isinstance(n_nodes, bool) or n_nodes < 2:
+        raise ValueError(f"n_nodes must be an integer >= 2, got {n_nodes!r}")
+    nodes, weights = np.polynomial.hermite_e.hermegauss(int(n_nodes))
+    return nodes, weights / math.sqrt(2.0 * math.pi)
+
+
+def arrhenius_average(
+    mu: Any, sigma: Any, T: Any, *, method: str = "closed_form", n_nodes: int = 40, xp: Any = np
+) -> Any:
+    """Arrhenius average ``⟨exp(−E/k_B T)⟩`` of Gaussian barriers ``E ~ N(mu, sigma²)`` (eV, K).
+
+    ``closed_form`` is ``exp(−μ/kT + σ²/(2k²T²))``; ``quadrature`` uses ``n_nodes`` Gauss–Hermite nodes
+    (error below 1e-12 relative for σ/kT ≲ 6 with 40 nodes).
+
+    Examples
+    --------
+    >>> kt = K_B_EV * 298.15
+    >>> a = arrhenius_average(0.5, 0.05, 298.15)
+    >>> round(float(a / math.exp(-0.5 / kt)), 4)  # exp(σ²/2k²T²): larger than at the mean barrier
+    6.6434
+    >>> q = arrhenius_average(0.5, 0.05, 298.15, method="quadrature")
+    >>> bool(abs(q / a - 1) < 1e-12)
+    True
+    """
+    _check_choice("method", method, METHODS)
+    kt = K_B_EV * T
+    if method == "closed_form":
+        return xp.exp(-mu / kt + sigma**2 / (2.0 * kt**2))
+    nodes, weights = _hermite_rule(n_nodes)
+    # nodes on a trailing axis, reduced by one sum: works for scalars, arrays and tensors, and keeps the
+    # PyTensor gradient a single reduction (a Python sum of 40 terms exceeds NumPy's 32-operand ufunc limit)
+    scaled = xp.expand_dims(sigma / kt, -1) * nodes
+    return xp.exp(-mu / kt) * xp.sum(weights * xp.exp(-scaled), axis=-1)
+
+
+def exchange_current_density(
+    rate_average: Any, T: Any, site_density: Any, activity: Any = 1.0, n_electrons: int = 1
+) -> Any:
+    """``j₀ = n e Γ a (k_B T/h) ⟨exp(−E/kT)⟩`` in A/m² (Γ in sites/m²).
+
+    Examples
+    --------
+    >>> j0 = exchange_current_density(math.exp(-0.75 / (K_B_EV * 298.15)), 298.15, 1.5e19)
+    >>> round(float(j0), 3)
+    3.136
+    """
+    return n_electrons * E_CHARGE * site_density * activity * _KT_OVER_H_PER_K * T * rate_average
+
+
+def butler_volmer(j0: Any, eta: Any, alpha_a: Any, alpha_c: Any, T: Any, xp: Any = np) -> Any:
+    """Butler–Volmer current density ``j₀[exp(α_a f η) − exp(−α_c f η)]``, ``f = F/RT`` (anodic > 0).
+
+    Examples
+    --------
+    >>> round(float(butler_volmer(1.0, 0.0, 0.5, 0.5, 298.15)), 12)
+    0.0
+    >>> round(float(butler_volmer(1.0, -0.2, 0.5, 0.5, 298.15)), 2)
+    -49.0
+    """
+    f = FARADAY / (R_GAS * T)
+    return j0 * (xp.exp(alpha_a * f * eta) - xp.exp(-alpha_c * f * eta))
+
+
+def tafel_slope(alpha: Any, T: Any) -> Any:
+    """Tafel slope ``ln(10) R T / (α F)`` in mV/decade.
+
+    Examples
+    --------
+    >>> round(float(tafel_slope(0.5, 298.15)), 2)
+    118.32
+    """
+    return 1e3 * math.log(10.0) * R_GAS * T / (alpha * FARADAY)
+
+
+def electrochemistry_function(
+    mu_barrier: Any,
+    sigma_site: Any,
+    dft_shift: Any,
+    dft_spread: Any,
+    alpha_a: Any,
+    alpha_c: Any,
+    T: Any,
+    site_density: Any,
+    activity: Any,
+    eta_1: Any,
+    eta_2: Any,
+    step_fraction: Any = 0.0,
+    step_offset: Any = 0.0,
+    *,
+    sites: str = "gaussian",
+    method: str = "closed_form",
+    n_nodes: int = 40,
+    n_electrons: int = 1,
+    xp: Any = np,
+) -> dict[str, Any]:
+    """Vectorised outputs ``j0_eff`` (A/m²), ``log10_j0``, ``barrier_eff`` (eV), ``i_eta_1``, ``i_eta_2``
+    (A/m²), ``tafel_slope_a``, ``tafel_slope_c`` (mV/decade); see the module docstring.
+
+    Examples
+    --------
+    >>> out = electrochemistry_function(0.75, 0.05, 0.0, 0.0, 0.5, 0.5, 298.15, 1.5e19, 1.0, -0.01, -0.2)
+    >>> round(float(out["j0_eff"]), 2), round(float(out["barrier_eff"]), 4)
+    (20.84, 0.7013)
+    """
+    _check_choice("sites", sites, SITES)
+    mean = mu_barrier + dft_shift
+    sigma = xp.sqrt(sigma_site**2 + dft_spread**2)
+    average = arrhenius_average(mean, sigma, T, method=method, n_nodes=n_nodes, xp=xp)
+    if sites == "terrace_step":
+        steps = arrhenius_average(mean - step_offset, sigma, T, method=method, n_nodes=n_nodes, xp=xp)
+        average = (1.0 - step_fraction) * average + step_fraction * steps
+    j0 = exchange_current_density(average, T, site_density, activity, n_electrons)
+    return {
+        "j0_eff": j0,
+        "log10_j0": xp.log(j0) / math.log(10.0),
+        "barrier_eff": -K_B_EV * T * xp.log(average),
+        "i_eta_1": butler_volmer(j0, eta_1, alpha_a, alpha_c, T, xp=xp),
+        "i_eta_2": butler_volmer(j0, eta_2, alpha_a, alpha_c, T, xp=xp),
+        "tafel_slope_a": tafel_slope(alpha_a, T),
+        "tafel_slope_c": tafel_slope(alpha_c, T),
+    }
+
+
+def electrochemistry(sites: str = "gaussian", method: str = "closed_form", n_nodes: int = 40) -> ForwardModel:
+    """DFT barrier distribution → Arrhenius-averaged j₀ → Butler–Volmer currents; see the module docstring.
+
+    Parameters
+    ----------
+    sites : {"gaussian", "terrace_step"}
+        One Gaussian site population, or terraces plus a fraction of step sites with lower barriers
+        (adds inputs ``step_fraction`` and ``step_offset``).
+    method : {"closed_form", "quadrature"}
+        Arrhenius average by the Gaussian closed form or by Gauss–Hermite quadrature.
+    n_nodes : int
+        Gauss–Hermite nodes for ``method="quadrature"``.
+
+    Returns
+    -------
+    ForwardModel
+        Named ``"electrochemistry"``, differentiable; outputs ``j0_eff``, ``log10_j0``, ``barrier_eff``,
+        ``i_eta_1``, ``i_eta_2``, ``tafel_slope_a``, ``tafel_slope_c``.
+
+    Examples
+    --------
+    >>> m = electrochemistry()
+    >>> out = m(mu_barrier=0.75, sigma_site=0.05, dft_shift=0.0, dft_spread=0.0, alpha_a=0.5, alpha_c=0.5)
+    >>> round(float(out["tafel_slope_c"][0]), 1), bool(out["i_eta_2"][0] < 0)
+    (118.3, True)
+    >>> electrochemistry(method="sampling")
+    Traceback (most recent call last):
+    ...
+    ValueError: method must be one of ['closed_form', 'quadrature'], got 'sampling'
+    """
+    _check_choice("sites", sites, SITES)
+    _check_choice("method", method, METHODS)
+    _hermite_rule(n_nodes)
+    inputs = [
+        Input("mu_barrier", Normal(0.75, 0.02), "aleatory", "eV", "mean DFT activation barrier of the sites"),
+        Input("sigma_site", LogNormal.from_median_cov(0.05, 0.3), "aleatory", "eV",
+              "site-to-site spread of the barriers (surface heterogeneity)"),
+        Input("dft_shift", Normal(0.0, 0.1), "epistemic", "eV", "systematic DFT functional error of barriers"),
+        Input("dft_spread", Uniform(0.0, 0.05), "epistemic", "eV", "random per-site DFT functional error"),
+        Input("alpha_a", Uniform(0.4, 0.6), "epistemic", "", "anodic transfer coefficient"),
+        Input("alpha_c", Uniform(0.4, 0.6), "epistemic", "", "cathodic transfer coefficient"),
+        Input("T", Constant(298.15), "aleatory", "K", "temperature (condition)"),
+        Input("site_density", Constant(1.5e19), "aleatory", "1/m^2", "active-site density"),
+        Input("activity", Constant(1.0), "aleatory", "", "reactant activity"),
+        Input("eta_1", Constant(-0.01), "aleatory", "V", "first overpotential (condition)"),
+        Input("eta_2", Constant(-0.2), "aleatory", "V", "second overpotential (condition)"),
+    ]
+    if sites == "terrace_step":
+        inputs += [
+            Input("step_fraction", Uniform(0.02, 0.1), "aleatory", "", "fraction of step sites"),
+            Input("step_offset", Uniform(0.1, 0.3), "epistemic", "eV", "how much lower step barriers are"),
+        ]
+
+        def function(mu_barrier, sigma_site, dft_shift, dft_spread, alpha_a, alpha_c, T, site_density, activity,
+                     eta_1, eta_2, step_fraction, step_offset, xp: Any = np):
+            return electrochemistry_function(
+                mu_barrier, sigma_site, dft_shift, dft_spread, alpha_a, alpha_c, T, site_density, activity,
+                eta_1, eta_2, step_fraction, step_offset, sites=sites, method=method, n_nodes=n_nodes, xp=xp)
+    else:
+
+        def function(mu_barrier, sigma_site, dft_shift, dft_spread, alpha_a, alpha_c, T, site_density, activity,
+                     eta_1, eta_2, xp: Any = np):
+            return electrochemistry_function(
+                mu_barrier, sigma_site, dft_shift, dft_spread, alpha_a, alpha_c, T, site_density, activity,
+                eta_1, eta_2, sites=sites, method=method, n_nodes=n_nodes, xp=xp)
+
+    outputs = [
+        Output("j0_eff", "A/m^2", "effective exchange current density (Arrhenius average over sites)"),
+        Output("log10_j0", "log10(A/m^2)", "decimal logarithm of j0_eff"),
+        Output("barrier_eff", "eV", "apparent barrier -kT ln<exp(-E/kT)>"),
+        Output("i_eta_1", "A/m^2", "Butler-Volmer current density at eta_1 (anodic > 0)"),
+        Output("i_eta_2", "A/m^2", "Butler-Volmer current density at eta_2 (anodic > 0)"),
+        Output("tafel_slope_a", "mV/decade", "anodic Tafel slope ln(10)RT/(alpha_a F)"),
+        Output("tafel_slope_c", "mV/decade", "cathodic Tafel slope ln(10)RT/(alpha_c F)"),
+    ]
+    return ForwardModel(
+        "electrochemistry",
+        function,
+        inputs,
+        outputs,
+        description=f"DFT barriers ({sites} sites, {method} Arrhenius average) -> j0 -> Butler-Volmer",
+        differentiable=True,
+    )
