@@ -70,20 +70,14 @@ def test_posterior_predictive_spread(nuts_result, linear_data):
     assert np.all(np.abs(got - expected) < 4 * expected / np.sqrt(2 * n / 4))
 
 
-def test_same_seed_same_numbers(nuts_result, linear_data):
-    again = calibrate(linear_model(), linear_data, noise=("known", SIGMA), draws=1000, tune=500, chains=2, rng=3)
-    np.testing.assert_array_equal(again.idata.posterior["a"].values, nuts_result.idata.posterior["a"].values)
-
-
-def test_gate_fails_loudly(linear_data):
-    """Impossible thresholds: the result says so, with the reason, and a RuntimeWarning is raised."""
+def test_same_seed_same_numbers_and_loud_gate(nuts_result, linear_data):
+    """Same rng, same draws; impossible thresholds fail the gate with the reason and a RuntimeWarning."""
     with pytest.warns(RuntimeWarning, match="failed its checks"):
-        result = calibrate(
-            linear_model(), linear_data, noise=0.4, draws=100, tune=100, chains=2,
-            thresholds=Thresholds(ess=1e6), rng=0,
-        )
-    assert not result.passed
-    assert any("ESS" in w for w in result.warnings)
+        again = calibrate(linear_model(), linear_data, noise=("known", SIGMA), draws=1000, tune=500, chains=2,
+                          thresholds=Thresholds(ess=1e6), rng=3)
+    np.testing.assert_array_equal(again.idata.posterior["a"].values, nuts_result.idata.posterior["a"].values)
+    assert not again.passed
+    assert any("ESS" in w for w in again.warnings)
 
 
 def test_save_load_round_trip(nuts_result, tmp_path):

@@ -26,6 +26,9 @@ def test_parameters_recovered(km_result):
     """Truth inside the 94 % HDI; R-hat <= 1.01, bulk/tail ESS >= 400, no divergences.
 
     Reference: the values the data were generated with (``KM_TRUTH`` and each specimen's rho0).
+    The specimens' rho0 are drawn from the population (the prior), so each 94 % interval covers its
+    truth with probability 0.94 and the number of misses among 4 is Binomial(4, 0.06): two or more
+    misses has probability 0.02, one miss 0.20 — at most one is accepted.
     """
     _, result, rho0 = km_result
     assert result.passed, result.warnings
@@ -36,7 +39,8 @@ def test_parameters_recovered(km_result):
         lo, hi = hdi[name].values
         assert lo <= value <= hi, (name, lo, value, hi)
     lo, hi = hdi["rho0"].values.T
-    assert np.all((lo <= rho0) & (rho0 <= hi)), (lo, rho0, hi)
+    misses = int(np.sum((rho0 < lo) | (rho0 > hi)))
+    assert misses <= 1, (lo, rho0, hi)
 
 
 @pytest.mark.slow
@@ -47,9 +51,12 @@ def test_epistemic_share_drops(km_result):
     intervals; after calibration the epistemic inputs are the joint posterior draws (pushforward).
     """
     model, result, _ = km_result
-    before = decompose(model.with_inputs(gamma=0.05), outputs=["tau"], n=4096, rng=1).sel(output="tau")
+    before = decompose(model.with_inputs(gamma=0.05), outputs=["tau"], n=16384, rng=1).sel(output="tau")
     after_model = result.pushforward().with_inputs(gamma=0.05)
     assert after_model.inputs.dimension_names == ("rho0", "tau0+alpha+k1+k2")
-    after = decompose(after_model, outputs=["tau"], n=4096, rng=1).sel(output="tau")
+    after = decompose(after_model, outputs=["tau"], n=16384, rng=1).sel(output="tau")
+    print(f"epistemic share of tau(0.05): before {float(before['epistemic_share']):.3f}, "
+          f"after {float(after['epistemic_share']):.3f}; epistemic variance {float(before['epistemic_term']):.3g} "
+          f"-> {float(after['epistemic_term']):.3g} MPa^2")
     assert float(after["epistemic_term_high"]) < float(before["epistemic_term_low"])
     assert float(after["epistemic_share_high"]) < float(before["epistemic_share_low"])
