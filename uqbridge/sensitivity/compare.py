@@ -13,7 +13,7 @@ import xarray as xr
 
 from ..model import ForwardModel
 from ..results import provenance, seed_attr
-from ._common import check_int, check_model, indices_dataset, players
+from ._common import check_confidence, check_int, check_model, indices_dataset, players
 from .salib import _largest_power_of_two, _resolve_groups, delta, fast, morris, pawn, rbd_fast, sobol_indices
 from .shapley import shapley_effects
 
@@ -120,6 +120,7 @@ def compare(
     n: int = 2048,
     groups: str | Mapping[str, Sequence[str]] | None = "kind",
     rng: Any = None,
+    confidence: float = 0.95,
     backend: Any = None,
 ) -> xr.Dataset:
     """Run several methods on (about) the same number of model runs and stack them over ``method``.
@@ -136,6 +137,8 @@ def compare(
     groups : passed to the methods that support grouped indices (Sobol', PCE).
     rng : seed or Generator
         Split with ``spawn`` so that each method has its own stream.
+    confidence : float
+        Level of every interval (PAWN and PCE have none).
 
     Returns
     -------
@@ -159,17 +162,24 @@ def compare(
     if unknown or not methods:
         raise ValueError(f"methods: unknown {unknown or methods!r}; valid methods: {list(METHODS)}")
     n = check_int("n", n, 100)
+    confidence = check_confidence(confidence)
     group_map = _resolve_groups(model, groups)
     budget = _budgets(model, n, len(group_map or {}))
     streams = np.random.default_rng(rng).spawn(len(methods))
     runners = {
-        "sobol": lambda r: sobol_indices(model, groups=groups, rng=r, backend=backend, **budget["sobol"]),
-        "morris": lambda r: morris(model, rng=r, backend=backend, **budget["morris"]),
-        "fast": lambda r: fast(model, rng=r, backend=backend, **budget["fast"]),
-        "rbd_fast": lambda r: rbd_fast(model, rng=r, backend=backend, **budget["rbd_fast"]),
-        "delta": lambda r: delta(model, rng=r, backend=backend, **budget["delta"]),
+        "sobol": lambda r: sobol_indices(
+            model, groups=groups, rng=r, confidence=confidence, backend=backend, **budget["sobol"]
+        ),
+        "morris": lambda r: morris(model, rng=r, confidence=confidence, backend=backend, **budget["morris"]),
+        "fast": lambda r: fast(model, rng=r, confidence=confidence, backend=backend, **budget["fast"]),
+        "rbd_fast": lambda r: rbd_fast(
+            model, rng=r, confidence=confidence, backend=backend, **budget["rbd_fast"]
+        ),
+        "delta": lambda r: delta(model, rng=r, confidence=confidence, backend=backend, **budget["delta"]),
         "pawn": lambda r: pawn(model, rng=r, backend=backend, **budget["pawn"]),
-        "shapley": lambda r: shapley_effects(model, rng=r, backend=backend, **budget["shapley"]),
+        "shapley": lambda r: shapley_effects(
+            model, rng=r, confidence=confidence, backend=backend, **budget["shapley"]
+        ),
         "pce": lambda r: pce_indices(model, groups=groups, rng=r, backend=backend, **budget["pce"]),
     }
     results = {m: runners[m](s) for m, s in zip(methods, streams)}
@@ -180,7 +190,7 @@ def compare(
         model, "compare", seed=seed_attr(rng), methods=methods, n_budget=n,
         **{f"n_runs_{m}": int(ds.attrs.get("n_runs", 0)) for m, ds in results.items()},
         **{f"design_{m}": str(ds.attrs.get("design", "")) for m, ds in results.items()},
-        confidence=0.95,
+        confidence=confidence,
         dependent_inputs=str(results[methods[0]].attrs.get("dependent_inputs", "")),
     )
     return stacked
