@@ -21,4 +21,5 @@ REGISTRY: dict[str, str] = {
     "phonon_conductivity": "models.phonon_conductivity:phonon_conductivity",
     "stokes_permeability": "models.stokes_permeability:stokes_permeability",
     "electrochemistry": "models.electrochemistry:electrochemistry",
+    "message_passing": "models.message_passing:message_passing",
 }
