@@ -110,6 +110,18 @@ def test_morris_ranks_g_function():
     assert np.all(ds["mu_star_low"].values <= mu) and np.all(mu <= ds["mu_star_high"].values)
 
 
+def test_morris_ishigami_x2_exact():
+    """Ishigami's x2 acts additively (7 sin² x2), so its elementary effect does not depend on the
+    other inputs: with grid g = k/3 mapped to CDF value 0.01 + 0.98 g, both pairs of levels
+    (0, 2) and (1, 3) give |EE| = 7 |sin² x(g + 2/3) − sin² x(g)| / (0.98 · 2/3) with
+    x(g) = −π + 2π (0.01 + 0.98 g) — an exact value for μ*. (Centred levels (k + ½)/4 would give
+    0 here: their step is half the period-π range.)"""
+    x = -np.pi + 2 * np.pi * (0.01 + 0.98 * np.arange(4) / 3)
+    expected = 7 * abs(np.sin(x[2]) ** 2 - np.sin(x[0]) ** 2) / (0.98 * 2 / 3)
+    ds = morris(ishigami(), 20, rng=4).sel(output="y", input="x2")
+    assert float(ds["mu_star"]) == pytest.approx(expected, rel=1e-9)
+
+
 def test_pawn_and_delta_rank_g_function():
     """PAWN and δ rank the most important G inputs first, in order of a_i (Saltelli & Sobol' 1995).
 

@@ -181,7 +181,7 @@ def build_report(model: ForwardModel, ds: xr.Dataset, *, title: str | None = Non
             r.heading("Morris screening", 3)
             r.figure(plots.morris_scatter(ds, output),
                      caption="Morris μ* against σ on the probability scale (elementary effects per unit change of "
-                             "the input's CDF value).", alt=f"Morris mu-star sigma plot for {output}")
+                             "the input's CDF value, grid over its central 98 %).", alt=f"Morris mu-star sigma plot for {output}")
         if "sobol" in methods:
             r.heading("Convergence with sample size", 3)
             r.figure(plots.convergence(ds, output),

@@ -253,8 +253,11 @@ def sobol_indices(
         ds["second_high"] = ds["second"] + ds["second_conf"]
         ds = ds.drop_vars("second_conf").assign_coords(input_other=labels)
     if group_map:
-        ds = ds.merge(_grouped(model, n, group_map, confidence, group_seed, group_analyse_seed, backend))
-        ds.attrs["n_runs"] = int(ds.attrs["n_runs"]) + int(ds.attrs.pop("n_runs_groups", 0))
+        grouped = _grouped(model, n, group_map, confidence, group_seed, group_analyse_seed, backend)
+        extra_runs = int(grouped.attrs.pop("n_runs_groups"))
+        ds = ds.merge(grouped, combine_attrs="override")
+        ds.attrs["n_runs"] = int(ds.attrs["n_runs"]) + extra_runs
+        ds.attrs["n_runs_groups"] = extra_runs
     return ds
 
 
@@ -305,10 +308,13 @@ def _dependence_note(model: ForwardModel) -> str:
     )
 
 
-def _morris_levels(u_grid: np.ndarray, levels: int) -> np.ndarray:
-    """Grid value k/(p-1) → centred quantile (k + 1/2)/p, so unbounded inputs stay finite."""
-    k = np.rint(u_grid * (levels - 1))
-    return (k + 0.5) / levels
+def _morris_levels(u_grid: np.ndarray, tail: float) -> np.ndarray:
+    """Grid value g in [0, 1] → CDF value tail + (1 - 2 tail) g, so unbounded inputs stay finite.
+
+    Not the centred levels (k + 1/2)/p: their step is exactly half the CDF range, which aliases
+    any input whose effect has that period (Ishigami's sin² x2 gives μ* = 0 there).
+    """
+    return tail + (1.0 - 2.0 * tail) * u_grid
 
 
 def morris(
@@ -316,16 +322,18 @@ def morris(
     n_trajectories: int,
     *,
     levels: int = 4,
+    tail: float = 0.01,
     rng: Any = None,
     confidence: float = 0.95,
     backend: Any = None,
 ) -> xr.Dataset:
     """Morris elementary effects (μ, μ*, σ) on the probability scale of each input.
 
-    Trajectories are SALib's (Morris 1991) on a ``levels``-level grid; grid level ``k`` is the
-    input's quantile ``(k + 1/2)/levels``, so inputs with unbounded support stay finite. An
-    elementary effect is the output change per unit change of the input's CDF value, which makes
-    inputs with different units comparable. The model runs ``n_trajectories (d + 1)`` times.
+    Trajectories are SALib's (Morris 1991) on a ``levels``-level grid ``k/(levels − 1)``, mapped
+    to the CDF values ``tail … 1 − tail`` of each input (so inputs with unbounded support stay
+    finite; the default covers the central 98 % of each law). An elementary effect is the output
+    change per unit change of the input's CDF value, which makes inputs with different units
+    comparable. The model runs ``n_trajectories (d + 1)`` times.
 
     Returns
     -------
@@ -345,16 +353,18 @@ def morris(
     levels = check_int("levels", levels, 2)
     if levels % 2:
         raise ValueError(f"levels must be even (Morris' symmetric step), got {levels}")
+    if not isinstance(tail, (int, float)) or not 0 < tail < 0.5:
+        raise ValueError(f"tail must lie in (0, 0.5), the CDF mass left out at each end, got {tail!r}")
     confidence = check_confidence(confidence)
     sample_seed, analyse_seed = seeds(rng, 2)
     dims = list(model.inputs.dimension_names)
     problem = unit_problem(dims)
     grid = _morris_sample(problem, n_trajectories, num_levels=levels, seed=sample_seed)
-    y, ok = run_unit(model, _morris_levels(grid, levels), backend=backend)
+    y, ok = run_unit(model, _morris_levels(grid, tail), backend=backend)
     if not ok.all():
         raise failure_error("morris", ok, model)
-    # SALib divides by the grid step p/(2(p-1)); on the quantile scale the step is 1/2
-    scale = levels / (levels - 1)
+    # SALib divides by the grid step; on the CDF scale the step is (1 - 2 tail) times that
+    scale = 1.0 / (1.0 - 2.0 * tail)
     n_out = len(model.output_names)
     out = {k: np.zeros((n_out, len(dims))) for k in ("mu", "mu_star", "mu_star_low", "mu_star_high", "sigma")}
     for j in range(n_out):
@@ -372,7 +382,7 @@ def morris(
         out["sigma"][j] = np.asarray(res["sigma"]) * scale
     return indices_dataset(
         model, "morris", out, rng=rng, design="morris-trajectories", n_trajectories=n_trajectories,
-        levels=levels, n_runs=int(grid.shape[0]), confidence=confidence,
+        levels=levels, tail=tail, n_runs=int(grid.shape[0]), confidence=confidence,
         scale="output change per unit change of the input CDF value",
     )
 
