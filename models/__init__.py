@@ -22,4 +22,5 @@ REGISTRY: dict[str, str] = {
     "stokes_permeability": "models.stokes_permeability:stokes_permeability",
     "electrochemistry": "models.electrochemistry:electrochemistry",
     "message_passing": "models.message_passing:message_passing",
+    "thermal_disaggregation": "models.thermal_disaggregation:thermal_disaggregation",
 }
