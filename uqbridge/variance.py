@@ -389,13 +389,19 @@ def _names_of(model, idx):
 def _bootstrap_rows(n, n_bootstrap, rng):
     if n < 2:
         raise ValueError(f"only {n} usable samples; increase the sample size")
-    return rng.integers(0, n, size=(n_bootstrap, n))
+    if n_bootstrap < 10:
+        raise ValueError(f"n_bootstrap must be >= 10 for an interval, got {n_bootstrap!r}")
+    return rng.integers(0, n, size=(n_bootstrap, n), dtype=np.int32)
 
 
 def _with_interval(kernel, boot, confidence, n):
     """Point estimate on all rows plus percentile-bootstrap intervals for variance and terms."""
     variance, point = kernel(np.arange(n))
-    reps_v, reps_t = kernel(boot)  # all bootstrap replicates at once: (B,), (3, k, B)
+    # bootstrap replicates in chunks of ~2e7 indices: vectorised, with bounded memory
+    step = max(1, int(2e7 // max(n, 1)))
+    parts = [kernel(boot[i : i + step]) for i in range(0, len(boot), step)]
+    reps_v = np.concatenate([p[0] for p in parts])  # (B,)
+    reps_t = np.concatenate([p[1] for p in parts], axis=-1)  # (3, k, B)
     alpha = (1 - confidence) / 2
     qs = [alpha, 1 - alpha]
     with warnings.catch_warnings():  # terms a method cannot estimate are NaN in every replicate
