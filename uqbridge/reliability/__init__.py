@@ -6,6 +6,8 @@ Every method works in the independent standard-normal space of the model's uncer
 ``pf``, ``pf_se``, ``cov``, ``pf_low``, ``pf_high``, ``beta``, ``n_runs`` and ``converged``.
 """
 
+from .active_learning import active_learning
+from .epistemic import pf_epistemic
 from .form import form
 from .limit_state import LimitState, ParallelSystem, SeriesSystem
 from .sampling import importance_sampling, monte_carlo
@@ -16,9 +18,11 @@ __all__ = [
     "LimitState",
     "ParallelSystem",
     "SeriesSystem",
+    "active_learning",
     "form",
     "importance_sampling",
     "monte_carlo",
+    "pf_epistemic",
     "sorm",
     "sorm_formulas",
     "subset_simulation",
