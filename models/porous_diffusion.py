@@ -230,7 +230,8 @@ def porous_diffusion(
                                                        percolate (D_rel = 0, tau = inf).
                             (Uniform(0.4 or 0.5, 0.9)  ordered arrays: above touching (0.215 in
                             for ordered arrays)        2-D, 0.476 in 3-D)
-    radius       aleatory   Uniform(0.06, 0.12)        particle radius / cell edge: particle size
+    radius       aleatory   Uniform(0.06, 0.12) 2-D,   particle radius / cell edge: particle size
+                            Uniform(0.1, 0.18) 3-D
                                                        relative to the volume element (its effect
                                                        is the RVE finite-size/resolution effect)
     seed_u       aleatory   Uniform(0, 1)              microstructure realisation, mapped to the
@@ -293,7 +294,11 @@ def porous_diffusion(
 
         inputs = [
             _porosity_input(Uniform(0.5, 0.85)),
-            Input("radius", Uniform(0.06, 0.12), "aleatory", "", "particle radius relative to the cell edge"),
+            # 3-D grids are coarser (32³), so the spheres are larger relative to the cell
+            Input(
+                "radius", Uniform(0.06, 0.12) if dim == 2 else Uniform(0.1, 0.18), "aleatory", "",
+                "particle radius relative to the cell edge",
+            ),
             Input("seed_u", Uniform(0.0, 1.0), "aleatory", "", "microstructure realisation (mapped to an RNG seed)"),
             _d0_input(),
         ]

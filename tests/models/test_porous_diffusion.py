@@ -182,3 +182,13 @@ def test_errors_name_argument_and_choices():
         seed_from_unit(1.5)
     with pytest.raises(ValueError, match="non-negative"):
         effective_conductivity(-np.ones((4, 4)))
+
+
+def test_random_spheres_inside_3d_hashin_shtrikman_bounds():
+    """Overlapping spheres (3-D, 24³, CG solver): each eigenvalue of D_rel within the 3-D HS bounds
+    [0, 2ε/(3 − ε)] at the realised porosity (Hashin & Shtrikman 1962)."""
+    mask = random_overlapping(0.7, 0.15, n=24, dim=3, rng=2).rasterise(24)
+    eps = 1.0 - mask.mean()
+    K = effective_conductivity((~mask).astype(float))
+    eig = np.linalg.eigvalsh(0.5 * (K + K.T))
+    assert np.all(eig > 0) and np.all(eig <= hashin_shtrikman_bounds(eps, dim=3)[1] + 1e-12)
