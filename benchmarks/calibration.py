@@ -19,6 +19,7 @@ from pathlib import Path
 import arviz as az
 import numpy as np
 import pymc as pm
+import pytensor.tensor as pt
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "calibration"))
 
@@ -47,7 +48,7 @@ def hand_written(data, model, draws, tune, chains, seed):
         k2 = pm.LogNormal("k2", prior["k2"].mu, prior["k2"].sigma)
         rho0 = pm.LogNormal("rho0", rho0_prior.mu, rho0_prior.sigma, dims="specimen")
         c = 0.5 * k2 * gamma
-        x = pm.math.sqrt(rho0[index]) * pm.math.exp(-c) - (k1 / k2) * pm.math.expm1(-c)
+        x = pm.math.sqrt(rho0[index]) * pm.math.exp(-c) - (k1 / k2) * pt.expm1(-c)
         sigma = pm.HalfNormal("sigma_tau", float(np.std(tau)))
         pm.Normal("tau", tau0 + alpha * mu * b * x, sigma, observed=tau)
         pm.Normal("rho", (x * x)[has_rho], KM_RHO_NOISE, observed=rho[has_rho])

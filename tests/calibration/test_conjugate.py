@@ -89,6 +89,7 @@ def test_save_load_round_trip(nuts_result, tmp_path):
     assert back.passed == nuts_result.passed and back.epistemic == ("a", "b")
     np.testing.assert_array_equal(back.idata.posterior["a"].values, nuts_result.idata.posterior["a"].values)
     np.testing.assert_allclose(back.diagnostics["rhat"].values, nuts_result.diagnostics["rhat"].values)
+    assert back.predictive.identical(nuts_result.predictive)
     assert back.pushforward().inputs.dimension_names == ("x", "a+b")
     with pytest.raises(ValueError, match="calibrated with model 'linear'"):
         load_calibration(path, linear_model(differentiable=False))

@@ -100,3 +100,23 @@ def test_log_likelihood_matches_scipy(likelihood):
     dist = stats.norm(mu, SIGMA) if likelihood == "normal" else stats.t(STUDENT_T_NU, mu, SIGMA)
     # rel 1e-8: PyTensor's and SciPy's log-gamma of the Student-t constant differ at the 1e-10 level
     assert float(logp) == pytest.approx(float(dist.logpdf(y[ok]).sum()), rel=1e-8)
+
+
+def test_predictive_check_coverage_and_p_values():
+    """Replicates and data from the same N(0, 1): coverage ~ Binomial(n, 0.94)/n (4 sd), p-values inside (0, 1).
+
+    Shifted data (mean 3): the p-value of the mean is 0 (Gelman et al., BDA3 §6.3).
+    """
+    from uqbridge.calibration import predictive_check
+
+    rng = np.random.default_rng(5)
+    n = 400
+    rep = rng.normal(size=(2, 1000, n))
+    good = az.from_dict(posterior_predictive={"y": rep}, observed_data={"y": rng.normal(size=n)})
+    check = predictive_check(good).sel(output="y")
+    assert abs(float(check["coverage"]) - 0.94) < 4 * np.sqrt(0.94 * 0.06 / n)
+    assert 0.001 < float(check["p_mean"]) < 0.999 and 0.001 < float(check["p_std"]) < 0.999
+    bad = az.from_dict(posterior_predictive={"y": rep}, observed_data={"y": rng.normal(size=n) + 3.0})
+    assert float(predictive_check(bad)["p_mean"].sel(output="y")) == 0.0
+    with pytest.raises(ValueError, match=r"prob must lie in \(0, 1\), got 1.5"):
+        predictive_check(good, prob=1.5)

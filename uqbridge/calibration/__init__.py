@@ -8,7 +8,7 @@ pushed forward as the new joint epistemic distribution of the model.
 from .blackbox import ModelOp
 from .build import LIKELIHOODS, Noise, build_model
 from .data import Observations, observations
-from .diagnostics import Thresholds, diagnose, failures
+from .diagnostics import Thresholds, diagnose, failures, predictive_check
 from .pushforward import pushforward
 from .result import CalibrationResult, load_calibration
 from .run import PATHS, calibrate
@@ -29,6 +29,7 @@ __all__ = [
     "failures",
     "load_calibration",
     "observations",
+    "predictive_check",
     "prior_model",
     "pushforward",
     "surrogate_check",

@@ -41,6 +41,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         for o in result.surrogate["output"].values:
             rel = float(result.surrogate["relative_rmse"].sel(output=o))
             print(f"surrogate rmse / noise ({o}): {rel:.3g}")
+    if result.predictive is not None:
+        p = result.predictive
+        for o in p["output"].values:
+            row = p.sel(output=o)
+            print(f"posterior predictive ({o}): coverage of the {p.attrs['prob']:.0%} interval "
+                  f"{float(row['coverage']):.2f}, p-values mean {float(row['p_mean']):.2f} sd {float(row['p_std']):.2f}")
     if result.passed:
         print("PASSED")
         return 0

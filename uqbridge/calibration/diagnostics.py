@@ -1,7 +1,7 @@
 """Convergence diagnostics of a posterior sample as a gate: R-hat, bulk/tail ESS and divergences (ArviZ).
 
 :func:`diagnose` labels the numbers per parameter; :func:`failures` turns them into messages, empty when
-every threshold holds.
+every threshold holds; :func:`predictive_check` summarises posterior predictive checks.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import arviz as az
 import numpy as np
 import xarray as xr
 
-__all__ = ["Thresholds", "diagnose", "failures"]
+__all__ = ["Thresholds", "diagnose", "failures", "predictive_check"]
 
 
 @dataclass(frozen=True)
@@ -147,3 +147,45 @@ def failures(diagnostics: xr.Dataset) -> list[str]:
             "biased; raise target_accept or reparametrise"
         )
     return out
+
+
+def predictive_check(idata: az.InferenceData, *, prob: float = 0.94) -> xr.Dataset:
+    """Posterior predictive checks per observed output: interval coverage and Bayesian p-values.
+
+    ``coverage`` is the fraction of observations inside the central ``prob`` posterior predictive
+    interval (near ``prob`` for a well-specified model). ``p_mean`` and ``p_std`` are posterior
+    predictive p-values ``P(T(y_rep) >= T(y))`` of the mean and standard deviation of the observations
+    (Gelman et al., *Bayesian Data Analysis*, 3rd ed., §6.3): values near 0 or 1 flag misfit.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> idata = az.from_dict(posterior_predictive={"y": rng.normal(size=(2, 500, 50))},
+    ...                      observed_data={"y": rng.normal(size=50) + 3.0})
+    >>> float(predictive_check(idata)["p_mean"].sel(output="y"))
+    0.0
+    """
+    if not 0 < prob < 1:
+        raise ValueError(f"prob must lie in (0, 1), got {prob!r}")
+    observed = idata.observed_data
+    outputs = [str(v) for v in observed.data_vars]
+    rows: dict[str, list[float]] = {"coverage": [], "p_mean": [], "p_std": [], "n_obs": []}
+    for o in outputs:
+        y = np.asarray(observed[o].values, float).ravel()
+        rep = np.asarray(idata.posterior_predictive[o].values, float)
+        rep = rep.reshape(-1, y.size)
+        lo, hi = np.quantile(rep, [(1 - prob) / 2, (1 + prob) / 2], axis=0)
+        rows["coverage"].append(float(np.mean((y >= lo) & (y <= hi))))
+        rows["p_mean"].append(float(np.mean(rep.mean(axis=1) >= y.mean())))
+        rows["p_std"].append(float(np.mean(rep.std(axis=1) >= y.std())) if y.size > 1 else np.nan)
+        rows["n_obs"].append(y.size)
+    return xr.Dataset(
+        {
+            "coverage": ("output", np.array(rows["coverage"]), {"long_name": f"fraction inside the {prob:.0%} interval"}),
+            "p_mean": ("output", np.array(rows["p_mean"]), {"long_name": "posterior predictive p-value of the mean"}),
+            "p_std": ("output", np.array(rows["p_std"]), {"long_name": "posterior predictive p-value of the sd"}),
+            "n_obs": ("output", np.array(rows["n_obs"], dtype=np.int64)),
+        },
+        coords={"output": outputs},
+        attrs={"prob": prob},
+    )

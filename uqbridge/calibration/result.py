@@ -21,6 +21,7 @@ __all__ = ["CalibrationResult", "load_calibration"]
 
 _DIAGNOSTICS_GROUP = "calibration_diagnostics"
 _SURROGATE_GROUP = "surrogate_check"
+_PREDICTIVE_GROUP = "predictive_check"
 _META = "uqbridge_calibration"
 
 
@@ -32,8 +33,8 @@ class CalibrationResult:
     ----------
     idata : arviz.InferenceData
         Groups ``posterior``, ``sample_stats``, ``posterior_predictive``, ``observed_data``,
-        ``constant_data`` (conditions and specimen of each row), ``calibration_diagnostics``, and for
-        the surrogate path ``surrogate_check``.
+        ``constant_data`` (conditions and specimen of each row), ``calibration_diagnostics``,
+        ``predictive_check``, and for the surrogate path ``surrogate_check``.
     diagnostics : xarray.Dataset
         See :func:`uqbridge.calibration.diagnose`.
     passed : bool
@@ -47,6 +48,8 @@ class CalibrationResult:
         The calibrated model (not stored on disk; pass it to :func:`load_calibration`).
     surrogate : xarray.Dataset or None
         Surrogate error against the true model at posterior draws (surrogate path only).
+    predictive : xarray.Dataset or None
+        Posterior predictive checks (see :func:`uqbridge.calibration.predictive_check`).
     """
 
     idata: az.InferenceData
@@ -57,6 +60,7 @@ class CalibrationResult:
     hierarchical: tuple[str, ...]
     model: ForwardModel | None = None
     surrogate: xr.Dataset | None = None
+    predictive: xr.Dataset | None = None
 
     def posterior_samples(self) -> dict[str, np.ndarray]:
         """Posterior draws of the calibrated inputs, chains pooled: ``(chain*draw,)`` or ``(chain*draw, specimen)``.
@@ -112,6 +116,7 @@ def load_calibration(path: str | os.PathLike[str], model: ForwardModel | None = 
         raise ValueError(f"model: result was calibrated with model {meta['model']!r}, got {model.name!r}")
     diagnostics = idata[_DIAGNOSTICS_GROUP].load()
     surrogate = idata[_SURROGATE_GROUP].load() if _SURROGATE_GROUP in idata.groups() else None
+    predictive = idata[_PREDICTIVE_GROUP].load() if _PREDICTIVE_GROUP in idata.groups() else None
     return CalibrationResult(
         idata=idata,
         diagnostics=diagnostics,
@@ -121,6 +126,7 @@ def load_calibration(path: str | os.PathLike[str], model: ForwardModel | None = 
         hierarchical=tuple(meta["hierarchical"]),
         model=model,
         surrogate=surrogate,
+        predictive=predictive,
     )
 
 
@@ -134,6 +140,7 @@ def _finish(
     hierarchical: tuple[str, ...],
     surrogate: xr.Dataset | None,
     attrs: dict[str, Any],
+    predictive: xr.Dataset | None = None,
 ) -> CalibrationResult:
     """Assemble the result and record its metadata in the InferenceData (so that save/load round-trips)."""
     messages = failures(diagnostics) + list(extra_warnings)
@@ -141,6 +148,8 @@ def _finish(
     groups = {_DIAGNOSTICS_GROUP: diagnostics}
     if surrogate is not None:
         groups[_SURROGATE_GROUP] = surrogate
+    if predictive is not None:
+        groups[_PREDICTIVE_GROUP] = predictive
     idata.add_groups(groups, warn_on_custom_groups=False)
     meta = {
         "model": model.name,
@@ -160,4 +169,5 @@ def _finish(
         hierarchical=hierarchical,
         model=model,
         surrogate=surrogate,
+        predictive=predictive,
     )

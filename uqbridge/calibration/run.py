@@ -21,7 +21,7 @@ from .blackbox import ModelOp
 from ..results import provenance, seed_attr
 from .build import LIKELIHOODS, build_model, noise_name, parse_noise
 from .data import Observations, observations
-from .diagnostics import Thresholds, diagnose
+from .diagnostics import Thresholds, diagnose, predictive_check
 from .result import CalibrationResult, _finish
 from .surrogate import SURROGATE_TOLERANCE, prior_model, surrogate_check
 
@@ -201,7 +201,7 @@ def calibrate(
     )
     result = _finish(
         idata, diagnostics, extra, model=model, epistemic=obs.epistemic, hierarchical=obs.hierarchical,
-        surrogate=check, attrs=attrs,
+        surrogate=check, attrs=attrs, predictive=predictive_check(idata),
     )
     if not result.passed:
         warnings.warn(
