@@ -32,3 +32,20 @@ def test_errors_are_one_line_with_status_2(capsys):
     assert "unknown model 'no_such_model'; registered models:" in err
     assert main(["propagate", "ishigami", "--set", "x9=1"]) == 2
     assert "unknown input 'x9'; valid inputs: ['x1', 'x2', 'x3']" in capsys.readouterr().err
+
+
+def test_sensitivity_writes_report_and_data(tmp_path, capsys):
+    report, data = tmp_path / "r.html", tmp_path / "s.nc"
+    assert main(["sensitivity", "ishigami", "-n", "256", "--seed", "1", "--methods", "sobol",
+                 "--report", str(report), "--out", str(data)]) == 0
+    assert report.read_text().count("data:image/png;base64") >= 1
+    assert "first" in uq.load(data)
+
+
+def test_campaign_and_resume(tmp_path, capsys):
+    store = tmp_path / "store"
+    assert main(["campaign", "ishigami", "-n", "200", "--store", str(store), "--seed", "2", "--batch-size", "50"]) == 0
+    assert "200 samples, 200 ok" in capsys.readouterr().out
+    assert main(["resume", str(store)]) == 0
+    assert "200 samples, 200 ok" in capsys.readouterr().out
+    assert main(["resume", str(tmp_path / "nothing")]) == 2

@@ -132,10 +132,92 @@ def _run_run(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---- sensitivity -------------------------------------------------------------------------------------
+def _configure_sensitivity(p: argparse.ArgumentParser) -> None:
+    _add_model_arguments(p)
+    p.add_argument("-n", type=int, default=2048, help="model runs per method (default 2048)")
+    p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--methods", help="comma-separated subset of: sobol,morris,fast,rbd_fast,delta,pawn,shapley,pce")
+    p.add_argument("--report", help="write the self-contained HTML report here")
+    p.add_argument("--out", help="write the indices (netCDF) here")
+
+
+def _run_sensitivity(args: argparse.Namespace) -> int:
+    from .report.sensitivity import DEFAULT_METHODS, sensitivity_report
+
+    methods = tuple(m.strip() for m in args.methods.split(",")) if args.methods else DEFAULT_METHODS
+    ds = sensitivity_report(_model_from_args(args), n=args.n, methods=methods, rng=args.seed,
+                            report=args.report, data=args.out)
+    table = ds[["first", "total"]].reset_coords(drop=True).to_dataframe().dropna(how="all")
+    print(table.round(4).to_string())
+    for path in (args.report, args.out):
+        if path:
+            print(f"wrote {path}")
+    return 0
+
+
+# ---- campaigns -----------------------------------------------------------------------------------------
+def _configure_campaign(p: argparse.ArgumentParser) -> None:
+    from .designs import DESIGNS
+
+    _add_model_arguments(p)
+    p.add_argument("-n", type=int, required=True, help="number of design points")
+    p.add_argument("--store", required=True, help="campaign folder (created; resumable)")
+    p.add_argument("--design", choices=DESIGNS, default="sobol")
+    p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--backend", choices=("inprocess", "processes", "dask"), default="inprocess")
+    p.add_argument("--workers", type=int, default=None)
+    p.add_argument("--address", help="address of an existing Dask scheduler (implies --backend dask)")
+    p.add_argument("--policy", choices=("drop", "retry", "abort"), default="drop")
+
+
+def _backend_from_args(args: argparse.Namespace) -> Any:
+    from .backends import make_backend
+
+    kind = "dask" if args.address else args.backend
+    return make_backend(kind, n_workers=args.workers, address=args.address)
+
+
+def _run_campaign(args: argparse.Namespace) -> int:
+    from .campaign import format_summary, run_campaign
+
+    backend = _backend_from_args(args)
+    try:
+        ds = run_campaign(_model_from_args(args), args.n, store=args.store, design=args.design, seed=args.seed,
+                          batch_size=args.batch_size, backend=backend, policy=args.policy)
+    finally:
+        getattr(backend, "close", lambda: None)()
+    print(format_summary(ds))
+    return 0
+
+
+def _configure_resume(p: argparse.ArgumentParser) -> None:
+    p.add_argument("store", help="folder of a campaign started with `uqbridge campaign` or run_campaign()")
+    p.add_argument("--backend", choices=("inprocess", "processes", "dask"), default="inprocess")
+    p.add_argument("--workers", type=int, default=None)
+    p.add_argument("--address", help="address of an existing Dask scheduler (implies --backend dask)")
+
+
+def _run_resume(args: argparse.Namespace) -> int:
+    from .campaign import format_summary, resume_campaign
+
+    backend = _backend_from_args(args)
+    try:
+        ds = resume_campaign(args.store, backend=backend)
+    finally:
+        getattr(backend, "close", lambda: None)()
+    print(format_summary(ds))
+    return 0
+
+
 COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]] = {
     "models": ("list the registered models", _configure_models, _run_models),
     "describe": ("show a model's inputs (kind, distribution, units) and outputs", _configure_describe, _run_describe),
     "propagate": ("propagate input uncertainty by sampling and save the result", _configure_propagate, _run_propagate),
+    "sensitivity": ("global sensitivity indices by several methods, with an HTML report", _configure_sensitivity, _run_sensitivity),
+    "campaign": ("a durable, resumable propagation campaign (process pool or Dask)", _configure_campaign, _run_campaign),
+    "resume": ("continue a killed campaign without re-running finished points", _configure_resume, _run_resume),
     "run": ("run a study file (TOML) and write its data and report", _configure_run, _run_run),
 }
 
