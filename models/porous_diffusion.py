@@ -30,7 +30,7 @@ __all__ = [
 ]
 
 GEOMETRIES = ("random_disks", "square_cylinders", "random_spheres", "cubic_spheres")
-CLOSED_FORMS = ("bruggeman", "maxwell")
+CLOSED_FORMS = ("bruggeman", "maxwell", "rayleigh")
 MODEL_FORMS = ("cell",) + CLOSED_FORMS
 
 #: Self-diffusion coefficient of water at 25 °C, m²/s (Mills 1973, J. Phys. Chem. 77, 685).
@@ -53,6 +53,8 @@ def relative_diffusivity(porosity: Any, model_form: str = "bruggeman", *, dim: i
     * ``"maxwell"``: ``2ε/(3 − ε)`` in 3-D (Maxwell 1873, *Treatise* §314, dilute insulating
       spheres) and ``ε/(2 − ε)`` in 2-D (Rayleigh 1892, dilute cylinders). Both equal the upper
       Hashin–Shtrikman bound for an insulating second phase.
+    * ``"rayleigh"``: square array of insulating cylinders, 2-D only
+      (:func:`rayleigh_square_array`, Perrins et al. 1979).
 
     Examples
     --------
@@ -69,6 +71,11 @@ def relative_diffusivity(porosity: Any, model_form: str = "bruggeman", *, dim: i
         if dim == 3:
             return 2.0 * porosity / (3.0 - porosity)
         raise ValueError(f"dim must be 2 or 3, got {dim!r}")
+    if model_form == "rayleigh":
+        if dim != 2:
+            raise ValueError(f"model_form 'rayleigh' is the square array of cylinders (dim=2), got dim={dim!r}")
+        f = 1.0 - porosity
+        return 1.0 - 2.0 * f / (1.0 + f - 0.305827 * f**4 / (1.0 - 1.402958 * f**8) - 0.013362 * f**8)
     raise ValueError(f"model_form must be one of {CLOSED_FORMS}, got {model_form!r}")
 
 
@@ -151,7 +158,7 @@ def _summarise(d_rel: Any, eps: Any, D0: Any, xp: Any = np) -> dict[str, Any]:
 
 
 def porous_diffusion_closed_form(
-    model_form: Literal["bruggeman", "maxwell"] = "bruggeman", *, dim: int = 2
+    model_form: Literal["bruggeman", "maxwell", "rayleigh"] = "bruggeman", *, dim: int = 2
 ) -> ForwardModel:
     """Effective diffusivity from a closed-form effective-medium law (differentiable, cheap).
 
@@ -168,6 +175,7 @@ def porous_diffusion_closed_form(
         raise ValueError(f"model_form must be one of {CLOSED_FORMS}, got {model_form!r}")
     if dim not in (2, 3):
         raise ValueError(f"dim must be 2 or 3, got {dim!r}")
+    relative_diffusivity(0.5, model_form, dim=dim)  # validates the pair early
 
     def function(porosity, D0, xp: Any = np):
         return _summarise(relative_diffusivity(porosity, model_form, dim=dim, xp=xp), porosity, D0, xp)
@@ -203,7 +211,7 @@ def porous_diffusion(
     geometry: Literal["random_disks", "square_cylinders", "random_spheres", "cubic_spheres"] = "random_disks",
     *,
     n: int | None = None,
-    model_form: Literal["cell", "bruggeman", "maxwell"] = "cell",
+    model_form: Literal["cell", "bruggeman", "maxwell", "rayleigh"] = "cell",
     solid_ratio: float = 0.0,
     solver: Literal["auto", "direct", "cg-jacobi", "bicgstab-ilu"] = "auto",
 ) -> ForwardModel:
@@ -247,9 +255,10 @@ def porous_diffusion(
     n : int, optional
         Grid cells per edge (default 64 in 2-D, 32 in 3-D). The staircase discretisation
         converges at first order (≈1 % error at 128² for a square array at f = 0.3).
-    model_form : {"cell", "bruggeman", "maxwell"}
+    model_form : {"cell", "bruggeman", "maxwell", "rayleigh"}
         ``"cell"`` solves the cell problem; the others return
-        :func:`porous_diffusion_closed_form` (model-form alternatives, inputs ``porosity``, ``D0``).
+        :func:`porous_diffusion_closed_form` (model-form alternatives, inputs ``porosity``, ``D0``;
+        ``"rayleigh"`` only with ``geometry="square_cylinders"``).
     solid_ratio : float
         Solid/pore diffusivity ratio (0 = impermeable solid; isolated pores then carry no flux).
     solver : {"auto", "direct", "cg-jacobi", "bicgstab-ilu"}
@@ -267,6 +276,8 @@ def porous_diffusion(
     if geometry not in GEOMETRIES:
         raise ValueError(f"geometry must be one of {GEOMETRIES}, got {geometry!r}")
     dim = 3 if geometry.endswith("spheres") else 2
+    if model_form == "rayleigh" and geometry != "square_cylinders":
+        raise ValueError(f"model_form 'rayleigh' needs geometry='square_cylinders', got {geometry!r}")
     if model_form != "cell":
         return porous_diffusion_closed_form(model_form, dim=dim)
     if n is None:

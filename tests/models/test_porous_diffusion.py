@@ -142,6 +142,17 @@ def test_closed_forms():
     np.testing.assert_allclose(mx["D_rel"] * mx["formation_factor"], 1.0)
 
 
+def test_rayleigh_model_form_matches_perrins_and_cell():
+    """The "rayleigh" closed form reproduces Perrins' Table 1 (via Keller) and the 64² cell problem
+    within its discretisation error (2.5 %, see the convergence table)."""
+    f = np.array(list(PERRINS_CONDUCTING))
+    m = porous_diffusion("square_cylinders", model_form="rayleigh")
+    closed = m(porosity=1.0 - f)["D_rel"]
+    np.testing.assert_allclose(closed, 1.0 / np.array(list(PERRINS_CONDUCTING.values())), rtol=5e-4)
+    cell = porous_diffusion("square_cylinders", n=64)(porosity=1.0 - f[[0, 2]])["D_rel"]
+    np.testing.assert_allclose(cell, closed[[0, 2]], rtol=0.025)
+
+
 def test_random_microstructure_hits_target_porosity_and_is_seeded():
     m1 = random_overlapping(0.7, 0.07, n=64, rng=11)
     m2 = random_overlapping(0.7, 0.07, n=64, rng=11)
@@ -170,6 +181,10 @@ def test_errors_name_argument_and_choices():
         porous_diffusion("hexagonal")
     with pytest.raises(ValueError, match="model_form must be one of .*'archie'"):
         porous_diffusion(model_form="archie")
+    with pytest.raises(ValueError, match="'rayleigh' needs geometry='square_cylinders', got 'random_disks'"):
+        porous_diffusion("random_disks", model_form="rayleigh")
+    with pytest.raises(ValueError, match="model_form 'rayleigh' is the square array of cylinders \\(dim=2\\), got dim=3"):
+        porous_diffusion_closed_form("rayleigh", dim=3)
     with pytest.raises(ValueError, match="n must be an integer >= 8, got 4"):
         porous_diffusion(n=4)
     with pytest.raises(ValueError, match="solver must be one of .*'amg'"):
