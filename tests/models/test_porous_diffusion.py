@@ -183,7 +183,7 @@ def test_errors_name_argument_and_choices():
         porous_diffusion(model_form="archie")
     with pytest.raises(ValueError, match="'rayleigh' needs geometry='square_cylinders', got 'random_disks'"):
         porous_diffusion("random_disks", model_form="rayleigh")
-    with pytest.raises(ValueError, match="model_form 'rayleigh' is the square array of cylinders \\(dim=2\\), got dim=3"):
+    with pytest.raises(ValueError, match="'rayleigh' is the square array of cylinders \\(dim=2\\), got dim=3"):
         porous_diffusion_closed_form("rayleigh", dim=3)
     with pytest.raises(ValueError, match="n must be an integer >= 8, got 4"):
         porous_diffusion(n=4)
