@@ -377,6 +377,10 @@ def fit_pce(
         raise ValueError(f"q_norm must lie in (0, 1] or be None, got {q_norm!r}")
     if not (isinstance(max_degree, (int, np.integer)) and max_degree >= 1):
         raise ValueError(f"max_degree must be a positive integer, got {max_degree!r}")
+    if target_loo is not None and max_runs is None:
+        raise ValueError("target_loo needs max_runs, the largest number of model runs to spend")
+    if not (isinstance(n_holdout, (int, np.integer)) and n_holdout >= 0):
+        raise ValueError(f"n_holdout must be a non-negative integer, got {n_holdout!r}")
     rng = np.random.default_rng(rng)
     design_rng, holdout_rng, fold_rng = rng.spawn(3)
     cv_rng = int(fold_rng.integers(2**63))
@@ -415,8 +419,6 @@ def fit_pce(
             if n0 < 2:
                 raise ValueError(f"n_runs must be >= 2, got {n_runs!r}")
             values, ys, ok = _new_runs(model, germ_map, stream, n0, names, backend, batch_size)
-        if target_loo is not None and max_runs is None:
-            raise ValueError("target_loo needs max_runs, the largest number of model runs to spend")
         degrees = [int(degree)] if degree is not None else list(range(1, int(max_degree) + 1))
         q_norms = [float(q_norm)] if q_norm is not None else list(DEFAULT_Q_NORMS)
         while True:
@@ -454,7 +456,7 @@ def fit_pce(
     )
     holdout = None
     if n_holdout:
-        hold_stream = _DesignStream(d, design if design != "sobol" else "sobol", holdout_rng)
+        hold_stream = _DesignStream(d, design, holdout_rng)
         hv, hy, hok = _new_runs(model, germ_map, hold_stream, int(n_holdout), names, backend, batch_size)
         pred = pce.model(**{k: v[hok] for k, v in hv.items()})
         holdout = np.array([_relative_error(hy[o][hok], pred[o]) for o in names])
