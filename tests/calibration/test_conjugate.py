@@ -93,3 +93,15 @@ def test_save_load_round_trip(nuts_result, tmp_path):
     assert back.pushforward().inputs.dimension_names == ("x", "a+b")
     with pytest.raises(ValueError, match="calibrated with model 'linear'"):
         load_calibration(path, linear_model(differentiable=False))
+
+
+def test_figures(nuts_result):
+    from uqbridge.plots.calibration import posterior_predictive, prior_posterior
+
+    fig = posterior_predictive(nuts_result, "y", x="x")
+    assert fig.axes[0].get_xlabel() == "x"
+    assert len(prior_posterior(nuts_result, rng=0).axes) == 2
+    with pytest.raises(KeyError, match=r"'z' was not calibrated; observed outputs: \['y'\]"):
+        posterior_predictive(nuts_result, "z")
+    with pytest.raises(KeyError, match=r"x: 'T' is not a condition of the data; conditions: \['x'\]"):
+        posterior_predictive(nuts_result, x="T")
