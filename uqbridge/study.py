@@ -251,22 +251,35 @@ def _pf_epistemic_keys():
 
 
 def _sensitivity(model, options, rng):
-    from . import sensitivity
+    from .sensitivity import compare
 
-    options = dict(options)
-    method = options.pop("method", "sobol_indices")
-    func = getattr(sensitivity, method, None)
-    if func is None or method.startswith("_"):
-        raise StudyError(f"sensitivity: unknown method {method!r}; valid: {sorted(sensitivity.__all__)}")
-    positional = [p for p in inspect.signature(func).parameters.values()
-                  if p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD][1:]
-    args = [options.pop(p.name) for p in positional if p.name in options]
-    return {f"sensitivity_{method}": func(model, *args, rng=rng, **options)}
+    ds = compare(model, rng=rng, **options)
+    if model.name.endswith("_pce"):
+        ds.attrs["surrogate"] = model.description
+    return {"sensitivity": ds}
 
 
 def _sensitivity_keys():
-    return {"method", "n", "n_trajectories", "second_order", "groups", "confidence", "levels", "n_perm",
-            "n_outer", "n_inner", "n_runs", "degree"}
+    from .sensitivity import compare
+
+    return _keyword_options(compare, "rng", "backend") | {"methods"}
+
+
+def _surrogate(model, options, rng):
+    """Fit a PCE; the following analyses of the study run on its ``.model`` (see ``run_study``)."""
+    from .pce import fit_pce
+
+    pce = fit_pce(model, rng=rng, **options)
+    validation = pce.validation.copy()
+    validation.attrs.update(
+        description=f"{pce.model.description}; later analyses use it in place of the model",
+        n_runs=pce.n_runs,
+    )
+    return {"surrogate": validation, "pce_sobol": pce.sobol_indices(), "_model": pce.model}
+
+
+def _surrogate_keys():
+    return _pce_keys()
 
 
 def _pce(model, options, rng):
@@ -289,6 +302,7 @@ ANALYSES: dict[str, tuple[Callable[..., dict[str, xr.Dataset]], Callable[[], set
     "pf_epistemic": (_pf_epistemic, _pf_epistemic_keys),
     "sensitivity": (_sensitivity, _sensitivity_keys),
     "pce": (_pce, _pce_keys),
+    "surrogate": (_surrogate, _surrogate_keys),
 }
 
 
@@ -312,11 +326,13 @@ def run_study(study: Study, *, progress: Callable[[str], None] | None = print) -
     results: dict[str, xr.Dataset] = {}
     timings: dict[str, float] = {}
     start = time.perf_counter()
+    model = study.model
     for k, (analysis, stream) in enumerate(zip(study.analyses, streams)):
         run, _ = ANALYSES[analysis["kind"]]
         say(f"[{k + 1}/{len(study.analyses)}] {analysis['label']} ...")
         t0 = time.perf_counter()
-        produced = run(study.model, analysis["options"], stream)
+        produced = run(model, analysis["options"], stream)
+        model = produced.pop("_model", model)  # a surrogate replaces the model from here on
         timings[analysis["label"]] = time.perf_counter() - t0
         for name, ds in produced.items():
             key = name if name not in results else f"{name}_{k}"

@@ -160,6 +160,15 @@ def build_report(model: ForwardModel, ds: xr.Dataset, *, title: str | None = Non
     r.table(pd.DataFrame(model.inputs.table()).set_index("name"), index=True)
     r.table(pd.DataFrame([{"output": o.name, "units": o.units, "description": o.description} for o in model.outputs])
             .set_index("output"))
+    add_sections(r, ds)
+    r.heading("Provenance")
+    r.provenance(ds.attrs)
+    return r
+
+
+def add_sections(r: HtmlReport, ds: xr.Dataset) -> HtmlReport:
+    """Append per-output sections (bars, comparison table, Morris, convergence, split) of a :func:`compare` result."""
+    methods = [str(m) for m in ds["method"].values]
     for output in [str(o) for o in ds["output"].values]:
         r.heading(f"Output {output}")
         sel = ds.sel(output=output)
@@ -197,6 +206,4 @@ def build_report(model: ForwardModel, ds: xr.Dataset, *, title: str | None = Non
                          alt=f"grouped indices for {output}")
                 members = ds["group_members"].values if "group_members" in ds.coords else []
                 r.paragraph("Groups: " + "; ".join(f"{g}: {m}" for g, m in zip(ds["group"].values, members)))
-    r.heading("Provenance")
-    r.provenance(ds.attrs)
     return r

@@ -86,10 +86,18 @@ def study_report(study: Any, results: Mapping[str, xr.Dataset], path: str | os.P
             report.table(pd.DataFrame([scalars]), caption="Predictive Pf and credible interval", digits=4, index=False)
             _pf_distribution(report, ds)
         elif name.startswith("sensitivity"):
-            from ..plots.sensitivity import indices_bar
+            from .sensitivity import add_sections
 
-            report.heading(f"Sensitivity: {name.removeprefix('sensitivity_')}")
-            report.figure(indices_bar(ds), caption="Sensitivity indices with confidence intervals")
+            report.heading("Global sensitivity")
+            if study_model_note := ds.attrs.get("surrogate"):
+                report.paragraph(f"Indices computed on {study_model_note}.", note=True)
+            add_sections(report, ds)
+        elif name.startswith("surrogate"):
+            report.heading("Polynomial-chaos surrogate")
+            report.paragraph(ds.attrs.get("description", ""))
+            scalars = ds[[v for v in ds.data_vars if ds[v].ndim <= 1 and "output" in ds[v].dims]]
+            if scalars.data_vars:
+                report.table(scalars.to_dataframe(), caption="Validation of the surrogate against the model")
         elif name.startswith("pce_sobol"):
             report.heading("PCE-based Sobol' indices")
             report.table(ds[["first", "total"]].to_dataframe(), caption="From the expansion's coefficients")
