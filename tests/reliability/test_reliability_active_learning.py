@@ -1,0 +1,42 @@
+"""AK-MCS (Echard, Gayton & Lemaire 2011) on the four-branch system: the surrogate must classify its
+candidate population as the true limit state does, with few model runs."""
+
+import numpy as np
+import pytest
+
+from uqbridge.reliability import active_learning
+from uqbridge.reliability.problems import four_branch
+
+
+def _check(k, n, seed, max_runs):
+    p = four_branch(k)
+    population = np.random.default_rng(seed).standard_normal((n, 2))
+    r = active_learning(p.limit_state, candidates=population, target_cov=0.5, max_runs=max_runs, rng=seed)
+    truth = p.limit_state.g({"x1": population[:, 0], "x2": population[:, 1]}) <= 0
+    assert bool(r.converged) and int(r.n_uncertain) == 0
+    assert int(r.n_runs) <= max_runs
+    # surrogate error: at most 1 % of the failures misclassified (U >= 2 on every candidate)
+    assert abs(float(r.pf) * n - truth.sum()) <= max(2, 0.01 * truth.sum())
+    # and the population error is honest against the exact 1-D integral
+    assert abs(float(r.pf) - p.pf) <= 4 * float(r.pf_se)
+    return r
+
+
+def test_ak_mcs_four_branch_k7():
+    """k = 7, exact Pf 2.223e-3 (Echard et al. 2011 Table 2: 2.233e-3 with 68 calls)."""
+    r = _check(7, 10_000, 2, 150)
+    assert r.sizes["train"] == int(r.n_runs)
+
+
+@pytest.mark.slow
+def test_ak_mcs_four_branch_k6_large_population():
+    """k = 6, exact Pf 4.457e-3 (Echard et al. 2011 Table 1: 4.416e-3 with 126 calls)."""
+    _check(6, 200_000, 3, 300)
+
+
+def test_active_learning_errors():
+    ls = four_branch(6).limit_state
+    with pytest.raises(ValueError, match="candidates must be an array of shape \\(N >= 100, 2\\)"):
+        active_learning(ls, candidates=np.zeros((10, 2)))
+    with pytest.raises(ValueError, match="max_runs must be an integer >= 12, got 5"):
+        active_learning(ls, max_runs=5)
