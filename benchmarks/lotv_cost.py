@@ -59,7 +59,7 @@ def main() -> None:
         pick = runs_needed(lambda b, s: share(decompose(model, n=b, n_bootstrap=10, rng=s, outputs=[out]), out), pf_ladder, truth)
         pce_ladder = [(n, n) for n in (20, 30, 40, 60, 80, 100, 150, 200, 300, 400)]
         pce = runs_needed(lambda b, s: pce_share(model, out, b, s), pce_ladder, truth)
-        rows = [("nested MC (n_inner=16)", nested), ("pick-freeze (Saltelli/Jansen)", pick), ("PCE (LARS, auto degree)", pce)]
+        rows = [("nested MC (n_inner=16)", nested), ("pick-freeze (Janon/Jansen)", pick), ("PCE (LARS, auto degree)", pce)]
         for label, (runs, p95) in rows:
             shown = f"{runs:>8d}" if runs else "   > max"
             print(f"  {label:<32} runs {shown}   95th pct |error| {p95:.4f}")
