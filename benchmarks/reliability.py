@@ -1,0 +1,195 @@
+"""Reliability methods on reference problems with exact Pf: estimate, relative error, CoV and model
+runs per method, side by side with OpenTURNS (optional benchmark dependency) on the same problems.
+
+    python benchmarks/reliability.py [--seed 0] [--skip-ak] [--skip-openturns]
+
+Problems (uqbridge.reliability.problems, exact Pf by closed form or 1-D quadrature): linear β = 4.75
+(Pf = 1.017e-6), four-branch series system k = 6 and k = 7 (Waarts 2000, Echard et al. 2011),
+parabolic β = 3, κ = 0.5 (Breitung 1984), R − S with lognormal R.
+
+Settings: uqbridge FORM/SORM with central finite differences (as OpenTURNS, so that run counts
+compare; PyTensor gradients need fewer runs), crude MC stopped at CoV 0.1 (skipped when Pf < 1e-4),
+importance sampling n = 1000 at the FORM design point(s), subset simulation N = 1000 per level and
+p0 = 0.1, AK-MCS with ≤ 300 runs and a population sized for a population CoV of 0.02.
+OpenTURNS: FORM/SORM with Cobyla from the mean, ProbabilitySimulationAlgorithm (MC, CoV 0.1),
+importance sampling N(u*, I) in standard space (1000 runs), SubsetSampling (1000 per level, p0 0.1).
+A four-branch problem is given to OpenTURNS as one function g = min of the branches.
+Targets of issue 6: Pf = Φ(−4.75) with CoV ≤ 0.1 in ≤ 2 000 runs; four-branch within 3 % of the
+reference in ≤ 300 runs with active learning.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import time
+
+import numpy as np
+
+from uqbridge.distributions import LogNormal, Normal
+from uqbridge.reliability import (
+    LimitState,
+    active_learning,
+    form,
+    importance_sampling,
+    monte_carlo,
+    sorm,
+    subset_simulation,
+)
+from uqbridge.reliability.problems import four_branch, linear, parabolic, r_minus_s
+
+
+def problems():
+    return [linear(4.75), four_branch(6), four_branch(7), parabolic(3.0, 0.5), r_minus_s()]
+
+
+def ours(p, seed: int, skip_ak: bool) -> list[tuple]:
+    ls = p.limit_state
+    rows = []
+
+    def add(name, r):
+        rows.append((name, float(r.pf), float(r.cov), int(r.n_runs), bool(r.converged), r.attrs.get("reliable", 1)))
+
+    f = form(ls, gradient="fd")
+    add("FORM", f)
+    add("SORM (Tvedt)", sorm(ls, form_result=f, gradient="fd"))
+    if p.pf > 1e-4:
+        add("MC (CoV 0.1)", monte_carlo(ls, target_cov=0.1, batch=20_000, max_runs=5_000_000, rng=seed))
+        add("RQMC Sobol (CoV 0.1)", monte_carlo(ls, target_cov=0.1, batch=16_384, design="sobol", rng=seed))
+    add("IS (n=1000)", importance_sampling(ls, n=1000, form_result=f, rng=seed))
+    add("subset (N=1000)", subset_simulation(ls, n_per_level=1000, rng=seed))
+    if not skip_ak and p.pf > 1e-4:
+        n_cand = int(min(2_000_000, (1 - p.pf) / (p.pf * 0.02**2)))
+        add(f"AK-MCS (N={n_cand:.1e})", active_learning(ls, n_candidates=n_cand, max_candidates=n_cand,
+                                                       target_cov=0.02, max_runs=300, rng=seed))
+    return rows
+
+
+def _ot_marginal(dist):
+    import openturns as ot
+
+    if isinstance(dist, Normal):
+        return ot.Normal(dist.mu, dist.sigma)
+    if isinstance(dist, LogNormal):
+        return ot.LogNormal(dist.mu, dist.sigma)
+    raise TypeError(f"no OpenTURNS translation for {dist}")
+
+
+def openturns_rows(p, seed: int) -> list[tuple]:
+    import openturns as ot
+
+    ls = p.limit_state
+    if not isinstance(ls, LimitState):  # four-branch: one function, the minimum of the branches
+        ls = LimitState(ls.components[0].model, "g")
+    names = ls.inputs.names
+    calls = [0]
+
+    def g_sample(x):
+        x = np.asarray(x)
+        calls[0] += x.shape[0]
+        return ls.g({n: x[:, k] for k, n in enumerate(names)})[:, None]
+
+    function = ot.PythonFunction(len(names), 1, func_sample=g_sample)
+    dist = ot.JointDistribution([_ot_marginal(ls.inputs[n].distribution) for n in names])
+    event = ot.ThresholdEvent(ot.CompositeRandomVector(function, ot.RandomVector(dist)), ot.LessOrEqual(), 0.0)
+    rows = []
+
+    def run(name, make):
+        ot.RandomGenerator.SetSeed(seed)  # OpenTURNS only has a global generator
+        calls[0] = 0
+        try:
+            pf, cov = make()
+        except Exception as err:  # noqa: BLE001 - a peer failing is a result too
+            rows.append((name + f" [failed: {type(err).__name__}]", math.nan, math.nan, calls[0], False, 0))
+            return
+        rows.append((name, pf, cov, calls[0], True, 1))
+
+    cobyla = ot.Cobyla()
+    cobyla.setMaximumCallsNumber(10_000)
+
+    def do_form():
+        algo = ot.FORM(cobyla, event, dist.getMean())
+        algo.run()
+        return algo.getResult().getEventProbability(), math.nan
+
+    def do_sorm():
+        algo = ot.SORM(cobyla, event, dist.getMean())
+        algo.run()
+        return algo.getResult().getEventProbabilityTvedt(), math.nan
+
+    def do_mc():
+        algo = ot.ProbabilitySimulationAlgorithm(event, ot.MonteCarloExperiment())
+        algo.setMaximumCoefficientOfVariation(0.1)
+        algo.setMaximumOuterSampling(250)
+        algo.setBlockSize(20_000)
+        algo.run()
+        r = algo.getResult()
+        return r.getProbabilityEstimate(), r.getCoefficientOfVariation()
+
+    def do_is():
+        algo = ot.FORM(cobyla, event, dist.getMean())
+        algo.run()
+        u_star = algo.getResult().getStandardSpaceDesignPoint()
+        importance = ot.Normal(u_star, ot.Point(len(names), 1.0), ot.CorrelationMatrix(len(names)))
+        # the event in standard space: g composed with the inverse Nataf/Rosenblatt transform
+        standard = ot.ComposedFunction(function, dist.getInverseIsoProbabilisticTransformation())
+        std_event = ot.ThresholdEvent(ot.CompositeRandomVector(standard, ot.RandomVector(ot.Normal(len(names)))),
+                                      ot.LessOrEqual(), 0.0)
+        sim = ot.ProbabilitySimulationAlgorithm(std_event, ot.ImportanceSamplingExperiment(importance))
+        sim.setMaximumOuterSampling(10)
+        sim.setBlockSize(100)
+        sim.setMaximumCoefficientOfVariation(0.0)
+        sim.run()
+        r = sim.getResult()
+        return r.getProbabilityEstimate(), r.getCoefficientOfVariation()
+
+    def do_subset():
+        algo = ot.SubsetSampling(event)
+        algo.setMaximumOuterSampling(1000)
+        algo.setBlockSize(1)
+        algo.setConditionalProbability(0.1)
+        algo.run()
+        r = algo.getResult()
+        return r.getProbabilityEstimate(), r.getCoefficientOfVariation()
+
+    run("FORM", do_form)
+    run("SORM (Tvedt)", do_sorm)
+    if p.pf > 1e-4:
+        run("MC (CoV 0.1)", do_mc)
+    run("IS (n=1000)", do_is)
+    run("subset (N=1000)", do_subset)
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--skip-ak", action="store_true", help="skip AK-MCS (the slowest)")
+    parser.add_argument("--skip-openturns", action="store_true")
+    args = parser.parse_args()
+    try:
+        import openturns  # noqa: F401
+
+        have_ot = not args.skip_openturns
+    except ImportError:
+        have_ot = False
+        print("openturns not installed: uqbridge only")
+    header = f"{'problem':<26} {'library':<10} {'method':<24} {'pf':>11} {'rel.err':>8} {'CoV':>6} {'runs':>9} {'conv':>4} {'rel':>3} {'s':>6}"
+    print(header)
+    print("-" * len(header))
+    for p in problems():
+        for library, fn in (("uqbridge", lambda: ours(p, args.seed, args.skip_ak)),
+                            ("openturns", lambda: openturns_rows(p, args.seed) if have_ot else [])):
+            start = time.perf_counter()
+            rows = fn()
+            wall = time.perf_counter() - start
+            for name, pf, cov, runs, conv, rel in rows:
+                err = (pf - p.pf) / p.pf if np.isfinite(pf) else math.nan
+                print(f"{p.name:<26} {library:<10} {name:<24} {pf:11.4e} {err:+8.3f} {cov:6.3f} {runs:9d} "
+                      f"{'y' if conv else 'n':>4} {int(rel):>3} {wall / max(len(rows), 1):6.1f}")
+        print(f"{p.name:<26} {'exact':<10} {p.source[:24]:<24} {p.pf:11.4e}")
+        print()
+
+
+if __name__ == "__main__":
+    main()
