@@ -23,4 +23,5 @@ REGISTRY: dict[str, str] = {
     "electrochemistry": "models.electrochemistry:electrochemistry",
     "message_passing": "models.message_passing:message_passing",
     "thermal_disaggregation": "models.thermal_disaggregation:thermal_disaggregation",
+    "registration": "models.registration:registration",
 }
