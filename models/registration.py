@@ -19,9 +19,11 @@ Method
   ``f = 2^k``; coordinates stay in fine pixels at every level, so parameters carry over. Warping by
   ``scipy.ndimage.map_coordinates`` (cubic for images, linear for the tear mask).
 * Optimisers: ``scipy.optimize.minimize`` — Powell on the 5 rigid + scale parameters at the coarsest level,
-  L-BFGS-B (finite-difference gradients) on the B-spline coefficients at each finer level, initialised by
-  the previous level (a least-squares projection when the control grid is refined), with a small
-  quadratic penalty on the coefficients against folding.
+  L-BFGS-B (analytic NMI gradient: histogram adjoint × image gradient × B-spline basis) on the B-spline
+  coefficients at each finer level, initialised by the previous level (a least-squares projection when the
+  control grid is refined), with a small quadratic penalty on the coefficients against folding.
+* Tears: torn pixels are filled by normalised convolution and the moving pyramid is a normalised
+  convolution (Knutsson & Westin 1993), so tears neither enter the metric nor bleed into coarse levels.
 
 Synthetic pairs (:func:`synthetic_pair`): a smooth elliptical tissue phantom with internal structures; the
 MRI is ``phantom(T_true(x))`` plus noise, the histology is a non-monotone intensity map of the phantom
@@ -52,6 +54,7 @@ from uqbridge import ForwardModel, Input, Output, Uniform
 
 __all__ = [
     "Transform",
+    "Pair",
     "normalized_mutual_information",
     "bspline_basis",
     "gaussian_pyramid",
