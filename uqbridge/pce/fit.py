@@ -355,6 +355,12 @@ def fit_pce(
     Failed runs (status ≠ 0) are dropped from regression fits and counted in ``n_failed``; a
     quadrature rule cannot lose nodes, so a failed node raises.
 
+    Sparse fits scan degrees ``1..max_degree`` × q-norms per selector, keep the three best by
+    corrected LOO, and re-rank those by a 5-fold cross-validation of the whole procedure (selection
+    redone without the held-out runs), reported as ``validation["cv_error"]``: the closed-form LOO
+    of a greedily chosen support is optimistic (on the G-function, 3e-5 against a true 1e-2 for
+    OMP). ``benchmarks/pce_ishigami.py`` compares the methods with OpenTURNS and chaospy.
+
     Examples
     --------
     >>> from uqbridge import ForwardModel, Input, Output, Uniform
