@@ -21,6 +21,11 @@ linear in the input, ``h_k = M_k x``; for input noise with covariance ``Σ = σ�
 skip merge adding the cross terms. Closed forms used as checks: a 2 × 2 mean pool of i.i.d. noise has
 variance ``σ²/4``; one smoothing step gives an interior node ``σ²((1 − β)² + β²/4)``.
 
+With ``activation="tanh"`` after every smoothing layer the network is nonlinear: ``Cov_k ≈ σ² J_k J_kᵀ``
+with ``J_k`` the Jacobian at the clean input (forward-mode propagation of the identity; the delta method,
+exact to first order in σ²), checked by sampling for small noise; for large noise saturation makes the
+true variance smaller than the delta-method value.
+
 Default inputs
 --------------
 * ``noise_std`` ~ LogNormal(median 0.1, CoV 0.5), aleatory: i.i.d. Gaussian noise on the fine input.
@@ -53,7 +58,10 @@ __all__ = [
     "layer_covariances",
     "layer_variance",
     "message_passing",
+    "ACTIVATIONS",
 ]
+
+ACTIVATIONS = ("linear", "tanh")
 
 
 def _check_positive_int(argument: str, value: Any, minimum: int = 1) -> int:
@@ -168,9 +176,65 @@ def _smoother(adjacency: sparse.csr_array, beta: float) -> sparse.csr_array:
     return sparse.csr_array((1.0 - beta) * sparse.eye_array(adjacency.shape[0]) + beta * walk)
 
 
-def propagate_layers(pyramid: RasterPyramid, beta: float, gamma: float, x: np.ndarray) -> list[np.ndarray]:
+def _check_activation(activation: str) -> None:
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"activation must be one of {list(ACTIVATIONS)}, got {activation!r}")
+
+
+def _run(
+    pyramid: RasterPyramid, beta: float, gamma: float, x: np.ndarray, activation: str, tangent: np.ndarray | None
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Layer states for input ``x`` and, if ``tangent`` is given, the forward-mode derivatives (Jacobian
+    columns) of every state along ``tangent``."""
+    beta = _check_weight("beta", beta)
+    gamma = _check_weight("gamma", gamma)
+    _check_activation(activation)
+    x = np.asarray(x, dtype=float)
+    if x.shape[0] != pyramid.n_nodes:
+        raise ValueError(f"x must have {pyramid.n_nodes} rows (fine nodes), got shape {x.shape}")
+    smoothers = [_smoother(a, beta) for a in pyramid.adjacency]
+    states: list[np.ndarray] = []
+    tangents: list[np.ndarray] = []
+    skips: list[tuple[np.ndarray, Any]] = []
+    h, t = x, tangent
+
+    def smooth(level: int) -> None:
+        nonlocal h, t
+        pre = smoothers[level] @ h
+        h = np.tanh(pre) if activation == "tanh" else pre
+        if t is not None:
+            t = smoothers[level] @ t
+            if activation == "tanh":
+                slope = 1.0 - h**2
+                t = (slope[:, None] if t.ndim > slope.ndim else slope) * t
+        states.append(h)
+        tangents.append(t)
+
+    for level, pool in enumerate(pyramid.pooling):
+        smooth(level)
+        skips.append((h, t))
+        h = pool @ h
+        t = None if t is None else pool @ t
+        states.append(h)
+        tangents.append(t)
+    smooth(pyramid.levels - 1)
+    for level in reversed(range(pyramid.levels - 1)):
+        up = 4.0 * pyramid.pooling[level].T
+        h = (1.0 - gamma) * skips[level][0] + gamma * (up @ h)
+        if t is not None:
+            t = (1.0 - gamma) * skips[level][1] + gamma * (up @ t)
+        states.append(h)
+        tangents.append(t)
+        smooth(level)
+    return states, tangents
+
+
+def propagate_layers(
+    pyramid: RasterPyramid, beta: float, gamma: float, x: np.ndarray, *, activation: str = "linear"
+) -> list[np.ndarray]:
     """Apply the layers to fine-level input ``x`` (``(n_nodes,)`` or ``(n_nodes, k)`` columns); one state per
-    layer, in the order of :func:`layer_names`.
+    layer, in the order of :func:`layer_names`. ``activation="tanh"`` applies ``tanh`` after every
+    smoothing layer (a nonlinear message-passing network).
 
     Examples
     --------
@@ -179,35 +243,24 @@ def propagate_layers(pyramid: RasterPyramid, beta: float, gamma: float, x: np.nd
     >>> [s.shape[0] for s in states], bool(np.allclose(states[-1], 1.0))  # constants are preserved
     ([64, 16, 16, 64, 64], True)
     """
-    beta = _check_weight("beta", beta)
-    gamma = _check_weight("gamma", gamma)
-    x = np.asarray(x, dtype=float)
-    if x.shape[0] != pyramid.n_nodes:
-        raise ValueError(f"x must have {pyramid.n_nodes} rows (fine nodes), got shape {x.shape}")
-    smoothers = [_smoother(a, beta) for a in pyramid.adjacency]
-    states: list[np.ndarray] = []
-    skips: list[np.ndarray] = []
-    h = x
-    for level, pool in enumerate(pyramid.pooling):
-        h = smoothers[level] @ h
-        states.append(h)
-        skips.append(h)
-        h = pool @ h
-        states.append(h)
-    h = smoothers[-1] @ h
-    states.append(h)
-    for level in reversed(range(pyramid.levels - 1)):
-        h = (1.0 - gamma) * skips[level] + gamma * (4.0 * (pyramid.pooling[level].T @ h))
-        states.append(h)
-        h = smoothers[level] @ h
-        states.append(h)
-    return states
+    return _run(pyramid, beta, gamma, x, activation, None)[0]
 
 
-def layer_covariances(pyramid: RasterPyramid, beta: float, gamma: float, noise_std: float) -> list[np.ndarray]:
-    """Analytic covariance ``σ² M_k M_kᵀ`` of every layer state for i.i.d. input noise of std ``noise_std``.
+def layer_covariances(
+    pyramid: RasterPyramid,
+    beta: float,
+    gamma: float,
+    noise_std: float,
+    *,
+    activation: str = "linear",
+    signal: np.ndarray | None = None,
+) -> list[np.ndarray]:
+    """Covariance ``σ² J_k J_kᵀ`` of every layer state for i.i.d. input noise of std ``noise_std``.
 
-    ``M_k`` is obtained by propagating the identity (the layers are linear).
+    ``J_k`` is the Jacobian of layer ``k`` with respect to the input, by forward-mode propagation of the
+    identity. For ``activation="linear"`` it is the layer map ``M_k`` and the covariance is exact; for
+    ``"tanh"`` it is taken at ``signal`` (zeros if not given) and the covariance is the first-order (delta
+    method) approximation, exact to ``O(σ⁴)``.
 
     Examples
     --------
@@ -218,8 +271,9 @@ def layer_covariances(pyramid: RasterPyramid, beta: float, gamma: float, noise_s
     """
     if not noise_std >= 0.0:
         raise ValueError(f"noise_std must be >= 0, got {noise_std!r}")
-    maps = propagate_layers(pyramid, beta, gamma, np.eye(pyramid.n_nodes))
-    return [noise_std**2 * (m @ m.T) for m in maps]
+    base = np.zeros(pyramid.n_nodes) if signal is None else np.asarray(signal, dtype=float)
+    _, jacobians = _run(pyramid, beta, gamma, base, activation, np.eye(pyramid.n_nodes))
+    return [noise_std**2 * (j @ j.T) for j in jacobians]
 
 
 def layer_variance(
@@ -228,13 +282,17 @@ def layer_variance(
     gamma: float,
     noise_std: float,
     *,
+    activation: str = "linear",
+    signal: np.ndarray | None = None,
     n_samples: int = 2000,
     rng: Any = None,
 ) -> xr.Dataset:
     """Per-layer mean node variance of propagated noise: analytic (``tr Cov_k / N_k``) and sampled.
 
-    The sampled value is ``Σ_j ‖h_k^{(j)}‖² / (n_samples N_k)`` for zero-mean Gaussian noise, whose
-    standard error is ``√(2 tr Cov_k² / n_samples) / N_k`` (the variance of a Gaussian quadratic form).
+    The sampled value is the node-averaged sample variance (``ddof=1``) of ``n_samples`` noisy inputs
+    ``signal + σ ε``; for Gaussian states its standard error is ``√(2 tr Cov_k² / (n_samples − 1)) / N_k``
+    (the variance of a Gaussian quadratic form). ``analytic`` is exact for the linear network and the
+    delta-method approximation for ``tanh``.
 
     Examples
     --------
@@ -245,13 +303,14 @@ def layer_variance(
     True
     """
     n_samples = _check_positive_int("n_samples", n_samples, 2)
-    covs = layer_covariances(pyramid, beta, gamma, noise_std)
+    covs = layer_covariances(pyramid, beta, gamma, noise_std, activation=activation, signal=signal)
+    base = np.zeros(pyramid.n_nodes) if signal is None else np.asarray(signal, dtype=float)
     noise = noise_std * np.random.default_rng(rng).standard_normal((pyramid.n_nodes, n_samples))
-    states = propagate_layers(pyramid, beta, gamma, noise)
+    states = propagate_layers(pyramid, beta, gamma, base[:, None] + noise, activation=activation)
     sizes = np.array([c.shape[0] for c in covs], dtype=float)
     analytic = np.array([np.trace(c) for c in covs]) / sizes
-    sampled = np.array([np.sum(s**2) for s in states]) / (n_samples * sizes)
-    se = np.sqrt([2.0 * np.sum(c * c) / n_samples for c in covs]) / sizes
+    sampled = np.array([np.sum(np.var(s, axis=1, ddof=1)) for s in states]) / sizes
+    se = np.sqrt([2.0 * np.sum(c * c) / (n_samples - 1) for c in covs]) / sizes
     names = layer_names(pyramid.levels)
     return xr.Dataset(
         {
@@ -262,8 +321,8 @@ def layer_variance(
         },
         coords={"layer": names},
         attrs=provenance(None, "message_passing.layer_variance", beta=float(beta), gamma=float(gamma),
-                         noise_std=float(noise_std), n_samples=n_samples, seed=seed_attr(rng),
-                         shapes=[list(s) for s in pyramid.shapes]),
+                         noise_std=float(noise_std), activation=activation, n_samples=n_samples,
+                         seed=seed_attr(rng), shapes=[list(s) for s in pyramid.shapes]),
     )
 
 
@@ -277,8 +336,16 @@ def _seed_from_unit(u: float) -> int:
     return int(np.floor(np.clip(u, 0.0, 1.0) * 2.0**52))
 
 
-def message_passing(n_rows: int = 16, n_cols: int = 16, levels: int = 3) -> ForwardModel:
-    """Noise propagation through linear multiresolution message passing; see the module docstring.
+def message_passing(n_rows: int = 16, n_cols: int = 16, levels: int = 3, activation: str = "linear") -> ForwardModel:
+    """Noise propagation through multiresolution message passing; see the module docstring.
+
+    Parameters
+    ----------
+    n_rows, n_cols, levels : int
+        Fine raster size and number of pyramid levels.
+    activation : {"linear", "tanh"}
+        ``tanh`` after every smoothing layer makes the network nonlinear; the variances are then the
+        delta-method (first-order) values at the clean field.
 
     Returns
     -------
@@ -295,6 +362,7 @@ def message_passing(n_rows: int = 16, n_cols: int = 16, levels: int = 3) -> Forw
     >>> round(float(out["var_coarse"][0]), 12), round(float(out["noise_gain"][0]), 12)  # no mixing: identity
     (0.0025, 1.0)
     """
+    _check_activation(activation)
     pyramid = raster_pyramid(n_rows, n_cols, levels)
     coarse_index = 2 * (levels - 1)
 
@@ -302,16 +370,16 @@ def message_passing(n_rows: int = 16, n_cols: int = 16, levels: int = 3) -> Forw
         n = len(noise_std)
         out = {k: np.empty(n) for k in ("var_coarse", "var_output", "noise_gain", "error_rms", "output_mean")}
         for s in range(n):
-            maps = propagate_layers(pyramid, beta[s], gamma[s], np.eye(pyramid.n_nodes))
-            gain = float(np.sum(maps[-1] ** 2)) / pyramid.n_nodes  # tr(M Mᵀ)/N
             clean = _clean_signal(pyramid.shapes[0], signal_amplitude[s])
+            clean_states, maps = _run(pyramid, beta[s], gamma[s], clean, activation, np.eye(pyramid.n_nodes))
+            gain = float(np.sum(maps[-1] ** 2)) / pyramid.n_nodes  # tr(J Jᵀ)/N
             noise = noise_std[s] * np.random.default_rng(_seed_from_unit(seed_u[s])).standard_normal(pyramid.n_nodes)
-            noisy_out = maps[-1] @ (clean + noise)
-            clean_out = maps[-1] @ clean
-            out["var_coarse"][s] = noise_std[s] ** 2 * float(np.sum(maps[coarse_index] ** 2)) / maps[coarse_index].shape[0]
+            noisy_out = propagate_layers(pyramid, beta[s], gamma[s], clean + noise, activation=activation)[-1]
+            coarse = maps[coarse_index]
+            out["var_coarse"][s] = noise_std[s] ** 2 * float(np.sum(coarse**2)) / coarse.shape[0]
             out["var_output"][s] = noise_std[s] ** 2 * gain
             out["noise_gain"][s] = gain
-            out["error_rms"][s] = math.sqrt(float(np.mean((noisy_out - clean_out) ** 2)))
+            out["error_rms"][s] = math.sqrt(float(np.mean((noisy_out - clean_states[-1]) ** 2)))
             out["output_mean"][s] = float(np.mean(noisy_out))
         return out
 
@@ -335,5 +403,5 @@ def message_passing(n_rows: int = 16, n_cols: int = 16, levels: int = 3) -> Forw
         function,
         inputs,
         outputs,
-        description=f"linear multiresolution message passing, {n_rows}x{n_cols} raster, {levels} levels",
+        description=f"{activation} multiresolution message passing, {n_rows}x{n_cols} raster, {levels} levels",
     )

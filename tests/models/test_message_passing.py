@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 
 from models.message_passing import (
+    _clean_signal,
+    _run,
     grid_adjacency,
     layer_covariances,
     layer_names,
@@ -126,6 +128,50 @@ def test_model_error_matches_analytic_output_variance():
     assert len(set(out["error_rms"].tolist())) == n  # different seed_u, different realisation
 
 
+def test_tanh_jacobian_matches_finite_differences():
+    """The forward-mode Jacobian J of the tanh network, from which Cov = σ² J Jᵀ, against central
+    differences of the network output, h = 1e-6."""
+    pyr = raster_pyramid(8, 8, 2)
+    signal = _clean_signal((8, 8), 1.5)
+    cov = layer_covariances(pyr, 0.4, 0.7, 1.0, activation="tanh", signal=signal)
+    _, jac = _run(pyr, 0.4, 0.7, signal, "tanh", np.eye(64))
+    np.testing.assert_allclose(cov[-1], jac[-1] @ jac[-1].T, rtol=1e-12)
+    h = 1e-6
+    for node in (0, 27, 63):
+        e = np.zeros(64)
+        e[node] = h
+        up = propagate_layers(pyr, 0.4, 0.7, signal + e, activation="tanh")[-1]
+        down = propagate_layers(pyr, 0.4, 0.7, signal - e, activation="tanh")[-1]
+        np.testing.assert_allclose((up - down) / (2 * h), jac[-1][:, node], rtol=1e-6, atol=1e-9)
+
+
+def test_tanh_delta_method_small_noise_and_saturation():
+    """Delta method for the tanh network: at σ = 0.01 its bias is O(σ²) relative (≈1e-4), far below the
+    sampling error, so sampled and linearised variances agree within 4 standard errors at every layer; at
+    σ = 1 tanh saturates and the sampled variance is clearly below the first-order value (> 4 SE lower
+    at every layer) — the linear analysis does not carry over to a saturating network."""
+    pyr = raster_pyramid(16, 16, 3)
+    signal = _clean_signal((16, 16), 2.0)
+    small = layer_variance(pyr, 0.5, 0.5, 0.01, activation="tanh", signal=signal, n_samples=3000, rng=1)
+    assert float(abs((small.sampled - small.analytic) / small.standard_error).max()) < 4.0
+    assert small.attrs["activation"] == "tanh"
+    large = layer_variance(pyr, 0.5, 0.5, 1.0, activation="tanh", signal=signal, n_samples=3000, rng=2)
+    assert bool(((large.analytic - large.sampled) > 4 * large.standard_error).all())
+
+
+def test_tanh_model_error_matches_delta_method_at_small_noise():
+    """E[error_rms²] ≈ var_output (delta method) for the tanh model at σ = 0.01 over 150 realisations,
+    within 4 standard errors of the mean (the delta-method bias, O(σ²) ≈ 1e-4 relative, is negligible)."""
+    m = message_passing(activation="tanh")
+    n = 150
+    out = m(noise_std=0.01, seed_u=(np.arange(n) + 0.5) / n, beta=0.6, gamma=0.3)
+    var_output = float(out["var_output"][0])
+    errors = out["error_rms"] ** 2
+    assert abs(float(errors.mean()) - var_output) < 4 * float(errors.std(ddof=1)) / math.sqrt(n)
+    linear = message_passing()(noise_std=0.01, seed_u=0.5, beta=0.6, gamma=0.3)
+    assert var_output < float(linear["var_output"][0])  # tanh' < 1 damps the noise
+
+
 def test_declared_kinds():
     m = message_passing()
     assert set(m.inputs.epistemic) == {"beta", "gamma"}
@@ -144,6 +190,7 @@ def test_declared_kinds():
         (lambda: propagate_layers(raster_pyramid(8, 8, 2), 0.5, 0.5, np.ones(63)), r"x must have 64 rows"),
         (lambda: layer_covariances(raster_pyramid(8, 8, 2), 0.5, 0.5, -1.0), r"noise_std must be >= 0, got -1.0"),
         (lambda: layer_variance(raster_pyramid(8, 8, 2), 0.5, 0.5, 1.0, n_samples=1), r"n_samples must be an integer >= 2"),
+        (lambda: message_passing(activation="relu"), r"activation must be one of \['linear', 'tanh'\], got 'relu'"),
     ],
 )
 def test_bad_arguments_raise(call, match):
