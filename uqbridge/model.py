@@ -106,7 +106,8 @@ class ForwardModel:
         full: dict[str, np.ndarray] = {}
         for i in self.inputs:
             if i.name in arrays:
-                full[i.name] = np.broadcast_to(arrays[i.name], (n,))
+                a = arrays[i.name]
+                full[i.name] = a if a.shape == (n,) else np.broadcast_to(a, (n,)).copy()
             elif i.distribution.is_constant:
                 full[i.name] = np.full(n, i.distribution.mean)
             else:

@@ -290,7 +290,7 @@ def _relative_error(y: np.ndarray, pred: np.ndarray) -> float:
 def fit_pce(
     model: ForwardModel,
     *,
-    method: str = "lars",
+    method: str = "sparse",
     n_runs: int | None = None,
     design: str = "sobol",
     degree: int | None = None,
@@ -314,7 +314,7 @@ def fit_pce(
     Parameters
     ----------
     model : ForwardModel
-    method : {"lars", "omp", "sparse", "ols", "quadrature"}
+    method : {"sparse", "lars", "omp", "ols", "quadrature"}, default "sparse"
         Sparse regression (hybrid LARS, orthogonal matching pursuit, or ``"sparse"``: both, keeping
         the lower corrected LOO error per candidate basis), full least squares, or spectral
         projection on a chaospy quadrature rule. Sparse supports are limited to ``n_runs / 2`` terms
