@@ -142,8 +142,9 @@ def solve_surface_temperature(
         step = residual / slope
         t -= step
         if np.max(np.abs(step)) < tol:
-            break
-    return t
+            return t
+    raise RuntimeError(f"energy balance Newton iterations did not converge in max_iter={max_iter} "
+                       f"(largest last step {float(np.max(np.abs(step))):.3g} K)")
 
 
 def block_mean(field: np.ndarray, factor: int) -> np.ndarray:

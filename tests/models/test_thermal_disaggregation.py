@@ -103,6 +103,11 @@ def test_model_matches_disaggregate_and_adds_information():
     assert truth["rmse"][0] < truth["rmse_uniform"][0]
 
 
+def test_newton_non_convergence_is_reported():
+    with pytest.raises(RuntimeError, match=r"did not converge in max_iter=1"):
+        solve_surface_temperature(0.2, 0.5, 0.97, 800.0, 300.0, 290.0, 2.0, max_iter=1)
+
+
 def test_declared_kinds():
     m = thermal_disaggregation()
     assert set(m.inputs.aleatory) == {"S_down", "L_down", "T_air", "wind"}
