@@ -110,7 +110,7 @@ def pooling_matrix(n_rows: int, n_cols: int) -> sparse.csr_array:
     return sparse.csr_array(sparse.kron(block_r, block_c))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class RasterPyramid:
     """Raster graphs of every level (finest first) and the pooling matrices between them."""
 

@@ -89,7 +89,7 @@ def bspline_basis(coordinates: np.ndarray, length: int, n_control: int) -> np.nd
     return BSpline.design_matrix(x, knots, 3).toarray()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Transform:
     """Rigid + anisotropic scale + B-spline displacement, in fine-pixel units (rows, cols).
 
@@ -253,7 +253,7 @@ def _tears(n: int, tissue: np.ndarray, fraction: float, gen: np.random.Generator
     return mask
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Pair:
     """A synthetic fixed (MRI) / moving (histology) pair with its true transform and the tear mask."""
 

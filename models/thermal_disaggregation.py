@@ -189,7 +189,7 @@ def enforce_radiance_constraint(
     return corrected**0.25
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Scene:
     """Fine-scale surface fields, the fine truth and the coarse radiance observation of a synthetic scene."""
 
