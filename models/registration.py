@@ -138,9 +138,10 @@ class Transform:
 
 
 def _nmi_with_gradient(
-    a: np.ndarray, b: np.ndarray, mask: np.ndarray | None, smoothing: float = 1.0
-) -> tuple[float, np.ndarray]:
-    """NMI of ``a`` and ``b`` and its derivative with respect to every value of ``b`` (0 where masked)."""
+    a: np.ndarray, b: np.ndarray, mask: np.ndarray | None, smoothing: float = 1.0, gradient: bool = True
+) -> tuple[float, np.ndarray | None]:
+    """NMI of ``a`` and ``b`` and (if ``gradient``) its derivative with respect to every value of ``b``
+    (0 where masked)."""
     a = np.asarray(a, float)
     b = np.asarray(b, float)
     keep = np.ones(b.shape, bool) if mask is None else np.asarray(mask, bool)
@@ -167,6 +168,8 @@ def _nmi_with_gradient(
 
     h_r, h_c, h_rc = (float(-np.sum(x * log(x))) for x in (pr, pc, p))
     nmi = (h_r + h_c) / h_rc
+    if not gradient:
+        return nmi, None
     # dH/dJ for p = J / ΣJ is (−log p − H)/ΣJ; chain through NMI and the (self-adjoint) Gaussian smoothing
     d_joint = ((-log(pr) - h_r)[:, None] + (-log(pc) - h_c)[None, :] - nmi * (-log(p) - h_rc)) / (h_rc * total)
     d_raw = ndimage.gaussian_filter(d_joint, smoothing, mode="constant").ravel()
@@ -195,7 +198,7 @@ def normalized_mutual_information(
     """
     if not smoothing >= 0.0:
         raise ValueError(f"smoothing must be >= 0 (bins), got {smoothing!r}")
-    return _nmi_with_gradient(a, b, mask, smoothing)[0]
+    return _nmi_with_gradient(a, b, mask, smoothing, gradient=False)[0]
 
 
 def gaussian_pyramid(image: np.ndarray, levels: int, weights: np.ndarray | None = None) -> list[np.ndarray]:
@@ -362,7 +365,7 @@ def register(
         valid = _warp(intact, coords, 1, 0.0) > 0.5
         if valid.sum() < 16:
             return 0.0
-        return -normalized_mutual_information(fixed_pyr[k], warped, valid)
+        return -_nmi_with_gradient(fixed_pyr[k], warped, valid, gradient=False)[0]
 
     # stage 1: rigid + anisotropic scale at the coarsest level (parameters scaled to O(1) moves)
     k = levels - 1
