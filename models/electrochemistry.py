@@ -23,19 +23,20 @@ J. Electrochem. Soc. 152, J23, where ``i₀ = e k₀ × (site coverage term)`` p
 ``j₀ = n e Γ a (k_B T / h) ⟨exp(−E/kT)⟩`` in A/m², with ``Γ`` the site density (sites/m²) and ``a`` the
 reactant activity (dimensionless).
 
-Butler–Volmer (Bard & Faulkner, *Electrochemical Methods*, 2nd ed., 2001, Eq. 3.4.11, without mass
-transport limitation): ``i(η) = j₀ [exp(α_a f η) − exp(−α_c f η)]`` with ``f = F/(RT)``; anodic current
-positive (IUPAC). Limits: ``i ≈ j₀ f η (α_a + α_c)`` for ``|η| ≪ 1/f`` (linear, Eq. 3.4.12) and Tafel
-slopes ``b = ln(10) RT / (α F)`` (V/decade, Eq. 3.4.15), reported in mV/decade.
+Butler–Volmer (Bard & Faulkner, *Electrochemical Methods*, 2nd ed., 2001, §3.4, without mass-transport
+limitation): ``i(η) = j₀ [exp(α_a f η) − exp(−α_c f η)]`` with ``f = F/(RT)``; anodic current
+positive (IUPAC). Limits: ``i ≈ j₀ f η (α_a + α_c)`` for ``|η| ≪ 1/f`` (linear regime) and Tafel
+slopes ``b = ln(10) RT / (α F)`` (V/decade), reported in mV/decade. Currents far beyond ~1e4 A/m² would in
+reality be limited by mass transport, which this map does not include.
 
 Default inputs (illustrative catalyst, hydrogen-evolution magnitudes)
 ---------------------------------------------------------------------
 * ``mu_barrier`` ~ Normal(0.75, 0.02) eV, aleatory: electrode-to-electrode variation of the mean DFT
   barrier (surface preparation). At the medians j₀ ≈ 20 A/m² = 2 mA/cm², the order of Pt-group HER
-  exchange currents (Nørskov et al. 2005, Fig. 3).
+  exchange currents (Nørskov et al. 2005).
 * ``sigma_site`` ~ LogNormal(median 0.05 eV, CoV 0.3), aleatory: site-to-site barrier heterogeneity.
 * ``dft_shift`` ~ Normal(0, 0.1) eV and ``dft_spread`` ~ Uniform(0, 0.05) eV, epistemic: GGA barrier
-  errors are ≈ 0.1–0.2 eV (Mallikarjun Sharada et al. 2017, Phys. Rev. B 96, 035143).
+  errors are ≈ 0.1–0.2 eV (SBH10 benchmark: Mallikarjun Sharada et al. 2017, J. Phys. Chem. C 121, 19807).
 * ``alpha_a``, ``alpha_c`` ~ Uniform(0.4, 0.6), epistemic transfer coefficients (symmetric barrier 0.5).
 * ``T`` = 298.15 K, ``site_density`` = 1.5e19 m⁻² (Pt(111) surface atoms, 1.5e15 cm⁻²), ``activity`` = 1,
   ``eta_1`` = −0.01 V (linear regime), ``eta_2`` = −0.2 V (cathodic Tafel regime): Constant conditions.

@@ -23,7 +23,7 @@ Method
   coefficients at each finer level, initialised by the previous level (a least-squares projection when the
   control grid is refined), with a small quadratic penalty on the coefficients against folding.
 * Tears: torn pixels are filled by normalised convolution and the moving pyramid is a normalised
-  convolution (Knutsson & Westin 1993), so tears neither enter the metric nor bleed into coarse levels.
+  convolution (Knutsson & Westin 1993, Proc. CVPR), so tears neither enter the metric nor bleed into coarse levels.
 
 Synthetic pairs (:func:`synthetic_pair`): a smooth elliptical tissue phantom with internal structures; the
 MRI is ``phantom(T_true(x))`` plus noise, the histology is a non-monotone intensity map of the phantom
@@ -205,7 +205,7 @@ def gaussian_pyramid(image: np.ndarray, levels: int, weights: np.ndarray | None 
     """``[image, smooth↓2, smooth↓4, …]``: Gaussian smoothing (σ = f/2) then subsampling by ``f = 2^k``.
 
     With ``weights`` (1 = valid, 0 = torn) the smoothing is a normalised convolution
-    ``G(w·I) / G(w)`` (Knutsson & Westin 1993), so that excluded pixels do not bleed into coarse levels.
+    ``G(w·I) / G(w)`` (Knutsson & Westin 1993, Proc. CVPR), so that excluded pixels do not bleed into coarse levels.
 
     Examples
     --------

@@ -9,7 +9,7 @@ Per fine pixel with albedo ``α``, vegetation fraction ``f`` and emissivity ``ε
 
 * net radiation ``Rn(T) = (1 − α) S↓ + ε L↓ − ε σ T⁴`` (σ: Stefan–Boltzmann constant);
 * ground heat flux ``G = Γ_G Rn`` with ``Γ_G = 0.05 f + Γ_s (1 − f)`` (SEBS, Su 2002, Hydrol. Earth Syst.
-  Sci. 6, 85, Eq. 9: Γ_c = 0.05 for full canopy, Γ_s = 0.315 for bare soil);
+  Sci. 6, 85: Γ_c = 0.05 for full canopy, Γ_s = 0.315 for bare soil);
 * latent heat ``LE = Λ (Rn − G)`` with evaporative fraction ``Λ = Λ_max [f + 0.2 (1 − f)] w`` (``w``: the
   relative soil-moisture factor, 1 in the model, heterogeneous in the synthetic truth), clipped to
   [0, 0.95];
@@ -30,7 +30,8 @@ Default inputs (a clear-sky midday scene, 4 × 4 coarse pixels of 8 × 8 fine pi
 ----------------------------------------------------------------------------------
 The scene's true forcing is ``S↓ = 750 W/m²``, ``L↓ = 350 W/m²``, ``T_a = 300 K``, ``u = 3 m/s``, with
 ``Λ_max = 0.75``, ``Γ_s = 0.315``, ``ra_scale = 1`` and a heterogeneous moisture factor ``w`` (± 10 %) the
-model does not know, so even perfect forcing leaves ≈ 0.7 K RMS error (1.3 K for the uniform baseline). The inputs are the forcing *given to the model* and the model's parameters:
+model does not know, so even perfect forcing leaves ≈ 0.7 K RMS error (1.3 K for the uniform baseline).
+The inputs are the forcing *given to the model* and the model's parameters:
 
 * aleatory forcing errors typical of reanalysis/station forcing: ``S_down`` ~ Normal(750, 40) W/m²,
   ``L_down`` ~ Normal(350, 15) W/m², ``T_air`` ~ Normal(300, 1.5) K, ``wind`` ~ LogNormal(median 3, CoV

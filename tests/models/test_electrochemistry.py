@@ -91,9 +91,10 @@ def test_exchange_current_uses_the_eyring_prefactor():
 
 @pytest.mark.parametrize("alpha_a, alpha_c, T", [(0.5, 0.5, 298.15), (0.3, 0.7, 298.15), (0.6, 0.45, 330.0)])
 def test_butler_volmer_linear_and_tafel_limits(alpha_a, alpha_c, T):
-    """Bard & Faulkner (2001), Eqs. 3.4.12 and 3.4.15: i ≈ j₀ f η (α_a + α_c) for small η (relative error
-    ≤ f|η|·max(α) by Taylor's remainder), and d log₁₀|i| / dη → 1/b with b = ln(10)RT/(αF) in the Tafel
-    regimes (backward branch below exp(−(α_a+α_c) f |η|) < 1e-5 at |η| ≥ 0.4 V)."""
+    """Bard & Faulkner (2001), §3.4 (linear and Tafel limits of the current–overpotential equation):
+    i ≈ j₀ f η (α_a + α_c) for small η (relative error ≤ f|η|·max(α) by Taylor's remainder), and
+    d log₁₀|i| / dη → 1/b with b = ln(10)RT/(αF) in the Tafel regimes (the backward branch is below
+    exp(−(α_a+α_c) f |η|) < 1e-5 of the current at |η| ≥ 0.4 V)."""
     f = FARADAY / (R_GAS * T)
     eta = 1e-4
     linear = 2.5 * f * eta * (alpha_a + alpha_c)

@@ -85,7 +85,7 @@ def test_covariance_recursion_for_plain_layers():
 def test_layer_variance_analytic_matches_sampling(beta, gamma, seed):
     """Per-layer mean node variance by sampling 3000 noise fields through the sparse layers against
     tr(Cov_k)/N_k; the tolerance is 4 standard errors of a Gaussian quadratic form,
-    sd(‖h‖²) = √(2 tr Cov²) (Mathai & Provost 1992, Quadratic Forms in Random Variables, Thm 3.2b.2)."""
+    sd(‖h‖²) = √(2 tr Cov²) (Mathai & Provost 1992, *Quadratic Forms in Random Variables*, Ch. 3)."""
     pyr = raster_pyramid(16, 16, 3)
     ds = layer_variance(pyr, beta, gamma, 0.5, n_samples=3000, rng=seed)
     assert ds.layer.values.tolist() == layer_names(3) and len(ds.layer) == 9

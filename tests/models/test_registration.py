@@ -64,7 +64,7 @@ def test_nmi_gradient_matches_finite_differences():
 
 
 def test_bspline_basis_reproduces_linear_functions():
-    """de Boor, *A Practical Guide to Splines* (2001), Ch. IX: with coefficients at the Greville abscissae
+    """de Boor, *A Practical Guide to Splines* (rev. ed. 2001), Greville abscissae: with coefficients at the Greville abscissae
     ξ_i = (t_{i+1} + t_{i+2} + t_{i+3})/3 a cubic spline reproduces any linear function exactly; the
     basis is a partition of unity."""
     n, n_ctrl = 48, 6
