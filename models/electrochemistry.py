@@ -58,6 +58,7 @@ __all__ = [
     "electrochemistry",
     "electrochemistry_function",
     "arrhenius_average",
+    "arrhenius_average_sites",
     "exchange_current_density",
     "butler_volmer",
     "tafel_slope",
@@ -116,6 +117,38 @@ def arrhenius_average(
     # PyTensor gradient a single reduction (a Python sum of 40 terms exceeds NumPy's 32-operand ufunc limit)
     scaled = xp.expand_dims(sigma / kt, -1) * nodes
     return xp.exp(-mu / kt) * xp.sum(weights * xp.exp(-scaled), axis=-1)
+
+
+def arrhenius_average_sites(
+    barriers: Any, T: float, *, shift: float = 0.0, spread: float = 0.0, weights: Any = None
+) -> float:
+    """Arrhenius average over a finite set of computed site barriers (eV), e.g. one DFT value per site type.
+
+    Each site's barrier carries the epistemic functional error ``N(shift, spread²)``, so the average is
+    ``Σ w_i exp(−(E_i + shift)/kT + spread²/(2k²T²))`` (weights normalised; equal by default).
+
+    Examples
+    --------
+    >>> kt = K_B_EV * 300.0
+    >>> a = arrhenius_average_sites([0.6, 0.8], 300.0)
+    >>> round(a / (0.5 * (math.exp(-0.6 / kt) + math.exp(-0.8 / kt))), 12)
+    1.0
+    >>> arrhenius_average_sites([], 300.0)
+    Traceback (most recent call last):
+    ...
+    ValueError: barriers must be a non-empty 1-D array of finite values, got shape (0,)
+    """
+    e = np.asarray(barriers, dtype=float)
+    if e.ndim != 1 or e.size == 0 or not np.all(np.isfinite(e)):
+        raise ValueError(f"barriers must be a non-empty 1-D array of finite values, got shape {e.shape}")
+    w = np.full(e.size, 1.0 / e.size) if weights is None else np.asarray(weights, dtype=float)
+    if w.shape != e.shape or np.any(w < 0) or not w.sum() > 0:
+        raise ValueError(f"weights must be non-negative, not all zero, with shape {e.shape}, got {weights!r}")
+    kt = K_B_EV * T
+    # log-sum-exp keeps large barrier sets with small kT finite
+    exponents = -(e + shift) / kt + spread**2 / (2.0 * kt**2)
+    top = float(np.max(exponents))
+    return float(math.exp(top) * np.sum(w / w.sum() * np.exp(exponents - top)))
 
 
 def exchange_current_density(

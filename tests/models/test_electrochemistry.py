@@ -11,6 +11,7 @@ from models.electrochemistry import (
     K_B_EV,
     R_GAS,
     arrhenius_average,
+    arrhenius_average_sites,
     butler_volmer,
     electrochemistry,
     electrochemistry_function,
@@ -37,6 +38,29 @@ def test_arrhenius_average_closed_form_quadrature_and_monte_carlo(mu, sigma, T):
     s2 = (sigma / kt) ** 2
     se = math.exp(-mu / kt) * math.sqrt(math.exp(s2) * (math.exp(s2) - 1.0) / n)
     assert abs(mc - closed) < 4 * se
+
+
+def test_site_set_average_converges_to_the_gaussian_closed_form():
+    """A large set of site barriers drawn from N(μ, σ_site²) with an epistemic N(shift, spread²) functional
+    error: the finite-set average equals the Gaussian closed form with mean μ + shift and variance
+    σ_site² + spread² within 4 standard errors of the site sample (SE from the exact log-normal variance
+    of exp(−E/kT) over sites); a single site reduces to exp(−(E + shift)/kT + spread²/2k²T²)."""
+    T, mu, s_site, shift, spread = 320.0, 0.7, 0.04, -0.05, 0.03
+    kt = K_B_EV * T
+    n = 100_000
+    barriers = np.random.default_rng(3).normal(mu, s_site, n)
+    got = arrhenius_average_sites(barriers, T, shift=shift, spread=spread)
+    want = float(arrhenius_average(mu + shift, math.hypot(s_site, spread), T))
+    s2 = (s_site / kt) ** 2
+    se = math.exp(-(mu + shift) / kt + spread**2 / (2 * kt**2)) * math.sqrt(math.exp(s2) * (math.exp(s2) - 1) / n)
+    assert abs(got - want) < 4 * se
+    one = arrhenius_average_sites([0.5], T, shift=shift, spread=spread)
+    assert one == pytest.approx(math.exp(-(0.5 + shift) / kt + spread**2 / (2 * kt**2)), rel=1e-13)
+    # weights: a 3:1 mixture of two site types
+    mixed = arrhenius_average_sites([0.5, 0.7], T, weights=[3.0, 1.0])
+    assert mixed == pytest.approx(0.75 * math.exp(-0.5 / kt) + 0.25 * math.exp(-0.7 / kt), rel=1e-13)
+    with pytest.raises(ValueError, match=r"weights must be non-negative, not all zero, with shape \(2,\)"):
+        arrhenius_average_sites([0.5, 0.7], T, weights=[1.0, -1.0])
 
 
 def test_averaging_barriers_first_is_wrong_by_the_variance_factor():
