@@ -97,8 +97,7 @@ def main(argv: list[str] | None = None) -> None:
 
     def best(run: Callable[[], Any]) -> tuple[float, Any]:
         # the fastest of a few runs: other load on the machine only ever adds time
-        runs = [timed(run) for _ in range(max(1, args.repeat))]
-        return min(t for t, _ in runs), runs[-1][1]
+        return min((timed(run) for _ in range(max(1, args.repeat))), key=lambda r: r[0])
 
     with threadpool_limits(1):  # one BLAS thread in-process too, as in every worker
         t_in, (reference, busy_in) = best(lambda: run_cell(model, values, InProcess(), args.batch_size))
