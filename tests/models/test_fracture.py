@@ -7,6 +7,7 @@ import pytest
 from scipy import integrate, stats
 
 from models.fracture import (
+    failure_probability_reference,
     GEOMETRY_FACTORS,
     fracture,
     fracture_energy,
@@ -100,20 +101,7 @@ def test_default_failure_probability_matches_quadrature_and_design_range():
     against a quadrature reference: conditional on σ and E, failure is ln a − ln Γ ≥ c(σ, E), a sum of
     independent normals, so Pf = E_{σ,E} Φ((μ_a − μ_Γ − c)/√(s_a² + s_Γ²)); design target 1e-5 … 1e-3."""
     m = fracture()
-    d = {i.name: i.distribution for i in m.inputs}
-    mu_g = math.log(0.5) + d["sigma_max"].mu + d["delta_c"].mu
-    s = math.hypot(d["a"].sigma, math.hypot(d["sigma_max"].sigma, d["delta_c"].sigma))
-    y, nu = GEOMETRY_FACTORS["edge"], 0.23
-    e_nodes, e_weights = np.polynomial.hermite_e.hermegauss(30)
-    e_values = d["E"].mu + d["E"].sigma * e_nodes
-    e_weights = e_weights / e_weights.sum()
-
-    def conditional(sig):
-        c = np.log(1e-3 * e_values / (1 - nu**2) / (math.pi * y**2 * sig**2))
-        return float(np.sum(e_weights * stats.norm.cdf((d["a"].mu - mu_g - c) / s))) * d["sigma"].pdf(sig)
-
-    loc, scale = d["sigma"].loc, d["sigma"].scale
-    pf_ref, _ = integrate.quad(conditional, loc - 4 * scale, loc + 60 * scale, limit=200, epsrel=1e-10)
+    pf_ref = failure_probability_reference()
     assert 1e-5 < pf_ref < 1e-3
 
     n = 400_000
