@@ -211,6 +211,18 @@ def _run_resume(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---- calibration check -------------------------------------------------------------------------------
+def _configure_check(p: argparse.ArgumentParser) -> None:
+    p.add_argument("path", help="netCDF file written by CalibrationResult.save")
+    p.add_argument("--strict", action="store_true", help="exit with status 1 if the diagnostics gate failed")
+
+
+def _run_check(args: argparse.Namespace) -> int:
+    from .calibration.__main__ import main as check
+
+    return check(["check", args.path] + (["--strict"] if args.strict else []))
+
+
 COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]] = {
     "models": ("list the registered models", _configure_models, _run_models),
     "describe": ("show a model's inputs (kind, distribution, units) and outputs", _configure_describe, _run_describe),
@@ -219,6 +231,7 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Callab
     "campaign": ("a durable, resumable propagation campaign (process pool or Dask)", _configure_campaign, _run_campaign),
     "resume": ("continue a killed campaign without re-running finished points", _configure_resume, _run_resume),
     "run": ("run a study file (TOML) and write its data and report", _configure_run, _run_run),
+    "check": ("print a saved calibration's diagnostics; --strict exits 1 when the gate failed", _configure_check, _run_check),
 }
 
 
