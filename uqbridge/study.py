@@ -241,13 +241,14 @@ def _pf_epistemic(model, options, rng):
 
     options = dict(options)
     ls = _limit_state(model, options.pop("limit_state", None))
-    return {"pf_epistemic": reliability.pf_epistemic(ls, rng=rng, **options)}
+    method_options = dict(options.pop("method_options", {}))
+    return {"pf_epistemic": reliability.pf_epistemic(ls, rng=rng, **options, **method_options)}
 
 
 def _pf_epistemic_keys():
     from . import reliability
 
-    return _keyword_options(reliability.pf_epistemic, "rng", "samples") | {"limit_state"}
+    return _keyword_options(reliability.pf_epistemic, "rng", "samples") | {"limit_state", "method_options"}
 
 
 def _sensitivity(model, options, rng):

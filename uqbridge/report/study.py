@@ -82,7 +82,7 @@ def study_report(study: Any, results: Mapping[str, xr.Dataset], path: str | os.P
             report.figure(variance_split(ds), caption="Share of variance reducible by knowledge (epistemic) vs irreducible (aleatory)")
         elif name.startswith("pf_epistemic"):
             report.heading("Pf under epistemic uncertainty")
-            scalars = {k: float(v) for k, v in ds.data_vars.items() if v.ndim == 0}
+            scalars = {k: float(v) for k, v in ds.data_vars.items() if v.ndim == 0 and k != "converged"}
             report.table(pd.DataFrame([scalars]), caption="Predictive Pf and credible interval", digits=4, index=False)
             _pf_distribution(report, ds)
         elif name.startswith("sensitivity"):
@@ -114,22 +114,22 @@ def study_report(study: Any, results: Mapping[str, xr.Dataset], path: str | os.P
 
 
 def _reliability_figures(report: HtmlReport, results: Mapping[str, xr.Dataset]) -> None:
-    """Figures of the reliability results (filled in from :mod:`uqbridge.plots.reliability`)."""
-    return None
+    """Convergence of Pf for the simulation methods that record a history."""
+    from ..plots.reliability import plot_pf_convergence
+
+    for name, ds in results.items():
+        if name.startswith("reliability_") and "history_pf" in ds:
+            try:
+                fig = plot_pf_convergence(ds)
+            except (KeyError, ValueError):  # a method without a usable history: no figure
+                continue
+            report.figure(fig, caption=f"Convergence of Pf ({name.removeprefix('reliability_')}), with its interval")
 
 
 def _pf_distribution(report: HtmlReport, ds: xr.Dataset) -> None:
-    from matplotlib.figure import Figure
+    from ..plots.reliability import plot_pf_distribution
 
-    var = next((v for v in ("pf_samples", "pf_conditional", "pf") if v in ds and ds[v].ndim == 1), None)
-    if var is None:
-        return
-    fig = Figure(figsize=(5, 3.2), layout="constrained")
-    ax = fig.add_subplot()
-    pf = ds[var].values
-    pf = pf[np.isfinite(pf) & (pf > 0)]
-    if pf.size:
-        ax.hist(np.log10(pf), bins=30, color="#4C72B0")
-        ax.set_xlabel("log10 Pf(E)")
-        ax.set_ylabel("count")
-        report.figure(fig, caption="Distribution of the conditional Pf over the epistemic inputs")
+    report.figure(plot_pf_distribution(ds), caption="Distribution of the conditional Pf(E) over the epistemic inputs")
+    if "importance" in ds:
+        report.table(ds[["importance", "importance_share"]].to_dataframe(),
+                     caption="Which epistemic input drives Pf: Spearman rank correlation with log Pf(E)")
