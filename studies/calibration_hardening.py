@@ -117,7 +117,8 @@ def main(quick: bool = False, out: str = "results/calibration_hardening", seed: 
         published = calibrate(model, cu, noise={"tau": "unknown"}, rng=seed + 1, **budget)
         published.save(folder / "takeuchi_idata.nc")
         post = published.idata.posterior
-        table = pd.DataFrame({n: {"mean": float(post[n].mean()), "sd": float(post[n].std())} for n in TRUTH}).T
+        names = [*TRUTH, *(v for v in post.data_vars if str(v).startswith("sigma_"))]  # + the misfit scale
+        table = pd.DataFrame({n: {"mean": float(post[n].mean()), "sd": float(post[n].std())} for n in names}).T
         print(table.to_string())
         report.heading("2. Published data: Cu single crystals, Takeuchi (1975)")
         report.paragraph("Resolved values with Schmid factors 0.408 ([001]) and 0.272 ([111]); strains below 2 % "
