@@ -144,8 +144,9 @@ def test_function_is_shipped_once_per_worker(name, request, tmp_path):
     pids = backend.map(CountsUnpickling(str(log)), list(range(40)))
     loads = log.read_text().split()
     assert len(set(pids)) <= 2
-    # once per worker, not once per task (40 tasks)
-    assert len(loads) <= 2 and set(loads) >= set(map(str, set(pids)))
+    # once per worker, not once per task (40 tasks); Dask may deserialise a broadcast replica a
+    # second time on a worker under load (seen once at load average 10), so allow two per worker
+    assert len(loads) <= 2 * len(set(pids)) and set(loads) >= set(map(str, set(pids)))
 
 
 def test_campaign_on_dask_matches_in_process_and_analytic_mean(dask_backend, tmp_path):
