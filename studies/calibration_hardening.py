@@ -30,29 +30,13 @@ import uqbridge as uq
 from uqbridge.calibration import calibrate
 from uqbridge.plots.calibration import posterior_predictive, prior_posterior
 from uqbridge.report.html import HtmlReport
+from models.kocks_mecking import synthetic_curves
 
 TRUTH = {"tau0": 1.2, "alpha": 0.33, "k1": 1.7e8, "k2": 9.0}
 NOISE = 0.3  # MPa
 RHO_NOISE = 1e13  # m^-2
 SCHMID = {"001": 0.408, "111": 0.272}
 DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "cu_single_crystal_tension_takeuchi1975.csv"
-
-
-def synthetic_data(model: uq.ForwardModel, seed: int, n_specimens: int = 4) -> tuple[pd.DataFrame, np.ndarray]:
-    """Resolved stress–strain curves of ``n_specimens`` generated with ``TRUTH`` and noise ``NOISE``."""
-    rng = np.random.default_rng(seed)
-    rho0 = model.inputs["rho0"].distribution.ppf(rng.random(n_specimens))
-    gamma = np.linspace(0.02, 0.6, 12)
-    frames = []
-    for s, r0 in enumerate(rho0):
-        out = model(gamma=gamma, rho0=r0, **TRUTH)
-        # dislocation density measured at two strains (e.g. X-ray line profiles): without it the
-        # stress data fix only alpha·k1, alpha·sqrt(rho0) and k2, not alpha and k1 separately
-        rho = np.full(gamma.size, np.nan)
-        rho[[3, 11]] = out["rho"][[3, 11]] + RHO_NOISE * rng.normal(size=2)
-        frames.append(pd.DataFrame({"specimen": f"S{s + 1}", "gamma": gamma, "rho": rho,
-                                    "tau": out["tau"] + NOISE * rng.normal(size=gamma.size)}))
-    return pd.concat(frames, ignore_index=True), rho0
 
 
 def takeuchi_data() -> pd.DataFrame:
@@ -86,7 +70,7 @@ def main(quick: bool = False, out: str = "results/calibration_hardening", seed: 
     summary = {}
 
     # 1. synthetic data with known truth
-    data, rho0 = synthetic_data(model, seed)
+    data, rho0 = synthetic_curves(TRUTH, tau_noise=NOISE, rho_noise=RHO_NOISE, seed=seed)
     print(f"[1/3] synthetic: {len(data)} observations of {data['specimen'].nunique()} specimens, NUTS ...")
     synthetic = calibrate(model, data, noise={"tau": "unknown", "rho": ("known", RHO_NOISE)}, rng=seed, **budget)
     synthetic.save(folder / "synthetic_idata.nc")

@@ -58,22 +58,7 @@ KM_RHO_NOISE = 1e13  # m^-2, e.g. X-ray line-profile analysis at two strains per
 
 
 def km_data(model, *, n_specimens: int = 4, seed: int = 7) -> tuple[pd.DataFrame, np.ndarray]:
-    """Synthetic resolved stress–strain curves of several specimens, with sparse density measurements.
+    """Synthetic KM curves with ``KM_TRUTH`` (see ``models.kocks_mecking.synthetic_curves``)."""
+    from models.kocks_mecking import synthetic_curves
 
-    Each specimen draws its initial dislocation density from the model's declared population; tau is
-    measured at 12 strains (noise ``KM_TAU_NOISE``), rho at two of them (noise ``KM_RHO_NOISE``).
-    Returns the table and the specimens' true ``rho0``.
-    """
-    rng = np.random.default_rng(seed)
-    rho0 = model.inputs["rho0"].distribution.ppf(rng.random(n_specimens))
-    gamma = np.linspace(0.02, 0.6, 12)
-    frames = []
-    for s, r0 in enumerate(rho0):
-        out = model(gamma=gamma, rho0=r0, **KM_TRUTH)
-        rho = np.full(gamma.size, np.nan)
-        rho[[3, 11]] = out["rho"][[3, 11]] + KM_RHO_NOISE * rng.normal(size=2)
-        frames.append(pd.DataFrame({
-            "specimen": f"S{s + 1}", "gamma": gamma,
-            "tau": out["tau"] + KM_TAU_NOISE * rng.normal(size=gamma.size), "rho": rho,
-        }))
-    return pd.concat(frames, ignore_index=True), rho0
+    return synthetic_curves(KM_TRUTH, n_specimens=n_specimens, tau_noise=KM_TAU_NOISE, rho_noise=KM_RHO_NOISE, seed=seed)
