@@ -56,6 +56,14 @@ def _run_stored(batch: Any) -> Any:
     return _WORKER_FUNC(batch)
 
 
+def _in_order(results: Any, n: int) -> list[Any]:
+    """Collect ``(index, result)`` pairs arriving in completion order into a list in batch order."""
+    out: list[Any] = [None] * n
+    for i, r in results:
+        out[i] = r
+    return out
+
+
 def _check_workers(n_workers: Any, argument: str = "n_workers") -> int | None:
     if n_workers is None:
         return None
@@ -144,10 +152,7 @@ class ProcessPool:
 
     def map(self, func: Callable[[Any], Any], batches: Sequence[Any]) -> list[Any]:
         """``[func(b) for b in batches]``, computed in the pool, in order."""
-        out: list[Any] = [None] * len(batches)
-        for i, r in self.imap(func, batches):
-            out[i] = r
-        return out
+        return _in_order(self.imap(func, batches), len(batches))
 
     def close(self) -> None:
         """Shut the worker processes down (the pool restarts on the next call)."""
@@ -263,10 +268,7 @@ class Dask:
 
     def map(self, func: Callable[[Any], Any], batches: Sequence[Any]) -> list[Any]:
         """``[func(b) for b in batches]``, computed on the cluster, in order."""
-        out: list[Any] = [None] * len(batches)
-        for i, r in self.imap(func, batches):
-            out[i] = r
-        return out
+        return _in_order(self.imap(func, batches), len(batches))
 
     def close(self) -> None:
         """Close the client, and the LocalCluster if this backend started it."""

@@ -342,17 +342,14 @@ class InputSet:
         for n in names:
             self[n]
         columns = [np.asarray(samples[n], dtype=float).ravel() for n in names]
-        sizes = {c.size for c in columns}
-        if len(sizes) != 1:
-            raise ValueError(f"joint samples must have equal lengths, got {dict(zip(names, sizes))}")
+        if len({c.size for c in columns}) != 1:
+            sizes = {n: c.size for n, c in zip(names, columns)}
+            raise ValueError(f"joint samples must have equal lengths, got {sizes}")
         values = np.stack(columns, axis=-1)
         base = self.replace(**{n: Empirical(values[:, k]) for k, n in enumerate(names)})
-        base = InputSet(
-            base.inputs,
-            correlation={p: r for p, r in (base.correlation or {}).items() if not set(p) & set(names)},
-            joint=base.joint,
-        )
-        return InputSet(base.inputs, correlation=base.correlation, joint=base.joint + (_JointBlock(names, values),))
+        # the joint samples carry their own dependence: drop copula pairs that involve them
+        correlation = {p: r for p, r in (base.correlation or {}).items() if not set(p) & set(names)}
+        return InputSet(base.inputs, correlation=correlation, joint=base.joint + (_JointBlock(names, values),))
 
     # ---- serialisation --------------------------------------------------------------------------
     def to_json(self) -> str:

@@ -7,7 +7,7 @@ across scales, with the intermediate quantities kept in every result.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -70,7 +70,6 @@ class ForwardModel:
     outputs: tuple[Output, ...]
     description: str = ""
     differentiable: bool = False
-    _stages: tuple["ForwardModel", ...] = field(default=(), repr=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.inputs, InputSet):
@@ -254,7 +253,6 @@ def chain(*models: ForwardModel, name: str | None = None, description: str = "")
         outputs=tuple(produced.values()),
         description=description or " -> ".join(m.name for m in models),
         differentiable=all(m.differentiable for m in models),
-        _stages=stages,
     )
 
 
