@@ -54,7 +54,9 @@ from .execution import (
     Backend,
     BatchResult,
     InProcess,
+    _failed,
     evaluate_batch,
+    timeout_message,
 )
 from .model import ForwardModel
 from .propagate import RESERVED_NAMES, summarize
@@ -220,6 +222,11 @@ class _CampaignCall:
             result.message[failed] = again.message
             attempts[failed] += 1
         return result, attempts, time.perf_counter() - start
+
+    def timed_out(self, batch: Mapping[str, np.ndarray], seconds: float) -> tuple[BatchResult, np.ndarray, float]:
+        """A batch that ran past the backend's timeout: every point failed once (no retry: it hangs)."""
+        n = len(next(iter(batch.values())))
+        return _failed(self.model, n, timeout_message(seconds)), np.ones(n, np.int16), float(seconds)
 
 
 def _batch_dataset(index: int, samples: np.ndarray, part: tuple[BatchResult, np.ndarray, float]) -> xr.Dataset:

@@ -16,10 +16,24 @@ import numpy as np
 
 from .model import ForwardModel, ModelContractError
 
-__all__ = ["OK", "NONFINITE", "ERROR", "Backend", "InProcess", "BatchResult", "evaluate_batch", "evaluate"]
+__all__ = ["OK", "NONFINITE", "ERROR", "Backend", "InProcess", "BatchResult", "BatchTimeout", "evaluate_batch", "evaluate"]
 
 OK, NONFINITE, ERROR = 0, 1, 2
 STATUS_MEANINGS = "ok nonfinite error"
+
+
+class BatchTimeout(BaseException):
+    """Raised inside a worker when a batch runs past the backend's ``timeout``.
+
+    A ``BaseException`` so that a model's own ``except Exception`` cannot swallow it.
+    """
+
+
+def timeout_message(seconds: float) -> str:
+    return (
+        f"batch timed out after {seconds:g} s (the backend's timeout); the model did not return, "
+        "its points are recorded as failed"
+    )
 
 
 class Backend(Protocol):
@@ -168,3 +182,7 @@ class _BatchCall:
 
     def __call__(self, batch: Mapping[str, np.ndarray]) -> BatchResult:
         return evaluate_batch(self.model, batch)
+
+    def timed_out(self, batch: Mapping[str, np.ndarray], seconds: float) -> BatchResult:
+        """The result of a batch that ran past the backend's timeout: all its points failed."""
+        return _failed(self.model, len(next(iter(batch.values()))), timeout_message(seconds))
