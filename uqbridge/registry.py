@@ -7,6 +7,7 @@ function returning one with its default settings. Models are imported only when 
 from __future__ import annotations
 
 import importlib
+import inspect
 import json
 import weakref
 from importlib.metadata import entry_points
@@ -57,6 +58,7 @@ def get_model(name: str, **options: Any) -> ForwardModel:
             raise TypeError(f"model {name!r} takes no options; got {sorted(options)}")
         model = target
     else:
+        _check_option_types(name, target, options)
         try:
             model = target(**options)
         except TypeError as err:
@@ -68,6 +70,32 @@ def get_model(name: str, **options: Any) -> ForwardModel:
     except TypeError:  # options that are not plain data, or a function without weak references
         pass
     return model
+
+
+def _check_option_types(name: str, factory: Any, options: dict[str, Any]) -> None:
+    """Refuse an option whose type differs from its default's (a string for a number, say): such a
+    model would be built and then fail on every sample."""
+    try:
+        params = inspect.signature(factory).parameters
+    except (TypeError, ValueError):  # pragma: no cover - a builtin factory
+        return
+    for key, value in options.items():
+        default = params[key].default if key in params else inspect.Parameter.empty
+        if default is inspect.Parameter.empty or default is None:
+            continue
+        if isinstance(default, bool):
+            ok, kind = isinstance(value, bool), "true or false"
+        elif isinstance(default, (int, float)):
+            ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+            kind = "a number"
+        elif isinstance(default, str):
+            ok, kind = isinstance(value, str), "a string"
+        else:
+            continue
+        if not ok:
+            raise TypeError(
+                f"model {name!r}: option {key!r} must be {kind} (default {default!r}), got {value!r}"
+            )
 
 
 def registered_origin(model: ForwardModel) -> tuple[str, dict[str, Any]] | None:
