@@ -16,7 +16,7 @@ from .execution import OK, Backend, evaluate
 from .model import ForwardModel
 from .results import provenance, samples_dataset, seed_attr
 
-__all__ = ["propagate", "summarize", "RESERVED_NAMES"]
+__all__ = ["propagate", "summarize", "quantile_interval", "RESERVED_NAMES"]
 
 RESERVED_NAMES = frozenset(
     {"sample", "output", "quantile", "status", "message", "mean", "mean_se", "std", "std_se",
@@ -101,6 +101,45 @@ def propagate(
     return ds
 
 
+def quantile_interval(y_sorted: np.ndarray, q: np.ndarray, confidence: float) -> tuple[np.ndarray, np.ndarray]:
+    """Distribution-free interval ``[Y_(r), Y_(s)]`` for the ``q``-quantiles from sorted samples.
+
+    With ``B ~ Binomial(m, q)`` the number of samples below the quantile, ``P(Y_(r) <= xi_q <= Y_(s))
+    = P(r <= B < s) >= confidence`` (equal tails, conservative). Where no order statistic is far
+    enough out (``r = 0`` or ``s = m + 1``: too few samples for this ``q`` and level) that side is
+    unbounded (``-inf`` / ``+inf``) rather than a sample that would break the stated coverage.
+
+    Examples
+    --------
+    >>> lo, hi = quantile_interval(np.arange(1.0, 21.0), np.array([0.05, 0.5]), 0.95)
+    >>> lo.tolist(), hi.tolist()
+    ([-inf, 6.0], [4.0, 15.0])
+    """
+    m = y_sorted.shape[-1]
+    alpha = 1 - confidence
+    r = stats.binom.ppf(alpha / 2, m, q).astype(int)  # P(B < r) <= alpha/2
+    s = stats.binom.ppf(1 - alpha / 2, m, q).astype(int) + 1  # P(B >= s) <= alpha/2
+    lo = np.where(r >= 1, y_sorted[..., np.clip(r - 1, 0, m - 1)], -np.inf)
+    hi = np.where(s <= m, y_sorted[..., np.clip(s - 1, 0, m - 1)], np.inf)
+    return lo, hi
+
+
+def _warn_unbounded(name: str, m: int, q: np.ndarray, lo: np.ndarray, hi: np.ndarray, confidence: float) -> None:
+    open_ = [float(v) for v, a, b in zip(q, lo, hi) if not (np.isfinite(a) and np.isfinite(b))]
+    if open_:
+        # a two-sided bound on the q-quantile needs (1 - q)^m <= alpha/2 and q^m <= alpha/2
+        alpha = 1 - confidence
+        worst = min(min(v, 1 - v) for v in open_)
+        need = int(np.ceil(np.log(alpha / 2) / np.log(1 - worst)))
+        warnings.warn(
+            f"output {name!r}: with {m} successful samples no order statistic bounds quantile(s) {open_} "
+            f"at {confidence:.0%} confidence; that side of the interval is unbounded (±inf). "
+            f"About {need} samples are needed",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+
+
 def summarize(
     ds: xr.Dataset,
     outputs: Sequence[str],
@@ -123,7 +162,6 @@ def summarize(
         raise ValueError(f"confidence must lie in (0, 1), got {confidence!r}")
     ok = (ds["status"].values == OK) if "status" in ds else np.ones(ds.sizes["sample"], bool)
     q = np.asarray(quantiles, dtype=float)
-    alpha = 1 - confidence
     rows: dict[str, list[Any]] = {k: [] for k in ("mean", "mean_se", "std", "std_se", "q", "lo", "hi", "n")}
     for name in outputs:
         y = np.sort(ds[name].values[ok])
@@ -136,12 +174,11 @@ def summarize(
         rows["std"].append(std)
         rows["std_se"].append(np.sqrt(max(m4 - std**4, 0.0) / m) / (2 * std) if m > 1 and std > 0 else np.nan)
         if m:
-            # distribution-free interval from order statistics: P(Y_(r) <= xi_q <= Y_(s)) >= confidence
-            r = np.clip(stats.binom.ppf(alpha / 2, m, q).astype(int), 1, m)
-            s = np.clip(stats.binom.ppf(1 - alpha / 2, m, q).astype(int) + 1, 1, m)
+            lo, hi = quantile_interval(y, q, confidence)
             rows["q"].append(np.quantile(y, q))
-            rows["lo"].append(y[r - 1])
-            rows["hi"].append(y[s - 1])
+            rows["lo"].append(lo)
+            rows["hi"].append(hi)
+            _warn_unbounded(name, m, q, lo, hi, confidence)
         else:
             rows["q"].append(np.full(q.size, np.nan))
             rows["lo"].append(np.full(q.size, np.nan))
