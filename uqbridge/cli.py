@@ -359,6 +359,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
 
 
+def _disk_full(filename: Any) -> bool:
+    import shutil
+
+    try:
+        folder = Path(os.fsdecode(filename)).resolve().parent
+        while not folder.exists():
+            folder = folder.parent
+        return shutil.disk_usage(folder).free < 1 << 20
+    except (OSError, TypeError, ValueError):
+        return False
+
+
 def error_line(err: BaseException) -> str:
     """One line saying what went wrong: the message of an expected error, the type and a hint otherwise.
 
@@ -374,6 +386,9 @@ def error_line(err: BaseException) -> str:
     elif isinstance(err, OSError) and err.strerror:
         where = f": {err.filename!r}" if err.filename else ""
         text = f"{err.strerror}{where}"
+        if err.filename and _disk_full(err.filename):
+            # libnetcdf reports a full disk as "Permission denied"
+            text = f"no space left on the device holding {err.filename!r} ({text}); free some space and retry"
     elif isinstance(err, MemoryError):
         text = f"not enough memory ({err or 'MemoryError'}); use a smaller -n or --batch-size"
     elif isinstance(err, (ValueError, TypeError, FileNotFoundError, FileExistsError, RuntimeError)):
