@@ -64,7 +64,7 @@ def test_sensitivity_study_inside_hashin_shtrikman_bounds(tmp_path):
     assert np.all((d_rel >= lower - 1e-12) & (d_rel <= upper + 1e-12))
     # cross-check of two estimators: the PCE's first-order index of porosity (from coefficients)
     # inside the pick-freeze Sobol' interval of the cell problem itself
-    sobol = results["sensitivity"].sel(output="D_rel").sel({"method": "sobol", "input": "porosity"})
+    sobol = results["sensitivity"].sel(output="D_rel").sel({"estimator": "sobol", "input": "porosity"})
     pce = float(results["pce_sobol"]["first"].sel(output="D_rel", input="porosity"))
     assert float(sobol["first_low"]) <= pce <= float(sobol["first_high"])
     assert (tmp_path / study.name / "report.html").exists()
