@@ -166,6 +166,7 @@ def _with_split(model: ForwardModel, ds: xr.Dataset, n: int, rng: Any, backend: 
         if name in split:
             out[name] = split[name].reindex(output=ds["output"].values)
     out.attrs["n_runs_split"] = int(split.attrs.get("n_runs", 4 * n_rows))
+    out.attrs["n_runs"] = int(out.attrs.get("n_runs", 0)) + out.attrs["n_runs_split"]
     out.attrs["split_estimator"] = "law of total variance, pick-freeze (Janon et al. 2014), bootstrap interval"
     return out
 

@@ -137,6 +137,7 @@ def compare(
         warnings.warn(text, SensitivityWarning, stacklevel=2)
     stacked.attrs = provenance(
         model, "compare", seed=seed_attr(rng), methods=methods, n_budget=n,
+        n_runs=int(sum(int(ds.attrs.get("n_runs", 0)) for ds in results.values())),
         **{f"n_runs_{m}": int(ds.attrs.get("n_runs", 0)) for m, ds in results.items()},
         **{f"design_{m}": str(ds.attrs.get("design", "")) for m, ds in results.items()},
         **({"n_base_sobol": int(results["sobol"].attrs["n_base"])} if "sobol" in results else {}),
