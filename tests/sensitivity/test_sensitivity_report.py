@@ -151,7 +151,7 @@ def test_report_renders_in_headless_chromium(report_files, tmp_path):
     sizes = re.search(r'data-images="([^"]*)"', dom)
     assert sizes, "the page did not finish loading in Chromium"
     decoded = [tuple(int(v) for v in s.split("x")) for s in sizes.group(1).split(",")]
-    assert len(decoded) == 5 and all(w > 200 and h > 100 for w, h in decoded), decoded
+    assert len(decoded) == 4 and all(w > 200 and h > 100 for w, h in decoded), decoded
     shot = tmp_path / "shot.png"
     subprocess.run([*common, "--window-size=1200,3000", f"--screenshot={shot}", html_path.as_uri()],
                    capture_output=True, timeout=120, check=True)

@@ -51,7 +51,8 @@ def study_report(study: Any, results: Mapping[str, xr.Dataset], path: str | os.P
 
     report = HtmlReport(study.title or f"Study {study.name}")
     block = (summary or {}).get("results") or headline(results)
-    notes = [f"Reduced budgets (--quick): figures are for checking the pipeline, not for decisions."] if (summary or {}).get("quick") else []
+    notes = ["Reduced budgets (--quick): figures are for checking the pipeline, not for decisions."] if (summary or {}).get("quick") else []
+    notes += [w for h in block.values() for w in h.get("warnings", [])]
     report.key_results(key_results_table(block), caption="Headline numbers (intervals at each method's stated level)",
                        notes=notes)
     if study.description:
