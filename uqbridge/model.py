@@ -15,7 +15,13 @@ import numpy as np
 from .distributions import Distribution
 from .inputs import Input, InputSet
 
-__all__ = ["Output", "ForwardModel", "chain", "pointwise"]
+__all__ = ["Output", "ForwardModel", "ModelContractError", "chain", "pointwise"]
+
+
+class ModelContractError(ValueError):
+    """A model broke its declaration for a whole call (wrong output length, complex output, an input
+    modified in place); evaluation records this as a failure of every point of the call, never splits
+    the call to "repair" it."""
 
 
 @dataclass(frozen=True)
@@ -132,11 +138,37 @@ class ForwardModel:
         return full
 
     def __call__(self, **values: Any) -> dict[str, np.ndarray]:
-        """Evaluate on NumPy arrays (fixed inputs may be omitted); returns ``{output: (n,) array}``."""
+        """Evaluate on NumPy arrays (fixed inputs may be omitted); returns ``{output: (n,) array}``.
+
+        The function receives read-only views of the inputs, so a model that modifies an input in
+        place (``x *= 2``) fails with :class:`ModelContractError` naming the input instead of
+        silently changing the recorded samples.
+        """
         full = self.complete(values)
         n = next(iter(full.values())).shape[0] if full else 1
-        raw = self.function(**full)
+        frozen = {k: _read_only(v) for k, v in full.items()}
+        try:
+            raw = self.function(**frozen)
+        except ValueError as err:
+            if "read-only" not in str(err):
+                raise
+            raise ModelContractError(self._mutation_message(full, err)) from None
         return self._check_outputs(raw, n)
+
+    def _mutation_message(self, full: Mapping[str, np.ndarray], err: Exception) -> str:
+        # name the culprit: run once more on private copies and see which of them changed
+        copies = {k: v.copy() for k, v in full.items()}
+        try:
+            with np.errstate(all="ignore"):
+                self.function(**copies)
+            changed = [k for k in full if not np.array_equal(copies[k], full[k], equal_nan=True)]
+        except Exception:  # noqa: BLE001 - only used to name the input
+            changed = [k for k in full if not np.array_equal(copies[k], full[k], equal_nan=True)]
+        which = f"input(s) {changed}" if changed else "an input array"
+        return (
+            f"model {self.name!r} modified {which} in place ({err}); inputs are read-only so that the "
+            "recorded samples stay true: compute into a new array (e.g. x = x * 2, not x *= 2)"
+        )
 
     def evaluate_tensor(self, xp: Any, **values: Any) -> dict[str, Any]:
         """Evaluate on tensors of the array namespace ``xp`` (e.g. ``pytensor.tensor``)."""
@@ -165,16 +197,27 @@ class ForwardModel:
             )
         out = {}
         for name in self.output_names:
-            value = np.asarray(raw[name], dtype=float)
+            value = np.asarray(raw[name])
+            if np.iscomplexobj(value):
+                raise ModelContractError(
+                    f"model {self.name!r}: output {name!r} is complex; return a real quantity "
+                    "(e.g. its .real, abs() or a separate output for the imaginary part)"
+                )
+            try:
+                value = value.astype(float, copy=False)
+            except (TypeError, ValueError):
+                raise ModelContractError(
+                    f"model {self.name!r}: output {name!r} is not numeric (dtype {value.dtype})"
+                ) from None
             if value.shape == (n,):
                 out[name] = value
-                continue
-            try:
-                out[name] = np.broadcast_to(value, (n,)).copy()
-            except ValueError:
-                raise ValueError(
-                    f"model {self.name!r}: output {name!r} has shape {value.shape}, expected ({n},)"
-                ) from None
+            elif value.ndim == 0:  # a scalar: the same value for every sample
+                out[name] = np.full(n, float(value))
+            else:
+                raise ModelContractError(
+                    f"model {self.name!r}: output {name!r} has shape {value.shape}, expected ({n},) "
+                    "(one value per sample) or a scalar; the call's points are recorded as failed"
+                )
         return out
 
     def with_inputs(self, **changes: Distribution | Input | float) -> "ForwardModel":
@@ -209,6 +252,12 @@ class ForwardModel:
         for o in self.outputs:
             lines.append(f"  {o.name:<{owidth}}  {o.units or '-':<10} {o.description}")
         return "\n".join(lines)
+
+
+def _read_only(a: np.ndarray) -> np.ndarray:
+    view = a.view()
+    view.flags.writeable = False
+    return view
 
 
 def chain(*models: Any, name: str | None = None, description: str = "") -> ForwardModel:
