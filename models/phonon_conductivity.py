@@ -208,7 +208,7 @@ def phonon_conductivity(material: Literal["si", "ge"] = "si", *, n_quadrature: i
 
     Validity: 20–1000 K for bulk natural Si. Below the peak (≲ 25 K) k is a property of the
     sample (its size ``L``, surface finish and purity), not of silicon: it scales with ``L``.
-    Above ≈ 1000 K the model falls below the measurements (−4 % at 1100 K, −16 % at 1681 K):
+    Above ≈ 1300 K the model falls increasingly below the measurements (−6 % at 1400 K, −16 % at 1681 K):
     Glassbrenner & Slack (1964) attribute the excess to electronic conduction — ambipolar diffusion
     of thermally excited electron–hole pairs carrying the band-gap energy — which a lattice
     (phonon) model omits. A warning is issued for ``T`` outside 20–1000 K.
