@@ -21,7 +21,11 @@ import pandas as pd
 
 from models.cell_problem import effective_conductivity
 from models.microstructures import random_overlapping, square_array
-from models.phonon_conductivity import SI_DEFAULTS, phonon_conductivity, si_conductivity_function
+from models.phonon_conductivity import (
+    SI_DEFAULTS,
+    phonon_conductivity,
+    si_conductivity_function,
+)
 from models.porous_diffusion import (
     cut_cell_relative_diffusivity,
     porous_diffusion,
