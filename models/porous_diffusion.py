@@ -4,6 +4,8 @@ formation factor from a periodic finite-volume cell problem, or from closed-form
 The solid is impermeable (zero diffusivity) unless ``solid_ratio`` > 0. The same relative factor
 ``D_eff/D0 = ε/τ = 1/F`` applies to the conductivity of a pore-filling conductor in an insulating
 solid, because both are the same linear cell problem (Archie's formation factor ``F = τ/ε``).
+In 2-D the impermeable walls are cut cells (exact open fractions of the cell faces), not pixel
+staircases: the default 64² cell is then within 0.05 % of Perrins et al. (1979) up to solid fraction 0.6.
 """
 
 from __future__ import annotations
@@ -180,27 +182,24 @@ def face_apertures(structure: Microstructure, n: int) -> list[np.ndarray]:
     if structure.dim != 2:
         raise ValueError(f"face_apertures needs a 2-D microstructure, got dim={structure.dim}")
     R = float(structure.radius)
-    width = math.ceil(2 * R * n) + 2  # faces a chord can touch along the face direction
+    c = np.asarray(structure.centres, dtype=float)
+    span = math.ceil(2 * R * n) + 2  # faces a disk can touch along either direction
     out = []
     for a in range(2):
         b = 1 - a
-        ids, los, his = [], [], []
-        for c in structure.centres:
-            # faces normal to axis a sit at x_a = (i + 1)/n
-            i = np.arange(math.ceil((c[a] - R) * n - 1), math.floor((c[a] + R) * n - 1) + 1)
-            half = np.sqrt(np.maximum(R * R - ((i + 1) / n - c[a]) ** 2, 0.0))
-            j = math.floor((c[b] - R) * n) + np.arange(width)
-            lo = np.clip((c[b] - half[:, None]) * n - j, 0.0, 1.0)  # chord in face units [0, 1]
-            hi = np.clip((c[b] + half[:, None]) * n - j, 0.0, 1.0)
-            hit = hi > lo
-            ii = np.broadcast_to(i[:, None] % n, hit.shape)[hit]
-            jj = np.broadcast_to(j[None, :] % n, hit.shape)[hit]
-            ids.append(ii * n + jj if a == 0 else jj * n + ii)
-            los.append(lo[hit])
-            his.append(hi[hit])
+        # faces normal to axis a sit at x_a = (i + 1)/n; rows beyond a disk's reach get a zero chord
+        i = np.ceil((c[:, a] - R) * n - 1).astype(int)[:, None] + np.arange(span)
+        half = np.sqrt(np.maximum(R * R - ((i + 1) / n - c[:, a : a + 1]) ** 2, 0.0))[:, :, None]
+        j = (np.floor((c[:, b] - R) * n).astype(int)[:, None] + np.arange(span))[:, None, :]
+        centre = c[:, b, None, None]
+        lo = np.clip((centre - half) * n - j, 0.0, 1.0)  # chord in face units [0, 1]
+        hi = np.clip((centre + half) * n - j, 0.0, 1.0)
+        hit = hi > lo
+        ii = np.broadcast_to(i[:, :, None] % n, hit.shape)[hit]
+        jj = np.broadcast_to(j % n, hit.shape)[hit]
+        face, lo, hi = (ii * n + jj if a == 0 else jj * n + ii), lo[hit], hi[hit]
         open_ = np.ones(n * n)
-        if ids:
-            face, lo, hi = (np.concatenate(v) for v in (ids, los, his))
+        if face.size:
             order = np.lexsort((lo, face))
             face, lo, hi = face[order], lo[order], hi[order]
             # union length of sorted intervals per face: each adds what lies beyond the running
@@ -222,7 +221,7 @@ def cut_cell_relative_diffusivity(
     finite-volume form of the no-flux wall at its true position (a cut-cell / embedded-boundary
     discretisation, e.g. Johansen & Colella 1998, J. Comput. Phys. 147, 60, with the cut-face
     apertures only — cell volume fractions do not enter a steady problem). The porosity is that of
-    the continuum microstructure, estimated on an 8× finer raster (error ~1e-4). Against
+    the continuum microstructure, estimated on a 4× finer raster (error ~2e-4). Against
     Perrins et al. (1979) for the square array at 64²: within 0.05 % for solid fractions ≤ 0.6
     (staircase: −1 to −4 %); ``benchmarks/models_transport.py`` prints the table.
 
@@ -234,7 +233,7 @@ def cut_cell_relative_diffusivity(
     """
     faces = face_apertures(structure, n)
     K = effective_conductivity_from_faces(faces, solver=solver)
-    return K, float(1.0 - structure.rasterise(8 * n).mean())
+    return K, float(1.0 - structure.rasterise(4 * n).mean())
 
 
 def _summarise(d_rel: Any, eps: Any, D0: Any, xp: Any = np) -> dict[str, Any]:
