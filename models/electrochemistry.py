@@ -136,7 +136,7 @@ def arrhenius_average(
     ``closed_form``: ``exp(−μ/kT + σ²/(2k²T²))`` untruncated, and for the truncated case the shifted
     normal-CDF ratio written with ``erfcx`` (see the module docstring). ``quadrature``: ``n_nodes``
     Gauss–Hermite nodes (untruncated; error below 1e-12 relative for σ/kT ≲ 6 with 40 nodes) or
-    Gauss–Legendre nodes on the truncated support.
+    Gauss–Legendre nodes on the truncated support. An empty support (``μ + wσ ≤ floor``) gives NaN.
 
     Examples
     --------
@@ -178,13 +178,17 @@ def arrhenius_average(
             # exp(−μ/kT + s²/2)·(1 − Φ(γ + s)) = ½ exp(−(μ + γσ)/kT − γ²/2) erfcx((γ + s)/√2)
             return 0.5 * xp.exp(-(mu + gamma * sigma) / kt - gamma**2 / 2.0) * erfcx((gamma + s) / root2)
 
-        return (tail(alpha) - tail(beta)) / mass
-    t, weights = np.polynomial.legendre.leggauss(_check_nodes(n_nodes))
-    lo, hi = xp.expand_dims(alpha, -1), xp.expand_dims(alpha * 0 + beta, -1)
-    z = lo + (hi - lo) * (0.5 * (t + 1.0))
-    density = xp.exp(-0.5 * z**2) / math.sqrt(2.0 * math.pi)
-    integral = xp.sum(weights * density * xp.exp(-xp.expand_dims(s, -1) * z), axis=-1) * 0.5 * (beta - alpha)
-    return xp.exp(-mu / kt) * integral / mass
+        average = (tail(alpha) - tail(beta)) / mass
+    else:
+        t, weights = np.polynomial.legendre.leggauss(_check_nodes(n_nodes))
+        lo, hi = xp.expand_dims(alpha, -1), xp.expand_dims(alpha * 0 + beta, -1)
+        z = lo + (hi - lo) * (0.5 * (t + 1.0))
+        density = xp.exp(-0.5 * z**2) / math.sqrt(2.0 * math.pi)
+        integral = xp.sum(weights * density * xp.exp(-xp.expand_dims(s, -1) * z), axis=-1) * 0.5 * (beta - alpha)
+        average = xp.exp(-mu / kt) * integral / mass
+    # no site population left when even the upper bound μ + wσ lies below the floor (a mean barrier
+    # more than wσ below zero): an unphysical input, reported as NaN rather than a number
+    return xp.where(mu + w * sigma > floor, average, np.nan)
 
 
 def arrhenius_average_sites(

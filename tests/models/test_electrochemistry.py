@@ -244,6 +244,11 @@ def test_bounded_sites_carry_the_current_and_no_barrier_is_negative():
         assert 1.0 < bounded < math.exp(w * s)
     unbounded = float(arrhenius_average(1.0, 0.15, 298.15)) * math.exp(1.0 / kt)
     assert unbounded > math.exp(w * 0.15 / kt)  # the unbounded Gaussian exceeds it
+    # a mean barrier more than 2.5σ below zero leaves no admissible site: NaN for that sample only
+    out = electrochemistry()(**{**BASE, "dft_shift": np.array([-0.9, 0.0]), "sigma_site": 0.05})
+    assert np.isnan(out["j0_eff"][0]) and np.isfinite(out["j0_eff"][1])
+    for method in ("closed_form", "quadrature"):
+        assert np.isnan(arrhenius_average(-0.2, 0.05, 298.15, truncation=w, method=method))
     assert float(arrhenius_average(0.05, 0.1, 298.15, truncation=w)) < 1.0
     out = electrochemistry()(**{**BASE, "mu_barrier": 0.05, "sigma_site": 0.1})
     assert float(out["barrier_eff"][0]) > 0.0
