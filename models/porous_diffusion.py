@@ -368,7 +368,8 @@ def porous_diffusion(
         0.05 % of Perrins et al. (1979) up to solid fraction 0.6. ``"staircase"`` (the only choice
         in 3-D or with ``solid_ratio > 0``) makes every pixel/voxel whose centre is in a particle
         solid: first-order convergence, 2-D square array −1.3 to −3.8 % at 64² for solid fractions
-        0.2–0.6.
+        0.2–0.6; random overlapping disks (r = 0.08) 9–28 % low at 64² for ε = 0.7–0.5, where the
+        cut cell is within 0.5 % of its 256² value (``benchmarks/models_transport.py``).
 
     Validity: 2-D cells describe transport across aligned fibres/cylinders, 3-D cells a granular medium;
     porosity above the percolation thresholds given with the inputs; molecular (bulk) diffusion in
