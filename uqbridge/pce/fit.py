@@ -32,6 +32,9 @@ __all__ = ["fit_pce", "METHODS", "loo_path", "DEFAULT_Q_NORMS"]
 METHODS = ("lars", "omp", "sparse", "ols", "quadrature")
 DEFAULT_Q_NORMS = (0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
 _MAX_TERMS = 6000
+# Largest candidate basis per run: greedy selection from a dictionary much larger than the design is
+# unreliable (coherence) and costs O(n·P) per step.
+_TERMS_PER_RUN = 1000
 # Largest support tried, as a share of the runs: the LOO error of a support picked greedily on the same
 # runs is optimistic (selection bias), badly so when the support nearly interpolates the design.
 _SUPPORT_FRACTION = 0.5
@@ -210,6 +213,9 @@ def _select_unthreaded(
 ) -> _Choice:
     """Scan (degree, q-norm) candidates per selector by corrected LOO; re-rank the best by K-fold CV."""
     d = len(germ_map.germs)
+    if _is_constant(y):
+        # nothing to select: the expansion is the constant, exact (zero error) on every run
+        return _Choice(0.0, 0.0, 0, 1.0, "constant", np.zeros((1, d), np.int64), np.array([float(np.mean(y))]), 0.0)
     selectors = {"sparse": ("lars", "omp")}.get(method, (method,))
     shortlist: list[_Choice] = []
     for selector in selectors:
@@ -219,7 +225,9 @@ def _select_unthreaded(
             worse, previous = 0, np.inf
             for p in degrees:
                 indices = hyperbolic_indices(d, p, q)
-                if indices.shape[0] > _MAX_TERMS or (selector == "ols" and indices.shape[0] >= y.size):
+                if indices.shape[0] > min(_MAX_TERMS, _TERMS_PER_RUN * y.size) or (
+                    selector == "ols" and indices.shape[0] >= y.size
+                ):
                     break
                 key = indices.tobytes()
                 if key in seen:  # e.g. every q-norm gives the same basis in one dimension
@@ -249,6 +257,28 @@ def _select_unthreaded(
         psi = basis_matrix(xi, germ_map.germs, indices)
         ranked.append(replace(c, cv=_kfold_error(psi, y, c.selector, folds)))
     return min(ranked, key=lambda c: (c.cv, c.error))
+
+
+def _is_constant(y: np.ndarray) -> bool:
+    """All runs equal up to rounding (relative 1e-12 of the output's magnitude)."""
+    return bool(np.ptp(y) <= 1e-12 * max(float(np.max(np.abs(y))), np.finfo(float).tiny))
+
+
+def _check_determined(n_ok: int, n_failed: int, d: int, degree: int | None) -> None:
+    """Refuse fits with too few runs to identify, let alone validate, the smallest useful expansion.
+
+    With fewer than ``d + 2`` runs even the linear expansion (a mean and one term per input) leaves no
+    run to validate it: the selection then drops inputs arbitrarily while its leave-one-out error
+    looks small (3 runs of ``y = a + e`` gave LOO 0.2 % beside indices [1, 0] for the true [0.5, 0.5]).
+    """
+    need = 2 if degree == 0 else d + 2
+    if n_ok < need:
+        failed = f" ({n_failed} failed runs dropped)" if n_failed else ""
+        raise ValueError(
+            f"fit_pce needs at least {need} successful runs for {d} uncertain input(s) "
+            f"(the mean, one linear term per input and one run to validate them); got {n_ok}{failed}. "
+            "Give more runs (n_runs, or more samples), or fix unimportant inputs as Constant"
+        )
 
 
 # ---- designs ----------------------------------------------------------------------------------------
@@ -425,6 +455,7 @@ def fit_pce(
             if n0 < 2:
                 raise ValueError(f"n_runs must be >= 2, got {n_runs!r}")
             values, ys, ok = _new_runs(model, germ_map, stream, n0, names, backend, batch_size)
+        _check_determined(int(np.count_nonzero(ok)), int(np.count_nonzero(~ok)), d, degree)
         degrees = [int(degree)] if degree is not None else list(range(1, int(max_degree) + 1))
         q_norms = [float(q_norm)] if q_norm is not None else list(DEFAULT_Q_NORMS)
         while True:
