@@ -211,7 +211,7 @@ def test_surrogate_is_a_differentiable_forward_model(ishigami_pce):
     f = pytensor.function(list(tensors.values()), [out, grad], mode="FAST_COMPILE")
     value, dx2 = f(*x.values())
     np.testing.assert_allclose(value, surrogate(**x)["y"], rtol=1e-10)
-    # d/dx2 of a sin²x2 = a sin 2x2 (the surrogate is accurate to ~1e-6 here)
+    # d/dx2 of a sin²x2 = a sin 2x2 (the surrogate is accurate to ~1e-4 here, less near the edges)
     np.testing.assert_allclose(dx2, 7 * np.sin(2 * x["x2"]), atol=1e-3)
 
 

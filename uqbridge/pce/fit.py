@@ -24,7 +24,7 @@ from scipy.stats import qmc
 from ..designs import DESIGNS, unit_design
 from ..execution import OK, Backend, evaluate
 from ..model import ForwardModel
-from .basis import GermMap, basis_matrix, hyperbolic_indices
+from .basis import GermMap, basis_matrix, hyperbolic_indices, product_basis, univariate_table
 from .expansion import PolynomialChaos
 
 __all__ = ["fit_pce", "METHODS", "loo_path", "DEFAULT_Q_NORMS"]
@@ -34,7 +34,8 @@ DEFAULT_Q_NORMS = (0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
 _MAX_TERMS = 6000
 # Largest candidate basis per run: greedy selection from a dictionary much larger than the design is
 # unreliable (coherence) and costs O(n·P) per step.
-_TERMS_PER_RUN = 1000
+_TERMS_PER_RUN = 3
+_MIN_TERMS = 500
 # Largest support tried, as a share of the runs: the LOO error of a support picked greedily on the same
 # runs is optimistic (selection bias), badly so when the support nearly interpolates the design.
 _SUPPORT_FRACTION = 0.5
@@ -217,6 +218,7 @@ def _select_unthreaded(
         # nothing to select: the expansion is the constant, exact (zero error) on every run
         return _Choice(0.0, 0.0, 0, 1.0, "constant", np.zeros((1, d), np.int64), np.array([float(np.mean(y))]), 0.0)
     selectors = {"sparse": ("lars", "omp")}.get(method, (method,))
+    table = univariate_table(xi, germ_map.germs, max(degrees))  # every candidate basis gathers from it
     shortlist: list[_Choice] = []
     for selector in selectors:
         found: list[_Choice] = []
@@ -225,7 +227,7 @@ def _select_unthreaded(
             worse, previous = 0, np.inf
             for p in degrees:
                 indices = hyperbolic_indices(d, p, q)
-                if indices.shape[0] > min(_MAX_TERMS, _TERMS_PER_RUN * y.size) or (
+                if indices.shape[0] > min(_MAX_TERMS, max(_TERMS_PER_RUN * y.size, _MIN_TERMS)) or (
                     selector == "ols" and indices.shape[0] >= y.size
                 ):
                     break
@@ -233,7 +235,7 @@ def _select_unthreaded(
                 if key in seen:  # e.g. every q-norm gives the same basis in one dimension
                     continue
                 seen.add(key)
-                psi = basis_matrix(xi, germ_map.germs, indices)
+                psi = product_basis(table, indices)
                 err, loo, rows, coef = _fit_support(psi, y, selector)
                 found.append(_Choice(err, loo, p, q, selector, indices[rows], coef))
                 # Blatman & Sudret's stopping rule: two successive degrees without improvement
@@ -254,7 +256,7 @@ def _select_unthreaded(
     ranked = []
     for c in shortlist:
         indices = hyperbolic_indices(d, c.degree, c.q_norm)
-        psi = basis_matrix(xi, germ_map.germs, indices)
+        psi = product_basis(table, indices)
         ranked.append(replace(c, cv=_kfold_error(psi, y, c.selector, folds)))
     return min(ranked, key=lambda c: (c.cv, c.error))
 
