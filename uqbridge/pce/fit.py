@@ -388,7 +388,12 @@ def fit_pce(
     Notes
     -----
     Failed runs (status ≠ 0) are dropped from regression fits and counted in ``n_failed``; a
-    quadrature rule cannot lose nodes, so a failed node raises.
+    quadrature rule cannot lose nodes, so a failed node raises. Regression fits with fewer than
+    ``d + 2`` successful runs (``d`` uncertain inputs) are refused: they cannot identify the mean and a
+    linear term per input and still validate them. A constant output gives the constant expansion
+    (variance 0, Sobol indices NaN).
+
+    Candidate bases have at most ``max(3 n, 500)`` terms and sparse supports at most ``n / 2``.
 
     Sparse fits scan degrees ``1..max_degree`` × q-norms per selector, keep the three best by
     corrected LOO, and re-rank those by a 10-fold cross-validation of the whole procedure (selection
