@@ -351,7 +351,7 @@ def _ihlrf(
             converged = True
             break
         if no_progress >= _NO_PROGRESS:
-            reason = (f"no progress in {_NO_PROGRESS} iterations (oscillating, e.g. at a kink of g); "
+            reason = (f"no progress in {_NO_PROGRESS} iterations (oscillating, e.g. at a kink of g), "
                       "the best point visited is reported")
             break
         if known and it > 1 and _near(u, known):
