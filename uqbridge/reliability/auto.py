@@ -41,7 +41,7 @@ def recommended(
         Budget of model runs over all steps.
     target_cov : float
         CoV at which sampling stops (and below which the sampling answer counts as reliable,
-        ``max_cov = max(target_cov, 0.05)``).
+        ``max_cov = max(target_cov, 0.035)``).
     rng : seed or Generator
 
     Returns
@@ -62,7 +62,7 @@ def recommended(
     started = time.perf_counter()
     max_runs = positive_int(max_runs, "max_runs", "recommended", minimum=100)
     target_cov = probability(target_cov, "target_cov", "recommended", high=1.0)
-    max_cov = max(target_cov, 0.05)
+    max_cov = max(target_cov, 0.035)
     streams = np.random.default_rng(rng).spawn(3)
     f = form(ls, rng=streams[0])
     steps = [f"form (reliable={f.attrs['reliable']})"]

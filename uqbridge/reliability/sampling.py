@@ -147,7 +147,7 @@ def importance_sampling(
     batch: int | None = None,
     defensive: float = 0.1,
     adapt: bool = True,
-    max_cov: float = 0.05,
+    max_cov: float = 0.035,
     confidence: float = 0.95,
     rng: Any = None,
     **form_options: Any,

@@ -90,7 +90,9 @@ def sorm(
         (dim ``formula``); ``pf``/``beta`` are the chosen SORM estimate and its generalised index.
         Unreliable (``attrs["reason"]``) when FORM is for a reason other than its curvature check, when
         a formula is invalid (NaN or outside [0, 1]: ``pf`` is then the next valid formula, or FORM's
-        Φ(−β)), when the formulas disagree by more than 10 %, or when ``|βκ| > 1``.
+        Φ(−β)), when the formulas disagree by more than 10 %, when ``|βκ| > 1``, or when Breitung's
+        factor from the local Hessian and FORM's factor from curvatures sampled one unit away
+        (``curvature_factor``) differ by more than 10 % (g is not quadratic there).
 
     Examples
     --------
@@ -121,9 +123,14 @@ def sorm(
     G = G[0]
     H = hessian(grad_fn, grad_method, ev, u, step)
     norm_g = float(np.linalg.norm(G))
-    alpha = -G / norm_g
-    kappa = _curvatures(alpha, H, norm_g)
-    pfs = sorm_formulas(beta, kappa)
+    if not (np.isfinite(norm_g) and norm_g > 0 and np.all(np.isfinite(H))):
+        # no tangent plane: SORM's formulas do not apply
+        alpha, kappa = np.full(ev.dim, np.nan), np.full(max(ev.dim - 1, 0), np.nan)
+        pfs = dict.fromkeys(FORMULAS, float("nan"))
+    else:
+        alpha = -G / norm_g
+        kappa = _curvatures(alpha, H, norm_g)
+        pfs = sorm_formulas(beta, kappa)
     # FORM's own curvature check is what SORM corrects; its other doubts carry over
     warnings = [w for w in form_result.attrs.get("warning", "").split("; ") if w and not w.startswith("sampled curvatures")]
     valid = {f: v for f, v in pfs.items() if np.isfinite(v) and 0.0 <= v <= 1.0}
@@ -137,6 +144,13 @@ def sorm(
         warnings.append(
             f"the SORM formulas disagree by {100 * (max(valid.values()) / max(min(valid.values()), 1e-300) - 1):.0f} %: the "
             "asymptotic approximation is doubtful here; check with simulation"
+        )
+    sampled = float(form_result.get("curvature_factor", np.nan))
+    local = pfs["breitung"] / float(form_result.pf) if np.isfinite(pfs["breitung"]) and float(form_result.pf) > 0 else np.nan
+    if np.isfinite(sampled) and np.isfinite(local) and sampled > 0 and abs(np.log(local / sampled)) > np.log(1.1):
+        warnings.append(
+            f"the local curvatures give a second-order factor {local:.3g} but FORM's curvatures sampled one unit "
+            f"away give {sampled:.3g}: g is not quadratic near the design point, so SORM's correction is doubtful"
         )
     if np.any(np.abs(beta * kappa) > 1.0) and not bad:
         warnings.append(f"|beta*kappa| up to {float(np.abs(beta * kappa).max()):.2f} > 1: far from the asymptotic regime of SORM")

@@ -23,7 +23,7 @@ def subset_simulation(
     p0: float = 0.1,
     max_levels: int = 20,
     target_acceptance: float = 0.44,
-    max_cov: float = 0.05,
+    max_cov: float = 0.035,
     confidence: float = 0.95,
     rng: Any = None,
 ) -> xr.Dataset:
