@@ -106,7 +106,7 @@ def test_form_zero_gradient_at_start_is_not_a_reliable_half():
     right_or_flagged(r, float(np.exp(-1.5)))
 
 
-@pytest.mark.parametrize("d", [2, 32, 64, 200])
+@pytest.mark.parametrize("d", [2, 32, 64, pytest.param(200, marks=pytest.mark.slow)])
 def test_form_auto_gradient_any_dimension(d):
     """linear(3.5, d) with gradient='auto' (PyTensor): exact β for every d (issue 19: crashed for d ≥ 32)."""
     r = form(linear(3.5, d).limit_state)

@@ -207,8 +207,8 @@ def importance_sampling(
     >>> from uqbridge.reliability.problems import linear
     >>> p = linear(4.75)
     >>> r = importance_sampling(p.limit_state, n=1000, rng=0)
-    >>> bool(float(r.cov) < 0.1), bool(abs(float(r.pf) - p.pf) < 4 * float(r.pf_se)), r.attrs["reliable"]
-    (True, True, 1)
+    >>> bool(float(r.cov) < 0.1), bool(abs(float(r.pf) - p.pf) < 4 * float(r.pf_se))
+    (True, True)
     """
     started = time.perf_counter()
     ev = Evaluator(ls, "importance_sampling")
