@@ -259,7 +259,7 @@ def importance_sampling(
         log_qbar = special.logsumexp(np.stack([s.logpdf(U) for s in stages]), axis=0,
                                      b=(np.array(sizes) / len(G))[:, None])
         log_w = -0.5 * (U**2).sum(1) - 0.5 * d * math.log(2 * math.pi) - log_qbar
-        pf, se, fail_mean, w = _is_estimate(log_w, G)
+        pf, se, w = _is_estimate(log_w, G)
         history.append((ev.n_runs, pf, se))
         if target_cov is not None and pf > 0 and se <= target_cov * pf and len(history) > 1:
             break
@@ -311,7 +311,7 @@ def importance_sampling(
         )
 
 
-def _is_estimate(log_w: np.ndarray, g: np.ndarray) -> tuple[float, float, float, np.ndarray]:
+def _is_estimate(log_w: np.ndarray, g: np.ndarray) -> tuple[float, float, np.ndarray]:
     """``pf`` and its standard error from log weights; the complement estimator above ½."""
     w = np.exp(log_w)
     fail = g <= 0
@@ -321,7 +321,7 @@ def _is_estimate(log_w: np.ndarray, g: np.ndarray) -> tuple[float, float, float,
         values = np.where(fail, 0.0, w)
         pf = 1.0 - float(values.mean())
     se = float(values.std(ddof=1) / math.sqrt(values.size)) if values.size > 1 else math.inf
-    return min(max(pf, 0.0), 1.0), se, pf, w
+    return min(max(pf, 0.0), 1.0), se, w
 
 
 class _Mixture:
@@ -356,7 +356,7 @@ class _Mixture:
     def logpdf(self, u: np.ndarray) -> np.ndarray:
         return special.logsumexp(self.component_logpdf(u), axis=1)
 
-    def cross_entropy(self, u: np.ndarray, g: np.ndarray, log_w: np.ndarray) -> tuple["_Mixture", int]:
+    def cross_entropy(self, u: np.ndarray, g: np.ndarray, log_w: np.ndarray) -> tuple[_Mixture, int]:
         """One weighted EM step of the cross-entropy method on the (relaxed) failure event."""
         d = u.shape[1]
         level = max(0.0, float(np.quantile(g, 0.1)))
