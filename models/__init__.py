@@ -24,4 +24,5 @@ REGISTRY: dict[str, str] = {
     "message_passing": "models.message_passing:message_passing",
     "thermal_disaggregation": "models.thermal_disaggregation:thermal_disaggregation",
     "registration": "models.registration:registration",
+    "cauchy_born_emt": "models.cauchy_born_emt:cauchy_born_emt",
 }
