@@ -16,6 +16,7 @@ from uqbridge import ForwardModel, Input, LogNormal, Normal, Output
 from uqbridge.distributions import Distribution
 
 __all__ = [
+    "CU_SOFTENING_300K",
     "EMT_METALS",
     "EMT_PARAMETERS",
     "EMT_PRIOR_COV",
@@ -23,6 +24,7 @@ __all__ = [
     "cauchy_born_emt",
     "emt_parameters",
     "fcc_elastic_constants",
+    "room_temperature",
 ]
 
 #: Metals with standard EMT parameters in ``ase.calculators.emt`` (Jacobsen, Stoltze & Nørskov 1996).
@@ -362,4 +364,52 @@ def cauchy_born_emt(
             f"Cauchy-Born elasticity of FCC {metal} with the EMT many-body potential (ASE): C12 != C44. "
             "Valid: 0 K static lattice; EMT parameters within ~20 % of the table"
         ),
+    )
+
+
+#: Measured thermal softening of Cu single-crystal constants from 0 K to 300 K, 1 − C(300 K)/C(0 K):
+#: Overton & Gaffney, Phys. Rev. 98, 969 (1955): C11 176.2 → 168.4, C12 124.9 → 121.4, C44 81.8 → 75.4 GPa.
+CU_SOFTENING_300K = {"C11": 1 - 168.4 / 176.2, "C12": 1 - 121.4 / 124.9, "C44": 1 - 75.4 / 81.8}
+
+
+def room_temperature(softening: Mapping[str, float] | None = None, spread: float = 0.2) -> ForwardModel:
+    """Stage (crystal): static 0 K constants → 300 K constants with the measured thermal softening of Cu.
+
+    The Cauchy–Born constants are static (0 K); an engineering part works at room temperature, where
+    Cu's C44 is 8 % lower. The potential's own anharmonicity is not computed (that needs
+    quasi-harmonic free energies); the measured Cu softening ``s_ij`` (:data:`CU_SOFTENING_300K`) is
+    applied, ``C_ij(300 K) = C_ij(0 K) (1 − f s_ij)``, with an epistemic factor ``f`` ~ Normal(1,
+    ``spread``) for how far the potential's softening could differ. Valid: Cu (or a metal whose
+    softening is given), 250–350 K.
+
+    Examples
+    --------
+    >>> out = room_temperature()(C11=176.2, C12=124.9, C44=81.8, thermal_factor=1.0)
+    >>> [round(float(out[k][0]), 1) for k in ("C11_rt", "C12_rt", "C44_rt")]
+    [168.4, 121.4, 75.4]
+    """
+    s = dict(CU_SOFTENING_300K if softening is None else softening)
+    if set(s) != {"C11", "C12", "C44"} or not all(0 <= v < 0.5 for v in s.values()):
+        raise ValueError(f"softening must give C11, C12, C44 fractions in [0, 0.5), got {s!r}")
+    if not spread > 0:
+        raise ValueError(f"spread must be positive, got {spread!r}")
+
+    def function(C11, C12, C44, thermal_factor, xp=np):
+        return {
+            "C11_rt": C11 * (1.0 - thermal_factor * s["C11"]),
+            "C12_rt": C12 * (1.0 - thermal_factor * s["C12"]),
+            "C44_rt": C44 * (1.0 - thermal_factor * s["C44"]),
+        }
+
+    wired = [Input(n, Normal(v, 0.05 * v), "aleatory", "GPa", f"{n} at 0 K (wired from the atomistic stage)")
+             for n, v in (("C11", 176.2), ("C12", 124.9), ("C44", 81.8))]
+    return ForwardModel(
+        "room_temperature",
+        function,
+        [*wired, Input("thermal_factor", Normal(1.0, spread), "epistemic", "-",
+                       "potential's thermal softening relative to measured Cu (Overton & Gaffney 1955)")],
+        [Output("C11_rt", "GPa", "C11 at 300 K"), Output("C12_rt", "GPa", "C12 at 300 K"),
+         Output("C44_rt", "GPa", "C44 at 300 K")],
+        description="0 K -> 300 K elastic constants with Cu's measured softening. Valid: 250-350 K",
+        differentiable=True,
     )

@@ -168,13 +168,13 @@ def considere_strain(flow, eps_max: float = 2.0, *, n_grid: int = 400, tol: floa
     return out
 
 
-def forming_margin(eps_form_mean: float = 0.25, eps_form_sd: float = 0.03) -> ForwardModel:
+def forming_margin(eps_form_mean: float = 0.15, eps_form_sd: float = 0.03) -> ForwardModel:
     """Stage (forming): Considère uniform elongation of the polycrystal vs the strain a forming step imposes.
 
     Necking in uniaxial tension starts where ``dσ/dε = σ`` (Considère 1885); for the Voce flow curve
     of the Taylor polycrystal this is :func:`voce_considere_strain` (closed form, differentiable).
     ``margin = eps_u − eps_form``: the forming step (e.g. stretching of a strip to a true major strain
-    ``eps_form``, aleatory: tool/lubrication/blank scatter, default Normal(0.25, 0.03)) localises when
+    ``eps_form``, aleatory: tool/lubrication/blank scatter, default Normal(0.15, 0.03)) localises when
     the margin is negative. Valid: uniaxial tension-like loading, rate- and temperature-independent
     flow (room-temperature Cu, slow forming); in plane strain or biaxial stretching the forming-limit
     strain differs (Marciniak–Kuczynski), which this does not model.
