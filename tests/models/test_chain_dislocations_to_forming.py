@@ -30,7 +30,7 @@ def test_considere_closed_form_against_the_general_solver_and_hollomon():
     assert float(voce_considere_strain(0.0, 300.0, 0.2)) == pytest.approx(0.2 * np.log(6.0), rel=1e-14)
     # Hollomon sigma = K eps^n: Considère strain = n (Considère 1885; Dieter, Mechanical Metallurgy, 8-3)
     for n in (0.1, 0.25, 0.44):
-        assert considere_strain(lambda e: (530 * e**n, n * 530 * e ** (n - 1)), 2.0)[0] == pytest.approx(n, rel=1e-10)
+        assert considere_strain(lambda e, n=n: (530 * e**n, n * 530 * e ** (n - 1)), 2.0)[0] == pytest.approx(n, rel=1e-10)
     # a curve that cannot harden fast enough necks at once
     assert float(voce_considere_strain(200.0, 201.0, 0.5)) == 0.0
 
@@ -39,7 +39,7 @@ def test_taylor_scaling_is_m_tau_of_m_eps():
     tau_i, tau_s, gc, M = 2.0, 70.0, 0.25, 3.06
     eps = np.linspace(0, 0.4, 9)
     out = taylor_polycrystal_function(tau_i, tau_s, gc, M, eps)
-    tau = lambda g: tau_s - (tau_s - tau_i) * np.exp(-g / gc)  # noqa: E731
+    tau = lambda g: tau_s - (tau_s - tau_i) * np.exp(-g / gc)
     np.testing.assert_allclose(out["sigma"], M * tau(M * eps), rtol=1e-13)
     h = 1e-6
     np.testing.assert_allclose(out["theta"], (M * tau(M * (eps + h)) - M * tau(M * (eps - h))) / (2 * h), rtol=1e-7)
