@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from .failures import SampleFailures
 from .model import ForwardModel
 
 __all__ = ["OK", "NONFINITE", "ERROR", "Backend", "InProcess", "BatchResult", "evaluate_batch", "evaluate"]
@@ -76,6 +77,8 @@ def evaluate_batch(model: ForwardModel, values: Mapping[str, np.ndarray]) -> Bat
     try:
         with np.errstate(all="ignore"):
             outputs = model(**values)
+    except SampleFailures as err:  # the model knows which samples failed: keep the others as they are
+        return _partial(model, err, n)
     except Exception as err:  # noqa: BLE001 - any model failure is recorded, never lost
         if n == 1:
             nan = {o: np.full(1, np.nan) for o in model.output_names}
@@ -86,6 +89,10 @@ def evaluate_batch(model: ForwardModel, values: Mapping[str, np.ndarray]) -> Bat
             evaluate_batch(model, {k: v[half:] for k, v in values.items()}),
         ]
         return BatchResult.concat(parts)
+    return _statuses(outputs, n)
+
+
+def _statuses(outputs: dict[str, np.ndarray], n: int) -> BatchResult:
     status = np.zeros(n, np.int8)
     # an empty fixed-width array is ~100x cheaper than an object array at 10^6 samples
     message: np.ndarray = np.zeros(n, dtype="<U1")
@@ -96,6 +103,19 @@ def evaluate_batch(model: ForwardModel, values: Mapping[str, np.ndarray]) -> Bat
             status[fresh] = NONFINITE
             message[fresh] = f"output {name!r} is not finite"
     return BatchResult(outputs, status, message)
+
+
+def _partial(model: ForwardModel, err: SampleFailures, n: int) -> BatchResult:
+    if err.failed.shape != (n,):
+        raise ValueError(f"model {model.name!r} reported failures for {err.failed.size} samples in a batch of {n}")
+    checked = model._check_outputs(err.outputs, n)
+    result = _statuses(checked, n)
+    result.status[err.failed] = ERROR
+    result.message = result.message.astype(object)
+    result.message[err.failed] = np.asarray(err.messages, dtype=object)[err.failed]
+    for name in checked:
+        checked[name][err.failed] = np.nan
+    return result
 
 
 def evaluate(
