@@ -6,7 +6,7 @@
    model code on PyTensor; each specimen's rho0 is a hierarchical latent variable. Checks: truth in
    the 94 % interval, ArviZ diagnostics gate, posterior predictive figure.
 2. Published data: Cu single crystals in tension, Takeuchi (1975), [001] and [111] axes (the curves
-   in ../shared/data). Axial stress and strain are converted to resolved values with the Schmid
+   in models/data, shipped with the package). Axial stress and strain are converted to resolved values with the Schmid
    factor m of the orientation (tau = m·sigma, gamma = eps/m; m = 0.408 for [001] multiple slip,
    0.272 for [111]) — single-crystal Taylor factor 1/m — and the elastic part (eps < 2 %) is dropped.
    The model cannot fit both orientations' hardening perfectly: the misfit is shown, not hidden.
@@ -30,22 +30,11 @@ import uqbridge as uq
 from uqbridge.calibration import calibrate
 from uqbridge.plots.calibration import posterior_predictive, prior_posterior
 from uqbridge.report.html import HtmlReport
-from models.kocks_mecking import synthetic_curves
+from models.kocks_mecking import synthetic_curves, takeuchi_1975
 
 TRUTH = {"tau0": 1.2, "alpha": 0.33, "k1": 1.7e8, "k2": 9.0}
 NOISE = 0.3  # MPa
 RHO_NOISE = 1e13  # m^-2
-SCHMID = {"001": 0.408, "111": 0.272}
-DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "cu_single_crystal_tension_takeuchi1975.csv"
-
-
-def takeuchi_data() -> pd.DataFrame:
-    """Takeuchi (1975) curves as resolved shear stress (MPa) vs resolved shear strain, one specimen per axis."""
-    raw = pd.read_csv(DATA, comment="#", dtype={"axis": str})
-    raw = raw[raw["strain_percent"] >= 2.0]
-    m = raw["axis"].map(SCHMID)
-    return pd.DataFrame({"specimen": "Cu[" + raw["axis"] + "]", "gamma": raw["strain_percent"] / 100 / m,
-                         "tau": raw["stress_MPa"] * m}).reset_index(drop=True)
 
 
 def what_the_data_bought(model: uq.ForwardModel, result, n: int, seed: int) -> pd.DataFrame:
@@ -95,23 +84,22 @@ def main(quick: bool = False, out: str = "results/calibration_hardening", seed: 
     summary["synthetic"] = {"passed": synthetic.passed, "covered": bool(recovery["covered"].all())}
 
     # 2. published data: Takeuchi (1975) Cu single crystals
-    if DATA.exists():
-        cu = takeuchi_data()
-        print(f"[2/3] Takeuchi 1975: {len(cu)} points, NUTS ...")
-        published = calibrate(model, cu, noise={"tau": "unknown"}, rng=seed + 1, **budget)
-        published.save(folder / "takeuchi_idata.nc")
-        post = published.idata.posterior
-        names = [*TRUTH, *(v for v in post.data_vars if str(v).startswith("sigma_"))]  # + the misfit scale
-        table = pd.DataFrame({n: {"mean": float(post[n].mean()), "sd": float(post[n].std())} for n in names}).T
-        print(table.to_string())
-        report.heading("2. Published data: Cu single crystals, Takeuchi (1975)")
-        report.paragraph("Resolved values with Schmid factors 0.408 ([001]) and 0.272 ([111]); strains below 2 % "
-                         "(elastic loading) dropped. The noise scale is calibrated too: a large value is the "
-                         "model's misfit to two orientations with one set of hardening parameters.")
-        report.table(table, caption="Posterior of the hardening parameters")
-        report.table(published.diagnostics.to_dataframe(), caption=f"Diagnostics (gate passed: {published.passed})")
-        report.figure(posterior_predictive(published, "tau", x="gamma"), caption="Posterior predictive vs Takeuchi (1975)")
-        summary["takeuchi"] = {"passed": published.passed}
+    cu = takeuchi_1975()
+    print(f"[2/3] Takeuchi 1975: {len(cu)} points, NUTS ...")
+    published = calibrate(model, cu, noise={"tau": "unknown"}, rng=seed + 1, **budget)
+    published.save(folder / "takeuchi_idata.nc")
+    post = published.idata.posterior
+    names = [*TRUTH, *(v for v in post.data_vars if str(v).startswith("sigma_"))]  # + the misfit scale
+    table = pd.DataFrame({n: {"mean": float(post[n].mean()), "sd": float(post[n].std())} for n in names}).T
+    print(table.to_string())
+    report.heading("2. Published data: Cu single crystals, Takeuchi (1975)")
+    report.paragraph("Resolved values with Schmid factors 0.408 ([001]) and 0.272 ([111]); strains below 2 % "
+                     "(elastic loading) dropped. The noise scale is calibrated too: a large value is the "
+                     "model's misfit to two orientations with one set of hardening parameters.")
+    report.table(table, caption="Posterior of the hardening parameters")
+    report.table(published.diagnostics.to_dataframe(), caption=f"Diagnostics (gate passed: {published.passed})")
+    report.figure(posterior_predictive(published, "tau", x="gamma"), caption="Posterior predictive vs Takeuchi (1975)")
+    summary["takeuchi"] = {"passed": published.passed}
     print(f"[3/3] wrote {folder}/ in {time.perf_counter() - start:.0f} s")
     report.provenance({"seed": seed, "quick": quick, "wall_time_s": round(time.perf_counter() - start, 1)})
     report.write(folder / "report.html")
