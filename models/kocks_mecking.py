@@ -7,11 +7,14 @@ and hardening modulus of an FCC single crystal (defaults: copper), in closed for
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from uqbridge import Constant, ForwardModel, Input, LogNormal, Output, Uniform
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["SCHMID_FACTORS", "kocks_mecking", "kocks_mecking_function", "synthetic_curves", "takeuchi_1975"]
 
@@ -160,7 +163,7 @@ def synthetic_curves(
     tau_noise: float = 0.3,
     rho_noise: float = 1e13,
     seed: int = 7,
-) -> tuple["pd.DataFrame", np.ndarray]:
+) -> tuple[pd.DataFrame, np.ndarray]:
     """Synthetic resolved stress–strain curves of several specimens with known parameters ``truth``.
 
     Each specimen draws its initial dislocation density from the model's declared population; tau
@@ -193,7 +196,7 @@ def synthetic_curves(
     return pd.concat(frames, ignore_index=True), rho0
 
 
-def takeuchi_1975(*, min_strain_percent: float = 2.0) -> "pd.DataFrame":
+def takeuchi_1975(*, min_strain_percent: float = 2.0) -> pd.DataFrame:
     """Takeuchi (1975) Cu single-crystal curves in resolved variables, one specimen per tensile axis.
 
     Source: T. Takeuchi, Trans. JIM 16(10):629-640 (1975), Fig. 3b, digitised points as shipped in

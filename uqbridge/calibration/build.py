@@ -17,10 +17,23 @@ import pytensor.tensor as pt
 from ..model import ForwardModel
 from .blackbox import ModelOp
 from .data import Observations, observations
-from .discrepancy import GPDiscrepancy, Standardiser, discrepancy_names, gp_basis, gp_conditions, parse_discrepancy
+from .discrepancy import (
+    GPDiscrepancy,
+    Standardiser,
+    discrepancy_names,
+    gp_basis,
+    gp_conditions,
+    parse_discrepancy,
+)
 
 __all__ = [
-    "Noise", "LIKELIHOODS", "STUDENT_T_NU", "build_model", "discrepancy_meta", "noise_name", "parse_noise",
+    "LIKELIHOODS",
+    "STUDENT_T_NU",
+    "Noise",
+    "build_model",
+    "discrepancy_meta",
+    "noise_name",
+    "parse_noise",
 ]
 
 LIKELIHOODS = ("normal", "student_t")

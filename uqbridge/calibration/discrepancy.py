@@ -196,7 +196,7 @@ class Standardiser:
     half_range: tuple[float, ...]
 
     @classmethod
-    def fit(cls, conditions: Mapping[str, np.ndarray], names: Sequence[str]) -> "Standardiser":
+    def fit(cls, conditions: Mapping[str, np.ndarray], names: Sequence[str]) -> Standardiser:
         lo = [float(np.min(conditions[n])) for n in names]
         hi = [float(np.max(conditions[n])) for n in names]
         return cls(tuple(names), tuple((a + b) / 2 for a, b in zip(lo, hi)), tuple((b - a) / 2 for a, b in zip(lo, hi)))

@@ -21,7 +21,7 @@ DRAW_INPUT = "posterior_draw"
 
 
 def pushforward(
-    result: "CalibrationResult", model: ForwardModel | None = None, *, discrepancy: bool = True
+    result: CalibrationResult, model: ForwardModel | None = None, *, discrepancy: bool = True
 ) -> ForwardModel:
     """The model whose calibrated epistemic inputs are drawn jointly from the posterior.
 
@@ -72,7 +72,7 @@ def pushforward(
     )
 
 
-def _with_discrepancy(model: ForwardModel, result: "CalibrationResult", samples: dict[str, np.ndarray]) -> ForwardModel:
+def _with_discrepancy(model: ForwardModel, result: CalibrationResult, samples: dict[str, np.ndarray]) -> ForwardModel:
     from ..distributions import Normal, Uniform
     from ..inputs import Input
     from .discrepancy import gp_delta

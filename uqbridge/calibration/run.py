@@ -17,9 +17,9 @@ import xarray as xr
 from pytensor.graph.traversal import ancestors
 
 from ..model import ForwardModel
-from .blackbox import ModelOp
 from ..results import provenance, seed_attr
 from .adequacy import Adequacy, identifiability, residual_checks
+from .blackbox import ModelOp
 from .build import LIKELIHOODS, build_model, discrepancy_meta, noise_name, parse_noise
 from .data import Observations, observations
 from .diagnostics import Thresholds, diagnose, predictive_check
