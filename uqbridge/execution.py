@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from .failures import SampleFailures
 from .model import ForwardModel, ModelContractError
 
 __all__ = ["OK", "NONFINITE", "ERROR", "Backend", "InProcess", "BatchResult", "BatchTimeout", "evaluate_batch", "evaluate"]
@@ -90,6 +91,11 @@ def evaluate_batch(model: ForwardModel, values: Mapping[str, np.ndarray]) -> Bat
     try:
         with np.errstate(all="ignore"):
             outputs = model(**values)
+    except SampleFailures as err:  # the model knows which samples failed: keep the others as they are
+        try:
+            return _partial(model, err, n)
+        except ModelContractError as broken:
+            return _failed(model, n, f"{type(broken).__name__}: {broken}")
     except ModelContractError as err:
         # a broken declaration (wrong length, complex, in-place edit): splitting the call could
         # "repair" it (a length-1 answer fits a 1-point call), so every point of the call fails
@@ -105,6 +111,10 @@ def evaluate_batch(model: ForwardModel, values: Mapping[str, np.ndarray]) -> Bat
             evaluate_batch(model, {k: v[half:] for k, v in values.items()}),
         ]
         return BatchResult.concat(parts)
+    return _statuses(outputs, n)
+
+
+def _statuses(outputs: dict[str, np.ndarray], n: int) -> BatchResult:
     status = np.zeros(n, np.int8)
     # an empty fixed-width array is ~100x cheaper than an object array at 10^6 samples
     message: np.ndarray = np.zeros(n, dtype="<U1")
@@ -115,6 +125,19 @@ def evaluate_batch(model: ForwardModel, values: Mapping[str, np.ndarray]) -> Bat
             status[fresh] = NONFINITE
             message[fresh] = f"output {name!r} is not finite"
     return BatchResult(outputs, status, message)
+
+
+def _partial(model: ForwardModel, err: SampleFailures, n: int) -> BatchResult:
+    if err.failed.shape != (n,):
+        raise ValueError(f"model {model.name!r} reported failures for {err.failed.size} samples in a batch of {n}")
+    checked = model._check_outputs(err.outputs, n)
+    result = _statuses(checked, n)
+    result.status[err.failed] = ERROR
+    result.message = result.message.astype(object)
+    result.message[err.failed] = np.asarray(err.messages, dtype=object)[err.failed]
+    for name in checked:
+        checked[name][err.failed] = np.nan
+    return result
 
 
 def _failed(model: ForwardModel, n: int, message: str) -> BatchResult:

@@ -93,6 +93,21 @@ class ForwardModel:
     def output_names(self) -> tuple[str, ...]:
         return tuple(o.name for o in self.outputs)
 
+    @property
+    def stages(self) -> tuple[Any, ...]:
+        """The stages of a chain (:class:`uqbridge.graph.Stage`); empty for a single map."""
+        return ()
+
+    @property
+    def input_scale(self) -> dict[str, str]:
+        """``{input: scale where it enters}``; a single map is one scale, named after the model."""
+        return {n: self.name for n in self.inputs.names}
+
+    @property
+    def output_stage(self) -> dict[str, str]:
+        """``{output: scale of the stage that produces it}``; a single map is one scale."""
+        return {o: self.name for o in self.output_names}
+
     def output(self, name: str) -> Output:
         for o in self.outputs:
             if o.name == name:
@@ -245,8 +260,11 @@ def _read_only(a: np.ndarray) -> np.ndarray:
     return view
 
 
-def chain(*models: ForwardModel, name: str | None = None, description: str = "") -> ForwardModel:
+def chain(*models: Any, name: str | None = None, description: str = "") -> ForwardModel:
     """Compose maps: outputs of earlier models feed same-named inputs of later ones.
+
+    Same as :func:`uqbridge.graph.chain` (which also takes :class:`~uqbridge.graph.Stage` objects with scale
+    labels and explicit wires, and returns a :class:`~uqbridge.graph.ChainModel`).
 
     The composite's inputs are the union of all inputs not produced upstream; its outputs are all
     stages' outputs, intermediates included. Units of a wired output and the input it feeds must
@@ -264,45 +282,9 @@ def chain(*models: ForwardModel, name: str | None = None, description: str = "")
     >>> both(a=1.0, c=2.0)["y"]
     array([4.])
     """
-    if len(models) < 2:
-        raise ValueError("chain needs at least two models")
-    produced: dict[str, Output] = {}
-    inputs: list[InputSet] = []
-    for m in models:
-        for i in m.inputs:
-            if i.name in produced and produced[i.name].units != i.units:
-                raise ValueError(
-                    f"chain: {produced[i.name].name!r} is produced in {produced[i.name].units!r} but "
-                    f"model {m.name!r} expects {i.units!r}; convert units in one of the models"
-                )
-        own = [i for i in m.inputs if i.name not in produced]
-        inputs.append(InputSet(own, correlation={
-            p: r for p, r in (m.inputs.correlation or {}).items() if not set(p) & set(produced)
-        }))
-        for o in m.outputs:
-            if o.name in produced:
-                raise ValueError(f"chain: output {o.name!r} is produced by two models")
-            produced[o.name] = o
-    stages = tuple(models)
+    from .graph import chain as _chain  # the graph module builds on this one
 
-    def function(xp: Any = None, **values: Any) -> dict[str, Any]:
-        known = dict(values)
-        out: dict[str, Any] = {}
-        for m in stages:
-            args = {n: known[n] for n in m.inputs.names}
-            result = m.function(**args, xp=xp) if xp is not None else m.function(**args)
-            for o in m.output_names:
-                known[o] = out[o] = result[o]
-        return out
-
-    return ForwardModel(
-        name=name or "+".join(m.name for m in models),
-        function=function,
-        inputs=InputSet.concat(inputs),
-        outputs=tuple(produced.values()),
-        description=description or " -> ".join(m.name for m in models),
-        differentiable=all(m.differentiable for m in models),
-    )
+    return _chain(*models, name=name, description=description)
 
 
 def pointwise(function: Callable[..., Mapping[str, float]]) -> Callable[..., dict[str, np.ndarray]]:

@@ -116,12 +116,19 @@ def quantile_interval(y_sorted: np.ndarray, q: np.ndarray, confidence: float) ->
     ([-inf, 6.0], [4.0, 15.0])
     """
     m = y_sorted.shape[-1]
-    alpha = 1 - confidence
-    r = stats.binom.ppf(alpha / 2, m, q).astype(int)  # P(B < r) <= alpha/2
-    s = stats.binom.ppf(1 - alpha / 2, m, q).astype(int) + 1  # P(B >= s) <= alpha/2
+    r, s = _order_ranks(m, q, confidence)
     lo = np.where(r >= 1, y_sorted[..., np.clip(r - 1, 0, m - 1)], -np.inf)
     hi = np.where(s <= m, y_sorted[..., np.clip(s - 1, 0, m - 1)], np.inf)
     return lo, hi
+
+
+def _order_ranks(m: int, q: np.ndarray, confidence: float) -> tuple[np.ndarray, np.ndarray]:
+    """1-based ranks ``r, s`` with ``P(B < r) <= alpha/2`` and ``P(B >= s) <= alpha/2``, ``B ~ Bin(m, q)``;
+    ``r = 0`` / ``s = m + 1`` where no order statistic qualifies."""
+    alpha = 1 - confidence
+    r = stats.binom.ppf(alpha / 2, m, q).astype(int)
+    s = stats.binom.ppf(1 - alpha / 2, m, q).astype(int) + 1
+    return r, s
 
 
 def _warn_unbounded(name: str, m: int, q: np.ndarray, lo: np.ndarray, hi: np.ndarray, confidence: float) -> None:
@@ -164,18 +171,23 @@ def summarize(
     q = np.asarray(quantiles, dtype=float)
     rows: dict[str, list[Any]] = {k: [] for k in ("mean", "mean_se", "std", "std_se", "q", "lo", "hi", "n")}
     for name in outputs:
-        y = np.sort(ds[name].values[ok])
+        y = ds[name].values[ok]  # a copy: partitioned in place below
         m = y.size
         mean = y.mean() if m else np.nan
         std = y.std(ddof=1) if m > 1 else np.nan
-        m4 = np.mean((y - mean) ** 4) if m else np.nan
+        dev2 = (y - mean) ** 2 if m else np.nan  # squared twice: ``** 4`` goes through pow(), ~50x slower
+        m4 = np.mean(dev2 * dev2) if m else np.nan
         rows["mean"].append(mean)
         rows["mean_se"].append(std / np.sqrt(m) if m > 1 else np.nan)
         rows["std"].append(std)
         rows["std_se"].append(np.sqrt(max(m4 - std**4, 0.0) / m) / (2 * std) if m > 1 and std > 0 else np.nan)
         if m:
-            lo, hi = quantile_interval(y, q, confidence)
-            rows["q"].append(np.quantile(y, q))
+            # distribution-free interval from order statistics (see quantile_interval)
+            r, t = _order_ranks(m, q, confidence)
+            inside = np.clip(np.concatenate([r - 1, t - 1]), 0, m - 1)
+            rows["q"].append(_partition_quantiles(y, q, inside))
+            lo = np.where(r >= 1, y[np.clip(r - 1, 0, m - 1)], -np.inf)
+            hi = np.where(t <= m, y[np.clip(t - 1, 0, m - 1)], np.inf)
             rows["lo"].append(lo)
             rows["hi"].append(hi)
             _warn_unbounded(name, m, q, lo, hi, confidence)
@@ -199,3 +211,18 @@ def summarize(
         coords={"output": out, "quantile": q},
         attrs={"confidence": confidence},
     )
+
+
+def _partition_quantiles(y: np.ndarray, q: np.ndarray, ranks: np.ndarray) -> np.ndarray:
+    """``np.quantile(y, q)`` (its default linear method), placing the order statistics ``ranks`` too.
+
+    Partitions ``y`` in place at the few ranks needed — O(n), where a full sort is O(n log n) and
+    dominated ``propagate`` at 10^6 samples — so ``y[k]`` is the k-th smallest for every k used.
+    """
+    position = q * (y.size - 1)
+    below = np.floor(position).astype(np.int64)
+    above = np.minimum(below + 1, y.size - 1)
+    y.partition(np.unique(np.concatenate([below, above, ranks])))
+    a, b, t = y[below], y[above], position - below
+    # NumPy's _lerp, so the result equals np.quantile bit for bit
+    return np.where(t >= 0.5, b - (b - a) * (1 - t), a + (b - a) * t)

@@ -44,6 +44,7 @@ class Study:
     output: str = "results"
     source: str = ""
     model_spec: dict[str, Any] = field(default_factory=dict)
+    quick: bool = False
 
     @property
     def folder(self) -> Path:
@@ -146,6 +147,7 @@ def load_study(path: str | os.PathLike[str], *, quick: bool = False) -> Study:
         output=study.get("output", "results"),
         source=str(path),
         model_spec=model_spec,
+        quick=bool(quick),
     )
 
 
@@ -388,18 +390,23 @@ def run_study(study: Study, *, progress: Callable[[str], None] | None = print) -
         for name, ds in produced.items():
             key = name if name not in results else f"{name}_{k}"
             ds.attrs["study"] = study.name
+            ds.attrs["analysis"] = analysis["kind"]
             results[key] = ds
             save(ds, folder / f"{key}.nc")
         say(f"      done in {timings[analysis['label']]:.1f} s")
+    from .report.headline import headline
+
     summary = {
         "study": study.name,
         "source": study.source,
         "seed": study.seed,
+        "quick": study.quick,
         "model": study.model.name,
         "wall_time_s": time.perf_counter() - start,
         "analyses": timings,
         "model_runs": {name: int(ds.attrs.get("n_runs", 0)) for name, ds in results.items()},
         "files": sorted(f"{name}.nc" for name in results),
+        "results": headline(results),
     }
     (folder / "summary.json").write_text(json.dumps(summary, indent=2))
     from .report.study import study_report

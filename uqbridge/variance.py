@@ -42,7 +42,7 @@ def decompose(
     model: ForwardModel,
     *,
     method: str = "pick_freeze",
-    groups: Mapping[str, Sequence[str]] | None = None,
+    groups: Mapping[str, Sequence[str]] | str | None = None,
     n: int = 4096,
     n_outer: int = 256,
     n_inner: int = 64,
@@ -81,8 +81,11 @@ def decompose(
         are always i.i.d., which the correction assumes). ``pce``: exact
         from a fitted polynomial chaos (``pce=`` a ``PolynomialChaos``, or fitted here with
         ``n`` runs); no sampling interval (its accuracy is the surrogate's LOO error, reported).
-    groups : mapping ``{name: [input names]}``, optional
+    groups : mapping ``{name: [input names]}``, ``"scale"`` or ``"scale_kind"``, optional
         Disjoint groups of uncertain inputs (need not cover all). Default: aleatory / epistemic.
+        ``"scale"``: one group per scale of a chain (the inputs entering at that scale, see
+        :func:`uqbridge.graph.scale_groups`); ``"scale_kind"``: per scale and kind
+        (``"crystal/epistemic"``, ...).
         Inputs of different groups must be independent (no copula correlation or joint-sample
         block across a group boundary).
     epistemic_samples : mapping ``{input: draws}``, optional
@@ -123,6 +126,10 @@ def decompose(
         raise ValueError(f"max_failed must be a fraction in [0, 1), got {max_failed!r}")
     if epistemic_samples is not None:
         model = model.with_joint_samples(epistemic_samples)
+    if isinstance(groups, str):
+        from .graph import scale_groups
+
+        groups = scale_groups(model, groups)
     named = {g: ([v] if isinstance(v, str) else list(v)) for g, v in (default_groups(model) if groups is None else groups).items()}
     groups = _check_groups(model, named)
     outputs = list(model.output_names if outputs is None else outputs)
