@@ -143,7 +143,7 @@ def _warn_unbounded(name: str, m: int, q: np.ndarray, lo: np.ndarray, hi: np.nda
             f"at {confidence:.0%} confidence; that side of the interval is unbounded (±inf). "
             f"About {need} samples are needed",
             RuntimeWarning,
-            stacklevel=3,
+            stacklevel=4,
         )
 
 
