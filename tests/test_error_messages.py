@@ -205,3 +205,10 @@ def test_a_full_disk_is_named_as_such(monkeypatch, tmp_path):
     assert error_line(err) == f"Permission denied: {str(tmp_path / 'batch.nc')!r}"
     monkeypatch.setattr(shutil, "disk_usage", lambda path: usage(100, 100, 0))
     assert error_line(err).startswith("no space left on the device holding")
+
+
+def test_a_run_where_every_sample_failed_exits_2(capsys, tmp_path):
+    with pytest.warns(RuntimeWarning, match="failed on 16 of 16"):
+        line = _one_line_error(capsys, ["propagate", "borehole", "-n", "16", "--set", "rw=-1"],
+                               "failed on every one of its 16 samples", "is not finite")
+    assert "check the model's options and inputs" in line

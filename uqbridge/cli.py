@@ -137,7 +137,19 @@ def _run_propagate(args: argparse.Namespace) -> int:
     if args.out is not None:
         save(ds, args.out)
         print(f"\nwrote {args.out}")
+    _refuse_all_failed(ds)
     return 0
+
+
+def _refuse_all_failed(ds: Any) -> None:
+    """A run in which every sample failed is an error (exit 2), not a result: say why."""
+    status = ds["status"].values
+    if status.size and (status != 0).all():
+        first = str(ds["message"].values[0])
+        raise ValueError(
+            f"model {ds.attrs.get('model', '?')!r} failed on every one of its {status.size} samples "
+            f"(first: {first}); check the model's options and inputs"
+        )
 
 
 def summary_table(ds: Any) -> str:
@@ -274,6 +286,7 @@ def _run_campaign(args: argparse.Namespace) -> int:
     finally:
         getattr(backend, "close", lambda: None)()
     print(format_summary(ds))
+    _refuse_all_failed(ds)
     return 0
 
 
@@ -294,6 +307,7 @@ def _run_resume(args: argparse.Namespace) -> int:
     finally:
         getattr(backend, "close", lambda: None)()
     print(format_summary(ds))
+    _refuse_all_failed(ds)
     return 0
 
 
