@@ -296,6 +296,8 @@ def _configure_resume(p: argparse.ArgumentParser) -> None:
     p.add_argument("--trust-store", action="store_true",
                    help="load the store's pickled model (model.pkl) for a model that is not registered. "
                         "Unpickling RUNS CODE: use it only for a store you created yourself")
+    p.add_argument("--rerun-failed", action="store_true",
+                   help="also evaluate the failed points of finished batches again (e.g. after a server outage)")
 
 
 def _run_resume(args: argparse.Namespace) -> int:
@@ -303,7 +305,7 @@ def _run_resume(args: argparse.Namespace) -> int:
 
     backend = _backend_from_args(args)
     try:
-        ds = resume_campaign(args.store, backend=backend, trust=args.trust_store)
+        ds = resume_campaign(args.store, backend=backend, trust=args.trust_store, rerun_failed=args.rerun_failed)
     finally:
         getattr(backend, "close", lambda: None)()
     print(format_summary(ds))
