@@ -77,17 +77,17 @@ from scipy.interpolate import BSpline, RBFInterpolator
 from uqbridge import ForwardModel, Input, Output, Uniform
 
 __all__ = [
-    "Transform",
-    "Pair",
     "WARPS",
-    "normalized_mutual_information",
+    "Pair",
+    "Transform",
     "bspline_basis",
     "gaussian_pyramid",
-    "synthetic_pair",
     "model_support_pair",
+    "normalized_mutual_information",
     "register",
-    "target_registration_error",
     "registration",
+    "synthetic_pair",
+    "target_registration_error",
 ]
 
 _BINS = 32

@@ -70,17 +70,17 @@ from uqbridge import ForwardModel, Input, LogNormal, Normal, Output, Uniform
 from uqbridge.results import provenance
 
 __all__ = [
+    "TRUE_FORCING",
     "Scene",
     "aerodynamic_resistance",
-    "solve_surface_temperature",
     "block_mean",
-    "enforce_radiance_constraint",
-    "synthetic_scene",
     "disaggregate",
+    "enforce_radiance_constraint",
+    "solve_surface_temperature",
+    "synthetic_scene",
+    "thermal_disaggregation",
     "tsharp",
     "two_source_scene",
-    "thermal_disaggregation",
-    "TRUE_FORCING",
 ]
 
 SIGMA_SB = constants.Stefan_Boltzmann

@@ -11,10 +11,10 @@ from scipy import ndimage
 from models.registration import (
     WARPS,
     Transform,
-    model_support_pair,
     _nmi_with_gradient,
     bspline_basis,
     gaussian_pyramid,
+    model_support_pair,
     normalized_mutual_information,
     register,
     registration,
