@@ -262,11 +262,12 @@ def kozeny_carman(porosity: Any, *, kozeny_constant: float = 5.0, form: str = "c
     or Gebart's transverse-flow law for ordered fibre arrays.
 
     ``form="carman"``: Carman (1937), Trans. Inst. Chem. Eng. 15, 150, with Kozeny constant ``k = 5``.
-    **Validity:** granular beds and flow *along* fibres (there Gebart 1992 finds ``k`` ≈ 1.7–1.8); for
-    flow *across* fibres it is 1.9–2.9× too permeable at fibre volume fractions 0.3–0.55 (measured against
-    the Stokes cell of :func:`stokes_permeability`), because the cross-flow closes at the packing limit
-    while ``ε³/(1 − ε)²`` stays positive. Transverse Kozeny constants fitted to fibre beds are ~11–18
-    (Gutowski et al. 1987, J. Compos. Mater. 21, 650), strongly dependent on ``V_f``.
+    **Validity:** granular beds and flow *along* fibres (Gebart's longitudinal form ``8/c (1−V_f)³/V_f²``,
+    ``c`` = 57 square / 53 hexagonal, is this law with ``k`` = c/32 ≈ 1.7–1.8); for flow *across* fibres
+    it is 1.9–2.9× too permeable at fibre volume fractions 0.3–0.6 (8× at 0.7; measured against the
+    square-array Stokes cell of :func:`stokes_permeability`, 48²), because the cross-flow closes at the
+    packing limit while ``ε³/(1 − ε)²`` stays positive: the Kozeny constant that cell implies is 9–15 at
+    ``V_f`` = 0.3–0.6, not a constant.
 
     ``form="gebart_square"`` / ``"gebart_hexagonal"``: Gebart (1992), J. Compos. Mater. 26, 1100, eq. (19),
     flow across aligned fibres ``K/a² = C₁ (√(V_max/V_f) − 1)^{5/2}``, ``V_f = 1 − ε``, with
