@@ -37,13 +37,14 @@ min/median/max over seeds 0–9 | 10–19 (the second set held out from the choi
   0.23/0.37/0.62, thin-plate spline 0.07/0.25/0.37 | 0.14/0.27/0.43, Gaussian bumps of width 4–7 px
   0.13/0.30/0.57 | 0.25/0.48/0.63 px;
 * an opening tear (a crack opening by up to 2 px: a discontinuity no B-spline can follow) 0.36/0.42/0.56 |
-  0.38/0.47/0.65 px: the error concentrates at the crack faces (≈ half the opening there).
+  0.38/0.47/0.65 px: the error concentrates within 2 px of the crack faces (RMS 0.7–0.8 px there against
+  0.3–0.45 px elsewhere, seeds 0–3), where a smooth transform must split the opening between both sides.
 
 So the method is accurate to ~0.5 px (median) / 0.65 px (worst of 80 pairs) for smooth deformations
 whose features are no finer than the control spacing (~16 px) and for small openings (≤ 2 px); it is
 not validated for larger tears, folds, missing tissue or deformations at a finer scale than the grid
-(the Gaussian bumps are the worst smooth class: finer grids at the last level did not help at this
-noise). With the rigid + scale stage on the coarsest level only (the earlier default) the worst cases
+(the Gaussian bumps are the worst smooth class; in a 6-seed trial a finer control grid at the last
+level (6² or 8²), a stronger penalty or a dilated tear mask did not lower the median TRE). With the rigid + scale stage on the coarsest level only (the earlier default) the worst cases
 were 0.86 (sinusoidal), 1.89 (bumps) and 1.29 px (tear). The phantom is synthetic: no measured
 histology/MRI landmark set has been used.
 
