@@ -16,6 +16,8 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
+import numpy as np
+
 from .execution import Backend, BatchTimeout, InProcess
 
 __all__ = ["ProcessPool", "Dask", "make_backend", "BACKENDS"]
@@ -219,8 +221,22 @@ class ProcessPool:
         self.close()
 
 
+# Dask task sizing: aim for tasks of this many seconds, but keep this many tasks per worker thread
+_TASK_SECONDS = 0.2
+_TASKS_PER_THREAD = 4
+
+
 def _apply(func: Callable[[Any], Any], batch: Any, timeout: float | None = None) -> Any:
     return func(batch) if timeout is None else _call_in_thread(func, batch, timeout)
+
+
+def _apply_chunk(func: Callable[[Any], Any], chunk: list[Any], timeout: float | None = None) -> list[tuple[Any, float]]:
+    """``[(func(batch), seconds) ...]`` for the batches of one Dask task."""
+    out = []
+    for batch in chunk:
+        start = time.perf_counter()
+        out.append((_apply(func, batch, timeout), time.perf_counter() - start))
+    return out
 
 
 def _call_in_thread(func: Callable[[Any], Any], batch: Any, timeout: float) -> Any:
@@ -345,14 +361,41 @@ class Dask:
         if not batches:
             return
         [shipped] = client.scatter([func], broadcast=True, hash=False)
-        futures = client.map(_apply, [shipped] * len(batches), batches, timeout=self.timeout, pure=False)
-        index = {f.key: i for i, f in enumerate(futures)}
+        threads = self._threads()
+        futures: dict[str, tuple[Any, list[int]]] = {}
+
+        def submit(chunks: list[list[int]]) -> list[Any]:
+            new = client.map(_apply_chunk, [shipped] * len(chunks), [[batches[i] for i in c] for c in chunks],
+                             timeout=self.timeout, pure=False)
+            futures.update({f.key: (f, c) for f, c in zip(new, chunks)})
+            return new
+
+        # a first wave of one batch per task measures how long a batch takes; the rest then goes in
+        # chunks of about _TASK_SECONDS each (Dask costs ~2-3 ms of CPU per task, however small),
+        # keeping at least _TASKS_PER_THREAD tasks per worker thread for load balance
+        first = min(len(batches), 2 * threads)
+        rest = list(range(first, len(batches)))
+        stream = as_completed(submit([[i] for i in range(first)]), with_results=True)
+        seconds: list[float] = []
         try:
-            for fut in as_completed(futures):
-                yield index[fut.key], fut.result()
+            # with_results gathers finished results in groups: one round trip per group, not per task
+            for fut, results in stream:
+                _, chunk = futures[fut.key]
+                for i, (result, took) in zip(chunk, results):
+                    seconds.append(took)
+                    yield i, result
+                if rest and len(seconds) >= min(first, threads):
+                    per_batch = max(float(np.median(seconds)), 1e-6)
+                    size = max(1, min(int(_TASK_SECONDS / per_batch), len(rest) // (_TASKS_PER_THREAD * threads)))
+                    stream.update(submit([rest[k : k + size] for k in range(0, len(rest), size)]))
+                    rest = []
         finally:
-            client.cancel(futures)
+            client.cancel([f for f, _ in futures.values()])
             shipped.release()
+
+    def _threads(self) -> int:
+        workers = self.client.scheduler_info(n_workers=-1)["workers"].values()
+        return max(1, sum(int(w.get("nthreads", 1)) for w in workers))
 
     def map(self, func: Callable[[Any], Any], batches: Sequence[Any]) -> list[Any]:
         """``[func(b) for b in batches]``, computed on the cluster, in order."""

@@ -100,7 +100,7 @@ def _run_models(args: argparse.Namespace) -> int:
     for name in list_models():
         try:
             description = get_model(name).description
-        except Exception as err:
+        except Exception as err:  # noqa: BLE001 - a broken entry must not hide the others
             description = f"(cannot load: {err})"
         print(f"{name:<28} {description}")
     return 0
@@ -137,7 +137,19 @@ def _run_propagate(args: argparse.Namespace) -> int:
     if args.out is not None:
         save(ds, args.out)
         print(f"\nwrote {args.out}")
+    _refuse_all_failed(ds)
     return 0
+
+
+def _refuse_all_failed(ds: Any) -> None:
+    """A run in which every sample failed is an error (exit 2), not a result: say why."""
+    status = ds["status"].values
+    if status.size and (status != 0).all():
+        first = str(ds["message"].values[0])
+        raise ValueError(
+            f"model {ds.attrs.get('model', '?')!r} failed on every one of its {status.size} samples "
+            f"(first: {first}); check the model's options and inputs"
+        )
 
 
 def summary_table(ds: Any) -> str:
@@ -257,8 +269,8 @@ def _backend_from_args(args: argparse.Namespace) -> Any:
     if args.address:
         # connect before the store is touched: an unreachable scheduler must leave nothing behind
         try:
-            backend.client
-        except Exception as err:
+            _ = backend.client  # connects
+        except Exception as err:  # one clear line instead of a network traceback
             raise ValueError(f"cannot reach the Dask scheduler at --address {args.address!r} ({err})") from None
     return backend
 
@@ -274,6 +286,7 @@ def _run_campaign(args: argparse.Namespace) -> int:
     finally:
         getattr(backend, "close", lambda: None)()
     print(format_summary(ds))
+    _refuse_all_failed(ds)
     return 0
 
 
@@ -294,6 +307,7 @@ def _run_resume(args: argparse.Namespace) -> int:
     finally:
         getattr(backend, "close", lambda: None)()
     print(format_summary(ds))
+    _refuse_all_failed(ds)
     return 0
 
 
@@ -352,11 +366,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.run(args))
-    except Exception as err:
+    except Exception as err:  # noqa: BLE001 - every failure is one line (the traceback with --debug)
         if args.debug:
             raise
         print(f"uqbridge {args.command}: error: {error_line(err)}", file=sys.stderr)
         return 2
+
+
+def _disk_full(filename: Any) -> bool:
+    import shutil
+
+    try:
+        folder = Path(os.fsdecode(filename)).resolve().parent
+        while not folder.exists():
+            folder = folder.parent
+        return shutil.disk_usage(folder).free < 1 << 20
+    except (OSError, TypeError, ValueError):
+        return False
 
 
 def error_line(err: BaseException) -> str:
@@ -374,6 +400,9 @@ def error_line(err: BaseException) -> str:
     elif isinstance(err, OSError) and err.strerror:
         where = f": {err.filename!r}" if err.filename else ""
         text = f"{err.strerror}{where}"
+        if err.filename and _disk_full(err.filename):
+            # libnetcdf reports a full disk as "Permission denied"
+            text = f"no space left on the device holding {err.filename!r} ({text}); free some space and retry"
     elif isinstance(err, MemoryError):
         text = f"not enough memory ({err or 'MemoryError'}); use a smaller -n or --batch-size"
     elif isinstance(err, (ValueError, TypeError, FileNotFoundError, FileExistsError, RuntimeError)):

@@ -92,7 +92,10 @@ def evaluate_batch(model: ForwardModel, values: Mapping[str, np.ndarray]) -> Bat
         with np.errstate(all="ignore"):
             outputs = model(**values)
     except SampleFailures as err:  # the model knows which samples failed: keep the others as they are
-        return _partial(model, err, n)
+        try:
+            return _partial(model, err, n)
+        except ModelContractError as broken:
+            return _failed(model, n, f"{type(broken).__name__}: {broken}")
     except ModelContractError as err:
         # a broken declaration (wrong length, complex, in-place edit): splitting the call could
         # "repair" it (a length-1 answer fits a 1-point call), so every point of the call fails

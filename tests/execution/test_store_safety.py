@@ -95,7 +95,7 @@ def test_a_registered_model_named_unlike_its_key_is_rebuilt_from_the_registry(tm
 
 
 # ---- defect 2: two drivers on one empty store ----------------------------------------------------------
-@pytest.mark.parametrize("trial", range(3))
+@pytest.mark.parametrize("trial", range(2))
 def test_two_drivers_racing_on_an_empty_store_one_wins_one_is_refused(tmp_path, trial):
     store = tmp_path / "race"
     start = threading.Barrier(2)
@@ -105,7 +105,7 @@ def test_two_drivers_racing_on_an_empty_store_one_wins_one_is_refused(tmp_path, 
         start.wait()
         try:
             outcome[seed] = run_campaign(cube(0.02), n, store=store, seed=seed, batch_size=10, progress=False)
-        except Exception as err:
+        except Exception as err:  # recorded for the assertions
             outcome[seed] = err
 
     threads = [threading.Thread(target=driver, args=(seed, n)) for seed, n in ((1, 200), (2, 300))]
