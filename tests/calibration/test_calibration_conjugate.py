@@ -5,10 +5,10 @@ from __future__ import annotations
 import arviz as az
 import numpy as np
 import pytest
+from calibration_cases import SIGMA, conjugate_posterior, linear_model
+from calibration_cases import linear_data as _linear_data
 
 from uqbridge.calibration import Thresholds, calibrate
-
-from calibration_cases import SIGMA, conjugate_posterior, linear_data as _linear_data, linear_model
 
 
 def _check_moments(result, data):
