@@ -68,7 +68,7 @@ from uqbridge import (
 from .microstructures import Microstructure, area_fractions, random_hard_disks
 from .rve_solver import METHODS, composite_voxels, solve_cell
 
-__all__ = ["fe2_homogenization", "shear_beam_fe", "rve_shear_moduli", "fibre_section", "ARRANGEMENTS"]
+__all__ = ["ARRANGEMENTS", "fe2_homogenization", "fibre_section", "rve_shear_moduli", "shear_beam_fe"]
 
 ARRANGEMENTS = ("random", "square")
 #: Smallest fibre surface-to-surface gap of random arrangements, in fibre radii (a resin film).
