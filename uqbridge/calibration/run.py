@@ -57,6 +57,25 @@ def _sample_nutpie(pmm, draws, tune, chains, cores, target_accept, mass_matrix, 
     )
 
 
+def _nuisance_priors(noises: Mapping[str, Any], meta: Mapping[str, Any]) -> dict[str, Any]:
+    """Priors of the free variables that are not model inputs (noise scales, discrepancy terms), as SciPy."""
+    from scipy import stats
+
+    out: dict[str, Any] = {}
+    for o, spec in noises.items():
+        if spec.kind == "unknown":
+            out[noise_name(o)] = stats.halfnorm(scale=spec.scale)
+    for m in meta.values():
+        names = m["names"]
+        if m["kind"] == "relative":
+            out[names["kappa"]] = stats.halfnorm(scale=m["scale"])
+        else:
+            out[names["eta"]] = stats.halfnorm(scale=m["amplitude"])
+            out[names["ell"]] = stats.lognorm(s=m["lengthscale"][1], scale=m["lengthscale"][0])
+            out[names["beta"]] = stats.norm()
+    return out
+
+
 def calibrate(
     model: ForwardModel,
     data: Any,
@@ -222,7 +241,8 @@ def calibrate(
     diagnostics = diagnose(idata, var_names=names, thresholds=thresholds)
     residuals = residual_checks(idata, adequacy)
     priors = {n: model.inputs[n].distribution for n in [*obs.epistemic, *obs.hierarchical]}
-    table = identifiability(idata, priors, gated=list(obs.epistemic), adequacy=adequacy)
+    table = identifiability(idata, priors, nuisance=_nuisance_priors(noises, meta), gated=list(obs.epistemic),
+                            adequacy=adequacy)
     extra: list[str] = []
     check = None
     n_runs: int | str = "n/a (compiled tensor graph)"
