@@ -38,7 +38,7 @@ import pandas as pd
 
 import uqbridge as uq
 from models.kocks_mecking import synthetic_curves, takeuchi_1975
-from uqbridge import ForwardModel, Input, LogNormal, Output
+from uqbridge import Constant, ForwardModel, Input, LogNormal, Output
 from uqbridge.calibration import calibrate, validate
 from uqbridge.plots.calibration import posterior_predictive, prior_posterior
 from uqbridge.report.html import HtmlReport
@@ -57,7 +57,7 @@ def voce() -> ForwardModel:
     """Voce (1948) hardening law in resolved variables; priors around the Cu curves of Takeuchi (1975)."""
     return ForwardModel(
         "voce", voce_function,
-        [Input("gamma", 0.1, "aleatory", "-", "resolved shear strain (controlled condition)"),
+        [Input("gamma", Constant(0.1), "aleatory", "-", "resolved shear strain (controlled condition)"),
          Input("tau_y", LogNormal.from_median_cov(5.0, 0.8), "epistemic", "MPa", "initial flow stress"),
          Input("tau_s", LogNormal.from_median_cov(70.0, 0.5), "epistemic", "MPa", "saturation stress"),
          Input("theta0", LogNormal.from_median_cov(250.0, 0.5), "epistemic", "MPa", "initial hardening rate")],

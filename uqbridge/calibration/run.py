@@ -51,10 +51,14 @@ def _sample_nutpie(pmm, draws, tune, chains, cores, target_accept, mass_matrix, 
     except ImportError:  # pragma: no cover - optional dependency
         raise ImportError("sampler='nutpie' needs the nutpie package: pip install 'uqbridge[nutpie]'") from None
     compiled = nutpie.compile_pymc_model(pmm)
-    return nutpie.sample(
+    idata = nutpie.sample(
         compiled, draws=draws, tune=tune, chains=chains, cores=cores, seed=seed, progress_bar=False,
         target_accept=target_accept, low_rank_modified_mass_matrix=mass_matrix == "dense", save_warmup=False,
     )
+    # nutpie also stores the unconstrained values (``x_log__``); PyMC's trace holds only the model's variables
+    transformed = [v for v in idata.posterior.data_vars if str(v).endswith("__")]
+    idata.posterior = idata.posterior.drop_vars(transformed)
+    return idata
 
 
 def _nuisance_priors(noises: Mapping[str, Any], meta: Mapping[str, Any]) -> dict[str, Any]:
