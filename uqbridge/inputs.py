@@ -236,7 +236,7 @@ class InputSet:
     def from_unit(self, u: np.ndarray) -> dict[str, np.ndarray]:
         """Map a design ``u`` in the open unit hypercube (n, dimension) to input values."""
         u = self._check_design(u)
-        if np.any((u <= 0) | (u >= 1)):
+        if u.size and not (u.min() > 0 and u.max() < 1):
             u = np.clip(u, 1e-16, 1 - 1e-16)
         if self.correlation:
             return self.from_standard_normal(special.ndtri(u))
@@ -410,9 +410,8 @@ def _normal_to_marginal(dist: Distribution, z: np.ndarray) -> np.ndarray:
     """x = F⁻¹(Φ(z)), through the survival function in the upper tail for accuracy."""
     if isinstance(dist, Empirical):
         return dist.ppf(special.ndtr(z))
-    frozen = dist.scipy()
     upper = z > 0
     out = np.empty_like(z, dtype=float)
-    out[~upper] = frozen.ppf(special.ndtr(z[~upper]))
-    out[upper] = frozen.isf(special.ndtr(-z[upper]))
+    out[~upper] = dist.ppf(special.ndtr(z[~upper]))
+    out[upper] = dist.isf(special.ndtr(-z[upper]))
     return out

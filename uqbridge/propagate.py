@@ -126,11 +126,12 @@ def summarize(
     alpha = 1 - confidence
     rows: dict[str, list[Any]] = {k: [] for k in ("mean", "mean_se", "std", "std_se", "q", "lo", "hi", "n")}
     for name in outputs:
-        y = np.sort(ds[name].values[ok])
+        y = ds[name].values[ok]  # a copy: partitioned in place below
         m = y.size
         mean = y.mean() if m else np.nan
         std = y.std(ddof=1) if m > 1 else np.nan
-        m4 = np.mean((y - mean) ** 4) if m else np.nan
+        dev2 = (y - mean) ** 2 if m else np.nan  # squared twice: ``** 4`` goes through pow(), ~50x slower
+        m4 = np.mean(dev2 * dev2) if m else np.nan
         rows["mean"].append(mean)
         rows["mean_se"].append(std / np.sqrt(m) if m > 1 else np.nan)
         rows["std"].append(std)
@@ -139,7 +140,7 @@ def summarize(
             # distribution-free interval from order statistics: P(Y_(r) <= xi_q <= Y_(s)) >= confidence
             r = np.clip(stats.binom.ppf(alpha / 2, m, q).astype(int), 1, m)
             s = np.clip(stats.binom.ppf(1 - alpha / 2, m, q).astype(int) + 1, 1, m)
-            rows["q"].append(np.quantile(y, q))
+            rows["q"].append(_partition_quantiles(y, q, np.concatenate([r - 1, s - 1])))
             rows["lo"].append(y[r - 1])
             rows["hi"].append(y[s - 1])
         else:
@@ -162,3 +163,18 @@ def summarize(
         coords={"output": out, "quantile": q},
         attrs={"confidence": confidence},
     )
+
+
+def _partition_quantiles(y: np.ndarray, q: np.ndarray, ranks: np.ndarray) -> np.ndarray:
+    """``np.quantile(y, q)`` (its default linear method), placing the order statistics ``ranks`` too.
+
+    Partitions ``y`` in place at the few ranks needed — O(n), where a full sort is O(n log n) and
+    dominated ``propagate`` at 10^6 samples — so ``y[k]`` is the k-th smallest for every k used.
+    """
+    position = q * (y.size - 1)
+    below = np.floor(position).astype(np.int64)
+    above = np.minimum(below + 1, y.size - 1)
+    y.partition(np.unique(np.concatenate([below, above, ranks])))
+    a, b, t = y[below], y[above], position - below
+    # NumPy's _lerp, so the result equals np.quantile bit for bit
+    return np.where(t >= 0.5, b - (b - a) * (1 - t), a + (b - a) * t)

@@ -64,7 +64,7 @@ def test_sensitivity_study_inside_hashin_shtrikman_bounds(tmp_path):
     assert np.all((d_rel >= lower - 1e-12) & (d_rel <= upper + 1e-12))
     # cross-check of two estimators: the PCE's first-order index of porosity (from coefficients)
     # inside the pick-freeze Sobol' interval of the cell problem itself
-    sobol = results["sensitivity"].sel(output="D_rel").sel({"method": "sobol", "input": "porosity"})
+    sobol = results["sensitivity"].sel(output="D_rel").sel({"estimator": "sobol", "input": "porosity"})
     pce = float(results["pce_sobol"]["first"].sel(output="D_rel", input="porosity"))
     assert float(sobol["first_low"]) <= pce <= float(sobol["first_high"])
     assert (tmp_path / study.name / "report.html").exists()
@@ -81,3 +81,31 @@ def test_calibration_study_recovers_truth_and_reduces_epistemic_variance(tmp_pat
     assert out["recovery"]["covered"].all()
     bought = out["bought"]
     assert bought.loc["after (posterior)", "epistemic_term_high"] < bought.loc["before (prior)", "epistemic_term_low"]
+
+
+def test_summary_results_block_matches_the_key_results_box(tmp_path):
+    """summary.json carries the headline numbers (and the quick flag); the report opens with the same."""
+    import json
+
+    from dataclasses import replace
+
+    path = tmp_path / "s.toml"
+    path.write_text(
+        '[study]\nname = "mini"\nseed = 3\n[model]\nname = "ishigami"\n'
+        '[[analyses]]\nkind = "propagate"\nn = 256\n'
+        '[[analyses]]\nkind = "decompose"\nn = 256\n'
+        '[[analyses]]\nkind = "reliability"\nlimit_state = { output = "y", threshold = 12.0, failure = "above" }\n'
+        'methods = ["monte_carlo"]\nmonte_carlo = { target_cov = 0.3, max_runs = 20000, batch = 10000 }\n'
+    )
+    study = load_study(path, quick=True)
+    results = run_study(replace(study, output=str(tmp_path / "out")), progress=None)
+    summary = json.loads((tmp_path / "out" / "mini" / "summary.json").read_text())
+    assert summary["quick"] is True
+    mc = summary["results"]["reliability_monte_carlo"]
+    assert mc["pf"] == pytest.approx(float(results["reliability_monte_carlo"]["pf"]))
+    assert summary["model_runs"]["reliability_monte_carlo"] == mc["n_runs"] > 0
+    share = summary["results"]["decompose"]["outputs"]["y"]["epistemic_share"]
+    html = (tmp_path / "out" / "mini" / "report.html").read_text()
+    assert html.index("Key results") < html.index("Model: ishigami")
+    assert f"{share:.2f}" in html and "Pf (monte_carlo)" in html
+    assert "Uniform(lower" not in html  # inputs in their own units, not as parameters

@@ -7,6 +7,7 @@ Every method works in the independent standard-normal space of the model's uncer
 """
 
 from .active_learning import active_learning
+from .auto import recommended
 from .epistemic import pf_epistemic
 from .form import form
 from .limit_state import LimitState, ParallelSystem, SeriesSystem
@@ -23,6 +24,7 @@ __all__ = [
     "importance_sampling",
     "monte_carlo",
     "pf_epistemic",
+    "recommended",
     "sorm",
     "sorm_formulas",
     "subset_simulation",

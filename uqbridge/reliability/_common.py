@@ -35,7 +35,9 @@ class Evaluator:
         self.dim = ls.inputs.dimension
         self.n_runs = 0
 
-    def __call__(self, u: np.ndarray) -> np.ndarray:
+    def __call__(self, u: np.ndarray, *, finite: bool = True) -> np.ndarray:
+        """g at the rows of ``u``; with ``finite=False`` non-finite values come back as NaN instead of
+        raising (a search then treats such a point as a rejected step)."""
         u = np.atleast_2d(np.asarray(u, dtype=float))
         if u.shape[0] == 0:
             return np.empty(0)
@@ -43,7 +45,10 @@ class Evaluator:
         with np.errstate(all="ignore"):
             g = self.ls.g(values)
         self.n_runs += u.shape[0] * len(self.ls.models)
+        g = np.asarray(g, dtype=float)
         bad = ~np.isfinite(g)
+        if bad.any() and not finite:
+            return np.where(bad, np.nan, g)
         if bad.any():
             k = int(np.flatnonzero(bad)[0])
             point = {name: float(v[k]) for name, v in values.items()}
@@ -94,8 +99,21 @@ def result_dataset(
     coords: dict[str, Any] | None = None,
     **attrs: Any,
 ) -> xr.Dataset:
-    """The common Dataset layout of every reliability method."""
+    """The common Dataset layout of every reliability method.
+
+    ``pf`` is always a probability: a value outside [0, 1] (rounding of an estimator) is clipped and
+    the result marked unreliable; NaN is a bug of the calling method and raises. ``reliable`` false
+    needs a ``warning``, stored also as ``attrs["reason"]``.
+    """
     pf = float(pf)
+    if not np.isfinite(pf):
+        raise RuntimeError(f"{method}: internal error, pf is {pf}; methods must return a probability or raise")
+    if not 0.0 <= pf <= 1.0:
+        warning = "; ".join(w for w in (warning, f"estimate {pf:.4g} outside [0, 1] clipped") if w)
+        reliable = False
+        pf = min(max(pf, 0.0), 1.0)
+    if not reliable and not warning:
+        warning = "unreliable"
     cov = float(pf_se / pf) if pf > 0 and np.isfinite(pf_se) else float("nan")
     data: dict[str, Any] = {
         "pf": ((), pf, {"long_name": _PF_DOC["pf"]}),
@@ -121,6 +139,7 @@ def result_dataset(
         confidence=confidence,
         reliable=bool(reliable),
         warning=warning,
+        reason="" if reliable else warning,
         **attrs,
     )
     if len(models) != 1:

@@ -12,11 +12,16 @@ from scipy import stats
 from ._common import Evaluator
 
 GRADIENTS = ("auto", "fd", "tensor")
-GradientFunction = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
+GradientFunction = Callable[..., tuple[np.ndarray, np.ndarray]]
+# numpy ufuncs take at most 32 operands; an n-ary Elemwise node above that fails in the Python linker
+_MAX_ELEMWISE_OPERANDS = 31
 
 
 def gradient_function(ev: Evaluator, gradient: str, step: float) -> tuple[GradientFunction, str]:
-    """``f(U) -> (g (n,), ∇g (n, d))`` for points ``U`` (n, d), and the name of the method used."""
+    """``f(U, g0=None) -> (g (n,), ∇g (n, d))`` for points ``U`` (n, d), and the name of the method used.
+
+    ``g0``, when given, is g at ``U`` already computed (e.g. the accepted line-search point): finite
+    differences then skip the centre points (2d runs per point instead of 2d + 1)."""
     if gradient not in GRADIENTS:
         raise ValueError(f"{ev.where}: gradient must be one of {GRADIENTS}, got {gradient!r}")
     if not (isinstance(step, (int, float)) and 0 < step < 1):
@@ -27,14 +32,19 @@ def gradient_function(ev: Evaluator, gradient: str, step: float) -> tuple[Gradie
         raise ValueError(f"{ev.where}: gradient='tensor' needs differentiable models; {names} are not (use 'fd')")
     if gradient == "tensor" or (gradient == "auto" and differentiable):
         return _tensor_gradient(ev, step), "pytensor"
-    return (lambda U: fd_gradient(ev, U, step)), "central finite differences"
+    return (lambda U, g0=None: fd_gradient(ev, U, step, g0)), "central finite differences"
 
 
-def fd_gradient(ev: Evaluator, U: np.ndarray, step: float) -> tuple[np.ndarray, np.ndarray]:
-    """Central differences for all points and directions in one batched model call (n(2d+1) runs)."""
+def fd_gradient(ev: Evaluator, U: np.ndarray, step: float, g0: Any = None) -> tuple[np.ndarray, np.ndarray]:
+    """Central differences for all points and directions in one batched model call (n(2d+1) runs,
+    n·2d when g at ``U`` is given as ``g0``)."""
     U = np.atleast_2d(U)
     n, d = U.shape
     eye = step * np.eye(d)
+    if g0 is not None:
+        batch = np.concatenate([U[:, None, :] + eye, U[:, None, :] - eye], axis=1)
+        g = ev(batch.reshape(-1, d)).reshape(n, 2 * d)
+        return np.broadcast_to(np.asarray(g0, dtype=float), (n,)).copy(), (g[:, :d] - g[:, d:]) / (2 * step)
     batch = np.concatenate([U[:, None, :], U[:, None, :] + eye, U[:, None, :] - eye], axis=1)
     g = ev(batch.reshape(-1, d)).reshape(n, 2 * d + 1)
     return g[:, 0], (g[:, 1 : d + 1] - g[:, d + 1 :]) / (2 * step)
@@ -55,9 +65,16 @@ def _tensor_gradient(ev: Evaluator, step: float) -> GradientFunction:
     g = pt.broadcast_to(g, variables[names[0]].shape) if g.ndim == 0 else g
     grads = pt.grad(g.sum(), [variables[n] for n in names], disconnected_inputs="ignore")
     # FAST_COMPILE: these graphs are small and evaluated on short vectors; C compilation costs seconds.
-    compiled = pytensor.function([variables[n] for n in names], [g, *grads], mode="FAST_COMPILE")
+    from pytensor.compile.mode import get_mode
 
-    def function(U: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    args = [variables[n] for n in names]
+    compiled = pytensor.function(args, [g, *grads], mode="FAST_COMPILE")
+    if any(len(node.inputs) > _MAX_ELEMWISE_OPERANDS for node in compiled.maker.fgraph.toposort()):
+        # canonicalisation merges a chain of binary adds/muls (e.g. a sum over 32+ inputs) into one
+        # n-ary node the Python linker cannot run; without it the graph keeps its binary nodes.
+        compiled = pytensor.function(args, [g, *grads], mode=get_mode("FAST_COMPILE").excluding("canonicalize"))
+
+    def function(U: np.ndarray, g0: Any = None) -> tuple[np.ndarray, np.ndarray]:
         U = np.atleast_2d(U)
         n, d = U.shape
         x = inputs.from_standard_normal(U)

@@ -6,6 +6,7 @@ doubtful (systems, several competing design points, non-convergence).
 
 from __future__ import annotations
 
+import math
 import time
 from typing import Any
 
@@ -20,6 +21,15 @@ from .limit_state import SeriesSystem, leaves
 __all__ = ["form"]
 
 
+# Searches stay inside this ball of standard-normal space: Φ(−10) ≈ 7.6e-24, far below any Pf of
+# interest, while the input transform stays finite (never an input at ±inf).
+U_MAX = 10.0
+_MAX_HALVINGS = 8  # bounded Armijo line search: the step shrinks at most to 1/256
+_SAME_POINT = 0.05
+_EXPLORE_MARGIN = 0.5  # exploratory sphere radius beyond beta
+_NO_PROGRESS = 8  # iterations without halving the convergence criterion before a search is stopped  # two design points closer than 5 % of their distance from the origin are one
+
+
 def form(
     ls: Any,
     *,
@@ -27,9 +37,12 @@ def form(
     n_starts: int = 1,
     tol: float = 1e-5,
     max_iter: int = 100,
+    max_runs: int | None = None,
     gradient: str = "auto",
     step: float = 1e-4,
     components: bool = True,
+    check: bool = True,
+    n_explore: int | None = None,
     rng: Any = None,
 ) -> xr.Dataset:
     """First-order reliability analysis (iHL-RF search for the design point).
@@ -41,12 +54,15 @@ def form(
         First starting point in standard-normal space (default: the origin, i.e. the median).
     n_starts : int
         Number of searches. Starts after the first lie at random directions on the sphere of radius
-        β of the first solution, to expose other design points (a limit state with several competing
-        design points is flagged unreliable).
+        β of the first solution, to expose other design points; a restart that comes within 5 % of a
+        design point already found stops there (no runs spent converging to it again).
     tol : float
         Convergence tolerance on ``|g|/|g(u0)|`` and on ``‖u − (α·u)α‖`` (Der Kiureghian's e1, e2).
     max_iter : int
         Iterations per search.
+    max_runs : int, optional
+        Budget of model runs for all searches (default ``(20 + 10 n_starts)(2d + 1) + 100``); the
+        checks below come on top (at most 56 runs). A search stopped by the budget is not converged.
     gradient : {"auto", "fd", "tensor"}
         Central finite differences (one batched call of 2d points), or PyTensor gradients of a
         differentiable model; "auto" uses PyTensor when every model is differentiable.
@@ -56,8 +72,14 @@ def form(
         For a series system, also run FORM on each component and report all component design points
         (used by multi-point importance sampling) and the first-order bounds
         ``max Φ(−β_k) ≤ Pf ≤ Σ Φ(−β_k)``.
+    check : bool
+        Check the first-order answer with its own evidence (see Notes): an exploratory sample on the
+        sphere of radius β, new searches from the failure points it finds away from every known
+        design point, and sampled curvatures at the design point.
+    n_explore : int, optional
+        Directions of the exploratory sample (default ``min(max(16, 2d), 40)``).
     rng : seed or Generator
-        For the random starts.
+        For the random starts and the checks.
 
     Returns
     -------
@@ -65,24 +87,36 @@ def form(
         ``pf`` = Φ(−β), ``beta``, ``n_runs``, ``converged``, ``iterations``, ``design_point_u`` and
         ``design_point`` (dim ``input``), ``alpha`` and ``importance`` (= α², dim ``input``),
         ``design_points_u``/``point_beta`` (all distinct design points found, dim ``point``), the
-        search history ``history_beta``/``history_runs`` (dim ``iteration``). ``pf_se``, ``cov``,
-        ``pf_low``, ``pf_high`` are NaN: FORM has no sampling error and its approximation error is
-        not estimated. ``attrs["reliable"]`` is 0 and ``attrs["warning"]`` says why when the result
+        search history ``history_beta``/``history_runs`` (dim ``iteration``), and from the checks
+        ``curvature_factor`` (estimated second-order correction Pf_SORM/Pf_FORM) and
+        ``n_explore_failures``. ``pf_se``, ``cov``, ``pf_low``, ``pf_high`` are NaN: FORM has no
+        sampling error. ``attrs["reliable"]`` is 0 and ``attrs["reason"]`` says why when the result
         is doubtful.
 
     Notes
     -----
     iHL-RF: the Hasofer–Lind–Rackwitz–Fiessler step with an Armijo line search on the merit function
     ``½‖u‖² + c|g(u)|`` (Zhang & Der Kiureghian 1997, Proc. IFIP WG 7.5; Der Kiureghian 2005, ch. 14
-    of *Engineering Design Reliability Handbook*). The importance factors α² are those of the
-    independent standard normals; with correlated inputs they mix the correlated variables.
+    of *Engineering Design Reliability Handbook*). Steps are kept inside the ball ‖u‖ ≤ 10; a trial
+    point where g is not finite is a rejected step; a search whose step stops moving u is stopped
+    ("stalled"). With finite differences the gradient at an accepted point reuses its g (2d runs).
+
+    Checks (``check=True``): (i) g at ``n_explore`` random points on the sphere ‖u‖ = β + ½ — first
+    order says the failure domain is the union of the tangent half-spaces ``α_k·u ≥ β_k`` of the
+    design points found, so a failing point outside all of them reveals another failure region (or a
+    strongly concave one) about as close as the design point; new searches start from such points,
+    and any left unexplained make the result unreliable.
+    (ii) Curvatures ``κ_j = (g(u*+t_j) + g(u*−t_j) − 2g(u*))/‖∇g‖`` along up to 8 random orthonormal
+    tangent directions give Breitung's factor ``Π(1 + βκ_j)^{-1/2}`` (extrapolated to all d − 1
+    directions); a factor outside [0.9, 1.1] means first order is off by more than 10 %.
+    The importance factors α² are those of the independent standard normals.
 
     Examples
     --------
     >>> from uqbridge.reliability.problems import linear
     >>> r = form(linear(3.0).limit_state)
-    >>> round(float(r.beta), 6), bool(r.converged)
-    (3.0, True)
+    >>> round(float(r.beta), 6), bool(r.converged), r.attrs["reliable"]
+    (3.0, True, 1)
     """
     started = time.perf_counter()
     ev = Evaluator(ls, "form")
@@ -91,21 +125,31 @@ def form(
     max_iter = positive_int(max_iter, "max_iter", "form")
     if not (isinstance(tol, (int, float)) and 0 < tol < 1):
         raise ValueError(f"form: tol must be a number in (0, 1), got {tol!r}")
-    grad_fn, grad_method = gradient_function(ev, gradient, step)
     d = ev.dim
+    n_starts = positive_int(n_starts, "n_starts", "form")
+    max_runs = (20 + 10 * n_starts) * (2 * d + 1) + 100 if max_runs is None else positive_int(max_runs, "max_runs", "form")
+    n_explore = min(max(16, 2 * d), 40) if n_explore is None else positive_int(n_explore, "n_explore", "form", minimum=0)
+    grad_fn, grad_method = gradient_function(ev, gradient, step)
     first = np.zeros(d) if u0 is None else np.asarray(u0, dtype=float).ravel()
-    if first.shape != (d,):
-        raise ValueError(f"form: u0 must have {d} entries (one per input {list(ev.inputs.dimension_names)}), got shape {np.shape(u0)}")
+    if first.shape != (d,) or not np.all(np.isfinite(first)):
+        raise ValueError(f"form: u0 must be {d} finite numbers (one per input {list(ev.inputs.dimension_names)}), got {u0!r}")
     generator = np.random.default_rng(rng)
+    budget = _Budget(ev, max_runs)
 
-    searches = [_ihlrf(ev, grad_fn, first, tol, max_iter)]
-    radius = max(abs(searches[0]["beta"]), 1.0)
-    for _ in range(n_starts - 1):
+    searches = [_ihlrf(ev, grad_fn, first, tol, max_iter, budget, [])]
+    if searches[0]["reason"] == "zero gradient" and searches[0]["iterations"] <= 1:
+        # a flat start (e.g. a symmetric g at the median) says nothing: try once off the origin
         direction = generator.normal(size=d)
-        searches.append(_ihlrf(ev, grad_fn, radius * direction / np.linalg.norm(direction), tol, max_iter))
+        searches.append(_ihlrf(ev, grad_fn, first + direction / np.linalg.norm(direction), tol, max_iter, budget, []))
+    radius = max(abs(_best(searches)["beta"]), 1.0)
+    for _ in range(n_starts - 1):
+        if budget.spent:
+            break
+        direction = generator.normal(size=d)
+        searches.append(_ihlrf(ev, grad_fn, radius * direction / np.linalg.norm(direction), tol, max_iter, budget,
+                               _points(searches)))
 
     warnings: list[str] = []
-    points = [s for s in searches if s["converged"]]
     component_betas: list[float] = []
     if ls.is_system:
         warnings.append(
@@ -116,24 +160,55 @@ def form(
             for leaf in leaves(ls):
                 sub = Evaluator(leaf, "form")
                 sub_grad, _ = gradient_function(sub, gradient, step)
-                s = _ihlrf(sub, sub_grad, first, tol, max_iter)
+                s = _ihlrf(sub, sub_grad, first, tol, max_iter, _Budget(sub, max_runs), [])
                 ev.n_runs += sub.n_runs
                 if s["converged"]:
-                    points.append(s)
                     component_betas.append(s["beta"])
                     # every component design point lies in the series-system failure domain
                     searches.append(s)
+
+    explore_failures, curvature_factor = 0, float("nan")
+    if check:
+        for _ in range(2):  # explore, search from what the exploration finds, explore once more
+            best = _best(searches)
+            if not best["converged"] or best["beta"] <= 0 or n_explore == 0:
+                break
+            unexplained = _explore(ev, best["beta"], _points(searches), n_explore, generator)
+            explore_failures = len(unexplained)
+            if not unexplained or budget.spent:
+                break
+            before = len(_points(searches))
+            for u_start in unexplained[:3]:
+                if not budget.spent:
+                    searches.append(_ihlrf(ev, grad_fn, u_start, tol, max_iter, budget, _points(searches)))
+            if len(_points(searches)) == before:
+                break
+        if explore_failures:
+            warnings.append(
+                f"{explore_failures} of {n_explore} exploratory points on the sphere of radius beta+0.5 fail outside "
+                "the tangent half-spaces of every design point found: another failure region is about as close, "
+                "so Phi(-beta) underestimates Pf (use importance_sampling or subset_simulation)"
+            )
+
+    points = _points(searches)
     distinct = _distinct(points)
-    best = min(searches, key=lambda s: (not s["converged"], abs(s["beta"])))
+    best = _best(searches)
     competing = [p for p in distinct if p["beta"] < best["beta"] + 1.0]
     if len(competing) > 1:
         warnings.append(
             f"{len(competing)} distinct design points with beta within 1 of the smallest "
             f"({', '.join(format(p['beta'], '.3f') for p in competing)}): the failure domain has several "
-            "important regions and Φ(-β) of one of them underestimates Pf"
+            "important regions and Phi(-beta) of one of them underestimates Pf"
         )
     if not best["converged"]:
-        warnings.append(f"iHL-RF did not converge in {max_iter} iterations ({best['reason']})")
+        warnings.append(f"iHL-RF did not converge ({best['reason']})")
+    if check and best["converged"] and d > 1:
+        curvature_factor = _curvature_factor(ev, best, generator)
+        if not (0.9 <= curvature_factor <= 1.1):
+            warnings.append(
+                f"sampled curvatures at the design point give a second-order correction factor "
+                f"{curvature_factor:.3g} (outside [0.9, 1.1]): first order is off by more than 10 % (use sorm or sampling)"
+            )
 
     u_star, alpha = best["u"], best["alpha"]
     variables = design_point_variables(ev, u_star)
@@ -147,9 +222,10 @@ def form(
             "point_beta": ("point", np.array([p["beta"] for p in distinct], dtype=float)),
             "history_beta": ("iteration", np.array(best["history_beta"])),
             "history_runs": ("iteration", np.array(best["history_runs"], dtype=int)),
+            "curvature_factor": ((), curvature_factor, {"long_name": "sampled second-order correction Pf_SORM/Pf_FORM (Breitung)"}),
+            "n_explore_failures": ((), int(explore_failures), {"long_name": "exploratory points failing away from every design point"}),
         }
     )
-    extra: dict[str, Any] = {}
     if component_betas:
         tails = special.ndtr(-np.array(component_betas))
         variables["pf_bound_low"] = ((), float(tails.max()), {"long_name": "first-order series lower bound max Phi(-beta_k)"})
@@ -172,9 +248,66 @@ def form(
         coords={"input": list(ev.inputs.dimension_names)},
         gradient=grad_method,
         n_starts=n_starts,
+        n_searches=len(searches),
         tol=tol,
-        **extra,
+        max_runs=max_runs,
     )
+
+
+class _Budget:
+    """Model runs left for the searches."""
+
+    def __init__(self, ev: Evaluator, max_runs: int) -> None:
+        self.ev, self.limit = ev, ev.n_runs + max_runs
+
+    @property
+    def spent(self) -> bool:
+        return self.ev.n_runs >= self.limit
+
+
+def _best(searches: list[dict[str, Any]]) -> dict[str, Any]:
+    return min(searches, key=lambda s: (not s["converged"] or s.get("duplicate", False), abs(s["beta"])))
+
+
+def _points(searches: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Converged searches that found a design point (not those stopped at a known one)."""
+    return [s for s in searches if s["converged"] and not s.get("duplicate")]
+
+
+def _near(u: np.ndarray, points: list[dict[str, Any]]) -> bool:
+    return any(np.linalg.norm(u - p["u"]) <= _SAME_POINT * max(1.0, np.linalg.norm(p["u"])) for p in points)
+
+
+def _explore(ev: Evaluator, beta: float, points: list[dict[str, Any]], n: int, generator: np.random.Generator) -> list[np.ndarray]:
+    """Failure points of a random sample on the sphere of radius β + ½ that lie outside every
+    design point's tangent half-space {α_k·u ≥ β_k}, i.e. that first order says are safe."""
+    v = generator.normal(size=(n, ev.dim))
+    v *= (beta + _EXPLORE_MARGIN) / np.linalg.norm(v, axis=1, keepdims=True)
+    g = ev(v, finite=False)
+    alphas = np.array([p["alpha"] for p in points]).reshape(-1, ev.dim)
+    betas = np.array([p["beta"] for p in points])
+    inside = (v @ alphas.T >= betas).any(axis=1) if len(points) else np.zeros(n, dtype=bool)
+    away = (g <= 0) & ~inside
+    order = np.argsort(np.where(away, g, np.inf))
+    return [v[k] for k in order if away[k]]
+
+
+def _curvature_factor(ev: Evaluator, s: dict[str, Any], generator: np.random.Generator) -> float:
+    """Breitung's factor Π(1 + βκ_j)^(-1/2) from curvatures sampled along random tangent directions."""
+    d, alpha, u, beta = ev.dim, s["alpha"], s["u"], s["beta"]
+    k = min(d - 1, 8)
+    # random orthonormal tangent directions: project Gaussian vectors off alpha, then orthonormalise
+    basis, _ = np.linalg.qr(np.column_stack([alpha, generator.normal(size=(d, k))]))
+    t = basis[:, 1 : k + 1].T
+    points = np.clip(np.concatenate([u + t, u - t]), -U_MAX, U_MAX)
+    g = ev(points, finite=False)
+    if not np.all(np.isfinite(g)):
+        return float("nan")
+    kappa = (g[:k] + g[k:] - 2 * s["g"]) / s["norm_grad"]
+    terms = 1 + beta * kappa
+    if np.any(terms <= 0):
+        return float("inf")
+    return float(np.exp(-0.5 * np.log(terms).sum() * (d - 1) / k))
 
 
 def _check_continuous(ev: Evaluator, where: str) -> None:
@@ -185,46 +318,87 @@ def _check_continuous(ev: Evaluator, where: str) -> None:
         )
 
 
-def _ihlrf(ev: Evaluator, grad_fn: GradientFunction, u0: np.ndarray, tol: float, max_iter: int) -> dict[str, Any]:
-    """One iHL-RF search from ``u0``; returns the design point, β, α and the search history."""
-    u = u0.copy()
+def _ihlrf(
+    ev: Evaluator, grad_fn: GradientFunction, u0: np.ndarray, tol: float, max_iter: int, budget: _Budget,
+    known: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """One iHL-RF search from ``u0``; stops at convergence, at a design point in ``known``
+    (``duplicate``), when stalled, or when the run budget is spent."""
+    u = _clip(np.asarray(u0, dtype=float))
     g, G = (a[0] for a in grad_fn(u[None, :]))
     g_scale = abs(g) if g != 0 else 1.0
     history_beta, history_runs = [], []
-    converged, reason, it = False, "", 0
-    alpha = np.zeros_like(u)
+    converged, duplicate, reason, it = False, False, "", 0
+    alpha, norm_g, stalls, no_progress = np.zeros_like(u), 0.0, 0, 0
+    best_state: tuple[Any, ...] = (np.inf, u, g, alpha, norm_g)
     for it in range(1, max_iter + 1):
         norm_g = float(np.linalg.norm(G))
+        if not np.isfinite(norm_g):
+            reason = "gradient not finite"
+            break
         if not norm_g > 0:
             reason = "zero gradient"
             break
         alpha = -G / norm_g
         history_beta.append(float(alpha @ u + g / norm_g))
         history_runs.append(ev.n_runs)
-        if abs(g) / g_scale <= tol and np.linalg.norm(u - (alpha @ u) * alpha) <= tol * max(1.0, np.linalg.norm(u)):
+        crit = max(abs(g) / g_scale, np.linalg.norm(u - (alpha @ u) * alpha) / max(1.0, np.linalg.norm(u)))
+        if crit < 0.5 * best_state[0]:
+            best_state, no_progress = (crit, u, g, alpha, norm_g), 0
+        else:
+            no_progress += 1
+        if crit <= tol:
             converged = True
+            break
+        if no_progress >= _NO_PROGRESS:
+            reason = (f"no progress in {_NO_PROGRESS} iterations (oscillating, e.g. at a kink of g), "
+                      "the best point visited is reported")
+            break
+        if known and it > 1 and _near(u, known):
+            converged = duplicate = True
+            reason = "reached a design point already found"
+            break
+        if budget.spent:
+            reason = "run budget max_runs spent"
             break
         d = ((G @ u - g) / norm_g**2) * G - u
         # Zhang & Der Kiureghian (1997): c large enough for the HL-RF direction to descend the merit.
         c = 2.0 * max(np.linalg.norm(u) / norm_g, 0.5 * np.linalg.norm(u + d) ** 2 / abs(g) if g != 0 else 0.0)
         merit0 = 0.5 * u @ u + c * abs(g)
         slope = (u + c * np.sign(g) * G) @ d
-        lam = 1.0
-        for _ in range(30):
-            trial = u + lam * d
-            g_trial = float(ev(trial[None, :])[0])
-            if 0.5 * trial @ trial + c * abs(g_trial) - merit0 <= 0.5 * lam * min(slope, 0.0):
-                break
+        lam, accepted, trial, g_trial = 1.0, False, u, g
+        for _ in range(_MAX_HALVINGS + 1):
+            candidate = _clip(u + lam * d)
+            g_candidate = float(ev(candidate[None, :], finite=False)[0])
+            if np.isfinite(g_candidate):
+                trial, g_trial = candidate, g_candidate
+                if 0.5 * trial @ trial + c * abs(g_trial) - merit0 <= 0.5 * lam * min(slope, 0.0):
+                    accepted = True
+                    break
             lam *= 0.5
-        u = trial
-        g, G = (a[0] for a in grad_fn(u[None, :]))
+        moved = float(np.linalg.norm(trial - u))
+        stalls = 0 if accepted and moved > tol * max(1.0, np.linalg.norm(u)) else stalls + 1
+        if stalls >= 3 or trial is u:
+            reason = "stalled: the line search no longer decreases the merit function"
+            break
+        u, g = trial, g_trial
+        G = grad_fn(u[None, :], g0=g)[1][0]
     else:
-        reason = f"tolerance {tol} not reached"
+        reason = f"tolerance {tol} not reached in {max_iter} iterations"
+    if not converged and np.isfinite(best_state[0]):
+        _, u, g, alpha, norm_g = best_state
     beta = float(alpha @ u)
     return {
-        "u": u, "g": float(g), "alpha": alpha, "beta": beta, "converged": converged, "reason": reason,
-        "iterations": it, "history_beta": history_beta, "history_runs": history_runs,
+        "u": u, "g": float(g), "alpha": alpha, "beta": beta, "converged": converged, "duplicate": duplicate,
+        "reason": reason, "iterations": it, "history_beta": history_beta, "history_runs": history_runs,
+        "norm_grad": norm_g,
     }
+
+
+def _clip(u: np.ndarray) -> np.ndarray:
+    """``u`` pulled back radially into the ball ‖u‖ ≤ U_MAX."""
+    norm = float(np.linalg.norm(u))
+    return u * (U_MAX / norm) if norm > U_MAX else u
 
 
 def _distinct(points: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -145,11 +145,14 @@ def importance_sampling(
     form_result: xr.Dataset | None = None,
     target_cov: float | None = None,
     batch: int | None = None,
+    defensive: float = 0.1,
+    adapt: bool = True,
+    max_cov: float = 0.035,
     confidence: float = 0.95,
     rng: Any = None,
     **form_options: Any,
 ) -> xr.Dataset:
-    """Importance sampling with a unit-variance normal density centred at the FORM design point(s).
+    """Adaptive multiple importance sampling around all FORM design points, with a defensive part.
 
     Parameters
     ----------
@@ -157,29 +160,47 @@ def importance_sampling(
     n : int
         Maximum number of sampling runs (FORM runs come on top and are counted in ``n_runs``).
     form_result : Dataset, optional
-        A :func:`form` result; by default FORM is run with ``form_options``. When it holds several
-        design points (``design_points_u``: competing points from several starts, or the component
-        design points of a series system) the density is the mixture of normals centred at all of
-        them, weighted by Φ(−β_k), so that no known failure region is left unsampled.
+        A :func:`form` result; by default FORM is run with ``form_options``. The first density is
+        the mixture of unit normals centred at all design points it found (``design_points_u``),
+        weighted by Φ(−β_k), plus the defensive component.
     target_cov : float, optional
         Stop early once the estimated CoV is at most this.
     batch : int, optional
-        Runs per round (default ``n // 10``); the history is recorded per round.
+        Runs per round (default ``n // 5``); the density is adapted after each round.
+    defensive : float
+        Weight of the standard normal N(0, I) in every mixture (Hesterberg 1995): the weights
+        φ/q stay below ``1/defensive``, and the density keeps sampling the whole space, so a
+        failure region no design point announced can still be found. 0 switches it off.
+    adapt : bool
+        Cross-entropy update of the mixture after each round (Rubinstein & Kroese 2004; Kurtz &
+        Song 2013, Struct. Saf. 42): each component moves to the weighted mean and covariance of the
+        failure samples it is responsible for, and failure samples no component explains (drawn from
+        the defensive part) start a new component. Before any failure is seen, the failure event is
+        relaxed to ``g ≤`` the 10 % quantile of g (multilevel CE), so a wrong or missing FORM design
+        point does not trap the density.
+    max_cov : float
+        The result is marked unreliable above this CoV.
     confidence : float
-        Level of the normal-approximation interval ``pf ± z·pf_se`` (clipped at 0).
+        Level of the normal-approximation interval ``pf ± z·pf_se`` (clipped to [0, 1]).
     rng : seed or Generator
 
     Returns
     -------
     xarray.Dataset
-        As :func:`monte_carlo`, plus ``centres`` (dims ``centre``, ``input``) and the effective
-        sample size ``ess`` of the weights of the failure samples.
+        As :func:`monte_carlo`, plus the final mixture ``centres``/``centre_weight`` (dims ``centre``,
+        ``input``), ``ess`` (effective sample size of the failure-sample weights) and
+        ``mean_weight`` (the mean of φ/q over all samples, 1 in expectation).
 
     Notes
     -----
-    ``pf = mean(1[g ≤ 0] w)``, ``w = φ(u)/q(u)``; ``pf_se`` is the sample standard deviation of
-    ``1[g ≤ 0] w`` over √n (e.g. Melchers & Beck 2018, §3.4). A failure region far from every
-    centre is not seen and then makes ``pf_se`` optimistic: check the FORM warning.
+    All rounds are pooled with the balance heuristic (deterministic mixture weights,
+    ``q̄ = Σ_s (n_s/N) q_s``; Veach & Guibas 1995, Owen & Zhou 2000):
+    ``pf = mean(1[g ≤ 0] φ/q̄)``, or ``1 − mean(1[g > 0] φ/q̄)`` when that estimate exceeds ½
+    (both are unbiased; the complement has the smaller variance for Pf > ½). ``pf_se`` is the
+    sample standard deviation over √N. Unreliable (``attrs["reason"]``) when the CoV exceeds
+    ``max_cov``, fewer than 20 failure samples carry the estimate (effective sample size), the mean
+    weight is more than 4 standard errors from 1 (the density misses part of the space), no failure
+    was seen, or FORM's exploratory check found failure regions it could not explain.
 
     Examples
     --------
@@ -192,10 +213,13 @@ def importance_sampling(
     started = time.perf_counter()
     ev = Evaluator(ls, "importance_sampling")
     n = positive_int(n, "n", "importance_sampling", minimum=2)
-    batch = max(n // 10, 1) if batch is None else positive_int(batch, "batch", "importance_sampling")
+    batch = max(n // 5, 1) if batch is None else positive_int(batch, "batch", "importance_sampling")
     confidence = probability(confidence, "confidence", "importance_sampling")
+    max_cov = probability(max_cov, "max_cov", "importance_sampling", high=math.inf)
     if target_cov is not None:
         target_cov = probability(target_cov, "target_cov", "importance_sampling", high=math.inf)
+    if isinstance(defensive, bool) or not isinstance(defensive, (int, float)) or not 0 <= defensive < 1:
+        raise ValueError(f"importance_sampling: defensive must be a weight in [0, 1), got {defensive!r}")
     if form_result is None:
         form_result = form(ls, **form_options)
     elif form_options:
@@ -203,59 +227,182 @@ def importance_sampling(
     if not isinstance(form_result, xr.Dataset) or form_result.attrs.get("method") != "form":
         raise TypeError("importance_sampling: form_result must be the Dataset returned by uqbridge.reliability.form")
     ev.n_runs = int(form_result.n_runs)
+    d = ev.dim
     centres = np.atleast_2d(form_result.design_points_u.values)
     if centres.size == 0:
         centres = form_result.design_point_u.values[None, :]
         betas = np.array([float(form_result.beta)])
     else:
         betas = form_result.point_beta.values
-    if centres.shape[1] != ev.dim:
-        raise ValueError(f"importance_sampling: form_result has {centres.shape[1]} inputs, the limit state {ev.dim}")
+    if centres.shape[1] != d:
+        raise ValueError(f"importance_sampling: form_result has {centres.shape[1]} inputs, the limit state {d}")
+    if not np.all(np.isfinite(centres)):
+        centres, betas = np.zeros((1, d)), np.zeros(1)
     log_w = special.log_ndtr(-betas)
-    weights = np.exp(log_w - special.logsumexp(log_w))
+    mixture = _Mixture(np.exp(log_w - special.logsumexp(log_w)), centres, np.broadcast_to(np.eye(d), (len(centres), d, d)).copy(),
+                       defensive)
     generator = np.random.default_rng(rng)
 
-    values = np.empty(0)
+    stages: list[_Mixture] = []
+    sizes: list[int] = []
+    U, G = np.empty((0, d)), np.empty(0)
     history: list[tuple[int, float, float]] = []
-    while values.size < n:
-        m = min(batch, n - values.size)
-        which = generator.choice(len(centres), size=m, p=weights)
-        u = centres[which] + generator.standard_normal((m, ev.dim))
+    n_new_components = 0
+    while len(G) < n:
+        m = min(batch, n - len(G))
+        u = mixture.sample(m, generator)
         g = ev(u)
-        # log φ(u) − log q(u); the (2π)^(-d/2) factors cancel
-        log_q = special.logsumexp(np.log(weights)[None, :] - 0.5 * ((u[:, None, :] - centres[None]) ** 2).sum(-1), axis=1)
-        w = np.exp(-0.5 * (u**2).sum(1) - log_q)
-        values = np.concatenate([values, np.where(g <= 0, w, 0.0)])
-        pf = float(values.mean())
-        se = float(values.std(ddof=1) / math.sqrt(values.size)) if values.size > 1 else float("nan")
+        stages.append(mixture)
+        sizes.append(m)
+        U, G = np.concatenate([U, u]), np.concatenate([G, g])
+        # balance heuristic over all rounds so far
+        log_qbar = special.logsumexp(np.stack([s.logpdf(U) for s in stages]), axis=0,
+                                     b=(np.array(sizes) / len(G))[:, None])
+        log_w = -0.5 * (U**2).sum(1) - 0.5 * d * math.log(2 * math.pi) - log_qbar
+        pf, se, w = _is_estimate(log_w, G)
         history.append((ev.n_runs, pf, se))
         if target_cov is not None and pf > 0 and se <= target_cov * pf and len(history) > 1:
             break
+        if adapt and len(G) < n:
+            mixture, added = mixture.cross_entropy(U, G, log_w)
+            n_new_components += added
+
     z = float(special.ndtri(0.5 + confidence / 2))
-    fail_w = values[values > 0]
-    ess = float(fail_w.sum() ** 2 / (fail_w**2).sum()) if fail_w.size else 0.0
-    converged = bool(pf > 0 and (target_cov is None or se <= target_cov * pf))
+    fail_w = w[G <= 0]
+    ess = float(fail_w.sum() ** 2 / (fail_w**2).sum()) if fail_w.size and fail_w.sum() > 0 else 0.0
+    mean_w = float(w.mean())
+    se_w = float(w.std(ddof=1) / math.sqrt(w.size)) if w.size > 1 else math.inf
+    cov = se / pf if pf > 0 else math.inf
+    converged = bool(pf > 0 and (target_cov is None or cov <= target_cov))
     warn = []
     if pf == 0:
-        warn.append("no failure sample: the design point may be wrong")
-    if form_result.attrs.get("warning"):
-        warn.append(f"FORM: {form_result.attrs['warning']} (the sampling density is centred at all {len(centres)} design points found)")
+        warn.append("no failure sample: the sampling density may miss the failure domain")
+    elif cov > max_cov:
+        warn.append(f"CoV {cov:.2f} above max_cov={max_cov}: the estimate is not resolved")
+    if 0 < pf and ess < 20:
+        warn.append(f"only {ess:.1f} effective failure samples (weight degeneracy)")
+    if abs(mean_w - 1) > 4 * se_w and abs(mean_w - 1) > 0.05:
+        warn.append(f"mean importance weight {mean_w:.3f} differs from 1 by more than 4 standard errors: "
+                    "the density misses part of the space where phi has mass")
+    if int(form_result.get("n_explore_failures", 0)) > 0 and n_new_components == 0:
+        warn.append("FORM's exploratory sample found failure regions no design point explains, and sampling found none")
     runs, pfs, ses = (np.array(v) for v in zip(*history))
+    final_centres = mixture.means
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         return result_dataset(
             ev, "importance_sampling", pf=pf, pf_se=se, pf_low=max(pf - z * se, 0.0), pf_high=min(pf + z * se, 1.0),
             confidence=confidence, seed=rng, started=started, converged=converged,
-            reliable=bool(form_result.converged) and pf > 0, warning="; ".join(warn),
+            reliable=not warn, warning="; ".join(warn),
             variables={
-                "centres": (("centre", "input"), centres),
-                "centre_weight": ("centre", weights),
+                "centres": (("centre", "input"), final_centres),
+                "centre_weight": ("centre", mixture.weights),
                 "ess": ((), ess, {"long_name": "effective sample size of the failure-sample weights"}),
+                "mean_weight": ((), mean_w, {"long_name": "mean of phi/q over all samples (1 in expectation)"}),
                 "n_failures": ((), int(fail_w.size)),
                 "history_runs": ("iteration", runs.astype(int)),
                 "history_pf": ("iteration", pfs),
                 "history_se": ("iteration", ses),
             },
             coords={"input": list(ev.inputs.dimension_names)},
-            interval="normal approximation", form_runs=int(form_result.n_runs),
+            interval="normal approximation", form_runs=int(form_result.n_runs), defensive=float(defensive),
+            adapt=bool(adapt), max_cov=max_cov, new_components=n_new_components,
+            form_warning=form_result.attrs.get("warning", ""),
         )
+
+
+def _is_estimate(log_w: np.ndarray, g: np.ndarray) -> tuple[float, float, np.ndarray]:
+    """``pf`` and its standard error from log weights; the complement estimator above ½."""
+    w = np.exp(log_w)
+    fail = g <= 0
+    values = np.where(fail, w, 0.0)
+    pf = float(values.mean())
+    if pf > 0.5:
+        values = np.where(fail, 0.0, w)
+        pf = 1.0 - float(values.mean())
+    se = float(values.std(ddof=1) / math.sqrt(values.size)) if values.size > 1 else math.inf
+    return min(max(pf, 0.0), 1.0), se, w
+
+
+class _Mixture:
+    """Gaussian mixture in u-space with a fixed-weight defensive N(0, I) component."""
+
+    def __init__(self, weights: np.ndarray, means: np.ndarray, covs: np.ndarray, defensive: float) -> None:
+        self.weights, self.means, self.covs, self.defensive = np.asarray(weights, float), means, covs, float(defensive)
+        self.chols = np.linalg.cholesky(covs)
+
+    def sample(self, m: int, generator: np.random.Generator) -> np.ndarray:
+        d = self.means.shape[1]
+        probs = np.concatenate([[self.defensive], (1 - self.defensive) * self.weights])
+        which = generator.choice(len(probs), size=m, p=probs / probs.sum())
+        z = generator.standard_normal((m, d))
+        out = z.copy()
+        for k in range(len(self.weights)):
+            sel = which == k + 1
+            out[sel] = self.means[k] + z[sel] @ self.chols[k].T
+        return out
+
+    def component_logpdf(self, u: np.ndarray) -> np.ndarray:
+        """log of weight × density of each component (defensive first), shape (n, K + 1)."""
+        d = u.shape[1]
+        cols = [np.log(self.defensive) - 0.5 * (u**2).sum(1) - 0.5 * d * math.log(2 * math.pi)] if self.defensive > 0 else []
+        for k in range(len(self.weights)):
+            z = np.linalg.solve(self.chols[k], (u - self.means[k]).T).T
+            logdet = np.log(np.diag(self.chols[k])).sum()
+            cols.append(np.log((1 - self.defensive) * self.weights[k]) - 0.5 * (z**2).sum(1) - logdet
+                        - 0.5 * d * math.log(2 * math.pi))
+        return np.column_stack(cols)
+
+    def logpdf(self, u: np.ndarray) -> np.ndarray:
+        return special.logsumexp(self.component_logpdf(u), axis=1)
+
+    def cross_entropy(self, u: np.ndarray, g: np.ndarray, log_w: np.ndarray) -> tuple[_Mixture, int]:
+        """One weighted EM step of the cross-entropy method on the (relaxed) failure event."""
+        d = u.shape[1]
+        level = max(0.0, float(np.quantile(g, 0.1)))
+        elite = g <= level
+        if elite.sum() < 2:
+            return self, 0
+        ue, lw = u[elite], log_w[elite]
+        we = np.exp(lw - lw.max())
+        comp = self.component_logpdf(ue)
+        resp = np.exp(comp - special.logsumexp(comp, axis=1, keepdims=True))
+        offset = 1 if self.defensive > 0 else 0
+        means, covs, weights = [], [], []
+        for k in range(len(self.weights)):
+            r = we * resp[:, offset + k]
+            if r.sum() <= 1e-12 * we.sum() or (r > 0).sum() < 2:
+                continue
+            means.append(r @ ue / r.sum())
+            covs.append(_shrunk_cov(ue, means[-1], r))
+            weights.append(r.sum())
+        added = 0
+        if offset:
+            r = we * resp[:, 0]
+            # failure samples mostly explained by the defensive part only: a region no centre covers
+            if r.sum() > 0.2 * we.sum() and (resp[:, 0] > 0.5).sum() >= 2:
+                sel = resp[:, 0] > 0.5
+                mean = (we[sel] @ ue[sel]) / we[sel].sum()
+                if not any(np.linalg.norm(mean - m) < 0.5 for m in means):
+                    means.append(mean)
+                    covs.append(np.eye(d))
+                    weights.append(r.sum())
+                    added = 1
+        if not means:
+            return self, 0
+        weights_arr = np.array(weights) / np.sum(weights)
+        return _Mixture(weights_arr, np.array(means), np.array(covs), self.defensive), added
+
+
+def _shrunk_cov(u: np.ndarray, mean: np.ndarray, r: np.ndarray) -> np.ndarray:
+    """Weighted covariance shrunk towards I, eigenvalues kept in [1, 4]: a component no narrower than
+    φ in any direction keeps φ/q bounded (a narrower one, as plain cross-entropy fits in high
+    dimension, misses the tails of the failure domain and underestimates Pf with a small CoV)."""
+    d = u.shape[1]
+    diff = u - mean
+    cov = (r[:, None] * diff).T @ diff / r.sum()
+    ess = r.sum() ** 2 / (r**2).sum()
+    shrink = min(1.0, d / max(ess, 1.0))
+    cov = (1 - shrink) * cov + shrink * np.eye(d)
+    vals, vecs = np.linalg.eigh(0.5 * (cov + cov.T))
+    return (vecs * np.clip(vals, 1.0, 4.0)) @ vecs.T

@@ -88,7 +88,11 @@ def sorm(
     xarray.Dataset
         As :func:`form`, plus ``curvatures`` (dim ``curvature``), ``pf_form`` and ``pf_formulas``
         (dim ``formula``); ``pf``/``beta`` are the chosen SORM estimate and its generalised index.
-        Unreliable when FORM is, or when a formula is undefined (strong negative curvature).
+        Unreliable (``attrs["reason"]``) when FORM is for a reason other than its curvature check, when
+        a formula is invalid (NaN or outside [0, 1]: ``pf`` is then the next valid formula, or FORM's
+        Φ(−β)), when the formulas disagree by more than 10 %, when ``|βκ| > 1``, or when Breitung's
+        factor from the local Hessian and FORM's factor from curvatures sampled one unit away
+        (``curvature_factor``) differ by more than 10 % (g is not quadratic there).
 
     Examples
     --------
@@ -119,20 +123,42 @@ def sorm(
     G = G[0]
     H = hessian(grad_fn, grad_method, ev, u, step)
     norm_g = float(np.linalg.norm(G))
-    alpha = -G / norm_g
-    kappa = _curvatures(alpha, H, norm_g)
-    pfs = sorm_formulas(beta, kappa)
-    warnings = [form_result.attrs["warning"]] if form_result.attrs.get("warning") else []
-    bad = [f for f, v in pfs.items() if not np.isfinite(v)]
+    if not (np.isfinite(norm_g) and norm_g > 0 and np.all(np.isfinite(H))):
+        # no tangent plane: SORM's formulas do not apply
+        alpha, kappa = np.full(ev.dim, np.nan), np.full(max(ev.dim - 1, 0), np.nan)
+        pfs = dict.fromkeys(FORMULAS, float("nan"))
+    else:
+        alpha = -G / norm_g
+        kappa = _curvatures(alpha, H, norm_g)
+        pfs = sorm_formulas(beta, kappa)
+    # FORM's own curvature check is what SORM corrects; its other doubts carry over
+    warnings = [w for w in form_result.attrs.get("warning", "").split("; ") if w and not w.startswith("sampled curvatures")]
+    valid = {f: v for f, v in pfs.items() if np.isfinite(v) and 0.0 <= v <= 1.0}
+    bad = [f for f in FORMULAS if f not in valid]
     if bad:
-        warnings.append(f"SORM formula(s) {bad} undefined: 1 + beta*kappa <= 0 (strongly concave surface)")
-    finite = [v for v in pfs.values() if np.isfinite(v)]
-    if finite and max(finite) > 1.1 * min(finite):
         warnings.append(
-            f"the SORM formulas disagree by {100 * (max(finite) / min(finite) - 1):.0f} %: the asymptotic "
-            "approximation is doubtful here; check with simulation"
+            f"SORM formula(s) {bad} invalid here ({', '.join(f'{f}={pfs[f]:.3g}' for f in bad)}): 1 + beta*kappa <= 0 "
+            "or a result outside [0, 1] (strongly concave surface or beta*kappa too large for the asymptotics)"
         )
-    pf = pfs[formula]
+    if valid and max(valid.values()) > 1.1 * min(valid.values()):
+        warnings.append(
+            f"the SORM formulas disagree by {100 * (max(valid.values()) / max(min(valid.values()), 1e-300) - 1):.0f} %: the "
+            "asymptotic approximation is doubtful here; check with simulation"
+        )
+    sampled = float(form_result.get("curvature_factor", np.nan))
+    local = pfs["breitung"] / float(form_result.pf) if np.isfinite(pfs["breitung"]) and float(form_result.pf) > 0 else np.nan
+    if np.isfinite(sampled) and np.isfinite(local) and sampled > 0 and abs(np.log(local / sampled)) > np.log(1.1):
+        warnings.append(
+            f"the local curvatures give a second-order factor {local:.3g} but FORM's curvatures sampled one unit "
+            f"away give {sampled:.3g}: g is not quadratic near the design point, so SORM's correction is doubtful"
+        )
+    if np.any(np.abs(beta * kappa) > 1.0) and not bad:
+        warnings.append(f"|beta*kappa| up to {float(np.abs(beta * kappa).max()):.2f} > 1: far from the asymptotic regime of SORM")
+    # the requested formula where it is valid, else the first valid one, else FORM (flagged above)
+    chosen = formula if formula in valid else next((f for f in FORMULAS if f in valid), "form")
+    pf = valid.get(chosen, float(form_result.pf))
+    if chosen != formula:
+        warnings.append(f"pf is {'FORM' if chosen == 'form' else chosen}, not the requested {formula}")
     variables = design_point_variables(ev, u)
     variables.update(
         {
@@ -146,10 +172,10 @@ def sorm(
     )
     return result_dataset(
         ev, "sorm", pf=pf, pf_se=np.nan, pf_low=np.nan, pf_high=np.nan, confidence=np.nan, seed="none",
-        started=started, converged=bool(form_result.converged), reliable=not warnings and bool(form_result.attrs["reliable"]),
+        started=started, converged=bool(form_result.converged), reliable=not warnings,
         warning="; ".join(w for w in warnings if w), variables=variables,
         coords={"input": list(ev.inputs.dimension_names), "formula": list(FORMULAS)},
-        formula=formula, gradient=grad_method, hessian_step=step,
+        formula=chosen, gradient=grad_method, hessian_step=step,
     )
 
 

@@ -23,6 +23,7 @@ def subset_simulation(
     p0: float = 0.1,
     max_levels: int = 20,
     target_acceptance: float = 0.44,
+    max_cov: float = 0.035,
     confidence: float = 0.95,
     rng: Any = None,
 ) -> xr.Dataset:
@@ -39,9 +40,11 @@ def subset_simulation(
         At most this many levels (``converged`` is false if the failure domain is not reached).
     target_acceptance : float
         Acceptance rate the conditional-sampling scale is adapted to (0.44, Papaioannou et al.).
+    max_cov : float
+        The result is marked unreliable when the CoV (its upper bound Σδ_i, see Notes) exceeds this.
     confidence : float
-        Level of the interval, from a lognormal approximation of the estimator:
-        ``pf·exp(±z·cov)``.
+        Level of the interval, from a lognormal approximation of the estimator with the CoV bound
+        ``Σ δ_i``: ``pf·exp(±z·Σδ_i)``.
     rng : seed or Generator
 
     Returns
@@ -59,8 +62,13 @@ def subset_simulation(
     after each step of all chains towards the target acceptance rate (Papaioannou,
     Betz, Zwirglmaier & Straub 2015, Prob. Eng. Mech. 41, Algorithm 2). The CoV of level i is
     ``√((1 − p_i)/(N p_i) (1 + γ_i))`` with γ_i from the indicator correlation along the chains, and
-    the CoV of ``pf`` is ``√Σ δ_i²`` (Au & Beck 2001, Prob. Eng. Mech. 16, eqs. 24–29; it ignores the
-    correlation between levels).
+    the CoV of ``pf`` lies between ``√Σ δ_i²`` (levels uncorrelated; ``pf_se``) and ``Σ δ_i`` (fully
+    correlated; used for the interval and the ``max_cov`` check) (Au & Beck 2001, Prob. Eng. Mech.
+    16, eqs. 24–29). When the failure domain is not reached (a threshold that stops decreasing,
+    or ``max_levels``), ``pf`` is the failure fraction of the last level times the product (0 when
+    no sample failed), ``pf_high`` the product of the conditional probabilities (an upper estimate),
+    and the result is unreliable. Levels whose chains barely move (acceptance < 10 %) or whose
+    seeds are few distinct points are reported in the reason.
 
     Examples
     --------
@@ -77,6 +85,7 @@ def subset_simulation(
     max_levels = positive_int(max_levels, "max_levels", "subset_simulation")
     target_acceptance = probability(target_acceptance, "target_acceptance", "subset_simulation")
     confidence = probability(confidence, "confidence", "subset_simulation")
+    max_cov = probability(max_cov, "max_cov", "subset_simulation", high=math.inf)
     n_seeds = n * p0
     chain_length = 1.0 / p0
     if abs(n_seeds - round(n_seeds)) > 1e-9 or abs(chain_length - round(chain_length)) > 1e-9:
@@ -94,6 +103,8 @@ def subset_simulation(
     history: list[tuple[int, float, float]] = []
     lam = 0.6
     converged = False
+    stuck = ""
+    distinct_seeds: list[int] = []
     for level in range(max_levels):
         order = np.argsort(g, kind="stable")
         b = float(g[order[n_seeds - 1]])
@@ -112,22 +123,43 @@ def subset_simulation(
         if final:
             converged = p > 0
             break
+        if level > 0 and b >= thresholds[-2]:
+            stuck = (f"the intermediate threshold stopped decreasing at level {level} (b = {b:.4g}): g has "
+                     "no smaller values reachable here (a flat g, or a limit state that does not fail)")
+            break
         if level == max_levels - 1:
             break
         seeds_u, seeds_g = u[order[:n_seeds]], g[order[:n_seeds]]
+        distinct_seeds.append(len(np.unique(seeds_g)))
         u, g, chains_g, lam, acc = _conditional_sampling(ev, seeds_u, seeds_g, b, chain_length, lam, target_acceptance, generator)
         accepts.append(acc)
 
-    pf, se = history[-1][1], history[-1][2]
-    cov = se / pf if pf > 0 else math.inf
     z = float(special.ndtri(0.5 + confidence / 2))
-    low, high = (pf * math.exp(-z * cov), min(pf * math.exp(z * cov), 1.0)) if pf > 0 else (0.0, 1.0)
+    warn: list[str] = []
+    if converged:
+        pf, se = history[-1][1], history[-1][2]
+        cov_bound = float(sum(covs))
+        low, high = pf * math.exp(-z * cov_bound), min(pf * math.exp(z * cov_bound), 1.0)
+        if cov_bound > max_cov:
+            warn.append(f"CoV bound {cov_bound:.2f} (sum over levels) above max_cov={max_cov}")
+    else:
+        # the product is P[g <= b_last]; the failures among the last level's samples give the estimate
+        upper = float(np.prod(probs))
+        fraction = float(np.mean(g <= 0.0)) if g.size else 0.0
+        pf = float(np.prod(probs[:-1])) * fraction if len(probs) > 1 else fraction
+        se, low, high = math.nan, 0.0, upper
+        warn.append(stuck or f"failure domain not reached in {max_levels} levels; pf_high = {upper:.3g} is an upper estimate")
+    slow = [i + 1 for i, a in enumerate(accepts) if a < 0.1]
+    if slow:
+        warn.append(f"chains nearly stuck at level(s) {slow} (acceptance < 10 %): the conditional samples are strongly correlated")
+    few = [i + 1 for i, k in enumerate(distinct_seeds) if k < max(3, n_seeds // 2)]
+    if few:
+        warn.append(f"few distinct seeds at level(s) {few}: the conditional samples rest on a handful of points")
     accepts = [np.nan] + accepts  # level 0 is direct Monte Carlo
     runs, pfs, ses = (np.array(v) for v in zip(*history))
     return result_dataset(
         ev, "subset_simulation", pf=pf, pf_se=se, pf_low=low, pf_high=min(high, 1.0), confidence=confidence,
-        seed=rng, started=started, converged=converged, reliable=True,
-        warning="" if converged else f"failure domain not reached in {max_levels} levels (pf is an upper estimate)",
+        seed=rng, started=started, converged=converged, reliable=not warn, warning="; ".join(warn),
         variables={
             "level_threshold": ("level", np.array(thresholds)),
             "level_p": ("level", np.array(probs)),
@@ -138,7 +170,7 @@ def subset_simulation(
             "history_pf": ("iteration", pfs),
             "history_se": ("iteration", ses),
         },
-        interval="lognormal approximation pf*exp(+-z*cov)", sampler="adaptive conditional sampling (Papaioannou et al. 2015)",
+        interval="lognormal approximation pf*exp(+-z*sum(level CoV))", max_cov=max_cov, sampler="adaptive conditional sampling (Papaioannou et al. 2015)",
         n_per_level=n, p0=p0,
     )
 
