@@ -196,7 +196,7 @@ def scores(draws: np.ndarray, observed: np.ndarray, levels: Sequence[float] = (0
     --------
     >>> x = np.random.default_rng(0).normal(size=(20000, 1))
     >>> crps = float(scores(x, np.array([0.0]))["crps"][0])
-    >>> abs(crps - (np.sqrt(2) - 1) / np.sqrt(np.pi)) < 0.01  # N(0, 1) at its mean (ibid., eq. 5)
+    >>> bool(abs(crps - (np.sqrt(2) - 1) / np.sqrt(np.pi)) < 0.01)  # N(0, 1) at its mean (ibid., eq. 5)
     True
     """
     draws = np.asarray(draws, float)
