@@ -115,7 +115,7 @@ def players(model: ForwardModel) -> tuple[list[str], list[str]]:
         if i.name in joint:
             continue
         labels.append(i.name)
-        kinds.append("fixed" if i.distribution.is_constant else i.kind)
+        kinds.append(i.kind if i.kind == "condition" or not i.distribution.is_constant else "fixed")
     for b in inputs.joint:
         labels.append("+".join(b.names))
         block_kinds = {inputs[n].kind for n in b.names}
