@@ -17,6 +17,7 @@ from scipy import stats
 from threadpoolctl import threadpool_limits
 
 from ..execution import OK, evaluate
+from ..checks import open_probability, positive_int
 from ..model import ForwardModel
 from ..results import provenance, seed_attr
 
@@ -35,15 +36,11 @@ def check_model(model: Any) -> ForwardModel:
 
 
 def check_int(name: str, value: Any, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
+    return positive_int(value, name, minimum)
 
 
 def check_confidence(confidence: Any) -> float:
-    if not isinstance(confidence, (int, float)) or not 0 < confidence < 1:
-        raise ValueError(f"confidence must lie in (0, 1), e.g. 0.95, got {confidence!r}")
-    return float(confidence)
+    return open_probability(confidence, "confidence")
 
 
 def z_value(confidence: float) -> float:
