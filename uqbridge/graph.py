@@ -148,6 +148,7 @@ class ChainModel(ForwardModel):
 
     stages: tuple[Stage, ...] = ()  # type: ignore[assignment]
     wires: tuple[Wire, ...] = ()
+    surrogate_reports: tuple[Any, ...] = ()  # held-out reports of stages replaced by surrogates
 
     @property
     def _graph(self) -> _GraphFunction:
