@@ -24,4 +24,6 @@ REGISTRY: dict[str, str] = {
     "message_passing": "models.message_passing:message_passing",
     "thermal_disaggregation": "models.thermal_disaggregation:thermal_disaggregation",
     "registration": "models.registration:registration",
+    "resin_infusion": "models.resin_infusion:resin_infusion",
+    "fibre_bed": "models.fibre_bed:fibre_bed",
 }

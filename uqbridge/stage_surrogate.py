@@ -37,6 +37,7 @@ class _Surrogate:
     varying: tuple[str, ...]
     fixed: tuple[tuple[str, float], ...]
     stage: str
+    centre: tuple[tuple[str, float, float, bool], ...]  # (output, mean, std, log): fitted standardised (log) outputs
 
     def __call__(self, xp: Any = None, **values: Any) -> dict[str, Any]:
         if xp is None:
@@ -47,7 +48,9 @@ class _Surrogate:
                         f"surrogate of stage {self.stage!r} was fitted with {name} = {value:g} fixed; refit it "
                         f"(surrogate_stage) for other values (got {float(np.ravel(v)[0]):g})"
                     )
-        return self.pce._evaluate(xp=np if xp is None else xp, **{n: values[n] for n in self.varying})
+        ns = np if xp is None else xp
+        z = self.pce._evaluate(xp=ns, **{n: values[n] for n in self.varying})
+        return {o: ns.exp(mean + std * z[o]) if log else mean + std * z[o] for o, mean, std, log in self.centre}
 
 
 @dataclass(frozen=True, eq=False)
@@ -187,12 +190,22 @@ def surrogate_stage(
     fit_inputs = [Input(n, _germ_law(x_train[n][ok]), units=st.model.inputs[n].units) for n in varying]
     fit_inputs += [Input(n, Constant(v), units=st.model.inputs[n].units) for n, v in fixed]
     fit_model = ForwardModel(st.name, st.model.function, fit_inputs, st.model.outputs)
+    # standardised outputs: the expansion's regression and selection then see O(1) numbers whatever the
+    # units (a permeability of 1e-13 m^2 included)
+    # units (a permeability of 1e-13 m^2 included); positive outputs spread over more than a factor 3 are
+    # fitted in log (a product of powers of the inputs becomes a sum)
+    ys = {}
+    for o in st.model.output_names:
+        y = true_train.outputs[o][ok]
+        log = bool(np.all(y > 0) and y.max() > 3 * y.min())
+        ys[o] = (np.log(y) if log else y, log)
+    centre = tuple((o, float(y.mean()), float(y.std(ddof=1)) or 1.0, log) for o, (y, log) in ys.items())
     train = xr.Dataset(
-        {**{n: ("sample", x_train[n][ok]) for n in varying}, **{o: ("sample", true_train.outputs[o][ok]) for o in st.model.output_names}}
+        {**{n: ("sample", x_train[n][ok]) for n in varying}, **{o: ("sample", (ys[o][0] - m) / sd) for o, m, sd, _ in centre}}
     )
     pce = fit_pce(fit_model, samples=train, method=method, rng=fit_rng, **fit_options)
     surrogate = ForwardModel(
-        f"{st.name}_pce", _Surrogate(pce, varying, fixed, st.name), st.model.inputs, st.model.outputs,
+        f"{st.name}_pce", _Surrogate(pce, varying, fixed, st.name, centre), st.model.inputs, st.model.outputs,
         description=f"polynomial chaos surrogate of {st.name} fitted on the values its upstream stages feed it",
         differentiable=bool(pce.germ_map.xp_writable),
     )
@@ -276,7 +289,7 @@ def macro_estimate(
     xarray.Dataset
         ``mean``, ``mean_surrogate``, ``mean_surrogate_error`` (+ ``_se``); with ``threshold``: ``pf``,
         ``pf_se``, ``pf_low``/``pf_high``, ``pf_surrogate`` (+ ``_se``), ``pf_surrogate_error``
-        (+ ``_se``); with ``quantiles``: along ``quantile`` the same terms ``quantile``,
+        (+ ``_se``); with ``quantiles``: along ``quantile`` the same terms ``quantile_value``,
         ``quantile_low``/``_high``, ``quantile_surrogate``, ``quantile_cdf_error`` (+ ``_se``).
 
     Examples
@@ -337,7 +350,7 @@ def macro_estimate(
         # true CDF at the surrogate quantile is q + dF, so the true α-quantile sits at surrogate level α − dF
         level = np.clip(q - dF, 0, 1)
         data.update(
-            quantile=("quantile", np.quantile(ys, level)),
+            quantile_value=("quantile", np.quantile(ys, level)),
             quantile_low=("quantile", np.quantile(ys, np.clip(level - z * se_F, 0, 1))),
             quantile_high=("quantile", np.quantile(ys, np.clip(level + z * se_F, 0, 1))),
             quantile_surrogate=("quantile", qs),
