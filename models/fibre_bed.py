@@ -16,7 +16,7 @@ from uqbridge import ForwardModel, Input, Normal, Output, Uniform
 
 from .stokes_permeability import stokes_permeability
 
-__all__ = ["fibre_bed", "gebart_transverse", "NODES", "WEIGHTS", "PACKINGS", "V_F", "S_VF", "R_F"]
+__all__ = ["NODES", "PACKINGS", "R_F", "S_VF", "V_F", "WEIGHTS", "fibre_bed", "gebart_transverse"]
 
 # 3-point Gauss–Hermite rule for a normal local fibre fraction: exact for polynomials of degree 5
 NODES = (-math.sqrt(3.0), 0.0, math.sqrt(3.0))

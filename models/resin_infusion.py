@@ -11,12 +11,22 @@ from typing import Any, Literal
 
 import numpy as np
 
-from uqbridge import Constant, ForwardModel, Input, LogNormal, Normal, Output, Stage, Uniform, chain
+from uqbridge import (
+    Constant,
+    ForwardModel,
+    Input,
+    LogNormal,
+    Normal,
+    Output,
+    Stage,
+    Uniform,
+    chain,
+)
 from uqbridge.graph import ChainModel
 
 from .fibre_bed import V_F, WEIGHTS, fibre_bed
 
-__all__ = ["resin_infusion", "preform_permeability", "mould_filling", "fill_time"]
+__all__ = ["fill_time", "mould_filling", "preform_permeability", "resin_infusion"]
 
 
 def fill_time(porosity: Any, viscosity: Any, length: Any, permeability: Any, pressure: Any) -> Any:

@@ -20,7 +20,7 @@ from .model import ForwardModel
 from .results import provenance, seed_attr
 from .variance import _bootstrap_rows, _pf_kernel, _with_interval, decompose
 
-__all__ = ["scale_shares", "pf_by_scale"]
+__all__ = ["pf_by_scale", "scale_shares"]
 
 
 def scale_shares(

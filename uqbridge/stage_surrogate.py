@@ -26,7 +26,7 @@ from .inputs import Input
 from .model import ForwardModel, Output
 from .results import provenance, seed_attr
 
-__all__ = ["surrogate_stage", "macro_estimate"]
+__all__ = ["macro_estimate", "surrogate_stage"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -216,7 +216,7 @@ def surrogate_stage(
     result = replace(rebuilt, inputs=model.inputs, surrogate_reports=model.surrogate_reports)
 
     # held-out check: fresh i.i.d. chain inputs, true chain from stage k on vs surrogate chain
-    values, x_test, failed_test = fed(int(n_test), "mc", test_rng)
+    values, _, failed_test = fed(int(n_test), "mc", test_rng)
     known = model.upstream_values(values, k)
     with np.errstate(all="ignore"):
         reference = _downstream(model, known, k)

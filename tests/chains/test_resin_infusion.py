@@ -40,8 +40,8 @@ def test_fill_time_against_darcy_front_integration():
     """Permeability -> part wire: the analytic 1-D fill time φμL²/(2KΔP) against a numerical integration
     of the Darcy front dx_f/dt = K ΔP/(μ φ x_f) (solve_ivp, rtol 1e-10)."""
     phi, mu, L, K, dP = 0.46, 0.2, 0.1, 3.6e-13, 0.9e5
-    front = lambda t, x: [K * dP / (mu * phi * x[0])]  # noqa: E731
-    reach = lambda t, x: x[0] - L  # noqa: E731
+    front = lambda t, x: [K * dP / (mu * phi * x[0])]
+    reach = lambda t, x: x[0] - L
     reach.terminal = True
     sol = integrate.solve_ivp(front, (0, 1e7), [1e-9], events=reach, rtol=1e-10, atol=1e-14)
     assert float(sol.t_events[0][0]) == pytest.approx(float(fill_time(phi, mu, L, K, dP)), rel=1e-6)

@@ -4,7 +4,13 @@ per-scale split of the spread of Pf under epistemic uncertainty against a quadra
 
 import numpy as np
 import pytest
-from chain_cases import LOG_SCALES, linear_chain, linear_shares, lognormal_chain, lognormal_shares
+from chain_cases import (
+    LOG_SCALES,
+    linear_chain,
+    linear_shares,
+    lognormal_chain,
+    lognormal_shares,
+)
 from scipy import special
 
 import uqbridge as uq
