@@ -20,7 +20,7 @@ from .model import ForwardModel
 from .results import provenance, seed_attr
 from .variance import _bootstrap_rows, _pf_kernel, _with_interval, decompose
 
-__all__ = ["pf_by_scale", "scale_shares"]
+__all__ = ["pf_by_scale", "scale_importance", "scale_shares"]
 
 
 def scale_shares(
@@ -320,4 +320,44 @@ def pf_by_scale(
         n_runs=int(res["n_runs"]), confidence=confidence, wall_time_s=time.perf_counter() - start,
         estimators="Janon et al. 2014 (closed), Jansen 1999 (total) over the epistemic inputs",
     )
+    return ds
+
+
+def scale_importance(pf: xr.Dataset, model: ForwardModel) -> xr.Dataset:
+    """Group the epistemic importance of a :func:`uqbridge.reliability.pf_epistemic` result by scale.
+
+    Sums the ``importance_share`` (ρ² / Σρ² of the Spearman correlations of each epistemic input with
+    log Pf(E)) over the inputs entering at each scale of ``model`` — a cheap reading of an existing
+    result; :func:`pf_by_scale` gives variance shares with intervals (and interactions).
+
+    Examples
+    --------
+    >>> import uqbridge as uq
+    >>> from uqbridge.reliability import LimitState, pf_epistemic
+    >>> cell = uq.ForwardModel("cell", lambda e1, xp=None: {"k": 1 + e1},
+    ...     [uq.Input("e1", uq.Normal(0, 0.3), "epistemic")], [uq.Output("k")])
+    >>> part = uq.ForwardModel("part", lambda k, e2, s: {"z": 4 * k + e2 - s},
+    ...     [uq.Input("k", uq.Normal(1, 1)), uq.Input("e2", uq.Normal(0, 0.1), "epistemic"),
+    ...      uq.Input("s", uq.Normal(0, 1))], [uq.Output("z")])
+    >>> g = uq.chain(cell, part)
+    >>> r = pf_epistemic(LimitState(g, "z"), n_outer=32, rng=0)
+    >>> ds = scale_importance(r, g)
+    >>> ds.scale.values.tolist(), bool(ds["importance_share"].sel(scale="cell") > 0.8)
+    (['cell', 'part'], True)
+    """
+    if "importance_share" not in pf:
+        raise KeyError("pf must be the Dataset of uqbridge.reliability.pf_epistemic (it has no 'importance_share')")
+    where = model.input_scale
+    names = [str(n) for n in pf["epistemic_input"].values]
+    unknown = [n for n in names if n not in where]
+    if unknown:
+        raise KeyError(f"epistemic inputs {unknown} of the result are not inputs of model {model.name!r}")
+    scales = list(dict.fromkeys(where[n] for n in names))
+    share = pf["importance_share"].values
+    values = np.array([np.nansum([share[k] for k, n in enumerate(names) if where[n] == s]) for s in scales])
+    ds = xr.Dataset(
+        {"importance_share": ("scale", values, {"long_name": "sum over the scale's epistemic inputs of rho^2 / sum rho^2"})},
+        coords={"scale": scales},
+    )
+    ds.attrs = provenance(model, "scale_importance", groups={s: [n for n in names if where[n] == s] for s in scales})
     return ds
