@@ -103,6 +103,7 @@ def surrogate_stage(
     n_test: int = 100,
     design: str = "sobol",
     method: str = "sparse",
+    focus: Mapping[str, Any] | None = None,
     rng: Any = None,
     backend: Any = None,
     **fit_options: Any,
@@ -128,6 +129,13 @@ def surrogate_stage(
         Training design over the chain inputs.
     method : str
         :func:`uqbridge.pce.fit_pce` method; ``fit_options`` (``degree``, ``max_degree``, ...) go to it.
+    focus : ``{"output": name, "threshold": value}``, optional
+        Spend the held-out runs where the surrogate could misclassify a limit state: the held-out
+        inputs are resampled from ``20 n_test`` chain-input candidates with probability ∝
+        ``α + (1 − α)·1[|y_sur − threshold| ≤ h]`` (``α = 0.2``, a defensive mixture, so every region
+        keeps weight; ``h`` = 5 × the surrogate's spread × the root of its worst LOO error) and carry
+        importance weights ``holdout_weight``; every held-out statistic is weighted and stays unbiased
+        for the chain-input law — the band only lowers the variance of the error term near the threshold.
 
     Returns
     -------
@@ -215,8 +223,13 @@ def surrogate_stage(
     rebuilt = chain(*stages, name=model.name, description=model.description)
     result = replace(rebuilt, inputs=model.inputs, surrogate_reports=model.surrogate_reports)
 
-    # held-out check: fresh i.i.d. chain inputs, true chain from stage k on vs surrogate chain
-    values, _, failed_test = fed(int(n_test), "mc", test_rng)
+    # held-out check: fresh chain inputs (i.i.d., or importance-resampled near a threshold), true chain
+    # from stage k on vs surrogate chain
+    if focus is None:
+        values, _, failed_test = fed(int(n_test), "mc", test_rng)
+        weight = np.ones(len(next(iter(values.values()))))
+    else:
+        values, weight, failed_test = _focused(model, result, k, focus, int(n_test), pce, test_rng)
     known = model.upstream_values(values, k)
     with np.errstate(all="ignore"):
         reference = _downstream(model, known, k)
@@ -225,17 +238,21 @@ def surrogate_stage(
     ref = np.column_stack([reference[o] for o in names])
     sur = np.column_stack([approx[o] for o in names])
     good = np.all(np.isfinite(ref) & np.isfinite(sur), axis=1)
+    w = weight[good][:, None]
     diff = (sur - ref)[good]
     m = int(good.sum())
+    wmean = lambda a: np.mean(w * a, axis=0)  # importance-weighted mean over the held-out runs
+    ref_sd = np.sqrt(np.maximum(wmean(ref[good] ** 2) - wmean(ref[good]) ** 2, 0.0)) * np.sqrt(m / max(m - 1, 1))
     report = xr.Dataset(
         {
-            "holdout_rmse": ("output", np.sqrt(np.mean(diff**2, axis=0))),
-            "holdout_relative_rmse": ("output", np.sqrt(np.mean(diff**2, axis=0)) / np.std(ref[good], axis=0, ddof=1)),
-            "holdout_bias": ("output", diff.mean(axis=0)),
-            "holdout_bias_se": ("output", diff.std(axis=0, ddof=1) / np.sqrt(m)),
+            "holdout_rmse": ("output", np.sqrt(wmean(diff**2))),
+            "holdout_relative_rmse": ("output", np.sqrt(wmean(diff**2)) / np.where(ref_sd > 0, ref_sd, 1.0)),
+            "holdout_bias": ("output", wmean(diff)),
+            "holdout_bias_se": ("output", np.std(w * diff, axis=0, ddof=1) / np.sqrt(m)),
             "holdout_max_abs_error": ("output", np.abs(diff).max(axis=0)),
             "holdout_reference": (("holdout", "output"), ref[good]),
             "holdout_surrogate": (("holdout", "output"), sur[good]),
+            "holdout_weight": ("holdout", weight[good], {"long_name": "importance weight p/q of each held-out run"}),
         },
         coords={"output": names, "holdout": np.arange(m), "stage_output": list(st.model.output_names)},
     )
@@ -247,6 +264,7 @@ def surrogate_stage(
         model, "surrogate_stage", seed=seed, stage=st.name, scale=st.scale, n_train=int(ok.sum()), n_test=m,
         true_stage_runs=int(len(ok) + n_test), failed_train=int((~ok).sum()) + failed_up, failed_test=failed_test,
         varying_inputs=list(varying), fixed_inputs=dict(fixed), pce_method=method,
+        holdout_design="i.i.d. Monte Carlo" if focus is None else f"importance-resampled near {dict(focus)}",
         pce_degree=[int(v) for v in pce.validation["selected_degree"].values],
         pce_cv_error=[float(v) for v in (cv.values if cv is not None else [])],
         germ_laws={i.name: str(i.distribution) for i in fit_inputs}, wall_time_s=time.perf_counter() - start,
@@ -255,12 +273,38 @@ def surrogate_stage(
                    description=f"{model.description} [stage {st.name} by PCE, held-out checked]")
 
 
-def _misclassification_se(diff: np.ndarray) -> float:
-    """SE of the mean of indicator differences (−1/0/1), Laplace-smoothed so that no disagreement on the
-    held-out runs does not claim a zero error: rate (m + 1)/(n + 2)."""
+def _focused(model, surrogate_chain, k, focus, n_test, pce, rng):
+    """Held-out chain inputs resampled towards the surrogate's threshold band, with weights p/q."""
+    if not isinstance(focus, Mapping) or not {"output", "threshold"} <= set(focus):
+        raise ValueError(f"focus must be {{'output': name, 'threshold': value}}, got {focus!r}")
+    output, threshold = str(focus["output"]), float(focus["threshold"])
+    surrogate_chain.output(output)
+    alpha = 0.2
+    cand_rng, pick_rng = rng.spawn(2)
+    n_cand = 20 * n_test
+    cand = model.inputs.from_unit(unit_design(n_cand, model.inputs.dimension, "mc", rng=cand_rng))
+    with np.errstate(all="ignore"):
+        y = _downstream(surrogate_chain, model.upstream_values(cand, k), k)[output]
+    finite = np.isfinite(y)
+    loo = np.asarray(pce.validation["corrected_loo_error"].values, dtype=float)
+    worst = float(np.sqrt(np.nanmax(np.clip(loo, 0, 1)))) if loo.size else 0.1
+    half = 5.0 * float(np.std(y[finite])) * max(worst, 0.01)
+    w = alpha + (1 - alpha) * (np.abs(y - threshold) <= half)
+    w[~finite] = alpha
+    pick = pick_rng.choice(n_cand, size=n_test, replace=True, p=w / w.sum())
+    weight = w.mean() / w[pick]
+    return {key: v[pick] for key, v in cand.items()}, weight, int((~finite).sum())
+
+
+def _misclassification_se(diff: np.ndarray, weight: np.ndarray | None = None) -> float:
+    """SE of the (importance-weighted) mean of indicator differences (−1/0/1), with one pseudo-disagreement
+    (of the smallest weight seen) added so that no disagreement on the held-out runs never claims a zero
+    error (for equal weights: a misclassification rate of (m + 1)/(n + 1))."""
+    weight = np.ones_like(diff) if weight is None else np.asarray(weight, float)
     n = diff.size
-    rate = (np.count_nonzero(diff) + 1) / (n + 2)
-    return float(np.sqrt(max(rate - diff.mean() ** 2, 0.0) / n))
+    terms = np.append(weight * diff, weight.min())
+    mean = float(np.mean(weight * diff))
+    return float(np.sqrt(np.sum((terms - mean) ** 2) / (n * max(n - 1, 1))))
 
 
 def macro_estimate(
@@ -317,9 +361,10 @@ def macro_estimate(
     y = res.outputs[output][(res.status == OK)]
     ref = report["holdout_reference"].sel(output=output).values
     sur = report["holdout_surrogate"].sel(output=output).values
+    wt = report["holdout_weight"].values if "holdout_weight" in report else np.ones_like(ref)
     z = float(special.ndtri(0.5 + confidence / 2))
     data: dict[str, Any] = {}
-    d = ref - sur
+    d = wt * (ref - sur)
     data["mean_surrogate"] = ((), float(y.mean()))
     data["mean_surrogate_se"] = ((), float(y.std(ddof=1) / np.sqrt(y.size)))
     data["mean_surrogate_error"] = ((), float(d.mean()))
@@ -331,7 +376,7 @@ def macro_estimate(
         p_s = float(fails(y).mean())
         se_s = float(np.sqrt(max(p_s * (1 - p_s), 1.0 / y.size) / y.size))
         di = fails(ref).astype(float) - fails(sur).astype(float)
-        delta, se_d = float(di.mean()), _misclassification_se(di)
+        delta, se_d = float(np.mean(wt * di)), _misclassification_se(di, wt)
         pf, se = p_s + delta, float(np.hypot(se_s, se_d))
         data.update(
             pf=((), pf, {"long_name": "surrogate Pf + surrogate-error term (control-variate estimate)"}),
@@ -344,8 +389,8 @@ def macro_estimate(
     if q.size:
         ys = np.sort(y)
         qs = np.quantile(ys, q)
-        dF = np.array([float(np.mean((ref <= t).astype(float) - (sur <= t).astype(float))) for t in qs])
-        se_dF = np.array([_misclassification_se((ref <= t).astype(float) - (sur <= t).astype(float)) for t in qs])
+        dF = np.array([float(np.mean(wt * ((ref <= t).astype(float) - (sur <= t).astype(float)))) for t in qs])
+        se_dF = np.array([_misclassification_se((ref <= t).astype(float) - (sur <= t).astype(float), wt) for t in qs])
         se_F = np.sqrt(q * (1 - q) / ys.size + se_dF**2)
         # true CDF at the surrogate quantile is q + dF, so the true α-quantile sits at surrogate level α − dF
         level = np.clip(q - dF, 0, 1)

@@ -97,6 +97,12 @@ def test_stage_surrogate_on_the_gebart_chain_carries_its_error():
     se = math.hypot(float(est["pf_se"]), math.sqrt(pf_ref * (1 - pf_ref) / 40000))
     assert abs(float(est["pf"]) - pf_ref) < 4 * se
     assert "pf_surrogate_error" in est and float(est["pf_surrogate_error_se"]) > 0
+    focused = surrogate_stage(g, "pores", n_train=60, n_test=60, focus={"output": "gel_margin", "threshold": 0.0}, rng=1)
+    est_f = macro_estimate(focused, "gel_margin", n=40000, threshold=0.0, failure="below", rng=2)
+    # near-threshold held-out runs (importance weighted): the error term's SE shrinks, agreement stays
+    assert float(est_f["pf_surrogate_error_se"]) < 0.5 * float(est["pf_surrogate_error_se"])
+    se_f = math.hypot(float(est_f["pf_se"]), math.sqrt(pf_ref * (1 - pf_ref) / 40000))
+    assert abs(float(est_f["pf"]) - pf_ref) < 4 * se_f
     fixed = surrogate_stage(g.with_inputs(r_f=7.0), "pores", n_train=30, n_test=20, rng=1)
     with pytest.raises(ValueError, match="fitted with r_f = 7 fixed"):
         fixed(V_f=0.54, s_Vf=0.02, r_f=7.5, mu=0.2, dP=0.9e5, t_gel=1.0)
