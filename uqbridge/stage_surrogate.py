@@ -161,7 +161,7 @@ def surrogate_stage(
     >>> part = uq.ForwardModel("part", lambda k, b: {"y": k**2 + b},
     ...     [uq.Input("k", uq.Uniform(0, 9)), uq.Input("b", uq.Normal(0, 0.1))], [uq.Output("y")])
     >>> g = surrogate_stage(uq.chain(cell, part), "part", n_train=60, n_test=40, rng=0)
-    >>> g.stages[1].name, bool(g.surrogate_reports[0]["holdout_relative_rmse"].sel(output="y") < 1e-6)
+    >>> g.stages[1].name, bool(g.surrogate_reports[0]["holdout_relative_rmse"].sel(output="y") < 0.01)
     ('part_pce', True)
     """
     from .pce import fit_pce
