@@ -354,7 +354,7 @@ _OUTPUTS = (
     Output("C12", "GPa", "elastic constant C12"),
     Output("C44", "GPa", "elastic constant C44 (= C12, Cauchy relation)"),
     Output("bulk_modulus", "GPa", "bulk modulus (C11 + 2 C12) / 3"),
-    Output("cohesive_energy", "eV/atom", "static cohesive energy"),
+    Output("cohesive_energy", "eV", "static cohesive energy per atom"),
 )
 
 

@@ -553,8 +553,8 @@ def concurrent_coupling(n_atoms: int = 200, tol: float = 1e-5, element: int = 16
         [
             Input("alpha", Uniform(3.5, 4.5), "epistemic", "", "Morse stiffness parameter alpha*r0 (dimensionless)"),
             Input("strain", Uniform(0.0, 0.02), "aleatory", "", "applied far-field strain"),
-            Input("f0", Uniform(0.2, 0.4), "aleatory", "D/r0", "inclusion (body-force dipole) strength"),
-            Input("width", Constant(5.0), "aleatory", "r0", "inclusion half-width"),
+            Input("f0", Uniform(0.2, 0.4), "aleatory", "-", "inclusion (body-force dipole) strength, in units of D/r0"),
+            Input("width", Constant(5.0), "aleatory", "-", "inclusion half-width, in units of r0"),
         ],
         [
             Output("bond_strain", "", "strain of the bond at the inclusion (QoI)"),

@@ -395,7 +395,7 @@ def electrochemistry(
 
     outputs = [
         Output("j0_eff", "A/m^2", "effective exchange current density (Arrhenius average over sites)"),
-        Output("log10_j0", "log10(A/m^2)", "decimal logarithm of j0_eff"),
+        Output("log10_j0", "-", "decimal logarithm of j0_eff in A/m^2"),
         Output("barrier_eff", "eV", "apparent barrier -kT ln<exp(-E/kT)>"),
         Output("i_eta_1", "A/m^2", "Butler-Volmer current density at eta_1 (anodic > 0)"),
         Output("i_eta_2", "A/m^2", "Butler-Volmer current density at eta_2 (anodic > 0)"),

@@ -113,3 +113,28 @@ def fibre_bed(model_form: Literal["cell", "gebart"] = "cell", *, n: int = 32) ->
         description=f"transverse permeability of a square fibre bed by a periodic Stokes cell ({n}^2 MAC grid) "
         "at the local fibre fractions V_f + (-sqrt3, 0, sqrt3) s_Vf; valid for local V_f 0.30-0.70, r_f 3.5-8 um",
     )
+
+
+def _validations() -> list:
+    from models.validation import Validation, at_defaults
+
+    r_f = 7e-6  # the default fibre radius (m)
+    return [
+        Validation(
+            "fibre_bed", "transverse permeability K at V_f = 0.55, r_f = 7 um (square array, no scatter)",
+            lambda: at_defaults("fibre_bed", "K_mid", V_f=0.55, r_f=7.0),
+            lambda: float(gebart_transverse(0.55)) * r_f**2, "m^2",
+            "Gebart (1992), J. Compos. Mater. 26, 1100, eq. 27: square packing, K/r^2 = C1 (sqrt(Vmax/Vf) - 1)^(5/2)",
+            "ordered to moderately disordered unidirectional beds, V_f 0.45-0.6, transverse Stokes flow",
+            "published closed form", 0.1,
+            note="Gebart's lubrication form is accurate near V_max; the cell/Gebart ratio is 0.91-1.00 over V_f 0.45-0.6",
+        ),
+        Validation(
+            "resin_infusion", "-", lambda: float("nan"), None, "", "-", "-", "none",
+            note="the part stage is the analytic 1-D Darcy fill time (a verification, tested against an ODE of the "
+            "front); its permeability input is validated under fibre_bed",
+        ),
+    ]
+
+
+VALIDATIONS = _validations()

@@ -320,9 +320,9 @@ def layer_variance(
     names = layer_names(pyramid.levels)
     return xr.Dataset(
         {
-            "analytic": ("layer", analytic, {"units": "field units^2", "long_name": "tr(Cov_k)/N_k"}),
-            "sampled": ("layer", sampled, {"units": "field units^2", "long_name": "sample mean node variance"}),
-            "standard_error": ("layer", se, {"units": "field units^2"}),
+            "analytic": ("layer", analytic, {"units": "-", "long_name": "tr(Cov_k)/N_k"}),
+            "sampled": ("layer", sampled, {"units": "-", "long_name": "sample mean node variance"}),
+            "standard_error": ("layer", se, {"units": "-"}),
             "n_nodes": ("layer", sizes.astype(int)),
         },
         coords={"layer": names},
@@ -390,19 +390,19 @@ def message_passing(n_rows: int = 16, n_cols: int = 16, levels: int = 3, activat
         return out
 
     inputs = [
-        Input("noise_std", LogNormal.from_median_cov(0.1, 0.5), "aleatory", "field units",
+        Input("noise_std", LogNormal.from_median_cov(0.1, 0.5), "aleatory", "-",
               "std of i.i.d. Gaussian noise on the fine input"),
         Input("seed_u", Uniform(0.0, 1.0), "aleatory", "", "selects the noise realisation (seed)"),
         Input("beta", Uniform(0.2, 0.8), "epistemic", "", "within-scale mixing weight"),
         Input("gamma", Uniform(0.2, 0.8), "epistemic", "", "between-scale (coarse-to-fine) mixing weight"),
-        Input("signal_amplitude", Constant(1.0), "aleatory", "field units", "amplitude of the clean field"),
+        Input("signal_amplitude", Constant(1.0), "aleatory", "-", "amplitude of the clean field (field values are dimensionless)"),
     ]
     outputs = [
-        Output("var_coarse", "field units^2", "analytic mean node variance of the noise at the coarsest level"),
-        Output("var_output", "field units^2", "analytic mean node variance of the noise at the output"),
+        Output("var_coarse", "-", "analytic mean node variance of the noise at the coarsest level"),
+        Output("var_output", "-", "analytic mean node variance of the noise at the output"),
         Output("noise_gain", "", "var_output / noise_std^2"),
-        Output("error_rms", "field units", "realised RMS output error against the noise-free output"),
-        Output("output_mean", "field units", "mean of the output field"),
+        Output("error_rms", "-", "realised RMS output error against the noise-free output"),
+        Output("output_mean", "-", "mean of the output field"),
     ]
     return ForwardModel(
         "message_passing",

@@ -48,7 +48,7 @@ MODEL_FORMS = ("cell",) + CLOSED_FORMS
 WATER_SELF_DIFFUSIVITY = 2.299e-9
 
 _OUTPUTS = (
-    Output("D_eff", "m2/s", "effective diffusivity, isotropic part (mean of the tensor's diagonal)"),
+    Output("D_eff", "m^2/s", "effective diffusivity, isotropic part (mean of the tensor's diagonal)"),
     Output("D_rel", "", "relative effective diffusivity D_eff/D0 = porosity/tau = 1/formation_factor"),
     Output("tau", "", "tortuosity factor tau = porosity D0 / D_eff (>= 1)"),
     Output("formation_factor", "", "formation factor F = D0/D_eff = tau/porosity"),
@@ -302,7 +302,7 @@ def _porosity_input(distribution) -> Input:
 
 def _d0_input() -> Input:
     return Input(
-        "D0", Constant(WATER_SELF_DIFFUSIVITY), "epistemic", "m2/s", "bulk (free) diffusivity in the pore fluid"
+        "D0", Constant(WATER_SELF_DIFFUSIVITY), "epistemic", "m^2/s", "bulk (free) diffusivity in the pore fluid"
     )
 
 

@@ -366,7 +366,7 @@ def stokes_permeability(
     )
     a_input = Input("a", Constant(5e-6), "epistemic", "m", "fibre radius")
     outputs = [
-        Output("K", "m2", "Darcy permeability, isotropic part of the tensor"),
+        Output("K", "m^2", "Darcy permeability, isotropic part of the tensor"),
         Output("K_rel", "", "dimensionless permeability K/a^2"),
     ]
     if model_form == "kozeny_carman":

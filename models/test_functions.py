@@ -144,14 +144,14 @@ def borehole() -> ForwardModel:
         [
             Input("rw", Normal(0.10, 0.0161812), "aleatory", "m", "radius of borehole"),
             Input("r", LogNormal(7.71, 1.0056), "aleatory", "m", "radius of influence"),
-            Input("Tu", Uniform(63070.0, 115600.0), "epistemic", "m2/yr", "transmissivity of upper aquifer"),
+            Input("Tu", Uniform(63070.0, 115600.0), "epistemic", "m^2/yr", "transmissivity of upper aquifer"),
             Input("Hu", Uniform(990.0, 1110.0), "aleatory", "m", "potentiometric head of upper aquifer"),
-            Input("Tl", Uniform(63.1, 116.0), "epistemic", "m2/yr", "transmissivity of lower aquifer"),
+            Input("Tl", Uniform(63.1, 116.0), "epistemic", "m^2/yr", "transmissivity of lower aquifer"),
             Input("Hl", Uniform(700.0, 820.0), "aleatory", "m", "potentiometric head of lower aquifer"),
             Input("L", Uniform(1120.0, 1680.0), "aleatory", "m", "length of borehole"),
             Input("Kw", Uniform(9855.0, 12045.0), "epistemic", "m/yr", "hydraulic conductivity of borehole"),
         ],
-        [Output("y", "m3/yr", "water flow rate")],
+        [Output("y", "m^3/yr", "water flow rate")],
         description="Borehole water-flow function (Harper & Gupta 1983)",
         differentiable=True,
     )

@@ -14,7 +14,7 @@ def test_models_lists_registry(capsys):
 def test_describe_shows_kind_distribution_units(capsys):
     assert main(["describe", "borehole"]) == 0
     out = capsys.readouterr().out
-    assert "rw" in out and "aleatory" in out and "epistemic" in out and "Normal(mu=0.1" in out and "m2/yr" in out
+    assert "rw" in out and "aleatory" in out and "epistemic" in out and "Normal(mu=0.1" in out and "m^2/yr" in out
 
 
 def test_propagate_writes_netcdf(tmp_path, capsys):

@@ -73,3 +73,18 @@ def test_numpy_and_pytensor_agree(model):
     want = model(**x)
     for name, value in zip(model.output_names, got):
         np.testing.assert_allclose(np.broadcast_to(value, (N,)), want[name], rtol=1e-10)
+
+
+def test_units_are_one_syntax_that_pint_reads(model):
+    """Every declared unit parses with pint (the syntax CF/UDUNITS also read): ``-`` or empty for
+    dimensionless, ``^`` for powers, no free text (say "per atom" or "in units of r0" in the
+    description instead)."""
+    pint = pytest.importorskip("pint")
+    registry = pint.UnitRegistry()
+    for where, name, units in [("input", i.name, i.units) for i in model.inputs] + \
+                              [("output", o.name, o.units) for o in model.outputs]:
+        text = "" if units in ("", "-") else units
+        try:
+            registry.parse_units(text) if text else None
+        except Exception as err:  # noqa: BLE001 - report which declaration is unreadable
+            pytest.fail(f"{model.name}: {where} {name!r} has units {units!r} that pint cannot read ({err})")
