@@ -220,7 +220,7 @@ class ForwardModel:
                 )
         return out
 
-    def with_inputs(self, **changes: Distribution | Input | float) -> "ForwardModel":
+    def with_inputs(self, **changes: Distribution | Input | float) -> ForwardModel:
         """Copy with some inputs replaced (a Distribution, an Input, or a number to fix the input).
 
         Examples
@@ -232,7 +232,7 @@ class ForwardModel:
         """
         return replace(self, inputs=self.inputs.replace(**changes))
 
-    def with_joint_samples(self, samples: Mapping[str, Any]) -> "ForwardModel":
+    def with_joint_samples(self, samples: Mapping[str, Any]) -> ForwardModel:
         """Copy whose named inputs are drawn jointly from ``samples`` (e.g. posterior draws)."""
         return replace(self, inputs=self.inputs.with_joint_samples(samples))
 

@@ -15,8 +15,14 @@ import pytest
 import xarray as xr
 
 from models.test_functions import ishigami, ishigami_reference
-from uqbridge.campaign import CampaignAborted, campaign_status, format_summary, resume_campaign, run_campaign
-from uqbridge.campaign import _progress_enabled
+from uqbridge.campaign import (
+    CampaignAborted,
+    _progress_enabled,
+    campaign_status,
+    format_summary,
+    resume_campaign,
+    run_campaign,
+)
 from uqbridge.distributions import Uniform
 from uqbridge.execution import ERROR, NONFINITE, OK
 from uqbridge.inputs import Input

@@ -143,7 +143,7 @@ def key_results_table(block: Mapping[str, Any]) -> pd.DataFrame:
     '0.0001, β = 3.72'
     """
     rows: dict[str, tuple[str, str]] = {}
-    for name, h in block.items():
+    for h in block.values():
         kind = h.get("analysis")
         if kind == "reliability":
             text = _interval(h["pf"], h["pf_low"], h["pf_high"])

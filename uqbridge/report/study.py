@@ -31,7 +31,7 @@ def reliability_table(results: Mapping[str, xr.Dataset]) -> pd.DataFrame:
         if not name.startswith("reliability_"):
             continue
         method = name.removeprefix("reliability_")
-        get = lambda v: float(ds[v]) if v in ds and ds[v].size == 1 else np.nan  # noqa: E731
+        get = lambda v, ds=ds: float(ds[v]) if v in ds and ds[v].size == 1 else np.nan  # noqa: E731
         rows[method] = {
             "Pf": get("pf"),
             "Pf low": get("pf_low"),
