@@ -6,9 +6,9 @@ across scales, with the intermediate quantities kept in every result.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -76,6 +76,20 @@ class ForwardModel:
     outputs: tuple[Output, ...]
     description: str = ""
     differentiable: bool = False
+
+    if TYPE_CHECKING:
+        # the constructor takes any iterable of inputs/outputs and ``__post_init__`` normalises them to
+        # ``InputSet`` / a tuple; this signature tells type checkers so (the runtime ``__init__`` is
+        # the one ``dataclass`` generates)
+        def __init__(
+            self,
+            name: str,
+            function: Callable[..., Mapping[str, Any]],
+            inputs: InputSet | Iterable[Input],
+            outputs: Iterable[Output],
+            description: str = "",
+            differentiable: bool = False,
+        ) -> None: ...
 
     def __post_init__(self) -> None:
         if not isinstance(self.inputs, InputSet):
