@@ -87,7 +87,7 @@ def _sensitivity(name: str, ds: xr.Dataset) -> dict[str, Any]:
 
 
 def _surrogate(name: str, ds: xr.Dataset) -> dict[str, Any]:
-    scalars = {v: _per_output(ds, (v,)) for v in ds.data_vars
+    scalars = {str(v): _per_output(ds, (str(v),)) for v in ds.data_vars
                if ds[v].dims == ("output",) and np.issubdtype(ds[v].dtype, np.number)}
     return {"validation": {v: {o: d[v] for o, d in per.items()} for v, per in scalars.items()},
             "n_runs": int(ds.attrs.get("n_runs", 0))}

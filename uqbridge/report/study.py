@@ -107,9 +107,9 @@ def study_report(study: Any, results: Mapping[str, xr.Dataset], path: str | os.P
         elif name.startswith("surrogate"):
             report.heading("Polynomial-chaos surrogate")
             report.paragraph(ds.attrs.get("description", ""))
-            scalars = ds[[v for v in ds.data_vars if ds[v].ndim <= 1 and "output" in ds[v].dims]]
-            if scalars.data_vars:
-                report.table(scalars.to_dataframe(), caption="Validation of the surrogate against the model")
+            validation = ds[[v for v in ds.data_vars if ds[v].ndim <= 1 and "output" in ds[v].dims]]
+            if validation.data_vars:
+                report.table(validation.to_dataframe(), caption="Validation of the surrogate against the model")
         elif name.startswith("pce_sobol"):
             report.heading("PCE-based Sobol' indices")
             report.table(ds[["first", "total"]].to_dataframe(), caption="From the expansion's coefficients")

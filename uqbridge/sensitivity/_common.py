@@ -107,7 +107,8 @@ def players(model: ForwardModel) -> tuple[list[str], list[str]]:
     """
     inputs = model.inputs
     joint = {n for b in inputs.joint for n in b.names}
-    labels, kinds = [], []
+    labels: list[str] = []
+    kinds: list[str] = []
     for i in inputs:
         if i.name in joint:
             continue

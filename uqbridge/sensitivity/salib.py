@@ -100,7 +100,7 @@ def _resolve_groups(model: ForwardModel, groups: Any) -> dict[str, list[str]] | 
 
 
 def _saltelli_blocks_ok(ok: np.ndarray, step: int) -> np.ndarray:
-    return ok.reshape(-1, step).all(axis=1)
+    return np.asarray(ok.reshape(-1, step).all(axis=1))
 
 
 def _sobol_analyze(problem: dict, y: np.ndarray, second_order: bool, confidence: float, seed: int) -> dict:
