@@ -45,6 +45,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from ._deprecation import NOT_GIVEN, rng_or_seed
 from ._version import __version__
 from .designs import DESIGNS, sample_inputs
 from .execution import (
@@ -301,18 +302,19 @@ def run_campaign(
     *,
     store: str | os.PathLike[str],
     design: str = "sobol",
-    seed: Any = None,
+    rng: Any = None,
     batch_size: int = 64,
     backend: Backend | None = None,
     policy: str = "drop",
     max_retries: int = 2,
     quantiles: Sequence[float] = (0.05, 0.5, 0.95),
     progress: bool | None = None,
+    seed: Any = NOT_GIVEN,
 ) -> xr.Dataset:
     """Propagate ``model`` over ``n`` design points, committing every finished batch to ``store``.
 
     The design is drawn and saved before any evaluation, exactly as :func:`uqbridge.propagate`
-    draws it, so the samples equal ``propagate(model, n, design=design, seed=seed)``'s and a resumed
+    draws it, so the samples equal ``propagate(model, n, design=design, rng=rng)``'s and a resumed
     campaign ends with the same result as an uninterrupted one.
 
     Parameters
@@ -323,7 +325,8 @@ def run_campaign(
     store : path
         A new or empty directory (an existing campaign is continued with :func:`resume_campaign`).
     design : {"sobol", "lhs", "mc", "halton"}
-    seed : int, numpy Generator or None
+    rng : int, numpy Generator, SeedSequence or None
+        Anything :func:`numpy.random.default_rng` accepts (it draws the design once, up front).
     batch_size : int
         Points per batch: the unit of work sent to a worker and of commit to disk.
     backend : Backend or None
@@ -340,6 +343,8 @@ def run_campaign(
         Output quantiles for the summary (see :func:`uqbridge.propagate.summarize`).
     progress : bool or None
         Show a tqdm progress bar; None shows it only on a terminal outside CI.
+    seed
+        Deprecated spelling of ``rng`` (a ``DeprecationWarning``; removed in the next release).
 
     Returns
     -------
@@ -362,10 +367,11 @@ def run_campaign(
     >>> import tempfile
     >>> from uqbridge.registry import get_model
     >>> store = tempfile.mkdtemp() + "/ishigami"
-    >>> ds = run_campaign(get_model("ishigami"), 256, store=store, seed=1, batch_size=64)
+    >>> ds = run_campaign(get_model("ishigami"), 256, store=store, rng=1, batch_size=64)
     >>> campaign_status(store)["complete"], int(ds.attrs["n_failed"])
     (True, 0)
     """
+    rng = rng_or_seed(rng, seed, "run_campaign")
     if not isinstance(model, ForwardModel):
         raise TypeError(f"model must be a ForwardModel, got {type(model).__name__}")
     clash = sorted((RESERVED_NAMES | {"attempts"}) & set(model.inputs.names + model.output_names))
@@ -408,7 +414,7 @@ def run_campaign(
             "inputs": model.inputs.to_json(),
             "outputs": list(model.output_names),
             "design": design,
-            "seed": seed_attr(seed),
+            "seed": seed_attr(rng),
             "n": n,
             "batch_size": batch_size,
             "n_batches": -(-n // batch_size),
@@ -417,7 +423,7 @@ def run_campaign(
             "quantiles": [float(q) for q in quantiles],
             "checksums": "sha256",
         }
-        values = sample_inputs(model.inputs, n, design, rng=np.random.default_rng(seed))
+        values = sample_inputs(model.inputs, n, design, rng=np.random.default_rng(rng))
         design_ds = xr.Dataset(
             {name: ("sample", np.asarray(v, float)) for name, v in model.complete(values).items()},
             coords={"sample": np.arange(n)},
@@ -492,7 +498,7 @@ def resume_campaign(
     >>> import tempfile
     >>> from uqbridge.registry import get_model
     >>> store = tempfile.mkdtemp() + "/c"
-    >>> first = run_campaign(get_model("ishigami"), 128, store=store, seed=3, batch_size=32)
+    >>> first = run_campaign(get_model("ishigami"), 128, store=store, rng=3, batch_size=32)
     >>> again = resume_campaign(store)   # nothing left to run: reassembled from the store
     >>> bool(again["y"].equals(first["y"]))
     True
@@ -515,7 +521,7 @@ def campaign_status(store: str | os.PathLike[str]) -> dict[str, Any]:
     >>> import tempfile
     >>> from uqbridge.registry import get_model
     >>> store = tempfile.mkdtemp() + "/s"
-    >>> _ = run_campaign(get_model("ishigami"), 100, store=store, seed=0, batch_size=30)
+    >>> _ = run_campaign(get_model("ishigami"), 100, store=store, rng=0, batch_size=30)
     >>> campaign_status(store)["n_batches"], campaign_status(store)["missing"]
     (4, [])
     """

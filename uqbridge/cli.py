@@ -132,7 +132,7 @@ def _run_propagate(args: argparse.Namespace) -> int:
 
     check_output_path(args.out, "--out")
     model = _model_from_args(args)
-    ds = propagate(model, args.n, design=args.design, seed=args.seed)
+    ds = propagate(model, args.n, design=args.design, rng=args.seed)
     print(summary_table(ds))
     if args.out is not None:
         save(ds, args.out)
@@ -179,7 +179,9 @@ def summary_table(ds: Any) -> str:
 def _configure_run(p: argparse.ArgumentParser) -> None:
     p.add_argument("study", help="a study file (.toml): model, input overrides, analyses, budgets, seed")
     p.add_argument("--quick", action="store_true", help="apply the study's reduced budgets (tests, demos)")
-    p.add_argument("--output", help="results folder (default: the study's, usually results/)")
+    p.add_argument("--out", help="results folder (default: the study's, usually results/)")
+    # the old spelling, kept for one release (hidden from --help)
+    p.add_argument("--output", dest="output_deprecated", help=argparse.SUPPRESS)
 
 
 def _run_run(args: argparse.Namespace) -> int:
@@ -187,11 +189,17 @@ def _run_run(args: argparse.Namespace) -> int:
 
     from .study import load_study, run_study
 
+    if args.output_deprecated is not None:
+        if args.out is not None:
+            raise ValueError("give the results folder once, with --out (--output is its deprecated spelling)")
+        print("uqbridge run: warning: --output is deprecated and will be removed in the next release; use --out",
+              file=sys.stderr)
+        args.out = args.output_deprecated
     study = load_study(args.study, quick=args.quick)
-    if args.output is not None:
-        if not args.output.strip():
-            raise ValueError("--output '' is empty; give a results folder")
-        study = replace(study, output=args.output)
+    if args.out is not None:
+        if not args.out.strip():
+            raise ValueError("--out '' is empty; give a results folder")
+        study = replace(study, output=args.out)
     _check_folder(study.folder, "the results folder")
     print(f"study {study.name}: model {study.model.name}, {len(study.analyses)} analyses -> {study.folder}/")
     run_study(study)
@@ -281,7 +289,7 @@ def _run_campaign(args: argparse.Namespace) -> int:
     model = _model_from_args(args)
     backend = _backend_from_args(args)
     try:
-        ds = run_campaign(model, args.n, store=args.store, design=args.design, seed=args.seed,
+        ds = run_campaign(model, args.n, store=args.store, design=args.design, rng=args.seed,
                           batch_size=args.batch_size, backend=backend, policy=args.policy)
     finally:
         getattr(backend, "close", lambda: None)()

@@ -164,7 +164,7 @@ def _check_output_folder(output: Any, where: str) -> None:
     if path.is_absolute() or ".." in path.parts:
         raise StudyError(
             f"{where}: output {output!r} points outside the current folder; a study writes only below it "
-            "(e.g. output = \"results\"); choose another place with `uqbridge run --output FOLDER`"
+            "(e.g. output = \"results\"); choose another place with `uqbridge run --out FOLDER`"
         )
 
 
@@ -215,13 +215,13 @@ def _propagate(model: ForwardModel, options: dict[str, Any], rng: Any) -> dict[s
 
     options = dict(options)
     n = options.pop("n", 1024)
-    return {"propagate": propagate(model, n, seed=rng, **options)}
+    return {"propagate": propagate(model, n, rng=rng, **options)}
 
 
 def _propagate_keys() -> set[str]:
     from .propagate import propagate
 
-    return _keyword_options(propagate, "seed", "backend") | {"n"}
+    return _keyword_options(propagate, "rng", "seed", "backend") | {"n"}
 
 
 def _decompose(model, options, rng):
