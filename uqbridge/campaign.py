@@ -34,7 +34,6 @@ import json
 import os
 import pickle
 import re
-import sys
 import time
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
@@ -57,6 +56,8 @@ from .execution import (
     InProcess,
     _failed,
     evaluate_batch,
+    progress_enabled,
+    stream_batches,
     timeout_message,
 )
 from .model import ForwardModel
@@ -252,13 +253,6 @@ def _check_positive(value: Any, argument: str, minimum: int = 1) -> int:
     return int(value)
 
 
-def _progress_enabled(progress: bool | None) -> bool:
-    if progress is not None:
-        return bool(progress)
-    # Bars garble CI logs and redirected output; show them only to a person at a terminal.
-    return not os.environ.get("CI") and sys.stderr.isatty()
-
-
 def _registry_recipe(model: ForwardModel) -> tuple[str, dict[str, Any]] | None:
     """``(registry name, options)`` that rebuild exactly this model from data, or None."""
     from .registry import get_model, registered_origin
@@ -342,7 +336,7 @@ def run_campaign(
     quantiles : sequence of float
         Output quantiles for the summary (see :func:`uqbridge.propagate.summarize`).
     progress : bool or None
-        Show a tqdm progress bar; None shows it only on a terminal outside CI.
+        Show a tqdm progress bar; None decides by :func:`uqbridge.execution.progress_enabled`.
     seed
         Deprecated spelling of ``rng`` (a ``DeprecationWarning``; removed in the next release).
 
@@ -657,19 +651,6 @@ def _model_for(root: Path, manifest: Mapping[str, Any], model: ForwardModel | No
     return model
 
 
-def _stream(backend: Backend, func: Any, batches: list[dict[str, np.ndarray]]) -> Iterator[tuple[int, Any]]:
-    imap = getattr(backend, "imap", None)
-    if imap is not None:
-        yield from imap(func, batches)
-        return
-    # A map-only backend returns nothing before the whole call ends: call it on worker-sized
-    # groups so that finished work is still committed regularly.
-    group = max(1, int(getattr(backend, "n_workers", 1) or 1))
-    for start in range(0, len(batches), group):
-        for k, r in enumerate(backend.map(func, batches[start : start + group])):
-            yield start + k, r
-
-
 @contextlib.contextmanager
 def _exclusive(root: Path) -> Iterator[None]:
     """Hold the store's lock: one driver per store (the OS releases it if the driver is killed)."""
@@ -715,8 +696,8 @@ def _run_locked(
     retries = manifest["max_retries"] if policy == "retry" else 0
     backend = backend or InProcess()
     done_points = n - sum(len(next(iter(b.values()))) for b in batches)
-    bar = tqdm(total=n, initial=done_points, unit="pt", desc=model.name, disable=not _progress_enabled(progress))
-    stream = _stream(backend, _CampaignCall(model, retries), batches)
+    bar = tqdm(total=n, initial=done_points, unit="pt", desc=model.name, disable=not progress_enabled(progress))
+    stream = stream_batches(backend, _CampaignCall(model, retries), batches)
     n_failed = 0
     try:
         for k, part in stream:

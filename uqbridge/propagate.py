@@ -35,6 +35,7 @@ def propagate(
     confidence: float = 0.95,
     backend: Backend | None = None,
     batch_size: int | None = None,
+    progress: bool | None = None,
     seed: Any = NOT_GIVEN,
 ) -> xr.Dataset:
     """Propagate the model's input distributions to its outputs by sampling.
@@ -55,6 +56,9 @@ def propagate(
         Level of the quantile intervals.
     backend, batch_size
         Where and in what batches to evaluate (see :mod:`uqbridge.execution`).
+    progress : bool or None
+        Progress bar over batches; None: :func:`uqbridge.execution.progress_enabled` decides
+        (on a terminal outside CI).
     seed
         Deprecated spelling of ``rng`` (a ``DeprecationWarning``; removed in the next release).
 
@@ -89,7 +93,7 @@ def propagate(
     rng = np.random.default_rng(rng)
     start = time.perf_counter()
     values = sample_inputs(model.inputs, n, design, rng=rng)
-    result = evaluate(model, values, backend=backend, batch_size=batch_size)
+    result = evaluate(model, values, backend=backend, batch_size=batch_size, progress=progress)
     wall = time.perf_counter() - start
     ds = samples_dataset(model, values, result)
     n_failed = int(np.count_nonzero(result.status != OK))

@@ -221,7 +221,7 @@ def _propagate(model: ForwardModel, options: dict[str, Any], rng: Any) -> dict[s
 def _propagate_keys() -> set[str]:
     from .propagate import propagate
 
-    return _keyword_options(propagate, "rng", "seed", "backend") | {"n"}
+    return _keyword_options(propagate, "rng", "seed", "backend", "progress") | {"n"}
 
 
 def _decompose(model, options, rng):
