@@ -49,3 +49,44 @@ def test_campaign_and_resume(tmp_path, capsys):
     assert main(["resume", str(store)]) == 0
     assert "200 samples, 200 ok" in capsys.readouterr().out
     assert main(["resume", str(tmp_path / "nothing")]) == 2
+
+
+def test_propagate_and_sensitivity_on_the_process_pool_give_the_in_process_numbers(tmp_path, capsys):
+    import numpy as np
+
+    here, pool = tmp_path / "here.nc", tmp_path / "pool.nc"
+    assert main(["propagate", "ishigami", "-n", "300", "--seed", "4", "--out", str(here)]) == 0
+    assert main(["propagate", "ishigami", "-n", "300", "--seed", "4", "--out", str(pool),
+                 "--backend", "processes", "--workers", "2", "--batch-size", "64"]) == 0
+    a, b = uq.load(here), uq.load(pool)
+    assert b.attrs["backend"] == "ProcessPool" and a.attrs["backend"] == "InProcess"
+    np.testing.assert_array_equal(a["y"].values, b["y"].values)
+    s_here, s_pool = tmp_path / "s1.nc", tmp_path / "s2.nc"
+    common = ["sensitivity", "ishigami", "-n", "320", "--seed", "1", "--methods", "sobol"]
+    assert main([*common, "--out", str(s_here)]) == 0
+    assert main([*common, "--out", str(s_pool), "--backend", "processes", "--workers", "2"]) == 0
+    np.testing.assert_array_equal(uq.load(s_here)["first"].values, uq.load(s_pool)["first"].values)
+
+
+def test_backend_arguments_are_checked_before_running(capsys):
+    assert main(["propagate", "ishigami", "--timeout", "5"]) == 2
+    assert "timeout=5.0 needs a backend that can interrupt a batch" in capsys.readouterr().err
+    import pytest
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["propagate", "ishigami", "--backend", "threads"])
+    assert exit_.value.code == 2 and "invalid choice: 'threads'" in capsys.readouterr().err
+
+
+def test_run_command_line_overrides_the_execution_table(tmp_path, monkeypatch, capsys):
+    import json
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "s.toml").write_text('[study]\nname = "tiny"\nseed = 1\n[model]\nname = "ishigami"\n'
+                                     '[execution]\nbackend = "inprocess"\n'
+                                     '[[analyses]]\nkind = "propagate"\nn = 100\n')
+    assert main(["run", "s.toml", "--out", "res", "--backend", "processes", "--workers", "2"]) == 0
+    summary = json.loads((tmp_path / "res" / "tiny" / "summary.json").read_text())
+    assert summary["execution"] == {"backend": "ProcessPool", "workers": 2}
+    assert main(["run", "s.toml", "--out", "res2", "--workers", "2"]) == 2
+    assert "command line: the in-process backend runs one worker" in capsys.readouterr().err

@@ -67,3 +67,63 @@ def test_study_file_is_never_executed(tmp_path):
     """A TOML string that looks like code stays a string; a bad type for a key fails cleanly."""
     with pytest.raises(StudyError, match="seed must be an integer"):
         load_study(_write(tmp_path, GOOD.replace("seed = 3", 'seed = "__import__(\'os\').system(\'false\')"')))
+
+
+PARALLEL = """
+[study]
+name = "par"
+seed = 5
+[model]
+name = "ishigami"
+[execution]
+backend = "processes"
+workers = 2
+batch_size = 64
+[[analyses]]
+kind = "propagate"
+n = 256
+[[analyses]]
+kind = "decompose"
+n = 128
+[[analyses]]
+kind = "sensitivity"
+n = 320
+methods = ["sobol"]
+"""
+
+
+def test_study_runs_on_the_process_pool_with_the_in_process_numbers(tmp_path):
+    import numpy as np
+
+    from uqbridge.execution import InProcess
+
+    parallel = dataclasses.replace(load_study(_write(tmp_path, PARALLEL)), output=str(tmp_path / "a"))
+    assert parallel.execution == {"backend": "processes", "workers": 2, "batch_size": 64}
+    on_pool = run_study(parallel, progress=None)
+    here = run_study(dataclasses.replace(parallel, output=str(tmp_path / "b")), progress=None, backend=InProcess())
+    summary = json.loads((tmp_path / "a" / "par" / "summary.json").read_text())
+    assert summary["execution"]["backend"] == "ProcessPool"
+    assert on_pool["propagate"].attrs["backend"] == "ProcessPool"
+    assert on_pool.keys() == here.keys()
+    for name in on_pool:
+        for var in on_pool[name].data_vars:
+            a, b = on_pool[name][var].values, here[name][var].values
+            if a.dtype.kind == "f":
+                np.testing.assert_array_equal(a, b, err_msg=f"{name}.{var}")
+
+
+@pytest.mark.parametrize(
+    "table, message",
+    [
+        ('backend = "threads"', r"\[execution\]: backend must be one of \['inprocess', 'processes', 'dask'\], got 'threads'"),
+        ("workers = 0", r"\[execution\]: workers must be a positive integer, got 0"),
+        ("timeout = -1", r"\[execution\]: timeout must be a positive number of seconds"),
+        ("cores = 2", r"\[execution\]: unknown key\(s\) \['cores'\]; valid keys: \['address', 'backend', 'batch_size'"),
+        ('backend = "inprocess"\ntimeout = 5', r"\[execution\]: timeout=5 needs a backend that can interrupt a batch"),
+        ('backend = "processes"\naddress = "tcp://h:1"\nworkers = 2', r"\[execution\]: n_workers=2 applies only to a LocalCluster"),
+    ],
+)
+def test_bad_execution_tables_are_rejected_with_the_fix(tmp_path, table, message):
+    text = GOOD.replace("[[analyses]]", f"[execution]\n{table}\n[[analyses]]", 1)
+    with pytest.raises(StudyError, match=message):
+        load_study(_write(tmp_path, text))

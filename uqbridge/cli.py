@@ -8,9 +8,10 @@ any computation, so a bad ``--out`` never throws a finished result away.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -124,6 +125,9 @@ def _configure_propagate(p: argparse.ArgumentParser) -> None:
     p.add_argument("--design", choices=DESIGNS, default="sobol")
     p.add_argument("--seed", type=int, default=None)
     p.add_argument("--out", help="write the result to this netCDF file")
+    _add_backend_arguments(p)
+    p.add_argument("--batch-size", type=_positive, default=None,
+                   help="points per batch (default: about four batches per worker)")
 
 
 def _run_propagate(args: argparse.Namespace) -> int:
@@ -132,7 +136,8 @@ def _run_propagate(args: argparse.Namespace) -> int:
 
     check_output_path(args.out, "--out")
     model = _model_from_args(args)
-    ds = propagate(model, args.n, design=args.design, rng=args.seed)
+    with _backend(args) as backend:
+        ds = propagate(model, args.n, design=args.design, rng=args.seed, backend=backend, batch_size=args.batch_size)
     print(summary_table(ds))
     if args.out is not None:
         save(ds, args.out)
@@ -182,6 +187,7 @@ def _configure_run(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", help="results folder (default: the study's, usually results/)")
     # the old spelling, kept for one release (hidden from --help)
     p.add_argument("--output", dest="output_deprecated", help=argparse.SUPPRESS)
+    _add_backend_arguments(p, default_from="the study's [execution] table, else inprocess")
 
 
 def _run_run(args: argparse.Namespace) -> int:
@@ -201,6 +207,12 @@ def _run_run(args: argparse.Namespace) -> int:
             raise ValueError("--out '' is empty; give a results folder")
         study = replace(study, output=args.out)
     _check_folder(study.folder, "the results folder")
+    given = {"backend": args.backend, "workers": args.workers, "address": args.address, "timeout": args.timeout}
+    given = {k: v for k, v in given.items() if v is not None}
+    if given:  # the command line overrides the study's [execution] table, key by key
+        from .study import check_execution
+
+        study = replace(study, execution=check_execution({**study.execution, **given}, "command line"))
     print(f"study {study.name}: model {study.model.name}, {len(study.analyses)} analyses -> {study.folder}/")
     run_study(study)
     print(f"wrote {study.folder}/")
@@ -223,6 +235,7 @@ def _configure_sensitivity(p: argparse.ArgumentParser) -> None:
     p.add_argument("--methods", help="comma-separated subset of: sobol,morris,fast,rbd_fast,delta,pawn,shapley,pce")
     p.add_argument("--report", help="write the self-contained HTML report here")
     p.add_argument("--out", help="write the indices (netCDF) here")
+    _add_backend_arguments(p)
 
 
 def _run_sensitivity(args: argparse.Namespace) -> int:
@@ -233,8 +246,9 @@ def _run_sensitivity(args: argparse.Namespace) -> int:
     methods = tuple(m.strip() for m in args.methods.split(",")) if args.methods is not None else DEFAULT_METHODS
     if not all(methods):
         raise ValueError(f"--methods {args.methods!r} has an empty entry; give comma-separated method names")
-    ds = sensitivity_report(_model_from_args(args), n=args.n, methods=methods, rng=args.seed,
-                            report=args.report, data=args.out)
+    with _backend(args) as backend:
+        ds = sensitivity_report(_model_from_args(args), n=args.n, methods=methods, rng=args.seed,
+                                report=args.report, data=args.out, backend=backend)
     # screening methods (Morris) give no first/total index: show what the methods computed
     columns = [v for v in ("first", "total", "mu_star", "sigma") if v in ds]
     if columns:
@@ -261,18 +275,31 @@ def _configure_campaign(p: argparse.ArgumentParser) -> None:
                    help="failed points: keep them flagged (drop), re-run them (retry), or stop (abort, exit 2)")
 
 
-def _add_backend_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--backend", choices=("inprocess", "processes", "dask"), default="inprocess")
-    p.add_argument("--workers", type=_positive, default=None)
+def _add_backend_arguments(p: argparse.ArgumentParser, default_from: str = "inprocess") -> None:
+    from .backends import BACKENDS
+
+    p.add_argument("--backend", choices=BACKENDS, default=None,
+                   help=f"where the model runs: this process, a process pool or Dask (default: {default_from})")
+    p.add_argument("--workers", type=_positive, default=None, help="worker processes (processes, dask LocalCluster)")
     p.add_argument("--address", help="address of an existing Dask scheduler (implies --backend dask)")
     p.add_argument("--timeout", type=_seconds, default=None, metavar="SECONDS",
                    help="give up a batch after this long: its points fail, the run goes on (processes, dask)")
 
 
+@contextlib.contextmanager
+def _backend(args: argparse.Namespace) -> Iterator[Any]:
+    """The backend of ``--backend/--workers/--address/--timeout``, closed when the command ends."""
+    backend = _backend_from_args(args)
+    try:
+        yield backend
+    finally:
+        getattr(backend, "close", lambda: None)()
+
+
 def _backend_from_args(args: argparse.Namespace) -> Any:
     from .backends import make_backend
 
-    kind = "dask" if args.address else args.backend
+    kind = "dask" if args.address else (args.backend or "inprocess")
     backend = make_backend(kind, n_workers=args.workers, address=args.address, timeout=args.timeout)
     if args.address:
         # connect before the store is touched: an unreachable scheduler must leave nothing behind
@@ -287,12 +314,9 @@ def _run_campaign(args: argparse.Namespace) -> int:
     from .campaign import format_summary, run_campaign
 
     model = _model_from_args(args)
-    backend = _backend_from_args(args)
-    try:
+    with _backend(args) as backend:
         ds = run_campaign(model, args.n, store=args.store, design=args.design, rng=args.seed,
                           batch_size=args.batch_size, backend=backend, policy=args.policy)
-    finally:
-        getattr(backend, "close", lambda: None)()
     print(format_summary(ds))
     _refuse_all_failed(ds)
     return 0
@@ -309,11 +333,8 @@ def _configure_resume(p: argparse.ArgumentParser) -> None:
 def _run_resume(args: argparse.Namespace) -> int:
     from .campaign import format_summary, resume_campaign
 
-    backend = _backend_from_args(args)
-    try:
+    with _backend(args) as backend:
         ds = resume_campaign(args.store, backend=backend, trust=args.trust_store)
-    finally:
-        getattr(backend, "close", lambda: None)()
     print(format_summary(ds))
     _refuse_all_failed(ds)
     return 0

@@ -2,7 +2,9 @@
 
 A study file is data, never executed: every key is checked, unknown keys are rejected with the
 valid choices. ``run_study`` runs the analyses in order and writes netCDF data, a summary and an
-HTML report to ``<output>/<name>/``.
+HTML report to ``<output>/<name>/``. An optional ``[execution]`` table (``backend``, ``workers``,
+``address``, ``timeout``, ``batch_size``) says where the model runs: it is passed to every
+analysis that evaluates through a backend.
 """
 
 from __future__ import annotations
@@ -24,11 +26,12 @@ from .distributions import distribution_from_dict
 from .model import ForwardModel
 from .registry import get_model
 
-__all__ = ["Study", "load_study", "run_study", "ANALYSES"]
+__all__ = ["Study", "load_study", "run_study", "check_execution", "ANALYSES"]
 
 _STUDY_KEYS = {"name", "title", "description", "seed", "output"}
 _MODEL_KEYS = {"name", "options", "inputs"}
-_TOP_KEYS = {"study", "model", "analyses"}
+_TOP_KEYS = {"study", "model", "analyses", "execution"}
+_EXECUTION_KEYS = {"backend", "workers", "address", "timeout", "batch_size"}
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,7 @@ class Study:
     source: str = ""
     model_spec: dict[str, Any] = field(default_factory=dict)
     quick: bool = False
+    execution: dict[str, Any] = field(default_factory=dict)
 
     @property
     def folder(self) -> Path:
@@ -137,6 +141,7 @@ def load_study(path: str | os.PathLike[str], *, quick: bool = False) -> Study:
     seed = study.get("seed")
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
         raise StudyError(f"{where} [study]: seed must be an integer >= 0, got {seed!r}")
+    execution = check_execution(spec.get("execution", {}), f"{where} [execution]")
     return Study(
         name=str(study["name"]),
         model=model,
@@ -148,7 +153,57 @@ def load_study(path: str | os.PathLike[str], *, quick: bool = False) -> Study:
         source=str(path),
         model_spec=model_spec,
         quick=bool(quick),
+        execution=execution,
     )
+
+
+def check_execution(table: Any, where: str = "[execution]") -> dict[str, Any]:
+    """Validate an ``[execution]`` table: where and in what batches the study's model runs.
+
+    ``backend`` is one of ``inprocess`` (default), ``processes`` or ``dask``; ``workers`` the
+    process or LocalCluster worker count; ``address`` a Dask scheduler (implies ``dask``);
+    ``timeout`` seconds a batch may run; ``batch_size`` points per batch.
+
+    Examples
+    --------
+    >>> check_execution({"backend": "processes", "workers": 2})
+    {'backend': 'processes', 'workers': 2}
+    >>> check_execution({"backend": "threads"})
+    Traceback (most recent call last):
+    ...
+    uqbridge.study.StudyError: [execution]: backend must be one of ['inprocess', 'processes', 'dask'], got 'threads'
+    """
+    from .backends import BACKENDS
+
+    _table(table, where, 'write it as a table:\n[execution]\nbackend = "processes"\nworkers = 2')
+    _unknown(where, set(table), _EXECUTION_KEYS)
+    table = dict(table)
+    if "backend" in table and table["backend"] not in BACKENDS:
+        raise StudyError(f"{where}: backend must be one of {list(BACKENDS)}, got {table['backend']!r}")
+    for key in ("workers", "batch_size"):
+        value = table.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            raise StudyError(f"{where}: {key} must be a positive integer, got {value!r}")
+    timeout = table.get("timeout")
+    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0):
+        raise StudyError(f"{where}: timeout must be a positive number of seconds, got {timeout!r}")
+    address = table.get("address")
+    if address is not None and (not isinstance(address, str) or not address.strip()):
+        raise StudyError(f"{where}: address must be a Dask scheduler address such as 'tcp://host:8786', got {address!r}")
+    try:
+        make_study_backend(table)  # lazy: checks the combination, starts nothing
+    except (ValueError, TypeError) as err:
+        raise StudyError(f"{where}: {err}") from None
+    return table
+
+
+def make_study_backend(execution: Mapping[str, Any]) -> Any:
+    """The backend an ``[execution]`` table describes (nothing starts before its first use)."""
+    from .backends import make_backend
+
+    kind = "dask" if execution.get("address") else execution.get("backend", "inprocess")
+    return make_backend(kind, n_workers=execution.get("workers"), address=execution.get("address"),
+                        timeout=execution.get("timeout"))
 
 
 def _table(value: Any, where: str, fix: str) -> None:
@@ -210,12 +265,21 @@ def _keyword_options(func: Callable[..., Any], *exclude: str) -> set[str]:
     return {n for n, p in params.items() if p.kind is inspect.Parameter.KEYWORD_ONLY and n not in exclude}
 
 
-def _propagate(model: ForwardModel, options: dict[str, Any], rng: Any) -> dict[str, xr.Dataset]:
+@dataclass(frozen=True)
+class _Execution:
+    """Where the analyses evaluate the model: passed to every analysis function that takes it."""
+
+    backend: Any = None
+    batch_size: int | None = None
+
+
+def _propagate(model: ForwardModel, options: dict[str, Any], rng: Any, ex: _Execution) -> dict[str, xr.Dataset]:
     from .propagate import propagate
 
     options = dict(options)
     n = options.pop("n", 1024)
-    return {"propagate": propagate(model, n, rng=rng, **options)}
+    options.setdefault("batch_size", ex.batch_size)
+    return {"propagate": propagate(model, n, rng=rng, backend=ex.backend, **options)}
 
 
 def _propagate_keys() -> set[str]:
@@ -224,10 +288,10 @@ def _propagate_keys() -> set[str]:
     return _keyword_options(propagate, "rng", "seed", "backend", "progress") | {"n"}
 
 
-def _decompose(model, options, rng):
+def _decompose(model, options, rng, ex):
     from .variance import decompose
 
-    return {"decompose": decompose(model, rng=rng, **options)}
+    return {"decompose": decompose(model, rng=rng, backend=ex.backend, **options)}
 
 
 def _decompose_keys():
@@ -255,7 +319,7 @@ def _limit_state(model, spec):
     return reliability.LimitState(model, spec["output"], threshold=float(spec.get("threshold", 0.0)), failure=spec.get("failure", "below"))
 
 
-def _reliability(model, options, rng):
+def _reliability(model, options, rng, ex):  # the reliability methods take no backend (yet)
     from . import reliability
 
     options = dict(options)
@@ -288,7 +352,7 @@ def _reliability_keys():
     return {"limit_state", "methods", *_RELIABILITY_METHODS}
 
 
-def _pf_epistemic(model, options, rng):
+def _pf_epistemic(model, options, rng, ex):  # no backend argument (yet)
     from . import reliability
 
     options = dict(options)
@@ -303,10 +367,10 @@ def _pf_epistemic_keys():
     return _keyword_options(reliability.pf_epistemic, "rng", "samples") | {"limit_state", "method_options"}
 
 
-def _sensitivity(model, options, rng):
+def _sensitivity(model, options, rng, ex):
     from .sensitivity import compare
 
-    ds = compare(model, rng=rng, **options)
+    ds = compare(model, rng=rng, backend=ex.backend, **options)
     if model.name.endswith("_pce"):
         ds.attrs["surrogate"] = model.description
     return {"sensitivity": ds}
@@ -318,11 +382,9 @@ def _sensitivity_keys():
     return _keyword_options(compare, "rng", "backend") | {"methods"}
 
 
-def _surrogate(model, options, rng):
+def _surrogate(model, options, rng, ex):
     """Fit a PCE; the following analyses of the study run on its ``.model`` (see ``run_study``)."""
-    from .pce import fit_pce
-
-    pce = fit_pce(model, rng=rng, **options)
+    pce = _fit_pce(model, options, rng, ex)
     validation = pce.validation.copy()
     validation.attrs.update(
         description=f"{pce.model.description}; later analyses use it in place of the model",
@@ -335,10 +397,16 @@ def _surrogate_keys():
     return _pce_keys()
 
 
-def _pce(model, options, rng):
+def _fit_pce(model, options, rng, ex):
     from .pce import fit_pce
 
-    pce = fit_pce(model, rng=rng, **options)
+    options = dict(options)
+    options.setdefault("batch_size", ex.batch_size)
+    return fit_pce(model, rng=rng, backend=ex.backend, **options)
+
+
+def _pce(model, options, rng, ex):
+    pce = _fit_pce(model, options, rng, ex)
     return {"pce_sobol": pce.sobol_indices(), "pce_validation": pce.validation}
 
 
@@ -359,11 +427,15 @@ ANALYSES: dict[str, tuple[Callable[..., dict[str, xr.Dataset]], Callable[[], set
 }
 
 
-def run_study(study: Study, *, progress: Callable[[str], None] | None = print) -> dict[str, xr.Dataset]:
+def run_study(
+    study: Study, *, progress: Callable[[str], None] | None = print, backend: Any = None
+) -> dict[str, xr.Dataset]:
     """Run every analysis of ``study``; write ``<output>/<name>/*.nc``, ``summary.json``, ``report.html``.
 
     Each analysis gets its own random stream spawned from the study seed, so adding an analysis
-    does not change the numbers of the others.
+    does not change the numbers of the others. The model runs on ``backend`` if given (the caller
+    closes it), else on the backend of the study's ``[execution]`` table (closed at the end); the
+    numbers do not depend on the backend.
 
     Returns
     -------
@@ -380,20 +452,28 @@ def run_study(study: Study, *, progress: Callable[[str], None] | None = print) -
     timings: dict[str, float] = {}
     start = time.perf_counter()
     model = study.model
-    for k, (analysis, stream) in enumerate(zip(study.analyses, streams)):
-        run, _ = ANALYSES[analysis["kind"]]
-        say(f"[{k + 1}/{len(study.analyses)}] {analysis['label']} ...")
-        t0 = time.perf_counter()
-        produced = run(model, analysis["options"], stream)
-        model = produced.pop("_model", model)  # a surrogate replaces the model from here on
-        timings[analysis["label"]] = time.perf_counter() - t0
-        for name, ds in produced.items():
-            key = name if name not in results else f"{name}_{k}"
-            ds.attrs["study"] = study.name
-            ds.attrs["analysis"] = analysis["kind"]
-            results[key] = ds
-            save(ds, folder / f"{key}.nc")
-        say(f"      done in {timings[analysis['label']]:.1f} s")
+    owned = backend is None
+    if owned:
+        backend = make_study_backend(study.execution)
+    ex = _Execution(backend, study.execution.get("batch_size"))
+    try:
+        for k, (analysis, stream) in enumerate(zip(study.analyses, streams)):
+            run, _ = ANALYSES[analysis["kind"]]
+            say(f"[{k + 1}/{len(study.analyses)}] {analysis['label']} ...")
+            t0 = time.perf_counter()
+            produced = run(model, analysis["options"], stream, ex)
+            model = produced.pop("_model", model)  # a surrogate replaces the model from here on
+            timings[analysis["label"]] = time.perf_counter() - t0
+            for name, ds in produced.items():
+                key = name if name not in results else f"{name}_{k}"
+                ds.attrs["study"] = study.name
+                ds.attrs["analysis"] = analysis["kind"]
+                results[key] = ds
+                save(ds, folder / f"{key}.nc")
+            say(f"      done in {timings[analysis['label']]:.1f} s")
+    finally:
+        if owned:
+            getattr(backend, "close", lambda: None)()
     from .report.headline import headline
 
     summary = {
@@ -401,6 +481,7 @@ def run_study(study: Study, *, progress: Callable[[str], None] | None = print) -
         "source": study.source,
         "seed": study.seed,
         "quick": study.quick,
+        "execution": {**study.execution, "backend": type(backend).__name__},
         "model": study.model.name,
         "wall_time_s": time.perf_counter() - start,
         "analyses": timings,
