@@ -456,6 +456,7 @@ def resume_campaign(
     policy: str | None = None,
     progress: bool | None = None,
     trust: bool = False,
+    rerun_failed: bool = False,
 ) -> xr.Dataset:
     """Continue a campaign: run only the batches not yet committed, then assemble the result.
 
@@ -481,6 +482,10 @@ def resume_campaign(
         Load the store's pickled model (``model.pkl``) if it is needed. **Unpickling runs code**:
         say True only for a store you created yourself (CLI: ``--trust-store``). Without it an
         unregistered model must be passed as ``model=``.
+    rerun_failed : bool
+        Also evaluate again the failed points of committed batches (e.g. after a remote server or
+        a licence went down mid-campaign); points that succeed replace their failure records, the
+        others keep theirs, and ``attempts`` counts every evaluation (CLI: ``--rerun-failed``).
 
     Returns
     -------
@@ -504,7 +509,8 @@ def resume_campaign(
     with _exclusive(root):
         manifest = _read_manifest(root, restore=True)
         model = _model_for(root, manifest, model, trust)
-        return _run_locked(root, manifest, model, backend, policy or manifest["policy"], progress)
+        return _run_locked(root, manifest, model, backend, policy or manifest["policy"], progress,
+                           rerun_failed=rerun_failed)
 
 
 def campaign_status(store: str | os.PathLike[str]) -> dict[str, Any]:
@@ -681,6 +687,8 @@ def _run_locked(
     backend: Backend | None,
     policy: str,
     progress: bool | None,
+    *,
+    rerun_failed: bool = False,
 ) -> xr.Dataset:
     from tqdm.auto import tqdm
 
@@ -692,8 +700,10 @@ def _run_locked(
     done, damaged = _scan(root, manifest)
     _quarantine(root, damaged)
     todo = sorted(set(range(manifest["n_batches"])) - set(done))
-    batches = [{k: v[b * size : (b + 1) * size] for k, v in values.items()} for b in todo]
     retries = manifest["max_retries"] if policy == "retry" else 0
+    if rerun_failed:
+        _rerun_failed(root, sorted(done), model, values, size, backend or InProcess(), retries)
+    batches = [{k: v[b * size : (b + 1) * size] for k, v in values.items()} for b in todo]
     backend = backend or InProcess()
     done_points = n - sum(len(next(iter(b.values()))) for b in batches)
     bar = tqdm(total=n, initial=done_points, unit="pt", desc=model.name, disable=not progress_enabled(progress))
@@ -721,6 +731,36 @@ def _run_locked(
         stream.close()  # cancels batches still queued on a pool or cluster
         bar.close()
     return _assemble(root, manifest, model, values, backend, time.perf_counter() - start)
+
+
+def _rerun_failed(root: Path, done: list[int], model: ForwardModel, values: Mapping[str, np.ndarray], size: int,
+                  backend: Backend, retries: int) -> None:
+    """Evaluate the failed points of committed batches again and re-commit those batches."""
+    stored, picks, batches = [], [], []
+    for b in done:
+        ds = xr.load_dataset(_batch_path(root, b), engine=_ENGINE)
+        bad = np.flatnonzero(ds["status"].values != OK)
+        if bad.size:
+            rows = b * size + bad
+            stored.append((b, ds))
+            picks.append(bad)
+            batches.append({k: v[rows] for k, v in values.items()})
+    stream = _stream(backend, _CampaignCall(model, retries), batches)
+    try:
+        for k, (result, attempts, seconds) in stream:
+            b, ds = stored[k]
+            bad = picks[k]
+            for name in model.output_names:
+                ds[name].values[bad] = result.outputs[name]
+            ds["status"].values[bad] = result.status
+            message = ds["message"].values.astype(object)
+            message[bad] = result.message
+            ds["message"] = ("sample", message.astype(str))
+            ds["attempts"].values[bad] += attempts.astype(np.int16)
+            ds.attrs["eval_time_s"] = float(ds.attrs.get("eval_time_s", 0.0)) + seconds
+            _commit_batch(root, b, ds)
+    finally:
+        stream.close()
 
 
 def _load_design(root: Path, manifest: Mapping[str, Any], model: ForwardModel) -> dict[str, np.ndarray]:

@@ -328,13 +328,15 @@ def _configure_resume(p: argparse.ArgumentParser) -> None:
     p.add_argument("--trust-store", action="store_true",
                    help="load the store's pickled model (model.pkl) for a model that is not registered. "
                         "Unpickling RUNS CODE: use it only for a store you created yourself")
+    p.add_argument("--rerun-failed", action="store_true",
+                   help="also evaluate the failed points of finished batches again (e.g. after a server outage)")
 
 
 def _run_resume(args: argparse.Namespace) -> int:
     from .campaign import format_summary, resume_campaign
 
     with _backend(args) as backend:
-        ds = resume_campaign(args.store, backend=backend, trust=args.trust_store)
+        ds = resume_campaign(args.store, backend=backend, trust=args.trust_store, rerun_failed=args.rerun_failed)
     print(format_summary(ds))
     _refuse_all_failed(ds)
     return 0

@@ -139,3 +139,39 @@ def test_unreachable_server_and_bad_layout_are_clear(plain_server):
         umbridge_model(plain_server, X, [uq.Output("f")])
     with pytest.raises(UMBridgeError, match="does not serve model 'other'"):
         umbridge_model(plain_server, X, [uq.Output("f"), uq.Output("g")], model="other")
+
+
+@pytest.mark.parametrize("pool", [False, True], ids=["in_process", "process_pool"])
+def test_a_server_crash_mid_campaign_is_recorded_and_resume_completes_it(tmp_path, pool):
+    """The server dies at its 7th evaluation; the campaign keeps every batch, records the failed points,
+    and `resume_campaign(..., rerun_failed=True)` against a restarted server completes them."""
+    from uqbridge.backends import ProcessPool
+    from uqbridge.campaign import resume_campaign, run_campaign
+
+    port = free_port()
+    proc, url = start([sys.executable, os.fspath(PLAIN), str(port), "--die-after", "7"], port)
+    model = client(url, retries=0, timeout=5).with_inputs(x3=uq.Uniform(-3, 3))  # the server refuses x3 > 3
+    backend = ProcessPool(2) if pool else None
+    store = tmp_path / "store"
+    try:
+        with pytest.warns(RuntimeWarning, match="failed on"):
+            first = run_campaign(model, 16, store=store, batch_size=4, backend=backend)
+    finally:
+        proc.kill()
+        proc.wait()
+    failed = int(first.attrs["n_failed"])
+    assert 0 < failed < 16 and int((first["status"] == OK).sum()) == 16 - failed
+    proc, _ = start([sys.executable, os.fspath(PLAIN), str(port)], port)  # the server is back
+    try:
+        done = resume_campaign(store, model=model, backend=backend, rerun_failed=True)
+    finally:
+        proc.kill()
+        proc.wait()
+        if backend is not None:
+            backend.close()
+    assert int(done.attrs["n_failed"]) == 0 and (done["status"] == OK).all(), done["message"].values
+    x1, x2, x3 = (done[n].values for n in ("x1", "x2", "x3"))
+    np.testing.assert_allclose(done["f"].values, ishigami(x1, x2, x3), rtol=1e-14)
+    ok_first = first["status"].values == OK
+    np.testing.assert_array_equal(done["f"].values[ok_first], first["f"].values[ok_first])  # kept, not re-run
+    assert (done["attempts"].values[~ok_first] == 2).all() and (done["attempts"].values[ok_first] == 1).all()

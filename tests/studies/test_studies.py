@@ -1,8 +1,12 @@
 """Each study in its reduced-budget mode, its numbers checked against the references of the method issues.
 
-- Reliability study: every simulation method's interval covers the quadrature reference
-  P(G >= Γ) (``models.fracture.failure_probability_reference``); FORM/SORM within 10 % of it
-  (smooth single design point); the variance split's epistemic share lies in [0, 1].
+- Reliability study: every simulation method's interval covers the cohesive-zone (Dugdale) quadrature
+  reference Pf (``benchmarks/fracture_cohesive_reference.py``, stored in
+  ``tests/models/data/fracture_cohesive_reference.json``) and importance sampling lies within 10 % of it
+  (4 standard errors at the quick budget, which is below 10 %); FORM/SORM, asymptotic approximations of a
+  curved limit state (the Newman–Raju factor has a kink where the surface point takes over), within
+  20 % of it (measured: FORM +10 %, SORM −12 %); σ_c ≤ σ_max on every propagated sample; the report
+  states the crack-shape and load-duration assumptions; the variance split's epistemic share lies in [0, 1].
 - Sensitivity study: every cell-problem sample lies inside the Hashin–Shtrikman bounds (Hashin &
   Shtrikman 1962, insulating solid: 0 <= D_rel <= ε/(2 − ε) in 2-D); the PCE index of porosity
   lies in the Sobol' interval of the cell problem.
@@ -30,16 +34,20 @@ def reliability(tmp_path_factory):
     return study, run_study(study, progress=None)
 
 
-def test_reliability_study_matches_quadrature_reference(reliability):
-    from models.fracture import failure_probability_reference
-
+def test_reliability_study_matches_cohesive_quadrature_reference(reliability):
     study, results = reliability
-    ref = failure_probability_reference("edge", "strain")
+    stored = json.loads((Path(__file__).resolve().parents[1] / "models" / "data" / "fracture_cohesive_reference.json").read_text())
+    assert stored["study"]["options"] == study.model_spec["options"]
+    ref = stored["study"]["pf"]
     for method in ("importance_sampling", "subset_simulation", "monte_carlo"):
         ds = results[f"reliability_{method}"]
         assert float(ds["pf_low"]) <= ref <= float(ds["pf_high"]), (method, float(ds["pf"]), ref)
+    is_ = results["reliability_importance_sampling"]
+    assert abs(float(is_["pf"]) / ref - 1) < min(0.10, 4 * float(is_["pf_se"]) / ref), float(is_["pf"])
     for method in ("form", "sorm"):
-        assert abs(float(results[f"reliability_{method}"]["pf"]) / ref - 1) < 0.10, method
+        assert abs(float(results[f"reliability_{method}"]["pf"]) / ref - 1) < 0.20, method
+    prop = results["propagate"]
+    assert np.all(prop["sigma_c"].values <= prop["sigma_max"].values)
     split = results["decompose"]
     assert np.all((split["epistemic_share"].values >= -0.05) & (split["epistemic_share"].values <= 1.05))
     folder = study.folder
@@ -47,6 +55,9 @@ def test_reliability_study_matches_quadrature_reference(reliability):
     assert summary["model_runs"]["reliability_monte_carlo"] > 0 and summary["wall_time_s"] > 0
     html = (folder / "report.html").read_text()
     assert "Probability of failure" in html and html.count("data:image/png;base64") >= 2
+    for assumption in ("Crack shape assumption: semi-elliptical", "Newman-Raju", "Load-duration assumption",
+                       "3 s", "Dugdale"):
+        assert assumption in html, assumption
 
 
 def test_sensitivity_study_inside_hashin_shtrikman_bounds(tmp_path):

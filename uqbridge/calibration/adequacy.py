@@ -176,27 +176,31 @@ def identifiability(
     idata: az.InferenceData,
     priors: Mapping[str, Any],
     *,
+    nuisance: Mapping[str, Any] | None = None,
     gated: Sequence[str] | None = None,
     adequacy: Adequacy = Adequacy(),
     bins: int = 20,
 ) -> xr.Dataset:
     """Prior-to-posterior table per parameter: contraction, overlap and the data's share of the precision.
 
-    Every draw is mapped to its prior normal score ``z = Phi^-1(F_prior(theta))``, so that the prior
-    is a standard normal whatever its family. Then
+    Every draw is mapped to its prior normal score ``z = Phi^-1(F_prior(theta))``, so that each
+    (independent) prior is a standard normal whatever its family. With ``S`` the posterior covariance
+    of the normal scores of *all* free parameters (``priors`` and ``nuisance``):
 
-    - ``contraction = 1 - Var_post(z)`` (Schad, Betancourt & Vasishth 2021, Psychol. Methods 26:103):
+    - ``contraction = 1 - S_ii`` (Schad, Betancourt & Vasishth 2021, Psychol. Methods 26:103):
       0 when the posterior is as wide as the prior, near 1 when the data pin the parameter;
     - ``overlap``: overlapping coefficient of prior and posterior in ``F_prior`` units (histogram of
       ``bins`` bins), 1 when the posterior is the prior;
-    - ``data_share = -d log Var_post(z) / d log lambda`` at lambda = 1 under likelihood power scaling
-      ``p(y|theta)^lambda`` (Kallioinen et al. 2023, *Detecting and diagnosing prior and likelihood
-      sensitivity with power-scaling*, Stat. Comput. 34:57), estimated from the draws as
-      ``-Cov((z - E z)², log p(y|theta)) / Var(z)``. For a Gaussian posterior it is the data's share
-      of the posterior precision: about 1 for a parameter the data fix, about 0 for one whose
+    - ``data_share = 1 - (S²)_ii / S_ii``: the likelihood power-scaling sensitivity
+      ``-d log Var_post(z_i) / d log lambda`` of the posterior under ``p(y|theta)^lambda`` at lambda = 1
+      (Kallioinen et al. 2023, *Detecting and diagnosing prior and likelihood sensitivity with
+      power-scaling*, Stat. Comput. 34:57), in the Gaussian approximation where the posterior
+      precision is ``I + D`` (prior + data) and hence ``D = S^-1 - I``. It is the data's share of the
+      parameter's posterior precision: about 1 for a parameter the data fix, about 0 for one whose
       posterior is set by priors — its own, or another parameter's through a ridge (e.g. the Taylor
-      constant alpha from stress data alone, where only alpha·k1 is measured: alpha's marginal may
-      contract, but only because k1 has a prior).
+      constant alpha from stress data alone, where only alpha·k1 is measured: alpha's marginal
+      contracts, but only because k1 has a prior). Computed from the covariance, it needs no
+      log-likelihood and carries no extra Monte Carlo noise from it.
 
     A gated parameter is ``informed`` when ``data_share >= min_data_share`` and
     ``contraction >= min_contraction``.
@@ -204,9 +208,13 @@ def identifiability(
     Parameters
     ----------
     idata : arviz.InferenceData
-        ``posterior`` and ``log_likelihood`` groups.
-    priors : mapping of str to Distribution
-        Prior of each parameter to tabulate (vector parameters: one prior for every element).
+        ``posterior`` group.
+    priors : mapping of str to distribution
+        Prior (anything with a ``cdf``: uqbridge or frozen SciPy distribution) of each tabulated
+        parameter; vector parameters share one prior for every element.
+    nuisance : mapping of str to distribution, optional
+        Further free parameters (noise scales, discrepancy terms): in ``S`` but not tabulated. Leaving
+        out a parameter on a ridge hides the ridge.
     gated : sequence of str, optional
         Parameters whose flag fails the gate (default: all in ``priors``).
     adequacy : Adequacy
@@ -221,25 +229,20 @@ def identifiability(
     --------
     >>> from uqbridge.distributions import Normal
     >>> rng = np.random.default_rng(1)
-    >>> a = rng.normal(0.3, 0.1, size=(2, 1000))          # pinned by the data ...
-    >>> b = rng.normal(0.0, 1.0, size=(2, 1000))          # ... and the prior again
-    >>> loglik = -0.5 * ((a - 0.3) / 0.1) ** 2            # likelihood of a only
-    >>> idata = az.from_dict(posterior={"a": a, "b": b}, log_likelihood={"y": loglik[..., None]})
-    >>> t = identifiability(idata, {"a": Normal(0, 1), "b": Normal(0, 1)})
-    >>> t["informed"].values.tolist()
-    [True, False]
+    >>> a = rng.normal(0.3, 0.1, size=(2, 1000))          # pinned by the data
+    >>> b = rng.normal(0.0, 1.0, size=(2, 1000))          # its prior again
+    >>> c = rng.normal(0.0, 0.7, size=(2, 1000))          # on a ridge with d: only c + d measured
+    >>> d = -c + rng.normal(0.0, 0.05, size=(2, 1000))
+    >>> idata = az.from_dict(posterior={"a": a, "b": b, "c": c, "d": d})
+    >>> t = identifiability(idata, {n: Normal(0, 1) for n in "abcd"})
+    >>> t["informed"].values.tolist(), t["contraction"].sel(parameter="c").round(1).item()
+    ([True, False, False, False], 0.5)
     """
     post = idata.posterior
-    if "log_likelihood" not in idata.groups():
-        raise ValueError("idata has no log_likelihood group; compute it with pymc.compute_log_likelihood")
-    ll_group = idata.log_likelihood
-    loglik = sum(
-        ll_group[v].sum(dim=[d for d in ll_group[v].dims if d not in ("chain", "draw")]) for v in ll_group.data_vars
-    )
-    ll = np.asarray(loglik.values, float).ravel()
     gated = list(priors) if gated is None else list(gated)
-    labels, con, ovl, share, flags, gate = [], [], [], [], [], []
-    for name, prior in priors.items():
+    every = {**dict(nuisance or {}), **dict(priors)}
+    labels, scores_, uniforms, owner = [], [], [], []
+    for name, prior in every.items():
         if name not in post:
             raise KeyError(f"priors: {name!r} is not in the posterior; variables: {list(post.data_vars)}")
         da = post[name]
@@ -252,27 +255,30 @@ def identifiability(
             names = [name]
         for j, label in enumerate(names):
             z, u = _normal_scores(flat[:, j], prior)
-            var = float(np.var(z))
-            hist, _ = np.histogram(u, bins=bins, range=(0, 1))
-            o = float(np.sum(np.minimum(hist / hist.sum(), 1 / bins)))
-            dev = (z - z.mean()) ** 2
-            s = float(-np.cov(dev, ll)[0, 1] / var) if var > 0 else 1.0
-            c = 1 - var
             labels.append(label)
-            con.append(c)
-            ovl.append(o)
-            share.append(s)
-            flags.append(bool(s >= adequacy.min_data_share and c >= adequacy.min_contraction))
-            gate.append(name in gated)
+            scores_.append(z)
+            uniforms.append(u)
+            owner.append(name)
+    cov = np.atleast_2d(np.cov(np.array(scores_)))
+    var = np.diag(cov)
+    share = 1 - np.einsum("ij,ji->i", cov, cov) / np.where(var > 0, var, np.inf)
+    keep = [k for k, name in enumerate(owner) if name in priors]
+    con, ovl, flags, gate = [], [], [], []
+    for k in keep:
+        hist, _ = np.histogram(uniforms[k], bins=bins, range=(0, 1))
+        con.append(1 - var[k])
+        ovl.append(float(np.sum(np.minimum(hist / hist.sum(), 1 / bins))))
+        flags.append(bool(share[k] >= adequacy.min_data_share and 1 - var[k] >= adequacy.min_contraction))
+        gate.append(owner[k] in gated)
     return xr.Dataset(
         {
             "contraction": ("parameter", np.array(con), {"long_name": "1 - posterior/prior variance (prior normal scores)"}),
             "overlap": ("parameter", np.array(ovl), {"long_name": "prior-posterior overlapping coefficient"}),
-            "data_share": ("parameter", np.array(share), {"long_name": "data's share of the posterior precision (power scaling)"}),
+            "data_share": ("parameter", share[keep], {"long_name": "data's share of the posterior precision (power scaling)"}),
             "informed": ("parameter", np.array(flags, dtype=bool)),
             "gated": ("parameter", np.array(gate, dtype=bool)),
         },
-        coords={"parameter": labels},
+        coords={"parameter": [labels[k] for k in keep]},
         attrs={"min_data_share": adequacy.min_data_share, "min_contraction": adequacy.min_contraction},
     )
 

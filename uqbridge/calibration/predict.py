@@ -196,7 +196,7 @@ def scores(draws: np.ndarray, observed: np.ndarray, levels: Sequence[float] = (0
     --------
     >>> x = np.random.default_rng(0).normal(size=(20000, 1))
     >>> crps = float(scores(x, np.array([0.0]))["crps"][0])
-    >>> abs(crps - (np.sqrt(2) - 1) / np.sqrt(np.pi)) < 0.01  # N(0, 1) at its mean (ibid., eq. 5)
+    >>> bool(abs(crps - (np.sqrt(2) - 1) / np.sqrt(np.pi)) < 0.01)  # N(0, 1) at its mean (ibid., eq. 5)
     True
     """
     draws = np.asarray(draws, float)
@@ -251,12 +251,11 @@ def validate(
     >>> import pandas as pd
     >>> from uqbridge import ForwardModel, Input, Normal, Output
     >>> from uqbridge.calibration import calibrate, Thresholds
-    >>> line = ForwardModel("line", lambda x, a, xp=np: {"y": a * x},
-    ...                     [Input("x", Normal(0, 1)), Input("a", Normal(0, 10), "epistemic")],
-    ...                     [Output("y")], differentiable=True)
-    >>> res = calibrate(line, pd.DataFrame({"x": [1.0, 2.0, 3.0], "y": [2.1, 3.9, 6.0]}),
-    ...                 noise=("known", 0.1), draws=200, tune=200, chains=2,
-    ...                 thresholds=Thresholds(ess=50), rng=1)
+    >>> inputs = [Input("x", Normal(0, 1)), Input("a", Normal(0, 10), "epistemic")]
+    >>> scale = ForwardModel("scale", lambda x, a, xp=np: {"y": a * x}, inputs, [Output("y")],
+    ...                      differentiable=True)
+    >>> train = pd.DataFrame({"x": [1.0, 2.0, 3.0], "y": [2.1, 3.9, 6.0]})
+    >>> res = calibrate(scale, train, noise=0.1, draws=200, tune=200, chains=2, thresholds=Thresholds(ess=50), rng=1)
     >>> v = validate(res, pd.DataFrame({"x": [4.0, 5.0], "y": [8.0, 10.1]}), rng=0)
     >>> v["coverage"].sel(output="y", level=0.9).item()
     1.0

@@ -51,10 +51,33 @@ def _sample_nutpie(pmm, draws, tune, chains, cores, target_accept, mass_matrix, 
     except ImportError:  # pragma: no cover - optional dependency
         raise ImportError("sampler='nutpie' needs the nutpie package: pip install 'uqbridge[nutpie]'") from None
     compiled = nutpie.compile_pymc_model(pmm)
-    return nutpie.sample(
+    idata = nutpie.sample(
         compiled, draws=draws, tune=tune, chains=chains, cores=cores, seed=seed, progress_bar=False,
         target_accept=target_accept, low_rank_modified_mass_matrix=mass_matrix == "dense", save_warmup=False,
     )
+    # nutpie also stores the unconstrained values (``x_log__``); PyMC's trace holds only the model's variables
+    transformed = [v for v in idata.posterior.data_vars if str(v).endswith("__")]
+    idata.posterior = idata.posterior.drop_vars(transformed)
+    return idata
+
+
+def _nuisance_priors(noises: Mapping[str, Any], meta: Mapping[str, Any]) -> dict[str, Any]:
+    """Priors of the free variables that are not model inputs (noise scales, discrepancy terms), as SciPy."""
+    from scipy import stats
+
+    out: dict[str, Any] = {}
+    for o, spec in noises.items():
+        if spec.kind == "unknown":
+            out[noise_name(o)] = stats.halfnorm(scale=spec.scale)
+    for m in meta.values():
+        names = m["names"]
+        if m["kind"] == "relative":
+            out[names["kappa"]] = stats.halfnorm(scale=m["scale"])
+        else:
+            out[names["eta"]] = stats.halfnorm(scale=m["amplitude"])
+            out[names["ell"]] = stats.lognorm(s=m["lengthscale"][1], scale=m["lengthscale"][0])
+            out[names["beta"]] = stats.norm()
+    return out
 
 
 def calibrate(
@@ -222,7 +245,8 @@ def calibrate(
     diagnostics = diagnose(idata, var_names=names, thresholds=thresholds)
     residuals = residual_checks(idata, adequacy)
     priors = {n: model.inputs[n].distribution for n in [*obs.epistemic, *obs.hierarchical]}
-    table = identifiability(idata, priors, gated=list(obs.epistemic), adequacy=adequacy)
+    table = identifiability(idata, priors, nuisance=_nuisance_priors(noises, meta), gated=list(obs.epistemic),
+                            adequacy=adequacy)
     extra: list[str] = []
     check = None
     n_runs: int | str = "n/a (compiled tensor graph)"
