@@ -90,3 +90,27 @@ def test_run_command_line_overrides_the_execution_table(tmp_path, monkeypatch, c
     assert summary["execution"] == {"backend": "ProcessPool", "workers": 2}
     assert main(["run", "s.toml", "--out", "res2", "--workers", "2"]) == 2
     assert "command line: the in-process backend runs one worker" in capsys.readouterr().err
+
+
+def test_sensitivity_prints_budget_runs_intervals_and_warnings(tmp_path, capsys):
+    data = tmp_path / "s.nc"
+    assert main(["sensitivity", "ishigami", "-n", "256", "--seed", "1", "--methods", "sobol,fast",
+                 "--out", str(data)]) == 0
+    captured = capsys.readouterr()
+    out = captured.out
+    ds = uq.load(data)
+    assert "estimator" in ds.dims and "method" not in ds.dims
+    # the base N of Sobol' (largest power of two with N (d + 2) <= n, d = 3) and the runs per estimator
+    assert ds.attrs["n_base_sobol"] == 32
+    assert "Sobol' base N = 32 (N(d + 2) = 160 runs)" in out
+    assert (f"runs made: sobol {ds.attrs['n_runs_sobol']}, fast {ds.attrs['n_runs_fast']}, "
+            f"aleatory/epistemic split {ds.attrs['n_runs_split']}; total {ds.attrs['n_runs']}") in out
+    # intervals in the console, the same numbers as in the data
+    s = ds.sel(estimator="sobol", output="y", input="x2")
+    cell = f"{float(s['total']):.3g} [{float(s['total_low']):.3g}, {float(s['total_high']):.3g}]"
+    assert cell in out
+    # every warning of the result, whole (the messages contain "; " themselves), printed once
+    notes = [line[4:] for line in out.splitlines() if line.startswith("  - ")]
+    assert notes and all(note in ds.attrs["warnings"] for note in notes)
+    assert len(notes) == ds.attrs["warnings"].count("increase n)")
+    assert "SensitivityWarning" not in captured.err  # not twice

@@ -10,7 +10,9 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import re
 import sys
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -230,7 +232,9 @@ def _check_folder(folder: Path, what: str) -> None:
 # ---- sensitivity -------------------------------------------------------------------------------------
 def _configure_sensitivity(p: argparse.ArgumentParser) -> None:
     _add_model_arguments(p)
-    p.add_argument("-n", type=_positive, default=2048, help="model runs per method (default 2048)")
+    p.add_argument("-n", type=_positive, default=2048,
+                   help="model runs per estimator, an upper limit (default 2048): Sobol' takes the base size "
+                        "N = the largest power of two with N(d + 2) <= n; the runs made are printed")
     p.add_argument("--seed", type=int, default=None)
     p.add_argument("--methods", help="comma-separated subset of: sobol,morris,fast,rbd_fast,delta,pawn,shapley,pce")
     p.add_argument("--report", help="write the self-contained HTML report here")
@@ -246,18 +250,62 @@ def _run_sensitivity(args: argparse.Namespace) -> int:
     methods = tuple(m.strip() for m in args.methods.split(",")) if args.methods is not None else DEFAULT_METHODS
     if not all(methods):
         raise ValueError(f"--methods {args.methods!r} has an empty entry; give comma-separated method names")
-    with _backend(args) as backend:
+    from .sensitivity import SensitivityWarning
+
+    with _backend(args) as backend, warnings.catch_warnings():
+        warnings.simplefilter("ignore", SensitivityWarning)  # printed below, from the result
         ds = sensitivity_report(_model_from_args(args), n=args.n, methods=methods, rng=args.seed,
                                 report=args.report, data=args.out, backend=backend)
-    # screening methods (Morris) give no first/total index: show what the methods computed
-    columns = [v for v in ("first", "total", "mu_star", "sigma") if v in ds]
-    if columns:
-        table = ds[columns].reset_coords(drop=True).to_dataframe().dropna(how="all")
-        print(table.round(4).to_string())
+    print(sensitivity_summary(ds))
     for path in (args.report, args.out):
         if path is not None:
             print(f"wrote {path}")
     return 0
+
+
+def sensitivity_summary(ds: Any) -> str:
+    """Console text of a sensitivity result: the budget as asked and as run, the key results, every
+    estimator's indices with their intervals (``value [low, high]``), and the warnings.
+
+    Examples
+    --------
+    >>> from uqbridge.sensitivity import compare
+    >>> from uqbridge.registry import get_model
+    >>> text = sensitivity_summary(compare(get_model("ishigami"), ["sobol"], n=1024, rng=0))
+    >>> print(text.splitlines()[1])
+    budget: -n 1024 model runs per estimator; Sobol' base N = 128 (N(d + 2) = 640 runs)
+    """
+    import pandas as pd
+
+    from .report.sensitivity import comparison_table, key_results
+
+    attrs = ds.attrs
+    estimators = [str(m) for m in ds["estimator"].values]
+    level = float(attrs.get("confidence", 0.95))
+    lines = [f"{attrs.get('model', '')}: sensitivity by {', '.join(estimators)} (seed {attrs.get('seed')})"]
+    budget = f"budget: -n {attrs.get('n_budget', '?')} model runs per estimator"
+    if "n_base_sobol" in attrs:
+        d = ds.sizes.get("input", 0)
+        budget += f"; Sobol' base N = {attrs['n_base_sobol']} (N(d + 2) = {attrs['n_base_sobol'] * (d + 2)} runs)"
+    lines.append(budget)
+    runs = [f"{m} {attrs[f'n_runs_{m}']}" for m in estimators if f"n_runs_{m}" in attrs]
+    if "n_runs_split" in attrs:
+        runs.append(f"aleatory/epistemic split {attrs['n_runs_split']}")
+    lines.append(f"runs made: {', '.join(runs)}; total {attrs.get('n_runs', '?')}")
+    headline = key_results(ds)
+    if len(headline):
+        lines += ["", f"key results ({level:.0%} intervals):"]
+        lines += [f"  {out}  {what}: {row['value']}" for (out, what), row in headline.iterrows()]
+    with pd.option_context("display.width", 200, "display.max_columns", None, "display.max_colwidth", 40):
+        for output in [str(o) for o in ds["output"].values]:
+            table = comparison_table(ds, output)
+            if len(table):
+                lines += ["", f"output {output}: index [{level:.0%} interval] per estimator", table.to_string()]
+    # joined with "; ", which also occurs inside a message: a new one starts "<estimator>, <output>, "
+    notes = [w for w in re.split(r"; (?=[\w.-]+, )", str(attrs.get("warnings", ""))) if w]
+    if notes:
+        lines += ["", "warnings:"] + [f"  - {w}" for w in notes]
+    return "\n".join(lines)
 
 
 # ---- campaigns -----------------------------------------------------------------------------------------
