@@ -114,3 +114,79 @@ def test_sensitivity_prints_budget_runs_intervals_and_warnings(tmp_path, capsys)
     assert notes and all(note in ds.attrs["warnings"] for note in notes)
     assert len(notes) == ds.attrs["warnings"].count("increase n)")
     assert "SensitivityWarning" not in captured.err  # not twice
+
+
+def _free_port():
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_serve_over_umbridge_gives_the_in_process_numbers():
+    """`python -m uqbridge serve` speaks UM-Bridge (protocol 1.0, Seelinger et al. 2023): uqbridge's
+    client gets the registered model's numbers, and the layout is printed before serving."""
+    import os
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    import numpy as np
+    import pytest
+
+    requests = pytest.importorskip("requests")
+    pytest.importorskip("umbridge")
+    from uqbridge.execution import OK, evaluate
+    from uqbridge.external import umbridge_model
+
+    port = _free_port()
+    root = str(Path(uq.__file__).parents[1])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([root, os.environ.get("PYTHONPATH", "")])}
+    proc = subprocess.Popen([sys.executable, "-m", "uqbridge", "serve", "ishigami", "--port", str(port),
+                             "--max-workers", "2"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, text=True)
+    try:
+        layout = [proc.stdout.readline() for _ in range(4)]
+        assert layout[1].strip() == "input vector 0 (3 values): x1, x2, x3"
+        assert layout[2].strip() == "output vector 0 (1 value): y"
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.time() + 60
+        while True:
+            try:
+                requests.get(f"{url}/Info", timeout=1)
+                break
+            except requests.ConnectionError:
+                assert proc.poll() is None and time.time() < deadline, "server did not start"
+                time.sleep(0.1)
+        here = uq.get_model("ishigami")
+        remote = umbridge_model(url, here.inputs, here.outputs, max_concurrency=2)
+        x = {name: np.random.default_rng(3).uniform(-np.pi, np.pi, 8) for name in here.inputs.names}
+        got = evaluate(remote, x)
+        assert (got.status == OK).all()
+        np.testing.assert_allclose(got.outputs["y"], here(**x)["y"], rtol=1e-15, atol=0)
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_serve_with_set_leaves_fixed_inputs_out_of_the_vector():
+    import numpy as np
+    import pytest
+
+    pytest.importorskip("umbridge")
+    from uqbridge.cli import serve_layout, without_inputs
+    from uqbridge.external import served_model
+
+    fixed = uq.get_model("ishigami").with_inputs(x3=0.5)
+    view = without_inputs(fixed, ["x3"])
+    served = served_model(view)
+    assert served.get_input_sizes() == [2]
+    # Ishigami at x3 = 0.5: sin x1 + 7 sin^2 x2 + 0.1 * 0.5^4 sin x1 (Ishigami & Homma 1990)
+    x1, x2 = 0.3, -1.1
+    expected = np.sin(x1) + 7 * np.sin(x2) ** 2 + 0.1 * 0.5**4 * np.sin(x1)
+    assert served([[x1, x2]])[0][0] == pytest.approx(expected, rel=1e-14)
+    text = serve_layout(view, port=1234, fixed={"x3": 0.5})
+    assert "input vector 0 (2 values): x1, x2" in text and "fixed (not in the input vector): x3 = 0.5" in text
+    assert served.supports_gradient() and served.gradient(0, 0, [[x1, x2]], [1.0]) == pytest.approx(
+        [np.cos(x1) * (1 + 0.1 * 0.5**4), 14 * np.sin(x2) * np.cos(x2)], rel=1e-10)

@@ -14,6 +14,7 @@ import re
 import sys
 import warnings
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -390,6 +391,93 @@ def _run_resume(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---- serve -------------------------------------------------------------------------------------------
+def _configure_serve(p: argparse.ArgumentParser) -> None:
+    p.add_argument("model", help="registered model name (see `uqbridge models`)")
+    p.add_argument("--set", action="append", type=_parse_setting, metavar="NAME=VALUE",
+                   help="fix an input to a value (repeatable); it leaves the served input vector")
+    p.add_argument("--port", type=_port, default=4242, help="TCP port to listen on (default 4242)")
+    p.add_argument("--max-workers", type=_positive, default=1,
+                   help="points evaluated at the same time (default 1)")
+    p.add_argument("--name", default="forward", help="the model's name on the server (default: forward)")
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a port number in 1..65535, got {text!r}") from None
+    if not 0 < value < 65536:
+        raise argparse.ArgumentTypeError(f"expected a port number in 1..65535, got {text!r}")
+    return value
+
+
+def _run_serve(args: argparse.Namespace) -> int:
+    from .external import serve
+
+    model = _model_from_args(args)
+    fixed = [name for name, _ in (args.set or [])]
+    served = without_inputs(model, fixed) if fixed else model
+    print(serve_layout(served, port=args.port, name=args.name, fixed={n: model.inputs[n].distribution.mean for n in fixed}),
+          flush=True)
+    serve(served, port=args.port, name=args.name, max_workers=args.max_workers)
+    return 0
+
+
+def serve_layout(model: Any, *, port: int, name: str = "forward", fixed: Any = None) -> str:
+    """What a UM-Bridge client must send and gets back: one input and one output vector, in order.
+
+    Examples
+    --------
+    >>> from uqbridge.registry import get_model
+    >>> print(serve_layout(get_model("ishigami"), port=4242))  # doctest: +ELLIPSIS
+    serving ishigami (Ishigami test function ...) over UM-Bridge at http://localhost:4242 as model 'forward'
+    input vector 0 (3 values): x1, x2, x3
+    output vector 0 (1 value): y
+    gradient: yes
+    stop with Ctrl-C
+    """
+    def vector(names: Sequence[str]) -> str:
+        return f"({len(names)} value{'s' if len(names) != 1 else ''}): {', '.join(names)}"
+
+    lines = [
+        f"serving {model.name} ({model.description}) over UM-Bridge at http://localhost:{port} as model {name!r}",
+        f"input vector 0 {vector(model.inputs.names)}",
+        f"output vector 0 {vector(model.output_names)}",
+    ]
+    if fixed:
+        lines.append("fixed (not in the input vector): " + ", ".join(f"{k} = {v:g}" for k, v in fixed.items()))
+    lines += [f"gradient: {'yes' if model.differentiable else 'no'}", "stop with Ctrl-C"]
+    return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class _WithFixed:
+    """``model`` called with only its free inputs: the fixed ones take their declared values."""
+
+    model: Any
+
+    def __call__(self, xp: Any = None, **free: Any) -> Any:
+        return self.model(**free) if xp is None else self.model.evaluate_tensor(xp, **free)
+
+
+def without_inputs(model: Any, names: Sequence[str]) -> Any:
+    """``model`` with the fixed inputs ``names`` left out of its declaration (they keep their values).
+
+    Examples
+    --------
+    >>> from uqbridge.registry import get_model
+    >>> m = without_inputs(get_model("ishigami").with_inputs(x3=0.0), ["x3"])
+    >>> m.inputs.names, m(x1=[0.0], x2=[0.0])["y"].tolist()
+    (('x1', 'x2'), [0.0])
+    """
+    from .model import ForwardModel
+
+    kept = [i for i in model.inputs if i.name not in set(names)]
+    return ForwardModel(model.name, _WithFixed(model), kept, model.outputs, model.description,
+                        differentiable=model.differentiable)
+
+
 # ---- calibration check -------------------------------------------------------------------------------
 def _configure_check(p: argparse.ArgumentParser) -> None:
     p.add_argument("path", help="netCDF file written by CalibrationResult.save")
@@ -410,6 +498,7 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Callab
     "campaign": ("a durable, resumable propagation campaign (process pool or Dask)", _configure_campaign, _run_campaign),
     "resume": ("continue a killed campaign without re-running finished points", _configure_resume, _run_resume),
     "run": ("run a study file (TOML) and write its data and report", _configure_run, _run_run),
+    "serve": ("serve a model over UM-Bridge (HTTP) so that other UQ tools can call it", _configure_serve, _run_serve),
     "check": ("print a saved calibration's diagnostics; --strict exits 1 when the gate failed", _configure_check, _run_check),
 }
 
