@@ -127,3 +127,55 @@ def test_bad_execution_tables_are_rejected_with_the_fix(tmp_path, table, message
     text = GOOD.replace("[[analyses]]", f"[execution]\n{table}\n[[analyses]]", 1)
     with pytest.raises(StudyError, match=message):
         load_study(_write(tmp_path, text))
+
+
+def test_rerun_with_another_configuration_clears_the_earlier_files(tmp_path):
+    first = dataclasses.replace(load_study(_write(tmp_path, GOOD), quick=True), output=str(tmp_path))
+    run_study(first, progress=None)
+    folder = tmp_path / "demo"
+    assert (folder / "decompose.nc").exists()
+    (folder / "notes.txt").write_text("mine")
+    only_propagate = GOOD[: GOOD.index("[[analyses]]\nkind = \"decompose\"")]
+    second = dataclasses.replace(load_study(_write(tmp_path, only_propagate), quick=True), output=str(tmp_path))
+    run_study(second, progress=None)
+    summary = json.loads((folder / "summary.json").read_text())
+    assert summary["files"] == ["propagate.nc"] and summary["complete"] is True
+    assert sorted(p.name for p in folder.glob("*.nc")) == ["propagate.nc"]  # decompose.nc of run 1 is gone
+    assert (folder / "notes.txt").read_text() == "mine"  # what no run wrote is left alone
+
+
+def test_unrecorded_data_in_the_results_folder_is_refused(tmp_path):
+    study = dataclasses.replace(load_study(_write(tmp_path, GOOD), quick=True), output=str(tmp_path))
+    (tmp_path / "demo").mkdir()
+    (tmp_path / "demo" / "propagate.nc").write_bytes(b"from somewhere else")
+    with pytest.raises(StudyError, match=r"holds \['propagate.nc'\], which no earlier run of a study recorded.*--out"):
+        run_study(study, progress=None)
+    assert (tmp_path / "demo" / "propagate.nc").read_bytes() == b"from somewhere else"
+
+
+def test_a_run_stopped_half_way_is_cleared_by_the_next(tmp_path, monkeypatch):
+    from uqbridge import study as study_module
+
+    study = dataclasses.replace(load_study(_write(tmp_path, GOOD), quick=True), output=str(tmp_path))
+
+    def broken(*args):
+        raise RuntimeError("solver diverged")
+
+    monkeypatch.setitem(study_module.ANALYSES, "decompose", (broken, study_module.ANALYSES["decompose"][1]))
+    with pytest.raises(RuntimeError, match="solver diverged"):
+        run_study(study, progress=None)
+    summary = json.loads((tmp_path / "demo" / "summary.json").read_text())
+    assert summary == {"study": "demo", "source": study.source, "complete": False, "files": ["propagate.nc"]}
+    monkeypatch.undo()
+    run_study(study, progress=None)  # knows propagate.nc from the stopped run: no refusal, no mixing
+    assert json.loads((tmp_path / "demo" / "summary.json").read_text())["complete"] is True
+
+
+def test_a_summary_cannot_make_the_run_delete_outside_its_folder(tmp_path):
+    study = dataclasses.replace(load_study(_write(tmp_path, GOOD), quick=True), output=str(tmp_path))
+    (tmp_path / "demo").mkdir()
+    victim = tmp_path / "precious.nc"
+    victim.write_text("keep")
+    (tmp_path / "demo" / "summary.json").write_text(json.dumps({"files": ["../precious.nc", str(victim)]}))
+    run_study(study, progress=None)
+    assert victim.read_text() == "keep"

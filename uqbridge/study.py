@@ -446,7 +446,10 @@ def run_study(
 
     say = progress or (lambda message: None)
     folder = study.folder
+    _clear_previous_run(folder)
     folder.mkdir(parents=True, exist_ok=True)
+    written: list[str] = []
+    _write_summary(folder, {"study": study.name, "source": study.source, "complete": False, "files": written})
     streams = np.random.default_rng(study.seed).spawn(len(study.analyses))
     results: dict[str, xr.Dataset] = {}
     timings: dict[str, float] = {}
@@ -470,6 +473,9 @@ def run_study(
                 ds.attrs["analysis"] = analysis["kind"]
                 results[key] = ds
                 save(ds, folder / f"{key}.nc")
+                written.append(f"{key}.nc")
+            # known at once, so that a later run can clear them even if this one stops half-way
+            _write_summary(folder, {"study": study.name, "source": study.source, "complete": False, "files": written})
             say(f"      done in {timings[analysis['label']]:.1f} s")
     finally:
         if owned:
@@ -486,12 +492,47 @@ def run_study(
         "wall_time_s": time.perf_counter() - start,
         "analyses": timings,
         "model_runs": {name: int(ds.attrs.get("n_runs", 0)) for name, ds in results.items()},
+        "complete": True,
         "files": sorted(f"{name}.nc" for name in results),
         "results": headline(results),
     }
-    (folder / "summary.json").write_text(json.dumps(summary, indent=2))
+    _write_summary(folder, summary)
     from .report.study import study_report
 
     study_report(study, results, folder / "report.html", summary)
     say(f"report: {folder / 'report.html'}")
     return results
+
+
+def _write_summary(folder: Path, summary: Mapping[str, Any]) -> None:
+    temporary = folder / ".summary.json.tmp"
+    temporary.write_text(json.dumps(summary, indent=2))
+    os.replace(temporary, folder / "summary.json")  # never half a summary, even if killed
+
+
+def _clear_previous_run(folder: Path) -> None:
+    """Remove what an earlier run wrote to ``folder`` (listed in its summary.json), so results of
+    two configurations never mix; refuse when the folder holds data no run recorded."""
+    if not folder.is_dir():
+        return
+    summary = folder / "summary.json"
+    known: set[str] = set()
+    if summary.exists():
+        try:
+            files = json.loads(summary.read_text()).get("files", [])
+        except (ValueError, OSError, AttributeError) as err:
+            raise StudyError(
+                f"results folder {os.fspath(folder)!r}: its summary.json cannot be read ({err}), so the files of "
+                "the earlier run are unknown; remove the folder or choose another one (`uqbridge run --out FOLDER`)"
+            ) from None
+        # plain file names only: a summary.json must not make the run delete anything outside the folder
+        known = {f for f in files if isinstance(f, str) and f == Path(f).name and f.endswith(".nc")}
+    stray = sorted(p.name for p in folder.glob("*.nc") if p.name not in known)
+    if stray:
+        raise StudyError(
+            f"results folder {os.fspath(folder)!r} holds {stray}, which no earlier run of a study recorded "
+            "(no summary.json lists them); the new results would mix with them: move them away or choose "
+            "another folder (`uqbridge run --out FOLDER`)"
+        )
+    for name in sorted(known) + ["report.html", "summary.json"]:
+        (folder / name).unlink(missing_ok=True)
