@@ -27,4 +27,6 @@ REGISTRY: dict[str, str] = {
     "cauchy_born_emt": "models.cauchy_born_emt:cauchy_born_emt",
     "chain_atoms_to_strut": "models.chains:chain_atoms_to_strut",
     "chain_dislocations_to_forming": "models.chains:chain_dislocations_to_forming",
+    "resin_infusion": "models.resin_infusion:resin_infusion",
+    "fibre_bed": "models.fibre_bed:fibre_bed",
 }

@@ -367,11 +367,11 @@ def electrochemistry(
         Input("dft_spread", Uniform(0.0, 0.05), "epistemic", "eV", "random per-site DFT functional error"),
         Input("alpha", Uniform(0.4, 0.6), "epistemic", "",
               "symmetry factor of the one-electron step: alpha_c = alpha, alpha_a = 1 - alpha"),
-        Input("T", Constant(298.15), "aleatory", "K", "temperature (condition)"),
+        Input("T", Constant(298.15), "condition", "K", "temperature (condition)"),
         Input("site_density", Constant(1.5e19), "aleatory", "1/m^2", "active-site density"),
         Input("activity", Constant(1.0), "aleatory", "", "reactant activity"),
-        Input("eta_1", Constant(-0.01), "aleatory", "V", "first overpotential (condition)"),
-        Input("eta_2", Constant(-0.2), "aleatory", "V", "second overpotential (condition)"),
+        Input("eta_1", Constant(-0.01), "condition", "V", "first overpotential (condition)"),
+        Input("eta_2", Constant(-0.2), "condition", "V", "second overpotential (condition)"),
     ]
     options = dict(sites=sites, method=method, n_nodes=n_nodes, truncation=truncation)
     if sites == "terrace_step":

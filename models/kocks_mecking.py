@@ -134,7 +134,7 @@ def kocks_mecking() -> ForwardModel:
         "kocks_mecking",
         kocks_mecking_function,
         [
-            Input("gamma", Constant(0.1), "aleatory", "-", "resolved shear strain (controlled condition)"),
+            Input("gamma", Constant(0.1), "condition", "-", "resolved shear strain (controlled condition)"),
             Input("tau0", LogNormal.from_median_cov(1.0, 0.5), "epistemic", "MPa",
                   "lattice friction / initial critical resolved shear stress"),
             Input("alpha", Uniform(0.2, 0.5), "epistemic", "-", "Taylor interaction constant"),

@@ -246,12 +246,12 @@ def phonon_conductivity(material: Literal["si", "ge"] = "si", *, n_quadrature: i
             return si_conductivity_function(T, A, U, c_U, L, xp=xp, n_quadrature=n_quadrature)
 
         inputs = [
-            Input("T", Constant(300.0), "aleatory", "K", "temperature (controlled condition)"),
+            Input("T", Constant(300.0), "condition", "K", "temperature (controlled condition)"),
             Input("A", LogNormal.from_median_cov(d["A"], 0.2), "epistemic", "s3", "isotope/point-defect rate A w^4"),
             Input("U", LogNormal.from_median_cov(d["U"], 0.2), "epistemic", "",
                   "Umklapp-rate scale (rate U hbar gamma^2 w^2 T exp(-c_U theta/T) / (M v^2 theta))"),
             Input("c_U", Constant(d["c_U"]), "epistemic", "", "Umklapp activation fraction of the branch theta"),
-            Input("L", Constant(d["L"]), "aleatory", "m", "Casimir boundary length of the sample (condition)"),
+            Input("L", Constant(d["L"]), "condition", "m", "Casimir boundary length of the sample (condition)"),
         ]
         return ForwardModel(
             "phonon_conductivity_si", si, inputs, outputs,
@@ -268,7 +268,7 @@ def phonon_conductivity(material: Literal["si", "ge"] = "si", *, n_quadrature: i
         return phonon_conductivity_function(T, A, B, C, m, L, theta, v, xp=xp, n_quadrature=n_quadrature)
 
     inputs = [
-        Input("T", Constant(300.0), "aleatory", "K", "temperature (controlled condition)"),
+        Input("T", Constant(300.0), "condition", "K", "temperature (controlled condition)"),
         Input("A", LogNormal.from_median_cov(p.A, 0.2), "epistemic", "s3", "point-defect scattering, rate A w^4"),
         Input("B", LogNormal.from_median_cov(p.B, 0.3), "epistemic", f"s/K^{p.m:g}",
               "three-phonon rate B w^2 T^m exp(-C/T)"),

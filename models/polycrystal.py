@@ -184,7 +184,7 @@ def taylor_polycrystal(M: float = TAYLOR_FACTOR_FCC, M_sd: float = 0.05) -> Forw
                   "resolved hardening strain scale (wired from the single crystal)"),
             Input("M", TruncatedNormal(M, M_sd, 2.6, 3.67), "epistemic", "-",
                   "Taylor factor of the untextured FCC polycrystal (Taylor 1938: 3.06)"),
-            Input("eps", uq.Constant(0.2), "aleatory", "-", "true plastic strain at which sigma is reported"),
+            Input("eps", uq.Constant(0.2), "condition", "-", "true plastic strain at which sigma is reported"),
         ],
         [
             Output("sigma_0", "MPa", "polycrystal initial flow stress M tau_i"),

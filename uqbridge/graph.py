@@ -148,6 +148,7 @@ class ChainModel(ForwardModel):
 
     stages: tuple[Stage, ...] = ()  # type: ignore[assignment]
     wires: tuple[Wire, ...] = ()
+    surrogate_reports: tuple[Any, ...] = ()  # held-out reports of stages replaced by surrogates
 
     @property
     def _graph(self) -> _GraphFunction:
@@ -461,7 +462,7 @@ def _to_base(units: str) -> tuple[float, str] | None:
     text = _EXPONENT.sub(r"**\1", text.replace("^", "**").replace("·", "*"))
     try:
         q = _registry().Quantity(1.0, text).to_base_units()
-    except Exception:  # noqa: BLE001 - any parse failure means "compare as text"
+    except Exception:  # noqa: BLE001 - pint missing or any parse failure: compare as text
         return None
     return float(q.magnitude), str(q.units)
 

@@ -416,6 +416,57 @@ def _pce_keys():
     return _keyword_options(fit_pce, "rng", "samples", "backend")
 
 
+def _stage_surrogate(model, options, rng):
+    """Replace one stage of a chain by a PCE fitted on what feeds it; report its held-out error and, with
+    ``macro = {output, threshold, failure, quantiles, n}``, the macro estimate with the surrogate-error term.
+    ``replace_model = true`` makes the following analyses run on the surrogate chain."""
+    from .stage_surrogate import macro_estimate, surrogate_stage
+
+    options = dict(options)
+    macro = dict(options.pop("macro", {}))
+    replace_model = bool(options.pop("replace_model", False))
+    if "stage" not in options:
+        raise StudyError("stage_surrogate: 'stage' (model name, scale label or index of the stage) is required")
+    fit_rng, macro_rng = np.random.default_rng(rng).spawn(2)
+    chain_model = surrogate_stage(model, options.pop("stage"), rng=fit_rng, **options)
+    out = {"stage_surrogate": chain_model.surrogate_reports[-1].drop_vars(["holdout_reference", "holdout_surrogate"])}
+    if macro:
+        _unknown("stage_surrogate macro", set(macro), {"output", "threshold", "failure", "quantiles", "n", "confidence"})
+        out["macro_estimate"] = macro_estimate(chain_model, rng=macro_rng, **macro)
+    if replace_model:
+        out["_model"] = chain_model
+    return out
+
+
+def _stage_surrogate_keys():
+    from .stage_surrogate import surrogate_stage
+
+    return _keyword_options(surrogate_stage, "rng", "backend") | {"stage", "macro", "replace_model", "degree", "max_degree", "q_norm"}
+
+
+def _scale_shares(model, options, rng):
+    from .scales import scale_shares
+
+    return {"scale_shares": scale_shares(model, rng=rng, **options)}
+
+
+def _scale_shares_keys():
+    return {"method", "outputs", "n", "n_outer", "n_inner", "n_bootstrap", "confidence", "design", "max_degree"}
+
+
+def _pf_by_scale(model, options, rng):
+    from .scales import pf_by_scale
+
+    options = dict(options)
+    ls = _limit_state(model, options.pop("limit_state", None))
+    method_options = dict(options.pop("method_options", {}))
+    return {"pf_by_scale": pf_by_scale(ls, rng=rng, **options, **method_options)}
+
+
+def _pf_by_scale_keys():
+    return {"limit_state", "method", "n_outer", "confidence", "n_bootstrap", "method_options"}
+
+
 ANALYSES: dict[str, tuple[Callable[..., dict[str, xr.Dataset]], Callable[[], set[str]]]] = {
     "propagate": (_propagate, _propagate_keys),
     "decompose": (_decompose, _decompose_keys),
@@ -424,6 +475,9 @@ ANALYSES: dict[str, tuple[Callable[..., dict[str, xr.Dataset]], Callable[[], set
     "sensitivity": (_sensitivity, _sensitivity_keys),
     "pce": (_pce, _pce_keys),
     "surrogate": (_surrogate, _surrogate_keys),
+    "stage_surrogate": (_stage_surrogate, _stage_surrogate_keys),
+    "scale_shares": (_scale_shares, _scale_shares_keys),
+    "pf_by_scale": (_pf_by_scale, _pf_by_scale_keys),
 }
 
 

@@ -100,7 +100,7 @@ def test_as_a_chain_stage(tmp_path):
         ({"files": {"input.txt": "k = $kk\n"}}, r"uses \$kk, which is not an input"),
         ({"keep": "some"}, "keep must be one of"),
         ({"timeout": -1}, "timeout must be a positive number"),
-        ({"max_concurrency": 0}, "max_concurrency must be a positive integer"),
+        ({"max_concurrency": 0}, "max_concurrency must be an integer >= 1"),
         ({"parse": "result.json"}, "parse must be a parser"),
     ],
 )

@@ -5,14 +5,22 @@ Propagating or decomposing the returned model shows the epistemic variance left 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 import numpy as np
 
 from ..model import ForwardModel
 
-if TYPE_CHECKING:
-    from .result import CalibrationResult
+
+class CalibrationResult(Protocol):
+    """What the pushforward reads of a :class:`~uqbridge.calibration.result.CalibrationResult` (a
+    protocol, so that this module does not import the result module, which imports it)."""
+
+    model: ForwardModel | None
+    epistemic: tuple[str, ...]
+    discrepancy: dict[str, Any]
+
+    def posterior_samples(self) -> dict[str, np.ndarray]: ...
 
 __all__ = ["pushforward"]
 

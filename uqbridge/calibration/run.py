@@ -16,6 +16,7 @@ import pymc as pm
 import xarray as xr
 from pytensor.graph.traversal import ancestors
 
+from ..checks import positive_int
 from ..model import ForwardModel
 from ..results import provenance, seed_attr
 from .adequacy import Adequacy, identifiability, residual_checks
@@ -34,9 +35,7 @@ SAMPLERS = ("pymc", "nutpie")
 
 
 def _positive_int(name: str, value: Any, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
+    return positive_int(value, name, minimum)
 
 
 def _constant_data(obs: Observations) -> xr.Dataset:

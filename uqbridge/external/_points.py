@@ -7,6 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from ..checks import positive_int, positive_seconds
 from ..failures import SampleFailures
 
 PointFunction = Callable[[int, dict[str, float]], Mapping[str, float]]
@@ -56,14 +57,8 @@ def run_points(
 
 
 def check_concurrency(value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"max_concurrency must be a positive integer, got {value!r}")
-    return int(value)
+    return positive_int(value, "max_concurrency")
 
 
 def check_timeout(value: object, argument: str = "timeout") -> float | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-        raise ValueError(f"{argument} must be a positive number of seconds or None, got {value!r}")
-    return float(value)
+    return positive_seconds(value, argument)

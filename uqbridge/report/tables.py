@@ -27,7 +27,8 @@ def inputs_table(inputs: InputSet) -> pd.DataFrame:
     rows = {}
     for i in inputs:
         dist = i.distribution
-        row = {"kind": "fixed" if dist.is_constant else i.kind, "law": type(dist).__name__, "units": i.units or "-"}
+        kind = i.kind if i.kind == "condition" or not dist.is_constant else "fixed"
+        row = {"kind": kind, "law": type(dist).__name__, "units": i.units or "-"}
         if dist.is_constant:
             row.update({"median": dist.mean, "mean": dist.mean, "CoV": 0.0, "5 %": dist.mean, "95 %": dist.mean})
         else:
