@@ -2,7 +2,6 @@
 DeprecationWarning naming the new spelling; one output flag (``--out``) in the CLI."""
 
 import inspect
-import warnings
 
 import numpy as np
 import pytest
