@@ -745,7 +745,7 @@ def _rerun_failed(root: Path, done: list[int], model: ForwardModel, values: Mapp
             stored.append((b, ds))
             picks.append(bad)
             batches.append({k: v[rows] for k, v in values.items()})
-    stream = _stream(backend, _CampaignCall(model, retries), batches)
+    stream = stream_batches(backend, _CampaignCall(model, retries), batches)
     try:
         for k, (result, attempts, seconds) in stream:
             b, ds = stored[k]

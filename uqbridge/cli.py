@@ -471,9 +471,10 @@ def without_inputs(model: Any, names: Sequence[str]) -> Any:
     >>> m.inputs.names, m(x1=[0.0], x2=[0.0])["y"].tolist()
     (('x1', 'x2'), [0.0])
     """
+    from .inputs import InputSet
     from .model import ForwardModel
 
-    kept = [i for i in model.inputs if i.name not in set(names)]
+    kept = InputSet(tuple(i for i in model.inputs if i.name not in set(names)))
     return ForwardModel(model.name, _WithFixed(model), kept, model.outputs, model.description,
                         differentiable=model.differentiable)
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -272,7 +272,9 @@ def evaluate(
     return BatchResult.concat(parts)
 
 
-def stream_batches(backend: Backend, func: Callable[[Any], Any], batches: Sequence[Any]) -> Iterator[tuple[int, Any]]:
+def stream_batches(
+    backend: Backend, func: Callable[[Any], Any], batches: Sequence[Any]
+) -> Generator[tuple[int, Any], None, None]:
     """Yield ``(index, func(batch))`` as batches finish: ``backend.imap`` if it has one, else ``map``
     on worker-sized groups (a map-only backend returns nothing before the whole call ends)."""
     imap = getattr(backend, "imap", None)

@@ -416,7 +416,7 @@ def _pce_keys():
     return _keyword_options(fit_pce, "rng", "samples", "backend")
 
 
-def _stage_surrogate(model, options, rng):
+def _stage_surrogate(model, options, rng, ex):
     """Replace one stage of a chain by a PCE fitted on what feeds it; report its held-out error and, with
     ``macro = {output, threshold, failure, quantiles, n}``, the macro estimate with the surrogate-error term.
     ``replace_model = true`` makes the following analyses run on the surrogate chain."""
@@ -428,11 +428,11 @@ def _stage_surrogate(model, options, rng):
     if "stage" not in options:
         raise StudyError("stage_surrogate: 'stage' (model name, scale label or index of the stage) is required")
     fit_rng, macro_rng = np.random.default_rng(rng).spawn(2)
-    chain_model = surrogate_stage(model, options.pop("stage"), rng=fit_rng, **options)
+    chain_model = surrogate_stage(model, options.pop("stage"), rng=fit_rng, backend=ex.backend, **options)
     out = {"stage_surrogate": chain_model.surrogate_reports[-1].drop_vars(["holdout_reference", "holdout_surrogate"])}
     if macro:
         _unknown("stage_surrogate macro", set(macro), {"output", "threshold", "failure", "quantiles", "n", "confidence"})
-        out["macro_estimate"] = macro_estimate(chain_model, rng=macro_rng, **macro)
+        out["macro_estimate"] = macro_estimate(chain_model, rng=macro_rng, backend=ex.backend, **macro)
     if replace_model:
         out["_model"] = chain_model
     return out
@@ -444,7 +444,7 @@ def _stage_surrogate_keys():
     return _keyword_options(surrogate_stage, "rng", "backend") | {"stage", "macro", "replace_model", "degree", "max_degree", "q_norm"}
 
 
-def _scale_shares(model, options, rng):
+def _scale_shares(model, options, rng, ex):  # no backend argument (yet)
     from .scales import scale_shares
 
     return {"scale_shares": scale_shares(model, rng=rng, **options)}
@@ -454,7 +454,7 @@ def _scale_shares_keys():
     return {"method", "outputs", "n", "n_outer", "n_inner", "n_bootstrap", "confidence", "design", "max_degree"}
 
 
-def _pf_by_scale(model, options, rng):
+def _pf_by_scale(model, options, rng, ex):  # no backend argument (yet)
     from .scales import pf_by_scale
 
     options = dict(options)
