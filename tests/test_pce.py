@@ -237,7 +237,7 @@ def test_fit_on_given_samples_drops_failed_runs():
 
     model = ForwardModel("fragile", function, [Input("x", Normal(0, 1))], [Output("y")])
     with pytest.warns(RuntimeWarning, match="failed on"):
-        ds = propagate(model, 64, seed=3)
+        ds = propagate(model, 64, rng=3)
     n_bad = int((ds["status"] != 0).sum())
     assert n_bad > 0
     calls.clear()
