@@ -216,7 +216,8 @@ def _run_run(args: argparse.Namespace) -> int:
         from .study import check_execution
 
         study = replace(study, execution=check_execution({**study.execution, **given}, "command line"))
-    print(f"study {study.name}: model {study.model.name}, {len(study.analyses)} analyses -> {study.folder}/")
+    where = ", ".join(f"{k} {v}" for k, v in study.execution.items()) or "in this process"
+    print(f"study {study.name}: model {study.model.name}, {len(study.analyses)} analyses ({where}) -> {study.folder}/")
     run_study(study)
     print(f"wrote {study.folder}/")
     return 0
