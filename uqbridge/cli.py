@@ -16,7 +16,7 @@ import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 __all__ = ["main", "COMMANDS"]
 
@@ -354,7 +354,7 @@ def _backend_from_args(args: argparse.Namespace) -> Any:
     if args.address:
         # connect before the store is touched: an unreachable scheduler must leave nothing behind
         try:
-            _ = backend.client  # connects
+            _ = cast(Any, backend).client  # connects (a Dask backend)
         except Exception as err:  # one clear line instead of a network traceback
             raise ValueError(f"cannot reach the Dask scheduler at --address {args.address!r} ({err})") from None
     return backend
