@@ -86,6 +86,7 @@ def test_run_command_line_overrides_the_execution_table(tmp_path, monkeypatch, c
                                      '[execution]\nbackend = "inprocess"\n'
                                      '[[analyses]]\nkind = "propagate"\nn = 100\n')
     assert main(["run", "s.toml", "--out", "res", "--backend", "processes", "--workers", "2"]) == 0
+    assert "(backend processes, workers 2)" in capsys.readouterr().out
     summary = json.loads((tmp_path / "res" / "tiny" / "summary.json").read_text())
     assert summary["execution"] == {"backend": "ProcessPool", "workers": 2}
     assert main(["run", "s.toml", "--out", "res2", "--workers", "2"]) == 2

@@ -39,7 +39,7 @@ import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 import xarray as xr
@@ -86,7 +86,7 @@ _QUARANTINE = "quarantine"
 _LOCK = ".lock"
 _BATCH_NAME = re.compile(r"^(\d{6})\.nc$")
 # netCDF-4 through libnetcdf: ~5x faster than h5netcdf for the many small files a campaign writes.
-_ENGINE = "netcdf4"
+_ENGINE: Final = "netcdf4"
 
 
 class CampaignAborted(RuntimeError):

@@ -16,7 +16,7 @@ import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 __all__ = ["main", "COMMANDS"]
 
@@ -216,7 +216,8 @@ def _run_run(args: argparse.Namespace) -> int:
         from .study import check_execution
 
         study = replace(study, execution=check_execution({**study.execution, **given}, "command line"))
-    print(f"study {study.name}: model {study.model.name}, {len(study.analyses)} analyses -> {study.folder}/")
+    where = ", ".join(f"{k} {v}" for k, v in study.execution.items()) or "in this process"
+    print(f"study {study.name}: model {study.model.name}, {len(study.analyses)} analyses ({where}) -> {study.folder}/")
     run_study(study)
     print(f"wrote {study.folder}/")
     return 0
@@ -353,7 +354,7 @@ def _backend_from_args(args: argparse.Namespace) -> Any:
     if args.address:
         # connect before the store is touched: an unreachable scheduler must leave nothing behind
         try:
-            _ = backend.client  # connects
+            _ = cast(Any, backend).client  # connects (a Dask backend)
         except Exception as err:  # one clear line instead of a network traceback
             raise ValueError(f"cannot reach the Dask scheduler at --address {args.address!r} ({err})") from None
     return backend

@@ -173,9 +173,9 @@ def summarize(
     >>> float(summarize(ds, ["y"])["mean"].sel(output="y"))
     49.5
     """
-    for q in quantiles:
-        if not 0 < q < 1:
-            raise ValueError(f"quantiles must lie in (0, 1), got {q!r}")
+    for level in quantiles:
+        if not 0 < level < 1:
+            raise ValueError(f"quantiles must lie in (0, 1), got {level!r}")
     if not 0 < confidence < 1:
         raise ValueError(f"confidence must lie in (0, 1), got {confidence!r}")
     ok = (ds["status"].values == OK) if "status" in ds else np.ones(ds.sizes["sample"], bool)

@@ -127,7 +127,7 @@ def load_study(path: str | os.PathLike[str], *, quick: bool = False) -> Study:
                 f"{where} [model.inputs]: unknown input {name!r}; inputs of {model.name!r}: {list(model.inputs.names)}"
             )
         try:
-            overrides[name] = distribution_from_dict(value) if isinstance(value, Mapping) else float(value)
+            overrides[name] = distribution_from_dict(dict(value)) if isinstance(value, Mapping) else float(value)
         except (ValueError, TypeError) as err:
             raise StudyError(f"{where} [model.inputs] {name}: {err}") from None
     if overrides:
@@ -467,7 +467,7 @@ def _pf_by_scale_keys():
     return {"limit_state", "method", "n_outer", "confidence", "n_bootstrap", "method_options"}
 
 
-ANALYSES: dict[str, tuple[Callable[..., dict[str, xr.Dataset]], Callable[[], set[str]]]] = {
+ANALYSES: dict[str, tuple[Callable[..., dict[str, Any]], Callable[[], set[str]]]] = {
     "propagate": (_propagate, _propagate_keys),
     "decompose": (_decompose, _decompose_keys),
     "reliability": (_reliability, _reliability_keys),
