@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import re
 import sys
 import warnings
 from collections.abc import Callable, Iterator, Sequence
@@ -304,7 +303,7 @@ def sensitivity_summary(ds: Any) -> str:
             if len(table):
                 lines += ["", f"output {output}: index [{level:.0%} interval] per estimator", table.to_string()]
     # joined with "; ", which also occurs inside a message: a new one starts "<estimator>, <output>, "
-    notes = [w for w in re.split(r"; (?=[\w.-]+, )", str(attrs.get("warnings", ""))) if w]
+    notes = [w for w in str(attrs.get("warnings", "")).split("\n") if w]
     if notes:
         lines += ["", "warnings:"] + [f"  - {w}" for w in notes]
     return "\n".join(lines)

@@ -37,6 +37,7 @@ def analysis_kind(name: str, ds: xr.Dataset) -> str:
 def _reliability(name: str, ds: xr.Dataset) -> dict[str, Any]:
     return {
         "method": str(ds.attrs.get("method", name.removeprefix("reliability_"))),
+        "limit_state": str(ds.attrs.get("limit_state", "")),
         "pf": _num(ds, "pf"), "pf_low": _num(ds, "pf_low"), "pf_high": _num(ds, "pf_high"),
         "beta": _num(ds, "beta"), "cov": _num(ds, "cov"),
         "reliable": bool(ds.attrs.get("reliable", 1)),
@@ -82,7 +83,7 @@ def _sensitivity(name: str, ds: xr.Dataset) -> dict[str, Any]:
 
     table = key_results(ds)
     return {"top": {f"{o} | {what}": str(v) for (o, what), v in table["value"].items()} if len(table) else {},
-            "warnings": [w for w in str(ds.attrs.get("warnings", "")).split("; ") if w],
+            "warnings": [w for w in str(ds.attrs.get("warnings", "")).split("\n") if w],
             "n_runs": int(ds.attrs.get("n_runs", 0))}
 
 
@@ -143,6 +144,10 @@ def key_results_table(block: Mapping[str, Any]) -> pd.DataFrame:
     '0.0001, β = 3.72'
     """
     rows: dict[str, tuple[str, str]] = {}
+    # the outputs the study is about (limit states, the variance split): a chain has many intermediates
+    focus = {str(h.get("limit_state", "")).split(" ")[0] for h in block.values() if h.get("analysis") == "reliability"}
+    focus |= {o for h in block.values() if h.get("analysis") == "decompose" for o in h.get("outputs", {})}
+    focus.discard("")
     for name, h in block.items():
         kind = h.get("analysis")
         if kind == "reliability":
@@ -163,7 +168,8 @@ def key_results_table(block: Mapping[str, Any]) -> pd.DataFrame:
                         "law of total variance: reducible by better knowledge")
         elif kind == "sensitivity":
             for what, text in h["top"].items():
-                rows[what] = (text, "")
+                if not focus or what.split(" | ")[0] in focus:
+                    rows[what] = (text, "")
         elif kind == "propagate" and h.get("n_failed"):
             rows["failed samples (propagation)"] = (str(h["n_failed"]), "kept with their messages; excluded from statistics")
     frame = pd.DataFrame.from_dict(rows, orient="index", columns=["value", "note"])
