@@ -8,29 +8,9 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from models.test_functions import (
-    ishigami,
-    ishigami_reference,
-    sobol_g,
-    sobol_g_reference,
-)
-from uqbridge import (
-    ForwardModel,
-    Input,
-    InputSet,
-    LogNormal,
-    Normal,
-    Output,
-    Uniform,
-    propagate,
-)
-from uqbridge.pce import (
-    PolynomialChaos,
-    fit_pce,
-    hyperbolic_indices,
-    load_pce,
-    loo_path,
-)
+from models.test_functions import ishigami, ishigami_reference, sobol_g, sobol_g_reference
+from uqbridge import ForwardModel, Input, InputSet, LogNormal, Normal, Output, Uniform, propagate
+from uqbridge.pce import PolynomialChaos, fit_pce, hyperbolic_indices, load_pce, loo_path
 
 
 def closed_index_bound(eps: float, s_true: float, var: float, var_hat: float) -> float:

@@ -24,13 +24,7 @@ from scipy.stats import qmc
 from ..designs import DESIGNS, unit_design
 from ..execution import OK, Backend, evaluate
 from ..model import ForwardModel
-from .basis import (
-    GermMap,
-    basis_matrix,
-    hyperbolic_indices,
-    product_basis,
-    univariate_table,
-)
+from .basis import GermMap, basis_matrix, hyperbolic_indices, product_basis, univariate_table
 from .expansion import PolynomialChaos
 
 __all__ = ["fit_pce", "METHODS", "loo_path", "DEFAULT_Q_NORMS"]
