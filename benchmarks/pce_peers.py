@@ -54,7 +54,7 @@ from uqbridge.pce import fit_pce
 
 OT_Q_NORMS = (0.5, 0.75, 1.0)
 OT_MAX_DEGREE = 15
-OT_MAX_TERMS = 5000  # LARS on larger bases takes minutes per fit and is never selected at n <= 400
+OT_MAX_TERMS = 5000  # a stated cap: LARS on larger bases takes minutes per fit under load
 
 
 # ---- peers --------------------------------------------------------------------------------------

@@ -394,3 +394,15 @@ def test_selection_keeps_a_support_found_at_the_recovery_threshold():
     s = fit_pce(model, samples=ds, rng=2).sobol_indices().sel(output="y")
     error = max(np.abs(s["first"].values - ref["S1"]).max(), np.abs(s["total"].values - ref["ST"]).max())
     assert error < 1e-2
+
+
+@pytest.mark.parametrize("method", ["sparse", "lars", "omp", "ols"])
+def test_degree_zero_is_the_sample_mean(method):
+    """degree=0 keeps the constant alone: its coefficient is the sample mean, its LOO error n/(n-1)."""
+    rng = np.random.default_rng(0)
+    a, e = rng.normal(size=10), rng.normal(size=10)
+    ds = xr.Dataset({"a": ("sample", a), "e": ("sample", e), "y": ("sample", a + e)})
+    p = fit_pce(_sum_of_two(), samples=ds, degree=0, method=method)
+    assert float(p.mean().sel(output="y")) == pytest.approx(float(np.mean(a + e)), rel=1e-12)
+    assert float(p.variance().sel(output="y")) == 0.0
+    assert float(p.validation["loo_error"].sel(output="y")) == pytest.approx(10 / 9)
