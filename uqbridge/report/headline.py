@@ -66,8 +66,13 @@ def _decompose(name: str, ds: xr.Dataset) -> dict[str, Any]:
     shares = _per_output(ds, ("variance", "epistemic_share", "epistemic_share_low", "epistemic_share_high"))
     result: dict[str, Any] = {"method": ds.attrs.get("method"), "outputs": shares, "n_runs": int(ds.attrs.get("n_runs", 0))}
     if "group" in ds.dims and "explained_share" in ds:
+        bounds = "explained_share_low" in ds and "explained_share_high" in ds
         result["groups"] = {
-            str(o): {str(g): float(ds["explained_share"].sel(output=o, group=g)) for g in ds["group"].values}
+            str(o): {
+                str(g): [float(ds[v].sel(output=o, group=g)) for v in
+                         (("explained_share", "explained_share_low", "explained_share_high") if bounds else ("explained_share",))]
+                for g in ds["group"].values
+            }
             for o in ds["output"].values
         }
     return result
@@ -161,6 +166,11 @@ def key_results_table(block: Mapping[str, Any]) -> pd.DataFrame:
                 _interval(h["pf"], h["pf_credible_low"], h["pf_credible_high"]),
                 f"predictive Pf [{float(h.get('credible') or 0.9):.0%} credible interval of Pf(E)]")
         elif kind == "decompose":
+            for output, shares in (h.get("groups") or {}).items():
+                text = "; ".join(f"{g} " + _interval(*(v + [None, None])[:3], ".2f") for g, v in shares.items())
+                by = "scale × kind" if any("/" in g for g in shares) else "group"
+                rows[f"Var({output}) explained by each {by} alone"] = (
+                    text, f"law of total variance ({h.get('method')}); the rest is interactions between groups")
             for output, v in h["outputs"].items():
                 if v.get("epistemic_share") is not None:
                     rows[f"epistemic share of Var({output})"] = (
