@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 import xarray as xr
-from scipy import linalg, optimize, stats
+from scipy import linalg, optimize, special, stats
 from scipy.spatial import distance
 from scipy.stats import qmc
 
@@ -56,10 +56,10 @@ def active_learning(
         when ``min U ≥ u_stop`` with ``U = |μ_g|/σ_g`` (2 in Echard et al.: every candidate's sign is
         right with probability ≥ Φ(2) = 0.977 under the GP), or when
     max_uncertain : float
-        the candidates with ``U < u_stop`` are at most this fraction of the candidates classified as
-        failed (their misclassification then moves Pf by less than this fraction; a stopping rule on
-        the Pf bounds in the spirit of Schöbi, Sudret & Marelli 2017, ASCE-ASME J. Risk Uncertainty
-        Eng. Syst. A 3(2)).
+        the expected misclassified probability, ``Σ w Φ(−U)`` over the candidates with U < u_stop
+        (w = 1, or φ/q in the importance stage), is at most this fraction of the estimate (a
+        stopping rule on the Pf error in the spirit of Schöbi, Sudret & Marelli 2017, ASCE-ASME J.
+        Risk Uncertainty Eng. Syst. A 3(2)).
     batch : int
         Model runs added per learning step: the candidates of smallest U, each at least half a
         correlation length from the others chosen in the step (one vectorised model call).
@@ -134,8 +134,10 @@ def active_learning(
     # full pass) are re-predicted: adding runs near the boundary changes the GP little far from it.
     # Every decision to stop or enlarge is verified by a full pass with the current GP.
     mu_all = u_all = np.empty(0)
+    weights = np.ones(population.shape[0])
     active = np.empty(0, dtype=int)
     fitted_on, steps_since_full, full = -1, 0, True
+    stage, sampler = "monte carlo", None
     while True:
         if fitted_on != len(train_g):
             gp.fit(train_u, train_g)
@@ -149,28 +151,42 @@ def active_learning(
             verified = False
         full = False
         n_pop = population.shape[0]
-        failures = int(np.count_nonzero(mu_all <= 0))
-        pf = failures / n_pop
+        fail = mu_all <= 0
+        values = np.where(fail, weights, 0.0)
+        pf = float(values.mean())
+        se = float(values.std(ddof=1) / math.sqrt(n_pop)) if n_pop > 1 else math.inf
+        failures = int(np.count_nonzero(fail))
         min_u = float(u_all.min())
-        n_unc = int(np.count_nonzero(u_all < u_stop))
+        unc = u_all < u_stop
         history.append((ev.n_runs, pf, min_u))
-        learnt = min_u >= u_stop or (failures > 0 and n_unc <= max_uncertain * failures)
+        # expected share of misclassified probability mass: Φ(−U) per candidate under the GP
+        doubt = float((weights[unc] * special.ndtr(-u_all[unc])).sum())
+        learnt = min_u >= u_stop or (failures > 0 and doubt <= max_uncertain * float(weights[fail].sum()))
         if learnt and not verified:
             full = True
             continue
         if learnt:
-            cov = math.sqrt((1 - pf) / (n_pop * pf)) if pf > 0 else math.inf
+            cov = se / pf if pf > 0 else math.inf
             if cov <= target_cov:
                 converged = True
                 break
             if fixed or n_pop >= max_candidates:
                 break
-            # straight to the size the CoV target needs (at least doubling), checked in one pass
-            need = (1 - pf) / (pf * target_cov**2) if pf > 0 else 2 * n_pop
+            if stage == "monte carlo" and failures >= 10:
+                # the learnt failure candidates shape an importance density on the surrogate: a
+                # kernel mixture around them with a defensive N(0, I) share (candidates that are
+                # not crude Monte Carlo, so the CoV target needs far fewer of them)
+                stage, sampler = "importance", _KernelMixture(population[fail], generator)
+                population = sampler.sample(min(max(4 * n_candidates // 10, 20_000), max_candidates), generator)
+                weights = sampler.weight(population)
+                full = True
+                continue
+            need = (cov / target_cov) ** 2 * n_pop
             extra = int(min(max(need - n_pop, n_pop), max_candidates - n_pop))
-            new = generator.standard_normal((extra, d))
+            new = sampler.sample(extra, generator) if sampler else generator.standard_normal((extra, d))
             mu_new, u_new = gp.u_function(new, u_stop, full=True)
             population = np.concatenate([population, new])
+            weights = np.concatenate([weights, sampler.weight(new) if sampler else np.ones(extra)])
             mu_all, u_all = np.concatenate([mu_all, mu_new]), np.concatenate([u_all, u_new])
             active = np.flatnonzero(u_all < 2 * u_stop)
             continue
@@ -178,31 +194,42 @@ def active_learning(
             break
         steps_since_full += 1
         pool = active if active.size else np.arange(n_pop)
-        chosen = pool[_pick(population[pool], u_all[pool], min(batch, max_runs - ev.n_runs), 0.5 * float(np.min(gp.length)))]
+        # in the importance stage U is weighted by the density ratio: a doubtful candidate counts as
+        # much as the probability it carries
+        score = u_all[pool] / np.sqrt(np.maximum(weights[pool], 1e-300)) if stage == "importance" else u_all[pool]
+        chosen = pool[_pick(population[pool], score, min(batch, max_runs - ev.n_runs), 0.5 * float(np.min(gp.length)))]
         train_u = np.concatenate([train_u, population[chosen]])
         train_g = np.concatenate([train_g, ev(population[chosen])])
 
     mu, u_value = mu_all, u_all
     uncertain = u_value < u_stop
     n_pop = population.shape[0]
-    se = math.sqrt(pf * (1 - pf) / n_pop)
-    ci = stats.binomtest(failures, n_pop).proportion_ci(confidence, method="exact")
+    if stage == "monte carlo":
+        se = math.sqrt(pf * (1 - pf) / n_pop)
+        ci = stats.binomtest(failures, n_pop).proportion_ci(confidence, method="exact")
+        low, high = float(ci.low), float(ci.high)
+    else:
+        z = float(stats.norm.ppf(0.5 + confidence / 2))
+        low, high = max(pf - z * se, 0.0), min(pf + z * se, 1.0)
     runs, pfs, min_us = (np.array(v) for v in zip(*history))
     reason = ""
     if not converged:
         reason = (f"stopped at the budget max_runs={max_runs} with {int(uncertain.sum())} candidates still uncertain "
                   f"(U < {u_stop})" if not learnt else
                   f"population CoV target {target_cov} not reached within max_candidates={max_candidates}")
+    if pf > 0 and se / pf > max(target_cov, 0.035):
+        reason = "; ".join(r for r in (reason, f"CoV {se / pf:.3f} of the population estimate above {max(target_cov, 0.035)}") if r)
+        converged = False
     if pf == 0:
         reason = "; ".join(r for r in (reason, "no candidate classified as failed") if r)
     return result_dataset(
-        ev, "active_learning", pf=pf, pf_se=se, pf_low=float(ci.low), pf_high=float(ci.high), confidence=confidence,
+        ev, "active_learning", pf=pf, pf_se=se, pf_low=low, pf_high=high, confidence=confidence,
         seed=rng, started=started, converged=converged, reliable=converged and pf > 0, warning=reason,
         variables={
             "n_candidates": ((), n_pop),
             "n_uncertain": ((), int(uncertain.sum()), {"long_name": f"candidates with U < {u_stop}"}),
-            "pf_surrogate_low": ((), float(np.mean((mu <= 0) & ~uncertain))),
-            "pf_surrogate_high": ((), float(np.mean((mu <= 0) | uncertain))),
+            "pf_surrogate_low": ((), float(np.mean(weights * ((mu <= 0) & ~uncertain)))),
+            "pf_surrogate_high": ((), float(min(np.mean(weights * ((mu <= 0) | uncertain)), 1.0))),
             "train_u": (("train", "input"), train_u),
             "train_g": ("train", train_g),
             "history_runs": ("iteration", runs.astype(int)),
@@ -210,10 +237,44 @@ def active_learning(
             "history_min_u": ("iteration", min_us),
         },
         coords={"input": list(ev.inputs.dimension_names)},
-        interval="Clopper-Pearson on the population count (surrogate classification taken as exact)",
+        interval=("Clopper-Pearson on the population count" if stage == "monte carlo" else "normal approximation of the importance estimate")
+        + " (surrogate classification taken as exact)", candidates_stage=stage,
         surrogate="universal Kriging: linear trend + anisotropic Matern-5/2, ML length scales",
         length_scales=[float(v) for v in gp.length], u_stop=u_stop, target_cov=target_cov, batch=batch,
     )
+
+
+class _KernelMixture:
+    """Equal-weight normal kernels at (up to 500 of) the failure candidates, bandwidth by Scott's rule,
+    plus a defensive N(0, I) with weight 0.1 (so φ/q ≤ 10)."""
+
+    def __init__(self, points: np.ndarray, generator: np.random.Generator) -> None:
+        if len(points) > 500:
+            points = points[generator.choice(len(points), 500, replace=False)]
+        n, d = points.shape
+        self.centres = points
+        self.h = max(float(points.std(axis=0).mean()) * n ** (-1.0 / (d + 4)), 0.2)
+        self.defensive = 0.1
+
+    def sample(self, m: int, generator: np.random.Generator) -> np.ndarray:
+        d = self.centres.shape[1]
+        z = generator.standard_normal((m, d))
+        kernel = generator.random(m) >= self.defensive
+        which = generator.integers(len(self.centres), size=m)
+        return np.where(kernel[:, None], self.centres[which] + self.h * z, z)
+
+    def weight(self, u: np.ndarray) -> np.ndarray:
+        """φ(u)/q(u)."""
+        d = u.shape[1]
+        out = np.empty(len(u))
+        for i in range(0, len(u), 20_000):
+            block = u[i : i + 20_000]
+            sq = distance.cdist(block, self.centres, "sqeuclidean")
+            log_k = special.logsumexp(-0.5 * sq / self.h**2, axis=1) - math.log(len(self.centres)) - d * math.log(self.h)
+            log_phi = -0.5 * (block**2).sum(1)
+            log_q = np.logaddexp(math.log(self.defensive) + log_phi, math.log(1 - self.defensive) + log_k)
+            out[i : i + 20_000] = np.exp(log_phi - log_q)
+        return out
 
 
 def _pick(population: np.ndarray, u_value: np.ndarray, k: int, spacing: float) -> np.ndarray:
