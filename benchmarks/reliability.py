@@ -220,7 +220,7 @@ def form_seeds(n_seeds: int, have_ot: bool) -> None:
                     u0 = np.random.default_rng(seed).standard_normal(len(names))
                     calls = [0]
 
-                    def g_sample(x, calls=calls):
+                    def g_sample(x, calls=calls, ls=ls, names=names):
                         x = np.asarray(x)
                         calls[0] += x.shape[0]
                         return ls.g({n: x[:, k] for k, n in enumerate(names)})[:, None]

@@ -45,9 +45,9 @@ def test_active_learning_errors():
 def test_ak_mcs_r_minus_s():
     """R ~ N(4, 1), S ~ N(2, 1): Pf = Φ(−2/√2) = 0.07865 (closed form); a linear g is learnt
     exactly by the linear trend after a few runs."""
-    import uqbridge as uq
     from scipy import special
 
+    import uqbridge as uq
     from uqbridge.reliability import LimitState
 
     m = uq.ForwardModel("rs", lambda R, S, xp=np: {"z": R - S},
