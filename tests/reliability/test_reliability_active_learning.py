@@ -44,7 +44,7 @@ def test_active_learning_errors():
 
 def test_ak_mcs_r_minus_s():
     """R ~ N(4, 1), S ~ N(2, 1): Pf = Φ(−2/√2) = 0.07865 (closed form); a linear g is learnt
-    exactly by the linear trend after a few runs."""
+    exactly by the linear trend after a few runs (then 32 exploratory runs confirm it)."""
     from scipy import special
 
     import uqbridge as uq
@@ -54,7 +54,7 @@ def test_ak_mcs_r_minus_s():
                         [uq.Input("R", uq.Normal(4, 1)), uq.Input("S", uq.Normal(2, 1))], [uq.Output("z")])
     r = active_learning(LimitState(m, "z"), rng=0)
     exact = float(special.ndtr(-2 / np.sqrt(2)))
-    assert r.attrs["reliable"] == 1 and int(r.n_runs) <= 30
+    assert r.attrs["reliable"] == 1 and int(r.n_runs) <= 12 + 32  # initial design + one exploratory check
     assert abs(float(r.pf) - exact) <= 4 * float(r.pf_se)
 
 

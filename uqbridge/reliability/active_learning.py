@@ -138,6 +138,8 @@ def active_learning(
     active = np.empty(0, dtype=int)
     fitted_on, steps_since_full, full = -1, 0, True
     stage, sampler = "monte carlo", None
+    explored, explore_note = 0, ""
+    n_explore = min(max(32, 2 * d), 64)
     while True:
         if fitted_on != len(train_g):
             gp.fit(train_u, train_g)
@@ -165,6 +167,28 @@ def active_learning(
         if learnt and not verified:
             full = True
             continue
+        if learnt and explored < 2:
+            # exploratory check with real runs: points on the sphere of radius β(pf) + ½ in random
+            # directions; a sign the surrogate gets wrong reveals a failure region it has not seen
+            n_x = min(n_explore, max_runs - ev.n_runs)
+            if n_x < n_explore:
+                explore_note = f"exploratory check skipped (only {n_x} runs left of max_runs={max_runs})"
+                explored = 2
+            else:
+                v = generator.standard_normal((n_x, d))
+                radius = max(float(-stats.norm.ppf(min(max(pf, 1e-300), 0.5))), 1.0) + 0.5
+                v *= radius / np.linalg.norm(v, axis=1, keepdims=True)
+                g_x = ev(v)
+                wrong = int(np.count_nonzero((gp.mean(v) <= 0) != (g_x <= 0)))
+                train_u, train_g = np.concatenate([train_u, v]), np.concatenate([train_g, g_x])
+                explored += 1
+                explore_note = (f"{wrong} of {n_x} exploratory points on the sphere of radius {radius:.2f} misclassified by the surrogate"
+                                if wrong else "")
+                if wrong:
+                    explored = 0 if explored < 2 else explored
+                    full = True
+                    continue
+                explored = 2
         if learnt:
             cov = se / pf if pf > 0 else math.inf
             if cov <= target_cov:
@@ -217,6 +241,9 @@ def active_learning(
         reason = (f"stopped at the budget max_runs={max_runs} with {int(uncertain.sum())} candidates still uncertain "
                   f"(U < {u_stop})" if not learnt else
                   f"population CoV target {target_cov} not reached within max_candidates={max_candidates}")
+    if explore_note:
+        reason = "; ".join(r for r in (reason, explore_note) if r)
+        converged = False
     if pf > 0 and se / pf > max(target_cov, 0.035):
         reason = "; ".join(r for r in (reason, f"CoV {se / pf:.3f} of the population estimate above {max(target_cov, 0.035)}") if r)
         converged = False
