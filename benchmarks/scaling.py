@@ -1,15 +1,20 @@
 """Scaling of an expensive micro model (a periodic finite-volume cell problem) over execution backends.
 
-Runs the same design through the in-process backend, the process pool with 1 and 2 workers and a
-Dask LocalCluster with 1 and 2 workers; prints wall times, speed-ups (1 → 2 workers, target ≥ 1.7
-on a 2-core machine), start-up costs, and the per-task overhead of each backend measured with a
-model that does nothing. Every backend's results are checked to be bit-identical to in-process.
+Prints, for the process pool and a Dask LocalCluster,
 
-    python benchmarks/scaling.py              # 256 cell problems on a 96² grid, batches of 8
-    python benchmarks/scaling.py --quick      # a smaller smoke run
+- the 1 -> 2 worker speed-up of the same design, measured ``--repeat`` times with the 1- and
+  2-worker runs interleaved (load drifting on a shared machine hits both alike): min/median/max;
+- the per-batch overhead of each backend, with a model that does nothing: wall time and CPU time
+  (summed over the driver and all worker processes; CPU time is what load cannot inflate), beside
+  bare Dask's own cost per task (``client.map(abs, ...)``) as the floor of one task per batch;
+- start-up times, and whether every backend's results are bit-identical to in-process.
 
-Wall times depend on what else runs on the machine: each figure is the fastest of ``--repeat`` runs
-and the load average is printed with the results.
+    python benchmarks/scaling.py            # 96 cell problems on a 64² grid, 5 repeats (~2-4 min)
+    python benchmarks/scaling.py --full     # 256 problems on a 96² grid, 10 repeats
+    python benchmarks/scaling.py --quick    # smoke run
+
+On a machine shared with other work every wall time is "under load": read the ratios and the CPU
+figures, and the load averages printed before and after.
 """
 
 from __future__ import annotations
@@ -21,12 +26,13 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+import psutil
 from threadpoolctl import threadpool_limits
 
 from uqbridge.backends import Dask, ProcessPool
 from uqbridge.designs import sample_inputs
 from uqbridge.distributions import Uniform
-from uqbridge.execution import BatchResult, InProcess, evaluate, evaluate_batch
+from uqbridge.execution import BatchResult, InProcess, evaluate
 from uqbridge.inputs import Input
 from uqbridge.model import ForwardModel, Output
 
@@ -39,34 +45,28 @@ def cell_model(grid: int) -> ForwardModel:
 
 
 def null_model() -> ForwardModel:
-    """A model that costs nothing: what remains of a task's time is the backend's overhead."""
+    """A model that costs nothing: what remains of a batch's time is the backend's overhead."""
     return ForwardModel("null", lambda x: {"y": x}, [Input("x", Uniform(0, 1))], [Output("y")])
 
 
-class TimedBatch:
-    """``batch -> (evaluate_batch(model, batch), seconds)``: task time measured on the worker."""
-
-    def __init__(self, model: ForwardModel) -> None:
-        self.model = model
-
-    def __call__(self, batch: dict[str, np.ndarray]) -> tuple[BatchResult, float]:
-        start = time.perf_counter()
-        return evaluate_batch(self.model, batch), time.perf_counter() - start
-
-
-def run_cell(model: ForwardModel, values: dict[str, np.ndarray], backend: Any, size: int) -> tuple[BatchResult, float]:
-    """All batches through ``backend``; returns the result and the summed task time (seconds)."""
-    full = model.complete(values)
-    n = len(next(iter(full.values())))
-    batches = [{k: v[s : s + size] for k, v in full.items()} for s in range(0, n, size)]
-    parts = backend.map(TimedBatch(model), batches)
-    return BatchResult.concat([p for p, _ in parts]), sum(t for _, t in parts)
+def cpu_seconds() -> float:
+    """CPU time of this process and all its descendants (the pool and Dask worker processes)."""
+    total = 0.0
+    me = psutil.Process()
+    for proc in [me, *me.children(recursive=True)]:
+        try:
+            t = proc.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += t.user + t.system
+    return total
 
 
-def timed(run: Callable[[], Any]) -> tuple[float, Any]:
-    start = time.perf_counter()
+def timed(run: Callable[[], Any]) -> tuple[float, float, Any]:
+    """(wall seconds, CPU seconds of all processes, result) of ``run()``."""
+    wall, cpu = time.perf_counter(), cpu_seconds()
     out = run()
-    return time.perf_counter() - start, out
+    return time.perf_counter() - wall, cpu_seconds() - cpu, out
 
 
 def same(a: BatchResult, b: BatchResult) -> bool:
@@ -75,67 +75,89 @@ def same(a: BatchResult, b: BatchResult) -> bool:
     )
 
 
+def spread(values: list[float], fmt: str = ".2f") -> str:
+    return f"{min(values):{fmt}} / {float(np.median(values)):{fmt}} / {max(values):{fmt}}"
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n", type=int, default=256, help="cell problems to solve")
-    parser.add_argument("--grid", type=int, default=96, help="grid cells per edge of the 2-D cell")
-    parser.add_argument("--batch-size", type=int, default=8)
-    parser.add_argument("--tasks", type=int, default=200, help="tasks of the null model for the overhead")
-    parser.add_argument("--repeat", type=int, default=2, help="runs per backend; the fastest counts")
-    parser.add_argument("--quick", action="store_true", help="n=48, grid=48, 100 overhead tasks, 1 run")
+    parser.add_argument("--n", type=int, default=96, help="cell problems to solve")
+    parser.add_argument("--grid", type=int, default=64, help="grid cells per edge of the 2-D cell")
+    parser.add_argument("--batch-size", type=int, default=4)
+    parser.add_argument("--tasks", type=int, default=400, help="batches of the null model for the overhead")
+    parser.add_argument("--repeat", type=int, default=5, help="interleaved 1- and 2-worker runs per backend")
+    parser.add_argument("--full", action="store_true", help="n=256, grid=96, 10 repeats")
+    parser.add_argument("--quick", action="store_true", help="n=24, grid=32, 100 overhead batches, 2 repeats")
     args = parser.parse_args(argv)
+    if args.full:
+        args.n, args.grid, args.repeat = 256, 96, 10
     if args.quick:
-        args.n, args.grid, args.tasks, args.repeat = 48, 48, 100, 1
+        args.n, args.grid, args.tasks, args.repeat = 24, 32, 100, 2
 
     model = cell_model(args.grid)
     values = sample_inputs(model.inputs, args.n, "sobol", rng=12345)
     null = null_model()
     null_values = {"x": np.linspace(0.0, 1.0, args.tasks)}
-    n_tasks = -(-args.n // args.batch_size)
-    print(f"model: {model.description}; {args.n} samples in {n_tasks} tasks of {args.batch_size}")
-    print(f"cores: {os.cpu_count()}, load average before: {os.getloadavg()[0]:.2f}\n")
-
-    def best(run: Callable[[], Any]) -> tuple[float, Any]:
-        # the fastest of a few runs: other load on the machine only ever adds time
-        return min((timed(run) for _ in range(max(1, args.repeat))), key=lambda r: r[0])
+    n_batches = -(-args.n // args.batch_size)
+    print(f"model: {model.description}; {args.n} samples in {n_batches} batches of {args.batch_size}")
+    print(f"cores: {os.cpu_count()}, load average before: {os.getloadavg()[0]:.2f} (wall times are under this load)\n")
 
     with threadpool_limits(1):  # one BLAS thread in-process too, as in every worker
-        t_in, (reference, busy_in) = best(lambda: run_cell(model, values, InProcess(), args.batch_size))
-        t_null_in, _ = best(lambda: evaluate(null, null_values, backend=InProcess(), batch_size=1))
-    # "busy" = summed task time / run time: how many workers were computing on average (2 = both,
-    # all the time); it stays near the worker count when other load slows every task down.
-    print(f"{'backend':<22}{'start (s)':>10}{'run (s)':>10}{'per sample (ms)':>17}{'busy':>7}{'overhead/task (ms)':>20}{'identical':>11}")
-    print(f"{'in-process':<22}{'-':>10}{t_in:>10.2f}{1e3 * t_in / args.n:>17.1f}{busy_in / t_in:>7.2f}{1e3 * t_null_in / args.tasks:>20.2f}{'yes':>11}")
+        t_in, _, reference = timed(lambda: evaluate(model, values, backend=InProcess(), batch_size=args.batch_size))
+        w_null, c_null, _ = timed(lambda: evaluate(null, null_values, backend=InProcess(), batch_size=1))
+    print(f"in-process: {t_in:.2f} s ({1e3 * t_in / args.n:.1f} ms per sample); "
+          f"null model {1e3 * w_null / args.tasks:.3f} ms wall, {1e3 * c_null / args.tasks:.3f} ms CPU per batch\n")
 
-    rows: dict[str, float] = {"in-process": t_in}
-    makers: list[tuple[str, Callable[[], Any]]] = [
-        ("process pool, 1", lambda: ProcessPool(1)),
-        ("process pool, 2", lambda: ProcessPool(2)),
-        ("dask local, 1", lambda: Dask(n_workers=1)),
-        ("dask local, 2", lambda: Dask(n_workers=2)),
-    ]
-    for name, make in makers:
-        backend = make()
+    kinds: dict[str, Callable[[int], Any]] = {
+        "process pool": lambda k: ProcessPool(k),
+        "dask local": lambda k: Dask(n_workers=k),
+    }
+    header = f"{'backend':<16}{'start 1/2 (s)':>15}{'run 1 (s)':>11}{'run 2 (s)':>11}{'speed-up min/med/max':>23}{'identical':>11}"
+    overhead_rows = []
+    lines = [header]
+    for kind, make in kinds.items():
+        one, two = make(1), make(2)
         try:
-            # start-up: start workers and ship the model (a warm-up batch), timed apart from the run
-            t_start, _ = timed(lambda: evaluate(model, {k: v[:1] for k, v in values.items()}, backend=backend))
-            t_run, (result, busy) = best(lambda: run_cell(model, values, backend, args.batch_size))
-            # ship the null model first: the overhead is then per task, not per model change
-            evaluate(null, {"x": null_values["x"][:2]}, backend=backend, batch_size=1)
-            t_null, _ = best(lambda: evaluate(null, null_values, backend=backend, batch_size=1))
+            starts = []
+            for backend in (one, two):  # start workers and ship the model, timed apart from the runs
+                starts.append(timed(lambda b=backend: evaluate(model, {k: v[:2] for k, v in values.items()},
+                                                               backend=b, batch_size=1))[0])
+            t1, t2, identical = [], [], True
+            for _ in range(max(1, args.repeat)):
+                for backend, times in ((one, t1), (two, t2)):
+                    wall, _, result = timed(lambda b=backend: evaluate(model, values, backend=b, batch_size=args.batch_size))
+                    times.append(wall)
+                    identical &= same(result, reference)
+            speedups = [a / b for a, b in zip(t1, t2)]
+            lines.append(f"{kind:<16}{starts[0]:>7.2f}/{starts[1]:<7.2f}{min(t1):>11.2f}{min(t2):>11.2f}"
+                         f"{spread(speedups):>23}{'yes' if identical else 'NO':>11}")
+            # overhead: ship the null model first, so the figure is per batch, not per model change
+            evaluate(null, {"x": null_values["x"][:4]}, backend=two, batch_size=1)
+            walls, cpus = [], []
+            for _ in range(3):
+                wall, cpu, _ = timed(lambda: evaluate(null, null_values, backend=two, batch_size=1))
+                walls.append(1e3 * wall / args.tasks)
+                cpus.append(1e3 * cpu / args.tasks)
+            overhead_rows.append((f"{kind}, 2 workers", walls, cpus))
+            if kind == "dask local":
+                client = two.client
+                walls, cpus = [], []
+                for _ in range(3):
+                    wall, cpu, _ = timed(lambda: client.gather(client.map(abs, range(args.tasks), pure=False)))
+                    walls.append(1e3 * wall / args.tasks)
+                    cpus.append(1e3 * cpu / args.tasks)
+                overhead_rows.append(("bare dask (per task)", walls, cpus))
         finally:
-            backend.close()
-        rows[name] = t_run
-        print(
-            f"{name:<22}{t_start:>10.2f}{t_run:>10.2f}{1e3 * t_run / args.n:>17.1f}{busy / t_run:>7.2f}"
-            f"{1e3 * t_null / args.tasks:>20.2f}{'yes' if same(result, reference) else 'NO':>11}"
-        )
+            one.close()
+            two.close()
 
-    print()
-    for kind in ("process pool", "dask local"):
-        speedup = rows[f"{kind}, 1"] / rows[f"{kind}, 2"]
-        print(f"speed-up {kind:<13} 1 -> 2 workers: {speedup:.2f}  (target >= 1.7; vs in-process: {t_in / rows[f'{kind}, 2']:.2f})")
-    print(f"load average after: {os.getloadavg()[0]:.2f}")
+    print("\n".join(lines))
+    print(f"(speed-up = run time with 1 worker / with 2, over {args.repeat} interleaved repeats; 2.0 is linear)\n")
+    print(f"{'overhead per batch':<24}{'wall ms min/med/max':>24}{'CPU ms min/med/max':>24}")
+    for name, walls, cpus in overhead_rows:
+        print(f"{name:<24}{spread(walls, '.2f'):>24}{spread(cpus, '.2f'):>24}")
+    print("(null model, batch_size=1, %d batches; CPU summed over driver and workers)" % args.tasks)
+    print(f"\nload average after: {os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":

@@ -24,4 +24,9 @@ REGISTRY: dict[str, str] = {
     "message_passing": "models.message_passing:message_passing",
     "thermal_disaggregation": "models.thermal_disaggregation:thermal_disaggregation",
     "registration": "models.registration:registration",
+    "cauchy_born_emt": "models.cauchy_born_emt:cauchy_born_emt",
+    "chain_atoms_to_strut": "models.chains:chain_atoms_to_strut",
+    "chain_dislocations_to_forming": "models.chains:chain_dislocations_to_forming",
+    "resin_infusion": "models.resin_infusion:resin_infusion",
+    "fibre_bed": "models.fibre_bed:fibre_bed",
 }

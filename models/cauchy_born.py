@@ -415,7 +415,10 @@ def cauchy_born(potential: str = "lennard_jones", *, cutoff: float | None = None
                       "Lennard-Jones length (argon, Bernardes 1958)"),
             ],
             _OUTPUTS,
-            description=f"Cauchy-Born elasticity of FCC Lennard-Jones crystal ({where})",
+            description=(
+                f"Cauchy-Born elasticity of FCC Lennard-Jones crystal ({where}); pair potential: "
+                "C12 = C44 (Cauchy relation); not for metals' shear (use cauchy_born_emt)"
+            ),
             differentiable=True,
         )
 
@@ -434,7 +437,10 @@ def cauchy_born(potential: str = "lennard_jones", *, cutoff: float | None = None
                   "Morse pair equilibrium distance (Cu, Girifalco & Weizer 1959)"),
         ],
         _OUTPUTS,
-        description=f"Cauchy-Born elasticity of FCC Morse crystal ({where})",
+        description=(
+            f"Cauchy-Born elasticity of FCC Morse crystal ({where}); pair potential: C12 = C44 "
+            "(Cauchy relation); not for metals' shear (use cauchy_born_emt)"
+        ),
         differentiable=True,
     )
 

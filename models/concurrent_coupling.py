@@ -43,6 +43,14 @@ Adaptivity
 
 The quantity of interest is the strain of the bond at the inclusion, ``Q = (z_{c+1} − z_c)/a − 1``.
 
+Validation status
+-----------------
+Its checks are verification only (the coupled QoI against the fully atomistic solution of the same
+chain, the patch test, the DWR estimate against the true error): the model is a reduced-unit 1D Morse
+chain with a synthetic inclusion force, a numerical device for the coupling error, so no measurement or
+published table describes the same system; the published coupling benchmarks (e.g. Miller & Tadmor 2009,
+Modelling Simul. Mater. Sci. Eng. 17, 053001) are 2-D/3-D and not comparable.
+
 Default inputs
 --------------
 ``alpha`` (= α r0) ~ U(3.5, 4.5), epistemic: the Morse fits of Girifalco & Weizer (1959, Phys. Rev.

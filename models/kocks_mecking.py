@@ -6,18 +6,26 @@ and hardening modulus of an FCC single crystal (defaults: copper), in closed for
 
 from __future__ import annotations
 
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from uqbridge import Constant, ForwardModel, Input, LogNormal, Output, Uniform
 
-__all__ = ["kocks_mecking", "kocks_mecking_function", "synthetic_curves"]
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["SCHMID_FACTORS", "kocks_mecking", "kocks_mecking_function", "synthetic_curves", "takeuchi_1975"]
 
 #: Shear modulus of Cu at 300 K, MPa (Frost & Ashby, *Deformation-Mechanism Maps*, 1982, Table 4.1).
 CU_SHEAR_MODULUS_MPA = 4.21e4
 #: Burgers vector of Cu, m (a/√2 with a = 3.615 Å; Frost & Ashby 1982, Table 4.1).
 CU_BURGERS_VECTOR_M = 2.56e-10
+#: Schmid factor of the most stressed slip systems for the tensile axes of Takeuchi (1975): [001]
+#: (eight equally stressed {111}<110> systems, m = 1/√6) and [111] (six systems, m = 1/(3√1.5)).
+SCHMID_FACTORS = {"001": 0.408, "111": 0.272}
+TAKEUCHI_1975_CSV = Path(__file__).resolve().parent / "data" / "cu_single_crystal_tension_takeuchi1975.csv"
 
 
 def kocks_mecking_function(
@@ -90,12 +98,26 @@ def kocks_mecking() -> ForwardModel:
 
     ``k1`` and ``k2`` are centred on the Cu single-crystal curves of Takeuchi (1975), Trans. JIM
     16:629, Fig. 3b (multiple-slip axes [001] and [111]), converted to resolved quantities with
-    the Schmid factors m = 0.408 ([001]) and 0.272 ([111]), ``tau = m sigma``, ``gamma = eps / m``:
+    the Schmid factors m = 0.408 ([001]) and 0.272 ([111]), ``tau = m sigma``, ``gamma = eps / m``
+    (see the strain convention below):
     resolved stage-II hardening ≈ 200–260 MPa ≈ mu/200 (the classical stage-II value,
     Kocks & Mecking 2003) fixes ``alpha mu b k1 / 2`` and the approach to ≈ 60–80 MPa fixes
     ``k2``. The implied saturation density ``(k1/k2)² ≈ 4e14 m⁻²`` is typical of heavily deformed
     Cu. With these defaults tau at gamma 0.1–0.5 is tens of MPa and the prior-predictive band
     covers the Takeuchi data (checked in ``tests/models/test_kocks_mecking.py``).
+
+    **Strain convention.** ``gamma`` is the *total* resolved shear, summed over the active slip
+    systems, ``gamma = sum_s |gamma_s|``, and ``tau`` the resolved shear stress common to them, so that
+    the plastic work is ``tau dgamma = sigma deps``. For a crystal in tension along an axis with
+    Schmid factor m this gives ``tau = m sigma`` and ``gamma = eps / m`` (single-crystal Taylor factor
+    1/m), the conversion used for Takeuchi (1975) in :func:`takeuchi_1975`. ``k1`` and ``k2`` are per
+    unit of this total shear: with n equally active systems the per-system coefficients are n times
+    larger. Orientation enters only through m; the different latent hardening of [001] and [111]
+    multiple slip is not modelled, so one parameter set does not fit both orientations (the held-out
+    orientation check in ``tests/models/test_kocks_mecking.py`` and the calibration study report it).
+
+    Validity: stage II–III hardening of FCC crystals at room temperature (dynamic recovery through
+    ``k2`` only; no stage IV, no strain-rate or temperature dependence), ``gamma`` ≥ 0.
 
     Outputs: ``tau`` (MPa) resolved flow stress, ``rho`` (m⁻²) dislocation density, ``h`` (MPa)
     hardening modulus dτ/dγ.
@@ -111,7 +133,7 @@ def kocks_mecking() -> ForwardModel:
         "kocks_mecking",
         kocks_mecking_function,
         [
-            Input("gamma", Constant(0.1), "aleatory", "-", "resolved shear strain (controlled condition)"),
+            Input("gamma", Constant(0.1), "condition", "-", "resolved shear strain (controlled condition)"),
             Input("tau0", LogNormal.from_median_cov(1.0, 0.5), "epistemic", "MPa",
                   "lattice friction / initial critical resolved shear stress"),
             Input("alpha", Uniform(0.2, 0.5), "epistemic", "-", "Taylor interaction constant"),
@@ -141,7 +163,7 @@ def synthetic_curves(
     tau_noise: float = 0.3,
     rho_noise: float = 1e13,
     seed: int = 7,
-) -> tuple["pd.DataFrame", np.ndarray]:
+) -> tuple[pd.DataFrame, np.ndarray]:
     """Synthetic resolved stress–strain curves of several specimens with known parameters ``truth``.
 
     Each specimen draws its initial dislocation density from the model's declared population; tau
@@ -172,3 +194,37 @@ def synthetic_curves(
             "tau": out["tau"] + tau_noise * rng.normal(size=gamma.size), "rho": rho,
         }))
     return pd.concat(frames, ignore_index=True), rho0
+
+
+def takeuchi_1975(*, min_strain_percent: float = 2.0) -> pd.DataFrame:
+    """Takeuchi (1975) Cu single-crystal curves in resolved variables, one specimen per tensile axis.
+
+    Source: T. Takeuchi, Trans. JIM 16(10):629-640 (1975), Fig. 3b, digitised points as shipped in
+    ``models/data/cu_single_crystal_tension_takeuchi1975.csv`` (source in its header). Axial stress
+    and strain become ``tau = m sigma`` and ``gamma = eps / m`` with the Schmid factors
+    :data:`SCHMID_FACTORS` (total shear over the active systems, see :func:`kocks_mecking`); points
+    below ``min_strain_percent`` axial strain (elastic loading and the yield transient) are dropped.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``specimen`` (``"Cu[001]"``, ``"Cu[111]"``), ``gamma`` (-), ``tau`` (MPa).
+
+    Examples
+    --------
+    >>> cu = takeuchi_1975()
+    >>> sorted(cu["specimen"].unique()), int((cu["specimen"] == "Cu[111]").sum())
+    (['Cu[001]', 'Cu[111]'], 16)
+    """
+    import pandas as pd
+
+    if not TAKEUCHI_1975_CSV.exists():
+        raise FileNotFoundError(f"Takeuchi (1975) data file missing from the package: {TAKEUCHI_1975_CSV.name}")
+    raw = pd.read_csv(TAKEUCHI_1975_CSV, comment="#", dtype={"axis": str})
+    raw = raw[raw["strain_percent"] >= min_strain_percent]
+    m = raw["axis"].map(SCHMID_FACTORS)
+    return pd.DataFrame({
+        "specimen": "Cu[" + raw["axis"] + "]",
+        "gamma": raw["strain_percent"].to_numpy() / 100 / m.to_numpy(),
+        "tau": raw["stress_MPa"].to_numpy() * m.to_numpy(),
+    }).reset_index(drop=True)

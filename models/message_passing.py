@@ -26,6 +26,12 @@ with ``J_k`` the Jacobian at the clean input (forward-mode propagation of the id
 exact to first order in σ²), checked by sampling for small noise; for large noise saturation makes the
 true variance smaller than the delta-method value.
 
+Validation status
+-----------------
+Its checks are closed-form unit tests only (pooled and smoothed noise variances, the delta method against
+sampling): the network is a synthetic linear/tanh operator on a synthetic raster with mixing weights that
+are not learned from any data set, so there is no published or measured quantity it could be compared with.
+
 Default inputs
 --------------
 * ``noise_std`` ~ LogNormal(median 0.1, CoV 0.5), aleatory: i.i.d. Gaussian noise on the fine input.

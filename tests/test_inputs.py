@@ -88,3 +88,23 @@ def test_error_messages():
         Input("a", 3.0)
     with pytest.raises(ValueError, match="design has 3 columns but the inputs have 2"):
         _pair().from_unit(np.full((2, 3), 0.5))
+
+
+def test_condition_kind_is_a_controlled_setting_with_one_value():
+    """A condition (strain, temperature) is not uncertain: it holds one value, is shown and stored as a
+    condition, stays out of the uncertain inputs, and is set by with_inputs."""
+    from uqbridge import Constant, ForwardModel, Normal, Output
+
+    T = Input("T", 300.0, "condition", "K", "temperature")
+    assert T.distribution == Constant(300.0) and T.kind == "condition"
+    with pytest.raises(ValueError, match="is a condition .* give it a value"):
+        Input("T", Normal(300, 5), "condition")
+    s = InputSet([Input("a", Normal(0, 1), "epistemic"), T])
+    assert s.conditions == ("T",) and s.uncertain == ("a",) and s.epistemic == ("a",)
+    assert [r["kind"] for r in s.table()] == ["epistemic", "condition"]
+    assert Input.from_dict(T.to_dict()) == T  # stored as a condition, read back as one
+    m = ForwardModel("arrhenius", lambda a, T: {"k": a * np.exp(-1000.0 / T)}, s, [Output("k")])
+    assert "condition" in m.describe()
+    assert m.with_inputs(T=350.0).inputs["T"].kind == "condition"
+    with pytest.raises(ValueError, match="is a condition"):
+        m.with_inputs(T=Normal(350, 1))

@@ -64,3 +64,30 @@ def test_bad_arguments():
         uq.propagate(m, 0)
     with pytest.raises(ValueError, match=r"quantiles must lie in \(0, 1\), got 1.5"):
         uq.propagate(m, 10, quantiles=(1.5,))
+
+
+# ---- quantile intervals at small n (issue #18 defect 7) ---------------------------------------------
+@pytest.mark.parametrize("n", [2, 5, 20, 100, 400])
+def test_quantile_intervals_keep_their_coverage_at_every_n(n):
+    """Coverage of the stated 95 % distribution-free interval, by simulation against the exact normal
+    quantiles (scipy.stats.norm.ppf): at least 0.95 - 4 standard errors of the coverage estimate."""
+    from scipy import stats
+
+    from uqbridge.propagate import quantile_interval
+
+    reps, q = 4000, np.array([0.05, 0.5, 0.95])
+    y = np.sort(np.random.default_rng(n).normal(size=(reps, n)), axis=1)
+    lo, hi = quantile_interval(y, q, 0.95)
+    truth = stats.norm.ppf(q)
+    coverage = ((lo <= truth) & (truth <= hi)).mean(axis=0)
+    assert (coverage >= 0.95 - 4 * np.sqrt(0.95 * 0.05 / reps)).all(), coverage
+
+
+def test_small_samples_give_unbounded_quantile_intervals_with_a_warning():
+    m = uq.ForwardModel("lin", lambda x: {"y": 2 * x}, [uq.Input("x", uq.Normal(0, 1))], [uq.Output("y")])
+    with pytest.warns(RuntimeWarning, match=r"no order statistic bounds quantile\(s\) \[0.05, 0.95\].*About 72 samples"):
+        ds = uq.propagate(m, 20, seed=0, quantiles=(0.05, 0.5, 0.95))
+    row = ds.sel(output="y")
+    assert row["quantiles_low"].sel(quantile=0.05).item() == -np.inf
+    assert row["quantiles_high"].sel(quantile=0.95).item() == np.inf
+    assert np.isfinite(row["quantiles_low"].sel(quantile=0.5).item())

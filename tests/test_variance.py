@@ -143,3 +143,55 @@ def test_errors_name_the_problem():
     )
     with pytest.raises(ValueError, match="are correlated .* but sit in different groups"):
         decompose(corr)
+
+
+# ---- failed runs and groupings without epistemic inputs (issue #18 defects 4 and 9) --------------------
+def _failing_product():
+    """Y = A·E, with NaN wherever E > 3.8 (a failure that depends on the epistemic input, ~21 %)."""
+    return uq.ForwardModel(
+        "failing_product",
+        lambda a, e: {"y": np.where(e > 3.8, np.nan, a * e)},
+        [uq.Input("a", uq.Normal(MA, SA), "aleatory"), uq.Input("e", uq.Normal(ME, SE), "epistemic")],
+        [uq.Output("y")],
+    )
+
+
+@pytest.mark.parametrize("method", ["pick_freeze", "nested"])
+def test_failed_runs_are_counted_warned_about_and_refused_above_the_limit(method):
+    m = _failing_product()
+    sizes = dict(n=512, n_outer=64, n_inner=16, rng=0)
+    with pytest.raises(ValueError, match=r"failed on \d+ of 2048 runs .* more than max_failed=0.1"):
+        decompose(m, method=method, **sizes)
+    with pytest.warns(RuntimeWarning, match=r"failed on (\d+) of 2048 runs.*biased if the failures depend on the inputs"):
+        ds = decompose(m, method=method, max_failed=0.5, **sizes)
+    # P(E > 3.8) = 1 - Phi(0.8) = 0.2119: about that fraction of the runs failed, and all are counted
+    assert 0.15 < ds.attrs["n_failed"] / 2048 < 0.3
+    share = ds.sel(output="y")
+    assert np.isfinite([share["epistemic_share"], share["epistemic_share_low"], share["epistemic_share_high"]]).all()
+
+
+def test_pce_decomposition_reports_its_failed_runs():
+    with pytest.warns(RuntimeWarning, match="failed on"):
+        ds = decompose(_failing_product(), method="pce", n=128, rng=1, max_failed=0.5)
+    assert ds.attrs["n_failed"] > 0
+
+
+def test_max_failed_is_validated():
+    for bad in (-0.1, 1.0, "0.1", True):
+        with pytest.raises(ValueError, match=f"max_failed must be a fraction in \\[0, 1\\), got {bad!r}"):
+            decompose(_sum(), max_failed=bad)
+
+
+def test_custom_groups_on_a_model_without_epistemic_inputs():
+    m = uq.ForwardModel(
+        "sum_aleatory",
+        lambda a, b: {"y": a + 2 * b},
+        [uq.Input("a", uq.Normal(0.0, 1.0)), uq.Input("b", uq.Normal(0.0, 1.0))],
+        [uq.Output("y")],
+    )
+    ds = decompose(m, groups={"A": ["a"], "B": ["b"]}, n=2048, rng=2)
+    assert "epistemic_term" not in ds
+    # closed shares of y = a + 2b: 1/5 and 4/5 (additive model, independent standard normals)
+    share = ds["explained_share"].sel(output="y")
+    assert share.sel(group="A").item() == pytest.approx(0.2, abs=0.06)
+    assert share.sel(group="B").item() == pytest.approx(0.8, abs=0.06)

@@ -20,8 +20,9 @@ from .distributions import (
     Weibull,
 )
 from .execution import evaluate
+from .graph import ChainModel, Stage, adapter, chain
 from .inputs import Input, InputSet
-from .model import ForwardModel, Output, chain, pointwise
+from .model import ForwardModel, Output, pointwise
 from .propagate import propagate, summarize
 from .registry import get_model, list_models
 from .results import load, save
@@ -29,7 +30,9 @@ from .variance import conditional_distributions, decompose
 
 __all__ = [
     "__version__",
+    "adapter",
     "Beta",
+    "ChainModel",
     "Constant",
     "Empirical",
     "ForwardModel",
@@ -40,6 +43,7 @@ __all__ = [
     "LogNormal",
     "Normal",
     "Output",
+    "Stage",
     "Triangular",
     "TruncatedNormal",
     "Uniform",

@@ -7,14 +7,18 @@ Each backend maps a function over batches (``map``) or yields ``(index, result)`
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import multiprocessing
 import os
+import signal
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from .execution import Backend, InProcess
+import numpy as np
+
+from .execution import Backend, BatchTimeout, InProcess
 
 __all__ = ["ProcessPool", "Dask", "make_backend", "BACKENDS"]
 
@@ -50,10 +54,53 @@ def _init_worker(payload: bytes, blas_threads: int | None, driver: int) -> None:
     _WORKER_FUNC = cloudpickle.loads(payload)
 
 
-def _run_stored(batch: Any) -> Any:
+def _run_stored(batch: Any, timeout: float | None = None) -> Any:
     if _WORKER_FUNC is None:  # pragma: no cover - the initializer always runs first
         raise RuntimeError("process-pool worker was started without a function")
-    return _WORKER_FUNC(batch)
+    return _call_with_timeout(_WORKER_FUNC, batch, timeout)
+
+
+@contextlib.contextmanager
+def _alarm(seconds: float | None) -> Iterator[None]:
+    """Raise :class:`BatchTimeout` in this (main) thread after ``seconds`` (a no-op elsewhere)."""
+    if seconds is None or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expire(signum: int, frame: Any) -> None:
+        raise BatchTimeout(seconds)
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _call_with_timeout(func: Callable[[Any], Any], batch: Any, timeout: float | None) -> Any:
+    """``func(batch)``; past ``timeout`` seconds, ``func.timed_out(batch, timeout)`` (the batch's failure)."""
+    try:
+        with _alarm(timeout):
+            return func(batch)
+    except BatchTimeout:
+        return _timed_out(func, batch, timeout)
+
+
+def _timed_out(func: Callable[[Any], Any], batch: Any, timeout: float | None) -> Any:
+    handler = getattr(func, "timed_out", None)
+    if handler is None:
+        raise TimeoutError(f"a batch ran longer than the backend's timeout of {timeout:g} s") from None
+    return handler(batch, timeout)
+
+
+def _check_timeout(timeout: Any) -> float | None:
+    if timeout is None:
+        return None
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
+        raise ValueError(f"timeout must be a positive number of seconds or None, got {timeout!r}")
+    return float(timeout)
 
 
 def _in_order(results: Any, n: int) -> list[Any]:
@@ -90,6 +137,10 @@ class ProcessPool:
     blas_threads : int or None
         BLAS/OpenMP threads per worker (default 1, so ``n_workers`` workers use ``n_workers`` cores);
         None leaves the libraries' defaults.
+    timeout : float or None
+        Seconds a batch may run. A batch past it is interrupted in its worker (a ``SIGALRM``,
+        which stops Python code, sleeps and waits, though not a C extension that never returns
+        to Python): its points fail with a message and the run goes on. None: no limit.
 
     Examples
     --------
@@ -104,8 +155,10 @@ class ProcessPool:
         *,
         start_method: str | None = None,
         blas_threads: int | None = 1,
+        timeout: float | None = None,
     ) -> None:
         self.n_workers = _check_workers(n_workers) or os.cpu_count() or 1
+        self.timeout = _check_timeout(timeout)
         methods = multiprocessing.get_all_start_methods()
         if start_method is None:
             start_method = "forkserver" if "forkserver" in methods else "spawn"
@@ -142,7 +195,7 @@ class ProcessPool:
     def imap(self, func: Callable[[Any], Any], batches: Sequence[Any]) -> Iterator[tuple[int, Any]]:
         """Yield ``(index, func(batch))`` in completion order; unfinished work is cancelled on exit."""
         pool = self._pool_for(func)
-        futures = {pool.submit(_run_stored, b): i for i, b in enumerate(batches)}
+        futures = {pool.submit(_run_stored, b, self.timeout): i for i, b in enumerate(batches)}
         try:
             for fut in cf.as_completed(futures):
                 yield futures[fut], fut.result()
@@ -168,8 +221,53 @@ class ProcessPool:
         self.close()
 
 
-def _apply(func: Callable[[Any], Any], batch: Any) -> Any:
-    return func(batch)
+# Dask task sizing: aim for tasks of this many seconds, but keep this many tasks per worker thread
+_TASK_SECONDS = 0.2
+_TASKS_PER_THREAD = 4
+
+
+def _apply(func: Callable[[Any], Any], batch: Any, timeout: float | None = None) -> Any:
+    return func(batch) if timeout is None else _call_in_thread(func, batch, timeout)
+
+
+def _apply_chunk(func: Callable[[Any], Any], chunk: list[Any], timeout: float | None = None) -> list[tuple[Any, float]]:
+    """``[(func(batch), seconds) ...]`` for the batches of one Dask task."""
+    out = []
+    for batch in chunk:
+        start = time.perf_counter()
+        out.append((_apply(func, batch, timeout), time.perf_counter() - start))
+    return out
+
+
+def _call_in_thread(func: Callable[[Any], Any], batch: Any, timeout: float) -> Any:
+    """``func(batch)`` in a helper thread, given up after ``timeout`` s (Dask tasks run off the main
+    thread, where no alarm signal reaches them).
+
+    A given-up thread is sent :class:`BatchTimeout` asynchronously, which stops Python code at its
+    next bytecode; a thread asleep or inside C code ends when that call returns, and costs nothing
+    meanwhile. Either way the task returns the batch's failure at once and the worker goes on.
+    """
+    import ctypes
+
+    box: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            box["result"] = func(batch)
+        except BatchTimeout:
+            pass
+        except BaseException as err:  # noqa: BLE001 - handed back to the task
+            box["error"] = err
+
+    thread = threading.Thread(target=target, daemon=True, name="uqbridge-batch")
+    thread.start()
+    thread.join(timeout)
+    if thread.is_alive():
+        ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread.ident), ctypes.py_object(BatchTimeout))
+        return _timed_out(func, batch, timeout)
+    if "error" in box:
+        raise box["error"]
+    return box["result"]
 
 
 class Dask:
@@ -190,6 +288,10 @@ class Dask:
         Threads per LocalCluster worker. Solvers holding the GIL want 1 (the default).
     processes : bool
         LocalCluster workers are processes (default) or threads of this process.
+    timeout : float or None
+        Seconds a batch may run on its worker. A batch past it is given up: its points fail with
+        a message and the run goes on (the batch runs in a helper thread, which is interrupted
+        at its next Python bytecode; see ``_call_in_thread``). None: no limit.
 
     Examples
     --------
@@ -205,6 +307,7 @@ class Dask:
         n_workers: int | None = None,
         threads_per_worker: int = 1,
         processes: bool = True,
+        timeout: float | None = None,
     ) -> None:
         if address is not None and not isinstance(address, str):
             raise TypeError(f"address must be a scheduler address string or None, got {address!r}")
@@ -217,6 +320,7 @@ class Dask:
         self.n_workers = _check_workers(n_workers)
         self.threads_per_worker = _check_workers(threads_per_worker, "threads_per_worker")
         self.processes = bool(processes)
+        self.timeout = _check_timeout(timeout)
         self._client: Any = None
         self._cluster: Any = None
 
@@ -257,14 +361,41 @@ class Dask:
         if not batches:
             return
         [shipped] = client.scatter([func], broadcast=True, hash=False)
-        futures = [client.submit(_apply, shipped, b, pure=False) for b in batches]
-        index = {f.key: i for i, f in enumerate(futures)}
+        threads = self._threads()
+        futures: dict[str, tuple[Any, list[int]]] = {}
+
+        def submit(chunks: list[list[int]]) -> list[Any]:
+            new = client.map(_apply_chunk, [shipped] * len(chunks), [[batches[i] for i in c] for c in chunks],
+                             timeout=self.timeout, pure=False)
+            futures.update({f.key: (f, c) for f, c in zip(new, chunks)})
+            return new
+
+        # a first wave of one batch per task measures how long a batch takes; the rest then goes in
+        # chunks of about _TASK_SECONDS each (Dask costs ~2-3 ms of CPU per task, however small),
+        # keeping at least _TASKS_PER_THREAD tasks per worker thread for load balance
+        first = min(len(batches), 2 * threads)
+        rest = list(range(first, len(batches)))
+        stream = as_completed(submit([[i] for i in range(first)]), with_results=True)
+        seconds: list[float] = []
         try:
-            for fut in as_completed(futures):
-                yield index[fut.key], fut.result()
+            # with_results gathers finished results in groups: one round trip per group, not per task
+            for fut, results in stream:
+                _, chunk = futures[fut.key]
+                for i, (result, took) in zip(chunk, results):
+                    seconds.append(took)
+                    yield i, result
+                if rest and len(seconds) >= min(first, threads):
+                    per_batch = max(float(np.median(seconds)), 1e-6)
+                    size = max(1, min(int(_TASK_SECONDS / per_batch), len(rest) // (_TASKS_PER_THREAD * threads)))
+                    stream.update(submit([rest[k : k + size] for k in range(0, len(rest), size)]))
+                    rest = []
         finally:
-            client.cancel(futures)
+            client.cancel([f for f, _ in futures.values()])
             shipped.release()
+
+    def _threads(self) -> int:
+        workers = self.client.scheduler_info(n_workers=-1)["workers"].values()
+        return max(1, sum(int(w.get("nthreads", 1)) for w in workers))
 
     def map(self, func: Callable[[Any], Any], batches: Sequence[Any]) -> list[Any]:
         """``[func(b) for b in batches]``, computed on the cluster, in order."""
@@ -285,7 +416,13 @@ class Dask:
         self.close()
 
 
-def make_backend(kind: str = "inprocess", *, n_workers: int | None = None, address: str | None = None) -> Backend:
+def make_backend(
+    kind: str = "inprocess",
+    *,
+    n_workers: int | None = None,
+    address: str | None = None,
+    timeout: float | None = None,
+) -> Backend:
     """A backend by name, for command lines and configuration files.
 
     Parameters
@@ -295,6 +432,8 @@ def make_backend(kind: str = "inprocess", *, n_workers: int | None = None, addre
         Worker count of the process pool or of the Dask LocalCluster.
     address : str or None
         Dask scheduler address (``kind="dask"`` only); None starts a LocalCluster.
+    timeout : float or None
+        Seconds a batch may run (process pool and Dask; see their ``timeout``).
 
     Examples
     --------
@@ -308,7 +447,11 @@ def make_backend(kind: str = "inprocess", *, n_workers: int | None = None, addre
     if kind == "inprocess":
         if n_workers not in (None, 1):
             raise ValueError(f"the in-process backend runs one worker, got n_workers={n_workers!r}")
+        if timeout is not None:
+            raise ValueError(
+                f"timeout={timeout!r} needs a backend that can interrupt a batch: use kind='processes' or 'dask'"
+            )
         return InProcess()
     if kind == "processes":
-        return ProcessPool(n_workers)
-    return Dask(address, n_workers=n_workers)
+        return ProcessPool(n_workers, timeout=timeout)
+    return Dask(address, n_workers=n_workers, timeout=timeout)

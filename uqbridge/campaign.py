@@ -5,23 +5,35 @@ result as an uninterrupted run; failed points are recorded, retried, dropped or 
 
 Store layout (a directory)::
 
-    manifest.json        model, inputs, design, seed, n, batch size, policy (written last, atomically)
-    design.nc            all design points, drawn once before any evaluation
-    model.pkl            the model pickled with cloudpickle, when it pickles (used by resume)
+    manifest.json        model (registry name + options, inputs as data), design, seed, n, batch
+                         size, policy, design checksum (written last, atomically)
+    design.nc            all design points, drawn once before any evaluation (with a copy of the
+                         manifest, from which a deleted manifest.json is restored)
+    model.pkl            the pickled model, only for models not in the registry; loaded only when
+                         the caller says the store is trusted (``trust=True``, ``--trust-store``)
     batches/000042.nc    one file per finished batch: sample index, outputs, status, message, attempts
+    batches/000042.sha256  its SHA-256; a batch whose file is unreadable or does not match is moved
+                         to ``quarantine/`` on resume and run again
+    .lock                held by the running driver (taken before anything is written)
 
 Every file is written under a temporary name, fsync'd, and renamed; the rename is the commit point,
 so a file either holds a complete batch or does not exist. Only the driver process writes (workers
-need no shared file system), and a lock (``.lock``) keeps a second driver off a running store.
+need no shared file system), and the lock keeps a second driver off a store, from its creation on.
+
+Security: a pickle is code. A store rebuilds a registered model from its registry name, options
+and input declarations (plain data); ``model.pkl`` is unpickled only on an explicit opt-in.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as _dt
+import hashlib
 import json
 import os
 import pickle
+import re
 import sys
 import time
 import warnings
@@ -35,7 +47,17 @@ import xarray as xr
 
 from ._version import __version__
 from .designs import DESIGNS, sample_inputs
-from .execution import ERROR, NONFINITE, OK, Backend, BatchResult, InProcess, evaluate_batch
+from .execution import (
+    ERROR,
+    NONFINITE,
+    OK,
+    Backend,
+    BatchResult,
+    InProcess,
+    _failed,
+    evaluate_batch,
+    timeout_message,
+)
 from .model import ForwardModel
 from .propagate import RESERVED_NAMES, summarize
 from .results import provenance, samples_dataset, seed_attr
@@ -43,6 +65,8 @@ from .results import provenance, samples_dataset, seed_attr
 __all__ = [
     "POLICIES",
     "CampaignAborted",
+    "StoreInUse",
+    "UntrustedStore",
     "run_campaign",
     "resume_campaign",
     "campaign_status",
@@ -56,13 +80,23 @@ _MANIFEST = "manifest.json"
 _DESIGN = "design.nc"
 _MODEL = "model.pkl"
 _BATCHES = "batches"
+_QUARANTINE = "quarantine"
 _LOCK = ".lock"
+_BATCH_NAME = re.compile(r"^(\d{6})\.nc$")
 # netCDF-4 through libnetcdf: ~5x faster than h5netcdf for the many small files a campaign writes.
 _ENGINE = "netcdf4"
 
 
 class CampaignAborted(RuntimeError):
     """Raised by the ``"abort"`` policy once the batch holding the failures is committed."""
+
+
+class StoreInUse(RuntimeError):
+    """Another driver holds the store's lock (it is running, or starting, a campaign there)."""
+
+
+class UntrustedStore(ValueError):
+    """The store's model exists only as a pickle, and the caller did not say the store is trusted."""
 
 
 # ---- durable files --------------------------------------------------------------------------------
@@ -95,11 +129,74 @@ def _batch_path(store: Path, index: int) -> Path:
     return store / _BATCHES / f"{index:06d}.nc"
 
 
-def _committed(store: Path) -> list[int]:
+def _sum_path(store: Path, index: int) -> Path:
+    return store / _BATCHES / f"{index:06d}.sha256"
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _commit_batch(root: Path, index: int, ds: xr.Dataset) -> None:
+    """Write the batch, then its checksum, then rename the batch into place (the commit point)."""
+    final = _batch_path(root, index)
+    tmp = final.with_name(f".{final.name}.{os.getpid()}.tmp")
+    ds.to_netcdf(tmp, engine=_ENGINE)
+    _fsync_path(tmp)
+    _commit(_sum_path(root, index), _write_bytes(_sha256(tmp).encode()))
+    os.replace(tmp, final)
+    _fsync_path(final.parent)
+
+
+def _scan(store: Path, manifest: Mapping[str, Any]) -> tuple[list[int], list[Path]]:
+    """Committed batches whose files check out, and the files that do not (corrupt, stray, unverified)."""
     folder = store / _BATCHES
     if not folder.is_dir():
-        return []
-    return sorted(int(p.stem) for p in folder.glob("[0-9]*.nc"))
+        return [], []
+    good, bad = [], []
+    checked = bool(manifest.get("checksums"))
+    for path in sorted(folder.iterdir()):
+        if path.name.startswith(".") or path.suffix == ".sha256":
+            continue
+        match = _BATCH_NAME.match(path.name)
+        index = int(match.group(1)) if match else -1
+        if not 0 <= index < manifest["n_batches"]:
+            bad.append(path)  # not a batch of this design: never counts as work done
+        elif not checked or _checksum_ok(store, index):
+            good.append(index)
+        else:
+            bad.append(path)
+    return good, bad
+
+
+def _checksum_ok(store: Path, index: int) -> bool:
+    try:
+        expected = _sum_path(store, index).read_text().strip()
+        return _sha256(_batch_path(store, index)) == expected
+    except (OSError, UnicodeDecodeError):
+        return False
+
+
+def _quarantine(root: Path, paths: Sequence[Path]) -> None:
+    """Move damaged or stray batch files (and their checksums) aside, so their batches run again."""
+    if not paths:
+        return
+    folder = root / _QUARANTINE
+    folder.mkdir(exist_ok=True)
+    stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%S")
+    for path in paths:
+        os.replace(path, folder / f"{path.name}.{stamp}")
+        side = path.with_suffix(".sha256")
+        if side.exists():
+            os.replace(side, folder / f"{side.name}.{stamp}")
+    _fsync_path(root / _BATCHES)
+    warnings.warn(
+        f"campaign store {os.fspath(root)!r}: {len(paths)} batch file(s) were unreadable, did not match "
+        f"their checksum or do not belong to the design ({sorted(p.name for p in paths)[:5]}); moved to "
+        f"{_QUARANTINE}/ and their batches are run again",
+        RuntimeWarning,
+        stacklevel=4,
+    )
 
 
 # ---- the work shipped to workers ---------------------------------------------------------------------
@@ -125,6 +222,11 @@ class _CampaignCall:
             result.message[failed] = again.message
             attempts[failed] += 1
         return result, attempts, time.perf_counter() - start
+
+    def timed_out(self, batch: Mapping[str, np.ndarray], seconds: float) -> tuple[BatchResult, np.ndarray, float]:
+        """A batch that ran past the backend's timeout: every point failed once (no retry: it hangs)."""
+        n = len(next(iter(batch.values())))
+        return _failed(self.model, n, timeout_message(seconds)), np.ones(n, np.int16), float(seconds)
 
 
 def _batch_dataset(index: int, samples: np.ndarray, part: tuple[BatchResult, np.ndarray, float]) -> xr.Dataset:
@@ -156,16 +258,40 @@ def _progress_enabled(progress: bool | None) -> bool:
     return not os.environ.get("CI") and sys.stderr.isatty()
 
 
-def _registered_as(model: ForwardModel) -> str | None:
-    """The registry name that rebuilds exactly this model (same inputs and outputs), if any."""
+def _registry_recipe(model: ForwardModel) -> tuple[str, dict[str, Any]] | None:
+    """``(registry name, options)`` that rebuild exactly this model from data, or None."""
+    from .registry import get_model, registered_origin
+
+    origin = registered_origin(model)
+    if origin is None:
+        # built by calling a registered factory directly: the registered default with the same
+        # code and the same description (which states the factory's settings) is the same model
+        try:
+            default = get_model(model.name)
+        except Exception:  # noqa: BLE001 - not registered under its own name
+            return None
+        code = getattr(model.function, "__code__", None)
+        if code is None or getattr(default.function, "__code__", None) is not code or default.description != model.description:
+            return None
+        origin = (model.name, {})
+    try:
+        rebuilt = _rebuild(origin[0], origin[1], model.inputs.to_json())
+    except Exception:  # noqa: BLE001 - not rebuildable: fall back to model= or a trusted pickle
+        return None
+    same = (
+        rebuilt.name == model.name
+        and rebuilt.output_names == model.output_names
+        and rebuilt.inputs.to_json() == model.inputs.to_json()
+    )
+    return origin if same else None
+
+
+def _rebuild(name: str, options: Mapping[str, Any], inputs: str) -> ForwardModel:
+    """The registered model ``name`` built with ``options``, with the stored input declarations."""
+    from .inputs import InputSet
     from .registry import get_model
 
-    try:
-        registered = get_model(model.name)
-    except (KeyError, ImportError, TypeError):
-        return None
-    same = registered.inputs.to_json() == model.inputs.to_json() and registered.output_names == model.output_names
-    return model.name if same else None
+    return dataclasses.replace(get_model(name, **options), inputs=InputSet.from_json(inputs))
 
 
 # ---- public API ------------------------------------------------------------------------------------------
@@ -225,9 +351,11 @@ def run_campaign(
     Notes
     -----
     :func:`resume_campaign` needs the model again. It is found, in this order, from the caller
-    (``model=``), from the registry when the model is a registered one with its registered inputs,
-    or from ``model.pkl`` (cloudpickle; functions defined in importable modules are pickled by
-    reference, so their modules must still be importable).
+    (``model=``); from the registry, when the model came from :func:`uqbridge.registry.get_model`
+    (possibly with inputs changed by ``with_inputs``): the manifest stores its registry name,
+    options and input declarations as data; or, only if the caller trusts the store
+    (``trust=True``), from ``model.pkl`` (cloudpickle; loading it runs code, so a store from
+    someone else must never be trusted).
 
     Examples
     --------
@@ -251,62 +379,73 @@ def run_campaign(
         raise ValueError(f"unknown design {design!r}; valid designs: {list(DESIGNS)}")
     summarize(xr.Dataset({"status": ("sample", [])}), [], quantiles=quantiles)  # validate early
     root = Path(store)
+    if root.exists() and not root.is_dir():
+        raise FileExistsError(f"store {os.fspath(root)!r} is a file, not a directory; give a new or empty directory")
+    _refuse_used(root)
+    root.mkdir(parents=True, exist_ok=True)
+    # the lock comes first: two drivers started together on one empty store must not both write
+    with _exclusive(root):
+        _refuse_used(root)
+        (root / _BATCHES).mkdir(exist_ok=True)
+        recipe = _registry_recipe(model)
+        payload = None
+        if recipe is None:
+            try:
+                import cloudpickle
+
+                payload = cloudpickle.dumps(model)
+            except Exception:  # noqa: BLE001 - a model that does not pickle is resumed with model=
+                payload = None
+        manifest: dict[str, Any] = {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "uqbridge_version": __version__,
+            "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+            "model": model.name,
+            "registry": recipe[0] if recipe else None,
+            "options": recipe[1] if recipe else {},
+            "rebuild": "registry" if recipe else ("pickle" if payload is not None else "caller"),
+            "inputs": model.inputs.to_json(),
+            "outputs": list(model.output_names),
+            "design": design,
+            "seed": seed_attr(seed),
+            "n": n,
+            "batch_size": batch_size,
+            "n_batches": -(-n // batch_size),
+            "policy": policy,
+            "max_retries": max_retries,
+            "quantiles": [float(q) for q in quantiles],
+            "checksums": "sha256",
+        }
+        values = sample_inputs(model.inputs, n, design, rng=np.random.default_rng(seed))
+        design_ds = xr.Dataset(
+            {name: ("sample", np.asarray(v, float)) for name, v in model.complete(values).items()},
+            coords={"sample": np.arange(n)},
+            attrs={"campaign_manifest": json.dumps(manifest)},
+        )
+        _commit(root / _DESIGN, _write_netcdf(design_ds))
+        manifest["design_sha256"] = _sha256(root / _DESIGN)
+        if payload is not None:
+            _commit(root / _MODEL, _write_bytes(payload))
+        _commit(root / _MANIFEST, _write_bytes(json.dumps(manifest, indent=1).encode()))
+        return _run_locked(root, manifest, model, backend, policy, progress)
+
+
+def _refuse_used(root: Path) -> None:
     if (root / _MANIFEST).exists():
         raise FileExistsError(
             f"store {os.fspath(root)!r} already holds a campaign; continue it with "
-            "resume_campaign(store) or choose a new directory"
+            "resume_campaign(store) (`uqbridge resume STORE`) or choose a new directory"
         )
-    if root.exists():
+    if root.is_dir():
         ours = {_DESIGN, _MODEL, _BATCHES, _LOCK}
         foreign = sorted(p.name for p in root.iterdir() if p.name not in ours and not p.name.endswith(".tmp"))
-        if foreign or _committed(root):
+        batches = root / _BATCHES
+        if foreign or (batches.is_dir() and any(batches.glob("*.nc"))):
             raise FileExistsError(
                 f"store {os.fspath(root)!r} is not empty (holds {foreign or 'batch files'}); give a new "
                 "or empty directory"
             )
-    (root / _BATCHES).mkdir(parents=True, exist_ok=True)
-
-    values = sample_inputs(model.inputs, n, design, rng=np.random.default_rng(seed))
-    design_ds = xr.Dataset(
-        {name: ("sample", np.asarray(v, float)) for name, v in model.complete(values).items()},
-        coords={"sample": np.arange(n)},
-    )
-    _commit(root / _DESIGN, _write_netcdf(design_ds))
-    rebuild = "caller"
-    registry_name = _registered_as(model)
-    if registry_name is not None:
-        rebuild = "registry"
-    try:
-        import cloudpickle
-
-        payload = cloudpickle.dumps(model)
-    except Exception:  # noqa: BLE001 - a model that does not pickle is resumed with model=
-        payload = None
-    if payload is not None:
-        _commit(root / _MODEL, _write_bytes(payload))
-        if rebuild == "caller":
-            rebuild = "pickle"
-    manifest = {
-        "format": FORMAT,
-        "format_version": FORMAT_VERSION,
-        "uqbridge_version": __version__,
-        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "model": model.name,
-        "registry": registry_name,
-        "rebuild": rebuild,
-        "inputs": model.inputs.to_json(),
-        "outputs": list(model.output_names),
-        "design": design,
-        "seed": seed_attr(seed),
-        "n": n,
-        "batch_size": batch_size,
-        "n_batches": -(-n // batch_size),
-        "policy": policy,
-        "max_retries": max_retries,
-        "quantiles": [float(q) for q in quantiles],
-    }
-    _commit(root / _MANIFEST, _write_bytes(json.dumps(manifest, indent=1).encode()))
-    return _run(root, manifest, model, backend, policy, progress)
 
 
 def resume_campaign(
@@ -316,22 +455,37 @@ def resume_campaign(
     backend: Backend | None = None,
     policy: str | None = None,
     progress: bool | None = None,
+    trust: bool = False,
+    rerun_failed: bool = False,
 ) -> xr.Dataset:
     """Continue a campaign: run only the batches not yet committed, then assemble the result.
+
+    Batch files that are unreadable, do not match their checksum or do not belong to the design
+    are moved to ``quarantine/`` (with a warning) and their batches run again; a deleted
+    ``manifest.json`` is restored from the copy kept in ``design.nc``.
 
     Parameters
     ----------
     store : path
         Directory of a campaign started by :func:`run_campaign` (possibly killed mid-run).
     model : ForwardModel or None
-        The campaign's model; needed unless it is a registered model or ``model.pkl`` loads. It must
-        declare the same name, inputs and outputs as when the campaign started.
+        The campaign's model; needed unless it came from the registry (then it is rebuilt from
+        the manifest's data) or ``trust=True``. It must declare the same name, inputs and outputs
+        as when the campaign started.
     backend : Backend or None
         Where to run the remaining batches (may differ from the original run).
     policy : {"drop", "retry", "abort"} or None
         Override the failure policy for the remaining batches (None: the campaign's policy).
     progress : bool or None
         As in :func:`run_campaign`.
+    trust : bool
+        Load the store's pickled model (``model.pkl``) if it is needed. **Unpickling runs code**:
+        say True only for a store you created yourself (CLI: ``--trust-store``). Without it an
+        unregistered model must be passed as ``model=``.
+    rerun_failed : bool
+        Also evaluate again the failed points of committed batches (e.g. after a remote server or
+        a licence went down mid-campaign); points that succeed replace their failure records, the
+        others keep theirs, and ``attempts`` counts every evaluation (CLI: ``--rerun-failed``).
 
     Returns
     -------
@@ -349,11 +503,14 @@ def resume_campaign(
     True
     """
     root = Path(store)
-    manifest = _read_manifest(root)
     if policy is not None:
         _check_policy(policy)
-    model = _model_for(root, manifest, model)
-    return _run(root, manifest, model, backend, policy or manifest["policy"], progress)
+    _read_manifest(root)  # a clear error before any lock file is created in a foreign folder
+    with _exclusive(root):
+        manifest = _read_manifest(root, restore=True)
+        model = _model_for(root, manifest, model, trust)
+        return _run_locked(root, manifest, model, backend, policy or manifest["policy"], progress,
+                           rerun_failed=rerun_failed)
 
 
 def campaign_status(store: str | os.PathLike[str]) -> dict[str, Any]:
@@ -370,7 +527,7 @@ def campaign_status(store: str | os.PathLike[str]) -> dict[str, Any]:
     """
     root = Path(store)
     manifest = _read_manifest(root)
-    done = [i for i in _committed(root) if i < manifest["n_batches"]]
+    done, damaged = _scan(root, manifest)
     missing = sorted(set(range(manifest["n_batches"])) - set(done))
     return {
         "model": manifest["model"],
@@ -381,6 +538,7 @@ def campaign_status(store: str | os.PathLike[str]) -> dict[str, Any]:
         "missing": missing,
         "complete": not missing,
         "policy": manifest["policy"],
+        "damaged": [p.name for p in damaged],
     }
 
 
@@ -411,29 +569,68 @@ def format_summary(ds: xr.Dataset) -> str:
 
 
 # ---- internals -----------------------------------------------------------------------------------------
-def _read_manifest(root: Path) -> dict[str, Any]:
+def _read_manifest(root: Path, *, restore: bool = False) -> dict[str, Any]:
+    """The manifest; if only its copy in ``design.nc`` survives, that copy (written back if ``restore``)."""
     path = root / _MANIFEST
+    if root.exists() and not root.is_dir():
+        raise FileNotFoundError(f"no campaign at {os.fspath(root)!r}: it is a file, not a campaign folder")
     if not path.exists():
-        raise FileNotFoundError(
-            f"no campaign at {os.fspath(root)!r} (no {_MANIFEST}); start one with run_campaign(..., store=...)"
-        )
-    manifest = json.loads(path.read_text())
-    if manifest.get("format") != FORMAT or manifest.get("format_version") != FORMAT_VERSION:
+        manifest = _manifest_from_design(root)
+        if manifest is None:
+            raise FileNotFoundError(
+                f"no campaign at {os.fspath(root)!r} (no {_MANIFEST}); start one with run_campaign(..., store=...)"
+            )
+        if restore:
+            _commit(path, _write_bytes(json.dumps(manifest, indent=1).encode()))
+            warnings.warn(f"campaign store {os.fspath(root)!r}: {_MANIFEST} was missing; restored it from {_DESIGN}",
+                          RuntimeWarning, stacklevel=3)
+        return manifest
+    try:
+        manifest = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        if _manifest_from_design(root) is not None:
+            raise ValueError(
+                f"{os.fspath(path)!r} is damaged ({err}); delete it and resume: it is restored from {_DESIGN}"
+            ) from None
+        raise ValueError(f"{os.fspath(path)!r} is not a readable campaign manifest ({err})") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT or manifest.get("format_version") != FORMAT_VERSION:
+        found = manifest if not isinstance(manifest, dict) else manifest.get("format")
         raise ValueError(
             f"{os.fspath(path)!r} is not a uqbridge campaign manifest of format version {FORMAT_VERSION} "
-            f"(format={manifest.get('format')!r}, version={manifest.get('format_version')!r})"
+            f"(format={found!r}, version={manifest.get('format_version') if isinstance(manifest, dict) else None!r})"
         )
     return manifest
 
 
-def _model_for(root: Path, manifest: Mapping[str, Any], model: ForwardModel | None) -> ForwardModel:
-    if model is None and manifest.get("registry"):
-        from .registry import get_model
+def _manifest_from_design(root: Path) -> dict[str, Any] | None:
+    try:
+        with xr.open_dataset(root / _DESIGN, engine=_ENGINE) as ds:
+            text = ds.attrs.get("campaign_manifest")
+        manifest = json.loads(text) if text else None
+    except Exception:  # noqa: BLE001 - no design, or a damaged one: no copy to restore from
+        return None
+    return manifest if isinstance(manifest, dict) and manifest.get("format") == FORMAT else None
 
-        model = get_model(manifest["registry"])
-    if model is None and (root / _MODEL).exists():
+
+def _model_for(root: Path, manifest: Mapping[str, Any], model: ForwardModel | None, trust: bool) -> ForwardModel:
+    if model is None and manifest.get("registry"):
         try:
-            model = pickle.loads((root / _MODEL).read_bytes())
+            model = _rebuild(manifest["registry"], manifest.get("options") or {}, manifest["inputs"])
+        except Exception as err:  # noqa: BLE001 - explain what to do instead
+            raise ValueError(
+                f"cannot rebuild model {manifest['model']!r} from the registry entry {manifest['registry']!r} "
+                f"({type(err).__name__}: {err}); pass it again: resume_campaign(store, model=...)"
+            ) from None
+    if model is None and (root / _MODEL).exists():
+        if not trust:
+            raise UntrustedStore(
+                f"campaign {os.fspath(root)!r} has model {manifest['model']!r}, which is not a registered "
+                f"model; the store keeps it only as a pickle ({_MODEL}), and loading a pickle runs code. "
+                "Pass the model again (resume_campaign(store, model=...)), or, only if you created this "
+                "store yourself, opt in: resume_campaign(store, trust=True) / `uqbridge resume --trust-store STORE`"
+            )
+        try:
+            model = pickle.loads((root / _MODEL).read_bytes())  # noqa: S301 - the caller trusts this store
         except Exception as err:  # noqa: BLE001 - explain what to do instead
             raise ValueError(
                 f"cannot rebuild model {manifest['model']!r} from {os.fspath(root / _MODEL)!r} "
@@ -485,26 +682,15 @@ def _exclusive(root: Path) -> Iterator[None]:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise RuntimeError(
-                f"campaign {os.fspath(root)!r} is being run by another process; wait for it to finish "
-                "or stop it before resuming"
+            raise StoreInUse(
+                f"campaign store {os.fspath(root)!r} is locked: it is in use by another process (a "
+                "driver running or starting a campaign there); wait for it to finish or stop it, then "
+                "resume. A lock left by a killed driver is released by the OS and never blocks"
             ) from None
         try:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def _run(
-    root: Path,
-    manifest: Mapping[str, Any],
-    model: ForwardModel,
-    backend: Backend | None,
-    policy: str,
-    progress: bool | None,
-) -> xr.Dataset:
-    with _exclusive(root):
-        return _run_locked(root, manifest, model, backend, policy, progress)
 
 
 def _run_locked(
@@ -514,18 +700,23 @@ def _run_locked(
     backend: Backend | None,
     policy: str,
     progress: bool | None,
+    *,
+    rerun_failed: bool = False,
 ) -> xr.Dataset:
     from tqdm.auto import tqdm
 
     start = time.perf_counter()
     for stale in (root / _BATCHES).glob(".*.tmp"):
         stale.unlink(missing_ok=True)  # left by a process killed mid-write; never committed
-    design_ds = xr.load_dataset(root / _DESIGN, engine=_ENGINE)
-    values = {name: design_ds[name].values for name in model.inputs.names}
+    values = _load_design(root, manifest, model)
     n, size = manifest["n"], manifest["batch_size"]
-    todo = sorted(set(range(manifest["n_batches"])) - set(_committed(root)))
-    batches = [{k: v[b * size : (b + 1) * size] for k, v in values.items()} for b in todo]
+    done, damaged = _scan(root, manifest)
+    _quarantine(root, damaged)
+    todo = sorted(set(range(manifest["n_batches"])) - set(done))
     retries = manifest["max_retries"] if policy == "retry" else 0
+    if rerun_failed:
+        _rerun_failed(root, sorted(done), model, values, size, backend or InProcess(), retries)
+    batches = [{k: v[b * size : (b + 1) * size] for k, v in values.items()} for b in todo]
     backend = backend or InProcess()
     done_points = n - sum(len(next(iter(b.values()))) for b in batches)
     bar = tqdm(total=n, initial=done_points, unit="pt", desc=model.name, disable=not _progress_enabled(progress))
@@ -535,7 +726,7 @@ def _run_locked(
         for k, part in stream:
             b = todo[k]
             samples = np.arange(b * size, min((b + 1) * size, n))
-            _commit(_batch_path(root, b), _write_netcdf(_batch_dataset(b, samples, part)))
+            _commit_batch(root, b, _batch_dataset(b, samples, part))
             status = part[0].status
             n_failed += int(np.count_nonzero(status != OK))
             if n_failed:
@@ -553,6 +744,53 @@ def _run_locked(
         stream.close()  # cancels batches still queued on a pool or cluster
         bar.close()
     return _assemble(root, manifest, model, values, backend, time.perf_counter() - start)
+
+
+def _rerun_failed(root: Path, done: list[int], model: ForwardModel, values: Mapping[str, np.ndarray], size: int,
+                  backend: Backend, retries: int) -> None:
+    """Evaluate the failed points of committed batches again and re-commit those batches."""
+    stored, picks, batches = [], [], []
+    for b in done:
+        ds = xr.load_dataset(_batch_path(root, b), engine=_ENGINE)
+        bad = np.flatnonzero(ds["status"].values != OK)
+        if bad.size:
+            rows = b * size + bad
+            stored.append((b, ds))
+            picks.append(bad)
+            batches.append({k: v[rows] for k, v in values.items()})
+    stream = _stream(backend, _CampaignCall(model, retries), batches)
+    try:
+        for k, (result, attempts, seconds) in stream:
+            b, ds = stored[k]
+            bad = picks[k]
+            for name in model.output_names:
+                ds[name].values[bad] = result.outputs[name]
+            ds["status"].values[bad] = result.status
+            message = ds["message"].values.astype(object)
+            message[bad] = result.message
+            ds["message"] = ("sample", message.astype(str))
+            ds["attempts"].values[bad] += attempts.astype(np.int16)
+            ds.attrs["eval_time_s"] = float(ds.attrs.get("eval_time_s", 0.0)) + seconds
+            _commit_batch(root, b, ds)
+    finally:
+        stream.close()
+
+
+def _load_design(root: Path, manifest: Mapping[str, Any], model: ForwardModel) -> dict[str, np.ndarray]:
+    expected = manifest.get("design_sha256")
+    try:
+        if expected and _sha256(root / _DESIGN) != expected:
+            raise ValueError("its checksum does not match the manifest")
+        design_ds = xr.load_dataset(root / _DESIGN, engine=_ENGINE)
+        values = {name: design_ds[name].values for name in model.inputs.names}
+    except Exception as err:  # noqa: BLE001 - any damage: the recorded design cannot be trusted
+        raise ValueError(
+            f"campaign store {os.fspath(root)!r}: {_DESIGN} is damaged ({err}); the recorded design points "
+            "cannot be trusted, so the campaign cannot continue: start a new campaign in a new store"
+        ) from None
+    if any(v.shape != (manifest["n"],) for v in values.values()):
+        raise ValueError(f"campaign store {os.fspath(root)!r}: {_DESIGN} does not hold {manifest['n']} points")
+    return values
 
 
 def _assemble(

@@ -51,7 +51,10 @@ def unit_design(n: int, d: int, design: str = "sobol", *, rng: Any = None) -> np
             warnings.filterwarnings("ignore", message=".*balance properties.*")
             u = engine.random(n)
     # scipy designs live in [0, 1); keep strictly inside for inverse CDFs with infinite support.
-    return np.clip(u, np.finfo(float).tiny, 1 - np.finfo(float).epsneg)
+    # (in place: np.clip with scalar bounds makes two temporaries and is ~5x slower at 10^6 x d)
+    np.maximum(u, np.finfo(float).tiny, out=u)
+    np.minimum(u, 1 - np.finfo(float).epsneg, out=u)
+    return u
 
 
 def sample_inputs(inputs: InputSet, n: int, design: str = "sobol", *, rng: Any = None) -> dict[str, np.ndarray]:

@@ -14,12 +14,27 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from .model import ForwardModel
+from .failures import SampleFailures
+from .model import ForwardModel, ModelContractError
 
-__all__ = ["OK", "NONFINITE", "ERROR", "Backend", "InProcess", "BatchResult", "evaluate_batch", "evaluate"]
+__all__ = ["OK", "NONFINITE", "ERROR", "Backend", "InProcess", "BatchResult", "BatchTimeout", "evaluate_batch", "evaluate"]
 
 OK, NONFINITE, ERROR = 0, 1, 2
 STATUS_MEANINGS = "ok nonfinite error"
+
+
+class BatchTimeout(BaseException):
+    """Raised inside a worker when a batch runs past the backend's ``timeout``.
+
+    A ``BaseException`` so that a model's own ``except Exception`` cannot swallow it.
+    """
+
+
+def timeout_message(seconds: float) -> str:
+    return (
+        f"batch timed out after {seconds:g} s (the backend's timeout); the model did not return, "
+        "its points are recorded as failed"
+    )
 
 
 class Backend(Protocol):
@@ -76,16 +91,30 @@ def evaluate_batch(model: ForwardModel, values: Mapping[str, np.ndarray]) -> Bat
     try:
         with np.errstate(all="ignore"):
             outputs = model(**values)
-    except Exception as err:  # noqa: BLE001 - any model failure is recorded, never lost
+    except SampleFailures as err:  # the model knows which samples failed: keep the others as they are
+        try:
+            return _partial(model, err, n)
+        except ModelContractError as broken:
+            return _failed(model, n, f"{type(broken).__name__}: {broken}")
+    except ModelContractError as err:
+        # a broken declaration (wrong length, complex, in-place edit): splitting the call could
+        # "repair" it (a length-1 answer fits a 1-point call), so every point of the call fails
+        return _failed(model, n, f"{type(err).__name__}: {err}")
+    except (Exception, SystemExit) as err:  # noqa: BLE001 - any model failure is recorded, never lost
         if n == 1:
-            nan = {o: np.full(1, np.nan) for o in model.output_names}
-            return BatchResult(nan, np.array([ERROR], np.int8), np.array([f"{type(err).__name__}: {err}"], object))
+            if isinstance(err, SystemExit):  # a model calling sys.exit() must not end the run
+                return _failed(model, 1, f"model {model.name!r} called sys.exit({err.code!r})")
+            return _failed(model, 1, f"{type(err).__name__}: {err}")
         half = n // 2
         parts = [
             evaluate_batch(model, {k: v[:half] for k, v in values.items()}),
             evaluate_batch(model, {k: v[half:] for k, v in values.items()}),
         ]
         return BatchResult.concat(parts)
+    return _statuses(outputs, n)
+
+
+def _statuses(outputs: dict[str, np.ndarray], n: int) -> BatchResult:
     status = np.zeros(n, np.int8)
     # an empty fixed-width array is ~100x cheaper than an object array at 10^6 samples
     message: np.ndarray = np.zeros(n, dtype="<U1")
@@ -96,6 +125,25 @@ def evaluate_batch(model: ForwardModel, values: Mapping[str, np.ndarray]) -> Bat
             status[fresh] = NONFINITE
             message[fresh] = f"output {name!r} is not finite"
     return BatchResult(outputs, status, message)
+
+
+def _partial(model: ForwardModel, err: SampleFailures, n: int) -> BatchResult:
+    if err.failed.shape != (n,):
+        raise ValueError(f"model {model.name!r} reported failures for {err.failed.size} samples in a batch of {n}")
+    checked = model._check_outputs(err.outputs, n)
+    result = _statuses(checked, n)
+    result.status[err.failed] = ERROR
+    result.message = result.message.astype(object)
+    result.message[err.failed] = np.asarray(err.messages, dtype=object)[err.failed]
+    for name in checked:
+        checked[name][err.failed] = np.nan
+    return result
+
+
+def _failed(model: ForwardModel, n: int, message: str) -> BatchResult:
+    """A batch of ``n`` points that all failed with ``message``."""
+    nan = {o: np.full(n, np.nan) for o in model.output_names}
+    return BatchResult(nan, np.full(n, ERROR, np.int8), np.full(n, message, object))
 
 
 def evaluate(
@@ -122,9 +170,19 @@ def evaluate(
     array([ 0.,  1.,  4.,  9., 16.])
     """
     full = model.complete(values)
+    if not full:
+        raise ValueError(
+            f"model {model.name!r} declares no inputs: there is nothing to sample or evaluate per "
+            "sample; declare at least one Input"
+        )
     n = len(next(iter(full.values())))
     backend = backend or InProcess()
-    size = _default_batch_size(backend, n) if batch_size is None else max(1, int(batch_size))
+    if batch_size is None:
+        size = _default_batch_size(backend, n)
+    elif isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer or None, got {batch_size!r}")
+    else:
+        size = int(batch_size)
     batches = [{k: v[s : s + size] for k, v in full.items()} for s in range(0, n, size)]
     parts = backend.map(_BatchCall(model), batches)
     return BatchResult.concat(parts)
@@ -147,3 +205,7 @@ class _BatchCall:
 
     def __call__(self, batch: Mapping[str, np.ndarray]) -> BatchResult:
         return evaluate_batch(self.model, batch)
+
+    def timed_out(self, batch: Mapping[str, np.ndarray], seconds: float) -> BatchResult:
+        """The result of a batch that ran past the backend's timeout: all its points failed."""
+        return _failed(self.model, len(next(iter(batch.values()))), timeout_message(seconds))

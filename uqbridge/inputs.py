@@ -1,4 +1,4 @@
-"""Input declarations: name, distribution, kind (aleatory | epistemic), units, and their joint law.
+"""Input declarations: name, distribution, kind (aleatory | epistemic | condition), units, and their joint law.
 
 An :class:`InputSet` maps designs in the unit hypercube (or independent standard normals) to input
 values through the marginals, a Gaussian copula and blocks of joint samples (e.g. a posterior).
@@ -18,22 +18,26 @@ from .distributions import Constant, Distribution, Empirical, distribution_from_
 
 __all__ = ["Input", "InputSet", "KINDS"]
 
-KINDS = ("aleatory", "epistemic")
-Kind = Literal["aleatory", "epistemic"]
+KINDS = ("aleatory", "epistemic", "condition")
+Kind = Literal["aleatory", "epistemic", "condition"]
 
 
 @dataclass(frozen=True)
 class Input:
-    """One uncertain (or fixed) model input.
+    """One model input: uncertain (aleatory or epistemic), fixed, or a controlled condition.
 
     Parameters
     ----------
     name : str
         Python identifier; the keyword the model function receives.
-    distribution : Distribution
+    distribution : Distribution, or a number for a condition
         Its probability law (``Constant`` for a fixed value).
-    kind : {"aleatory", "epistemic"}
-        Natural variability or lack of knowledge (what calibration updates).
+    kind : {"aleatory", "epistemic", "condition"}
+        Natural variability, lack of knowledge (what calibration updates), or a **condition**: a
+        controlled setting of the experiment or of the study (strain, temperature, overpotential),
+        not uncertain. A condition holds one value (a number or ``Constant``); analyses leave it at
+        that value, a study or ``model.with_inputs(T=350.0)`` sets it, and calibration data give it
+        per observation.
     units, description : str
         Shown by ``uqbridge describe`` and kept in every result's metadata.
 
@@ -42,6 +46,8 @@ class Input:
     >>> from uqbridge.distributions import Normal
     >>> Input("a", Normal(1.0, 0.1), "epistemic", units="nm").kind
     'epistemic'
+    >>> Input("T", 300.0, "condition", units="K").distribution
+    Constant(value=300.0)
     """
 
     name: str
@@ -55,6 +61,15 @@ class Input:
             raise ValueError(f"input name must be a Python identifier, got {self.name!r}")
         if self.kind not in KINDS:
             raise ValueError(f"input {self.name!r}: kind must be one of {KINDS}, got {self.kind!r}")
+        if self.kind == "condition":
+            if isinstance(self.distribution, (int, float, np.integer, np.floating)) and not isinstance(self.distribution, bool):
+                object.__setattr__(self, "distribution", Constant(float(self.distribution)))
+            if isinstance(self.distribution, Distribution) and not self.distribution.is_constant:
+                raise ValueError(
+                    f"input {self.name!r} is a condition (controlled, not uncertain): give it a value, e.g. "
+                    f"Input({self.name!r}, {self.distribution.mean:g}, 'condition'); to treat it as uncertain, "
+                    "declare it aleatory or epistemic"
+                )
         if not isinstance(self.distribution, Distribution):
             raise TypeError(
                 f"input {self.name!r}: distribution must be a uqbridge Distribution "
@@ -186,6 +201,11 @@ class InputSet:
     def epistemic(self) -> tuple[str, ...]:
         return tuple(n for n in self.uncertain if self[n].kind == "epistemic")
 
+    @property
+    def conditions(self) -> tuple[str, ...]:
+        """Names of the controlled conditions (kind ``"condition"``)."""
+        return tuple(i.name for i in self.inputs if i.kind == "condition")
+
     def _joint_names(self) -> set[str]:
         return {n for block in self.joint for n in block.names}
 
@@ -236,7 +256,7 @@ class InputSet:
     def from_unit(self, u: np.ndarray) -> dict[str, np.ndarray]:
         """Map a design ``u`` in the open unit hypercube (n, dimension) to input values."""
         u = self._check_design(u)
-        if np.any((u <= 0) | (u >= 1)):
+        if u.size and not (u.min() > 0 and u.max() < 1):
             u = np.clip(u, 1e-16, 1 - 1e-16)
         if self.correlation:
             return self.from_standard_normal(special.ndtri(u))
@@ -379,7 +399,7 @@ class InputSet:
         return [
             {
                 "name": i.name,
-                "kind": "fixed" if i.distribution.is_constant else i.kind,
+                "kind": i.kind if i.kind == "condition" or not i.distribution.is_constant else "fixed",
                 "distribution": str(i.distribution),
                 "units": i.units,
                 "description": i.description,
@@ -410,9 +430,8 @@ def _normal_to_marginal(dist: Distribution, z: np.ndarray) -> np.ndarray:
     """x = F⁻¹(Φ(z)), through the survival function in the upper tail for accuracy."""
     if isinstance(dist, Empirical):
         return dist.ppf(special.ndtr(z))
-    frozen = dist.scipy()
     upper = z > 0
     out = np.empty_like(z, dtype=float)
-    out[~upper] = frozen.ppf(special.ndtr(z[~upper]))
-    out[upper] = frozen.isf(special.ndtr(-z[upper]))
+    out[~upper] = dist.ppf(special.ndtr(z[~upper]))
+    out[upper] = dist.isf(special.ndtr(-z[upper]))
     return out

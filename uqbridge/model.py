@@ -15,7 +15,13 @@ import numpy as np
 from .distributions import Distribution
 from .inputs import Input, InputSet
 
-__all__ = ["Output", "ForwardModel", "chain", "pointwise"]
+__all__ = ["Output", "ForwardModel", "ModelContractError", "chain", "pointwise"]
+
+
+class ModelContractError(ValueError):
+    """A model broke its declaration for a whole call (wrong output length, complex output, an input
+    modified in place); evaluation records this as a failure of every point of the call, never splits
+    the call to "repair" it."""
 
 
 @dataclass(frozen=True)
@@ -87,6 +93,21 @@ class ForwardModel:
     def output_names(self) -> tuple[str, ...]:
         return tuple(o.name for o in self.outputs)
 
+    @property
+    def stages(self) -> tuple[Any, ...]:
+        """The stages of a chain (:class:`uqbridge.graph.Stage`); empty for a single map."""
+        return ()
+
+    @property
+    def input_scale(self) -> dict[str, str]:
+        """``{input: scale where it enters}``; a single map is one scale, named after the model."""
+        return {n: self.name for n in self.inputs.names}
+
+    @property
+    def output_stage(self) -> dict[str, str]:
+        """``{output: scale of the stage that produces it}``; a single map is one scale."""
+        return {o: self.name for o in self.output_names}
+
     def output(self, name: str) -> Output:
         for o in self.outputs:
             if o.name == name:
@@ -117,11 +138,37 @@ class ForwardModel:
         return full
 
     def __call__(self, **values: Any) -> dict[str, np.ndarray]:
-        """Evaluate on NumPy arrays (fixed inputs may be omitted); returns ``{output: (n,) array}``."""
+        """Evaluate on NumPy arrays (fixed inputs may be omitted); returns ``{output: (n,) array}``.
+
+        The function receives read-only views of the inputs, so a model that modifies an input in
+        place (``x *= 2``) fails with :class:`ModelContractError` naming the input instead of
+        silently changing the recorded samples.
+        """
         full = self.complete(values)
         n = next(iter(full.values())).shape[0] if full else 1
-        raw = self.function(**full)
+        frozen = {k: _read_only(v) for k, v in full.items()}
+        try:
+            raw = self.function(**frozen)
+        except ValueError as err:
+            if "read-only" not in str(err):
+                raise
+            raise ModelContractError(self._mutation_message(full, err)) from None
         return self._check_outputs(raw, n)
+
+    def _mutation_message(self, full: Mapping[str, np.ndarray], err: Exception) -> str:
+        # name the culprit: run once more on private copies and see which of them changed
+        copies = {k: v.copy() for k, v in full.items()}
+        try:
+            with np.errstate(all="ignore"):
+                self.function(**copies)
+            changed = [k for k in full if not np.array_equal(copies[k], full[k], equal_nan=True)]
+        except Exception:  # noqa: BLE001 - only used to name the input
+            changed = [k for k in full if not np.array_equal(copies[k], full[k], equal_nan=True)]
+        which = f"input(s) {changed}" if changed else "an input array"
+        return (
+            f"model {self.name!r} modified {which} in place ({err}); inputs are read-only so that the "
+            "recorded samples stay true: compute into a new array (e.g. x = x * 2, not x *= 2)"
+        )
 
     def evaluate_tensor(self, xp: Any, **values: Any) -> dict[str, Any]:
         """Evaluate on tensors of the array namespace ``xp`` (e.g. ``pytensor.tensor``)."""
@@ -150,16 +197,27 @@ class ForwardModel:
             )
         out = {}
         for name in self.output_names:
-            value = np.asarray(raw[name], dtype=float)
+            value = np.asarray(raw[name])
+            if np.iscomplexobj(value):
+                raise ModelContractError(
+                    f"model {self.name!r}: output {name!r} is complex; return a real quantity "
+                    "(e.g. its .real, abs() or a separate output for the imaginary part)"
+                )
+            try:
+                value = value.astype(float, copy=False)
+            except (TypeError, ValueError):
+                raise ModelContractError(
+                    f"model {self.name!r}: output {name!r} is not numeric (dtype {value.dtype})"
+                ) from None
             if value.shape == (n,):
                 out[name] = value
-                continue
-            try:
-                out[name] = np.broadcast_to(value, (n,)).copy()
-            except ValueError:
-                raise ValueError(
-                    f"model {self.name!r}: output {name!r} has shape {value.shape}, expected ({n},)"
-                ) from None
+            elif value.ndim == 0:  # a scalar: the same value for every sample
+                out[name] = np.full(n, float(value))
+            else:
+                raise ModelContractError(
+                    f"model {self.name!r}: output {name!r} has shape {value.shape}, expected ({n},) "
+                    "(one value per sample) or a scalar; the call's points are recorded as failed"
+                )
         return out
 
     def with_inputs(self, **changes: Distribution | Input | float) -> "ForwardModel":
@@ -196,8 +254,17 @@ class ForwardModel:
         return "\n".join(lines)
 
 
-def chain(*models: ForwardModel, name: str | None = None, description: str = "") -> ForwardModel:
+def _read_only(a: np.ndarray) -> np.ndarray:
+    view = a.view()
+    view.flags.writeable = False
+    return view
+
+
+def chain(*models: Any, name: str | None = None, description: str = "") -> ForwardModel:
     """Compose maps: outputs of earlier models feed same-named inputs of later ones.
+
+    Same as :func:`uqbridge.graph.chain` (which also takes :class:`~uqbridge.graph.Stage` objects with scale
+    labels and explicit wires, and returns a :class:`~uqbridge.graph.ChainModel`).
 
     The composite's inputs are the union of all inputs not produced upstream; its outputs are all
     stages' outputs, intermediates included. Units of a wired output and the input it feeds must
@@ -215,45 +282,9 @@ def chain(*models: ForwardModel, name: str | None = None, description: str = "")
     >>> both(a=1.0, c=2.0)["y"]
     array([4.])
     """
-    if len(models) < 2:
-        raise ValueError("chain needs at least two models")
-    produced: dict[str, Output] = {}
-    inputs: list[InputSet] = []
-    for m in models:
-        for i in m.inputs:
-            if i.name in produced and produced[i.name].units != i.units:
-                raise ValueError(
-                    f"chain: {produced[i.name].name!r} is produced in {produced[i.name].units!r} but "
-                    f"model {m.name!r} expects {i.units!r}; convert units in one of the models"
-                )
-        own = [i for i in m.inputs if i.name not in produced]
-        inputs.append(InputSet(own, correlation={
-            p: r for p, r in (m.inputs.correlation or {}).items() if not set(p) & set(produced)
-        }))
-        for o in m.outputs:
-            if o.name in produced:
-                raise ValueError(f"chain: output {o.name!r} is produced by two models")
-            produced[o.name] = o
-    stages = tuple(models)
+    from .graph import chain as _chain  # the graph module builds on this one
 
-    def function(xp: Any = None, **values: Any) -> dict[str, Any]:
-        known = dict(values)
-        out: dict[str, Any] = {}
-        for m in stages:
-            args = {n: known[n] for n in m.inputs.names}
-            result = m.function(**args, xp=xp) if xp is not None else m.function(**args)
-            for o in m.output_names:
-                known[o] = out[o] = result[o]
-        return out
-
-    return ForwardModel(
-        name=name or "+".join(m.name for m in models),
-        function=function,
-        inputs=InputSet.concat(inputs),
-        outputs=tuple(produced.values()),
-        description=description or " -> ".join(m.name for m in models),
-        differentiable=all(m.differentiable for m in models),
-    )
+    return _chain(*models, name=name, description=description)
 
 
 def pointwise(function: Callable[..., Mapping[str, float]]) -> Callable[..., dict[str, np.ndarray]]:

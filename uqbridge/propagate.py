@@ -16,7 +16,7 @@ from .execution import OK, Backend, evaluate
 from .model import ForwardModel
 from .results import provenance, samples_dataset, seed_attr
 
-__all__ = ["propagate", "summarize", "RESERVED_NAMES"]
+__all__ = ["propagate", "summarize", "quantile_interval", "RESERVED_NAMES"]
 
 RESERVED_NAMES = frozenset(
     {"sample", "output", "quantile", "status", "message", "mean", "mean_se", "std", "std_se",
@@ -101,6 +101,52 @@ def propagate(
     return ds
 
 
+def quantile_interval(y_sorted: np.ndarray, q: np.ndarray, confidence: float) -> tuple[np.ndarray, np.ndarray]:
+    """Distribution-free interval ``[Y_(r), Y_(s)]`` for the ``q``-quantiles from sorted samples.
+
+    With ``B ~ Binomial(m, q)`` the number of samples below the quantile, ``P(Y_(r) <= xi_q <= Y_(s))
+    = P(r <= B < s) >= confidence`` (equal tails, conservative). Where no order statistic is far
+    enough out (``r = 0`` or ``s = m + 1``: too few samples for this ``q`` and level) that side is
+    unbounded (``-inf`` / ``+inf``) rather than a sample that would break the stated coverage.
+
+    Examples
+    --------
+    >>> lo, hi = quantile_interval(np.arange(1.0, 21.0), np.array([0.05, 0.5]), 0.95)
+    >>> lo.tolist(), hi.tolist()
+    ([-inf, 6.0], [4.0, 15.0])
+    """
+    m = y_sorted.shape[-1]
+    r, s = _order_ranks(m, q, confidence)
+    lo = np.where(r >= 1, y_sorted[..., np.clip(r - 1, 0, m - 1)], -np.inf)
+    hi = np.where(s <= m, y_sorted[..., np.clip(s - 1, 0, m - 1)], np.inf)
+    return lo, hi
+
+
+def _order_ranks(m: int, q: np.ndarray, confidence: float) -> tuple[np.ndarray, np.ndarray]:
+    """1-based ranks ``r, s`` with ``P(B < r) <= alpha/2`` and ``P(B >= s) <= alpha/2``, ``B ~ Bin(m, q)``;
+    ``r = 0`` / ``s = m + 1`` where no order statistic qualifies."""
+    alpha = 1 - confidence
+    r = stats.binom.ppf(alpha / 2, m, q).astype(int)
+    s = stats.binom.ppf(1 - alpha / 2, m, q).astype(int) + 1
+    return r, s
+
+
+def _warn_unbounded(name: str, m: int, q: np.ndarray, lo: np.ndarray, hi: np.ndarray, confidence: float) -> None:
+    open_ = [float(v) for v, a, b in zip(q, lo, hi) if not (np.isfinite(a) and np.isfinite(b))]
+    if open_:
+        # a two-sided bound on the q-quantile needs (1 - q)^m <= alpha/2 and q^m <= alpha/2
+        alpha = 1 - confidence
+        worst = min(min(v, 1 - v) for v in open_)
+        need = int(np.ceil(np.log(alpha / 2) / np.log(1 - worst)))
+        warnings.warn(
+            f"output {name!r}: with {m} successful samples no order statistic bounds quantile(s) {open_} "
+            f"at {confidence:.0%} confidence; that side of the interval is unbounded (±inf). "
+            f"About {need} samples are needed",
+            RuntimeWarning,
+            stacklevel=4,
+        )
+
+
 def summarize(
     ds: xr.Dataset,
     outputs: Sequence[str],
@@ -123,25 +169,28 @@ def summarize(
         raise ValueError(f"confidence must lie in (0, 1), got {confidence!r}")
     ok = (ds["status"].values == OK) if "status" in ds else np.ones(ds.sizes["sample"], bool)
     q = np.asarray(quantiles, dtype=float)
-    alpha = 1 - confidence
     rows: dict[str, list[Any]] = {k: [] for k in ("mean", "mean_se", "std", "std_se", "q", "lo", "hi", "n")}
     for name in outputs:
-        y = np.sort(ds[name].values[ok])
+        y = ds[name].values[ok]  # a copy: partitioned in place below
         m = y.size
         mean = y.mean() if m else np.nan
         std = y.std(ddof=1) if m > 1 else np.nan
-        m4 = np.mean((y - mean) ** 4) if m else np.nan
+        dev2 = (y - mean) ** 2 if m else np.nan  # squared twice: ``** 4`` goes through pow(), ~50x slower
+        m4 = np.mean(dev2 * dev2) if m else np.nan
         rows["mean"].append(mean)
         rows["mean_se"].append(std / np.sqrt(m) if m > 1 else np.nan)
         rows["std"].append(std)
         rows["std_se"].append(np.sqrt(max(m4 - std**4, 0.0) / m) / (2 * std) if m > 1 and std > 0 else np.nan)
         if m:
-            # distribution-free interval from order statistics: P(Y_(r) <= xi_q <= Y_(s)) >= confidence
-            r = np.clip(stats.binom.ppf(alpha / 2, m, q).astype(int), 1, m)
-            s = np.clip(stats.binom.ppf(1 - alpha / 2, m, q).astype(int) + 1, 1, m)
-            rows["q"].append(np.quantile(y, q))
-            rows["lo"].append(y[r - 1])
-            rows["hi"].append(y[s - 1])
+            # distribution-free interval from order statistics (see quantile_interval)
+            r, t = _order_ranks(m, q, confidence)
+            inside = np.clip(np.concatenate([r - 1, t - 1]), 0, m - 1)
+            rows["q"].append(_partition_quantiles(y, q, inside))
+            lo = np.where(r >= 1, y[np.clip(r - 1, 0, m - 1)], -np.inf)
+            hi = np.where(t <= m, y[np.clip(t - 1, 0, m - 1)], np.inf)
+            rows["lo"].append(lo)
+            rows["hi"].append(hi)
+            _warn_unbounded(name, m, q, lo, hi, confidence)
         else:
             rows["q"].append(np.full(q.size, np.nan))
             rows["lo"].append(np.full(q.size, np.nan))
@@ -162,3 +211,18 @@ def summarize(
         coords={"output": out, "quantile": q},
         attrs={"confidence": confidence},
     )
+
+
+def _partition_quantiles(y: np.ndarray, q: np.ndarray, ranks: np.ndarray) -> np.ndarray:
+    """``np.quantile(y, q)`` (its default linear method), placing the order statistics ``ranks`` too.
+
+    Partitions ``y`` in place at the few ranks needed — O(n), where a full sort is O(n log n) and
+    dominated ``propagate`` at 10^6 samples — so ``y[k]`` is the k-th smallest for every k used.
+    """
+    position = q * (y.size - 1)
+    below = np.floor(position).astype(np.int64)
+    above = np.minimum(below + 1, y.size - 1)
+    y.partition(np.unique(np.concatenate([below, above, ranks])))
+    a, b, t = y[below], y[above], position - below
+    # NumPy's _lerp, so the result equals np.quantile bit for bit
+    return np.where(t >= 0.5, b - (b - a) * (1 - t), a + (b - a) * t)

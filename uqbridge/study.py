@@ -44,6 +44,7 @@ class Study:
     output: str = "results"
     source: str = ""
     model_spec: dict[str, Any] = field(default_factory=dict)
+    quick: bool = False
 
     @property
     def folder(self) -> Path:
@@ -81,23 +82,36 @@ def load_study(path: str | os.PathLike[str], *, quick: bool = False) -> Study:
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"no study file at {str(path)!r}")
+    if not path.is_file():
+        raise StudyError(f"{str(path)!r} is not a study file (a folder?); give the path of a .toml study file")
     try:
         spec = tomllib.loads(path.read_text())
     except tomllib.TOMLDecodeError as err:
         raise StudyError(f"{path}: not valid TOML ({err})") from None
+    except UnicodeDecodeError:
+        raise StudyError(f"{path}: not a text (TOML) file") from None
     where = str(path)
     _unknown(where, set(spec), _TOP_KEYS)
     for key in ("study", "model", "analyses"):
         if key not in spec:
             raise StudyError(f"{where}: missing [{key}] section")
+    for key, example in (("study", 'name = "demo"'), ("model", 'name = "ishigami"')):
+        _table(spec[key], f"{where}: [{key}]", f"write it as a table:\n[{key}]\n{example}")
     study = spec["study"]
     _unknown(f"{where} [study]", set(study), _STUDY_KEYS)
+    for key in ("title", "description"):
+        if key in study and not isinstance(study[key], str):
+            raise StudyError(f"{where} [study]: {key} must be a string, got {study[key]!r}")
+    _check_output_folder(study.get("output", "results"), f"{where} [study]")
     if "name" not in study or not str(study["name"]).replace("_", "").replace("-", "").isalnum():
         raise StudyError(f"{where} [study]: 'name' is required and must be alphanumeric/underscore (the results folder)")
     model_spec = spec["model"]
     _unknown(f"{where} [model]", set(model_spec), _MODEL_KEYS)
-    if "name" not in model_spec:
+    if "name" not in model_spec or not isinstance(model_spec["name"], str):
         raise StudyError(f"{where} [model]: 'name' (a registered model, see `uqbridge models`) is required")
+    _table(model_spec.get("options", {}), f"{where} [model] options", "write e.g. options = { a = 7.0 }")
+    _table(model_spec.get("inputs", {}), f"{where} [model] inputs",
+           "write e.g. inputs = { x3 = 0.0 } or [model.inputs] x3 = { kind = \"Normal\", mu = 0, sigma = 1 }")
     try:
         model = get_model(model_spec["name"], **model_spec.get("options", {}))
     except (KeyError, TypeError) as err:
@@ -118,10 +132,11 @@ def load_study(path: str | os.PathLike[str], *, quick: bool = False) -> Study:
     if not isinstance(spec["analyses"], list) or not spec["analyses"]:
         raise StudyError(f"{where}: [[analyses]] must list at least one analysis")
     for k, analysis in enumerate(spec["analyses"]):
+        _table(analysis, f"{where} analyses[{k}]", 'write each as a table: [[analyses]] kind = "propagate"')
         analyses.append(_check_analysis(dict(analysis), f"{where} analyses[{k}]", quick))
     seed = study.get("seed")
-    if seed is not None and not isinstance(seed, int):
-        raise StudyError(f"{where} [study]: seed must be an integer, got {seed!r}")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
+        raise StudyError(f"{where} [study]: seed must be an integer >= 0, got {seed!r}")
     return Study(
         name=str(study["name"]),
         model=model,
@@ -132,7 +147,42 @@ def load_study(path: str | os.PathLike[str], *, quick: bool = False) -> Study:
         output=study.get("output", "results"),
         source=str(path),
         model_spec=model_spec,
+        quick=bool(quick),
     )
+
+
+def _table(value: Any, where: str, fix: str) -> None:
+    if not isinstance(value, Mapping):
+        raise StudyError(f"{where} must be a table, got {value!r} ({type(value).__name__}); {fix}")
+
+
+def _check_output_folder(output: Any, where: str) -> None:
+    """``output`` is a results folder inside the project: relative, without ``..``."""
+    if not isinstance(output, str) or not output.strip():
+        raise StudyError(f"{where}: output must be a non-empty folder name, got {output!r}")
+    path = Path(output)
+    if path.is_absolute() or ".." in path.parts:
+        raise StudyError(
+            f"{where}: output {output!r} points outside the current folder; a study writes only below it "
+            "(e.g. output = \"results\"); choose another place with `uqbridge run --output FOLDER`"
+        )
+
+
+# options that count something: positive integers, never clamped or truncated silently
+_COUNTS = {"n", "batch_size", "n_outer", "n_inner", "n_bootstrap", "n_runs", "max_runs", "n_levels", "degree"}
+
+
+def _check_values(options: Mapping[str, Any], where: str) -> None:
+    for key, value in options.items():
+        if key in _COUNTS and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            raise StudyError(f"{where}: {key} must be a positive integer, got {value!r}")
+        if key == "methods":
+            if not isinstance(value, list) or not all(isinstance(m, str) for m in value):
+                hint = f"; write methods = [{value!r}]" if isinstance(value, str) else ""
+                raise StudyError(f"{where}: methods must be a list of method names, got {value!r}{hint}")
+            repeated = sorted({m for m in value if value.count(m) > 1})
+            if repeated:
+                raise StudyError(f"{where}: methods lists {repeated} more than once; give each method once")
 
 
 def _check_analysis(analysis: dict[str, Any], where: str, quick: bool) -> dict[str, Any]:
@@ -147,6 +197,8 @@ def _check_analysis(analysis: dict[str, Any], where: str, quick: bool) -> dict[s
     valid_keys = valid()
     _unknown(f"{where} ({kind})", set(analysis), valid_keys)
     _unknown(f"{where} ({kind}) quick", set(overrides), valid_keys)
+    _check_values(analysis, f"{where} ({kind})")
+    _check_values(overrides, f"{where} ({kind}) quick")
     if quick:
         analysis.update(overrides)
     return {"kind": kind, "label": label, "options": analysis}
@@ -296,6 +348,57 @@ def _pce_keys():
     return _keyword_options(fit_pce, "rng", "samples", "backend")
 
 
+def _stage_surrogate(model, options, rng):
+    """Replace one stage of a chain by a PCE fitted on what feeds it; report its held-out error and, with
+    ``macro = {output, threshold, failure, quantiles, n}``, the macro estimate with the surrogate-error term.
+    ``replace_model = true`` makes the following analyses run on the surrogate chain."""
+    from .stage_surrogate import macro_estimate, surrogate_stage
+
+    options = dict(options)
+    macro = dict(options.pop("macro", {}))
+    replace_model = bool(options.pop("replace_model", False))
+    if "stage" not in options:
+        raise StudyError("stage_surrogate: 'stage' (model name, scale label or index of the stage) is required")
+    fit_rng, macro_rng = np.random.default_rng(rng).spawn(2)
+    chain_model = surrogate_stage(model, options.pop("stage"), rng=fit_rng, **options)
+    out = {"stage_surrogate": chain_model.surrogate_reports[-1].drop_vars(["holdout_reference", "holdout_surrogate"])}
+    if macro:
+        _unknown("stage_surrogate macro", set(macro), {"output", "threshold", "failure", "quantiles", "n", "confidence"})
+        out["macro_estimate"] = macro_estimate(chain_model, rng=macro_rng, **macro)
+    if replace_model:
+        out["_model"] = chain_model
+    return out
+
+
+def _stage_surrogate_keys():
+    from .stage_surrogate import surrogate_stage
+
+    return _keyword_options(surrogate_stage, "rng", "backend") | {"stage", "macro", "replace_model", "degree", "max_degree", "q_norm"}
+
+
+def _scale_shares(model, options, rng):
+    from .scales import scale_shares
+
+    return {"scale_shares": scale_shares(model, rng=rng, **options)}
+
+
+def _scale_shares_keys():
+    return {"method", "outputs", "n", "n_outer", "n_inner", "n_bootstrap", "confidence", "design", "max_degree"}
+
+
+def _pf_by_scale(model, options, rng):
+    from .scales import pf_by_scale
+
+    options = dict(options)
+    ls = _limit_state(model, options.pop("limit_state", None))
+    method_options = dict(options.pop("method_options", {}))
+    return {"pf_by_scale": pf_by_scale(ls, rng=rng, **options, **method_options)}
+
+
+def _pf_by_scale_keys():
+    return {"limit_state", "method", "n_outer", "confidence", "n_bootstrap", "method_options"}
+
+
 ANALYSES: dict[str, tuple[Callable[..., dict[str, xr.Dataset]], Callable[[], set[str]]]] = {
     "propagate": (_propagate, _propagate_keys),
     "decompose": (_decompose, _decompose_keys),
@@ -304,6 +407,9 @@ ANALYSES: dict[str, tuple[Callable[..., dict[str, xr.Dataset]], Callable[[], set
     "sensitivity": (_sensitivity, _sensitivity_keys),
     "pce": (_pce, _pce_keys),
     "surrogate": (_surrogate, _surrogate_keys),
+    "stage_surrogate": (_stage_surrogate, _stage_surrogate_keys),
+    "scale_shares": (_scale_shares, _scale_shares_keys),
+    "pf_by_scale": (_pf_by_scale, _pf_by_scale_keys),
 }
 
 
@@ -338,18 +444,23 @@ def run_study(study: Study, *, progress: Callable[[str], None] | None = print) -
         for name, ds in produced.items():
             key = name if name not in results else f"{name}_{k}"
             ds.attrs["study"] = study.name
+            ds.attrs["analysis"] = analysis["kind"]
             results[key] = ds
             save(ds, folder / f"{key}.nc")
         say(f"      done in {timings[analysis['label']]:.1f} s")
+    from .report.headline import headline
+
     summary = {
         "study": study.name,
         "source": study.source,
         "seed": study.seed,
+        "quick": study.quick,
         "model": study.model.name,
         "wall_time_s": time.perf_counter() - start,
         "analyses": timings,
         "model_runs": {name: int(ds.attrs.get("n_runs", 0)) for name, ds in results.items()},
         "files": sorted(f"{name}.nc" for name in results),
+        "results": headline(results),
     }
     (folder / "summary.json").write_text(json.dumps(summary, indent=2))
     from .report.study import study_report

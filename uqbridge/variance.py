@@ -42,7 +42,7 @@ def decompose(
     model: ForwardModel,
     *,
     method: str = "pick_freeze",
-    groups: Mapping[str, Sequence[str]] | None = None,
+    groups: Mapping[str, Sequence[str]] | str | None = None,
     n: int = 4096,
     n_outer: int = 256,
     n_inner: int = 64,
@@ -52,6 +52,7 @@ def decompose(
     confidence: float = 0.95,
     n_bootstrap: int = 1000,
     outputs: Sequence[str] | None = None,
+    max_failed: float = 0.1,
     rng: Any = None,
     backend: Backend | None = None,
 ) -> xr.Dataset:
@@ -80,13 +81,21 @@ def decompose(
         are always i.i.d., which the correction assumes). ``pce``: exact
         from a fitted polynomial chaos (``pce=`` a ``PolynomialChaos``, or fitted here with
         ``n`` runs); no sampling interval (its accuracy is the surrogate's LOO error, reported).
-    groups : mapping ``{name: [input names]}``, optional
+    groups : mapping ``{name: [input names]}``, ``"scale"`` or ``"scale_kind"``, optional
         Disjoint groups of uncertain inputs (need not cover all). Default: aleatory / epistemic.
+        ``"scale"``: one group per scale of a chain (the inputs entering at that scale, see
+        :func:`uqbridge.graph.scale_groups`); ``"scale_kind"``: per scale and kind
+        (``"crystal/epistemic"``, ...).
         Inputs of different groups must be independent (no copula correlation or joint-sample
         block across a group boundary).
     epistemic_samples : mapping ``{input: draws}``, optional
         Joint samples (e.g. posterior draws) replacing the named inputs' distributions; their
         correlations are kept (see :meth:`ForwardModel.with_joint_samples`).
+    max_failed : float
+        Largest fraction of failed model runs (exception or non-finite output) accepted; above it
+        the decomposition is refused with an error. Below it, failed runs are left out (pick-freeze:
+        the rows holding them; nested: those inner runs, and outer rows with fewer than two
+        successful ones) with a warning: when failures depend on the inputs this biases the terms.
     rng : seed or Generator
         Same seed, same numbers.
 
@@ -113,8 +122,14 @@ def decompose(
     """
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}; valid methods: {list(METHODS)}")
+    if isinstance(max_failed, bool) or not isinstance(max_failed, (int, float)) or not 0 <= max_failed < 1:
+        raise ValueError(f"max_failed must be a fraction in [0, 1), got {max_failed!r}")
     if epistemic_samples is not None:
         model = model.with_joint_samples(epistemic_samples)
+    if isinstance(groups, str):
+        from .graph import scale_groups
+
+        groups = scale_groups(model, groups)
     named = {g: ([v] if isinstance(v, str) else list(v)) for g, v in (default_groups(model) if groups is None else groups).items()}
     groups = _check_groups(model, named)
     outputs = list(model.output_names if outputs is None else outputs)
@@ -131,6 +146,7 @@ def decompose(
         extra = {"n_outer": n_outer, "n_inner": n_inner, "design": design, "estimators": "nested MC, bias-corrected between-group variance"}
     else:
         terms, n_runs, n_failed, extra = _from_pce(model, groups, outputs, pce, n, rng)
+    _check_failures(model, method, n_failed, n_runs, max_failed)
     ds = _label(terms, outputs, named, model, confidence)
     ds.attrs = provenance(
         model, f"decompose:{method}", seed=seed, groups=named,
@@ -209,6 +225,28 @@ def conditional_distributions(
 
 
 # ---- validation -----------------------------------------------------------------------------------
+def _check_failures(model: ForwardModel, method: str, n_failed: int, n_runs: int, max_failed: float) -> None:
+    """Refuse above ``max_failed``; below it, say how many runs were left out and what that risks."""
+    if not n_failed:
+        return
+    fraction = n_failed / max(n_runs, 1)
+    what = (
+        f"model {model.name!r} failed on {n_failed} of {n_runs} runs ({fraction:.1%}) in decompose(method={method!r})"
+    )
+    if fraction > max_failed:
+        raise ValueError(
+            f"{what}, more than max_failed={max_failed:g}; the variance split would rest on the points "
+            "where the model works. Fix the model or its input ranges, or raise max_failed knowingly"
+        )
+    warnings.warn(
+        f"{what}; they are left out of the estimates, which are biased if the failures depend on the "
+        "inputs (e.g. on an epistemic input)",
+        RuntimeWarning,
+        stacklevel=3,
+    )
+
+
+
 def _check_groups(model: ForwardModel, groups: Mapping[str, Sequence[str]]) -> dict[str, list[int]]:
     """Map each group to its design-dimension indices, checking names and independence."""
     inputs = model.inputs
@@ -268,6 +306,7 @@ def _pick_freeze(model, groups, outputs, n, design, rng, confidence, n_bootstrap
     _, y, ok = _evaluate(model, np.concatenate(blocks), outputs, backend)
     k = len(groups)
     y = y.reshape(len(outputs), k + 2, n)
+    n_failed = int((~ok).sum())
     ok = ok.reshape(k + 2, n).all(axis=0)  # a row is usable only if all its runs succeeded
     y = y[:, :, ok]
     boot = _bootstrap_rows(int(ok.sum()), n_bootstrap, rng)
@@ -275,7 +314,7 @@ def _pick_freeze(model, groups, outputs, n, design, rng, confidence, n_bootstrap
     for j in range(len(outputs)):
         fa, fb, fg = y[j, 0], y[j, 1], y[j, 2:]
         terms[j] = _with_interval(lambda rows, fa=fa, fb=fb, fg=fg: _pf_kernel(fa[rows], fb[rows], fg[:, rows]), boot, confidence, fa.size)
-    return terms, n * (k + 2), int((~ok).sum())
+    return terms, n * (k + 2), n_failed
 
 
 def _pf_kernel(fa, fb, fg):
@@ -314,22 +353,27 @@ def _nested_runs(model, idx, outputs, n_outer, n_inner, design, rng, backend):
 def _nested(model, groups, outputs, n_outer, n_inner, design, rng, confidence, n_bootstrap, backend):
     per_group = []
     n_failed = 0
+    usable = np.ones(n_outer, bool)
     for idx in groups.values():
         _, y, ok = _nested_runs(model, idx, outputs, n_outer, n_inner, design, rng, backend)
         n_failed += int((~ok).sum())
         per_group.append((y, ok))
-    boot = _bootstrap_rows(n_outer, n_bootstrap, rng)
+        usable &= ok.sum(axis=1) >= 2  # a conditional variance needs two successful inner runs
+    n_usable = int(usable.sum())
+    boot = _bootstrap_rows(n_usable, n_bootstrap, rng)
     complement = _complements(groups, model.inputs.dimension)
     terms = {}
     for j in range(len(outputs)):
         stats = []
         for y, ok in per_group:
-            yj = np.where(ok, y[j], np.nan)
-            m = np.nanmean(yj, axis=1)
-            s2 = np.nanvar(yj, axis=1, ddof=1)
-            counts = ok.sum(axis=1)
+            yj = np.where(ok, y[j], np.nan)[usable]
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                m = np.nanmean(yj, axis=1)
+                s2 = np.nanvar(yj, axis=1, ddof=1)
+            counts = ok[usable].sum(axis=1)
             stats.append((m, s2, counts))
-        terms[j] = _with_interval(lambda rows, stats=stats: _nested_kernel(stats, rows, complement), boot, confidence, n_outer)
+        terms[j] = _with_interval(lambda rows, stats=stats: _nested_kernel(stats, rows, complement), boot, confidence, n_usable)
     return terms, len(groups) * n_outer * n_inner, n_failed
 
 
@@ -377,7 +421,7 @@ def _from_pce(model, groups, outputs, pce, n, rng):
     extra = {"pce_runs": int(getattr(pce, "n_runs", n))}
     if loo is not None and "loo_error" in loo:
         extra["pce_loo_error"] = [float(x) for x in np.atleast_1d(loo["loo_error"].values)]
-    return terms, int(getattr(pce, "n_runs", n)), 0, extra
+    return terms, int(getattr(pce, "n_runs", n)), int(getattr(pce, "n_failed", 0)), extra
 
 
 def _names_of(model, idx):
@@ -438,7 +482,7 @@ def _label(terms, outputs, named, model, confidence):
     ds.attrs["confidence"] = confidence
     for o in outputs:
         ds.attrs[f"units_{o}"] = f"({units[o]})^2" if units[o] else ""
-    if set(named.get("epistemic", ())) == set(model.inputs.epistemic):
+    if "epistemic" in named and set(named["epistemic"]) == set(model.inputs.epistemic):
         g = ds.sel(group="epistemic").drop_vars("group")
         for suffix in ("", "_low", "_high"):
             ds[f"epistemic_term{suffix}"] = g[f"explained{suffix}"]

@@ -5,10 +5,10 @@ from __future__ import annotations
 import arviz as az
 import numpy as np
 import pytest
+from calibration_cases import SIGMA, conjugate_posterior, linear_model
+from calibration_cases import linear_data as _linear_data
 
 from uqbridge.calibration import Thresholds, calibrate
-
-from calibration_cases import SIGMA, conjugate_posterior, linear_data as _linear_data, linear_model
 
 
 def _check_moments(result, data):
@@ -106,3 +106,17 @@ def test_figures(nuts_result):
         posterior_predictive(nuts_result, "z")
     with pytest.raises(KeyError, match=r"x: 'T' is not a condition of the data; conditions: \['x'\]"):
         posterior_predictive(nuts_result, x="T")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mass_matrix", ["diag", "dense"])
+def test_nutpie_matches_conjugate_posterior(linear_data, mass_matrix):
+    """sampler='nutpie' (diagonal and low-rank mass matrix) vs Bishop (2006) eqs. 3.49–3.51; the result
+    carries the same groups (log-likelihood, predictive) and gates as PyMC's."""
+    pytest.importorskip("nutpie")
+    result = calibrate(linear_model(), linear_data, noise=("known", SIGMA), draws=1000, tune=500, chains=2,
+                       sampler="nutpie", mass_matrix=mass_matrix, rng=5)
+    assert result.passed, result.warnings
+    assert result.idata.posterior.attrs["engine"] == "nutpie"
+    assert {"log_likelihood", "posterior_predictive", "constant_data"} <= set(result.idata.groups())
+    _check_moments(result, linear_data)

@@ -6,11 +6,21 @@ import numpy as np
 import pandas as pd
 import pytest
 import xarray as xr
+from calibration_cases import linear_data, linear_model
 
 from uqbridge import ForwardModel, Input, LogNormal, Normal, Output
-from uqbridge.calibration import Noise, Thresholds, build_model, calibrate, observations
+from uqbridge.calibration import (
+    Adequacy,
+    GPDiscrepancy,
+    Noise,
+    RelativeDiscrepancy,
+    Thresholds,
+    build_model,
+    calibrate,
+    holdout,
+    observations,
+)
 from uqbridge.calibration.build import parse_noise
-from calibration_cases import linear_data, linear_model
 
 
 def _specimen_model():
@@ -118,6 +128,13 @@ def test_noise_forms():
         ({"draws": 0}, ValueError, "draws must be an integer >= 1, got 0"),
         ({"target_accept": 1.5}, ValueError, r"target_accept must lie in \(0, 1\)"),
         ({"thresholds": {"rhat": 1.1}}, TypeError, "thresholds must be a Thresholds"),
+        ({"adequacy": {"levels": (0.9,)}}, TypeError, "adequacy must be an Adequacy"),
+        ({"sampler": "stan"}, ValueError, r"sampler must be one of \('pymc', 'nutpie'\), got 'stan'"),
+        ({"mass_matrix": "full"}, ValueError, "mass_matrix must be 'diag' or 'dense', got 'full'"),
+        ({"discrepancy": "spline"}, ValueError, "discrepancy for output 'y': expected None, 'gp', 'relative'"),
+        ({"discrepancy": {"z": "gp"}}, KeyError, r"discrepancy: \['z'\] are not calibrated outputs"),
+        ({"discrepancy": GPDiscrepancy(conditions=("t",))}, KeyError,
+         r"GPDiscrepancy.conditions: 't' is not a condition of the data; conditions: \['x'\]"),
     ],
 )
 def test_calibrate_argument_errors(kwargs, error, match):
@@ -135,3 +152,36 @@ def test_threshold_errors():
         Thresholds(rhat=0.9)
     with pytest.raises(ValueError, match="divergences must be a non-negative integer"):
         Thresholds(divergences=-1)
+
+
+def test_discrepancy_and_adequacy_option_errors():
+    with pytest.raises(ValueError, match="GPDiscrepancy: m must be an integer >= 2, got 1"):
+        GPDiscrepancy(m=1)
+    with pytest.raises(ValueError, match=r"GPDiscrepancy: c must be >= 1.2 \(Riutort-Mayol et al. 2023\), got 1.0"):
+        GPDiscrepancy(c=1.0)
+    with pytest.raises(ValueError, match="GPDiscrepancy: amplitude must be a positive number or None"):
+        GPDiscrepancy(amplitude=-1.0)
+    with pytest.raises(ValueError, match="RelativeDiscrepancy: scale must be a positive number, got 0"):
+        RelativeDiscrepancy(scale=0)
+    with pytest.raises(ValueError, match=r"Adequacy: levels must be probabilities in \(0, 1\), got \(1.5,\)"):
+        Adequacy(levels=(1.5,))
+    with pytest.raises(ValueError, match=r"Adequacy: min_data_share must lie in \[0, 1\), got 1.0"):
+        Adequacy(min_data_share=1.0)
+    constant = linear_data().assign(x=1.0)
+    with pytest.raises(ValueError, match="no condition varies in the data.*use RelativeDiscrepancy"):
+        build_model(linear_model(), constant, noise=0.4, discrepancy="gp")
+    with pytest.raises(ValueError, match="test selects 0 of 12 rows"):
+        holdout(linear_model(), linear_data(), np.zeros(12, bool))
+    with pytest.raises(ValueError, match="test must select rows of data: a boolean array of length 12"):
+        holdout(linear_model(), linear_data(), np.zeros(3, bool))
+
+
+def test_discrepancy_variables_in_the_model():
+    """A GP discrepancy adds amplitude, length scale, non-centred coefficients and delta at the rows;
+    the relative one a single spread."""
+    pmm = build_model(linear_model(), linear_data(), noise=0.4, discrepancy=GPDiscrepancy(m=6))
+    names = {v.name for v in pmm.free_RVs}
+    assert {"delta_eta_y", "delta_ell_y", "delta_beta_y"} <= names
+    assert pmm["delta_beta_y"].eval().shape == (6,) and pmm["delta_y"].eval().shape == (12,)
+    pmm = build_model(linear_model(), linear_data(), noise=0.4, discrepancy="relative")
+    assert "delta_kappa_y" in {v.name for v in pmm.free_RVs}

@@ -6,10 +6,10 @@ import arviz as az
 import numpy as np
 import pytensor.tensor as pt
 import pytest
+from calibration_cases import SIGMA, conjugate_posterior, linear_data, linear_model
 
 from uqbridge.calibration import ModelOp, Thresholds, calibrate, diagnose, failures
 from uqbridge.calibration.__main__ import main
-from calibration_cases import SIGMA, conjugate_posterior, linear_data, linear_model
 
 
 def _km():
@@ -80,6 +80,32 @@ def test_gate_on_disagreeing_chains_and_cli(tmp_path, capsys):
     assert main(["check", str(path), "--strict"]) == 1
     assert "FAILED" in capsys.readouterr().out
     assert main(["check", str(tmp_path / "missing.nc")]) == 2
+
+
+def test_cli_strict_fails_on_the_adequacy_gate(tmp_path, capsys):
+    """Converged chains but a systematic misfit: the adequacy gate fails, and so does check --strict."""
+    from uqbridge.calibration import identifiability, residual_checks
+    from uqbridge.calibration.result import _finish
+    from uqbridge.distributions import Normal
+
+    rng = np.random.default_rng(2)
+    a = rng.normal(0.3, 0.05, size=(4, 500))
+    x = np.linspace(0, 1, 30)
+    idata = az.from_dict(
+        posterior={"a": a}, sample_stats={"diverging": np.zeros((4, 500), bool)},
+        posterior_predictive={"y": rng.normal(0, 0.75, size=(4, 500, 30))}, observed_data={"y": np.sin(6 * x)},
+        log_likelihood={"y": -0.5 * ((a[..., None] - 0.3) / 0.05) ** 2 + 0 * x},
+        constant_data={"x": x}, dims={"y": ["row"], "x": ["row"]}, coords={"row": np.arange(30)},
+    )
+    d = diagnose(idata, var_names=["a"])
+    res = _finish(idata, d, [], model=linear_model(), epistemic=("a",), hierarchical=(), surrogate=None, attrs={},
+                  residuals=residual_checks(idata), identifiability=identifiability(idata, {"a": Normal(0, 1)}))
+    assert res.converged and not res.adequate and not res.passed
+    path = tmp_path / "misfit.nc"
+    res.save(path)
+    assert main(["check", str(path), "--strict"]) == 1
+    out = capsys.readouterr().out
+    assert "convergence gate: passed; adequacy gate: FAILED" in out and "lag-1 autocorrelation" in out
 
 
 @pytest.mark.parametrize("likelihood", ["normal", "student_t"])

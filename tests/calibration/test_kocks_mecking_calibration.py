@@ -5,10 +5,10 @@ from __future__ import annotations
 import arviz as az
 import numpy as np
 import pytest
+from calibration_cases import KM_RHO_NOISE, KM_TRUTH, km_data
 
 from uqbridge.calibration import calibrate
 from uqbridge.variance import decompose
-from calibration_cases import KM_RHO_NOISE, KM_TRUTH, km_data
 
 km = pytest.importorskip("models.kocks_mecking")
 
@@ -60,3 +60,23 @@ def test_epistemic_share_drops(km_result):
           f"-> {float(after['epistemic_term']):.3g} MPa^2")
     assert float(after["epistemic_term_high"]) < float(before["epistemic_term_low"])
     assert float(after["epistemic_share_high"]) < float(before["epistemic_share_low"])
+
+
+@pytest.mark.slow
+def test_alpha_from_stress_alone_is_flagged_k2_is_not():
+    """Stress data alone measure alpha·k1 and alpha·sqrt(rho0) but not alpha itself (Kocks & Mecking 2003:
+    tau = tau0 + alpha mu b sqrt(rho)); the identifiability table must flag alpha (and k1, its partner on
+    the ridge) as not informed by the data, while k2 (the curvature of the curve) is informed.
+
+    Reference: the structure of the closed form (see models.kocks_mecking); data share and contraction
+    as defined in uqbridge.calibration.identifiability. Sampled with nutpie (the fast option)."""
+    model = km.kocks_mecking()
+    data, _ = km_data(model)
+    result = calibrate(model, data.drop(columns="rho"), noise={"tau": "unknown"}, sampler="nutpie",
+                       draws=1000, tune=1000, chains=2, target_accept=0.95, rng=3)
+    table = result.identifiability
+    print(table.to_dataframe().round(3))
+    assert not bool(table["informed"].sel(parameter="alpha"))
+    assert bool(table["informed"].sel(parameter="k2"))
+    assert float(table["data_share"].sel(parameter="alpha")) < 0.2 < float(table["data_share"].sel(parameter="k2"))
+    assert not result.passed and any("not informed by the data" in w and "'alpha'" in w for w in result.warnings)

@@ -114,8 +114,10 @@ def test_resume_without_model_uses_the_pickled_one(tmp_path):
         full = run_campaign(m, 100, store=tmp_path / "c", seed=1, batch_size=30)
     (tmp_path / "c" / "batches" / "000002.nc").unlink()
     assert json.loads((tmp_path / "c" / "manifest.json").read_text())["rebuild"] == "pickle"
+    with pytest.raises(ValueError, match=r"loading a pickle runs code.*trust=True"):
+        resume_campaign(tmp_path / "c")  # never unpickled without the caller's opt-in (#18 defect 1)
     with pytest.warns(RuntimeWarning):
-        again = resume_campaign(tmp_path / "c")
+        again = resume_campaign(tmp_path / "c", trust=True)
     xr.testing.assert_identical(_data(full), _data(again))
 
 
@@ -231,7 +233,7 @@ def test_a_running_store_is_locked_against_a_second_driver(tmp_path):
     run_campaign(ishigami(), 20, store=tmp_path / "c", seed=0, batch_size=10)
     with open(tmp_path / "c" / ".lock", "a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)  # what a live driver holds
-        with pytest.raises(RuntimeError, match=r"is being run by another process"):
+        with pytest.raises(RuntimeError, match=r"is locked: it is in use by another process"):
             resume_campaign(tmp_path / "c")
         fcntl.flock(handle, fcntl.LOCK_UN)
     assert resume_campaign(tmp_path / "c").attrs["n_samples"] == 20

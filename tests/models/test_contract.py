@@ -52,7 +52,9 @@ def test_inputs_declared_with_kind_and_units(model):
     text = model.describe()
     for i in model.inputs:
         assert i.name in text
-        assert i.kind in ("aleatory", "epistemic")
+        assert i.kind in ("aleatory", "epistemic", "condition")
+        if i.kind == "condition":  # a controlled setting holds one value, shown as a condition
+            assert i.distribution.is_constant
 
 
 def test_numpy_and_pytensor_agree(model):

@@ -18,7 +18,7 @@ from models.electrochemistry import (
     tafel_slope,
 )
 
-BASE = dict(mu_barrier=0.75, sigma_site=0.05, dft_shift=0.0, dft_spread=0.0, alpha_a=0.5, alpha_c=0.5,
+BASE = dict(mu_barrier=0.75, sigma_site=0.05, dft_shift=0.0, dft_spread=0.0, alpha=0.5,
             T=298.15, site_density=1.5e19, activity=1.0, eta_1=-0.01, eta_2=-0.2)
 
 
@@ -68,14 +68,15 @@ def test_averaging_barriers_first_is_wrong_by_the_variance_factor():
     exactly exp(σ²/(2k²T²)) (Jensen's inequality made quantitative for a Gaussian); the apparent barrier
     is μ − σ²/(2kT). With σ = 0.05 eV at 298.15 K the factor is 6.64 — the model must not lose it."""
     kt = K_B_EV * 298.15
-    out = electrochemistry()(**BASE)
-    flat = electrochemistry()(**{**BASE, "sigma_site": 0.0})
+    gaussian = electrochemistry(truncation=None)
+    out = gaussian(**BASE)
+    flat = gaussian(**{**BASE, "sigma_site": 0.0})
     ratio = float(out["j0_eff"][0] / flat["j0_eff"][0])
     assert ratio == pytest.approx(math.exp(0.05**2 / (2 * kt**2)), rel=1e-12)
     assert ratio == pytest.approx(6.64, abs=0.01)
     assert float(out["barrier_eff"][0]) == pytest.approx(0.75 - 0.05**2 / (2 * kt), rel=1e-12)
     # the epistemic DFT spread adds in quadrature to the site heterogeneity
-    split = electrochemistry()(**{**BASE, "sigma_site": 0.03, "dft_spread": 0.04})
+    split = gaussian(**{**BASE, "sigma_site": 0.03, "dft_spread": 0.04})
     assert float(split["j0_eff"][0]) == pytest.approx(float(out["j0_eff"][0]), rel=1e-12)
 
 
@@ -83,8 +84,8 @@ def test_terrace_step_mixture_closed_form_quadrature_and_sampling():
     """Two-population sites: ⟨exp(−E/kT)⟩ = (1 − f) A(μ) + f A(μ − Δ); closed form vs Gauss–Hermite, and a
     Monte Carlo over a sampled site population (4 standard errors of the sample mean)."""
     kw = dict(BASE, step_fraction=0.05, step_offset=0.2)
-    closed = electrochemistry(sites="terrace_step")(**kw)
-    quad = electrochemistry(sites="terrace_step", method="quadrature")(**kw)
+    closed = electrochemistry(sites="terrace_step", truncation=None)(**kw)
+    quad = electrochemistry(sites="terrace_step", method="quadrature", truncation=None)(**kw)
     for name in closed:
         np.testing.assert_allclose(quad[name], closed[name], rtol=1e-11)
     kt = K_B_EV * 298.15
@@ -99,6 +100,11 @@ def test_terrace_step_mixture_closed_form_quadrature_and_sampling():
     # the model's j0 is the single-barrier j0 at μ times the (scaled) mixture average
     flat_j0 = float(electrochemistry()(**{**BASE, "sigma_site": 0.0})["j0_eff"][0])
     assert float(closed["j0_eff"][0]) == pytest.approx(flat_j0 * avg_closed, rel=1e-12)
+    # truncated populations: closed form and Gauss–Legendre agree as well
+    t_closed = electrochemistry(sites="terrace_step")(**kw)
+    t_quad = electrochemistry(sites="terrace_step", method="quadrature")(**kw)
+    for name in t_closed:
+        np.testing.assert_allclose(t_quad[name], t_closed[name], rtol=1e-11)
 
 
 def test_exchange_current_uses_the_eyring_prefactor():
@@ -135,22 +141,26 @@ def test_butler_volmer_linear_and_tafel_limits(alpha_a, alpha_c, T):
 def test_tafel_slope_textbook_value():
     """Bard & Faulkner (2001) §3.4.3: α = 0.5 at 25 °C gives b = 118 mV/decade."""
     assert float(tafel_slope(0.5, 298.15)) == pytest.approx(118.3, abs=0.1)
-    out = electrochemistry()(**{**BASE, "alpha_c": 0.5, "alpha_a": 0.25})
+    out = electrochemistry()(**{**BASE, "alpha": 0.5})
     assert float(out["tafel_slope_c"][0]) == pytest.approx(118.3, abs=0.1)
+    assert float(out["tafel_slope_a"][0]) == pytest.approx(118.3, abs=0.1)
+    out = electrochemistry()(**{**BASE, "alpha": 0.75})  # α_a = 0.25
+    assert float(out["tafel_slope_c"][0]) == pytest.approx(78.9, abs=0.1)
     assert float(out["tafel_slope_a"][0]) == pytest.approx(236.6, abs=0.2)
     # cathodic overpotential gives cathodic (negative) current, larger in the Tafel regime
     assert out["i_eta_2"][0] < out["i_eta_1"][0] < 0
 
 
 def test_pytensor_gradients_match_analytic():
-    """∂ln j₀/∂μ = −1/kT and ∂ln j₀/∂σ_site = σ_site/(kT)² (from the closed form), through PyTensor, for
-    both the closed form and the quadrature graph."""
+    """∂ln j₀/∂μ = −1/kT and ∂ln j₀/∂σ_site = σ_site/(kT)² (untruncated closed form), through PyTensor, for
+    both the closed form and the quadrature graph; the truncated model's gradients against central
+    differences (∂ln j₀/∂μ stays −1/kT: the bounds move with the mean)."""
     import pytensor
     import pytensor.tensor as pt
 
     kt = K_B_EV * 298.15
     for method in ("closed_form", "quadrature"):
-        m = electrochemistry(method=method)
+        m = electrochemistry(method=method, truncation=None)
         mu, sig = pt.dscalar("mu"), pt.dscalar("sig")
         kw = {k: v for k, v in BASE.items() if k not in ("mu_barrier", "sigma_site")}
         out = m.evaluate_tensor(pt, mu_barrier=mu, sigma_site=sig, **kw)
@@ -159,12 +169,25 @@ def test_pytensor_gradients_match_analytic():
         d_mu, d_sig = f(0.7, 0.06)
         assert float(d_mu) == pytest.approx(-1 / kt, rel=1e-9)
         assert float(d_sig) == pytest.approx(0.06 / kt**2, rel=1e-9)
+    for method in ("closed_form", "quadrature"):
+        m = electrochemistry(method=method)
+        mu, sig = pt.dscalar("mu"), pt.dscalar("sig")
+        kw = {k: v for k, v in BASE.items() if k not in ("mu_barrier", "sigma_site")}
+        ln_j0 = pt.log(m.evaluate_tensor(pt, mu_barrier=mu, sigma_site=sig, **kw)["j0_eff"])
+        d_mu, d_sig = pytensor.function([mu, sig], pytensor.grad(ln_j0, [mu, sig]), mode="FAST_COMPILE")(0.7, 0.06)
+        h = 1e-6
+
+        def ln_j(mu_, sig_):
+            return math.log(float(m(**{**BASE, "mu_barrier": mu_, "sigma_site": sig_})["j0_eff"][0]))
+
+        assert float(d_mu) == pytest.approx(-1 / kt, rel=1e-8)
+        assert float(d_sig) == pytest.approx((ln_j(0.7, 0.06 + h) - ln_j(0.7, 0.06 - h)) / (2 * h), rel=1e-6)
 
 
 def test_declared_kinds_and_options():
     m = electrochemistry(sites="terrace_step")
     assert {"mu_barrier", "sigma_site", "step_fraction"} <= set(m.inputs.aleatory)
-    assert set(m.inputs.epistemic) == {"dft_shift", "dft_spread", "alpha_a", "alpha_c", "step_offset"}
+    assert set(m.inputs.epistemic) == {"dft_shift", "dft_spread", "alpha", "step_offset"}
     assert "step_fraction" not in electrochemistry().inputs.names
     assert m.differentiable and m.name == "electrochemistry"
     for token in ("eV", "A/m^2", "mV/decade", "epistemic"):
@@ -178,8 +201,66 @@ def test_declared_kinds_and_options():
         ({"method": "mc"}, r"method must be one of \['closed_form', 'quadrature'\], got 'mc'"),
         ({"n_nodes": 1}, r"n_nodes must be an integer >= 2, got 1"),
         ({"n_nodes": 4.5}, r"n_nodes must be an integer >= 2, got 4.5"),
+        ({"truncation": -1.0}, r"truncation must be a positive number of standard deviations or None, got -1.0"),
     ],
 )
 def test_bad_options_raise(kwargs, match):
     with pytest.raises(ValueError, match=match):
         electrochemistry(**kwargs)
+
+
+@pytest.mark.parametrize("mu, sigma, T", [(0.75, 0.05, 298.15), (0.75, 0.12, 298.15), (0.1, 0.08, 320.0)])
+def test_truncated_average_closed_form_quadrature_and_monte_carlo(mu, sigma, T):
+    """Truncated Gaussian N(μ, σ²) on [max(0, μ − 2.5σ), μ + 2.5σ]: the erfcx closed form equals 40-node
+    Gauss–Legendre (1e-11) and a Monte Carlo mean over 2e5 draws of scipy.stats.truncnorm within 4
+    standard errors (SE from the sample standard deviation). The third case has its floor at 0 eV."""
+    from scipy import stats
+
+    kt = K_B_EV * T
+    closed = float(arrhenius_average(mu, sigma, T, truncation=2.5))
+    assert float(arrhenius_average(mu, sigma, T, truncation=2.5, method="quadrature")) == pytest.approx(closed, rel=1e-11)
+    lo, hi = max(0.0, mu - 2.5 * sigma), mu + 2.5 * sigma
+    e = stats.truncnorm((lo - mu) / sigma, (hi - mu) / sigma, loc=mu, scale=sigma).rvs(200_000, random_state=5)
+    assert e.min() >= 0.0
+    rates = np.exp(-(e - mu) / kt)
+    mc = rates.mean() * math.exp(-mu / kt)
+    assert abs(mc - closed) < 4 * rates.std(ddof=1) / math.sqrt(e.size) * math.exp(-mu / kt)
+
+
+def test_bounded_sites_carry_the_current_and_no_barrier_is_negative():
+    """Issue 16: with the unbounded Gaussian the Arrhenius-weighted barriers are N(μ − σ²/kT, σ²), so half
+    of j₀ comes from the fraction Φ(−σ/kT) of sites: 1 % at σ = 0.06 eV, 3e-9 at σ = 0.15 eV (298 K) —
+    sites a finite surface does not have. With the 2.5σ bound the enhancement over the mean barrier is at
+    most exp(2.5σ/kT) (the lower bound's Boltzmann factor), and a mean barrier near zero is floored at
+    0 eV (the average never exceeds the activationless rate 1)."""
+    from scipy import stats
+
+    kt, w = K_B_EV * 298.15, 2.5
+    assert stats.norm.cdf(-0.06 / kt) == pytest.approx(0.01, abs=0.002)
+    assert stats.norm.cdf(-0.15 / kt) < 1e-8
+    for sigma in (0.03, 0.06, 0.1, 0.15):
+        s = sigma / kt
+        bounded = float(arrhenius_average(1.0, sigma, 298.15, truncation=w)) * math.exp(1.0 / kt)
+        assert 1.0 < bounded < math.exp(w * s)
+    unbounded = float(arrhenius_average(1.0, 0.15, 298.15)) * math.exp(1.0 / kt)
+    assert unbounded > math.exp(w * 0.15 / kt)  # the unbounded Gaussian exceeds it
+    # a mean barrier more than 2.5σ below zero leaves no admissible site: NaN for that sample only
+    out = electrochemistry()(**{**BASE, "dft_shift": np.array([-0.9, 0.0]), "sigma_site": 0.05})
+    assert np.isnan(out["j0_eff"][0]) and np.isfinite(out["j0_eff"][1])
+    for method in ("closed_form", "quadrature"):
+        assert np.isnan(arrhenius_average(-0.2, 0.05, 298.15, truncation=w, method=method))
+    assert float(arrhenius_average(0.05, 0.1, 298.15, truncation=w)) < 1.0
+    out = electrochemistry()(**{**BASE, "mu_barrier": 0.05, "sigma_site": 0.1})
+    assert float(out["barrier_eff"][0]) > 0.0
+
+
+def test_one_electron_transfer_coefficients_sum_to_one():
+    """Bard & Faulkner (2001) §3.3: α_a + α_c = n = 1 for a one-electron step, so the linear-regime slope
+    is j₀ f for every α, and the two Tafel slopes satisfy 1/b_a + 1/b_c = F/(ln 10 RT)."""
+    f = FARADAY / (R_GAS * 298.15)
+    for alpha in (0.4, 0.5, 0.6):
+        out = electrochemistry()(**{**BASE, "alpha": alpha, "eta_1": -1e-5})
+        j0 = float(out["j0_eff"][0])
+        assert float(out["i_eta_1"][0]) == pytest.approx(-j0 * f * 1e-5, rel=1e-3)
+        inv = 1 / float(out["tafel_slope_a"][0]) + 1 / float(out["tafel_slope_c"][0])
+        assert inv == pytest.approx(1e-3 * f / math.log(10.0), rel=1e-12)

@@ -1,16 +1,12 @@
 """Kocks–Mecking/Taylor hardening: closed form against numerical integration, limits, and data."""
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 from scipy.integrate import solve_ivp
 
 import uqbridge as uq
-from models.kocks_mecking import kocks_mecking, kocks_mecking_function
+from models.kocks_mecking import kocks_mecking, kocks_mecking_function, takeuchi_1975
 from uqbridge.designs import sample_inputs
-
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "cu_single_crystal_tension_takeuchi1975.csv"
 
 # (tau0 MPa, alpha, rho0 m^-2, k1 1/m, k2): defaults, low/high recovery, fast/slow storage, rho0 above
 # saturation (softening branch: h < 0), and a tiny k2 where expm1 matters.
@@ -120,7 +116,6 @@ def test_gradient_through_pytensor_matches_analytic():
     assert float(grad) == pytest.approx(0.3 * MU * B * (1 - np.exp(-c)) / 8.0, rel=1e-12)
 
 
-@pytest.mark.skipif(not DATA.exists(), reason="Takeuchi (1975) data file not available")
 def test_default_prior_predictive_covers_takeuchi_1975():
     """The default distributions are defensible for Cu: every plastic point of Takeuchi (1975),
     Trans. JIM 16:629, Fig. 3b ([001] and [111] crystals, resolved with the Schmid factors
@@ -128,13 +123,8 @@ def test_default_prior_predictive_covers_takeuchi_1975():
     of tau, and the prior median is within a factor 1.5 of every point with gamma >= 0.05.
     Band from 4000 Monte Carlo draws (seed 1); the 0.5 % quantile's sampling error is a few %,
     far below the margins here."""
-    import pandas as pd
-
-    data = pd.read_csv(DATA, comment="#", dtype={"axis": str})
-    data = data[data.strain_percent > 0]
-    schmid = data.axis.map({"001": 0.408, "111": 0.272}).to_numpy()
-    gamma = data.strain_percent.to_numpy() / 100 / schmid
-    tau_data = data.stress_MPa.to_numpy() * schmid
+    data = takeuchi_1975(min_strain_percent=1e-9)  # every point but the origin
+    gamma, tau_data = data["gamma"].to_numpy(), data["tau"].to_numpy()
 
     m = kocks_mecking()
     x = sample_inputs(m.inputs, 4000, "mc", rng=1)
@@ -147,3 +137,30 @@ def test_default_prior_predictive_covers_takeuchi_1975():
     # "tens of MPa" at gamma 0.1-0.5 for the median crystal
     mid = (gamma >= 0.1) & (gamma <= 0.5)
     assert np.all((med[mid] > 10) & (med[mid] < 100))
+
+
+@pytest.mark.slow
+def test_held_out_orientation_takeuchi_001_to_111():
+    """Calibrate on Takeuchi (1975) [001] alone, predict the held-out [111] curve (a new specimen).
+
+    Orientation enters the model only through the Schmid factor, and the [111] crystal hardens faster
+    in resolved variables than [001]: the prediction misses it. Measured (seed 5, nutpie, 2 x 1000
+    draws): 90 % band coverage of the [111] points 0.25 without discrepancy and 0.06 with a GP
+    discrepancy over gamma — the discrepancy learnt on [001] is a function of gamma, not of
+    orientation, so it does not transfer; the adequacy gate already flags the [001] fit (residual runs,
+    alpha and k1 not informed by stress data). Asserted: both coverages far below the nominal 0.9
+    (< 0.5), i.e. the check detects that the model cannot predict another orientation.
+    """
+    from uqbridge.calibration import calibrate, validate
+
+    cu = takeuchi_1975()
+    train, test = cu[cu["specimen"] == "Cu[001]"], cu[cu["specimen"] == "Cu[111]"]
+    coverage = {}
+    for disc in (None, "gp"):
+        res = calibrate(kocks_mecking(), train, noise={"tau": "unknown"}, discrepancy=disc, sampler="nutpie",
+                        draws=1000, tune=1000, chains=2, target_accept=0.95, rng=5)
+        v = validate(res, test, rng=1)
+        coverage[disc] = float(v["coverage"].sel(output="tau", level=0.9))
+        assert not res.passed  # stress data alone never inform alpha (and the [001] misfit shows)
+    print(f"[111] coverage of the 90 % band: {coverage}")
+    assert coverage[None] < 0.5 and coverage["gp"] < 0.5

@@ -139,9 +139,9 @@ def test_error_messages(call, error, match):
 
 def test_compare_stacks_methods_and_round_trips_netcdf(tmp_path):
     ds = compare(ishigami(), ["sobol", "morris", "pawn"], n=400, rng=0)
-    assert ds["method"].values.tolist() == ["sobol", "morris", "pawn"]
-    assert np.isnan(ds["mu_star"].sel({"method": "sobol"})).all()
-    assert np.isfinite(ds["mu_star"].sel({"method": "morris"})).all()
+    assert ds["estimator"].values.tolist() == ["sobol", "morris", "pawn"]
+    assert np.isnan(ds["mu_star"].sel({"estimator": "sobol"})).all()
+    assert np.isfinite(ds["mu_star"].sel({"estimator": "morris"})).all()
     assert ds.attrs["n_runs_morris"] <= 400 and ds.attrs["n_runs_sobol"] <= 400
     save(ds, tmp_path / "s.nc")
     xr.testing.assert_identical(load(tmp_path / "s.nc"), ds)

@@ -55,7 +55,7 @@ def test_html_builder_escapes_and_embeds(tmp_path):
     assert "<script>" not in text and "&lt;script&gt;" in text
     assert "A &lt;b&gt;title&lt;/b&gt;" in text
     assert "1.23" in text and "–" in text and "&lt;i&gt;" in text
-    assert "<td class=\"text\">x1</td><td>0.5</td>" in text
+    assert "<td class=\"text\">x1</td><td>0.500</td>" in text
     parser = _Images()
     parser.feed(text)
     assert len(parser.sources) == 1 and _png_size(parser.sources[0])[0] > 100
@@ -99,14 +99,19 @@ def test_sensitivity_report_contents(report_files):
     text = html_path.read_text()
     parser = _Images()
     parser.feed(text)
-    # per output: index bars, method comparison, Morris, convergence, aleatory/epistemic split
-    assert len(parser.sources) == 5
+    # per output: index bars, estimator comparison, Morris, convergence (the split is a number, not a figure)
+    assert len(parser.sources) == 4
     assert all(s.startswith("data:image/png;base64,") and _png_size(s)[0] > 200 for s in parser.sources)
     assert parser.external == []
-    for heading in ("Inputs", "First-order and total indices", "Method comparison", "Morris screening",
-                    "Convergence with sample size", "Aleatory / epistemic split", "Provenance"):
+    for heading in ("Key results", "Inputs", "First-order and total indices", "Estimator comparison",
+                    "Morris screening", "Convergence with sample size",
+                    "Aleatory / epistemic split (law of total variance)", "Provenance"):
         assert f">{heading}</h" in text, heading
-    assert "Uniform(lower=-3.14" in text and "epistemic" in text  # the input table
+    # the key results come first, right under the title
+    assert text.index("Key results") < text.index(">Inputs</h") < text.index("First-order and total indices")
+    assert "top inputs (total index, sobol)" in text and "epistemic share (law of total variance)" in text
+    # inputs in their own units, not as distribution parameters
+    assert "Uniform(lower=-3.14" not in text and "epistemic" in text and ">median</th>" in text
     assert re.search(r"<dt>seed</dt><dd>4</dd>", text) and "<dt>design_sobol</dt>" in text
     assert "uqbridge_version" in text and "numpy_version" in text
     xr.testing.assert_identical(load(nc_path), ds)
@@ -146,7 +151,7 @@ def test_report_renders_in_headless_chromium(report_files, tmp_path):
     sizes = re.search(r'data-images="([^"]*)"', dom)
     assert sizes, "the page did not finish loading in Chromium"
     decoded = [tuple(int(v) for v in s.split("x")) for s in sizes.group(1).split(",")]
-    assert len(decoded) == 5 and all(w > 200 and h > 100 for w, h in decoded), decoded
+    assert len(decoded) == 4 and all(w > 200 and h > 100 for w, h in decoded), decoded
     shot = tmp_path / "shot.png"
     subprocess.run([*common, "--window-size=1200,3000", f"--screenshot={shot}", html_path.as_uri()],
                    capture_output=True, timeout=120, check=True)

@@ -17,8 +17,24 @@ import pytensor.tensor as pt
 from ..model import ForwardModel
 from .blackbox import ModelOp
 from .data import Observations, observations
+from .discrepancy import (
+    GPDiscrepancy,
+    Standardiser,
+    discrepancy_names,
+    gp_basis,
+    gp_conditions,
+    parse_discrepancy,
+)
 
-__all__ = ["Noise", "LIKELIHOODS", "STUDENT_T_NU", "build_model", "noise_name", "parse_noise"]
+__all__ = [
+    "LIKELIHOODS",
+    "STUDENT_T_NU",
+    "Noise",
+    "build_model",
+    "discrepancy_meta",
+    "noise_name",
+    "parse_noise",
+]
 
 LIKELIHOODS = ("normal", "student_t")
 #: Degrees of freedom of the robust likelihood: heavy enough tails to discount outliers, finite variance
@@ -98,6 +114,7 @@ def build_model(
     specimen: str | None = "specimen",
     noise: Any = "unknown",
     likelihood: str = "normal",
+    discrepancy: Any = None,
     blackbox: bool | None = None,
 ) -> pm.Model:
     """The PyMC model of calibrating ``model`` on ``data`` (priors, forward model, likelihood).
@@ -114,6 +131,9 @@ def build_model(
         the standard deviation of the observed output).
     likelihood : {"normal", "student_t"}
         Gaussian, or Student-t with ``nu = 4`` as the outlier-robust option.
+    discrepancy : None, 'gp', 'relative', GPDiscrepancy, RelativeDiscrepancy, or dict per output
+        Model-discrepancy term added to the model's prediction (see
+        :mod:`uqbridge.calibration.discrepancy`). Default none: the model is taken as exact.
     blackbox : bool, optional
         Evaluate the model through :class:`ModelOp` (NumPy, no gradients). Default: only when the
         model is not differentiable.
@@ -122,8 +142,11 @@ def build_model(
     -------
     pymc.Model
         Free variables: the epistemic inputs, ``<input>__<k>`` per specimen ``k`` for hierarchical
-        inputs (also gathered in the deterministic ``<input>`` with dim ``specimen``), and
-        ``sigma_<output>`` for unknown noise; one observed variable per output, named like it.
+        inputs (also gathered in the deterministic ``<input>`` with dim ``specimen``),
+        ``sigma_<output>`` for unknown noise, and the discrepancy's variables (``delta_eta_<output>``,
+        ``delta_ell_<output>``, ``delta_beta_<output>`` and the deterministic ``delta_<output>`` at the
+        observed rows for a GP; ``delta_kappa_<output>`` for the relative one); one observed variable
+        per output, named like it.
 
     Examples
     --------
@@ -142,6 +165,7 @@ def build_model(
     if likelihood not in LIKELIHOODS:
         raise ValueError(f"likelihood must be one of {LIKELIHOODS}, got {likelihood!r}")
     noises = parse_noise(noise, obs.outputs)
+    meta = discrepancy_meta(obs, discrepancy)
     if blackbox is None:
         blackbox = not model.differentiable
     if not blackbox and not model.differentiable:
@@ -150,8 +174,9 @@ def build_model(
         )
     taken = set(model.inputs.names) | set(model.output_names)
     for o in noises:
-        if noise_name(o) in taken:
-            raise ValueError(f"noise variable name {noise_name(o)!r} clashes with an input or output of model {model.name!r}")
+        for name in [noise_name(o), *(meta[o]["names"].values() if o in meta else ())]:
+            if name in taken:
+                raise ValueError(f"variable name {name!r} clashes with an input or output of model {model.name!r}")
 
     coords: dict[str, Any] = {"specimen": list(obs.specimens)}
     for o in obs.outputs:
@@ -185,8 +210,58 @@ def build_model(
             spec = noises[o]
             sigma = spec.scale if spec.kind == "known" else pm.HalfNormal(noise_name(o), sigma=spec.scale)
             mu = predicted[o][rows]
+            if o in meta:
+                mu, sigma = _add_discrepancy(meta[o], obs, o, mu, sigma)
             if likelihood == "normal":
                 pm.Normal(o, mu=mu, sigma=sigma, observed=y[rows], dims=f"obs_{o}")
             else:
                 pm.StudentT(o, nu=STUDENT_T_NU, mu=mu, sigma=sigma, observed=y[rows], dims=f"obs_{o}")
     return pmm
+
+
+def discrepancy_meta(obs: Observations, discrepancy: Any) -> dict[str, dict[str, Any]]:
+    """Per output with a discrepancy: its kind, settings, variable names and condition scaling (JSON-able).
+
+    Stored with the result so that :func:`~uqbridge.calibration.predict` and the pushforward evaluate
+    the calibrated discrepancy at new conditions.
+    """
+    meta: dict[str, dict[str, Any]] = {}
+    for o, spec in parse_discrepancy(discrepancy, list(obs.outputs)).items():
+        names = discrepancy_names(o, spec)
+        if isinstance(spec, GPDiscrepancy):
+            cond = gp_conditions(spec, obs.conditions, o)
+            rows = obs.rows(o)
+            std = Standardiser.fit({n: obs.conditions[n][rows] for n in cond}, cond)
+            if min(std.half_range) <= 0:
+                raise ValueError(f"discrepancy for output {o!r}: conditions {list(cond)} do not vary over its observations")
+            y = obs.outputs[o][rows]
+            amplitude = spec.amplitude if spec.amplitude is not None else 0.1 * float(np.sqrt(np.mean(y**2)))
+            meta[o] = {"kind": "gp", "m": spec.m, "c": spec.c, "amplitude": max(amplitude, np.finfo(float).tiny),
+                       "lengthscale": list(spec.lengthscale), "conditions": list(cond), "names": names,
+                       "center": list(std.center), "half_range": list(std.half_range)}
+        else:
+            meta[o] = {"kind": "relative", "scale": spec.scale, "names": names}
+    return meta
+
+
+def _add_discrepancy(meta: dict[str, Any], obs: Observations, output: str, mu: Any, sigma: Any) -> tuple[Any, Any]:
+    """Mean and scale of the likelihood of ``output`` with its discrepancy term (inside a model context)."""
+    names = meta["names"]
+    if meta["kind"] == "relative":
+        kappa = pm.HalfNormal(names["kappa"], sigma=meta["scale"])
+        return mu, pt.sqrt(sigma**2 + (kappa * mu) ** 2)
+    rows = obs.rows(output)
+    std = Standardiser(tuple(meta["conditions"]), tuple(meta["center"]), tuple(meta["half_range"]))
+    x = std({n: obs.conditions[n][rows] for n in std.names})
+    d, m, c = x.shape[1], int(meta["m"]), float(meta["c"])
+    median, log_sd = meta["lengthscale"]
+    eta = pm.HalfNormal(names["eta"], sigma=meta["amplitude"])
+    ell = pm.LogNormal(names["ell"], mu=np.log(median), sigma=log_sd, shape=d)
+    gp = pm.gp.HSGP(m=[m] * d, L=[c] * d, cov_func=eta**2 * pm.gp.cov.ExpQuad(d, ls=ell))
+    _, sqrt_psd = gp.prior_linearized(x)
+    # the basis is a constant of the data: computed once in NumPy (the same eigenfunctions PyMC uses,
+    # checked in the tests), so that predictions at new conditions use exactly the same functions
+    phi = pt.as_tensor(gp_basis(x, m, c))
+    beta = pm.Normal(names["beta"], 0.0, 1.0, size=gp.n_basis_vectors)
+    delta = pm.Deterministic(names["delta"], phi @ (beta * sqrt_psd), dims=f"obs_{output}")
+    return mu + delta, sigma

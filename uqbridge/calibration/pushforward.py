@@ -5,19 +5,32 @@ Propagating or decomposing the returned model shows the epistemic variance left 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 import numpy as np
 
 from ..model import ForwardModel
 
-if TYPE_CHECKING:
-    from .result import CalibrationResult
+
+class CalibrationResult(Protocol):
+    """What the pushforward reads of a :class:`~uqbridge.calibration.result.CalibrationResult` (a
+    protocol, so that this module does not import the result module, which imports it)."""
+
+    model: ForwardModel | None
+    epistemic: tuple[str, ...]
+    discrepancy: dict[str, Any]
+
+    def posterior_samples(self) -> dict[str, np.ndarray]: ...
 
 __all__ = ["pushforward"]
 
 
-def pushforward(result: "CalibrationResult", model: ForwardModel | None = None) -> ForwardModel:
+DRAW_INPUT = "posterior_draw"
+
+
+def pushforward(
+    result: CalibrationResult, model: ForwardModel | None = None, *, discrepancy: bool = True
+) -> ForwardModel:
     """The model whose calibrated epistemic inputs are drawn jointly from the posterior.
 
     Parameters
@@ -59,4 +72,60 @@ def pushforward(result: "CalibrationResult", model: ForwardModel | None = None) 
     if not result.epistemic:
         raise ValueError("the calibration has no epistemic inputs to push forward (only per-specimen latents)")
     samples = result.posterior_samples()
-    return model.with_joint_samples({n: np.asarray(samples[n], dtype=float) for n in result.epistemic})
+    joint = {n: np.asarray(samples[n], dtype=float) for n in result.epistemic}
+    if not (discrepancy and result.discrepancy):
+        return model.with_joint_samples(joint)
+    return _with_discrepancy(model, result, samples).with_joint_samples(
+        {**joint, DRAW_INPUT: np.arange(next(iter(joint.values())).shape[0], dtype=float)}
+    )
+
+
+def _with_discrepancy(model: ForwardModel, result: CalibrationResult, samples: dict[str, np.ndarray]) -> ForwardModel:
+    from ..distributions import Normal, Uniform
+    from ..inputs import Input
+    from .discrepancy import gp_delta
+
+    metas = result.discrepancy
+    missing = [o for o in metas if o not in model.output_names]
+    if missing:
+        raise KeyError(f"model {model.name!r} lacks output(s) {missing} that carry a calibrated discrepancy")
+    for o, meta in metas.items():
+        if meta["kind"] == "gp":
+            absent = [c for c in meta["conditions"] if c not in model.inputs.names]
+            if absent:
+                raise KeyError(f"model {model.name!r} lacks condition input(s) {absent} of the discrepancy of {o!r}")
+    base = model.function
+    relative = [o for o, m in metas.items() if m["kind"] == "relative"]
+
+    def function(**values):
+        draw = np.asarray(values.pop(DRAW_INPUT)).astype(np.int64)
+        eps = {o: values.pop(f"discrepancy_{o}") for o in relative}
+        out = dict(base(**values))
+        for o, meta in metas.items():
+            f = np.asarray(out[o], dtype=float)
+            if meta["kind"] == "gp":
+                sub = {n: samples[n][draw] for k, n in meta["names"].items() if k != "delta"}
+                # one draw per row: evaluate each row's own GP draw at its conditions
+                weights_x = {c: np.asarray(values[c], float) for c in meta["conditions"]}
+                out[o] = f + _rowwise_gp(sub, meta, weights_x)
+            else:
+                out[o] = f * (1 + samples[meta["names"]["kappa"]][draw] * np.asarray(eps[o]))
+        return out
+
+    def _rowwise_gp(sub, meta, conditions):
+        n = next(iter(conditions.values())).shape[0]
+        delta = np.empty(n)
+        for i in range(0, n, 256):  # blocks keep the (rows x rows) intermediate small
+            block = slice(i, min(i + 256, n))
+            full = gp_delta({k: v[block] for k, v in sub.items()}, meta, {c: v[block] for c, v in conditions.items()})
+            delta[block] = np.diagonal(full)
+        return delta
+
+    extra = [Input(DRAW_INPUT, Uniform(0.0, 1.0), "epistemic", "-", "index of the posterior draw (discrepancy)")]
+    extra += [Input(f"discrepancy_{o}", Normal(0.0, 1.0), "aleatory", "-", f"relative discrepancy of {o}")
+              for o in relative]
+    return ForwardModel(
+        f"{model.name}+discrepancy", function, [*model.inputs, *extra], model.outputs,
+        description=f"{model.description} + calibrated discrepancy of {sorted(metas)}".strip(),
+        differentiable=False,
+    )

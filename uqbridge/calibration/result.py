@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import arviz as az
@@ -15,6 +15,7 @@ import numpy as np
 import xarray as xr
 
 from ..model import ForwardModel
+from .adequacy import adequacy_failures
 from .diagnostics import failures
 
 __all__ = ["CalibrationResult", "load_calibration"]
@@ -22,6 +23,8 @@ __all__ = ["CalibrationResult", "load_calibration"]
 _DIAGNOSTICS_GROUP = "calibration_diagnostics"
 _SURROGATE_GROUP = "surrogate_check"
 _PREDICTIVE_GROUP = "predictive_check"
+_RESIDUALS_GROUP = "adequacy_residuals"
+_IDENTIFIABILITY_GROUP = "adequacy_identifiability"
 _META = "uqbridge_calibration"
 
 
@@ -33,13 +36,16 @@ class CalibrationResult:
     ----------
     idata : arviz.InferenceData
         Groups ``posterior``, ``sample_stats``, ``posterior_predictive``, ``observed_data``,
-        ``constant_data`` (conditions and specimen of each row), ``calibration_diagnostics``,
-        ``predictive_check``, and for the surrogate path ``surrogate_check``.
+        ``constant_data`` (conditions and specimen of each row), ``log_likelihood`` (pointwise, for
+        ``az.loo``/``az.compare``), ``calibration_diagnostics``, ``predictive_check``,
+        ``adequacy_residuals``, ``adequacy_identifiability``, and for the surrogate path
+        ``surrogate_check``.
     diagnostics : xarray.Dataset
         See :func:`uqbridge.calibration.diagnose`.
     passed : bool
-        True when every convergence threshold (and, on the surrogate path, the surrogate-accuracy
-        check) holds. Do not use the posterior when False.
+        True when both gates pass: convergence (R-hat, ESS, divergences and, on the surrogate path,
+        the surrogate accuracy) and adequacy (predictive coverage, residual checks, every calibrated
+        parameter informed by the data). Do not use the posterior as is when False.
     warnings : tuple of str
         Why it did not pass.
     epistemic, hierarchical : tuple of str
@@ -50,6 +56,12 @@ class CalibrationResult:
         Surrogate error against the true model at posterior draws (surrogate path only).
     predictive : xarray.Dataset or None
         Posterior predictive checks (see :func:`uqbridge.calibration.predictive_check`).
+    residuals : xarray.Dataset or None
+        Adequacy checks of the observations (see :func:`uqbridge.calibration.residual_checks`).
+    identifiability : xarray.Dataset or None
+        Prior-to-posterior table per parameter (see :func:`uqbridge.calibration.identifiability`).
+    discrepancy : dict
+        Per output, the calibrated discrepancy's description (empty: the model was taken as exact).
     """
 
     idata: az.InferenceData
@@ -61,30 +73,49 @@ class CalibrationResult:
     model: ForwardModel | None = None
     surrogate: xr.Dataset | None = None
     predictive: xr.Dataset | None = None
+    residuals: xr.Dataset | None = None
+    identifiability: xr.Dataset | None = None
+    discrepancy: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def converged(self) -> bool:
+        """The convergence gate alone (R-hat, ESS, divergences, surrogate accuracy)."""
+        return not failures(self.diagnostics) and not any(w.startswith("surrogate") for w in self.warnings)
+
+    @property
+    def adequate(self) -> bool:
+        """The adequacy gate alone (predictive coverage, residuals, informed parameters)."""
+        if self.residuals is None:
+            return True
+        return not adequacy_failures(self.residuals, self.identifiability)
 
     def posterior_samples(self) -> dict[str, np.ndarray]:
         """Posterior draws of the calibrated inputs, chains pooled: ``(chain*draw,)`` or ``(chain*draw, specimen)``.
 
-        Noise scales are included as ``sigma_<output>``.
+        Noise scales are included as ``sigma_<output>``, and the discrepancy's variables under their
+        posterior names (see :func:`uqbridge.calibration.build_model`).
         """
         post = self.idata.posterior
         names = [*self.epistemic, *self.hierarchical] + [v for v in post.data_vars if str(v).startswith("sigma_")]
+        for meta in self.discrepancy.values():
+            names += [n for key, n in meta["names"].items() if key != "delta"]
         out = {}
         for name in names:
             da = post[name].stack(_sample=("chain", "draw")).transpose("_sample", ...)
             out[str(name)] = np.asarray(da.values)
         return out
 
-    def pushforward(self, model: ForwardModel | None = None) -> ForwardModel:
+    def pushforward(self, model: ForwardModel | None = None, *, discrepancy: bool = True) -> ForwardModel:
         """The model with its calibrated epistemic inputs replaced by the joint posterior draws.
 
         Correlations between parameters are kept (the draws are resampled row by row). Per-specimen
         aleatory latents are not pushed forward: a new specimen still follows the declared population
-        distribution. See :func:`uqbridge.calibration.pushforward`.
+        distribution. A calibrated discrepancy is added to the outputs unless ``discrepancy=False``.
+        See :func:`uqbridge.calibration.pushforward`.
         """
         from .pushforward import pushforward
 
-        return pushforward(self, model)
+        return pushforward(self, model, discrepancy=discrepancy)
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write everything except the model object to netCDF (reload with :func:`load_calibration`)."""
@@ -117,6 +148,13 @@ def load_calibration(path: str | os.PathLike[str], model: ForwardModel | None = 
     diagnostics = idata[_DIAGNOSTICS_GROUP].load()
     surrogate = idata[_SURROGATE_GROUP].load() if _SURROGATE_GROUP in idata.groups() else None
     predictive = idata[_PREDICTIVE_GROUP].load() if _PREDICTIVE_GROUP in idata.groups() else None
+    residuals = idata[_RESIDUALS_GROUP].load() if _RESIDUALS_GROUP in idata.groups() else None
+    table = idata[_IDENTIFIABILITY_GROUP].load() if _IDENTIFIABILITY_GROUP in idata.groups() else None
+    if table is not None:
+        table["informed"] = table["informed"].astype(bool)
+        table["gated"] = table["gated"].astype(bool)
+    if residuals is not None:
+        residuals["passed"] = residuals["passed"].astype(bool)
     return CalibrationResult(
         idata=idata,
         diagnostics=diagnostics,
@@ -127,6 +165,9 @@ def load_calibration(path: str | os.PathLike[str], model: ForwardModel | None = 
         model=model,
         surrogate=surrogate,
         predictive=predictive,
+        residuals=residuals,
+        identifiability=table,
+        discrepancy=meta.get("discrepancy", {}),
     )
 
 
@@ -141,15 +182,24 @@ def _finish(
     surrogate: xr.Dataset | None,
     attrs: dict[str, Any],
     predictive: xr.Dataset | None = None,
+    residuals: xr.Dataset | None = None,
+    identifiability: xr.Dataset | None = None,
+    discrepancy: dict[str, Any] | None = None,
 ) -> CalibrationResult:
     """Assemble the result and record its metadata in the InferenceData (so that save/load round-trips)."""
     messages = failures(diagnostics) + list(extra_warnings)
+    if residuals is not None:
+        messages += adequacy_failures(residuals, identifiability)
     passed = not messages
     groups = {_DIAGNOSTICS_GROUP: diagnostics}
     if surrogate is not None:
         groups[_SURROGATE_GROUP] = surrogate
     if predictive is not None:
         groups[_PREDICTIVE_GROUP] = predictive
+    if residuals is not None:
+        groups[_RESIDUALS_GROUP] = residuals
+    if identifiability is not None:
+        groups[_IDENTIFIABILITY_GROUP] = identifiability
     idata.add_groups(groups, warn_on_custom_groups=False)
     meta = {
         "model": model.name,
@@ -157,6 +207,7 @@ def _finish(
         "warnings": messages,
         "epistemic": list(epistemic),
         "hierarchical": list(hierarchical),
+        "discrepancy": discrepancy or {},
     }
     idata.posterior.attrs.update(attrs)
     idata.posterior.attrs[_META] = json.dumps(meta)
@@ -170,4 +221,7 @@ def _finish(
         model=model,
         surrogate=surrogate,
         predictive=predictive,
+        residuals=residuals,
+        identifiability=identifiability,
+        discrepancy=discrepancy or {},
     )

@@ -16,30 +16,67 @@ import pymc as pm
 import xarray as xr
 from pytensor.graph.traversal import ancestors
 
+from ..checks import positive_int
 from ..model import ForwardModel
-from .blackbox import ModelOp
 from ..results import provenance, seed_attr
-from .build import LIKELIHOODS, build_model, noise_name, parse_noise
+from .adequacy import Adequacy, identifiability, residual_checks
+from .blackbox import ModelOp
+from .build import LIKELIHOODS, build_model, discrepancy_meta, noise_name, parse_noise
 from .data import Observations, observations
 from .diagnostics import Thresholds, diagnose, predictive_check
 from .result import CalibrationResult, _finish
 from .surrogate import SURROGATE_TOLERANCE, prior_model, surrogate_check
 
-__all__ = ["PATHS", "calibrate"]
+__all__ = ["PATHS", "SAMPLERS", "calibrate"]
 
 PATHS = ("auto", "nuts", "smc", "surrogate")
+#: NUTS implementations: PyMC's own, or nutpie (Rust, compiled with numba; optional dependency).
+SAMPLERS = ("pymc", "nutpie")
 
 
 def _positive_int(name: str, value: Any, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
+    return positive_int(value, name, minimum)
 
 
 def _constant_data(obs: Observations) -> xr.Dataset:
     data = {k: ("row", v) for k, v in obs.conditions.items()}
     data["specimen"] = ("row", np.asarray(obs.specimens, dtype=str)[obs.specimen])
     return xr.Dataset(data, coords={"row": np.arange(obs.n)})
+
+
+def _sample_nutpie(pmm, draws, tune, chains, cores, target_accept, mass_matrix, seed):
+    try:
+        import nutpie
+    except ImportError:  # pragma: no cover - optional dependency
+        raise ImportError("sampler='nutpie' needs the nutpie package: pip install 'uqbridge[nutpie]'") from None
+    compiled = nutpie.compile_pymc_model(pmm)
+    idata = nutpie.sample(
+        compiled, draws=draws, tune=tune, chains=chains, cores=cores, seed=seed, progress_bar=False,
+        target_accept=target_accept, low_rank_modified_mass_matrix=mass_matrix == "dense", save_warmup=False,
+    )
+    # nutpie also stores the unconstrained values (``x_log__``); PyMC's trace holds only the model's variables
+    transformed = [v for v in idata.posterior.data_vars if str(v).endswith("__")]
+    idata.posterior = idata.posterior.drop_vars(transformed)
+    return idata
+
+
+def _nuisance_priors(noises: Mapping[str, Any], meta: Mapping[str, Any]) -> dict[str, Any]:
+    """Priors of the free variables that are not model inputs (noise scales, discrepancy terms), as SciPy."""
+    from scipy import stats
+
+    out: dict[str, Any] = {}
+    for o, spec in noises.items():
+        if spec.kind == "unknown":
+            out[noise_name(o)] = stats.halfnorm(scale=spec.scale)
+    for m in meta.values():
+        names = m["names"]
+        if m["kind"] == "relative":
+            out[names["kappa"]] = stats.halfnorm(scale=m["scale"])
+        else:
+            out[names["eta"]] = stats.halfnorm(scale=m["amplitude"])
+            out[names["ell"]] = stats.lognorm(s=m["lengthscale"][1], scale=m["lengthscale"][0])
+            out[names["beta"]] = stats.norm()
+    return out
 
 
 def calibrate(
@@ -51,7 +88,10 @@ def calibrate(
     specimen: str | None = "specimen",
     noise: Any = "unknown",
     likelihood: str = "normal",
+    discrepancy: Any = None,
     path: str = "auto",
+    sampler: str = "pymc",
+    mass_matrix: str = "diag",
     draws: int = 1000,
     tune: int = 1000,
     chains: int = 4,
@@ -59,6 +99,7 @@ def calibrate(
     target_accept: float = 0.9,
     surrogate_runs: int | None = None,
     thresholds: Thresholds = Thresholds(),
+    adequacy: Adequacy = Adequacy(),
     rng: Any = None,
 ) -> CalibrationResult:
     """Bayesian calibration of a forward model's uncertain inputs on observed outputs.
@@ -77,12 +118,23 @@ def calibrate(
     noise : ('known', sigma), 'unknown', ('unknown', prior_scale), number, or dict per output
         See :func:`build_model`.
     likelihood : {"normal", "student_t"}
+    discrepancy : None, 'gp', 'relative', GPDiscrepancy, RelativeDiscrepancy, or dict per output
+        Model discrepancy calibrated with the parameters (Kennedy & O'Hagan 2001): ``'gp'`` adds a
+        Gaussian process over the conditions (Hilbert-space approximation), ``'relative'`` a
+        multiplicative per-point error. It is part of the posterior predictive, of :func:`predict`
+        and of the pushforward. See :mod:`uqbridge.calibration.discrepancy`.
     path : {"auto", "nuts", "smc", "surrogate"}
         ``nuts``: NUTS on the model's PyTensor expression (differentiable models). ``smc``:
         sequential Monte Carlo, the model wrapped as a black-box Op if it is not differentiable.
         ``surrogate``: fit a polynomial chaos over the prior (:func:`uqbridge.pce.fit_pce`), NUTS on
         it, then check it against the true model at posterior draws. ``auto``: ``nuts`` if the model
         is differentiable, else ``smc``.
+    sampler : {"pymc", "nutpie"}
+        NUTS implementation for the ``nuts`` and ``surrogate`` paths. ``nutpie`` compiles the model
+        with numba once (tens of seconds) and then samples several times faster per gradient.
+    mass_matrix : {"diag", "dense"}
+        NUTS metric adaptation. ``dense`` whitens correlated posteriors (ridges such as alpha–k1 in
+        Kocks–Mecking): PyMC's full-matrix adaptation, or nutpie's low-rank modified mass matrix.
     draws, tune, chains, cores : int
         Draws kept per chain, tuning steps (NUTS only), chains, parallel processes.
     target_accept : float
@@ -91,13 +143,18 @@ def calibrate(
         True-model runs for the surrogate fit (default: chosen by ``fit_pce``).
     thresholds : Thresholds
         Convergence gate (R-hat, ESS, divergences).
+    adequacy : Adequacy
+        Adequacy gate: predictive coverage, residual checks, parameters not informed by the data
+        (:func:`~uqbridge.calibration.residual_checks`, :func:`~uqbridge.calibration.identifiability`).
     rng : int, numpy Generator or None
         Seeds every chain, the posterior predictive and the surrogate fit; same seed, same numbers.
 
     Returns
     -------
     CalibrationResult
-        A failed gate gives ``passed=False``, the reasons in ``warnings`` and a ``RuntimeWarning``.
+        ``passed`` is True only when both the convergence and the adequacy gate pass; otherwise the
+        reasons are in ``warnings`` and a ``RuntimeWarning`` is issued. The InferenceData holds the
+        pointwise ``log_likelihood`` (for ``az.loo`` / ``az.compare``).
 
     Examples
     --------
@@ -124,6 +181,12 @@ def calibrate(
         raise ValueError(f"target_accept must lie in (0, 1), got {target_accept!r}")
     if not isinstance(thresholds, Thresholds):
         raise TypeError(f"thresholds must be a Thresholds, got {type(thresholds).__name__}")
+    if not isinstance(adequacy, Adequacy):
+        raise TypeError(f"adequacy must be an Adequacy, got {type(adequacy).__name__}")
+    if sampler not in SAMPLERS:
+        raise ValueError(f"sampler must be one of {SAMPLERS}, got {sampler!r}")
+    if mass_matrix not in ("diag", "dense"):
+        raise ValueError(f"mass_matrix must be 'diag' or 'dense', got {mass_matrix!r}")
     if path == "auto":
         path = "nuts" if model.differentiable else "smc"
     if path == "nuts" and not model.differentiable:
@@ -139,6 +202,7 @@ def calibrate(
 
     obs = observations(model, data, outputs=outputs, conditions=conditions, specimen=specimen)
     noises = parse_noise(noise, obs.outputs)
+    meta = discrepancy_meta(obs, discrepancy)
     start = time.perf_counter()
     graph_model, pce = model, None
     if path == "surrogate":
@@ -147,22 +211,28 @@ def calibrate(
         pce = fit_pce(prior_model(model, obs), n_runs=surrogate_runs, rng=pce_rng)
         graph_model = pce.model
     pmm = build_model(
-        graph_model, obs, noise=noises, likelihood=likelihood, blackbox=not graph_model.differentiable
+        graph_model, obs, noise=noises, likelihood=likelihood, discrepancy=discrepancy,
+        blackbox=not graph_model.differentiable,
     )
-    sampler = "smc" if path == "smc" else "nuts"
+    method = "smc" if path == "smc" else "nuts"
+    engine = sampler if method == "nuts" else "pymc"
     with pmm, warnings.catch_warnings():
         # PyMC's own convergence warnings are replaced by the gate below
         warnings.filterwarnings("ignore", message=".*(divergen|r_hat|effective sample size).*")
-        if sampler == "nuts":
+        if engine == "nutpie":
+            idata = _sample_nutpie(pmm, draws, tune, chains, cores, target_accept, mass_matrix, sample_seed)
+        elif method == "nuts":
             idata = pm.sample(
                 draws=draws, tune=tune, chains=chains, cores=cores, target_accept=target_accept,
                 random_seed=sample_seed, progressbar=False, compute_convergence_checks=False,
+                init="jitter+adapt_full" if mass_matrix == "dense" else "jitter+adapt_diag",
             )
         else:
             idata = pm.sample_smc(
                 draws=draws, chains=chains, cores=cores, random_seed=sample_seed, progressbar=False,
                 compute_convergence_checks=False,
             )
+        pm.compute_log_likelihood(idata, var_names=list(obs.outputs), extend_inferencedata=True, progressbar=False)
         pm.sample_posterior_predictive(
             idata, var_names=list(obs.outputs), random_seed=ppc_seed, extend_inferencedata=True,
             progressbar=False,
@@ -172,6 +242,10 @@ def calibrate(
 
     names = [*obs.epistemic, *obs.hierarchical] + [noise_name(o) for o, s in noises.items() if s.kind == "unknown"]
     diagnostics = diagnose(idata, var_names=names, thresholds=thresholds)
+    residuals = residual_checks(idata, adequacy)
+    priors = {n: model.inputs[n].distribution for n in [*obs.epistemic, *obs.hierarchical]}
+    table = identifiability(idata, priors, nuisance=_nuisance_priors(noises, meta), gated=list(obs.epistemic),
+                            adequacy=adequacy)
     extra: list[str] = []
     check = None
     n_runs: int | str = "n/a (compiled tensor graph)"
@@ -195,13 +269,14 @@ def calibrate(
         # with cores > 1 the Op runs in worker processes and its counter stays here at zero
         n_runs = ops[0].n_runs if ops and cores == 1 else "n/a (sampled in worker processes)"
     attrs = provenance(
-        model, "calibrate", path=path, sampler=sampler, likelihood=likelihood, draws=draws,
-        tune=tune if sampler == "nuts" else 0, chains=chains, seed=seed_attr(seed), wall_time_s=wall,
+        model, "calibrate", path=path, sampler=method, engine=engine, mass_matrix=mass_matrix,
+        likelihood=likelihood, draws=draws, tune=tune if method == "nuts" else 0, chains=chains, seed=seed_attr(seed), wall_time_s=wall,
         noise={o: [s.kind, s.scale] for o, s in noises.items()}, n_runs=n_runs,
     )
     result = _finish(
         idata, diagnostics, extra, model=model, epistemic=obs.epistemic, hierarchical=obs.hierarchical,
-        surrogate=check, attrs=attrs, predictive=predictive_check(idata),
+        surrogate=check, attrs=attrs, predictive=predictive_check(idata), residuals=residuals,
+        identifiability=table, discrepancy=meta,
     )
     if not result.passed:
         warnings.warn(

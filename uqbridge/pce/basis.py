@@ -97,7 +97,14 @@ def _recurrence_raw(dist: Distribution, order: int) -> tuple[np.ndarray, np.ndar
 
 
 def _hermite(order: int) -> tuple[np.ndarray, np.ndarray]:
-    return _recurrence(Normal(0.0, 1.0), order)
+    """Probabilists' Hermite: α_k = 0, β_k = k (β_0 is unused; 0 as chaospy gives it)."""
+    return np.zeros(order + 1), np.arange(order + 1, dtype=float)
+
+
+def _legendre(order: int) -> tuple[np.ndarray, np.ndarray]:
+    """Monic Legendre on [−1, 1] under the uniform law: α_k = 0, β_k = k²/(4k² − 1) (β_0 = 0 unused)."""
+    k = np.arange(order + 1, dtype=float)
+    return np.zeros(order + 1), k**2 / (4 * k**2 - 1)
 
 
 def make_germ(name: str, dist: Distribution, order: int, *, dependent: bool) -> Germ:
@@ -112,8 +119,9 @@ def make_germ(name: str, dist: Distribution, order: int, *, dependent: bool) -> 
         alpha, beta = _hermite(order)
         return Germ(name, "log", float(dist.mu), float(dist.sigma), "hermite", alpha, beta)
     if isinstance(dist, Uniform):
+        alpha, beta = _legendre(order)
         loc, scale = 0.5 * (dist.lower + dist.upper), 0.5 * (dist.upper - dist.lower)
-        family = "legendre"
+        return Germ(name, "affine", float(loc), float(scale), "legendre", alpha, beta)
     else:
         loc, scale = dist.mean, dist.std
         family = {"Beta": "jacobi", "Gamma": "laguerre"}.get(type(dist).__name__, "stieltjes")
@@ -252,6 +260,11 @@ class GermMap:
 
 
 def hyperbolic_indices(dimension: int, degree: int, q_norm: float = 1.0) -> np.ndarray:
+    return _hyperbolic_indices(int(dimension), int(degree), float(q_norm)).copy()
+
+
+@functools.lru_cache(maxsize=512)
+def _hyperbolic_indices(dimension: int, degree: int, q_norm: float) -> np.ndarray:
     """Multi-indices α with ``(Σ α_i^q)^(1/q) ≤ degree``, graded by total degree.
 
     The hyperbolic truncation of Blatman & Sudret (2011), J. Comput. Phys. 230, 2345–2367; ``q = 1``
@@ -325,7 +338,14 @@ def basis_matrix(xi: list[Any], germs: tuple[Germ, ...], indices: np.ndarray, xp
     """
     indices = np.asarray(indices, dtype=np.int64)
     d = len(germs)
-    top = max(int(indices.max()) if indices.size else 0, 1)
+    table = _table(xi, germs, int(indices.max()) if indices.size else 0, xp)  # (..., d, top + 1)
+    gathered = table[..., np.broadcast_to(np.arange(d), indices.shape), indices]  # (..., P, d)
+    return xp.prod(gathered, axis=-1)
+
+
+def _table(xi: list[Any], germs: tuple[Germ, ...], top: int, xp: Any) -> Any:
+    d = len(germs)
+    top = max(top, 1)
     # recurrence tables padded with harmless values above each germ's own top degree
     alpha = np.zeros((d, top + 1))
     root_beta = np.ones((d, top + 1))
@@ -340,6 +360,27 @@ def basis_matrix(xi: list[Any], germs: tuple[Germ, ...], indices: np.ndarray, xp
     polys = [x * 0.0 + 1.0, (x - alpha[:, 0]) / root_beta[:, 1]]
     for k in range(1, top):
         polys.append(((x - alpha[:, k]) * polys[k] - root_beta[:, k] * polys[k - 1]) / root_beta[:, k + 1])
-    table = xp.stack(polys, axis=-1)  # (..., d, top + 1)
-    gathered = table[..., np.broadcast_to(np.arange(d), indices.shape), indices]  # (..., P, d)
-    return xp.prod(gathered, axis=-1)
+    return xp.stack(polys, axis=-1)
+
+
+def univariate_table(xi: list[np.ndarray], germs: tuple[Germ, ...], top: int) -> np.ndarray:
+    """``table[s, i, k] = p_k(ξ_i)`` for degrees ``0..top`` (NumPy), to build many bases by gathering."""
+    return _table(xi, germs, int(top), np)
+
+
+def product_basis(table: np.ndarray, indices: np.ndarray) -> np.ndarray:
+    """``Ψ[s, t] = Π_i table[s, i, α_ti]``: the basis matrix of ``indices`` from :func:`univariate_table`.
+
+    Examples
+    --------
+    >>> from uqbridge.inputs import Input
+    >>> g = GermMap.build(InputSet([Input("a", Normal(0, 1)), Input("b", Normal(0, 1))]), 2)
+    >>> xi = [np.array([1.0, 0.5]), np.array([2.0, -1.0])]
+    >>> idx = hyperbolic_indices(2, 2)
+    >>> bool(np.allclose(product_basis(univariate_table(xi, g.germs, 2), idx), basis_matrix(xi, g.germs, idx)))
+    True
+    """
+    psi = table[:, 0, indices[:, 0]]
+    for i in range(1, indices.shape[1]):
+        psi = psi * table[:, i, indices[:, i]]
+    return psi

@@ -1,7 +1,7 @@
 """Figures of sensitivity results: index bars with CIs, Morris μ*–σ, convergence, grouped split, methods.
 
 Each function takes a Dataset from :mod:`uqbridge.sensitivity` (one method, or :func:`compare`'s
-stack over ``method``) and returns a ``matplotlib.figure.Figure`` (no pyplot state).
+stack over ``estimator``) and returns a ``matplotlib.figure.Figure`` (no pyplot state).
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from matplotlib.figure import Figure
 __all__ = ["indices_bar", "morris_scatter", "convergence", "group_split", "method_comparison"]
 
 
-def _pick(ds: xr.Dataset, output: str | None, method: str | None, variable: str) -> xr.Dataset:
-    """One output (and one method) of ``ds``, checking the names."""
+def _pick(ds: xr.Dataset, output: str | None, estimator: str | None, variable: str) -> xr.Dataset:
+    """One output (and one estimator) of ``ds``, checking the names."""
     if "output" not in ds.dims:
         raise ValueError("expected a sensitivity Dataset with an 'output' dimension")
     outputs = [str(o) for o in ds["output"].values]
@@ -22,16 +22,16 @@ def _pick(ds: xr.Dataset, output: str | None, method: str | None, variable: str)
     if output not in outputs:
         raise KeyError(f"unknown output {output!r}; outputs: {outputs}")
     sel = ds.sel(output=output)
-    if "method" in sel.dims:
-        methods = [str(m) for m in sel["method"].values]
-        if method is None:
-            with_data = [m for m in methods if variable in sel and np.isfinite(sel[variable].sel({"method": m})).any()]
+    if "estimator" in sel.dims:
+        methods = [str(m) for m in sel["estimator"].values]
+        if estimator is None:
+            with_data = [m for m in methods if variable in sel and np.isfinite(sel[variable].sel({"estimator": m})).any()]
             if not with_data:
-                raise ValueError(f"no method in this dataset estimates {variable!r}; methods: {methods}")
-            method = with_data[0]
-        if method not in methods:
-            raise KeyError(f"unknown method {method!r}; methods: {methods}")
-        sel = sel.sel({"method": method})
+                raise ValueError(f"no estimator in this dataset gives {variable!r}; estimators: {methods}")
+            estimator = with_data[0]
+        if estimator not in methods:
+            raise KeyError(f"unknown estimator {estimator!r}; estimators: {methods}")
+        sel = sel.sel({"estimator": estimator})
     if variable not in sel:
         raise KeyError(f"dataset has no variable {variable!r}; variables: {sorted(sel.data_vars)}")
     return sel
@@ -53,7 +53,7 @@ def _title(sel: xr.Dataset, what: str) -> str:
     return f"{what} — {out}" + (f" [{units}]" if units else "")
 
 
-def indices_bar(ds: xr.Dataset, output: str | None = None, *, method: str | None = None) -> Figure:
+def indices_bar(ds: xr.Dataset, output: str | None = None, *, estimator: str | None = None) -> Figure:
     """Bars of first and total indices per input, with their confidence intervals.
 
     Examples
@@ -64,7 +64,7 @@ def indices_bar(ds: xr.Dataset, output: str | None = None, *, method: str | None
     >>> len(fig.axes[0].patches)
     6
     """
-    sel = _pick(ds, output, method, "first")
+    sel = _pick(ds, output, estimator, "first")
     inputs = [str(i) for i in sel["input"].values]
     x = np.arange(len(inputs))
     fig = Figure(figsize=(max(4.5, 0.7 * len(inputs) + 2), 3.4), layout="constrained")
@@ -79,7 +79,7 @@ def indices_bar(ds: xr.Dataset, output: str | None = None, *, method: str | None
     ax.set_xticks(x, inputs, rotation=30 if len(inputs) > 6 else 0)
     ax.axhline(0, color="0.4", lw=0.8)
     ax.set_ylabel("Sobol' index")
-    name = str(sel["method"].values) if "method" in sel.coords else ds.attrs.get("method", "")
+    name = str(sel["estimator"].values) if "estimator" in sel.coords else ds.attrs.get("estimator", "")
     ax.set_title(_title(sel, f"{name} indices"), fontsize=10)
     ax.legend(fontsize=8)
     return fig
@@ -97,7 +97,7 @@ def morris_scatter(ds: xr.Dataset, output: str | None = None) -> Figure:
     >>> len(fig.axes[0].texts)
     3
     """
-    sel = _pick(ds, output, "morris" if "method" in ds.dims else None, "mu_star")
+    sel = _pick(ds, output, "morris" if "estimator" in ds.dims else None, "mu_star")
     mu, sigma = sel["mu_star"].values, sel["sigma"].values
     fig = Figure(figsize=(4.8, 3.8), layout="constrained")
     ax = fig.add_subplot()
@@ -127,7 +127,7 @@ def convergence(ds: xr.Dataset, output: str | None = None) -> Figure:
     >>> len(fig.axes)
     2
     """
-    sel = _pick(ds, output, "sobol" if "method" in ds.dims else None, "first_by_n")
+    sel = _pick(ds, output, "sobol" if "estimator" in ds.dims else None, "first_by_n")
     n = sel["n_base"].values
     fig = Figure(figsize=(8, 3.2), layout="constrained")
     axes = fig.subplots(1, 2, sharey=True)
@@ -149,7 +149,7 @@ def convergence(ds: xr.Dataset, output: str | None = None) -> Figure:
     return fig
 
 
-def group_split(ds: xr.Dataset, output: str | None = None, *, method: str | None = None) -> Figure:
+def group_split(ds: xr.Dataset, output: str | None = None, *, estimator: str | None = None) -> Figure:
     """Grouped first (closed) and total indices, e.g. the aleatory vs epistemic split.
 
     Examples
@@ -160,7 +160,7 @@ def group_split(ds: xr.Dataset, output: str | None = None, *, method: str | None
     >>> [t.get_text() for t in fig.axes[0].get_xticklabels()]
     ['aleatory', 'epistemic']
     """
-    sel = _pick(ds, output, method, "group_first")
+    sel = _pick(ds, output, estimator, "group_first")
     groups = [str(g) for g in sel["group"].values]
     x = np.arange(len(groups))
     fig = Figure(figsize=(4.5, 3.2), layout="constrained")
@@ -188,8 +188,8 @@ def method_comparison(ds: xr.Dataset, output: str | None = None, variable: str =
     >>> fig.axes[0].get_legend_handles_labels()[1]
     ['sobol', 'rbd_fast']
     """
-    if "method" not in ds.dims:
-        raise ValueError("method_comparison needs the output of compare() (a 'method' dimension)")
+    if "estimator" not in ds.dims:
+        raise ValueError("method_comparison needs the output of compare() (an 'estimator' dimension)")
     if variable not in ds:
         raise KeyError(f"dataset has no variable {variable!r}; variables: {sorted(ds.data_vars)}")
     outputs = [str(o) for o in ds["output"].values]
@@ -197,14 +197,14 @@ def method_comparison(ds: xr.Dataset, output: str | None = None, variable: str =
     if output not in outputs:
         raise KeyError(f"unknown output {output!r}; outputs: {outputs}")
     sel = ds.sel(output=output)
-    methods = [str(m) for m in sel["method"].values if np.isfinite(sel[variable].sel({"method": m}).values).any()]
+    methods = [str(m) for m in sel["estimator"].values if np.isfinite(sel[variable].sel({"estimator": m}).values).any()]
     inputs = [str(i) for i in sel["input"].values]
     x = np.arange(len(inputs))
     width = 0.8 / max(len(methods), 1)
     fig = Figure(figsize=(max(5.0, 0.9 * len(inputs) + 2), 3.4), layout="constrained")
     ax = fig.add_subplot()
     for k, m in enumerate(methods):
-        s = sel.sel({"method": m})
+        s = sel.sel({"estimator": m})
         ax.bar(x - 0.4 + width * (k + 0.5), s[variable].values, width, yerr=_errors(s, variable), capsize=2,
                label=m, color=f"C{k % 10}")
     ax.set_xticks(x, inputs)

@@ -34,6 +34,10 @@ figure { margin: 1em 0; }
 figure img { max-width: 100%; height: auto; }
 figcaption { font-size: .85em; color: #555; }
 .note { background: #fff8e1; border-left: 4px solid #f0b400; padding: .4em .8em; }
+section.key-results { background: #eef3fb; border: 2px solid #4C72B0; border-radius: 6px; padding: .6em 1em;
+                      margin: 1em 0 1.5em; }
+section.key-results h2 { margin-top: .2em; border: none; }
+section.key-results table { background: #fff; }
 dl.provenance { display: grid; grid-template-columns: max-content auto; gap: .1em 1em; font-size: .85em; }
 dl.provenance dt { font-weight: 600; }
 dl.provenance dd { margin: 0; word-break: break-all; }
@@ -56,10 +60,20 @@ def figure_to_data_uri(fig: Any, *, dpi: int = 110) -> str:
 
 
 def _format(value: Any, digits: int) -> str:
+    """Significant digits kept visible (an R-hat of 1.004 reads "1.00", never "1"); whole numbers as such.
+
+    Examples
+    --------
+    >>> _format(1.0041, 3), _format(250.0, 3), _format(1.6e-4, 3), _format(float("nan"), 3)
+    ('1.00', '250', '0.000160', '–')
+    """
     if isinstance(value, (float, np.floating)):
         if not np.isfinite(value):
             return "–"
-        return f"{float(value):.{digits}g}"
+        v = float(value)
+        if v.is_integer() and abs(v) < 1e15:
+            return str(int(v))
+        return f"{v:#.{digits}g}".rstrip(".")
     return str(value)
 
 
@@ -89,6 +103,7 @@ class HtmlReport:
             raise ValueError(f"title must be a non-empty string, got {title!r}")
         self.title = title
         self._blocks: list[str] = []
+        self._key: str = ""
 
     def __repr__(self) -> str:
         return f"HtmlReport({self.title!r}, {len(self._blocks)} blocks)"
@@ -100,6 +115,25 @@ class HtmlReport:
             raise ValueError(f"level must be 2, 3 or 4 (level 1 is the title), got {level!r}")
         anchor = "".join(c if c.isalnum() else "-" for c in text.lower()).strip("-")
         self._blocks.append(f'<h{level} id="{html.escape(anchor)}">{html.escape(text)}</h{level}>')
+        return self
+
+    def key_results(self, rows: pd.DataFrame, *, caption: str = "", notes: Iterable[str] = ()) -> "HtmlReport":
+        """Set the key-results box: always rendered first, right under the title.
+
+        ``rows`` is a table of headline numbers (e.g. Pf with its interval per method, the epistemic
+        share, top indices); ``notes`` are short warnings shown under it.
+
+        Examples
+        --------
+        >>> r = HtmlReport("Demo").heading("Details")
+        >>> r = r.key_results(pd.DataFrame({"value": ["1.6e-4 [1.2e-4, 2.0e-4]"]}, index=["Pf (FORM)"]))
+        >>> html_text = r.render(); html_text.index("key-results") < html_text.index("Details")
+        True
+        """
+        inner = HtmlReport(self.title).table(rows, caption=caption)
+        for note in notes:
+            inner.paragraph(note, note=True)
+        self._key = '<section class="key-results"><h2 id="key-results">Key results</h2>' + "".join(inner._blocks) + "</section>"
         return self
 
     def paragraph(self, text: str, *, note: bool = False) -> "HtmlReport":
@@ -164,7 +198,7 @@ class HtmlReport:
     def render(self) -> str:
         """The complete HTML document as a string."""
         stamp = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
-        body = "\n".join(self._blocks)
+        body = "\n".join([self._key, *self._blocks] if self._key else self._blocks)
         return (
             "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
             f"<title>{html.escape(self.title)}</title>\n<style>{_STYLE}</style>\n</head>\n<body>\n"

@@ -1,8 +1,8 @@
-"""The sensitivity report: one call runs the methods and writes a self-contained HTML file plus netCDF.
+"""The sensitivity report: one call runs the estimators and writes a self-contained HTML file plus netCDF.
 
-Per output: first/total bars with CIs, the method-comparison table and figure, Morris μ*–σ, the
-convergence of Sobol' indices with sample size and the aleatory/epistemic split; then the input
-table and the provenance.
+It opens with the key results (top indices with intervals, the epistemic share by the law of total
+variance, runs and warnings); then per output: first/total bars with CIs, the estimator comparison,
+Morris μ*–σ, convergence of Sobol' indices; then the inputs in their own units and the provenance.
 """
 
 from __future__ import annotations
@@ -20,9 +20,11 @@ from ..plots import sensitivity as plots
 from ..registry import get_model
 from ..results import save
 from ..sensitivity import compare
+from ..variance import decompose
 from .html import HtmlReport
+from .tables import inputs_table
 
-__all__ = ["DEFAULT_METHODS", "build_report", "comparison_table", "sensitivity_report"]
+__all__ = ["DEFAULT_METHODS", "build_report", "comparison_table", "key_results", "sensitivity_report"]
 
 DEFAULT_METHODS = ("sobol", "morris", "fast", "rbd_fast", "delta", "pawn", "shapley", "pce")
 
@@ -49,7 +51,7 @@ def _cell(sel: xr.Dataset, name: str, inp: str) -> str:
 
 
 def comparison_table(ds: xr.Dataset, output: str) -> pd.DataFrame:
-    """Rows (method, measure), columns inputs, cells ``value [low, high]`` from :func:`compare`.
+    """Rows (estimator, measure), columns inputs, cells ``value [low, high]`` from :func:`compare`.
 
     Examples
     --------
@@ -61,13 +63,13 @@ def comparison_table(ds: xr.Dataset, output: str) -> pd.DataFrame:
     """
     sel = ds.sel(output=output)
     rows, keys = [], []
-    for method in sel["method"].values:
-        s = sel.sel({"method": method})
+    for method in sel["estimator"].values:
+        s = sel.sel({"estimator": method})
         for name, label in _MEASURES.items():
             if name in s and np.isfinite(s[name].values).any():
                 keys.append((str(method), label))
                 rows.append([_cell(s, name, str(i)) for i in s["input"].values])
-    index = pd.MultiIndex.from_tuples(keys, names=["method", "measure"])
+    index = pd.MultiIndex.from_tuples(keys, names=["estimator", "measure"])
     return pd.DataFrame(rows, index=index, columns=[str(i) for i in sel["input"].values])
 
 
@@ -86,7 +88,8 @@ def sensitivity_report(
     *,
     n: int = 2048,
     methods: Sequence[str] = DEFAULT_METHODS,
-    groups: str | Mapping[str, Sequence[str]] | None = "kind",
+    groups: str | Mapping[str, Sequence[str]] | None = None,
+    split: bool = True,
     rng: Any = None,
     report: str | os.PathLike[str] | None = None,
     data: str | os.PathLike[str] | None = None,
@@ -100,12 +103,17 @@ def sensitivity_report(
     model : ForwardModel or str
         A model, or the name of a registered one.
     n : int
-        Run budget per method (see :func:`uqbridge.sensitivity.compare`).
+        Model runs per estimator, an upper limit (what it buys per estimator: see
+        :func:`uqbridge.sensitivity.compare`; the runs made are in ``attrs["n_runs_<estimator>"]``).
     methods : sequence of str
-        Methods to run and compare; Sobol' gives the bars, convergence and grouped split, Morris
-        the μ*–σ plot.
+        Estimators to run and compare; Sobol' gives the bars and convergence, Morris the μ*–σ plot.
     groups : "kind", None or mapping
-        Grouped indices (default aleatory vs epistemic).
+        Grouped Sobol'/PCE indices (default none: they share the Sobol' budget).
+    split : bool
+        Add the aleatory/epistemic split of each output by the law of total variance
+        (:func:`uqbridge.decompose`, pick-freeze on the same budget ``n``): variables
+        ``epistemic_share`` with ``_low``/``_high`` over ``output``. Skipped if the model has no
+        epistemic or no aleatory input.
     rng : seed or Generator
         Same seed, same report numbers.
     report, data : path, optional
@@ -125,7 +133,7 @@ def sensitivity_report(
     >>> out = pathlib.Path(tempfile.mkdtemp())
     >>> ds = sensitivity_report(ishigami(), n=200, methods=["morris"], rng=0,
     ...                         report=out / "r.html", data=out / "r.nc")
-    >>> sorted(p.name for p in out.iterdir()), ds["method"].values.tolist()
+    >>> sorted(p.name for p in out.iterdir()), ds["estimator"].values.tolist()
     (['r.html', 'r.nc'], ['morris'])
     """
     if isinstance(model, str):
@@ -133,7 +141,11 @@ def sensitivity_report(
     if not isinstance(model, ForwardModel):
         raise TypeError(f"model must be a ForwardModel or a registered model name, got {type(model).__name__}")
     methods = _available(methods)
-    ds = compare(model, methods, n=n, groups=groups, rng=rng, backend=backend)
+    compare_rng, split_rng = np.random.default_rng(rng).spawn(2)
+    ds = compare(model, methods, n=n, groups=groups, rng=compare_rng, backend=backend)
+    ds.attrs["seed"] = ds.attrs.get("seed") if rng is None else str(rng)
+    if split and model.inputs.epistemic and model.inputs.aleatory:
+        ds = _with_split(model, ds, n, split_rng, backend)
     if data is not None:
         save(ds, data)
     if report is not None:
@@ -141,13 +153,79 @@ def sensitivity_report(
     return ds
 
 
+def _with_split(model: ForwardModel, ds: xr.Dataset, n: int, rng: Any, backend: Any) -> xr.Dataset:
+    """The law-of-total-variance epistemic share (pick-freeze: n (2 + 2) runs ≤ the budget n)."""
+    n_rows = max(64, n // 4)
+    out = ds.copy()
+    try:
+        split = decompose(model, method="pick_freeze", n=n_rows, rng=rng, backend=backend)
+    except ValueError as err:  # e.g. an aleatory and an epistemic input correlated with each other
+        out.attrs["split_skipped"] = str(err)
+        return out
+    for name in ("epistemic_share", "epistemic_share_low", "epistemic_share_high"):
+        if name in split:
+            out[name] = split[name].reindex(output=ds["output"].values)
+    out.attrs["n_runs_split"] = int(split.attrs.get("n_runs", 4 * n_rows))
+    out.attrs["n_runs"] = int(out.attrs.get("n_runs", 0)) + out.attrs["n_runs_split"]
+    out.attrs["split_estimator"] = "law of total variance, pick-freeze (Janon et al. 2014), bootstrap interval"
+    return out
+
+
+def _interval(sel: xr.Dataset, name: str) -> str:
+    value = float(sel[name])
+    if f"{name}_low" in sel and np.isfinite(float(sel[f"{name}_low"])):
+        return f"{value:.3f} [{float(sel[f'{name}_low']):.3f}, {float(sel[f'{name}_high']):.3f}]"
+    return f"{value:.3f}"
+
+
+def key_results(ds: xr.Dataset, *, top: int = 3) -> pd.DataFrame:
+    """Headline numbers of a sensitivity result: per output the top inputs by total index (with
+    intervals, from Sobol' if run) and the epistemic share by the law of total variance.
+
+    Examples
+    --------
+    >>> from uqbridge.sensitivity import compare
+    >>> from models.test_functions import ishigami
+    >>> key_results(compare(ishigami(), ["sobol"], n=2048, rng=0)).index.tolist()
+    [('y', 'top inputs (total index, sobol)')]
+    """
+    rows: dict[tuple[str, str], str] = {}
+    estimators = [str(m) for m in ds["estimator"].values] if "estimator" in ds.dims else []
+    for output in [str(o) for o in ds["output"].values]:
+        sel = ds.sel(output=output)
+        for measure in ("total", "first", "shapley", "mu_star"):
+            usable = [m for m in estimators if measure in sel and np.isfinite(sel[measure].sel(estimator=m).values).any()]
+            if usable:
+                chosen = "sobol" if "sobol" in usable else usable[0]
+                s = sel.sel(estimator=chosen)
+                order = np.argsort(-np.nan_to_num(s[measure].values, nan=-np.inf))[:top]
+                names = [str(s["input"].values[k]) for k in order]
+                label = {"total": "total index", "first": "first-order index", "shapley": "Shapley effect",
+                         "mu_star": "Morris mu*"}[measure]
+                rows[(output, f"top inputs ({label}, {chosen})")] = "; ".join(
+                    f"{name} {_interval(s.sel(input=name), measure)}" for name in names)
+                break
+        if "epistemic_share" in sel:
+            rows[(output, "epistemic share (law of total variance)")] = _interval(sel, "epistemic_share")
+    frame = pd.DataFrame({"value": list(rows.values())}, index=pd.MultiIndex.from_tuples(list(rows)) if rows else None)
+    return frame
+
+
 def build_report(model: ForwardModel, ds: xr.Dataset, *, title: str | None = None) -> HtmlReport:
     """The :class:`HtmlReport` of a :func:`compare` dataset (used by :func:`sensitivity_report`)."""
-    methods = [str(m) for m in ds["method"].values]
+    methods = [str(m) for m in ds["estimator"].values]
     r = HtmlReport(title or f"Sensitivity report — {model.name}")
     runs = ", ".join(f"{m}: {ds.attrs.get(f'n_runs_{m}', '?')}" for m in methods)
-    r.paragraph(f"{model.description or model.name}. Methods: {', '.join(methods)}. Model runs per method: {runs}. "
+    if "n_runs_split" in ds.attrs:
+        runs += f", variance split: {ds.attrs['n_runs_split']}"
+    notes = [w for w in str(ds.attrs.get("warnings", "")).split("; ") if w]
+    r.key_results(key_results(ds), caption=f"Intervals at {ds.attrs.get('confidence', 0.95):.0%}. Model runs: {runs}.",
+                  notes=notes)
+    base = f" Sobol' base size N = {ds.attrs['n_base_sobol']}." if "n_base_sobol" in ds.attrs else ""
+    r.paragraph(f"{model.description or model.name}. Estimators: {', '.join(methods)}. Model runs per estimator: {runs}.{base} "
                 f"Seed: {ds.attrs.get('seed', 'none')}.")
+    if "split_skipped" in ds.attrs:
+        r.paragraph(f"No aleatory/epistemic split: {ds.attrs['split_skipped']}", note=True)
     if not model.inputs.is_independent:
         r.paragraph(
             "The inputs are dependent (Gaussian copula or joint samples). Sobol', FAST, RBD-FAST, delta, PAWN, "
@@ -157,7 +235,7 @@ def build_report(model: ForwardModel, ds: xr.Dataset, *, title: str | None = Non
             note=True,
         )
     r.heading("Inputs")
-    r.table(pd.DataFrame(model.inputs.table()).set_index("name"), index=True)
+    r.table(inputs_table(model.inputs), caption="Inputs in their own units", index=True)
     r.table(pd.DataFrame([{"output": o.name, "units": o.units, "description": o.description} for o in model.outputs])
             .set_index("output"))
     add_sections(r, ds)
@@ -168,23 +246,23 @@ def build_report(model: ForwardModel, ds: xr.Dataset, *, title: str | None = Non
 
 def add_sections(r: HtmlReport, ds: xr.Dataset) -> HtmlReport:
     """Append per-output sections (bars, comparison table, Morris, convergence, split) of a :func:`compare` result."""
-    methods = [str(m) for m in ds["method"].values]
+    methods = [str(m) for m in ds["estimator"].values]
     for output in [str(o) for o in ds["output"].values]:
         r.heading(f"Output {output}")
         sel = ds.sel(output=output)
         if "first" not in sel or not np.isfinite(sel["first"].values).any():
             r.paragraph("No method estimated first-order indices for this output.", note=True)
         bars = "sobol" if "sobol" in methods else next(
-            (m for m in methods if "first" in sel and np.isfinite(sel["first"].sel({"method": m}).values).any()), None)
+            (m for m in methods if "first" in sel and np.isfinite(sel["first"].sel({"estimator": m}).values).any()), None)
         if bars is not None:
             r.heading("First-order and total indices", 3)
-            r.figure(plots.indices_bar(ds, output, method=bars),
+            r.figure(plots.indices_bar(ds, output, estimator=bars),
                      caption=f"{bars}: first-order and total indices with their {ds.attrs.get('confidence', 0.95):.0%} "
                              "bootstrap intervals.", alt=f"indices bar chart for {output}")
-        r.heading("Method comparison", 3)
+        r.heading("Estimator comparison", 3)
         r.table(comparison_table(ds, output))
-        if "first" in ds and sum(np.isfinite(sel["first"].sel({"method": m}).values).any() for m in methods) > 1:
-            r.figure(plots.method_comparison(ds, output), caption="First-order index by method.",
+        if "first" in ds and sum(np.isfinite(sel["first"].sel({"estimator": m}).values).any() for m in methods) > 1:
+            r.figure(plots.method_comparison(ds, output), caption="First-order index by estimator.",
                      alt=f"method comparison for {output}")
         if "morris" in methods:
             r.heading("Morris screening", 3)
@@ -196,11 +274,15 @@ def add_sections(r: HtmlReport, ds: xr.Dataset) -> HtmlReport:
             r.figure(plots.convergence(ds, output),
                      caption="Sobol' indices on the nested designs of N/8 … N base points (no extra runs).",
                      alt=f"convergence of Sobol indices for {output}")
+        if "epistemic_share" in sel:
+            r.heading("Aleatory / epistemic split (law of total variance)", 3)
+            r.paragraph(f"Epistemic share of the variance of {output} (reducible by knowledge): "
+                        f"{_interval(sel, 'epistemic_share')}; {ds.attrs.get('split_estimator', '')}.")
         if "group_first" in ds:
-            grouped = [m for m in methods if np.isfinite(sel["group_first"].sel({"method": m}).values).any()]
+            grouped = [m for m in methods if np.isfinite(sel["group_first"].sel({"estimator": m}).values).any()]
             if grouped:
-                r.heading("Aleatory / epistemic split", 3)
-                r.figure(plots.group_split(ds, output, method=grouped[0]),
+                r.heading("Grouped indices", 3)
+                r.figure(plots.group_split(ds, output, estimator=grouped[0]),
                          caption=f"Grouped indices ({grouped[0]}): the share of the output variance due to each group "
                                  "alone (closed) and with its interactions (total).",
                          alt=f"grouped indices for {output}")

@@ -1,4 +1,4 @@
-"""The HTML report of a study: model inputs, each analysis's key numbers and figures, provenance."""
+"""The HTML report of a study: key results first, then each analysis's numbers and figures, inputs, provenance."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from .headline import headline, key_results_table
 from .html import HtmlReport
+from .tables import failures_table, inputs_table
 
 __all__ = ["study_report", "reliability_table"]
 
@@ -48,11 +50,16 @@ def study_report(study: Any, results: Mapping[str, xr.Dataset], path: str | os.P
     from ..plots.propagation import output_histograms, variance_split
 
     report = HtmlReport(study.title or f"Study {study.name}")
+    block = (summary or {}).get("results") or headline(results)
+    notes = ["Reduced budgets (--quick): figures are for checking the pipeline, not for decisions."] if (summary or {}).get("quick") else []
+    notes += [w for h in block.values() for w in h.get("warnings", [])]
+    report.key_results(key_results_table(block), caption="Headline numbers (intervals at each method's stated level)",
+                       notes=notes)
     if study.description:
         report.paragraph(study.description)
     report.heading(f"Model: {study.model.name}")
     report.paragraph(study.model.description)
-    report.table(pd.DataFrame(study.model.inputs.table()).set_index("name"), caption="Inputs")
+    report.table(inputs_table(study.model.inputs), caption="Inputs in their own units")
     report.table(
         pd.DataFrame([{"output": o.name, "units": o.units, "description": o.description} for o in study.model.outputs]).set_index("output"),
         caption="Outputs",
@@ -74,6 +81,11 @@ def study_report(study: Any, results: Mapping[str, xr.Dataset], path: str | os.P
             quantiles = ds["quantiles"].to_pandas().rename(columns=lambda q: f"q{float(q):g}")
             report.table(quantiles, caption="Output quantiles")
             report.figure(output_histograms(ds), caption="Output distributions (mean solid, quantiles dashed)")
+            failed = failures_table(ds)
+            if len(failed):
+                report.paragraph(f"{int(ds.attrs.get('n_failed', len(failed)))} samples failed; they are kept with "
+                                 "their messages and excluded from the statistics.", note=True)
+                report.table(failed, caption="Failed samples (first 20)")
         elif name.startswith("decompose"):
             report.heading("Law-of-total-variance split")
             cols = [v for v in ("variance", "epistemic_term", "aleatory_term", "epistemic_share",

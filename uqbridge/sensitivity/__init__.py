@@ -1,18 +1,26 @@
 """Global sensitivity analysis of declared models: SALib methods, Shapley effects, PCE-based Sobol'.
 
 Every function reads the model's declared inputs and returns an ``xarray.Dataset`` over ``output`` ×
-``input`` with confidence bounds and provenance; :func:`compare` stacks methods along ``method``.
+``input`` with confidence bounds and provenance; :func:`compare` stacks estimators along
+``estimator``. :data:`ESTIMATORS` is the one registry of methods.
 """
 
-from .compare import METHODS, compare, pce_indices
+from .compare import METHODS, SensitivityWarning, compare, index_warnings
+from .pce_based import pce_indices
+from .registry import ESTIMATORS, Estimator, estimator_help
 from .salib import delta, fast, kind_groups, morris, pawn, rbd_fast, sobol_indices
 from .shapley import shapley_effects
 
 __all__ = [
+    "ESTIMATORS",
+    "Estimator",
     "METHODS",
+    "SensitivityWarning",
     "compare",
     "delta",
+    "estimator_help",
     "fast",
+    "index_warnings",
     "kind_groups",
     "morris",
     "pawn",

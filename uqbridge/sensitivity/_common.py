@@ -17,6 +17,7 @@ from scipy import stats
 from threadpoolctl import threadpool_limits
 
 from ..execution import OK, evaluate
+from ..checks import open_probability, positive_int
 from ..model import ForwardModel
 from ..results import provenance, seed_attr
 
@@ -35,15 +36,11 @@ def check_model(model: Any) -> ForwardModel:
 
 
 def check_int(name: str, value: Any, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
+    return positive_int(value, name, minimum)
 
 
 def check_confidence(confidence: Any) -> float:
-    if not isinstance(confidence, (int, float)) or not 0 < confidence < 1:
-        raise ValueError(f"confidence must lie in (0, 1), e.g. 0.95, got {confidence!r}")
-    return float(confidence)
+    return open_probability(confidence, "confidence")
 
 
 def z_value(confidence: float) -> float:
@@ -115,7 +112,7 @@ def players(model: ForwardModel) -> tuple[list[str], list[str]]:
         if i.name in joint:
             continue
         labels.append(i.name)
-        kinds.append("fixed" if i.distribution.is_constant else i.kind)
+        kinds.append(i.kind if i.kind == "condition" or not i.distribution.is_constant else "fixed")
     for b in inputs.joint:
         labels.append("+".join(b.names))
         block_kinds = {inputs[n].kind for n in b.names}

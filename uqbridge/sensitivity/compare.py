@@ -1,10 +1,13 @@
-"""PCE-based Sobol' indices and the comparison of several sensitivity methods on one run budget.
+"""Several sensitivity methods on one run budget, stacked over ``estimator``, with plausibility warnings.
 
-:func:`compare` runs each method with its own random stream and stacks the results over ``method``.
+:func:`compare` runs each registered estimator (:data:`uqbridge.sensitivity.ESTIMATORS`) with its own
+random stream; :func:`index_warnings` flags intervals too wide to read and estimates that a variance
+share cannot take (outside [0, 1], a closed index above its total).
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -13,89 +16,30 @@ import xarray as xr
 
 from ..model import ForwardModel
 from ..results import provenance, seed_attr
-from ._common import check_confidence, check_int, check_model, indices_dataset, players
-from .salib import _largest_power_of_two, _resolve_groups, delta, fast, morris, pawn, rbd_fast, sobol_indices
-from .shapley import shapley_effects
+from ._common import check_confidence, check_int, check_model, players
+from .registry import ESTIMATORS
+from .salib import _largest_power_of_two, _resolve_groups
 
-__all__ = ["METHODS", "pce_indices", "compare"]
+__all__ = ["METHODS", "SensitivityWarning", "compare", "index_warnings"]
 
-METHODS = ("sobol", "morris", "fast", "rbd_fast", "delta", "pawn", "shapley", "pce")
+METHODS = tuple(ESTIMATORS)
+DIM = "estimator"  # not "method": xarray's .sel(method=...) is the inexact-match option
 
 
-def pce_indices(
-    model: ForwardModel,
-    *,
-    n_runs: int | None = None,
-    method: str = "lars",
-    groups: str | Mapping[str, Sequence[str]] | None = "kind",
-    rng: Any = None,
-    backend: Any = None,
-) -> xr.Dataset:
-    """First and total Sobol' indices read from a polynomial chaos expansion's coefficients.
-
-    Fits :func:`uqbridge.pce.fit_pce` (sparse ``method`` on ``n_runs`` runs, degree by corrected
-    leave-one-out) and reads the indices exactly from the coefficients (Sudret 2008). There is no
-    sampling interval: the accuracy is that of the surrogate, whose corrected LOO error is kept as
-    ``loo_error`` over ``output``. Grouped indices (``group_first`` = closed index,
-    ``group_total``) as in :func:`sobol_indices`.
-
-    Examples
-    --------
-    >>> from uqbridge import ForwardModel, Input, Normal, Output
-    >>> m = ForwardModel("lin", lambda a, b: {"y": a + 2 * b},
-    ...                  [Input("a", Normal(0, 1)), Input("b", Normal(0, 1), "epistemic")], [Output("y")])
-    >>> ds = pce_indices(m, n_runs=20, rng=0)
-    >>> [round(float(v), 6) for v in ds["first"].sel(output="y")]
-    [0.2, 0.8]
-    """
-    from ..pce import fit_pce  # the PCE package is optional for the SALib methods
-
-    model = check_model(model)
-    group_map = _resolve_groups(model, groups)
-    chaos = fit_pce(model, method=method, n_runs=n_runs, rng=rng, backend=backend)
-    sob = chaos.sobol_indices()
-    dims = list(model.inputs.dimension_names)
-    first = sob["first"].sel(input=dims).transpose("output", "input").values
-    total = sob["total"].sel(input=dims).transpose("output", "input").values
-    loo = chaos.validation["corrected_loo_error"] if "corrected_loo_error" in chaos.validation else None
-    extra: dict[str, xr.DataArray] = {}
-    if loo is not None:
-        extra["loo_error"] = xr.DataArray(np.asarray(loo.values, float).reshape(-1), dims="output")
-    ds = indices_dataset(
-        model, "pce", {"first": first, "total": total}, rng=rng, extra_vars=extra,
-        design=f"pce-{method}", n_runs=int(chaos.n_runs), n_failed=int(chaos.n_failed),
-        estimator="Sobol' indices from PCE coefficients (Sudret 2008)",
-    )
-    if group_map:
-        g = chaos.grouped_indices(group_map)
-        grouped = xr.Dataset(
-            {
-                "group_first": g["closed"].transpose("output", "group"),
-                "group_total": g["total"].transpose("output", "group"),
-            }
-        ).assign_coords(group_members=("group", [" ".join(group_map[k]) for k in group_map]))
-        grouped.attrs = {}
-        ds = ds.merge(grouped, combine_attrs="override")
-    return ds
+class SensitivityWarning(UserWarning):
+    """An index estimate that should not be read as it stands (noise, an impossible value)."""
 
 
 def _budgets(model: ForwardModel, n: int, group_count: int) -> dict[str, dict[str, int]]:
     d = model.inputs.dimension
-    extra = group_count + 2 if group_count > 1 else 0
-    return {
-        "sobol": {"n": _largest_power_of_two(n / (d + 2 + extra))},
-        "morris": {"n_trajectories": max(2, n // (d + 1))},
-        "fast": {"n": max(65, n // d)},
-        "rbd_fast": {"n": max(100, n)},
-        "delta": {"n": max(100, n)},
-        "pawn": {"n": max(100, n)},
-        "shapley": {"n_var": max(100, n // 2), "n_perm": max(2, (n // 2) // (3 * max(d - 1, 1)))},
-        "pce": {"n_runs": max(40, min(n, 40 * d))},
-    }
+    budget = {name: e.budget(n, d) for name, e in ESTIMATORS.items()}
+    if group_count > 1:  # the grouped design shares the Sobol' budget: N (d + 2) + N (g + 2) <= n
+        budget["sobol"] = {"n": max(8, _largest_power_of_two(n / (d + group_count + 4)))}
+    return budget
 
 
 def _stack(results: dict[str, xr.Dataset]) -> xr.Dataset:
-    """Concatenate over ``method``; a variable a method does not estimate is NaN for it."""
+    """Concatenate over ``estimator``; a variable an estimator does not give is NaN for it."""
     template: dict[str, xr.DataArray] = {}
     for ds in results.values():
         for name, var in ds.data_vars.items():
@@ -108,9 +52,9 @@ def _stack(results: dict[str, xr.Dataset]) -> xr.Dataset:
                 ds[name] = xr.full_like(var, np.nan, dtype=float)
         ds.attrs = {}
         filled.append(ds)
-    stacked = xr.concat(filled, dim="method", join="outer", coords="minimal", compat="override", data_vars="all")
+    stacked = xr.concat(filled, dim=DIM, join="outer", coords="minimal", compat="override", data_vars="all")
     # plain unicode labels (pandas may infer its string dtype, which netCDF writers reject)
-    return stacked.assign_coords(method=np.array(list(results), dtype=str))
+    return stacked.assign_coords({DIM: np.array(list(results), dtype=str)})
 
 
 def compare(
@@ -118,79 +62,137 @@ def compare(
     methods: Sequence[str] = ("sobol", "morris", "fast", "rbd_fast", "delta", "pawn", "shapley"),
     *,
     n: int = 2048,
-    groups: str | Mapping[str, Sequence[str]] | None = "kind",
+    groups: str | Mapping[str, Sequence[str]] | None = None,
     rng: Any = None,
     confidence: float = 0.95,
+    max_width: float = 0.3,
     backend: Any = None,
 ) -> xr.Dataset:
-    """Run several methods on (about) the same number of model runs and stack them over ``method``.
+    """Run several estimators on (at most) the same number of model runs and stack them over ``estimator``.
 
     Parameters
     ----------
     model : ForwardModel
-    methods : sequence of {"sobol", "morris", "fast", "rbd_fast", "delta", "pawn", "shapley", "pce"}
+    methods : sequence of names in :data:`~uqbridge.sensitivity.ESTIMATORS`
+        ``sobol``, ``morris``, ``fast``, ``rbd_fast``, ``delta``, ``pawn``, ``shapley``, ``pce``.
     n : int
-        Run budget per method: Sobol' takes the largest power-of-two base size that fits
-        (grouped design included), Morris ``n / (d + 1)`` trajectories, eFAST ``n / d`` points per
-        curve, RBD-FAST/delta/PAWN ``n`` runs, Shapley half for the variance and half for
-        permutations, PCE ``min(n, 40 d)`` runs. Actual counts are in ``n_runs_<method>``.
-    groups : passed to the methods that support grouped indices (Sobol', PCE).
+        Model runs per estimator, an upper limit: Sobol' takes the base size N = the largest power
+        of two with N (d + 2) <= n; Morris n / (d + 1) trajectories; eFAST n / d points per curve;
+        RBD-FAST, delta, PAWN n runs; Shapley n/2 for the variance and n/2 for permutations; PCE
+        min(n, 40 d) runs (:func:`~uqbridge.sensitivity.estimator_help` lists them). The runs
+        actually made are in the attributes ``n_runs_<estimator>``, Sobol's base size in
+        ``n_base_sobol``.
+    groups : "kind", None or mapping
+        Grouped Sobol'/PCE indices. ``None`` (default) skips them: a grouped Saltelli design shares
+        the Sobol' budget (N (d + g + 4) <= n) and starves both; for the aleatory/epistemic split
+        use :func:`uqbridge.decompose` (law of total variance), which the reports do.
     rng : seed or Generator
-        Split with ``spawn`` so that each method has its own stream.
+        Split with ``spawn`` so that each estimator has its own stream.
     confidence : float
         Level of every interval (PAWN and PCE have none).
+    max_width : float
+        Intervals wider than this are flagged by :func:`index_warnings`.
 
     Returns
     -------
     xarray.Dataset
-        Every variable of every method over ``method`` (NaN where a method does not estimate it):
-        ``first``/``total`` with bounds, ``mu_star``, ``sigma``, ``delta``, ``pawn``, ``shapley``,
-        the grouped and convergence variables of Sobol'.
+        Every variable of every estimator over ``estimator`` (NaN where an estimator does not give
+        it): ``first``/``total`` with bounds, ``mu_star``, ``sigma``, ``delta``, ``pawn``,
+        ``shapley``, grouped and convergence variables of Sobol'. ``attrs["warnings"]`` lists what
+        :func:`index_warnings` found (also issued as :class:`SensitivityWarning`).
 
     Examples
     --------
     >>> from models.test_functions import ishigami
     >>> ds = compare(ishigami(), ["sobol", "rbd_fast"], n=1024, rng=0)
-    >>> dict(ds["first"].sizes), ds["method"].values.tolist()
-    ({'method': 2, 'output': 1, 'input': 3}, ['sobol', 'rbd_fast'])
+    >>> dict(ds["first"].sizes), ds["estimator"].values.tolist(), ds.attrs["n_base_sobol"]
+    ({'estimator': 2, 'output': 1, 'input': 3}, ['sobol', 'rbd_fast'], 128)
     """
     model = check_model(model)
     if isinstance(methods, str):
         methods = [methods]
     methods = list(dict.fromkeys(methods))
-    unknown = [m for m in methods if m not in METHODS]
+    unknown = [m for m in methods if m not in ESTIMATORS]
     if unknown or not methods:
-        raise ValueError(f"methods: unknown {unknown or methods!r}; valid methods: {list(METHODS)}")
+        raise ValueError(f"methods: unknown {unknown or methods!r}; valid methods: {list(ESTIMATORS)}")
     n = check_int("n", n, 100)
     confidence = check_confidence(confidence)
     group_map = _resolve_groups(model, groups)
     budget = _budgets(model, n, len(group_map or {}))
     streams = np.random.default_rng(rng).spawn(len(methods))
-    runners = {
-        "sobol": lambda r: sobol_indices(
-            model, groups=groups, rng=r, confidence=confidence, backend=backend, **budget["sobol"]
-        ),
-        "morris": lambda r: morris(model, rng=r, confidence=confidence, backend=backend, **budget["morris"]),
-        "fast": lambda r: fast(model, rng=r, confidence=confidence, backend=backend, **budget["fast"]),
-        "rbd_fast": lambda r: rbd_fast(
-            model, rng=r, confidence=confidence, backend=backend, **budget["rbd_fast"]
-        ),
-        "delta": lambda r: delta(model, rng=r, confidence=confidence, backend=backend, **budget["delta"]),
-        "pawn": lambda r: pawn(model, rng=r, backend=backend, **budget["pawn"]),
-        "shapley": lambda r: shapley_effects(
-            model, rng=r, confidence=confidence, backend=backend, **budget["shapley"]
-        ),
-        "pce": lambda r: pce_indices(model, groups=groups, rng=r, backend=backend, **budget["pce"]),
-    }
-    results = {m: runners[m](s) for m, s in zip(methods, streams)}
+    results = {}
+    for m, stream in zip(methods, streams):
+        e = ESTIMATORS[m]
+        options: dict[str, Any] = dict(budget[m], rng=stream, backend=backend)
+        if e.uses_confidence:
+            options["confidence"] = confidence
+        if e.grouped:
+            options["groups"] = groups
+        results[m] = e.function(model, **options)
     stacked = _stack(results)
     labels, _ = players(model)
     stacked = stacked.reindex(input=labels)
+    found = index_warnings(stacked, max_width=max_width)
+    for text in found:
+        warnings.warn(text, SensitivityWarning, stacklevel=2)
     stacked.attrs = provenance(
         model, "compare", seed=seed_attr(rng), methods=methods, n_budget=n,
+        n_runs=int(sum(int(ds.attrs.get("n_runs", 0)) for ds in results.values())),
         **{f"n_runs_{m}": int(ds.attrs.get("n_runs", 0)) for m, ds in results.items()},
         **{f"design_{m}": str(ds.attrs.get("design", "")) for m, ds in results.items()},
+        **({"n_base_sobol": int(results["sobol"].attrs["n_base"])} if "sobol" in results else {}),
         confidence=confidence,
+        warnings="; ".join(found),
         dependent_inputs=str(results[methods[0]].attrs.get("dependent_inputs", "")),
     )
     return stacked
+
+
+def index_warnings(ds: xr.Dataset, *, max_width: float = 0.3) -> list[str]:
+    """Estimates a reader should not take at face value: wide intervals and impossible shares.
+
+    Flags, per estimator, output and input (or group): an interval wider than ``max_width``; a
+    Sobol'-type index outside [0, 1] by more than its interval's half-width (and at least 0.01); a
+    first-order (closed) index above its total by more than that.
+
+    Examples
+    --------
+    >>> ds = xr.Dataset({"group_first": (("output", "group"), [[0.74, 0.5]]),
+    ...                  "group_total": (("output", "group"), [[0.60, 0.5]])},
+    ...                 coords={"output": ["y"], "group": ["aleatory", "epistemic"]})
+    >>> index_warnings(ds)
+    ['y, aleatory: closed index 0.74 exceeds its total 0.6 (impossible; increase n)']
+    """
+    found: list[str] = []
+    for first, total, axis in (("first", "total", "input"), ("group_first", "group_total", "group")):
+        if first not in ds:
+            continue
+        for key in _cells(ds[first]):
+            where = ", ".join(str(v) for v in key.values())
+            value = float(ds[first].sel(key))
+            if not np.isfinite(value):
+                continue
+            half = 0.0
+            if f"{first}_low" in ds:
+                low, high = float(ds[f"{first}_low"].sel(key)), float(ds[f"{first}_high"].sel(key))
+                if np.isfinite(low) and np.isfinite(high):
+                    half = (high - low) / 2
+                    if high - low > max_width:
+                        found.append(f"{where}: {first} index {value:.3g} has a wide interval "
+                                     f"[{low:.3g}, {high:.3g}] (width > {max_width:g}; increase n)")
+            slack = max(0.01, half)
+            if value < -slack or value > 1 + slack:
+                found.append(f"{where}: {first} index {value:.3g} is outside [0, 1] (noise; increase n)")
+            if total in ds:
+                t = float(ds[total].sel(key))
+                if np.isfinite(t) and value > t + slack:
+                    label = "closed" if axis == "group" else "first-order"
+                    found.append(f"{where}: {label} index {value:.3g} exceeds its total {t:.3g} "
+                                 "(impossible; increase n)")
+    return found
+
+
+def _cells(da: xr.DataArray) -> list[dict[str, Any]]:
+    grids = [da[d].values for d in da.dims]
+    mesh = np.meshgrid(*grids, indexing="ij")
+    return [{d: m.flat[k] for d, m in zip(da.dims, mesh)} for k in range(da.size)]

@@ -1,0 +1,8 @@
+"""``python -m uqbridge``: the same command as ``uqbridge``."""
+
+import sys
+
+from .cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,91 @@
+"""Argument checks shared by the whole toolkit: one wording for one kind of mistake.
+
+Each check names the argument, shows the bad value and says what is valid, and returns the value
+converted (``int``/``float``) so callers can write ``n = positive_int(n, "n")``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+__all__ = ["positive_int", "optional_positive_int", "choice", "open_probability", "positive_seconds"]
+
+
+def positive_int(value: Any, name: str, minimum: int = 1) -> int:
+    """An integer ``>= minimum`` (booleans refused).
+
+    Examples
+    --------
+    >>> positive_int(8, "n")
+    8
+    >>> positive_int(2, "n", minimum=4)
+    Traceback (most recent call last):
+    ...
+    ValueError: n must be an integer >= 4, got 2
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def optional_positive_int(value: Any, name: str) -> int | None:
+    """``None`` or a positive integer.
+
+    Examples
+    --------
+    >>> optional_positive_int(None, "n_workers") is None
+    True
+    """
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name} must be a positive integer or None, got {value!r}")
+    return int(value)
+
+
+def choice(value: Any, name: str, choices: Sequence[Any]) -> Any:
+    """One of ``choices``.
+
+    Examples
+    --------
+    >>> choice("lhs", "design", ("mc", "lhs"))
+    'lhs'
+    >>> choice("grid", "design", ("mc", "lhs"))
+    Traceback (most recent call last):
+    ...
+    ValueError: design must be one of ['mc', 'lhs'], got 'grid'
+    """
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {list(choices)}, got {value!r}")
+    return value
+
+
+def open_probability(value: Any, name: str = "confidence") -> float:
+    """A number strictly between 0 and 1 (a confidence level, a target probability).
+
+    Examples
+    --------
+    >>> open_probability(0.95)
+    0.95
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating)) or not 0 < value < 1:
+        raise ValueError(f"{name} must lie in (0, 1), e.g. 0.95, got {value!r}")
+    return float(value)
+
+
+def positive_seconds(value: Any, name: str = "timeout") -> float | None:
+    """``None`` or a positive number of seconds.
+
+    Examples
+    --------
+    >>> positive_seconds(2)
+    2.0
+    """
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating)) or not value > 0:
+        raise ValueError(f"{name} must be a positive number of seconds or None, got {value!r}")
+    return float(value)

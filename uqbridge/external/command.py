@@ -1,0 +1,310 @@
+"""External-command models: input files from templates, a command per sample, outputs parsed back.
+
+Each sample runs in its own work directory: the templates are filled with the sample's input values,
+the command runs there (with a timeout and an environment), and a parser reads the outputs from its
+standard output or from files it wrote. A point that times out, exits non-zero or cannot be parsed is
+recorded as failed — with its exit code, the tail of its stderr and the kept work directory — and the
+other points are kept.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from string import Template
+from typing import Any, Literal
+
+import numpy as np
+
+from ..inputs import Input, InputSet
+from ..model import ForwardModel, Output
+from ._points import check_concurrency, check_timeout, run_points
+
+__all__ = ["command_model", "regex", "json_file", "csv_file", "Parser", "CommandFailed"]
+
+Parser = Callable[[Path, str], Mapping[str, float]]
+"""``parser(work_directory, stdout) -> {output: value}``."""
+
+KEEP = ("failed", "all", "none")
+
+
+class CommandFailed(RuntimeError):
+    """The command of one sample timed out or exited with a non-zero code."""
+
+
+@dataclass(frozen=True)
+class _Regex:
+    patterns: tuple[tuple[str, str], ...]
+    file: str | None
+
+    def __call__(self, folder: Path, stdout: str) -> dict[str, float]:
+        text = stdout if self.file is None else (folder / self.file).read_text()
+        out = {}
+        for name, pattern in self.patterns:
+            found = re.findall(pattern, text, flags=re.MULTILINE)
+            if not found:
+                where = "stdout" if self.file is None else self.file
+                raise ValueError(f"output {name!r}: pattern {pattern!r} not found in {where}")
+            last = found[-1]  # solvers print iterates: the last match is the converged value
+            out[name] = float(last[0] if isinstance(last, tuple) else last)
+        return out
+
+
+def regex(patterns: Mapping[str, str], *, file: str | None = None) -> Parser:
+    """Parser taking each output from the last match of its pattern's first group.
+
+    Parameters
+    ----------
+    patterns : mapping of output name to regular expression with one group
+    file : str, optional
+        File in the work directory to search (default: the command's standard output).
+
+    Examples
+    --------
+    >>> p = regex({"y": r"y\\s*=\\s*(\\S+)"})
+    >>> p(Path("."), "iter 1 y = 3\\nfinal y = 2.5\\n")
+    {'y': 2.5}
+    """
+    for name, pattern in patterns.items():
+        if re.compile(pattern).groups < 1:
+            raise ValueError(f"regex for output {name!r} needs one group around the number, got {pattern!r}")
+    return _Regex(tuple(patterns.items()), file)
+
+
+@dataclass(frozen=True)
+class _Json:
+    file: str
+    keys: tuple[tuple[str, str], ...]
+
+    def __call__(self, folder: Path, stdout: str) -> dict[str, float]:
+        data = json.loads((folder / self.file).read_text())
+        if not self.keys:
+            return {k: float(v) for k, v in data.items() if isinstance(v, (int, float))}
+        return {name: float(data[key]) for name, key in self.keys}
+
+
+def json_file(file: str, keys: Mapping[str, str] | None = None) -> Parser:
+    """Parser reading outputs from a JSON object written by the command.
+
+    Parameters
+    ----------
+    file : str
+        File name in the work directory.
+    keys : mapping of output name to JSON key, optional
+        Default: outputs are the object's keys of the same name.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> d = Path(tempfile.mkdtemp()); _ = (d / "out.json").write_text('{"y": 4.0}')
+    >>> json_file("out.json")(d, "")
+    {'y': 4.0}
+    """
+    return _Json(file, tuple((keys or {}).items()))
+
+
+@dataclass(frozen=True)
+class _Csv:
+    file: str
+
+    def __call__(self, folder: Path, stdout: str) -> dict[str, float]:
+        with open(folder / self.file, newline="") as f:
+            rows = list(csv.DictReader(f))
+        if not rows:
+            raise ValueError(f"{self.file} has a header but no data row")
+        return {k.strip(): float(v) for k, v in rows[-1].items() if k is not None}
+
+
+def csv_file(file: str) -> Parser:
+    """Parser reading outputs from the last row of a CSV file with a header of output names.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> d = Path(tempfile.mkdtemp()); _ = (d / "out.csv").write_text("y,z\\n1,2\\n")
+    >>> csv_file("out.csv")(d, "")
+    {'y': 1.0, 'z': 2.0}
+    """
+    return _Csv(file)
+
+
+@dataclass(frozen=True)
+class _CommandCall:
+    """Picklable model function: one work directory and one process per sample."""
+
+    name: str
+    command: tuple[str, ...]
+    files: tuple[tuple[str, str], ...]
+    parse: Parser
+    outputs: tuple[str, ...]
+    workdir: str | None
+    keep: str
+    timeout: float | None
+    env: tuple[tuple[str, str], ...] | None
+    max_concurrency: int
+    shell: bool = field(default=False)
+
+    def __call__(self, **values: np.ndarray) -> dict[str, np.ndarray]:
+        return run_points(self._point, values, self.outputs, max_concurrency=self.max_concurrency)
+
+    def _point(self, index: int, values: dict[str, float]) -> Mapping[str, float]:
+        text = {k: format(v, ".17g") for k, v in values.items()}
+        base = self.workdir
+        if base is not None:
+            os.makedirs(base, exist_ok=True)
+        folder = Path(tempfile.mkdtemp(prefix=f"{self.name}-{index:06d}-", dir=base))
+        ok = False
+        try:
+            for filename, template in self.files:
+                (folder / filename).write_text(Template(template).substitute(text))
+            argv = [Template(a).substitute(text) for a in self.command]
+            stdout = self._run(argv, folder)
+            got = self.parse(folder, stdout)
+            ok = True
+            return got
+        except Exception as err:
+            if self.keep == "none":
+                raise
+            what = str(err) if isinstance(err, CommandFailed) else f"{type(err).__name__}: {err}"
+            raise CommandFailed(f"{what} [work directory kept: {folder}]") from None
+        finally:
+            if self.keep == "none" or (ok and self.keep == "failed"):
+                shutil.rmtree(folder, ignore_errors=True)
+
+    def _run(self, argv: list[str], folder: Path) -> str:
+        env = None if self.env is None else {**os.environ, **dict(self.env)}
+        proc = subprocess.Popen(
+            argv if not self.shell else " ".join(argv),
+            cwd=folder, env=env, shell=self.shell, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL, text=True, start_new_session=True,
+        )
+        try:
+            stdout, stderr = proc.communicate(timeout=self.timeout)
+        except subprocess.TimeoutExpired:
+            _kill_group(proc)
+            stdout, stderr = proc.communicate()
+            _save(folder, stdout, stderr)
+            raise CommandFailed(f"timed out after {self.timeout:g} s") from None
+        _save(folder, stdout, stderr)
+        if proc.returncode != 0:
+            tail = " | ".join(stderr.strip().splitlines()[-3:])
+            raise CommandFailed(f"exit code {proc.returncode}; stderr: {tail or '(empty)'}")
+        return stdout
+
+
+def _kill_group(proc: subprocess.Popen[str]) -> None:
+    # the command may have started children of its own (a shell, an MPI launcher): end them all
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def _save(folder: Path, stdout: str, stderr: str) -> None:
+    (folder / "stdout.txt").write_text(stdout or "")
+    (folder / "stderr.txt").write_text(stderr or "")
+
+
+def command_model(
+    name: str,
+    command: Sequence[str] | str,
+    inputs: InputSet | Iterable[Input],
+    outputs: Iterable[Output],
+    *,
+    parse: Parser,
+    files: Mapping[str, str] | None = None,
+    workdir: str | os.PathLike[str] | None = None,
+    keep: Literal["failed", "all", "none"] = "failed",
+    timeout: float | None = 600.0,
+    env: Mapping[str, str] | None = None,
+    max_concurrency: int = 1,
+    shell: bool = False,
+    description: str = "",
+) -> ForwardModel:
+    """A ForwardModel that runs an external program once per sample.
+
+    Parameters
+    ----------
+    name : str
+        Model name (also the prefix of the per-sample work directories).
+    command : sequence of str, or str
+        The program and its arguments; ``$input`` placeholders are replaced by the sample's values.
+        A string is split on whitespace unless ``shell=True``.
+    inputs, outputs : declarations as for :class:`~uqbridge.model.ForwardModel`.
+    parse : callable ``(work_directory, stdout) -> {output: value}``
+        e.g. :func:`regex`, :func:`json_file`, :func:`csv_file` or your own function (it must be
+        picklable, i.e. defined at module level, to run on the process pool or Dask).
+    files : mapping of file name to template text, optional
+        Input files written into the work directory; ``$name`` / ``${name}`` are replaced by the
+        sample's input values (17 significant digits). ``$$`` is a literal ``$``.
+    workdir : path, optional
+        Where the per-sample directories are made (default: the system's temporary folder).
+    keep : {"failed", "all", "none"}
+        Which work directories to keep; ``stdout.txt`` and ``stderr.txt`` are saved in each.
+    timeout : float or None
+        Seconds per sample; the process group is killed and the point recorded as failed.
+    env : mapping, optional
+        Variables added to this process's environment for the command.
+    max_concurrency : int
+        Samples of one batch run at the same time (threads waiting on processes).
+    shell : bool
+        Run the command through the shell (only for commands you wrote yourself).
+    description : str
+
+    Examples
+    --------
+    >>> import sys
+    >>> from uqbridge import Input, Normal, Output
+    >>> m = command_model(
+    ...     "square", [sys.executable, "-c", "print('y =', $x ** 2)"],
+    ...     [Input("x", Normal(0, 1))], [Output("y")], parse=regex({"y": r"y = (\\S+)"}))
+    >>> m(x=np.array([2.0, 3.0]))["y"]
+    array([4., 9.])
+    """
+    inputs = inputs if isinstance(inputs, InputSet) else InputSet(tuple(inputs))
+    outputs = tuple(outputs)
+    argv = tuple(command.split() if isinstance(command, str) and not shell else
+                 [command] if isinstance(command, str) else command)
+    if not argv or not all(isinstance(a, str) for a in argv):
+        raise TypeError(f"command must be a non-empty sequence of strings, got {command!r}")
+    if keep not in KEEP:
+        raise ValueError(f"keep must be one of {KEEP}, got {keep!r}")
+    if not callable(parse):
+        raise TypeError(f"parse must be a parser such as regex({{...}}) or a function, got {parse!r}")
+    files = dict(files or {})
+    for filename, template in [*files.items(), *(("command", a) for a in argv)]:
+        _check_placeholders(name, filename, template, inputs.names)
+    call = _CommandCall(
+        name=name, command=argv, files=tuple(files.items()), parse=parse,
+        outputs=tuple(o.name for o in outputs),
+        workdir=None if workdir is None else os.fspath(workdir), keep=keep,
+        timeout=check_timeout(timeout), env=None if env is None else tuple(dict(env).items()),
+        max_concurrency=check_concurrency(max_concurrency), shell=bool(shell),
+    )
+    return ForwardModel(name, call, inputs, outputs, description or f"external command: {' '.join(argv)}")
+
+
+def _check_placeholders(model: str, where: str, template: str, names: Sequence[str]) -> None:
+    placeholders = set()
+    for match in Template.pattern.finditer(template):
+        named = match.group("named") or match.group("braced")
+        if named:
+            placeholders.add(named)
+        elif match.group("invalid") is not None:
+            raise ValueError(f"command model {model!r}: {where}: invalid placeholder near "
+                             f"{template[match.start():match.start() + 10]!r}; write $$ for a literal $")
+    unknown = sorted(placeholders - set(names))
+    if unknown:
+        raise ValueError(
+            f"command model {model!r}: {where} uses ${unknown[0]}, which is not an input; "
+            f"inputs: {list(names)} (write $$ for a literal $)"
+        )

@@ -1,0 +1,363 @@
+"""Per-scale attribution of a chain's macro uncertainty: variance shares of each scale's inputs (closed,
+total, interactions), the epistemic share per scale, and which scale's epistemic inputs drive Pf.
+
+All estimates come from the stage labels of a :class:`~uqbridge.graph.ChainModel` (a plain model is one
+scale) through :func:`uqbridge.decompose` and :func:`uqbridge.reliability.pf_epistemic`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from .designs import unit_design
+from .graph import scale_groups
+from .model import ForwardModel
+from .results import provenance, seed_attr
+from .variance import _bootstrap_rows, _pf_kernel, _with_interval, decompose
+
+__all__ = ["pf_by_scale", "scale_importance", "scale_shares"]
+
+
+def scale_shares(
+    model: ForwardModel,
+    *,
+    method: str = "pick_freeze",
+    outputs: Sequence[str] | None = None,
+    rng: Any = None,
+    **options: Any,
+) -> xr.Dataset:
+    """Share of each output's variance owed to each scale's inputs, and what knowledge at each scale buys.
+
+    Per scale ``s`` (its uncertain inputs ``X_s``, see :func:`uqbridge.graph.scale_groups`):
+
+    - ``closed_share`` = Var(E[Y | X_s]) / Var Y — the scale's own effect (closed Sobol index of the group);
+    - ``total_share`` = 1 − Var(E[Y | X_~s]) / Var Y — everything the scale takes part in;
+    - ``interaction_share`` = total − closed — its interactions with other scales;
+    - ``epistemic_share`` = Var(E[Y | E_s]) / Var Y with ``E_s`` the scale's *epistemic* inputs: the
+      fraction of the macro variance a perfect measurement campaign at that scale would remove
+      (0 where the scale has no epistemic input), and ``epistemic_variance`` in output units².
+
+    ``cross_scale_interaction_share`` = 1 − Σ_s closed_share is the part no single scale explains.
+
+    Parameters
+    ----------
+    model : ForwardModel
+        A chain (or any model: then one scale).
+    method : {"pick_freeze", "nested", "pce"}
+        Estimator, as in :func:`uqbridge.decompose`; sampling estimators give ``*_low``/``*_high``
+        bootstrap intervals, ``"pce"`` exact shares of the fitted expansion (one fit serves both
+        groupings).
+    outputs : sequence of str, optional
+    rng : seed or Generator
+    **options
+        Passed to :func:`uqbridge.decompose` (``n``, ``n_outer``, ``n_inner``, ``confidence``,
+        ``pce``, ``epistemic_samples``, ``backend``, ...).
+
+    Returns
+    -------
+    xarray.Dataset
+        Dims ``output`` and ``scale``.
+
+    Examples
+    --------
+    >>> import uqbridge as uq
+    >>> a = uq.ForwardModel("cell", lambda x, e: {"k": x + e},
+    ...     [uq.Input("x", uq.Normal(0, 1)), uq.Input("e", uq.Normal(0, 1), "epistemic")], [uq.Output("k")])
+    >>> b = uq.ForwardModel("part", lambda k, w: {"y": k + w}, [uq.Input("k", uq.Normal(0, 1)),
+    ...     uq.Input("w", uq.Normal(0, 1))], [uq.Output("y")])
+    >>> ds = scale_shares(uq.chain(a, b), method="pce", n=40, rng=0)
+    >>> [round(float(v), 3) for v in ds["closed_share"].sel(output="y")]   # 2/3 cell, 1/3 part
+    [0.667, 0.333]
+    >>> [round(float(v), 3) for v in ds["epistemic_share"].sel(output="y")]
+    [0.333, 0.0]
+    """
+    seed = seed_attr(rng)
+    rng = np.random.default_rng(rng)
+    start = time.perf_counter()
+    if options.get("epistemic_samples") is not None:
+        model = model.with_joint_samples(options.pop("epistemic_samples"))
+    by_scale = scale_groups(model, "scale")
+    epistemic = {g.split("/")[0]: v for g, v in scale_groups(model, "scale_kind").items() if g.endswith("/epistemic")}
+    ep = {f"{s}/epistemic": v for s, v in epistemic.items()}
+    names = list(model.output_names if outputs is None else outputs)
+    confidence = float(options.get("confidence", 0.95))
+    if method == "pce":
+        est, runs, extra = _pce_estimates(model, {**by_scale}, ep, names, rng, confidence, **options)
+    else:
+        first_rng, second_rng = rng.spawn(2)
+        ds = decompose(model, method=method, groups=by_scale, outputs=names, rng=first_rng, **options)
+        est = {"variance": ds["variance"].values}
+        for suffix in ("", "_low", "_high"):
+            est[f"closed{suffix}"] = ds[f"explained_share{suffix}"].values
+            est[f"total{suffix}"] = ds[f"total_share{suffix}"].values
+        runs = int(ds.attrs.get("n_runs", 0))
+        extra = {}
+        if ep:
+            de = decompose(model, method=method, groups=ep, outputs=names, rng=second_rng, **options)
+            runs += int(de.attrs.get("n_runs", 0))
+            for suffix in ("", "_low", "_high"):
+                est[f"epistemic{suffix}"] = de[f"explained_share{suffix}"].values
+        else:
+            for suffix in ("", "_low", "_high"):
+                est[f"epistemic{suffix}"] = np.zeros((len(names), 0))
+    scales = list(by_scale)
+    dims = ("output", "scale")
+    out = xr.Dataset(coords={"output": names, "scale": scales})
+    out["variance"] = ("output", est["variance"])
+    for suffix in ("", "_low", "_high"):
+        out[f"closed_share{suffix}"] = (dims, est[f"closed{suffix}"])
+        out[f"total_share{suffix}"] = (dims, est[f"total{suffix}"])
+        full = np.zeros((len(names), len(scales)))
+        for j, s in enumerate(epistemic):
+            full[:, scales.index(s)] = est[f"epistemic{suffix}"][:, j]
+        out[f"epistemic_share{suffix}"] = (dims, full)
+    out["interaction_share"] = out["total_share"] - out["closed_share"]
+    out["cross_scale_interaction_share"] = 1.0 - out["closed_share"].sum("scale")
+    out["epistemic_variance"] = out["epistemic_share"] * out["variance"]
+    out["closed_share"].attrs["long_name"] = "Var(E[Y | inputs of the scale]) / Var Y"
+    out["total_share"].attrs["long_name"] = "1 - Var(E[Y | inputs of the other scales]) / Var Y"
+    out["epistemic_share"].attrs["long_name"] = (
+        "Var(E[Y | epistemic inputs of the scale]) / Var Y: what a measurement campaign there could buy"
+    )
+    for o in names:
+        units = model.output(o).units
+        out.attrs[f"units_{o}"] = f"({units})^2" if units else ""
+    out.attrs.update(provenance(
+        model, f"scale_shares:{method}", seed=seed, groups=by_scale, epistemic_groups=epistemic,
+        n_runs=runs, confidence=confidence, wall_time_s=time.perf_counter() - start, **extra,
+    ))
+    return out
+
+
+def _share_bound(share: np.ndarray, eps: np.ndarray, *, upper: bool) -> np.ndarray:
+    """Bound on a closed share S = Var(E[Y|G])/Var Y of the model given that of a surrogate with relative
+    L² error ε² (``eps`` = ε): conditional expectation is an L² contraction, so ``|√V_G − √V̂_G| ≤ ε√V``
+    and ``√S ∈ [(√Ŝ − ε)/(1 + ε), (√Ŝ + ε)/(1 − ε)]``."""
+    root = np.sqrt(np.clip(share, 0, 1))
+    bound = (root + eps) / np.maximum(1 - eps, 1e-12) if upper else np.maximum(root - eps, 0) / (1 + eps)
+    return np.clip(bound, 0, 1) ** 2
+
+
+def _pce_estimates(model, by_scale, ep, names, rng, confidence, *, n=None, pce=None, n_bootstrap=200,
+                   design="sobol", backend=None, **fit_options):
+    """Shares from one polynomial chaos fit; intervals from refits on bootstrap resamples of its runs.
+
+    The bootstrap refits (least squares on the selected support, no new model runs) carry the
+    regression's sampling error; the truncation error is added by widening the bootstrap limits with
+    the bound of :func:`_share_bound`, taking the corrected LOO error as the surrogate's relative
+    mean squared error (conservative: measured widths ~10× the actual error on the lognormal chain).
+    """
+    from .execution import evaluate
+    from .pce import fit_pce
+    from .results import samples_dataset
+
+    fit_options.pop("confidence", None)
+    groups = {**by_scale, **ep}
+    fit_rng, boot_rng = rng.spawn(2)
+    train = None
+    if pce is None:
+        d = model.inputs.dimension
+        n_runs = int(n) if n is not None else max(40, 20 * d)
+        values = model.inputs.from_unit(unit_design(n_runs, d, design, rng=fit_rng))
+        train = samples_dataset(model, values, evaluate(model, values, backend=backend))
+        # least squares on a full total-degree basis (degree by LOO): no greedy selection, so that
+        # refits on bootstrap resamples of the runs carry the whole sampling error of the estimate
+        fit_options.setdefault("method", "ols")
+        pce = fit_pce(model, samples=train, outputs=names, rng=fit_rng, **fit_options)
+
+    def shares(p):
+        g = p.grouped_indices(groups)
+        return g["closed"].values, g["total"].values, p.variance().values
+
+    closed, total, variance = shares(pce)
+    k = len(by_scale)
+    est = {"variance": variance, "closed": closed[:, :k], "total": total[:, :k], "epistemic": closed[:, k:]}
+    reps = []
+    if train is not None and n_bootstrap:
+        from dataclasses import replace
+
+        from .pce.basis import basis_matrix
+
+        ok = np.flatnonzero(train["status"].values == 0)
+        xi = pce.germ_map.to_germ({g: train[g].values[ok] for g in pce.germ_map.names})
+        psi = basis_matrix(xi, pce.germ_map.germs, pce.indices)
+        ys = np.stack([train[o].values[ok] for o in names])
+        support = [np.flatnonzero((pce.coefficients[j] != 0) | (np.arange(psi.shape[1]) == 0)) for j in range(len(names))]
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(limits=1, user_api="blas"):  # many small solves: threads only contend
+            for rows in boot_rng.integers(0, ok.size, size=(int(n_bootstrap), ok.size)):
+                coef = np.zeros_like(pce.coefficients)
+                for j, cols in enumerate(support):
+                    coef[j, cols] = np.linalg.lstsq(psi[np.ix_(rows, cols)], ys[j, rows], rcond=None)[0]
+                c, t, _ = shares(replace(pce, coefficients=coef))
+                reps.append(np.concatenate([c, t[:, :k]], axis=1))
+    alpha = (1 - confidence) / 2
+    eps = np.sqrt(np.clip(pce.validation["corrected_loo_error"].values, 0, 1))[:, None]
+    if reps:
+        arr = np.asarray(reps)  # (B, output, groups + k)
+        lo, hi = np.nanquantile(arr, [alpha, 1 - alpha], axis=0)
+        for key, sl in (("closed", slice(0, k)), ("epistemic", slice(k, len(groups))), ("total", slice(len(groups), None))):
+            if key == "total":  # a total share is 1 − the closed share of the complement
+                est[f"{key}_low"] = 1 - _share_bound(1 - lo[:, sl], eps, upper=True)
+                est[f"{key}_high"] = 1 - _share_bound(1 - hi[:, sl], eps, upper=False)
+            else:
+                est[f"{key}_low"] = _share_bound(lo[:, sl], eps, upper=False)
+                est[f"{key}_high"] = _share_bound(hi[:, sl], eps, upper=True)
+    else:
+        for key in ("closed", "total", "epistemic"):
+            est[f"{key}_low"] = est[f"{key}_high"] = np.full_like(est[key], np.nan)
+    loo = pce.validation["corrected_loo_error"].values
+    extra = {"pce_runs": int(pce.n_runs), "pce_corrected_loo_error": [float(x) for x in loo], "n_bootstrap": len(reps),
+             "interval": "bootstrap refits of the expansion on its own runs" if reps else "none (given expansion)"}
+    return est, int(pce.n_runs), extra
+
+
+def pf_by_scale(
+    ls: Any,
+    *,
+    method: str = "form",
+    n_outer: int = 64,
+    confidence: float = 0.95,
+    n_bootstrap: int = 500,
+    rng: Any = None,
+    **method_options: Any,
+) -> xr.Dataset:
+    """Which scale's epistemic inputs drive the spread of Pf under epistemic uncertainty.
+
+    The epistemic inputs of the limit state's model are grouped by the scale where they enter; a
+    pick-freeze design over them (``n_outer`` rows A, B and A with each scale's columns from B) is
+    handed to :func:`uqbridge.reliability.pf_epistemic` as given samples, so every row is one inner
+    reliability analysis over the aleatory inputs. For ``Q`` = Pf(E) and ``Q`` = β(E) the result
+    holds per scale the closed share Var(E[Q | E_s]) / Var Q (Janon et al. 2014) and the total share
+    (Jansen 1999), with bootstrap intervals — the scale where better knowledge narrows Pf most.
+
+    Parameters
+    ----------
+    ls : LimitState (on a chain, or any model)
+    method : inner reliability method of :func:`pf_epistemic` (``method_options`` go to it). A
+        deterministic inner method (FORM, SORM) adds no noise; a sampling one adds its variance to
+        ``Var Q`` (lowering the shares).
+    n_outer : int
+        Rows of the pick-freeze design; ``n_outer (2 + k)`` inner analyses for ``k`` scales.
+
+    Returns
+    -------
+    xarray.Dataset
+        Dims ``quantity`` ("pf", "beta") and ``scale``: ``variance``, ``closed_share``,
+        ``total_share`` with ``_low``/``_high``; scalars ``pf`` (predictive, E[Pf(E)]) and ``pf_se``;
+        ``pf_epistemic`` = the Dataset of all inner analyses is not kept (only its summary).
+
+    Examples
+    --------
+    >>> import uqbridge as uq
+    >>> from uqbridge.reliability import LimitState
+    >>> cell = uq.ForwardModel("cell", lambda e1, xp=None: {"k": 1 + e1},
+    ...     [uq.Input("e1", uq.Normal(0, 0.3), "epistemic")], [uq.Output("k")])
+    >>> part = uq.ForwardModel("part", lambda k, e2, s: {"z": 4 * k + e2 - s},
+    ...     [uq.Input("k", uq.Normal(1, 1)), uq.Input("e2", uq.Normal(0, 0.1), "epistemic"),
+    ...      uq.Input("s", uq.Normal(0, 1))], [uq.Output("z")])
+    >>> ds = pf_by_scale(LimitState(uq.chain(cell, part), "z"), n_outer=32, rng=0)
+    >>> ds.scale.values.tolist(), bool(ds["closed_share"].sel(quantity="beta", scale="cell") > 0.9)
+    (['cell', 'part'], True)
+    """
+    from .reliability import pf_epistemic
+
+    start = time.perf_counter()
+    seed = seed_attr(rng)
+    rng = np.random.default_rng(rng)
+    design_rng, inner_rng, boot_rng = rng.spawn(3)
+    names = list(ls.inputs.epistemic)
+    if not names:
+        raise ValueError(f"pf_by_scale: the limit state {ls.name!r} has no epistemic inputs; declare some with kind='epistemic'")
+    where: dict[str, str] = {}
+    for m in ls.models:
+        for n, s in m.input_scale.items():
+            where.setdefault(n, s)
+    groups: dict[str, list[int]] = {}
+    for k, n in enumerate(names):
+        groups.setdefault(where.get(n, "?"), []).append(k)
+    for (a, b), rho in (ls.inputs.correlation or {}).items():
+        if rho and a in names and b in names and where.get(a) != where.get(b):
+            raise ValueError(f"pf_by_scale: epistemic inputs {a!r} and {b!r} are correlated across scales; the split needs independent scales")
+    d = ls.inputs.dimension
+    draws = [ls.inputs.from_unit(unit_design(n_outer, d, "mc", rng=r)) for r in design_rng.spawn(2)]
+    a = np.column_stack([draws[0][n] for n in names])
+    b = np.column_stack([draws[1][n] for n in names])
+    blocks = [a, b]
+    for idx in groups.values():
+        mixed = a.copy()
+        mixed[:, idx] = b[:, idx]
+        blocks.append(mixed)
+    rows = np.concatenate(blocks)
+    res = pf_epistemic(ls, method=method, samples={n: rows[:, k] for k, n in enumerate(names)}, rng=inner_rng, **method_options)
+    pf = res["pf_conditional"].values.reshape(len(blocks), n_outer)
+    beta = res["beta_conditional"].values.reshape(len(blocks), n_outer)
+    boot = _bootstrap_rows(n_outer, n_bootstrap, boot_rng)
+    scales = list(groups)
+    data: dict[str, Any] = {}
+    stats = []
+    for q in (pf, beta):
+        q = np.where(np.isfinite(q), q, np.nan)
+        stats.append(_with_interval(lambda r, q=q: _pf_kernel(q[0][r], q[1][r], q[2:][:, r]), boot, confidence, n_outer))
+    for key, row in (("closed_share", 0), ("total_share", 2)):
+        data[key] = (("quantity", "scale"), np.stack([s[1][row] / s[0] for s in stats]))
+        data[f"{key}_low"] = (("quantity", "scale"), np.stack([s[4][0][row] for s in stats]))
+        data[f"{key}_high"] = (("quantity", "scale"), np.stack([s[4][1][row] for s in stats]))
+    data["variance"] = ("quantity", np.array([s[0] for s in stats]))
+    base = res["pf_conditional"].values[: 2 * n_outer]
+    data["pf"] = ((), float(base.mean()), {"long_name": "predictive Pf = E[Pf(E)] from the A and B rows"})
+    data["pf_se"] = ((), float(base.std(ddof=1) / np.sqrt(base.size)))
+    ds = xr.Dataset(data, coords={"quantity": ["pf", "beta"], "scale": scales})
+    ds.attrs = provenance(
+        ls.models[0] if len(ls.models) == 1 else None, f"pf_by_scale[{method}]", seed=seed,
+        groups={s: [names[k] for k in idx] for s, idx in groups.items()}, n_outer=n_outer,
+        n_runs=int(res["n_runs"]), confidence=confidence, wall_time_s=time.perf_counter() - start,
+        estimators="Janon et al. 2014 (closed), Jansen 1999 (total) over the epistemic inputs",
+    )
+    return ds
+
+
+def scale_importance(pf: xr.Dataset, model: ForwardModel) -> xr.Dataset:
+    """Group the epistemic importance of a :func:`uqbridge.reliability.pf_epistemic` result by scale.
+
+    Sums the ``importance_share`` (ρ² / Σρ² of the Spearman correlations of each epistemic input with
+    log Pf(E)) over the inputs entering at each scale of ``model`` — a cheap reading of an existing
+    result; :func:`pf_by_scale` gives variance shares with intervals (and interactions).
+
+    Examples
+    --------
+    >>> import uqbridge as uq
+    >>> from uqbridge.reliability import LimitState, pf_epistemic
+    >>> cell = uq.ForwardModel("cell", lambda e1, xp=None: {"k": 1 + e1},
+    ...     [uq.Input("e1", uq.Normal(0, 0.3), "epistemic")], [uq.Output("k")])
+    >>> part = uq.ForwardModel("part", lambda k, e2, s: {"z": 4 * k + e2 - s},
+    ...     [uq.Input("k", uq.Normal(1, 1)), uq.Input("e2", uq.Normal(0, 0.1), "epistemic"),
+    ...      uq.Input("s", uq.Normal(0, 1))], [uq.Output("z")])
+    >>> g = uq.chain(cell, part)
+    >>> r = pf_epistemic(LimitState(g, "z"), n_outer=32, rng=0)
+    >>> ds = scale_importance(r, g)
+    >>> ds.scale.values.tolist(), bool(ds["importance_share"].sel(scale="cell") > 0.8)
+    (['cell', 'part'], True)
+    """
+    if "importance_share" not in pf:
+        raise KeyError("pf must be the Dataset of uqbridge.reliability.pf_epistemic (it has no 'importance_share')")
+    where = model.input_scale
+    names = [str(n) for n in pf["epistemic_input"].values]
+    unknown = [n for n in names if n not in where]
+    if unknown:
+        raise KeyError(f"epistemic inputs {unknown} of the result are not inputs of model {model.name!r}")
+    scales = list(dict.fromkeys(where[n] for n in names))
+    share = pf["importance_share"].values
+    values = np.array([np.nansum([share[k] for k, n in enumerate(names) if where[n] == s]) for s in scales])
+    ds = xr.Dataset(
+        {"importance_share": ("scale", values, {"long_name": "sum over the scale's epistemic inputs of rho^2 / sum rho^2"})},
+        coords={"scale": scales},
+    )
+    ds.attrs = provenance(model, "scale_importance", groups={s: [n for n in names if where[n] == s] for s in scales})
+    return ds
