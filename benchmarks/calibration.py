@@ -80,7 +80,7 @@ def main() -> None:
     args = parser.parse_args()
     draws, tune, chains = (1000, 1000, 4) if args.full else (500, 500, 2)
     model = kocks_mecking()
-    data, _ = synthetic_curves(TRUTH, rho_noise=RHO_NOISE, seed=7)
+    data, _ = synthetic_curves(TRUTH, rho_noise=RHO_NOISE, rng=7)
     noise = {"tau": "unknown"}
     if args.case == "stress":
         data = data.drop(columns="rho")

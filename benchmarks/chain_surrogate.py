@@ -35,7 +35,7 @@ def main() -> None:
     args = p.parse_args()
     g = resin_infusion("cell", n=32)
     t0 = time.perf_counter()
-    ref = uq.propagate(g, args.reference, design="mc", seed=12345)
+    ref = uq.propagate(g, args.reference, design="mc", rng=12345)
     t_ref = time.perf_counter() - t0
     ok = ref["status"].values == 0
     margin, t_fill = ref["gel_margin"].values[ok], ref["t_fill"].values[ok]

@@ -6,7 +6,7 @@ For 10^6 Monte Carlo samples of Ishigami and borehole this times
 
 * **bare NumPy**: ``rng.random((n, d))``, the inverse CDFs written by hand (``a + (b - a) u``,
   ``mu + sigma ndtri(u)``, ``exp(mu + sigma ndtri(u))``) and the model function;
-* **propagate**: ``uqbridge.propagate(model, n, design="mc", seed=0)`` — design, input mapping,
+* **propagate**: ``uqbridge.propagate(model, n, design="mc", rng=0)`` — design, input mapping,
   evaluation with status tracking, the xarray Dataset and the summary (mean, std, quantiles with
   their distribution-free intervals);
 
@@ -75,13 +75,13 @@ def measure(name: str, n: int, reps: int) -> None:
     t_bare, t_prop = np.inf, np.inf
     for _ in range(reps):
         t_bare = min(t_bare, best_of(bare, 1))
-        t_prop = min(t_prop, best_of(lambda: uq.propagate(model, n, design="mc", seed=0), 1))
+        t_prop = min(t_prop, best_of(lambda: uq.propagate(model, n, design="mc", rng=0), 1))
     x = uq.sample_inputs(model.inputs, n, "mc", rng=0)
     t_sample = best_of(lambda: uq.sample_inputs(model.inputs, n, "mc", rng=0), reps)
     t_eval = best_of(lambda: evaluate(model, x), reps)
     ds = samples_dataset(model, x, evaluate(model, x))
     t_summary = best_of(lambda: summarize(ds, model.output_names), reps)
-    t_sobol = best_of(lambda: uq.propagate(model, n, design="sobol", seed=0), max(1, reps // 3))
+    t_sobol = best_of(lambda: uq.propagate(model, n, design="sobol", rng=0), max(1, reps // 3))
     ratio = t_prop / t_bare
     print(
         f"{name:<9} bare NumPy (sampling + model) {t_bare * 1e3:6.1f} ms | propagate {t_prop * 1e3:6.1f} ms "

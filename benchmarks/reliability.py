@@ -8,10 +8,12 @@ Problems (uqbridge.reliability.problems, exact Pf by closed form or 1-D quadratu
 parabolic β = 3, κ = 0.5 (Breitung 1984), R − S with lognormal R.
 
 Settings: uqbridge FORM/SORM with central finite differences (as OpenTURNS, so that run counts
-compare; PyTensor gradients need fewer runs), crude MC stopped at CoV 0.1 (skipped when Pf < 1e-4),
-importance sampling n = 1000 at the FORM design point(s), subset simulation N = 1000 per level and
-p0 = 0.1, AK-MCS with ≤ 300 runs, learning on 1e5 candidates enlarged by 1e5 until the population CoV is 0.02.
-OpenTURNS: FORM/SORM with Cobyla from the mean, ProbabilitySimulationAlgorithm (MC, CoV 0.1),
+compare) and FORM with its defaults (PyTensor gradients where differentiable, checks on), crude MC
+stopped at CoV 0.1 (skipped when Pf < 1e-4), adaptive importance sampling n = 1000 at the FORM design
+point(s), subset simulation N = 1000 per level and p0 = 0.1, AK-MCS at its defaults with ≤ 150 runs.
+Then FORM from 10 random starting points (runs min/median/max) and AK-MCS over 10 seeds.
+OpenTURNS: FORM with Cobyla, AbdoRackwitz and SQP (its gradient-based solvers, finite-difference
+gradients of the Python function), SORM with Cobyla, ProbabilitySimulationAlgorithm (MC, CoV 0.1),
 importance sampling N(u*, I) in standard space (1000 runs), SubsetSampling (1000 per level, p0 0.1).
 A four-branch problem is given to OpenTURNS as one function g = min of the branches.
 Targets of issue 6: Pf = Φ(−4.75) with CoV ≤ 0.1 in ≤ 2 000 runs; four-branch within 3 % of the
@@ -52,7 +54,8 @@ def ours(p, seed: int, skip_ak: bool) -> list[tuple]:
                      float(r.attrs["wall_time_s"])))
 
     f = form(ls, gradient="fd")
-    add("FORM", f)
+    add("FORM (fd)", f)
+    add("FORM (auto)", form(ls, rng=seed))
     add("SORM (Tvedt)", sorm(ls, form_result=f, gradient="fd"))
     if p.pf > 1e-4:
         add("MC (CoV 0.1)", monte_carlo(ls, target_cov=0.1, batch=20_000, max_runs=5_000_000, rng=seed))
@@ -62,10 +65,8 @@ def ours(p, seed: int, skip_ak: bool) -> list[tuple]:
     if not skip_ak and p.pf > 1e-4:
         # learn on 1e5 candidates, then enlarge the population (no new run unless some new candidate
         # is uncertain) until the population CoV is 0.02
-        n_cand = int(min(2_000_000, (1 - p.pf) / (p.pf * 0.02**2)))
-        r = active_learning(ls, n_candidates=100_000, max_candidates=n_cand + 100_000, target_cov=0.02,
-                            max_runs=300, rng=seed)
-        add(f"AK-MCS (N={int(r.n_candidates):.1e})", r)
+        r = active_learning(ls, max_runs=150, rng=seed)
+        add(f"AK-MCS ({r.attrs['candidates_stage'][:3]} N={int(r.n_candidates):.0e})", r)
     return rows
 
 
@@ -158,7 +159,18 @@ def openturns_rows(p, seed: int) -> list[tuple]:
         r = algo.getResult()
         return r.getProbabilityEstimate(), r.getCoefficientOfVariation()
 
-    run("FORM", do_form)
+    def do_form_with(solver_name):
+        def make():
+            solver = getattr(ot, solver_name)()
+            solver.setMaximumCallsNumber(10_000) if hasattr(solver, "setMaximumCallsNumber") else None
+            algo = ot.FORM(solver, event, dist.getMean())
+            algo.run()
+            return algo.getResult().getEventProbability(), math.nan
+        return make
+
+    run("FORM (Cobyla)", do_form)
+    run("FORM (AbdoRackwitz)", do_form_with("AbdoRackwitz"))
+    run("FORM (SQP)", do_form_with("SQP"))
     run("SORM (Tvedt)", do_sorm)
     if p.pf > 1e-4:
         run("MC (CoV 0.1)", do_mc)
@@ -167,11 +179,70 @@ def openturns_rows(p, seed: int) -> list[tuple]:
     return rows
 
 
+def ak_seeds(n_seeds: int) -> None:
+    """AK-MCS at its defaults (max_runs 150) on four-branch k = 6, 7 over seeds: min/median/max."""
+    print(f"\nAK-MCS defaults, {n_seeds} seeds (issue 19 target: within 3 %, <= 150 runs, <= 30 s each)")
+    print(f"{'problem':<18} {'|rel.err| min/median/max':>26} {'runs min/median/max':>22} {'wall_s min/median/max':>24} {'within 3 %':>10} {'reliable':>8}")
+    for k in (6, 7):
+        p = four_branch(k)
+        errs, runs, walls, rel = [], [], [], []
+        for seed in range(n_seeds):
+            r = active_learning(p.limit_state, max_runs=150, rng=seed)
+            errs.append(abs(float(r.pf) / p.pf - 1))
+            runs.append(int(r.n_runs))
+            walls.append(float(r.attrs["wall_time_s"]))
+            rel.append(int(r.attrs["reliable"]))
+        e, n, w = np.array(errs), np.array(runs), np.array(walls)
+        print(f"{p.name:<18} {e.min():8.4f} {np.median(e):8.4f} {e.max():8.4f} {n.min():7d} {int(np.median(n)):7d} {n.max():7d} "
+              f"{w.min():8.1f} {np.median(w):7.1f} {w.max():7.1f} {int((e <= 0.03).sum()):>7}/{n_seeds} {sum(rel):>5}/{n_seeds}")
+
+
+def form_seeds(n_seeds: int, have_ot: bool) -> None:
+    """FORM run counts and Pf over random starting points (u0 ~ N(0, I)), uqbridge vs OpenTURNS' solvers."""
+    import openturns as ot
+
+    print(f"\nFORM from {n_seeds} random starting points: model runs min/median/max (uqbridge fd vs OpenTURNS)")
+    for p in (linear(4.75), parabolic(3.0, 0.5), r_minus_s()):
+        ls = p.limit_state
+        names = ls.inputs.names
+        line = f"{p.name:<26}"
+        ours_runs, ours_beta = [], []
+        for seed in range(n_seeds):
+            u0 = np.random.default_rng(seed).standard_normal(len(names))
+            r = form(ls, gradient="fd", u0=u0, check=False)
+            ours_runs.append(int(r.n_runs))
+            ours_beta.append(float(r.beta))
+        line += f" uqbridge {min(ours_runs)}/{int(np.median(ours_runs))}/{max(ours_runs)} (beta {np.median(ours_beta):.4f})"
+        if have_ot:
+            for solver_name in ("AbdoRackwitz", "SQP", "Cobyla"):
+                counts, betas = [], []
+                for seed in range(n_seeds):
+                    u0 = np.random.default_rng(seed).standard_normal(len(names))
+                    calls = [0]
+
+                    def g_sample(x, calls=calls, ls=ls, names=names):
+                        x = np.asarray(x)
+                        calls[0] += x.shape[0]
+                        return ls.g({n: x[:, k] for k, n in enumerate(names)})[:, None]
+
+                    function = ot.PythonFunction(len(names), 1, func_sample=g_sample)
+                    dist = ot.JointDistribution([_ot_marginal(ls.inputs[n].distribution) for n in names])
+                    event = ot.ThresholdEvent(ot.CompositeRandomVector(function, ot.RandomVector(dist)), ot.LessOrEqual(), 0.0)
+                    x0 = dist.getInverseIsoProbabilisticTransformation()(ot.Point(u0))
+                    algo = ot.FORM(getattr(ot, solver_name)(), event, x0)
+                    algo.run()
+                    counts.append(calls[0])
+                    betas.append(algo.getResult().getHasoferReliabilityIndex())
+                line += f" | OT {solver_name} {min(counts)}/{int(np.median(counts))}/{max(counts)} (beta {np.median(betas):.4f})"
+        print(line)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--skip-ak", action="store_true", help="skip AK-MCS (the slowest)")
     parser.add_argument("--skip-openturns", action="store_true")
+    parser.add_argument("--seeds", type=int, default=10, help="seeds for the AK-MCS and FORM spreads (>= 10)")
     args = parser.parse_args()
     try:
         import openturns  # noqa: F401
@@ -193,6 +264,9 @@ def main() -> None:
                       f"{'y' if conv else 'n':>4} {int(rel):>3} {wall:6.1f}")
         print(f"{p.name:<26} {'exact':<10} {p.source[:24]:<24} {p.pf:11.4e}")
         print()
+    form_seeds(args.seeds, have_ot)
+    if not args.skip_ak:
+        ak_seeds(args.seeds)
 
 
 if __name__ == "__main__":

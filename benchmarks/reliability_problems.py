@@ -22,7 +22,13 @@ import time
 
 import numpy as np
 
-from uqbridge.reliability import form, importance_sampling, recommended, sorm, subset_simulation
+from uqbridge.reliability import (
+    form,
+    importance_sampling,
+    recommended,
+    sorm,
+    subset_simulation,
+)
 from uqbridge.reliability.problems import rprepo_collection
 
 

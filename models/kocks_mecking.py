@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from uqbridge import Constant, ForwardModel, Input, LogNormal, Output, Uniform
+from uqbridge._deprecation import NOT_GIVEN, rng_or_seed
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -162,7 +163,8 @@ def synthetic_curves(
     n_specimens: int = 4,
     tau_noise: float = 0.3,
     rho_noise: float = 1e13,
-    seed: int = 7,
+    rng: Any = 7,
+    seed: Any = NOT_GIVEN,
 ) -> tuple[pd.DataFrame, np.ndarray]:
     """Synthetic resolved stress–strain curves of several specimens with known parameters ``truth``.
 
@@ -170,7 +172,8 @@ def synthetic_curves(
     is measured at 12 strains in [0.02, 0.6] (Gaussian noise ``tau_noise``, MPa) and rho at two of
     them (noise ``rho_noise``, m^-2 — e.g. X-ray line profiles: without it the stress data fix only
     alpha·k1, alpha·sqrt(rho0) and k2). Returns the table (columns specimen, gamma, tau, rho) and the
-    specimens' true ``rho0``.
+    specimens' true ``rho0``. ``rng`` is anything :func:`numpy.random.default_rng` accepts (``seed`` is
+    its deprecated spelling).
 
     Examples
     --------
@@ -180,8 +183,8 @@ def synthetic_curves(
     """
     import pandas as pd
 
+    rng = np.random.default_rng(rng_or_seed(rng, seed, "synthetic_curves", default=7))
     model = kocks_mecking()
-    rng = np.random.default_rng(seed)
     rho0 = model.inputs["rho0"].distribution.ppf(rng.random(n_specimens))
     gamma = np.linspace(0.02, 0.6, 12)
     frames = []

@@ -100,7 +100,7 @@ def main(quick: bool = False, out: str = "results/calibration_forming", seed: in
     print("[3/3] Pf of the forming step and per-scale split, before and after ...")
     summary_rows, splits = {}, {}
     for label, model in (("before (prior)", prior), ("after (calibrated)", after)):
-        ds = uq.propagate(model, n, seed=rng)
+        ds = uq.propagate(model, n, rng=rng)
         margin = ds["margin"].values
         pf = float(np.mean(margin <= 0))
         summary_rows[label] = {

@@ -127,7 +127,7 @@ def main(quick: bool = False, out: str = "results/calibration_hardening", seed: 
     summary = {}
 
     # 1. synthetic data with known truth
-    data, rho0 = synthetic_curves(TRUTH, tau_noise=NOISE, rho_noise=RHO_NOISE, seed=seed)
+    data, rho0 = synthetic_curves(TRUTH, tau_noise=NOISE, rho_noise=RHO_NOISE, rng=seed)
     print(f"[1/5] synthetic: {len(data)} observations of {data['specimen'].nunique()} specimens, NUTS ...")
     synthetic = calibrate(model, data, noise={"tau": "unknown", "rho": ("known", RHO_NOISE)}, rng=seed, **budget)
     synthetic.save(folder / "synthetic_idata.nc")

@@ -184,7 +184,7 @@ def test_morris_only_sensitivity_prints_its_table_and_exits_0(capsys, tmp_path):
     data = tmp_path / "m.nc"
     assert main(["sensitivity", "ishigami", "-n", "128", "--seed", "1", "--methods", "morris", "--out", str(data)]) == 0
     out = capsys.readouterr().out
-    assert "mu_star" in out and f"wrote {data}" in out and data.exists()
+    assert "Morris μ*" in out and f"wrote {data}" in out and data.exists()
 
 
 def test_debug_shows_the_traceback():

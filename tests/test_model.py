@@ -27,7 +27,7 @@ def test_chain_wires_outputs_to_inputs_and_keeps_intermediates():
     out = both(e=np.array([1.0, 2.0]), f=np.array([4.0, 4.0]))
     np.testing.assert_allclose(out["k"], [2.0, 4.0])
     np.testing.assert_allclose(out["u"], [2.0, 1.0])
-    ds = uq.propagate(both, 64, seed=0)
+    ds = uq.propagate(both, 64, rng=0)
     assert {"k", "u"} <= set(ds.data_vars)
 
 
@@ -71,7 +71,7 @@ def test_failures_are_isolated_per_sample():
     assert np.all(r.status[good] == OK)
     np.testing.assert_allclose(r.outputs["y"][good], x[good] ** 2)
     with pytest.warns(RuntimeWarning, match=r"failed on \d+ of 200 samples"):
-        ds = uq.propagate(m, 200, design="mc", seed=1)
+        ds = uq.propagate(m, 200, design="mc", rng=1)
     ok = ds["status"].values == OK
     assert int(ds["n_ok"].sel(output="y")) == ok.sum()
     assert float(ds["mean"].sel(output="y")) == pytest.approx(ds["y"].values[ok].mean())

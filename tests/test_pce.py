@@ -237,7 +237,7 @@ def test_fit_on_given_samples_drops_failed_runs():
 
     model = ForwardModel("fragile", function, [Input("x", Normal(0, 1))], [Output("y")])
     with pytest.warns(RuntimeWarning, match="failed on"):
-        ds = propagate(model, 64, seed=3)
+        ds = propagate(model, 64, rng=3)
     n_bad = int((ds["status"] != 0).sum())
     assert n_bad > 0
     calls.clear()
@@ -378,3 +378,31 @@ def test_constant_output_gives_the_constant_expansion():
     assert np.isnan(p.sobol_indices()["first"].values).all()
     assert float(p.validation["loo_error"].sel(output="y")) == 0.0
     np.testing.assert_array_equal(p.model(a=np.array([0.3, -2.0]), e=np.array([0.1, 0.9]))["y"], [3.0, 3.0])
+
+
+def test_selection_keeps_a_support_found_at_the_recovery_threshold():
+    """Ishigami, 60 scrambled-Sobol runs (design seed 2): 31 of the candidate terms reproduce the
+    function, but refitted on 80 % of the runs (5-fold CV) the greedy selection loses them and that
+    candidate scored 0.5; with 10 folds it is kept. Reference: analytic indices (Sobol' & Levitan 1999);
+    the earlier selection erred by 0.13 on this design, the tolerance 1e-2 is OpenTURNS' error here.
+    """
+    from uqbridge.designs import unit_design
+
+    model, ref = ishigami(), ishigami_reference()
+    values = model.inputs.from_unit(unit_design(60, 3, "sobol", rng=2))
+    ds = xr.Dataset({**{k: ("sample", v) for k, v in values.items()}, "y": ("sample", model(**values)["y"])})
+    s = fit_pce(model, samples=ds, rng=2).sobol_indices().sel(output="y")
+    error = max(np.abs(s["first"].values - ref["S1"]).max(), np.abs(s["total"].values - ref["ST"]).max())
+    assert error < 1e-2
+
+
+@pytest.mark.parametrize("method", ["sparse", "lars", "omp", "ols"])
+def test_degree_zero_is_the_sample_mean(method):
+    """degree=0 keeps the constant alone: its coefficient is the sample mean, its LOO error n/(n-1)."""
+    rng = np.random.default_rng(0)
+    a, e = rng.normal(size=10), rng.normal(size=10)
+    ds = xr.Dataset({"a": ("sample", a), "e": ("sample", e), "y": ("sample", a + e)})
+    p = fit_pce(_sum_of_two(), samples=ds, degree=0, method=method)
+    assert float(p.mean().sel(output="y")) == pytest.approx(float(np.mean(a + e)), rel=1e-12)
+    assert float(p.variance().sel(output="y")) == 0.0
+    assert float(p.validation["loo_error"].sel(output="y")) == pytest.approx(10 / 9)

@@ -11,7 +11,7 @@ from models.test_functions import ishigami_reference
 def test_ishigami_mean_and_variance_within_three_standard_errors(design):
     """Ishigami (a=7, b=0.1): mean a/2 = 3.5, variance 13.8446 (Ishigami & Homma 1990; Sobol' & Levitan 1999)."""
     ref = ishigami_reference()
-    ds = uq.propagate(uq.get_model("ishigami"), 8192, design=design, seed=42)
+    ds = uq.propagate(uq.get_model("ishigami"), 8192, design=design, rng=42)
     mean, se = float(ds["mean"].sel(output="y")), float(ds["mean_se"].sel(output="y"))
     std, std_se = float(ds["std"].sel(output="y")), float(ds["std_se"].sel(output="y"))
     assert abs(mean - ref["mean"]) < 3 * se
@@ -21,7 +21,7 @@ def test_ishigami_mean_and_variance_within_three_standard_errors(design):
 def test_quantile_interval_covers_exact_quantile():
     """Normal output: the order-statistic interval of each quantile covers the exact quantile."""
     m = uq.ForwardModel("lin", lambda x: {"y": 3 * x + 1}, [uq.Input("x", uq.Normal(0, 1))], [uq.Output("y")])
-    ds = uq.propagate(m, 5000, design="mc", seed=7, quantiles=(0.05, 0.5, 0.95))
+    ds = uq.propagate(m, 5000, design="mc", rng=7, quantiles=(0.05, 0.5, 0.95))
     from scipy import stats
 
     exact = stats.norm(1, 3).ppf([0.05, 0.5, 0.95])
@@ -32,15 +32,15 @@ def test_quantile_interval_covers_exact_quantile():
 
 def test_same_seed_same_numbers_different_seed_different():
     m = uq.get_model("borehole")
-    a = uq.propagate(m, 256, seed=3)
-    b = uq.propagate(m, 256, seed=3)
-    c = uq.propagate(m, 256, seed=4)
+    a = uq.propagate(m, 256, rng=3)
+    b = uq.propagate(m, 256, rng=3)
+    c = uq.propagate(m, 256, rng=4)
     np.testing.assert_array_equal(a["y"].values, b["y"].values)
     assert not np.array_equal(a["y"].values, c["y"].values)
 
 
 def test_netcdf_round_trip_is_lossless(tmp_path):
-    ds = uq.propagate(uq.get_model("ishigami"), 128, design="lhs", seed=1)
+    ds = uq.propagate(uq.get_model("ishigami"), 128, design="lhs", rng=1)
     uq.save(ds, tmp_path / "r.nc")
     back = uq.load(tmp_path / "r.nc")
     assert back.identical(ds)
@@ -50,7 +50,7 @@ def test_netcdf_round_trip_is_lossless(tmp_path):
 
 
 def test_provenance_attributes():
-    ds = uq.propagate(uq.get_model("ishigami"), 64, design="halton", seed=9)
+    ds = uq.propagate(uq.get_model("ishigami"), 64, design="halton", rng=9)
     for key in ("uqbridge_version", "model", "method", "design", "seed", "n_runs", "wall_time_s", "inputs"):
         assert key in ds.attrs
     assert ds.attrs["seed"] == 9 and ds.attrs["design"] == "halton"
@@ -86,7 +86,7 @@ def test_quantile_intervals_keep_their_coverage_at_every_n(n):
 def test_small_samples_give_unbounded_quantile_intervals_with_a_warning():
     m = uq.ForwardModel("lin", lambda x: {"y": 2 * x}, [uq.Input("x", uq.Normal(0, 1))], [uq.Output("y")])
     with pytest.warns(RuntimeWarning, match=r"no order statistic bounds quantile\(s\) \[0.05, 0.95\].*About 72 samples"):
-        ds = uq.propagate(m, 20, seed=0, quantiles=(0.05, 0.5, 0.95))
+        ds = uq.propagate(m, 20, rng=0, quantiles=(0.05, 0.5, 0.95))
     row = ds.sel(output="y")
     assert row["quantiles_low"].sel(quantile=0.05).item() == -np.inf
     assert row["quantiles_high"].sel(quantile=0.95).item() == np.inf

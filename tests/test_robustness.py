@@ -23,7 +23,7 @@ def _model(function, name="m"):
 def test_wrong_length_output_fails_its_points_instead_of_being_repaired():
     m = _model(lambda a, b: {"y": a[:-1] + b[:-1]})
     with pytest.warns(RuntimeWarning, match="failed on 64 of 64"):
-        ds = propagate(m, 64, seed=0)
+        ds = propagate(m, 64, rng=0)
     assert (ds["status"].values == ERROR).all()
     assert np.isnan(ds["y"].values).all()
     assert "output 'y' has shape (63,), expected (64,)" in str(ds["message"].values[0])
@@ -60,8 +60,8 @@ def test_a_model_modifying_its_input_fails_loudly_and_leaves_the_record_intact()
     np.testing.assert_array_equal(a, [1.0, 1.5, 1.8])
     assert a.flags.writeable  # the caller's array is untouched, flags included
     with pytest.warns(RuntimeWarning):
-        ds = propagate(m, 32, seed=1)
-    clean = propagate(_model(lambda a, b: {"y": a + b}), 32, seed=1)
+        ds = propagate(m, 32, rng=1)
+    clean = propagate(_model(lambda a, b: {"y": a + b}), 32, rng=1)
     np.testing.assert_array_equal(ds["a"].values, clean["a"].values)
     assert (ds["status"].values == ERROR).all()
 
@@ -74,7 +74,7 @@ def test_a_model_calling_sys_exit_fails_its_points_and_the_run_goes_on():
         return {"y": a + b}
 
     with pytest.warns(RuntimeWarning, match="failed on"):
-        ds = propagate(_model(quitter), 64, seed=2)
+        ds = propagate(_model(quitter), 64, rng=2)
     bad = ds["a"].values > 1.5
     assert (ds["status"].values[bad] == ERROR).all() and (ds["status"].values[~bad] == OK).all()
     assert "called sys.exit(3)" in str(ds["message"].values[bad][0])

@@ -67,3 +67,115 @@ def test_study_file_is_never_executed(tmp_path):
     """A TOML string that looks like code stays a string; a bad type for a key fails cleanly."""
     with pytest.raises(StudyError, match="seed must be an integer"):
         load_study(_write(tmp_path, GOOD.replace("seed = 3", 'seed = "__import__(\'os\').system(\'false\')"')))
+
+
+PARALLEL = """
+[study]
+name = "par"
+seed = 5
+[model]
+name = "ishigami"
+[execution]
+backend = "processes"
+workers = 2
+batch_size = 64
+[[analyses]]
+kind = "propagate"
+n = 256
+[[analyses]]
+kind = "decompose"
+n = 128
+[[analyses]]
+kind = "sensitivity"
+n = 320
+methods = ["sobol"]
+"""
+
+
+def test_study_runs_on_the_process_pool_with_the_in_process_numbers(tmp_path):
+    import numpy as np
+
+    from uqbridge.execution import InProcess
+
+    parallel = dataclasses.replace(load_study(_write(tmp_path, PARALLEL)), output=str(tmp_path / "a"))
+    assert parallel.execution == {"backend": "processes", "workers": 2, "batch_size": 64}
+    on_pool = run_study(parallel, progress=None)
+    here = run_study(dataclasses.replace(parallel, output=str(tmp_path / "b")), progress=None, backend=InProcess())
+    summary = json.loads((tmp_path / "a" / "par" / "summary.json").read_text())
+    assert summary["execution"]["backend"] == "ProcessPool"
+    assert on_pool["propagate"].attrs["backend"] == "ProcessPool"
+    assert on_pool.keys() == here.keys()
+    for name in on_pool:
+        for var in on_pool[name].data_vars:
+            a, b = on_pool[name][var].values, here[name][var].values
+            if a.dtype.kind == "f":
+                np.testing.assert_array_equal(a, b, err_msg=f"{name}.{var}")
+
+
+@pytest.mark.parametrize(
+    "table, message",
+    [
+        ('backend = "threads"', r"\[execution\]: backend must be one of \['inprocess', 'processes', 'dask'\], got 'threads'"),
+        ("workers = 0", r"\[execution\]: workers must be a positive integer, got 0"),
+        ("timeout = -1", r"\[execution\]: timeout must be a positive number of seconds"),
+        ("cores = 2", r"\[execution\]: unknown key\(s\) \['cores'\]; valid keys: \['address', 'backend', 'batch_size'"),
+        ('backend = "inprocess"\ntimeout = 5', r"\[execution\]: timeout=5 needs a backend that can interrupt a batch"),
+        ('backend = "processes"\naddress = "tcp://h:1"\nworkers = 2', r"\[execution\]: n_workers=2 applies only to a LocalCluster"),
+    ],
+)
+def test_bad_execution_tables_are_rejected_with_the_fix(tmp_path, table, message):
+    text = GOOD.replace("[[analyses]]", f"[execution]\n{table}\n[[analyses]]", 1)
+    with pytest.raises(StudyError, match=message):
+        load_study(_write(tmp_path, text))
+
+
+def test_rerun_with_another_configuration_clears_the_earlier_files(tmp_path):
+    first = dataclasses.replace(load_study(_write(tmp_path, GOOD), quick=True), output=str(tmp_path))
+    run_study(first, progress=None)
+    folder = tmp_path / "demo"
+    assert (folder / "decompose.nc").exists()
+    (folder / "notes.txt").write_text("mine")
+    only_propagate = GOOD[: GOOD.index("[[analyses]]\nkind = \"decompose\"")]
+    second = dataclasses.replace(load_study(_write(tmp_path, only_propagate), quick=True), output=str(tmp_path))
+    run_study(second, progress=None)
+    summary = json.loads((folder / "summary.json").read_text())
+    assert summary["files"] == ["propagate.nc"] and summary["complete"] is True
+    assert sorted(p.name for p in folder.glob("*.nc")) == ["propagate.nc"]  # decompose.nc of run 1 is gone
+    assert (folder / "notes.txt").read_text() == "mine"  # what no run wrote is left alone
+
+
+def test_unrecorded_data_in_the_results_folder_is_refused(tmp_path):
+    study = dataclasses.replace(load_study(_write(tmp_path, GOOD), quick=True), output=str(tmp_path))
+    (tmp_path / "demo").mkdir()
+    (tmp_path / "demo" / "propagate.nc").write_bytes(b"from somewhere else")
+    with pytest.raises(StudyError, match=r"holds \['propagate.nc'\], which no earlier run of a study recorded.*--out"):
+        run_study(study, progress=None)
+    assert (tmp_path / "demo" / "propagate.nc").read_bytes() == b"from somewhere else"
+
+
+def test_a_run_stopped_half_way_is_cleared_by_the_next(tmp_path, monkeypatch):
+    from uqbridge import study as study_module
+
+    study = dataclasses.replace(load_study(_write(tmp_path, GOOD), quick=True), output=str(tmp_path))
+
+    def broken(*args):
+        raise RuntimeError("solver diverged")
+
+    monkeypatch.setitem(study_module.ANALYSES, "decompose", (broken, study_module.ANALYSES["decompose"][1]))
+    with pytest.raises(RuntimeError, match="solver diverged"):
+        run_study(study, progress=None)
+    summary = json.loads((tmp_path / "demo" / "summary.json").read_text())
+    assert summary == {"study": "demo", "source": study.source, "complete": False, "files": ["propagate.nc"]}
+    monkeypatch.undo()
+    run_study(study, progress=None)  # knows propagate.nc from the stopped run: no refusal, no mixing
+    assert json.loads((tmp_path / "demo" / "summary.json").read_text())["complete"] is True
+
+
+def test_a_summary_cannot_make_the_run_delete_outside_its_folder(tmp_path):
+    study = dataclasses.replace(load_study(_write(tmp_path, GOOD), quick=True), output=str(tmp_path))
+    (tmp_path / "demo").mkdir()
+    victim = tmp_path / "precious.nc"
+    victim.write_text("keep")
+    (tmp_path / "demo" / "summary.json").write_text(json.dumps({"files": ["../precious.nc", str(victim)]}))
+    run_study(study, progress=None)
+    assert victim.read_text() == "keep"

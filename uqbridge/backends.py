@@ -263,7 +263,7 @@ def _call_in_thread(func: Callable[[Any], Any], batch: Any, timeout: float) -> A
     thread.start()
     thread.join(timeout)
     if thread.is_alive():
-        ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread.ident), ctypes.py_object(BatchTimeout))
+        ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread.ident or 0), ctypes.py_object(BatchTimeout))
         return _timed_out(func, batch, timeout)
     if "error" in box:
         raise box["error"]

@@ -34,17 +34,17 @@ import json
 import os
 import pickle
 import re
-import sys
 import time
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 import xarray as xr
 
+from ._deprecation import NOT_GIVEN, rng_or_seed
 from ._version import __version__
 from .designs import DESIGNS, sample_inputs
 from .execution import (
@@ -56,6 +56,8 @@ from .execution import (
     InProcess,
     _failed,
     evaluate_batch,
+    progress_enabled,
+    stream_batches,
     timeout_message,
 )
 from .model import ForwardModel
@@ -84,7 +86,7 @@ _QUARANTINE = "quarantine"
 _LOCK = ".lock"
 _BATCH_NAME = re.compile(r"^(\d{6})\.nc$")
 # netCDF-4 through libnetcdf: ~5x faster than h5netcdf for the many small files a campaign writes.
-_ENGINE = "netcdf4"
+_ENGINE: Final = "netcdf4"
 
 
 class CampaignAborted(RuntimeError):
@@ -251,13 +253,6 @@ def _check_positive(value: Any, argument: str, minimum: int = 1) -> int:
     return int(value)
 
 
-def _progress_enabled(progress: bool | None) -> bool:
-    if progress is not None:
-        return bool(progress)
-    # Bars garble CI logs and redirected output; show them only to a person at a terminal.
-    return not os.environ.get("CI") and sys.stderr.isatty()
-
-
 def _registry_recipe(model: ForwardModel) -> tuple[str, dict[str, Any]] | None:
     """``(registry name, options)`` that rebuild exactly this model from data, or None."""
     from .registry import get_model, registered_origin
@@ -301,18 +296,19 @@ def run_campaign(
     *,
     store: str | os.PathLike[str],
     design: str = "sobol",
-    seed: Any = None,
+    rng: Any = None,
     batch_size: int = 64,
     backend: Backend | None = None,
     policy: str = "drop",
     max_retries: int = 2,
     quantiles: Sequence[float] = (0.05, 0.5, 0.95),
     progress: bool | None = None,
+    seed: Any = NOT_GIVEN,
 ) -> xr.Dataset:
     """Propagate ``model`` over ``n`` design points, committing every finished batch to ``store``.
 
     The design is drawn and saved before any evaluation, exactly as :func:`uqbridge.propagate`
-    draws it, so the samples equal ``propagate(model, n, design=design, seed=seed)``'s and a resumed
+    draws it, so the samples equal ``propagate(model, n, design=design, rng=rng)``'s and a resumed
     campaign ends with the same result as an uninterrupted one.
 
     Parameters
@@ -323,7 +319,8 @@ def run_campaign(
     store : path
         A new or empty directory (an existing campaign is continued with :func:`resume_campaign`).
     design : {"sobol", "lhs", "mc", "halton"}
-    seed : int, numpy Generator or None
+    rng : int, numpy Generator, SeedSequence or None
+        Anything :func:`numpy.random.default_rng` accepts (it draws the design once, up front).
     batch_size : int
         Points per batch: the unit of work sent to a worker and of commit to disk.
     backend : Backend or None
@@ -339,7 +336,9 @@ def run_campaign(
     quantiles : sequence of float
         Output quantiles for the summary (see :func:`uqbridge.propagate.summarize`).
     progress : bool or None
-        Show a tqdm progress bar; None shows it only on a terminal outside CI.
+        Show a tqdm progress bar; None decides by :func:`uqbridge.execution.progress_enabled`.
+    seed
+        Deprecated spelling of ``rng`` (a ``DeprecationWarning``; removed in the next release).
 
     Returns
     -------
@@ -362,10 +361,11 @@ def run_campaign(
     >>> import tempfile
     >>> from uqbridge.registry import get_model
     >>> store = tempfile.mkdtemp() + "/ishigami"
-    >>> ds = run_campaign(get_model("ishigami"), 256, store=store, seed=1, batch_size=64)
+    >>> ds = run_campaign(get_model("ishigami"), 256, store=store, rng=1, batch_size=64)
     >>> campaign_status(store)["complete"], int(ds.attrs["n_failed"])
     (True, 0)
     """
+    rng = rng_or_seed(rng, seed, "run_campaign")
     if not isinstance(model, ForwardModel):
         raise TypeError(f"model must be a ForwardModel, got {type(model).__name__}")
     clash = sorted((RESERVED_NAMES | {"attempts"}) & set(model.inputs.names + model.output_names))
@@ -408,7 +408,7 @@ def run_campaign(
             "inputs": model.inputs.to_json(),
             "outputs": list(model.output_names),
             "design": design,
-            "seed": seed_attr(seed),
+            "seed": seed_attr(rng),
             "n": n,
             "batch_size": batch_size,
             "n_batches": -(-n // batch_size),
@@ -417,7 +417,7 @@ def run_campaign(
             "quantiles": [float(q) for q in quantiles],
             "checksums": "sha256",
         }
-        values = sample_inputs(model.inputs, n, design, rng=np.random.default_rng(seed))
+        values = sample_inputs(model.inputs, n, design, rng=np.random.default_rng(rng))
         design_ds = xr.Dataset(
             {name: ("sample", np.asarray(v, float)) for name, v in model.complete(values).items()},
             coords={"sample": np.arange(n)},
@@ -497,7 +497,7 @@ def resume_campaign(
     >>> import tempfile
     >>> from uqbridge.registry import get_model
     >>> store = tempfile.mkdtemp() + "/c"
-    >>> first = run_campaign(get_model("ishigami"), 128, store=store, seed=3, batch_size=32)
+    >>> first = run_campaign(get_model("ishigami"), 128, store=store, rng=3, batch_size=32)
     >>> again = resume_campaign(store)   # nothing left to run: reassembled from the store
     >>> bool(again["y"].equals(first["y"]))
     True
@@ -521,7 +521,7 @@ def campaign_status(store: str | os.PathLike[str]) -> dict[str, Any]:
     >>> import tempfile
     >>> from uqbridge.registry import get_model
     >>> store = tempfile.mkdtemp() + "/s"
-    >>> _ = run_campaign(get_model("ishigami"), 100, store=store, seed=0, batch_size=30)
+    >>> _ = run_campaign(get_model("ishigami"), 100, store=store, rng=0, batch_size=30)
     >>> campaign_status(store)["n_batches"], campaign_status(store)["missing"]
     (4, [])
     """
@@ -657,19 +657,6 @@ def _model_for(root: Path, manifest: Mapping[str, Any], model: ForwardModel | No
     return model
 
 
-def _stream(backend: Backend, func: Any, batches: list[dict[str, np.ndarray]]) -> Iterator[tuple[int, Any]]:
-    imap = getattr(backend, "imap", None)
-    if imap is not None:
-        yield from imap(func, batches)
-        return
-    # A map-only backend returns nothing before the whole call ends: call it on worker-sized
-    # groups so that finished work is still committed regularly.
-    group = max(1, int(getattr(backend, "n_workers", 1) or 1))
-    for start in range(0, len(batches), group):
-        for k, r in enumerate(backend.map(func, batches[start : start + group])):
-            yield start + k, r
-
-
 @contextlib.contextmanager
 def _exclusive(root: Path) -> Iterator[None]:
     """Hold the store's lock: one driver per store (the OS releases it if the driver is killed)."""
@@ -719,8 +706,8 @@ def _run_locked(
     batches = [{k: v[b * size : (b + 1) * size] for k, v in values.items()} for b in todo]
     backend = backend or InProcess()
     done_points = n - sum(len(next(iter(b.values()))) for b in batches)
-    bar = tqdm(total=n, initial=done_points, unit="pt", desc=model.name, disable=not _progress_enabled(progress))
-    stream = _stream(backend, _CampaignCall(model, retries), batches)
+    bar = tqdm(total=n, initial=done_points, unit="pt", desc=model.name, disable=not progress_enabled(progress))
+    stream = stream_batches(backend, _CampaignCall(model, retries), batches)
     n_failed = 0
     try:
         for k, part in stream:
@@ -758,7 +745,7 @@ def _rerun_failed(root: Path, done: list[int], model: ForwardModel, values: Mapp
             stored.append((b, ds))
             picks.append(bad)
             batches.append({k: v[rows] for k, v in values.items()})
-    stream = _stream(backend, _CampaignCall(model, retries), batches)
+    stream = stream_batches(backend, _CampaignCall(model, retries), batches)
     try:
         for k, (result, attempts, seconds) in stream:
             b, ds = stored[k]

@@ -8,11 +8,14 @@ any computation, so a bad ``--out`` never throws a finished result away.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
-from collections.abc import Callable, Sequence
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 __all__ = ["main", "COMMANDS"]
 
@@ -124,6 +127,9 @@ def _configure_propagate(p: argparse.ArgumentParser) -> None:
     p.add_argument("--design", choices=DESIGNS, default="sobol")
     p.add_argument("--seed", type=int, default=None)
     p.add_argument("--out", help="write the result to this netCDF file")
+    _add_backend_arguments(p)
+    p.add_argument("--batch-size", type=_positive, default=None,
+                   help="points per batch (default: about four batches per worker)")
 
 
 def _run_propagate(args: argparse.Namespace) -> int:
@@ -132,7 +138,8 @@ def _run_propagate(args: argparse.Namespace) -> int:
 
     check_output_path(args.out, "--out")
     model = _model_from_args(args)
-    ds = propagate(model, args.n, design=args.design, seed=args.seed)
+    with _backend(args) as backend:
+        ds = propagate(model, args.n, design=args.design, rng=args.seed, backend=backend, batch_size=args.batch_size)
     print(summary_table(ds))
     if args.out is not None:
         save(ds, args.out)
@@ -179,7 +186,10 @@ def summary_table(ds: Any) -> str:
 def _configure_run(p: argparse.ArgumentParser) -> None:
     p.add_argument("study", help="a study file (.toml): model, input overrides, analyses, budgets, seed")
     p.add_argument("--quick", action="store_true", help="apply the study's reduced budgets (tests, demos)")
-    p.add_argument("--output", help="results folder (default: the study's, usually results/)")
+    p.add_argument("--out", help="results folder (default: the study's, usually results/)")
+    # the old spelling, kept for one release (hidden from --help)
+    p.add_argument("--output", dest="output_deprecated", help=argparse.SUPPRESS)
+    _add_backend_arguments(p, default_from="the study's [execution] table, else inprocess")
 
 
 def _run_run(args: argparse.Namespace) -> int:
@@ -187,13 +197,26 @@ def _run_run(args: argparse.Namespace) -> int:
 
     from .study import load_study, run_study
 
+    if args.output_deprecated is not None:
+        if args.out is not None:
+            raise ValueError("give the results folder once, with --out (--output is its deprecated spelling)")
+        print("uqbridge run: warning: --output is deprecated and will be removed in the next release; use --out",
+              file=sys.stderr)
+        args.out = args.output_deprecated
     study = load_study(args.study, quick=args.quick)
-    if args.output is not None:
-        if not args.output.strip():
-            raise ValueError("--output '' is empty; give a results folder")
-        study = replace(study, output=args.output)
+    if args.out is not None:
+        if not args.out.strip():
+            raise ValueError("--out '' is empty; give a results folder")
+        study = replace(study, output=args.out)
     _check_folder(study.folder, "the results folder")
-    print(f"study {study.name}: model {study.model.name}, {len(study.analyses)} analyses -> {study.folder}/")
+    given = {"backend": args.backend, "workers": args.workers, "address": args.address, "timeout": args.timeout}
+    given = {k: v for k, v in given.items() if v is not None}
+    if given:  # the command line overrides the study's [execution] table, key by key
+        from .study import check_execution
+
+        study = replace(study, execution=check_execution({**study.execution, **given}, "command line"))
+    where = ", ".join(f"{k} {v}" for k, v in study.execution.items()) or "in this process"
+    print(f"study {study.name}: model {study.model.name}, {len(study.analyses)} analyses ({where}) -> {study.folder}/")
     run_study(study)
     print(f"wrote {study.folder}/")
     return 0
@@ -210,11 +233,14 @@ def _check_folder(folder: Path, what: str) -> None:
 # ---- sensitivity -------------------------------------------------------------------------------------
 def _configure_sensitivity(p: argparse.ArgumentParser) -> None:
     _add_model_arguments(p)
-    p.add_argument("-n", type=_positive, default=2048, help="model runs per method (default 2048)")
+    p.add_argument("-n", type=_positive, default=2048,
+                   help="model runs per estimator, an upper limit (default 2048): Sobol' takes the base size "
+                        "N = the largest power of two with N(d + 2) <= n; the runs made are printed")
     p.add_argument("--seed", type=int, default=None)
     p.add_argument("--methods", help="comma-separated subset of: sobol,morris,fast,rbd_fast,delta,pawn,shapley,pce")
     p.add_argument("--report", help="write the self-contained HTML report here")
     p.add_argument("--out", help="write the indices (netCDF) here")
+    _add_backend_arguments(p)
 
 
 def _run_sensitivity(args: argparse.Namespace) -> int:
@@ -225,17 +251,62 @@ def _run_sensitivity(args: argparse.Namespace) -> int:
     methods = tuple(m.strip() for m in args.methods.split(",")) if args.methods is not None else DEFAULT_METHODS
     if not all(methods):
         raise ValueError(f"--methods {args.methods!r} has an empty entry; give comma-separated method names")
-    ds = sensitivity_report(_model_from_args(args), n=args.n, methods=methods, rng=args.seed,
-                            report=args.report, data=args.out)
-    # screening methods (Morris) give no first/total index: show what the methods computed
-    columns = [v for v in ("first", "total", "mu_star", "sigma") if v in ds]
-    if columns:
-        table = ds[columns].reset_coords(drop=True).to_dataframe().dropna(how="all")
-        print(table.round(4).to_string())
+    from .sensitivity import SensitivityWarning
+
+    with _backend(args) as backend, warnings.catch_warnings():
+        warnings.simplefilter("ignore", SensitivityWarning)  # printed below, from the result
+        ds = sensitivity_report(_model_from_args(args), n=args.n, methods=methods, rng=args.seed,
+                                report=args.report, data=args.out, backend=backend)
+    print(sensitivity_summary(ds))
     for path in (args.report, args.out):
         if path is not None:
             print(f"wrote {path}")
     return 0
+
+
+def sensitivity_summary(ds: Any) -> str:
+    """Console text of a sensitivity result: the budget as asked and as run, the key results, every
+    estimator's indices with their intervals (``value [low, high]``), and the warnings.
+
+    Examples
+    --------
+    >>> from uqbridge.sensitivity import compare
+    >>> from uqbridge.registry import get_model
+    >>> text = sensitivity_summary(compare(get_model("ishigami"), ["sobol"], n=1024, rng=0))
+    >>> print(text.splitlines()[1])
+    budget: -n 1024 model runs per estimator; Sobol' base N = 128 (N(d + 2) = 640 runs)
+    """
+    import pandas as pd
+
+    from .report.sensitivity import comparison_table, key_results
+
+    attrs = ds.attrs
+    estimators = [str(m) for m in ds["estimator"].values]
+    level = float(attrs.get("confidence", 0.95))
+    lines = [f"{attrs.get('model', '')}: sensitivity by {', '.join(estimators)} (seed {attrs.get('seed')})"]
+    budget = f"budget: -n {attrs.get('n_budget', '?')} model runs per estimator"
+    if "n_base_sobol" in attrs:
+        d = ds.sizes.get("input", 0)
+        budget += f"; Sobol' base N = {attrs['n_base_sobol']} (N(d + 2) = {attrs['n_base_sobol'] * (d + 2)} runs)"
+    lines.append(budget)
+    runs = [f"{m} {attrs[f'n_runs_{m}']}" for m in estimators if f"n_runs_{m}" in attrs]
+    if "n_runs_split" in attrs:
+        runs.append(f"aleatory/epistemic split {attrs['n_runs_split']}")
+    lines.append(f"runs made: {', '.join(runs)}; total {attrs.get('n_runs', '?')}")
+    headline = key_results(ds)
+    if len(headline):
+        lines += ["", f"key results ({level:.0%} intervals):"]
+        lines += [f"  {out}  {what}: {row['value']}" for (out, what), row in headline.iterrows()]
+    with pd.option_context("display.width", 200, "display.max_columns", None, "display.max_colwidth", 40):
+        for output in [str(o) for o in ds["output"].values]:
+            table = comparison_table(ds, output)
+            if len(table):
+                lines += ["", f"output {output}: index [{level:.0%} interval] per estimator", table.to_string()]
+    # joined with "; ", which also occurs inside a message: a new one starts "<estimator>, <output>, "
+    notes = [w for w in str(attrs.get("warnings", "")).split("\n") if w]
+    if notes:
+        lines += ["", "warnings:"] + [f"  - {w}" for w in notes]
+    return "\n".join(lines)
 
 
 # ---- campaigns -----------------------------------------------------------------------------------------
@@ -253,23 +324,36 @@ def _configure_campaign(p: argparse.ArgumentParser) -> None:
                    help="failed points: keep them flagged (drop), re-run them (retry), or stop (abort, exit 2)")
 
 
-def _add_backend_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--backend", choices=("inprocess", "processes", "dask"), default="inprocess")
-    p.add_argument("--workers", type=_positive, default=None)
+def _add_backend_arguments(p: argparse.ArgumentParser, default_from: str = "inprocess") -> None:
+    from .backends import BACKENDS
+
+    p.add_argument("--backend", choices=BACKENDS, default=None,
+                   help=f"where the model runs: this process, a process pool or Dask (default: {default_from})")
+    p.add_argument("--workers", type=_positive, default=None, help="worker processes (processes, dask LocalCluster)")
     p.add_argument("--address", help="address of an existing Dask scheduler (implies --backend dask)")
     p.add_argument("--timeout", type=_seconds, default=None, metavar="SECONDS",
                    help="give up a batch after this long: its points fail, the run goes on (processes, dask)")
 
 
+@contextlib.contextmanager
+def _backend(args: argparse.Namespace) -> Iterator[Any]:
+    """The backend of ``--backend/--workers/--address/--timeout``, closed when the command ends."""
+    backend = _backend_from_args(args)
+    try:
+        yield backend
+    finally:
+        getattr(backend, "close", lambda: None)()
+
+
 def _backend_from_args(args: argparse.Namespace) -> Any:
     from .backends import make_backend
 
-    kind = "dask" if args.address else args.backend
+    kind = "dask" if args.address else (args.backend or "inprocess")
     backend = make_backend(kind, n_workers=args.workers, address=args.address, timeout=args.timeout)
     if args.address:
         # connect before the store is touched: an unreachable scheduler must leave nothing behind
         try:
-            _ = backend.client  # connects
+            _ = cast(Any, backend).client  # connects (a Dask backend)
         except Exception as err:  # one clear line instead of a network traceback
             raise ValueError(f"cannot reach the Dask scheduler at --address {args.address!r} ({err})") from None
     return backend
@@ -279,12 +363,9 @@ def _run_campaign(args: argparse.Namespace) -> int:
     from .campaign import format_summary, run_campaign
 
     model = _model_from_args(args)
-    backend = _backend_from_args(args)
-    try:
-        ds = run_campaign(model, args.n, store=args.store, design=args.design, seed=args.seed,
+    with _backend(args) as backend:
+        ds = run_campaign(model, args.n, store=args.store, design=args.design, rng=args.seed,
                           batch_size=args.batch_size, backend=backend, policy=args.policy)
-    finally:
-        getattr(backend, "close", lambda: None)()
     print(format_summary(ds))
     _refuse_all_failed(ds)
     return 0
@@ -303,14 +384,99 @@ def _configure_resume(p: argparse.ArgumentParser) -> None:
 def _run_resume(args: argparse.Namespace) -> int:
     from .campaign import format_summary, resume_campaign
 
-    backend = _backend_from_args(args)
-    try:
+    with _backend(args) as backend:
         ds = resume_campaign(args.store, backend=backend, trust=args.trust_store, rerun_failed=args.rerun_failed)
-    finally:
-        getattr(backend, "close", lambda: None)()
     print(format_summary(ds))
     _refuse_all_failed(ds)
     return 0
+
+
+# ---- serve -------------------------------------------------------------------------------------------
+def _configure_serve(p: argparse.ArgumentParser) -> None:
+    p.add_argument("model", help="registered model name (see `uqbridge models`)")
+    p.add_argument("--set", action="append", type=_parse_setting, metavar="NAME=VALUE",
+                   help="fix an input to a value (repeatable); it leaves the served input vector")
+    p.add_argument("--port", type=_port, default=4242, help="TCP port to listen on (default 4242)")
+    p.add_argument("--max-workers", type=_positive, default=1,
+                   help="points evaluated at the same time (default 1)")
+    p.add_argument("--name", default="forward", help="the model's name on the server (default: forward)")
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a port number in 1..65535, got {text!r}") from None
+    if not 0 < value < 65536:
+        raise argparse.ArgumentTypeError(f"expected a port number in 1..65535, got {text!r}")
+    return value
+
+
+def _run_serve(args: argparse.Namespace) -> int:
+    from .external import serve
+
+    model = _model_from_args(args)
+    fixed = [name for name, _ in (args.set or [])]
+    served = without_inputs(model, fixed) if fixed else model
+    print(serve_layout(served, port=args.port, name=args.name, fixed={n: model.inputs[n].distribution.mean for n in fixed}),
+          flush=True)
+    serve(served, port=args.port, name=args.name, max_workers=args.max_workers)
+    return 0
+
+
+def serve_layout(model: Any, *, port: int, name: str = "forward", fixed: Any = None) -> str:
+    """What a UM-Bridge client must send and gets back: one input and one output vector, in order.
+
+    Examples
+    --------
+    >>> from uqbridge.registry import get_model
+    >>> print(serve_layout(get_model("ishigami"), port=4242))  # doctest: +ELLIPSIS
+    serving ishigami (Ishigami test function ...) over UM-Bridge at http://localhost:4242 as model 'forward'
+    input vector 0 (3 values): x1, x2, x3
+    output vector 0 (1 value): y
+    gradient: yes
+    stop with Ctrl-C
+    """
+    def vector(names: Sequence[str]) -> str:
+        return f"({len(names)} value{'s' if len(names) != 1 else ''}): {', '.join(names)}"
+
+    lines = [
+        f"serving {model.name} ({model.description}) over UM-Bridge at http://localhost:{port} as model {name!r}",
+        f"input vector 0 {vector(model.inputs.names)}",
+        f"output vector 0 {vector(model.output_names)}",
+    ]
+    if fixed:
+        lines.append("fixed (not in the input vector): " + ", ".join(f"{k} = {v:g}" for k, v in fixed.items()))
+    lines += [f"gradient: {'yes' if model.differentiable else 'no'}", "stop with Ctrl-C"]
+    return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class _WithFixed:
+    """``model`` called with only its free inputs: the fixed ones take their declared values."""
+
+    model: Any
+
+    def __call__(self, xp: Any = None, **free: Any) -> Any:
+        return self.model(**free) if xp is None else self.model.evaluate_tensor(xp, **free)
+
+
+def without_inputs(model: Any, names: Sequence[str]) -> Any:
+    """``model`` with the fixed inputs ``names`` left out of its declaration (they keep their values).
+
+    Examples
+    --------
+    >>> from uqbridge.registry import get_model
+    >>> m = without_inputs(get_model("ishigami").with_inputs(x3=0.0), ["x3"])
+    >>> m.inputs.names, m(x1=[0.0], x2=[0.0])["y"].tolist()
+    (('x1', 'x2'), [0.0])
+    """
+    from .inputs import InputSet
+    from .model import ForwardModel
+
+    kept = InputSet(tuple(i for i in model.inputs if i.name not in set(names)))
+    return ForwardModel(model.name, _WithFixed(model), kept, model.outputs, model.description,
+                        differentiable=model.differentiable)
 
 
 # ---- calibration check -------------------------------------------------------------------------------
@@ -333,6 +499,7 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Callab
     "campaign": ("a durable, resumable propagation campaign (process pool or Dask)", _configure_campaign, _run_campaign),
     "resume": ("continue a killed campaign without re-running finished points", _configure_resume, _run_resume),
     "run": ("run a study file (TOML) and write its data and report", _configure_run, _run_run),
+    "serve": ("serve a model over UM-Bridge (HTTP) so that other UQ tools can call it", _configure_serve, _run_serve),
     "check": ("print a saved calibration's diagnostics; --strict exits 1 when the gate failed", _configure_check, _run_check),
 }
 

@@ -44,13 +44,22 @@ def _finite(dist: str, **params: float) -> None:
 
 
 def _probability(u: Any) -> np.ndarray:
-    """``u`` as a float array, NaN outside [0, 1] (as SciPy's ``ppf`` returns)."""
+    """``u`` as a float array, NaN outside [0, 1] (as SciPy's ``ppf`` returns), for the closed forms
+    that would otherwise give a number or a warning there (the special functions return NaN)."""
     u = np.asarray(u, dtype=float)
     if u.ndim == 0:
         return u if 0.0 <= u <= 1.0 else np.asarray(np.nan)
     if u.size and u.min() >= 0.0 and u.max() <= 1.0:  # the common case, two cheap reductions (NaN fails)
         return u
     return np.where((u >= 0.0) & (u <= 1.0), u, np.nan)
+
+
+def _nan_outside(x: np.ndarray, u: np.ndarray, lower: float, upper: float) -> np.ndarray:
+    """``x`` with NaN where ``u`` is outside [0, 1], checked on the (contiguous) result first: the
+    common all-valid case costs two fast reductions instead of two passes over a strided column."""
+    if x.ndim and x.size and x.min() >= lower and x.max() <= upper:
+        return x
+    return np.where((u >= 0.0) & (u <= 1.0), x, np.nan)
 
 
 def _ordered(dist: str, lower: float, upper: float) -> None:
@@ -136,10 +145,10 @@ class Normal(Distribution):
         _positive("Normal", sigma=self.sigma)
 
     def ppf(self, u):
-        return self.mu + self.sigma * special.ndtri(_probability(u))
+        return self.mu + self.sigma * special.ndtri(u)
 
     def isf(self, u):
-        return self.mu - self.sigma * special.ndtri(_probability(u))
+        return self.mu - self.sigma * special.ndtri(u)
 
     def cdf(self, x):
         return special.ndtr((np.asarray(x, dtype=float) - self.mu) / self.sigma)
@@ -185,10 +194,10 @@ class LogNormal(Distribution):
         return cls(math.log(median), math.sqrt(math.log1p(cov**2)))
 
     def ppf(self, u):
-        return np.exp(self.sigma * special.ndtri(_probability(u))) * math.exp(self.mu)
+        return np.exp(self.sigma * special.ndtri(u)) * math.exp(self.mu)
 
     def isf(self, u):
-        return np.exp(-self.sigma * special.ndtri(_probability(u))) * math.exp(self.mu)
+        return np.exp(-self.sigma * special.ndtri(u)) * math.exp(self.mu)
 
     def cdf(self, x):
         x = np.asarray(x, dtype=float)
@@ -228,10 +237,12 @@ class Uniform(Distribution):
         _ordered("Uniform", self.lower, self.upper)
 
     def ppf(self, u):
-        return self.lower + (self.upper - self.lower) * _probability(u)
+        u = np.asarray(u, dtype=float)
+        return _nan_outside(self.lower + (self.upper - self.lower) * u, u, self.lower, self.upper)
 
     def isf(self, u):
-        return self.lower + (self.upper - self.lower) * (1.0 - _probability(u))
+        u = np.asarray(u, dtype=float)
+        return _nan_outside(self.lower + (self.upper - self.lower) * (1.0 - u), u, self.lower, self.upper)
 
     def cdf(self, x):
         return np.clip((np.asarray(x, dtype=float) - self.lower) / (self.upper - self.lower), 0.0, 1.0)
@@ -308,10 +319,10 @@ class Beta(Distribution):
         _ordered("Beta", self.lower, self.upper)
 
     def ppf(self, u):
-        return self.lower + (self.upper - self.lower) * special.betaincinv(self.alpha, self.beta, _probability(u))
+        return self.lower + (self.upper - self.lower) * special.betaincinv(self.alpha, self.beta, u)
 
     def isf(self, u):
-        return self.lower + (self.upper - self.lower) * special.betainccinv(self.alpha, self.beta, _probability(u))
+        return self.lower + (self.upper - self.lower) * special.betainccinv(self.alpha, self.beta, u)
 
     def scipy(self):
         return stats.beta(self.alpha, self.beta, loc=self.lower, scale=self.upper - self.lower)
@@ -347,10 +358,10 @@ class Gamma(Distribution):
         _positive("Gamma", shape=self.shape, scale=self.scale)
 
     def ppf(self, u):
-        return self.scale * special.gammaincinv(self.shape, _probability(u))
+        return self.scale * special.gammaincinv(self.shape, u)
 
     def isf(self, u):
-        return self.scale * special.gammainccinv(self.shape, _probability(u))
+        return self.scale * special.gammainccinv(self.shape, u)
 
     def scipy(self):
         return stats.gamma(self.shape, scale=self.scale)

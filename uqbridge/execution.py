@@ -4,11 +4,17 @@ A *backend* maps a function over batches of samples (``map(func, batches) -> lis
 runs in-process and vectorised; other backends (:mod:`uqbridge.backends`: process pool, Dask) only
 change where batches run. Backends may also offer ``imap(func, batches)`` yielding ``(index, result)``
 as batches finish, which campaigns use to commit each batch as soon as it is done.
+
+Progress: :func:`evaluate` (so every analysis built on it) and campaigns show a tqdm bar over batches
+when a person watches a terminal; :func:`progress_enabled` is the one place that decides, and
+:func:`set_progress` switches it for the whole session.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+import os
+import sys
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -17,10 +23,68 @@ import numpy as np
 from .failures import SampleFailures
 from .model import ForwardModel, ModelContractError
 
-__all__ = ["OK", "NONFINITE", "ERROR", "Backend", "InProcess", "BatchResult", "BatchTimeout", "evaluate_batch", "evaluate"]
+__all__ = [
+    "ERROR",
+    "NONFINITE",
+    "OK",
+    "Backend",
+    "BatchResult",
+    "BatchTimeout",
+    "InProcess",
+    "evaluate",
+    "evaluate_batch",
+    "progress_enabled",
+    "set_progress",
+    "stream_batches",
+]
 
 OK, NONFINITE, ERROR = 0, 1, 2
 STATUS_MEANINGS = "ok nonfinite error"
+
+
+_PROGRESS: bool | None = None  # the session's choice (set_progress); None decides per call
+_BAR_DELAY_S = 1.0  # a bar appears only for evaluations that last longer: FORM steps stay quiet
+_BAR_BATCHES = 20  # in-process, an evaluation with a bar is cut in about this many batches ...
+_BAR_MIN_SAMPLES = 1000  # ... when it has at least this many samples
+
+
+def progress_enabled(progress: bool | None = None) -> bool:
+    """Whether to show a progress bar: the one place that decides, for every analysis and campaign.
+
+    An explicit ``progress`` wins; otherwise the session's :func:`set_progress` choice; otherwise a
+    bar is shown only to a person at a terminal: never when standard error is redirected (not a
+    TTY) or the ``CI`` environment variable is set, since bars garble logs.
+
+    Examples
+    --------
+    >>> progress_enabled(False), progress_enabled(True)
+    (False, True)
+    """
+    if progress is not None:
+        return bool(progress)
+    if _PROGRESS is not None:
+        return _PROGRESS
+    return not os.environ.get("CI") and sys.stderr.isatty()
+
+
+def set_progress(enabled: bool | None) -> bool | None:
+    """Show (True), hide (False) or auto-detect (None, the default) progress bars for the session.
+
+    Returns the previous setting, so a caller can restore it. An explicit ``progress=`` argument
+    still wins.
+
+    Examples
+    --------
+    >>> previous = set_progress(False)
+    >>> progress_enabled()
+    False
+    >>> _ = set_progress(previous)
+    """
+    global _PROGRESS
+    if enabled is not None and not isinstance(enabled, bool):
+        raise TypeError(f"set_progress expects True, False or None, got {enabled!r}")
+    previous, _PROGRESS = _PROGRESS, enabled
+    return previous
 
 
 class BatchTimeout(BaseException):
@@ -152,13 +216,18 @@ def evaluate(
     *,
     backend: Backend | None = None,
     batch_size: int | None = None,
+    progress: bool | None = None,
 ) -> BatchResult:
     """Evaluate ``model`` on all samples in batches on ``backend`` (default: in-process, one batch).
 
     Without ``batch_size``, a backend with several workers gets about four batches per worker (so
-    that it has work to share); the in-process backend gets one batch. Per-sample results do not
-    depend on the batching for models that treat samples independently (the model contract), so
-    the same inputs give bit-identical outputs on every backend.
+    that it has work to share); the in-process backend gets one batch, or about 20 when a progress
+    bar is shown (from 1000 samples on). Per-sample results do not depend on the batching for models
+    that treat samples independently (the model contract), so the same inputs give bit-identical
+    outputs on every backend, with or without a bar.
+
+    ``progress`` shows a tqdm bar over batches (None: :func:`progress_enabled` decides); it appears
+    only for an evaluation of more than one batch that lasts over a second.
 
     Examples
     --------
@@ -177,15 +246,45 @@ def evaluate(
         )
     n = len(next(iter(full.values())))
     backend = backend or InProcess()
+    show = progress_enabled(progress)
     if batch_size is None:
         size = _default_batch_size(backend, n)
+        if show and size >= n >= _BAR_MIN_SAMPLES:
+            size = -(-n // _BAR_BATCHES)
     elif isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive integer or None, got {batch_size!r}")
     else:
         size = int(batch_size)
     batches = [{k: v[s : s + size] for k, v in full.items()} for s in range(0, n, size)]
-    parts = backend.map(_BatchCall(model), batches)
+    if not show or len(batches) < 2:
+        return BatchResult.concat(backend.map(_BatchCall(model), batches))
+    from tqdm.auto import tqdm
+
+    parts: list[Any] = [None] * len(batches)
+    with tqdm(total=n, unit="pt", desc=model.name, delay=_BAR_DELAY_S, leave=False, disable=False) as bar:
+        stream = stream_batches(backend, _BatchCall(model), batches)
+        try:
+            for i, part in stream:
+                parts[i] = part
+                bar.update(len(part.status))
+        finally:
+            stream.close()  # cancels batches still queued on a pool or cluster
     return BatchResult.concat(parts)
+
+
+def stream_batches(
+    backend: Backend, func: Callable[[Any], Any], batches: Sequence[Any]
+) -> Generator[tuple[int, Any], None, None]:
+    """Yield ``(index, func(batch))`` as batches finish: ``backend.imap`` if it has one, else ``map``
+    on worker-sized groups (a map-only backend returns nothing before the whole call ends)."""
+    imap = getattr(backend, "imap", None)
+    if imap is not None:
+        yield from imap(func, batches)
+        return
+    group = max(1, int(getattr(backend, "n_workers", 1) or 1))
+    for start in range(0, len(batches), group):
+        for k, r in enumerate(backend.map(func, batches[start : start + group])):
+            yield start + k, r
 
 
 def _default_batch_size(backend: Backend, n: int) -> int:

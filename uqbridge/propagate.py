@@ -11,6 +11,7 @@ import numpy as np
 import xarray as xr
 from scipy import stats
 
+from ._deprecation import NOT_GIVEN, rng_or_seed
 from .designs import sample_inputs
 from .execution import OK, Backend, evaluate
 from .model import ForwardModel
@@ -29,11 +30,13 @@ def propagate(
     n: int,
     *,
     design: str = "sobol",
-    seed: Any = None,
+    rng: Any = None,
     quantiles: Sequence[float] = (0.05, 0.5, 0.95),
     confidence: float = 0.95,
     backend: Backend | None = None,
     batch_size: int | None = None,
+    progress: bool | None = None,
+    seed: Any = NOT_GIVEN,
 ) -> xr.Dataset:
     """Propagate the model's input distributions to its outputs by sampling.
 
@@ -44,14 +47,20 @@ def propagate(
         Number of samples.
     design : {"sobol", "lhs", "mc", "halton"}
         Design in the unit hypercube, mapped through the copula and the marginals.
-    seed : int, numpy Generator or None
-        The same seed gives the same numbers on every backend.
+    rng : int, numpy Generator, SeedSequence or None
+        Anything :func:`numpy.random.default_rng` accepts; the same ``rng`` gives the same numbers
+        on every backend.
     quantiles : sequence of float
         Output quantiles to report, each with a distribution-free order-statistic interval.
     confidence : float
         Level of the quantile intervals.
     backend, batch_size
         Where and in what batches to evaluate (see :mod:`uqbridge.execution`).
+    progress : bool or None
+        Progress bar over batches; None: :func:`uqbridge.execution.progress_enabled` decides
+        (on a terminal outside CI).
+    seed
+        Deprecated spelling of ``rng`` (a ``DeprecationWarning``; removed in the next release).
 
     Returns
     -------
@@ -72,17 +81,19 @@ def propagate(
     >>> from uqbridge.inputs import Input
     >>> from uqbridge.distributions import Normal
     >>> m = ForwardModel("lin", lambda x: {"y": 2 * x + 1}, [Input("x", Normal(0, 1))], [Output("y")])
-    >>> ds = propagate(m, 4096, seed=0)
+    >>> ds = propagate(m, 4096, rng=0)
     >>> round(float(ds["mean"].sel(output="y")), 2), round(float(ds["std"].sel(output="y")), 2)
     (1.0, 2.0)
     """
     clash = sorted(RESERVED_NAMES & set(model.inputs.names + model.output_names))
     if clash:
         raise ValueError(f"model {model.name!r} uses reserved name(s) {clash}; rename them")
-    rng = np.random.default_rng(seed)
+    rng = rng_or_seed(rng, seed, "propagate")
+    seed_value = rng
+    rng = np.random.default_rng(rng)
     start = time.perf_counter()
     values = sample_inputs(model.inputs, n, design, rng=rng)
-    result = evaluate(model, values, backend=backend, batch_size=batch_size)
+    result = evaluate(model, values, backend=backend, batch_size=batch_size, progress=progress)
     wall = time.perf_counter() - start
     ds = samples_dataset(model, values, result)
     n_failed = int(np.count_nonzero(result.status != OK))
@@ -95,7 +106,7 @@ def propagate(
         )
     ds = ds.merge(summarize(ds, model.output_names, quantiles=quantiles, confidence=confidence))
     ds.attrs = provenance(
-        model, "propagate", design=design, seed=seed_attr(seed), n_samples=n, n_runs=n,
+        model, "propagate", design=design, seed=seed_attr(seed_value), n_samples=n, n_runs=n,
         n_failed=n_failed, wall_time_s=wall, backend=type(backend).__name__ if backend else "InProcess",
     )
     return ds
@@ -162,9 +173,9 @@ def summarize(
     >>> float(summarize(ds, ["y"])["mean"].sel(output="y"))
     49.5
     """
-    for q in quantiles:
-        if not 0 < q < 1:
-            raise ValueError(f"quantiles must lie in (0, 1), got {q!r}")
+    for level in quantiles:
+        if not 0 < level < 1:
+            raise ValueError(f"quantiles must lie in (0, 1), got {level!r}")
     if not 0 < confidence < 1:
         raise ValueError(f"confidence must lie in (0, 1), got {confidence!r}")
     ok = (ds["status"].values == OK) if "status" in ds else np.ones(ds.sizes["sample"], bool)

@@ -2,7 +2,9 @@
 
 A study file is data, never executed: every key is checked, unknown keys are rejected with the
 valid choices. ``run_study`` runs the analyses in order and writes netCDF data, a summary and an
-HTML report to ``<output>/<name>/``.
+HTML report to ``<output>/<name>/``. An optional ``[execution]`` table (``backend``, ``workers``,
+``address``, ``timeout``, ``batch_size``) says where the model runs: it is passed to every
+analysis that evaluates through a backend.
 """
 
 from __future__ import annotations
@@ -24,11 +26,12 @@ from .distributions import distribution_from_dict
 from .model import ForwardModel
 from .registry import get_model
 
-__all__ = ["Study", "load_study", "run_study", "ANALYSES"]
+__all__ = ["Study", "load_study", "run_study", "check_execution", "ANALYSES"]
 
 _STUDY_KEYS = {"name", "title", "description", "seed", "output"}
 _MODEL_KEYS = {"name", "options", "inputs"}
-_TOP_KEYS = {"study", "model", "analyses"}
+_TOP_KEYS = {"study", "model", "analyses", "execution"}
+_EXECUTION_KEYS = {"backend", "workers", "address", "timeout", "batch_size"}
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,7 @@ class Study:
     source: str = ""
     model_spec: dict[str, Any] = field(default_factory=dict)
     quick: bool = False
+    execution: dict[str, Any] = field(default_factory=dict)
 
     @property
     def folder(self) -> Path:
@@ -123,7 +127,7 @@ def load_study(path: str | os.PathLike[str], *, quick: bool = False) -> Study:
                 f"{where} [model.inputs]: unknown input {name!r}; inputs of {model.name!r}: {list(model.inputs.names)}"
             )
         try:
-            overrides[name] = distribution_from_dict(value) if isinstance(value, Mapping) else float(value)
+            overrides[name] = distribution_from_dict(dict(value)) if isinstance(value, Mapping) else float(value)
         except (ValueError, TypeError) as err:
             raise StudyError(f"{where} [model.inputs] {name}: {err}") from None
     if overrides:
@@ -137,6 +141,7 @@ def load_study(path: str | os.PathLike[str], *, quick: bool = False) -> Study:
     seed = study.get("seed")
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
         raise StudyError(f"{where} [study]: seed must be an integer >= 0, got {seed!r}")
+    execution = check_execution(spec.get("execution", {}), f"{where} [execution]")
     return Study(
         name=str(study["name"]),
         model=model,
@@ -148,7 +153,57 @@ def load_study(path: str | os.PathLike[str], *, quick: bool = False) -> Study:
         source=str(path),
         model_spec=model_spec,
         quick=bool(quick),
+        execution=execution,
     )
+
+
+def check_execution(table: Any, where: str = "[execution]") -> dict[str, Any]:
+    """Validate an ``[execution]`` table: where and in what batches the study's model runs.
+
+    ``backend`` is one of ``inprocess`` (default), ``processes`` or ``dask``; ``workers`` the
+    process or LocalCluster worker count; ``address`` a Dask scheduler (implies ``dask``);
+    ``timeout`` seconds a batch may run; ``batch_size`` points per batch.
+
+    Examples
+    --------
+    >>> check_execution({"backend": "processes", "workers": 2})
+    {'backend': 'processes', 'workers': 2}
+    >>> check_execution({"backend": "threads"})
+    Traceback (most recent call last):
+    ...
+    uqbridge.study.StudyError: [execution]: backend must be one of ['inprocess', 'processes', 'dask'], got 'threads'
+    """
+    from .backends import BACKENDS
+
+    _table(table, where, 'write it as a table:\n[execution]\nbackend = "processes"\nworkers = 2')
+    _unknown(where, set(table), _EXECUTION_KEYS)
+    table = dict(table)
+    if "backend" in table and table["backend"] not in BACKENDS:
+        raise StudyError(f"{where}: backend must be one of {list(BACKENDS)}, got {table['backend']!r}")
+    for key in ("workers", "batch_size"):
+        value = table.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            raise StudyError(f"{where}: {key} must be a positive integer, got {value!r}")
+    timeout = table.get("timeout")
+    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0):
+        raise StudyError(f"{where}: timeout must be a positive number of seconds, got {timeout!r}")
+    address = table.get("address")
+    if address is not None and (not isinstance(address, str) or not address.strip()):
+        raise StudyError(f"{where}: address must be a Dask scheduler address such as 'tcp://host:8786', got {address!r}")
+    try:
+        make_study_backend(table)  # lazy: checks the combination, starts nothing
+    except (ValueError, TypeError) as err:
+        raise StudyError(f"{where}: {err}") from None
+    return table
+
+
+def make_study_backend(execution: Mapping[str, Any]) -> Any:
+    """The backend an ``[execution]`` table describes (nothing starts before its first use)."""
+    from .backends import make_backend
+
+    kind = "dask" if execution.get("address") else execution.get("backend", "inprocess")
+    return make_backend(kind, n_workers=execution.get("workers"), address=execution.get("address"),
+                        timeout=execution.get("timeout"))
 
 
 def _table(value: Any, where: str, fix: str) -> None:
@@ -164,7 +219,7 @@ def _check_output_folder(output: Any, where: str) -> None:
     if path.is_absolute() or ".." in path.parts:
         raise StudyError(
             f"{where}: output {output!r} points outside the current folder; a study writes only below it "
-            "(e.g. output = \"results\"); choose another place with `uqbridge run --output FOLDER`"
+            "(e.g. output = \"results\"); choose another place with `uqbridge run --out FOLDER`"
         )
 
 
@@ -210,24 +265,33 @@ def _keyword_options(func: Callable[..., Any], *exclude: str) -> set[str]:
     return {n for n, p in params.items() if p.kind is inspect.Parameter.KEYWORD_ONLY and n not in exclude}
 
 
-def _propagate(model: ForwardModel, options: dict[str, Any], rng: Any) -> dict[str, xr.Dataset]:
+@dataclass(frozen=True)
+class _Execution:
+    """Where the analyses evaluate the model: passed to every analysis function that takes it."""
+
+    backend: Any = None
+    batch_size: int | None = None
+
+
+def _propagate(model: ForwardModel, options: dict[str, Any], rng: Any, ex: _Execution) -> dict[str, xr.Dataset]:
     from .propagate import propagate
 
     options = dict(options)
     n = options.pop("n", 1024)
-    return {"propagate": propagate(model, n, seed=rng, **options)}
+    options.setdefault("batch_size", ex.batch_size)
+    return {"propagate": propagate(model, n, rng=rng, backend=ex.backend, **options)}
 
 
 def _propagate_keys() -> set[str]:
     from .propagate import propagate
 
-    return _keyword_options(propagate, "seed", "backend") | {"n"}
+    return _keyword_options(propagate, "rng", "seed", "backend", "progress") | {"n"}
 
 
-def _decompose(model, options, rng):
+def _decompose(model, options, rng, ex):
     from .variance import decompose
 
-    return {"decompose": decompose(model, rng=rng, **options)}
+    return {"decompose": decompose(model, rng=rng, backend=ex.backend, **options)}
 
 
 def _decompose_keys():
@@ -255,7 +319,7 @@ def _limit_state(model, spec):
     return reliability.LimitState(model, spec["output"], threshold=float(spec.get("threshold", 0.0)), failure=spec.get("failure", "below"))
 
 
-def _reliability(model, options, rng):
+def _reliability(model, options, rng, ex):  # the reliability methods take no backend (yet)
     from . import reliability
 
     options = dict(options)
@@ -288,7 +352,7 @@ def _reliability_keys():
     return {"limit_state", "methods", *_RELIABILITY_METHODS}
 
 
-def _pf_epistemic(model, options, rng):
+def _pf_epistemic(model, options, rng, ex):  # no backend argument (yet)
     from . import reliability
 
     options = dict(options)
@@ -303,10 +367,10 @@ def _pf_epistemic_keys():
     return _keyword_options(reliability.pf_epistemic, "rng", "samples") | {"limit_state", "method_options"}
 
 
-def _sensitivity(model, options, rng):
+def _sensitivity(model, options, rng, ex):
     from .sensitivity import compare
 
-    ds = compare(model, rng=rng, **options)
+    ds = compare(model, rng=rng, backend=ex.backend, **options)
     if model.name.endswith("_pce"):
         ds.attrs["surrogate"] = model.description
     return {"sensitivity": ds}
@@ -318,11 +382,9 @@ def _sensitivity_keys():
     return _keyword_options(compare, "rng", "backend") | {"methods"}
 
 
-def _surrogate(model, options, rng):
+def _surrogate(model, options, rng, ex):
     """Fit a PCE; the following analyses of the study run on its ``.model`` (see ``run_study``)."""
-    from .pce import fit_pce
-
-    pce = fit_pce(model, rng=rng, **options)
+    pce = _fit_pce(model, options, rng, ex)
     validation = pce.validation.copy()
     validation.attrs.update(
         description=f"{pce.model.description}; later analyses use it in place of the model",
@@ -335,10 +397,16 @@ def _surrogate_keys():
     return _pce_keys()
 
 
-def _pce(model, options, rng):
+def _fit_pce(model, options, rng, ex):
     from .pce import fit_pce
 
-    pce = fit_pce(model, rng=rng, **options)
+    options = dict(options)
+    options.setdefault("batch_size", ex.batch_size)
+    return fit_pce(model, rng=rng, backend=ex.backend, **options)
+
+
+def _pce(model, options, rng, ex):
+    pce = _fit_pce(model, options, rng, ex)
     return {"pce_sobol": pce.sobol_indices(), "pce_validation": pce.validation}
 
 
@@ -348,7 +416,7 @@ def _pce_keys():
     return _keyword_options(fit_pce, "rng", "samples", "backend")
 
 
-def _stage_surrogate(model, options, rng):
+def _stage_surrogate(model, options, rng, ex):
     """Replace one stage of a chain by a PCE fitted on what feeds it; report its held-out error and, with
     ``macro = {output, threshold, failure, quantiles, n}``, the macro estimate with the surrogate-error term.
     ``replace_model = true`` makes the following analyses run on the surrogate chain."""
@@ -360,11 +428,11 @@ def _stage_surrogate(model, options, rng):
     if "stage" not in options:
         raise StudyError("stage_surrogate: 'stage' (model name, scale label or index of the stage) is required")
     fit_rng, macro_rng = np.random.default_rng(rng).spawn(2)
-    chain_model = surrogate_stage(model, options.pop("stage"), rng=fit_rng, **options)
+    chain_model = surrogate_stage(model, options.pop("stage"), rng=fit_rng, backend=ex.backend, **options)
     out = {"stage_surrogate": chain_model.surrogate_reports[-1].drop_vars(["holdout_reference", "holdout_surrogate"])}
     if macro:
         _unknown("stage_surrogate macro", set(macro), {"output", "threshold", "failure", "quantiles", "n", "confidence"})
-        out["macro_estimate"] = macro_estimate(chain_model, rng=macro_rng, **macro)
+        out["macro_estimate"] = macro_estimate(chain_model, rng=macro_rng, backend=ex.backend, **macro)
     if replace_model:
         out["_model"] = chain_model
     return out
@@ -376,7 +444,7 @@ def _stage_surrogate_keys():
     return _keyword_options(surrogate_stage, "rng", "backend") | {"stage", "macro", "replace_model", "degree", "max_degree", "q_norm"}
 
 
-def _scale_shares(model, options, rng):
+def _scale_shares(model, options, rng, ex):  # no backend argument (yet)
     from .scales import scale_shares
 
     return {"scale_shares": scale_shares(model, rng=rng, **options)}
@@ -386,7 +454,7 @@ def _scale_shares_keys():
     return {"method", "outputs", "n", "n_outer", "n_inner", "n_bootstrap", "confidence", "design", "max_degree"}
 
 
-def _pf_by_scale(model, options, rng):
+def _pf_by_scale(model, options, rng, ex):  # no backend argument (yet)
     from .scales import pf_by_scale
 
     options = dict(options)
@@ -399,7 +467,7 @@ def _pf_by_scale_keys():
     return {"limit_state", "method", "n_outer", "confidence", "n_bootstrap", "method_options"}
 
 
-ANALYSES: dict[str, tuple[Callable[..., dict[str, xr.Dataset]], Callable[[], set[str]]]] = {
+ANALYSES: dict[str, tuple[Callable[..., dict[str, Any]], Callable[[], set[str]]]] = {
     "propagate": (_propagate, _propagate_keys),
     "decompose": (_decompose, _decompose_keys),
     "reliability": (_reliability, _reliability_keys),
@@ -413,11 +481,15 @@ ANALYSES: dict[str, tuple[Callable[..., dict[str, xr.Dataset]], Callable[[], set
 }
 
 
-def run_study(study: Study, *, progress: Callable[[str], None] | None = print) -> dict[str, xr.Dataset]:
+def run_study(
+    study: Study, *, progress: Callable[[str], None] | None = print, backend: Any = None
+) -> dict[str, xr.Dataset]:
     """Run every analysis of ``study``; write ``<output>/<name>/*.nc``, ``summary.json``, ``report.html``.
 
     Each analysis gets its own random stream spawned from the study seed, so adding an analysis
-    does not change the numbers of the others.
+    does not change the numbers of the others. The model runs on ``backend`` if given (the caller
+    closes it), else on the backend of the study's ``[execution]`` table (closed at the end); the
+    numbers do not depend on the backend.
 
     Returns
     -------
@@ -428,26 +500,40 @@ def run_study(study: Study, *, progress: Callable[[str], None] | None = print) -
 
     say = progress or (lambda message: None)
     folder = study.folder
+    _clear_previous_run(folder)
     folder.mkdir(parents=True, exist_ok=True)
+    written: list[str] = []
+    _write_summary(folder, {"study": study.name, "source": study.source, "complete": False, "files": written})
     streams = np.random.default_rng(study.seed).spawn(len(study.analyses))
     results: dict[str, xr.Dataset] = {}
     timings: dict[str, float] = {}
     start = time.perf_counter()
     model = study.model
-    for k, (analysis, stream) in enumerate(zip(study.analyses, streams)):
-        run, _ = ANALYSES[analysis["kind"]]
-        say(f"[{k + 1}/{len(study.analyses)}] {analysis['label']} ...")
-        t0 = time.perf_counter()
-        produced = run(model, analysis["options"], stream)
-        model = produced.pop("_model", model)  # a surrogate replaces the model from here on
-        timings[analysis["label"]] = time.perf_counter() - t0
-        for name, ds in produced.items():
-            key = name if name not in results else f"{name}_{k}"
-            ds.attrs["study"] = study.name
-            ds.attrs["analysis"] = analysis["kind"]
-            results[key] = ds
-            save(ds, folder / f"{key}.nc")
-        say(f"      done in {timings[analysis['label']]:.1f} s")
+    owned = backend is None
+    if owned:
+        backend = make_study_backend(study.execution)
+    ex = _Execution(backend, study.execution.get("batch_size"))
+    try:
+        for k, (analysis, stream) in enumerate(zip(study.analyses, streams)):
+            run, _ = ANALYSES[analysis["kind"]]
+            say(f"[{k + 1}/{len(study.analyses)}] {analysis['label']} ...")
+            t0 = time.perf_counter()
+            produced = run(model, analysis["options"], stream, ex)
+            model = produced.pop("_model", model)  # a surrogate replaces the model from here on
+            timings[analysis["label"]] = time.perf_counter() - t0
+            for name, ds in produced.items():
+                key = name if name not in results else f"{name}_{k}"
+                ds.attrs["study"] = study.name
+                ds.attrs["analysis"] = analysis["kind"]
+                results[key] = ds
+                save(ds, folder / f"{key}.nc")
+                written.append(f"{key}.nc")
+            # known at once, so that a later run can clear them even if this one stops half-way
+            _write_summary(folder, {"study": study.name, "source": study.source, "complete": False, "files": written})
+            say(f"      done in {timings[analysis['label']]:.1f} s")
+    finally:
+        if owned:
+            getattr(backend, "close", lambda: None)()
     from .report.headline import headline
 
     summary = {
@@ -455,16 +541,52 @@ def run_study(study: Study, *, progress: Callable[[str], None] | None = print) -
         "source": study.source,
         "seed": study.seed,
         "quick": study.quick,
+        "execution": {**study.execution, "backend": type(backend).__name__},
         "model": study.model.name,
         "wall_time_s": time.perf_counter() - start,
         "analyses": timings,
         "model_runs": {name: int(ds.attrs.get("n_runs", 0)) for name, ds in results.items()},
+        "complete": True,
         "files": sorted(f"{name}.nc" for name in results),
         "results": headline(results),
     }
-    (folder / "summary.json").write_text(json.dumps(summary, indent=2))
+    _write_summary(folder, summary)
     from .report.study import study_report
 
     study_report(study, results, folder / "report.html", summary)
     say(f"report: {folder / 'report.html'}")
     return results
+
+
+def _write_summary(folder: Path, summary: Mapping[str, Any]) -> None:
+    temporary = folder / ".summary.json.tmp"
+    temporary.write_text(json.dumps(summary, indent=2))
+    os.replace(temporary, folder / "summary.json")  # never half a summary, even if killed
+
+
+def _clear_previous_run(folder: Path) -> None:
+    """Remove what an earlier run wrote to ``folder`` (listed in its summary.json), so results of
+    two configurations never mix; refuse when the folder holds data no run recorded."""
+    if not folder.is_dir():
+        return
+    summary = folder / "summary.json"
+    known: set[str] = set()
+    if summary.exists():
+        try:
+            files = json.loads(summary.read_text()).get("files", [])
+        except (ValueError, OSError, AttributeError) as err:
+            raise StudyError(
+                f"results folder {os.fspath(folder)!r}: its summary.json cannot be read ({err}), so the files of "
+                "the earlier run are unknown; remove the folder or choose another one (`uqbridge run --out FOLDER`)"
+            ) from None
+        # plain file names only: a summary.json must not make the run delete anything outside the folder
+        known = {f for f in files if isinstance(f, str) and f == Path(f).name and f.endswith(".nc")}
+    stray = sorted(p.name for p in folder.glob("*.nc") if p.name not in known)
+    if stray:
+        raise StudyError(
+            f"results folder {os.fspath(folder)!r} holds {stray}, which no earlier run of a study recorded "
+            "(no summary.json lists them); the new results would mix with them: move them away or choose "
+            "another folder (`uqbridge run --out FOLDER`)"
+        )
+    for name in sorted(known) + ["report.html", "summary.json"]:
+        (folder / name).unlink(missing_ok=True)

@@ -61,4 +61,4 @@ def km_data(model, *, n_specimens: int = 4, seed: int = 7) -> tuple[pd.DataFrame
     """Synthetic KM curves with ``KM_TRUTH`` (see ``models.kocks_mecking.synthetic_curves``)."""
     from models.kocks_mecking import synthetic_curves
 
-    return synthetic_curves(KM_TRUTH, n_specimens=n_specimens, tau_noise=KM_TAU_NOISE, rho_noise=KM_RHO_NOISE, seed=seed)
+    return synthetic_curves(KM_TRUTH, n_specimens=n_specimens, tau_noise=KM_TAU_NOISE, rho_noise=KM_RHO_NOISE, rng=seed)

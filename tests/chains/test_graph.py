@@ -148,6 +148,6 @@ def test_bad_grouping_name():
 
 
 def test_propagate_runs_on_a_chain():
-    ds = uq.propagate(linear_chain(), 256, seed=0)
+    ds = uq.propagate(linear_chain(), 256, rng=0)
     assert {"x", "z", "y"} <= set(ds.data_vars)
     np.testing.assert_allclose(ds["y"].values, 2 * ds["x"].values + ds["c"].values + 3 * ds["d"].values)

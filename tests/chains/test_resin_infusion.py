@@ -92,7 +92,7 @@ def test_stage_surrogate_on_the_gebart_chain_carries_its_error():
     assert rep.attrs["stage"] == "fibre_bed_gebart" and rep.attrs["true_stage_runs"] == 120
     assert float(rep["holdout_relative_rmse"].sel(output="K")) < 0.05
     est = macro_estimate(s, "gel_margin", n=40000, threshold=0.0, failure="below", quantiles=[0.5], rng=2)
-    ref = uq.propagate(g, 40000, design="mc", seed=3)
+    ref = uq.propagate(g, 40000, design="mc", rng=3)
     pf_ref = float((ref["gel_margin"].values <= 0).mean())
     se = math.hypot(float(est["pf_se"]), math.sqrt(pf_ref * (1 - pf_ref) / 40000))
     assert abs(float(est["pf"]) - pf_ref) < 4 * se

@@ -82,9 +82,9 @@ def test_same_seed_bit_identical_on_every_backend(name, request):
     backend = request.getfixturevalue(name)
     m = tricky_model()
     with pytest.warns(RuntimeWarning, match="failed on"):
-        reference = propagate(m, 300, seed=7, batch_size=16, backend=InProcess())
+        reference = propagate(m, 300, rng=7, batch_size=16, backend=InProcess())
     with pytest.warns(RuntimeWarning, match="failed on"):
-        other = propagate(m, 300, seed=7, batch_size=16, backend=backend)
+        other = propagate(m, 300, rng=7, batch_size=16, backend=backend)
     assert np.count_nonzero(reference["status"] == ERROR) > 0
     assert np.count_nonzero(reference["status"] == NONFINITE) > 0
     xr.testing.assert_identical(_data(reference), _data(other))
@@ -94,10 +94,10 @@ def test_same_seed_bit_identical_on_every_backend(name, request):
 def test_dask_threads_cluster_started_and_closed_by_the_backend():
     m = tricky_model()
     with pytest.warns(RuntimeWarning):
-        reference = propagate(m, 64, seed=1, batch_size=8)
+        reference = propagate(m, 64, rng=1, batch_size=8)
     with Dask(n_workers=1, processes=False) as backend:
         with pytest.warns(RuntimeWarning):
-            ds = propagate(m, 64, seed=1, batch_size=8, backend=backend)
+            ds = propagate(m, 64, rng=1, batch_size=8, backend=backend)
         cluster = backend._cluster
         assert backend.worker_count() == 1
     assert backend._client is None and cluster.status.name == "closed"
@@ -152,8 +152,8 @@ def test_campaign_on_dask_matches_in_process_and_analytic_mean(dask_backend, tmp
     from models.test_functions import ishigami, ishigami_reference
 
     m = ishigami()
-    local = run_campaign(m, 512, store=tmp_path / "a", seed=11, batch_size=64)
-    remote = run_campaign(m, 512, store=tmp_path / "b", seed=11, batch_size=64, backend=dask_backend)
+    local = run_campaign(m, 512, store=tmp_path / "a", rng=11, batch_size=64)
+    remote = run_campaign(m, 512, store=tmp_path / "b", rng=11, batch_size=64, backend=dask_backend)
     xr.testing.assert_identical(_data(local), _data(remote))
     ref = ishigami_reference()
     # i.i.d. standard error is conservative for a scrambled Sobol design

@@ -15,16 +15,10 @@ import pytest
 import xarray as xr
 
 from models.test_functions import ishigami, ishigami_reference
-from uqbridge.campaign import (
-    CampaignAborted,
-    _progress_enabled,
-    campaign_status,
-    format_summary,
-    resume_campaign,
-    run_campaign,
-)
+from uqbridge.campaign import CampaignAborted, campaign_status, format_summary, resume_campaign, run_campaign
 from uqbridge.distributions import Uniform
 from uqbridge.execution import ERROR, NONFINITE, OK
+from uqbridge.execution import progress_enabled as _progress_enabled
 from uqbridge.inputs import Input
 from uqbridge.model import ForwardModel, Output
 from uqbridge.propagate import propagate
@@ -53,8 +47,8 @@ def bad_band_model(calls=None):
 
 def test_campaign_equals_propagate_and_analytic_ishigami_moments(tmp_path):
     m = ishigami()
-    ds = run_campaign(m, 1024, store=tmp_path / "c", seed=5, batch_size=100)
-    ref = propagate(m, 1024, seed=5, batch_size=100)
+    ds = run_campaign(m, 1024, store=tmp_path / "c", rng=5, batch_size=100)
+    ref = propagate(m, 1024, rng=5, batch_size=100)
     xr.testing.assert_identical(_data(ds).drop_vars("attempts"), _data(ref))
     truth = ishigami_reference()
     se_mean = np.sqrt(truth["variance"] / 1024)  # i.i.d. error, conservative for scrambled Sobol
@@ -69,7 +63,7 @@ def test_campaign_equals_propagate_and_analytic_ishigami_moments(tmp_path):
 def test_model_raising_on_5_percent_of_points_is_reported_and_the_rest_kept(tmp_path):
     m = bad_band_model()
     with pytest.warns(RuntimeWarning, match=r"failed on \d+ of 1000 samples"):
-        ds = run_campaign(m, 1000, store=tmp_path / "c", seed=2, batch_size=50, policy="drop")
+        ds = run_campaign(m, 1000, store=tmp_path / "c", rng=2, batch_size=50, policy="drop")
     x = ds["x"].values
     band = (x > 0.30) & (x < 0.35)
     high = x > 0.99
@@ -95,7 +89,7 @@ def test_resume_runs_only_missing_batches_and_reproduces_the_result(tmp_path):
     calls = []
     m = bad_band_model(calls)
     with pytest.warns(RuntimeWarning):
-        full = run_campaign(m, 400, store=tmp_path / "c", seed=9, batch_size=40, design="lhs")
+        full = run_campaign(m, 400, store=tmp_path / "c", rng=9, batch_size=40, design="lhs")
     for b in (0, 4, 9):
         (tmp_path / "c" / "batches" / f"{b:06d}.nc").unlink()
     # a half-written file left by a killed writer is never read
@@ -117,7 +111,7 @@ def test_resume_runs_only_missing_batches_and_reproduces_the_result(tmp_path):
 def test_resume_without_model_uses_the_pickled_one(tmp_path):
     m = bad_band_model()
     with pytest.warns(RuntimeWarning):
-        full = run_campaign(m, 100, store=tmp_path / "c", seed=1, batch_size=30)
+        full = run_campaign(m, 100, store=tmp_path / "c", rng=1, batch_size=30)
     (tmp_path / "c" / "batches" / "000002.nc").unlink()
     assert json.loads((tmp_path / "c" / "manifest.json").read_text())["rebuild"] == "pickle"
     with pytest.raises(ValueError, match=r"loading a pickle runs code.*trust=True"):
@@ -139,7 +133,7 @@ def flaky_model(first_calls):
 
 
 def test_retry_policy_recovers_flaky_points_and_counts_them(tmp_path):
-    ds = run_campaign(flaky_model(set()), 200, store=tmp_path / "r", seed=4, batch_size=25, policy="retry", max_retries=2)
+    ds = run_campaign(flaky_model(set()), 200, store=tmp_path / "r", rng=4, batch_size=25, policy="retry", max_retries=2)
     x = ds["x"].values
     assert np.all(ds["status"].values == OK)
     np.testing.assert_array_equal(ds["y"].values, 3 * x)
@@ -147,13 +141,13 @@ def test_retry_policy_recovers_flaky_points_and_counts_them(tmp_path):
     assert ds.attrs["n_retried"] == ds.attrs["n_recovered"] == np.sum(x < 0.2)
     assert ds.attrs["n_runs"] == 200 + np.sum(x < 0.2)
     with pytest.warns(RuntimeWarning, match="failed on"):
-        dropped = run_campaign(flaky_model(set()), 200, store=tmp_path / "d", seed=4, batch_size=25, policy="drop")
+        dropped = run_campaign(flaky_model(set()), 200, store=tmp_path / "d", rng=4, batch_size=25, policy="drop")
     np.testing.assert_array_equal(dropped["status"].values == NONFINITE, x < 0.2)
 
 
 def test_retry_gives_up_after_max_retries(tmp_path):
     with pytest.warns(RuntimeWarning, match="failed on"):
-        ds = run_campaign(bad_band_model(), 200, store=tmp_path / "r", seed=4, batch_size=25, policy="retry", max_retries=3)
+        ds = run_campaign(bad_band_model(), 200, store=tmp_path / "r", rng=4, batch_size=25, policy="retry", max_retries=3)
     failed = ds["status"].values != OK
     assert failed.any()
     np.testing.assert_array_equal(ds["attempts"].values, np.where(failed, 4, 1))
@@ -163,13 +157,13 @@ def test_retry_gives_up_after_max_retries(tmp_path):
 def test_abort_commits_the_failing_batch_then_raises_and_resume_can_continue(tmp_path):
     store = tmp_path / "a"
     with pytest.raises(CampaignAborted, match=r"aborted: model 'band' failed on \d+ point\(s\) of batch (\d+) \(first: sample \d+: ArithmeticError: cell problem did not converge"):
-        run_campaign(bad_band_model(), 300, store=store, seed=3, batch_size=30, policy="abort")
+        run_campaign(bad_band_model(), 300, store=store, rng=3, batch_size=30, policy="abort")
     status = campaign_status(store)
     assert 0 < status["committed"] < 10 and status["missing"] == list(range(status["committed"], 10))
     with pytest.warns(RuntimeWarning):
         resumed = resume_campaign(store, model=bad_band_model(), policy="drop")
     with pytest.warns(RuntimeWarning):
-        straight = run_campaign(bad_band_model(), 300, store=tmp_path / "b", seed=3, batch_size=30, policy="drop")
+        straight = run_campaign(bad_band_model(), 300, store=tmp_path / "b", rng=3, batch_size=30, policy="drop")
     resumed.attrs, straight.attrs = {}, {}
     xr.testing.assert_identical(resumed, straight)
 
@@ -180,10 +174,10 @@ def test_progress_bar_on_terminal_only_unless_forced(tmp_path, monkeypatch, caps
     assert _progress_enabled(True) is True
     monkeypatch.delenv("CI")
     assert _progress_enabled(False) is False
-    run_campaign(ishigami(), 64, store=tmp_path / "p", seed=0, batch_size=16, progress=True)
+    run_campaign(ishigami(), 64, store=tmp_path / "p", rng=0, batch_size=16, progress=True)
     err = capsys.readouterr().err
     assert "ishigami" in err and "64/64" in err
-    run_campaign(ishigami(), 64, store=tmp_path / "q", seed=0, batch_size=16)
+    run_campaign(ishigami(), 64, store=tmp_path / "q", rng=0, batch_size=16)
     assert capsys.readouterr().err == ""  # pytest's captured stderr is not a terminal
 
 
@@ -201,7 +195,7 @@ def test_argument_and_store_errors(tmp_path):
         run_campaign(m, 10, store=tmp_path / "e", design="grid")
     with pytest.raises(TypeError, match=r"model must be a ForwardModel, got str"):
         run_campaign("ishigami", 10, store=tmp_path / "e")
-    run_campaign(m, 10, store=tmp_path / "c", seed=0, batch_size=5)
+    run_campaign(m, 10, store=tmp_path / "c", rng=0, batch_size=5)
     with pytest.raises(FileExistsError, match=r"already holds a campaign; continue it with resume_campaign"):
         run_campaign(m, 10, store=tmp_path / "c")
     (tmp_path / "other").mkdir()
@@ -226,7 +220,7 @@ def test_unpicklable_unregistered_model_must_be_passed_again(tmp_path):
             return {"y": 2 * x}
 
     m = ForwardModel("locked", function, [Input("x", Uniform(0, 1))], [Output("y")])
-    first = run_campaign(m, 20, store=tmp_path / "c", seed=0, batch_size=10)
+    first = run_campaign(m, 20, store=tmp_path / "c", rng=0, batch_size=10)
     assert json.loads((tmp_path / "c" / "manifest.json").read_text())["rebuild"] == "caller"
     with pytest.raises(ValueError, match=r"needs its model 'locked' to resume: it is not registered and was not pickled"):
         resume_campaign(tmp_path / "c")
@@ -236,7 +230,7 @@ def test_unpicklable_unregistered_model_must_be_passed_again(tmp_path):
 
 def test_a_running_store_is_locked_against_a_second_driver(tmp_path):
     fcntl = pytest.importorskip("fcntl")
-    run_campaign(ishigami(), 20, store=tmp_path / "c", seed=0, batch_size=10)
+    run_campaign(ishigami(), 20, store=tmp_path / "c", rng=0, batch_size=10)
     with open(tmp_path / "c" / ".lock", "a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)  # what a live driver holds
         with pytest.raises(RuntimeError, match=r"is locked: it is in use by another process"):

@@ -52,7 +52,7 @@ def _start_campaign(store: Path, backend: str = "None") -> subprocess.Popen:
         from uqbridge.backends import ProcessPool
         from uqbridge.campaign import run_campaign
         if __name__ == "__main__":
-            run_campaign(slow_model(0.1), N, store={str(store)!r}, seed=SEED, batch_size=BATCH,
+            run_campaign(slow_model(0.1), N, store={str(store)!r}, rng=SEED, batch_size=BATCH,
                          backend={backend}, progress=False)
         """
     )
@@ -89,7 +89,7 @@ def test_sigkilled_campaign_resumes_without_loss_or_duplicates(tmp_path):
 
     seen: list = []
     resumed = resume_campaign(store, model=slow_model(0.0, seen))
-    reference = run_campaign(slow_model(0.0), N, store=tmp_path / "straight", seed=SEED, batch_size=BATCH)
+    reference = run_campaign(slow_model(0.0), N, store=tmp_path / "straight", rng=SEED, batch_size=BATCH)
 
     # no point lost or duplicated
     np.testing.assert_array_equal(resumed["sample"].values, np.arange(N))
@@ -120,6 +120,6 @@ def test_campaign_killed_on_a_process_pool_resumes_on_dask(tmp_path):
     assert not alive, f"processes left behind by the killed campaign: {alive}"
     with Dask(n_workers=2, processes=False) as backend:
         resumed = resume_campaign(store, model=slow_model(0.0), backend=backend)
-    reference = run_campaign(slow_model(0.0), N, store=tmp_path / "straight", seed=SEED, batch_size=BATCH)
+    reference = run_campaign(slow_model(0.0), N, store=tmp_path / "straight", rng=SEED, batch_size=BATCH)
     resumed.attrs, reference.attrs = {}, {}
     xr.testing.assert_identical(resumed, reference)

@@ -52,7 +52,7 @@ def _data(ds):
 # ---- defect 1: code execution from a store -------------------------------------------------------
 def test_a_crafted_model_pickle_is_never_loaded_without_opt_in(tmp_path, capsys):
     store, marker = tmp_path / "c", tmp_path / "pwned"
-    run_campaign(cube(), 40, store=store, seed=0, batch_size=10)
+    run_campaign(cube(), 40, store=store, rng=0, batch_size=10)
     assert json.loads((store / "manifest.json").read_text())["rebuild"] == "pickle"
     (store / "model.pkl").write_bytes(pickle.dumps(_Payload(marker)))
     (store / "batches" / "000001.nc").unlink()  # something left to run
@@ -104,7 +104,7 @@ def test_two_drivers_racing_on_an_empty_store_one_wins_one_is_refused(tmp_path, 
     def driver(seed, n):
         start.wait()
         try:
-            outcome[seed] = run_campaign(cube(0.02), n, store=store, seed=seed, batch_size=10, progress=False)
+            outcome[seed] = run_campaign(cube(0.02), n, store=store, rng=seed, batch_size=10, progress=False)
         except Exception as err:  # recorded for the assertions
             outcome[seed] = err
 
@@ -130,7 +130,7 @@ def test_two_drivers_racing_on_an_empty_store_one_wins_one_is_refused(tmp_path, 
 @pytest.fixture
 def finished(tmp_path):
     store = tmp_path / "c"
-    ds = run_campaign(cube(), 50, store=store, seed=3, batch_size=10)
+    ds = run_campaign(cube(), 50, store=store, rng=3, batch_size=10)
     return store, ds
 
 
@@ -159,7 +159,7 @@ def test_a_truncated_batch_is_re_run_instead_of_breaking_every_resume(finished):
 
 def test_stray_batch_files_do_not_count_as_work_done(tmp_path):
     store = tmp_path / "c"
-    run_campaign(cube(), 30, store=store, seed=4, batch_size=10)
+    run_campaign(cube(), 30, store=store, rng=4, batch_size=10)
     good = store / "batches" / "000001.nc"
     (store / "batches" / "000001.nc").replace(store / "batches" / "1.nc")  # a stray name
     (store / "batches" / "000099.nc").write_bytes(good.with_name("000000.nc").read_bytes())  # outside the design
@@ -203,6 +203,6 @@ def test_a_store_path_that_is_a_file_is_refused(tmp_path):
     path = tmp_path / "file"
     path.write_text("x")
     with pytest.raises(FileExistsError, match="is a file, not a directory"):
-        run_campaign(cube(), 10, store=path, seed=0)
+        run_campaign(cube(), 10, store=path, rng=0)
     with pytest.raises(FileNotFoundError, match="is a file, not a campaign folder"):
         resume_campaign(path)

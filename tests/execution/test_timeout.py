@@ -42,16 +42,16 @@ def _check(ds, batch):
 
 def test_process_pool_timeout_fails_the_hanging_batch_and_goes_on(tmp_path):
     with ProcessPool(2, timeout=0.5) as pool, pytest.warns(RuntimeWarning, match="failed on"):
-        ds = run_campaign(hanging_model(), 32, store=tmp_path / "c", seed=1, batch_size=4, backend=pool)
+        ds = run_campaign(hanging_model(), 32, store=tmp_path / "c", rng=1, batch_size=4, backend=pool)
     _check(ds, 4)
 
 
 def test_dask_timeout_fails_the_hanging_batch_and_goes_on(tmp_path):
     with Dask(n_workers=2, processes=False, timeout=0.5) as backend:
         with pytest.warns(RuntimeWarning, match="failed on"):
-            _check(propagate(hanging_model(busy=True), 32, seed=1, backend=backend, batch_size=4), 4)
+            _check(propagate(hanging_model(busy=True), 32, rng=1, backend=backend, batch_size=4), 4)
         with pytest.warns(RuntimeWarning, match="failed on"):
-            _check(run_campaign(hanging_model(busy=True), 32, store=tmp_path / "c", seed=1, batch_size=4,
+            _check(run_campaign(hanging_model(busy=True), 32, store=tmp_path / "c", rng=1, batch_size=4,
                                 backend=backend), 4)
 
 

@@ -114,7 +114,7 @@ def test_chain_equals_stages_run_by_hand(g):
 
 def test_prior_band_of_E_covers_measured_polycrystal_modulus(g):
     # the epistemic band of the atomistic + crystal inputs must cover the measured 128 GPa
-    ds = uq.propagate(g, 48, design="sobol", seed=3)
+    ds = uq.propagate(g, 48, design="sobol", rng=3)
     lo, hi = np.nanpercentile(ds["E"].values, [2.5, 97.5])
     assert lo < 128.0 < hi
 

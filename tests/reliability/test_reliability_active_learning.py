@@ -11,7 +11,7 @@ from uqbridge.reliability.problems import four_branch
 def _check(k, n, seed, max_runs):
     p = four_branch(k)
     population = np.random.default_rng(seed).standard_normal((n, 2))
-    r = active_learning(p.limit_state, candidates=population, target_cov=0.5, max_runs=max_runs, rng=seed)
+    r = active_learning(p.limit_state, candidates=population, target_cov=0.5, max_uncertain=0.0, max_runs=max_runs, rng=seed)
     truth = p.limit_state.g({"x1": population[:, 0], "x2": population[:, 1]}) <= 0
     assert bool(r.converged) and int(r.n_uncertain) == 0
     assert int(r.n_runs) <= max_runs
@@ -40,3 +40,30 @@ def test_active_learning_errors():
         active_learning(ls, candidates=np.zeros((10, 2)))
     with pytest.raises(ValueError, match="max_runs must be an integer >= 12, got 5"):
         active_learning(ls, max_runs=5)
+
+
+def test_ak_mcs_r_minus_s():
+    """R ~ N(4, 1), S ~ N(2, 1): Pf = Φ(−2/√2) = 0.07865 (closed form); a linear g is learnt
+    exactly by the linear trend after a few runs (then 32 exploratory runs confirm it)."""
+    from scipy import special
+
+    import uqbridge as uq
+    from uqbridge.reliability import LimitState
+
+    m = uq.ForwardModel("rs", lambda R, S, xp=np: {"z": R - S},
+                        [uq.Input("R", uq.Normal(4, 1)), uq.Input("S", uq.Normal(2, 1))], [uq.Output("z")])
+    r = active_learning(LimitState(m, "z"), rng=0)
+    exact = float(special.ndtr(-2 / np.sqrt(2)))
+    assert r.attrs["reliable"] == 1 and int(r.n_runs) <= 12 + 32  # initial design + one exploratory check
+    assert abs(float(r.pf) - exact) <= 4 * float(r.pf_se)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("k", [6, 7])
+def test_ak_mcs_four_branch_defaults(k):
+    """Defaults (importance-stage candidates, CoV 0.01): within 3 % of the exact 1-D integral with
+    ≤ 150 runs (issue 19)."""
+    p = four_branch(k)
+    r = active_learning(p.limit_state, max_runs=150, rng=3)
+    assert r.attrs["reliable"] == 1 and int(r.n_runs) <= 150
+    assert abs(float(r.pf) / p.pf - 1) <= 0.03

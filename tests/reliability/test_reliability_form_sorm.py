@@ -119,3 +119,17 @@ def test_form_errors():
         form(LimitState(m, "y"), gradient="tensor")
     with pytest.raises(TypeError, match="form_result must be the Dataset returned by"):
         sorm(ls, form_result=linear(3.0))
+
+
+@pytest.mark.slow
+def test_cracked_plate_form_four_starts_run_budget():
+    """The cracked-plate study's FORM (4 starts): restarts stop at the known design point, so the
+    whole analysis stays within 150 model runs (issue 19: 1 223 before, one start needs ~35-60)."""
+    import uqbridge as uq
+
+    model = uq.get_model("fracture", crack="edge", law="bilinear", plane="strain")
+    ls = LimitState(model, "margin")
+    one = form(ls, rng=0)
+    four = form(ls, n_starts=4, rng=0)
+    assert int(four.n_runs) <= 150
+    assert float(four.beta) == pytest.approx(float(one.beta), rel=1e-4)

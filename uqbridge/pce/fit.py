@@ -159,6 +159,9 @@ def _path(psi: np.ndarray, y: np.ndarray, selector: str) -> tuple[np.ndarray, np
         mask = np.arange(p) < p - 1
         loo[mask], corr[mask] = np.inf, np.inf
         return order, loo, corr
+    if p == 1:  # the constant alone (degree 0): nothing to select
+        loo, corr = loo_path(psi, y)
+        return np.zeros(1, np.int64), loo, corr
     max_steps = max(1, min(int(_SUPPORT_FRACTION * n), n - 2, p - 1))
     order = np.concatenate([[0], _SELECTORS[selector](psi[:, 1:], y, max_steps) + 1])
     loo, corr = loo_path(psi[:, order], y)

@@ -15,7 +15,7 @@ def output_histograms(ds: xr.Dataset) -> Figure:
     Examples
     --------
     >>> import uqbridge as uq
-    >>> fig = output_histograms(uq.propagate(uq.get_model("ishigami"), 256, seed=0))
+    >>> fig = output_histograms(uq.propagate(uq.get_model("ishigami"), 256, rng=0))
     >>> len(fig.axes)
     1
     """

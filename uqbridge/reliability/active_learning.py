@@ -1,21 +1,23 @@
-"""Active-learning reliability (AK-MCS): a Gaussian-process surrogate of g, refined one model run at
-a time where the sign of g is most uncertain, classifies a Monte Carlo population (Echard et al. 2011)."""
+"""Active-learning reliability (AK-MCS): a Gaussian-process surrogate of g, refined a few model runs
+at a time where the sign of g is most uncertain, classifies a Monte Carlo population (Echard et al. 2011)."""
 
 from __future__ import annotations
 
 import math
 import time
-import warnings
 from typing import Any
 
 import numpy as np
 import xarray as xr
-from scipy import stats
+from scipy import linalg, optimize, special, stats
+from scipy.spatial import distance
 from scipy.stats import qmc
 
 from ._common import Evaluator, positive_int, probability, result_dataset
 
 __all__ = ["active_learning"]
+
+_CHUNK = 100_000  # candidates per prediction block (bounds memory at ~chunk x training points)
 
 
 def active_learning(
@@ -24,11 +26,12 @@ def active_learning(
     n_initial: int = 12,
     max_runs: int = 300,
     n_candidates: int = 100_000,
-    max_candidates: int = 2_000_000,
-    target_cov: float = 0.05,
+    max_candidates: int = 8_000_000,
+    target_cov: float = 0.01,
     u_stop: float = 2.0,
+    max_uncertain: float = 0.01,
+    batch: int = 2,
     candidates: Any = None,
-    refit_every: int = 5,
     confidence: float = 0.95,
     rng: Any = None,
 ) -> xr.Dataset:
@@ -42,23 +45,27 @@ def active_learning(
     max_runs : int
         Budget of model runs (initial design included).
     n_candidates : int
-        Size of the Monte Carlo candidate population in standard-normal space (and of each
-        enlargement).
+        Size of the first Monte Carlo candidate population in standard-normal space.
     max_candidates : int
-        The population is enlarged by ``n_candidates`` while the CoV of the population estimate
-        exceeds ``target_cov``, up to this size.
+        Once every candidate is classified (``min U ≥ u_stop``) the population is doubled while the
+        CoV of the population estimate exceeds ``target_cov``, up to this size; the new candidates
+        are checked and learning resumes where they are uncertain.
     target_cov : float
         Stop when ``√((1 − p)/(N p)) ≤ target_cov`` over the population, and
     u_stop : float
         when ``min U ≥ u_stop`` with ``U = |μ_g|/σ_g`` (2 in Echard et al.: every candidate's sign is
-        right with probability ≥ Φ(2) = 0.977 under the GP).
+        right with probability ≥ Φ(2) = 0.977 under the GP), or when
+    max_uncertain : float
+        the expected misclassified probability, ``Σ w Φ(−U)`` over the candidates with U < u_stop
+        (w = 1, or φ/q in the importance stage), is at most this fraction of the estimate (a
+        stopping rule on the Pf error in the spirit of Schöbi, Sudret & Marelli 2017, ASCE-ASME J.
+        Risk Uncertainty Eng. Syst. A 3(2)).
+    batch : int
+        Model runs added per learning step: the candidates of smallest U, each at least half a
+        correlation length from the others chosen in the step (one vectorised model call).
     candidates : array_like (N, d), optional
         An explicit candidate population in standard-normal space (e.g. to compare with crude
         Monte Carlo on the same points); it is then never enlarged.
-    refit_every : int
-        The kernel hyperparameters are re-estimated at every step for the first 30 training points,
-        then every ``refit_every`` steps (in between the last estimate is kept and only the GP
-        conditioning is updated), which keeps the cost per step low.
     confidence : float
         Level of the Clopper–Pearson interval on the population count.
     rng : seed or Generator
@@ -70,27 +77,27 @@ def active_learning(
         given the surrogate's classification) plus ``n_candidates``, ``n_uncertain`` (candidates still
         with U < u_stop), ``pf_surrogate_low``/``pf_surrogate_high`` (Pf if all uncertain candidates
         were safe / failed), the training points ``train_u`` and ``train_g`` (dim ``train``), and the
-        history ``history_runs``/``history_pf``/``history_min_u`` (dim ``iteration``).
+        history ``history_runs``/``history_pf``/``history_min_u`` (dim ``iteration``). Unreliable
+        (``attrs["reason"]``) when the budget ends learning or the population CoV target is not met.
 
     Notes
     -----
     Echard, Gayton & Lemaire (2011), *AK-MCS: an active learning reliability method combining
-    Kriging and Monte Carlo simulation*, Struct. Saf. 33(2):145–154. The surrogate is
-    ``sklearn.gaussian_process.GaussianProcessRegressor`` with a constant × anisotropic Matérn-5/2
-    kernel fitted by maximum likelihood on standardised g. σ is computed only for candidates with
-    ``|μ| < u_stop·σ_prior``: the others have ``U ≥ u_stop`` since ``σ ≤ σ_prior``.
+    Kriging and Monte Carlo simulation*, Struct. Saf. 33(2):145–154. The surrogate is universal
+    Kriging written for this purpose: a linear trend (constant while there are fewer than 2(d + 1)
+    runs) plus a zero-mean anisotropic Matérn-5/2 process, its length scales by maximum of the
+    concentrated likelihood (the process variance profiled out), warm-started from the previous
+    step. A linear g is then learnt exactly after d + 1 runs. σ is computed only for candidates
+    with ``|μ| < u_stop·σ_prior`` (the others have ``U ≥ u_stop`` since ``σ ≤ σ_prior``).
 
     Examples
     --------
     >>> from uqbridge.reliability.problems import linear
     >>> p = linear(2.0)
-    >>> r = active_learning(p.limit_state, n_candidates=20_000, rng=0)
-    >>> bool(int(r.n_runs) < 40), bool(abs(float(r.pf) - p.pf) < 4 * float(r.pf_se))
+    >>> r = active_learning(p.limit_state, target_cov=0.05, rng=0)
+    >>> bool(int(r.n_runs) <= 12 + 32), bool(abs(float(r.pf) - p.pf) < 4 * float(r.pf_se))
     (True, True)
     """
-    from sklearn.gaussian_process import GaussianProcessRegressor
-    from sklearn.gaussian_process.kernels import ConstantKernel, Matern
-
     started = time.perf_counter()
     ev = Evaluator(ls, "active_learning")
     n_initial = positive_int(n_initial, "n_initial", "active_learning", minimum=2)
@@ -98,82 +105,158 @@ def active_learning(
     n_candidates = positive_int(n_candidates, "n_candidates", "active_learning", minimum=100)
     max_candidates = positive_int(max_candidates, "max_candidates", "active_learning", minimum=n_candidates)
     target_cov = probability(target_cov, "target_cov", "active_learning", high=math.inf)
+    max_uncertain = probability(max_uncertain, "max_uncertain", "active_learning", low=-1e-300, high=1.0)
     u_stop = probability(u_stop, "u_stop", "active_learning", high=math.inf)
+    batch = positive_int(batch, "batch", "active_learning")
     confidence = probability(confidence, "confidence", "active_learning")
     generator = np.random.default_rng(rng)
     d = ev.dim
 
-    refit_every = positive_int(refit_every, "refit_every", "active_learning")
     if candidates is None:
         population = generator.standard_normal((n_candidates, d))
+        fixed = False
     else:
         population = np.asarray(candidates, dtype=float)
         if population.ndim != 2 or population.shape[1] != d or population.shape[0] < 100:
             raise ValueError(
                 f"active_learning: candidates must be an array of shape (N >= 100, {d}), got shape {population.shape}"
             )
-        max_candidates = population.shape[0]
+        fixed = True
     # A Latin hypercube over the box spanned by the population, rather than population points
     # (Echard et al.): points far in the tails give the GP a chance to see a remote failure domain.
     half_width = np.abs(population).max(axis=0)
     train_u = (2 * qmc.LatinHypercube(d, rng=generator).random(n_initial) - 1) * half_width
     train_g = ev(train_u)
-    kernel = ConstantKernel(1.0, (1e-4, 1e4)) * Matern(length_scale=np.ones(d), length_scale_bounds=(1e-2, 1e3), nu=2.5)
+    gp = _Kriging(d)
     history: list[tuple[int, float, float]] = []
     converged = False
+    # Between full passes over the population only the "active" candidates (U < 2 u_stop at the last
+    # full pass) are re-predicted: adding runs near the boundary changes the GP little far from it.
+    # Every decision to stop or enlarge is verified by a full pass with the current GP.
+    mu_all = u_all = np.empty(0)
+    weights = np.ones(population.shape[0])
+    active = np.empty(0, dtype=int)
+    fitted_on, steps_since_full, full = -1, 0, True
+    stage, sampler = "monte carlo", None
+    explored, explore_note = 0, ""
+    n_explore = min(max(32, 2 * d), 64)
     while True:
-        shift, scale = float(train_g.mean()), float(train_g.std()) or 1.0
-        # random restarts of the likelihood optimiser on the first fit; later fits start from the
-        # previous optimum (the kernel changes little when one point is added)
-        refit = len(train_g) <= 30 or len(history) % refit_every == 0
-        gp = GaussianProcessRegressor(kernel, alpha=1e-8, n_restarts_optimizer=3 if not history else 0,
-                                      optimizer="fmin_l_bfgs_b" if refit else None,
-                                      random_state=int(generator.integers(2**31 - 1)))
-        with warnings.catch_warnings():
-            # bounds hit by the ML optimiser are harmless here: the U function only needs a usable fit
-            warnings.simplefilter("ignore")
-            gp.fit(train_u, (train_g - shift) / scale)
-        kernel = gp.kernel_  # warm start of the next fit
-        mu, u_value, prior_sd = _u_function(gp, population, shift, scale, u_stop)
+        if fitted_on != len(train_g):
+            gp.fit(train_u, train_g)
+            fitted_on = len(train_g)
+        if full or steps_since_full >= 10:
+            mu_all, u_all = gp.u_function(population, u_stop, full=True)
+            active = np.flatnonzero(u_all < 2 * u_stop)
+            verified, steps_since_full = True, 0
+        else:
+            mu_all[active], u_all[active] = gp.u_function(population[active], u_stop, full=True)
+            verified = False
+        full = False
         n_pop = population.shape[0]
-        failures = int(np.count_nonzero(mu <= 0))
-        pf = failures / n_pop
-        min_u = float(u_value.min())
+        fail = mu_all <= 0
+        values = np.where(fail, weights, 0.0)
+        pf = float(values.mean())
+        se = float(values.std(ddof=1) / math.sqrt(n_pop)) if n_pop > 1 else math.inf
+        failures = int(np.count_nonzero(fail))
+        min_u = float(u_all.min())
+        unc = u_all < u_stop
         history.append((ev.n_runs, pf, min_u))
-        if min_u >= u_stop:
-            cov = math.sqrt((1 - pf) / (n_pop * pf)) if pf > 0 else math.inf
+        # expected share of misclassified probability mass: Φ(−U) per candidate under the GP
+        doubt = float((weights[unc] * special.ndtr(-u_all[unc])).sum())
+        learnt = min_u >= u_stop or (failures > 0 and doubt <= max_uncertain * float(weights[fail].sum()))
+        if learnt and not verified:
+            full = True
+            continue
+        if learnt and explored < 2:
+            # exploratory check with real runs: points on the sphere of radius β(pf) + ½ in random
+            # directions; a sign the surrogate gets wrong reveals a failure region it has not seen
+            n_x = min(n_explore, max_runs - ev.n_runs)
+            if n_x < n_explore:
+                explore_note = f"exploratory check skipped (only {n_x} runs left of max_runs={max_runs})"
+                explored = 2
+            else:
+                v = generator.standard_normal((n_x, d))
+                radius = max(float(-stats.norm.ppf(min(max(pf, 1e-300), 0.5))), 1.0) + 0.5
+                v *= radius / np.linalg.norm(v, axis=1, keepdims=True)
+                g_x = ev(v)
+                wrong = int(np.count_nonzero((gp.mean(v) <= 0) != (g_x <= 0)))
+                train_u, train_g = np.concatenate([train_u, v]), np.concatenate([train_g, g_x])
+                explored += 1
+                explore_note = (f"{wrong} of {n_x} exploratory points on the sphere of radius {radius:.2f} misclassified by the surrogate"
+                                if wrong else "")
+                if wrong:
+                    explored = 0 if explored < 2 else explored
+                    full = True
+                    continue
+                explored = 2
+        if learnt:
+            cov = se / pf if pf > 0 else math.inf
             if cov <= target_cov:
                 converged = True
                 break
-            if n_pop + n_candidates > max_candidates:
+            if fixed or n_pop >= max_candidates:
                 break
-            population = np.concatenate([population, generator.standard_normal((n_candidates, d))])
+            if stage == "monte carlo" and failures >= 10:
+                # the learnt failure candidates shape an importance density on the surrogate: a
+                # kernel mixture around them with a defensive N(0, I) share (candidates that are
+                # not crude Monte Carlo, so the CoV target needs far fewer of them)
+                stage, sampler = "importance", _KernelMixture(population[fail], generator)
+                population = sampler.sample(min(max(4 * n_candidates // 10, 20_000), max_candidates), generator)
+                weights = sampler.weight(population)
+                full = True
+                continue
+            need = (cov / target_cov) ** 2 * n_pop
+            extra = int(min(max(need - n_pop, n_pop), max_candidates - n_pop))
+            new = sampler.sample(extra, generator) if sampler else generator.standard_normal((extra, d))
+            mu_new, u_new = gp.u_function(new, u_stop, full=True)
+            population = np.concatenate([population, new])
+            weights = np.concatenate([weights, sampler.weight(new) if sampler else np.ones(extra)])
+            mu_all, u_all = np.concatenate([mu_all, mu_new]), np.concatenate([u_all, u_new])
+            active = np.flatnonzero(u_all < 2 * u_stop)
             continue
         if ev.n_runs >= max_runs:
             break
-        best = int(np.argmin(u_value))
-        train_u = np.concatenate([train_u, population[best][None, :]])
-        train_g = np.concatenate([train_g, ev(population[best][None, :])])
+        steps_since_full += 1
+        pool = active if active.size else np.arange(n_pop)
+        # in the importance stage U is weighted by the density ratio: a doubtful candidate counts as
+        # much as the probability it carries
+        score = u_all[pool] / np.sqrt(np.maximum(weights[pool], 1e-300)) if stage == "importance" else u_all[pool]
+        chosen = pool[_pick(population[pool], score, min(batch, max_runs - ev.n_runs), 0.5 * float(np.min(gp.length)))]
+        train_u = np.concatenate([train_u, population[chosen]])
+        train_g = np.concatenate([train_g, ev(population[chosen])])
 
-    n_pop = population.shape[0]
-    mu, u_value, _ = _u_function(gp, population, shift, scale, u_stop, full=True)
+    mu, u_value = mu_all, u_all
     uncertain = u_value < u_stop
-    se = math.sqrt(pf * (1 - pf) / n_pop)
-    ci = stats.binomtest(failures, n_pop).proportion_ci(confidence, method="exact")
+    n_pop = population.shape[0]
+    if stage == "monte carlo":
+        se = math.sqrt(pf * (1 - pf) / n_pop)
+        ci = stats.binomtest(failures, n_pop).proportion_ci(confidence, method="exact")
+        low, high = float(ci.low), float(ci.high)
+    else:
+        z = float(stats.norm.ppf(0.5 + confidence / 2))
+        low, high = max(pf - z * se, 0.0), min(pf + z * se, 1.0)
     runs, pfs, min_us = (np.array(v) for v in zip(*history))
     reason = ""
     if not converged:
         reason = (f"stopped at the budget max_runs={max_runs} with {int(uncertain.sum())} candidates still uncertain "
-                  f"(U < {u_stop})" if min_u < u_stop else
+                  f"(U < {u_stop})" if not learnt else
                   f"population CoV target {target_cov} not reached within max_candidates={max_candidates}")
+    if explore_note:
+        reason = "; ".join(r for r in (reason, explore_note) if r)
+        converged = False
+    if pf > 0 and se / pf > max(target_cov, 0.035):
+        reason = "; ".join(r for r in (reason, f"CoV {se / pf:.3f} of the population estimate above {max(target_cov, 0.035)}") if r)
+        converged = False
+    if pf == 0:
+        reason = "; ".join(r for r in (reason, "no candidate classified as failed") if r)
     return result_dataset(
-        ev, "active_learning", pf=pf, pf_se=se, pf_low=float(ci.low), pf_high=float(ci.high), confidence=confidence,
-        seed=rng, started=started, converged=converged, reliable=converged, warning=reason,
+        ev, "active_learning", pf=pf, pf_se=se, pf_low=low, pf_high=high, confidence=confidence,
+        seed=rng, started=started, converged=converged, reliable=converged and pf > 0, warning=reason,
         variables={
             "n_candidates": ((), n_pop),
             "n_uncertain": ((), int(uncertain.sum()), {"long_name": f"candidates with U < {u_stop}"}),
-            "pf_surrogate_low": ((), float(np.mean((mu <= 0) & ~uncertain))),
-            "pf_surrogate_high": ((), float(np.mean((mu <= 0) | uncertain))),
+            "pf_surrogate_low": ((), float(np.mean(weights * ((mu <= 0) & ~uncertain)))),
+            "pf_surrogate_high": ((), float(min(np.mean(weights * ((mu <= 0) | uncertain)), 1.0))),
             "train_u": (("train", "input"), train_u),
             "train_g": ("train", train_g),
             "history_runs": ("iteration", runs.astype(int)),
@@ -181,32 +264,140 @@ def active_learning(
             "history_min_u": ("iteration", min_us),
         },
         coords={"input": list(ev.inputs.dimension_names)},
-        interval="Clopper-Pearson on the population count (surrogate classification taken as exact)",
-        surrogate="sklearn GaussianProcessRegressor, Constant*Matern(nu=2.5, anisotropic)",
-        fitted_kernel=str(gp.kernel_), u_stop=u_stop, target_cov=target_cov,
+        interval=("Clopper-Pearson on the population count" if stage == "monte carlo" else "normal approximation of the importance estimate")
+        + " (surrogate classification taken as exact)", candidates_stage=stage,
+        surrogate="universal Kriging: linear trend + anisotropic Matern-5/2, ML length scales",
+        length_scales=[float(v) for v in gp.length], u_stop=u_stop, target_cov=target_cov, batch=batch,
     )
 
 
-def _u_function(gp: Any, population: np.ndarray, shift: float, scale: float, u_stop: float,
-                chunk: int = 4096, full: bool = False) -> tuple[np.ndarray, np.ndarray, float]:
-    """Mean of g and the learning function U = |μ|/σ on the population.
+class _KernelMixture:
+    """Equal-weight normal kernels at (up to 500 of) the failure candidates, bandwidth by Scott's rule,
+    plus a defensive N(0, I) with weight 0.1 (so φ/q ≤ 10)."""
 
-    σ ≤ σ_prior (stationary kernel), so ``|μ|/σ_prior`` is a lower bound of U. Candidates are visited
-    in increasing order of that bound and σ is computed chunk by chunk until the bound exceeds the
-    smallest U found (or ``u_stop``): the minimum and its location are exact, and U of the
-    candidates not visited is left at its lower bound. ``full=True`` computes U wherever the bound
-    is below ``u_stop`` (for counting the uncertain candidates).
-    """
-    mu = shift + scale * np.concatenate([gp.predict(population[i : i + 50_000]) for i in range(0, len(population), 50_000)])
-    prior_sd = scale * float(np.sqrt(max(gp.kernel_.diag(population[:1])[0], 0.0)))
-    u_value = np.abs(mu) / max(prior_sd, 1e-300)
-    order = np.argsort(u_value, kind="stable")
-    best = np.inf
-    for i in range(0, order.size, chunk):
-        idx = order[i : i + chunk]
-        if u_value[idx[0]] >= (u_stop if full else min(best, u_stop)):
-            break
-        _, sd = gp.predict(population[idx], return_std=True)
-        u_value[idx] = np.abs(mu[idx]) / np.maximum(scale * sd, 1e-300)
-        best = min(best, float(u_value[idx].min()))
-    return mu, u_value, prior_sd
+    def __init__(self, points: np.ndarray, generator: np.random.Generator) -> None:
+        if len(points) > 500:
+            points = points[generator.choice(len(points), 500, replace=False)]
+        n, d = points.shape
+        self.centres = points
+        self.h = max(float(points.std(axis=0).mean()) * n ** (-1.0 / (d + 4)), 0.2)
+        self.defensive = 0.1
+
+    def sample(self, m: int, generator: np.random.Generator) -> np.ndarray:
+        d = self.centres.shape[1]
+        z = generator.standard_normal((m, d))
+        kernel = generator.random(m) >= self.defensive
+        which = generator.integers(len(self.centres), size=m)
+        return np.where(kernel[:, None], self.centres[which] + self.h * z, z)
+
+    def weight(self, u: np.ndarray) -> np.ndarray:
+        """φ(u)/q(u)."""
+        d = u.shape[1]
+        out = np.empty(len(u))
+        for i in range(0, len(u), 20_000):
+            block = u[i : i + 20_000]
+            sq = distance.cdist(block, self.centres, "sqeuclidean")
+            log_k = special.logsumexp(-0.5 * sq / self.h**2, axis=1) - math.log(len(self.centres)) - d * math.log(self.h)
+            log_phi = -0.5 * (block**2).sum(1)
+            log_q = np.logaddexp(math.log(self.defensive) + log_phi, math.log(1 - self.defensive) + log_k)
+            out[i : i + 20_000] = np.exp(log_phi - log_q)
+        return out
+
+
+def _pick(population: np.ndarray, u_value: np.ndarray, k: int, spacing: float) -> np.ndarray:
+    """Indices of the ``k`` smallest U, greedily kept ``spacing`` apart."""
+    order = np.argsort(u_value)[: max(50 * k, 1)]
+    chosen: list[int] = []
+    for i in order:
+        if all(np.linalg.norm(population[i] - population[j]) >= spacing for j in chosen):
+            chosen.append(int(i))
+            if len(chosen) == k:
+                break
+    return np.array(chosen, dtype=int)
+
+
+def _matern52(a: np.ndarray, b: np.ndarray, length: np.ndarray) -> np.ndarray:
+    r = distance.cdist(a / length, b / length) * math.sqrt(5.0)
+    return (1.0 + r + r * r / 3.0) * np.exp(-r)
+
+
+class _Kriging:
+    """Universal Kriging with the process variance profiled out of the likelihood."""
+
+    def __init__(self, d: int) -> None:
+        self.d = d
+        self.length = np.ones(d)
+
+    def _trend(self, x: np.ndarray, n_train: int) -> np.ndarray:
+        if n_train >= 2 * (self.d + 1):
+            return np.column_stack([np.ones(len(x)), x])
+        return np.ones((len(x), 1))
+
+    def _solve(self, log_length: np.ndarray, x: np.ndarray, y: np.ndarray) -> tuple[float, dict[str, Any]]:
+        n = len(y)
+        length = np.exp(log_length)
+        K = _matern52(x, x, length) + 1e-10 * np.eye(n)
+        try:
+            L = linalg.cholesky(K, lower=True)
+        except linalg.LinAlgError:
+            K += 1e-6 * np.eye(n)
+            L = linalg.cholesky(K, lower=True)
+        F = self._trend(x, n)
+        Ki_F = linalg.cho_solve((L, True), F)
+        Ki_y = linalg.cho_solve((L, True), y)
+        beta = np.linalg.lstsq(F.T @ Ki_F, F.T @ Ki_y, rcond=None)[0]
+        resid = y - F @ beta
+        alpha = linalg.cho_solve((L, True), resid)
+        sigma2 = max(float(resid @ alpha) / n, 1e-300)
+        nll = 0.5 * n * math.log(sigma2) + float(np.log(np.diag(L)).sum())
+        return nll, {"L": L, "alpha": alpha, "beta": beta, "sigma2": sigma2, "length": length}
+
+    def fit(self, x: np.ndarray, y: np.ndarray) -> None:
+        self.x, self.shift, self.scale = x, float(y.mean()), float(y.std()) or 1.0
+        ys = (y - self.shift) / self.scale
+        spread = np.maximum(x.std(axis=0), 1e-3)
+        bounds = [(math.log(1e-2 * s), math.log(1e2 * s)) for s in spread]
+        # warm start from the previous length scales; a second start from the data spread now and then
+        self.n_fits = getattr(self, "n_fits", 0) + 1
+        starts = [np.log(self.length)] + ([np.log(spread)] if self.n_fits <= 3 or self.n_fits % 10 == 0 else [])
+        best = None
+        for s0 in starts:
+            s0 = np.clip(s0, [b[0] for b in bounds], [b[1] for b in bounds])
+            res = optimize.minimize(lambda t: self._solve(t, x, ys)[0], s0, method="L-BFGS-B", bounds=bounds,
+                                    options={"maxiter": 40})
+            if best is None or res.fun < best.fun:
+                best = res
+        _, self.state = self._solve(best.x, x, ys)
+        self.length = self.state["length"]
+
+    def mean(self, z: np.ndarray) -> np.ndarray:
+        s = self.state
+        out = np.empty(len(z))
+        for i in range(0, len(z), _CHUNK):
+            block = z[i : i + _CHUNK]
+            k = _matern52(block, self.x, s["length"])
+            out[i : i + _CHUNK] = self._trend(block, len(self.x)) @ s["beta"] + k @ s["alpha"]
+        return self.shift + self.scale * out
+
+    def std(self, z: np.ndarray) -> np.ndarray:
+        s = self.state
+        k = _matern52(z, self.x, s["length"])
+        v = linalg.solve_triangular(s["L"], k.T, lower=True)
+        var = np.maximum(1.0 - (v**2).sum(0), 0.0) * s["sigma2"]
+        return self.scale * np.sqrt(var)
+
+    def u_function(self, population: np.ndarray, u_stop: float, full: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """Mean of g and U = |μ|/σ; σ only where the prior bound |μ|/σ_prior is below u_stop (or below
+        the smallest U found, visiting candidates in order of the bound) — the minimum is exact."""
+        mu = self.mean(population)
+        prior_sd = self.scale * math.sqrt(self.state["sigma2"])
+        u_value = np.abs(mu) / max(prior_sd, 1e-300)
+        order = np.argsort(u_value, kind="stable")
+        best = np.inf
+        for i in range(0, order.size, 4096):
+            idx = order[i : i + 4096]
+            if u_value[idx[0]] >= (u_stop if full else min(best, u_stop)):
+                break
+            u_value[idx] = np.abs(mu[idx]) / np.maximum(self.std(population[idx]), 1e-300)
+            best = min(best, float(u_value[idx].min()))
+        return mu, u_value

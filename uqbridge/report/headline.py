@@ -37,6 +37,7 @@ def analysis_kind(name: str, ds: xr.Dataset) -> str:
 def _reliability(name: str, ds: xr.Dataset) -> dict[str, Any]:
     return {
         "method": str(ds.attrs.get("method", name.removeprefix("reliability_"))),
+        "limit_state": str(ds.attrs.get("limit_state", "")),
         "pf": _num(ds, "pf"), "pf_low": _num(ds, "pf_low"), "pf_high": _num(ds, "pf_high"),
         "beta": _num(ds, "beta"), "cov": _num(ds, "cov"),
         "reliable": bool(ds.attrs.get("reliable", 1)),
@@ -65,8 +66,13 @@ def _decompose(name: str, ds: xr.Dataset) -> dict[str, Any]:
     shares = _per_output(ds, ("variance", "epistemic_share", "epistemic_share_low", "epistemic_share_high"))
     result: dict[str, Any] = {"method": ds.attrs.get("method"), "outputs": shares, "n_runs": int(ds.attrs.get("n_runs", 0))}
     if "group" in ds.dims and "explained_share" in ds:
+        bounds = "explained_share_low" in ds and "explained_share_high" in ds
         result["groups"] = {
-            str(o): {str(g): float(ds["explained_share"].sel(output=o, group=g)) for g in ds["group"].values}
+            str(o): {
+                str(g): [float(ds[v].sel(output=o, group=g)) for v in
+                         (("explained_share", "explained_share_low", "explained_share_high") if bounds else ("explained_share",))]
+                for g in ds["group"].values
+            }
             for o in ds["output"].values
         }
     return result
@@ -82,7 +88,7 @@ def _sensitivity(name: str, ds: xr.Dataset) -> dict[str, Any]:
 
     table = key_results(ds)
     return {"top": {f"{o} | {what}": str(v) for (o, what), v in table["value"].items()} if len(table) else {},
-            "warnings": [w for w in str(ds.attrs.get("warnings", "")).split("; ") if w],
+            "warnings": [w for w in str(ds.attrs.get("warnings", "")).split("\n") if w],
             "n_runs": int(ds.attrs.get("n_runs", 0))}
 
 
@@ -132,6 +138,12 @@ def _interval(value: float | None, low: float | None, high: float | None, fmt: s
     return text
 
 
+def _share_triple(v: list[float | None]) -> tuple[float | None, float | None, float | None]:
+    """``[share, low, high]`` with missing bounds as None."""
+    share, low, high = (v + [None, None])[:3]
+    return share, low, high
+
+
 def key_results_table(block: Mapping[str, Any]) -> pd.DataFrame:
     """The key-results box of a study report, from :func:`headline`'s block.
 
@@ -143,6 +155,10 @@ def key_results_table(block: Mapping[str, Any]) -> pd.DataFrame:
     '0.0001, β = 3.72'
     """
     rows: dict[str, tuple[str, str]] = {}
+    # the outputs the study is about (limit states, the variance split): a chain has many intermediates
+    focus = {str(h.get("limit_state", "")).split(" ")[0] for h in block.values() if h.get("analysis") == "reliability"}
+    focus |= {o for h in block.values() if h.get("analysis") == "decompose" for o in h.get("outputs", {})}
+    focus.discard("")
     for h in block.values():
         kind = h.get("analysis")
         if kind == "reliability":
@@ -156,6 +172,11 @@ def key_results_table(block: Mapping[str, Any]) -> pd.DataFrame:
                 _interval(h["pf"], h["pf_credible_low"], h["pf_credible_high"]),
                 f"predictive Pf [{float(h.get('credible') or 0.9):.0%} credible interval of Pf(E)]")
         elif kind == "decompose":
+            for output, shares in (h.get("groups") or {}).items():
+                text = "; ".join(f"{g} " + _interval(*_share_triple(v), ".2f") for g, v in shares.items())
+                by = "scale × kind" if any("/" in g for g in shares) else "group"
+                rows[f"Var({output}) explained by each {by} alone"] = (
+                    text, f"law of total variance ({h.get('method')}); the rest is interactions between groups")
             for output, v in h["outputs"].items():
                 if v.get("epistemic_share") is not None:
                     rows[f"epistemic share of Var({output})"] = (
@@ -163,7 +184,8 @@ def key_results_table(block: Mapping[str, Any]) -> pd.DataFrame:
                         "law of total variance: reducible by better knowledge")
         elif kind == "sensitivity":
             for what, text in h["top"].items():
-                rows[what] = (text, "")
+                if not focus or what.split(" | ")[0] in focus:
+                    rows[what] = (text, "")
         elif kind == "propagate" and h.get("n_failed"):
             rows["failed samples (propagation)"] = (str(h["n_failed"]), "kept with their messages; excluded from statistics")
     frame = pd.DataFrame.from_dict(rows, orient="index", columns=["value", "note"])

@@ -218,7 +218,7 @@ def build_report(model: ForwardModel, ds: xr.Dataset, *, title: str | None = Non
     runs = ", ".join(f"{m}: {ds.attrs.get(f'n_runs_{m}', '?')}" for m in methods)
     if "n_runs_split" in ds.attrs:
         runs += f", variance split: {ds.attrs['n_runs_split']}"
-    notes = [w for w in str(ds.attrs.get("warnings", "")).split("; ") if w]
+    notes = [w for w in str(ds.attrs.get("warnings", "")).split("\n") if w]
     r.key_results(key_results(ds), caption=f"Intervals at {ds.attrs.get('confidence', 0.95):.0%}. Model runs: {runs}.",
                   notes=notes)
     base = f" Sobol' base size N = {ds.attrs['n_base_sobol']}." if "n_base_sobol" in ds.attrs else ""

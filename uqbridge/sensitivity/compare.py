@@ -142,7 +142,7 @@ def compare(
         **{f"design_{m}": str(ds.attrs.get("design", "")) for m, ds in results.items()},
         **({"n_base_sobol": int(results["sobol"].attrs["n_base"])} if "sobol" in results else {}),
         confidence=confidence,
-        warnings="; ".join(found),
+        warnings="\n".join(found),
         dependent_inputs=str(results[methods[0]].attrs.get("dependent_inputs", "")),
     )
     return stacked
