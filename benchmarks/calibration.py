@@ -28,7 +28,7 @@ import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
 
-from models.kocks_mecking import kocks_mecking, synthetic_curves
+from uqbridge_models.kocks_mecking import kocks_mecking, synthetic_curves
 from uqbridge.calibration import Adequacy, build_model, calibrate
 
 warnings.filterwarnings("ignore")

@@ -24,7 +24,7 @@ import time
 
 import numpy as np
 
-from models.thermal_disaggregation import (
+from uqbridge_models.thermal_disaggregation import (
     _brightness_uniform,
     disaggregate,
     synthetic_scene,

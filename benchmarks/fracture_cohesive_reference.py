@@ -155,7 +155,7 @@ OLD_DEFAULTS = {"crack": "edge"}
 def _old_default_model(form: str):
     """The shipped defaults before the cohesive-zone fix: edge crack, inert, σ_max ~ LN(100 MPa, 0.2),
     δ_c ~ LN(0.152 µm, 0.2) — cohesive length ≈ 56 µm, the transition regime."""
-    from models.fracture import fracture
+    from uqbridge_models.fracture import fracture
     from uqbridge import LogNormal
 
     return fracture(crack="edge", form=form).with_inputs(
@@ -168,7 +168,7 @@ def main(full: bool = False) -> dict[str, float]:
     n_mc = 20_000_000 if full else 4_000_000
     out = {}
     print("Cracked glass plate: Pf references by quadrature of the Dugdale strip-yield solution\n")
-    from models.fracture import fracture
+    from uqbridge_models.fracture import fracture
 
     options = study_options()
     study = fracture(**options)

@@ -19,20 +19,20 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from models.cell_problem import effective_conductivity
-from models.microstructures import random_overlapping, square_array
-from models.phonon_conductivity import (
+from uqbridge_models.cell_problem import effective_conductivity
+from uqbridge_models.microstructures import random_overlapping, square_array
+from uqbridge_models.phonon_conductivity import (
     SI_DEFAULTS,
     phonon_conductivity,
     si_conductivity_function,
 )
-from models.porous_diffusion import (
+from uqbridge_models.porous_diffusion import (
     cut_cell_relative_diffusivity,
     porous_diffusion,
     rayleigh_square_array,
     relative_diffusivity,
 )
-from models.stokes_permeability import (
+from uqbridge_models.stokes_permeability import (
     drummond_tahir,
     kozeny_carman,
     permeability_tensor,

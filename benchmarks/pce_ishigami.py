@@ -20,7 +20,7 @@ import time
 
 import numpy as np
 
-from models.test_functions import ishigami, ishigami_reference
+from uqbridge_models.benchmark_functions import ishigami, ishigami_reference
 from uqbridge.designs import unit_design
 from uqbridge.pce import fit_pce
 

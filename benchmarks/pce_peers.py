@@ -40,7 +40,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from models.test_functions import (
+from uqbridge_models.benchmark_functions import (
     borehole,
     ishigami,
     ishigami_reference,

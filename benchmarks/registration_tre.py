@@ -27,7 +27,7 @@ import time
 
 import numpy as np
 
-from models.registration import (
+from uqbridge_models.registration import (
     WARPS,
     model_support_pair,
     register,

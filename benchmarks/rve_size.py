@@ -20,9 +20,9 @@ import time
 
 import numpy as np
 
-from models.fe2_homogenization import fibre_section
-from models.microstructures import area_fractions
-from models.rve_solver import (
+from uqbridge_models.fe2_homogenization import fibre_section
+from uqbridge_models.microstructures import area_fractions
+from uqbridge_models.rve_solver import (
     composite_voxels,
     hashin_shtrikman,
     random_two_phase,

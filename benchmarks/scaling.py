@@ -39,7 +39,7 @@ from uqbridge.model import ForwardModel, Output
 
 def cell_model(grid: int) -> ForwardModel:
     """Effective diffusivity of random overlapping disks by a periodic FV cell problem (sparse LU)."""
-    from models.porous_diffusion import porous_diffusion
+    from uqbridge_models.porous_diffusion import porous_diffusion
 
     return porous_diffusion("random_disks", n=grid)
 

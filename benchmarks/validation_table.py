@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from models.validation import to_markdown, validation_table
+from uqbridge_models.validation import to_markdown, validation_table
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -5,10 +5,10 @@ dislocations → single crystal → polycrystal → forming (necking of a formin
 from __future__ import annotations
 
 import uqbridge as uq
-from models.cauchy_born_emt import cauchy_born_emt, room_temperature
-from models.forming import dislocation_storage, forming_margin, resolved_hardening
-from models.polycrystal import taylor_polycrystal, voigt_reuss_hill
-from models.strut import euler_strut
+from uqbridge_models.cauchy_born_emt import cauchy_born_emt, room_temperature
+from uqbridge_models.forming import dislocation_storage, forming_margin, resolved_hardening
+from uqbridge_models.polycrystal import taylor_polycrystal, voigt_reuss_hill
+from uqbridge_models.strut import euler_strut
 
 __all__ = ["chain_atoms_to_strut", "chain_dislocations_to_forming", "single_crystal_chain"]
 
@@ -91,7 +91,7 @@ def chain_dislocations_to_forming() -> uq.ChainModel:
 
 
 def _validations() -> list:
-    from models.validation import Validation, at_defaults
+    from uqbridge_models.validation import Validation, at_defaults
 
     return [
         Validation(

@@ -277,7 +277,7 @@ def _perrins_square_array(k_fibre: float, f: float) -> float:
 
 
 def _validations() -> list:
-    from models.validation import Validation, at_defaults
+    from uqbridge_models.validation import Validation, at_defaults
 
     m = fe2_homogenization()
     med = {i.name: float(i.distribution.ppf(0.5)) for i in m.inputs}

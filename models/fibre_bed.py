@@ -116,7 +116,7 @@ def fibre_bed(model_form: Literal["cell", "gebart"] = "cell", *, n: int = 32) ->
 
 
 def _validations() -> list:
-    from models.validation import Validation, at_defaults
+    from uqbridge_models.validation import Validation, at_defaults
 
     r_f = 7e-6  # the default fibre radius (m)
     return [

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from models.kocks_mecking import kocks_mecking, kocks_mecking_function
+from uqbridge_models.kocks_mecking import kocks_mecking, kocks_mecking_function
 from uqbridge import Constant, ForwardModel, Input, Normal, Output
 
 __all__ = [

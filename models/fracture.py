@@ -470,7 +470,7 @@ def fracture(
 
 
 def _validations() -> list:
-    from models.validation import Validation, at_defaults
+    from uqbridge_models.validation import Validation, at_defaults
 
     def kic() -> float:
         m = fracture()

@@ -106,7 +106,7 @@ def _porous_cell(f: float) -> float:
 
 def at_defaults_geometry(geometry: str, **conditions: float) -> float:
     """``D_rel`` of ``porous_diffusion(geometry)`` (the registered model with another geometry option)."""
-    from models.porous_diffusion import porous_diffusion
+    from uqbridge_models.porous_diffusion import porous_diffusion
 
     m = porous_diffusion(geometry)
     values = {i.name: conditions.get(i.name, float(i.distribution.ppf(0.5))) for i in m.inputs}
@@ -147,7 +147,7 @@ def _kic_from_fracture() -> float:
 
 
 def _phonon_peak_temperature() -> float:
-    from models.phonon_conductivity import SI_DEFAULTS, si_conductivity_function
+    from uqbridge_models.phonon_conductivity import SI_DEFAULTS, si_conductivity_function
 
     T = np.geomspace(5.0, 100.0, 2000)
     return float(T[np.argmax(si_conductivity_function(T, **SI_DEFAULTS)["k"])])
@@ -312,13 +312,13 @@ def collect(validations: Sequence[Validation] | None = None, *, hooks: bool = Tr
 
     Examples
     --------
-    >>> from models import REGISTRY
+    >>> from uqbridge_models import REGISTRY
     >>> set(REGISTRY) <= {v.model for v in collect()}
     True
     """
     entries = list(VALIDATIONS if validations is None else validations)
     if hooks:
-        from models import REGISTRY
+        from uqbridge_models import REGISTRY
 
         hooked: dict[str, list[Validation]] = {}
         for target in sorted({path.split(":")[0] for path in REGISTRY.values()}):

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 import uqbridge as uq
-from models.chains import chain_dislocations_to_forming, single_crystal_chain
+from uqbridge_models.chains import chain_dislocations_to_forming, single_crystal_chain
 from uqbridge.calibration import Thresholds, calibrate
 
 HERE = Path(__file__).resolve().parent

@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 
 import uqbridge as uq
-from models.kocks_mecking import synthetic_curves, takeuchi_1975
+from uqbridge_models.kocks_mecking import synthetic_curves, takeuchi_1975
 from uqbridge import Constant, ForwardModel, Input, LogNormal, Output
 from uqbridge.calibration import calibrate, validate
 from uqbridge.plots.calibration import posterior_predictive, prior_posterior

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from models.test_functions import ishigami, ishigami_reference, sobol_g, sobol_g_reference
+from uqbridge_models.benchmark_functions import ishigami, ishigami_reference, sobol_g, sobol_g_reference
 from uqbridge import ForwardModel, Input, InputSet, LogNormal, Normal, Output, Uniform, propagate
 from uqbridge.pce import PolynomialChaos, fit_pce, hyperbolic_indices, load_pce, loo_path
 
@@ -42,7 +42,7 @@ def ishigami_pce() -> PolynomialChaos:
 def test_ishigami_moments_and_indices(ishigami_pce):
     """Ishigami (a=7, b=0.1): mean, variance, S1..S3, ST1..ST3, S12, S13, S23 with 100 runs.
 
-    Reference: Sobol' & Levitan (1999) closed forms (``models.test_functions.ishigami_reference``).
+    Reference: Sobol' & Levitan (1999) closed forms (``models.benchmark_functions.ishigami_reference``).
     Tolerance: the issue's accuracy target of 1e-3 on every index (degree chosen automatically).
     """
     ref = ishigami_reference()
@@ -72,7 +72,7 @@ def test_sobol_g_indices_within_error_bound():
     """Sobol' G-function (a = 0, 1, 9): first and total indices within the bound implied by the
     surrogate's measured L2 error (see ``closed_index_bound``).
 
-    Reference: Saltelli & Sobol' (1995) closed forms (``models.test_functions.sobol_g_reference``).
+    Reference: Saltelli & Sobol' (1995) closed forms (``models.benchmark_functions.sobol_g_reference``).
     The kink of |4x − 2| makes convergence algebraic, so the tolerance comes from the fit's error.
     """
     a = (0.0, 1.0, 9.0)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import uqbridge as uq
-from models.test_functions import ishigami_reference
+from uqbridge_models.benchmark_functions import ishigami_reference
 
 
 @pytest.mark.parametrize("design", ["mc", "lhs", "sobol", "halton"])

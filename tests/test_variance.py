@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import uqbridge as uq
-from models.test_functions import ishigami_reference
+from uqbridge_models.benchmark_functions import ishigami_reference
 from uqbridge.variance import conditional_distributions, decompose
 
 MA, SA, ME, SE = 2.0, 0.5, 3.0, 1.0

@@ -50,7 +50,7 @@ def test_run_campaign_seed_is_deprecated(tmp_path):
 
 
 def test_synthetic_curves_seed_is_deprecated():
-    from models.kocks_mecking import synthetic_curves
+    from uqbridge_models.kocks_mecking import synthetic_curves
 
     truth = {"tau0": 1.2, "alpha": 0.33, "k1": 1.7e8, "k2": 9.0}
     new, rho_new = synthetic_curves(truth, n_specimens=2, rng=4)

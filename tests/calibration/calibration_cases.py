@@ -59,6 +59,6 @@ KM_RHO_NOISE = 1e13  # m^-2, e.g. X-ray line-profile analysis at two strains per
 
 def km_data(model, *, n_specimens: int = 4, seed: int = 7) -> tuple[pd.DataFrame, np.ndarray]:
     """Synthetic KM curves with ``KM_TRUTH`` (see ``models.kocks_mecking.synthetic_curves``)."""
-    from models.kocks_mecking import synthetic_curves
+    from uqbridge_models.kocks_mecking import synthetic_curves
 
     return synthetic_curves(KM_TRUTH, n_specimens=n_specimens, tau_noise=KM_TAU_NOISE, rho_noise=KM_RHO_NOISE, rng=seed)

@@ -13,7 +13,7 @@ from uqbridge.calibration.__main__ import main
 
 
 def _km():
-    km = pytest.importorskip("models.kocks_mecking")
+    km = pytest.importorskip("uqbridge_models.kocks_mecking")
     return km.kocks_mecking()
 
 

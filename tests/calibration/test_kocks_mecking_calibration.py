@@ -10,7 +10,7 @@ from calibration_cases import KM_RHO_NOISE, KM_TRUTH, km_data
 from uqbridge.calibration import calibrate
 from uqbridge.variance import decompose
 
-km = pytest.importorskip("models.kocks_mecking")
+km = pytest.importorskip("uqbridge_models.kocks_mecking")
 
 
 @pytest.fixture(scope="module")

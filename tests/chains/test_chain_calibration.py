@@ -5,7 +5,7 @@ chain (Gebart cell), and the per-scale epistemic shares of the fill-time varianc
 import numpy as np
 import pandas as pd
 
-from models.resin_infusion import resin_infusion
+from uqbridge_models.resin_infusion import resin_infusion
 from uqbridge.calibration import Thresholds, calibrate
 from uqbridge.scales import scale_shares
 

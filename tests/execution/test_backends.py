@@ -149,7 +149,7 @@ def test_function_is_shipped_once_per_worker(name, request, tmp_path):
 
 
 def test_campaign_on_dask_matches_in_process_and_analytic_mean(dask_backend, tmp_path):
-    from models.test_functions import ishigami, ishigami_reference
+    from uqbridge_models.benchmark_functions import ishigami, ishigami_reference
 
     m = ishigami()
     local = run_campaign(m, 512, store=tmp_path / "a", rng=11, batch_size=64)

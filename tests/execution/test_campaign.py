@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from models.test_functions import ishigami, ishigami_reference
+from uqbridge_models.benchmark_functions import ishigami, ishigami_reference
 from uqbridge.campaign import CampaignAborted, campaign_status, format_summary, resume_campaign, run_campaign
 from uqbridge.distributions import Uniform
 from uqbridge.execution import ERROR, NONFINITE, OK

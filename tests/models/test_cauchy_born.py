@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import uqbridge as uq
-from models.cauchy_born import (
+from uqbridge_models.cauchy_born import (
     EV_PER_A3_IN_GPA,
     cauchy_born,
     fcc_lattice_sums,

@@ -8,7 +8,7 @@ from ase.build import bulk
 from ase.calculators.emt import EMT
 from ase.units import GPa
 
-from models.cauchy_born_emt import (
+from uqbridge_models.cauchy_born_emt import (
     EMT_METALS,
     ParametrisedEMT,
     cauchy_born_emt,

@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 
 import uqbridge as uq
-from models.cauchy_born_emt import CU_SOFTENING_300K, emt_parameters, room_temperature
-from models.chains import chain_atoms_to_strut
-from models.polycrystal import cubic_polycrystal_moduli, voigt_reuss_hill
-from models.strut import euler_strut, euler_strut_function
+from uqbridge_models.cauchy_born_emt import CU_SOFTENING_300K, emt_parameters, room_temperature
+from uqbridge_models.chains import chain_atoms_to_strut
+from uqbridge_models.polycrystal import cubic_polycrystal_moduli, voigt_reuss_hill
+from uqbridge_models.strut import euler_strut, euler_strut_function
 
 STUDY = Path(__file__).resolve().parents[2] / "studies" / "reliability_atoms_to_strut.toml"
 
@@ -100,7 +100,7 @@ def test_chain_equals_stages_run_by_hand(g):
     nominal = {k: v for k, v in emt_parameters("Cu").items() if k in g.inputs.names}
     x = {**nominal, "thermal_factor": 1.0, "d": 20.0, "L": 1.0, "P": 6.0}
     out = g(**x)
-    from models.cauchy_born_emt import cauchy_born_emt
+    from uqbridge_models.cauchy_born_emt import cauchy_born_emt
 
     crystal = cauchy_born_emt("Cu")(**nominal)
     rt = room_temperature()(C11=crystal["C11"], C12=crystal["C12"], C44=crystal["C44"], thermal_factor=1.0)

@@ -7,10 +7,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models.chains import chain_dislocations_to_forming, single_crystal_chain
-from models.forming import considere_strain, forming_margin, voce_considere_strain
-from models.kocks_mecking import kocks_mecking
-from models.polycrystal import taylor_polycrystal, taylor_polycrystal_function
+from uqbridge_models.chains import chain_dislocations_to_forming, single_crystal_chain
+from uqbridge_models.forming import considere_strain, forming_margin, voce_considere_strain
+from uqbridge_models.kocks_mecking import kocks_mecking
+from uqbridge_models.polycrystal import taylor_polycrystal, taylor_polycrystal_function
 
 ROOT = Path(__file__).resolve().parents[2]
 STUDY = ROOT / "studies" / "reliability_forming.toml"

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from scipy import optimize
 
-from models.concurrent_coupling import (
+from uqbridge_models.concurrent_coupling import (
     ChainProblem,
     adapt_goal_oriented,
     adapt_strain_gradient,

@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pytest
 
-from models.electrochemistry import (
+from uqbridge_models.electrochemistry import (
     FARADAY,
     K_B_EV,
     R_GAS,

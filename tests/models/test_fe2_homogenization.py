@@ -5,14 +5,14 @@ import numpy as np
 import pytest
 from scipy import integrate
 
-from models.fe2_homogenization import (
+from uqbridge_models.fe2_homogenization import (
     fe2_homogenization,
     fibre_section,
     rve_shear_moduli,
     shear_beam_fe,
 )
-from models.microstructures import area_fractions, random_hard_disks
-from models.rve_solver import (
+from uqbridge_models.microstructures import area_fractions, random_hard_disks
+from uqbridge_models.rve_solver import (
     composite_voxels,
     effective_tensor,
     hashin_shtrikman,

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from scipy import integrate, special
 
-from models.fracture import (
+from uqbridge_models.fracture import (
     GEOMETRY_FACTORS,
     dugdale_critical_stress,
     fracture,

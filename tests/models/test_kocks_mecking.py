@@ -5,7 +5,7 @@ import pytest
 from scipy.integrate import solve_ivp
 
 import uqbridge as uq
-from models.kocks_mecking import kocks_mecking, kocks_mecking_function, takeuchi_1975
+from uqbridge_models.kocks_mecking import kocks_mecking, kocks_mecking_function, takeuchi_1975
 from uqbridge.designs import sample_inputs
 
 # (tau0 MPa, alpha, rho0 m^-2, k1 1/m, k2): defaults, low/high recovery, fast/slow storage, rho0 above

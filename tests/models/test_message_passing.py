@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from models.message_passing import (
+from uqbridge_models.message_passing import (
     _clean_signal,
     _run,
     grid_adjacency,

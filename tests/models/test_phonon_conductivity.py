@@ -12,7 +12,7 @@ from scipy.constants import k as k_B
 from scipy.integrate import quad
 from scipy.optimize import least_squares
 
-from models.phonon_conductivity import (
+from uqbridge_models.phonon_conductivity import (
     MATERIALS,
     SI_BRANCHES,
     SI_DEFAULTS,

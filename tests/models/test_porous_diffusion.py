@@ -6,12 +6,12 @@ import math
 import numpy as np
 import pytest
 
-from models.cell_problem import (
+from uqbridge_models.cell_problem import (
     effective_conductivity,
     effective_conductivity_from_faces,
 )
-from models.microstructures import random_overlapping, seed_from_unit, square_array
-from models.porous_diffusion import (
+from uqbridge_models.microstructures import random_overlapping, seed_from_unit, square_array
+from uqbridge_models.porous_diffusion import (
     cut_cell_relative_diffusivity,
     face_apertures,
     hashin_shtrikman_bounds,

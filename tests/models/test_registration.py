@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from models.registration import (
+from uqbridge_models.registration import (
     WARPS,
     Transform,
     _nmi_with_gradient,

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from models.stokes_permeability import kozeny_carman, stokes_permeability
+from uqbridge_models.stokes_permeability import kozeny_carman, stokes_permeability
 
 
 def _gebart_reference(v_f, packing):

@@ -4,8 +4,8 @@ square arrays of cylinders against Drummond & Tahir / Sangani & Acrivos, symmetr
 import numpy as np
 import pytest
 
-from models.microstructures import random_overlapping, square_array
-from models.stokes_permeability import (
+from uqbridge_models.microstructures import random_overlapping, square_array
+from uqbridge_models.stokes_permeability import (
     brinkman_channel_velocity,
     drummond_tahir,
     kozeny_carman,
@@ -112,7 +112,7 @@ def test_permeability_tensor_symmetric_positive_for_random_fibres():
 
 def test_incompressible_and_uniform_darcy_flux():
     """Discrete divergence vanishes (to the pressure penalty) so the flux through every column is equal."""
-    from models.stokes_permeability import _face_masks
+    from uqbridge_models.stokes_permeability import _face_masks
 
     n = 32
     u, v, _ = stokes_cell(*_face_masks(square_array(0.7), n), np.array([[1.0, 0.0]]))

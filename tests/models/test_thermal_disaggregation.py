@@ -5,7 +5,7 @@ its closed-form limits, the exact radiance aggregation constraint, and recovery 
 import numpy as np
 import pytest
 
-from models.thermal_disaggregation import (
+from uqbridge_models.thermal_disaggregation import (
     CP_AIR,
     P_SURFACE,
     R_DRY,

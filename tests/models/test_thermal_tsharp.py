@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from models.thermal_disaggregation import (
+from uqbridge_models.thermal_disaggregation import (
     SIGMA_SB,
     Scene,
     _brightness_coarse,
@@ -81,8 +81,8 @@ def test_model_vs_tsharp(seed):
 def test_validation_row_reports_the_loss():
     """The module's VALIDATIONS row (models.validation hook) reports the model worse than TsHARP on the
     two-source truth: measured median RMSE 0.91 K vs 0.49 K (+85 %)."""
-    from models.thermal_disaggregation import VALIDATIONS
-    from models.validation import validation_table
+    from uqbridge_models.thermal_disaggregation import VALIDATIONS
+    from uqbridge_models.validation import validation_table
 
     row = validation_table(VALIDATIONS).iloc[0]
     assert row["model"] == "thermal_disaggregation" and 0.5 < row["rel_error"] < 1.3

@@ -6,8 +6,8 @@ import math
 import numpy as np
 import pytest
 
-from models import REGISTRY
-from models.validation import (
+from uqbridge_models import REGISTRY
+from uqbridge_models.validation import (
     VALIDATIONS,
     Validation,
     collect,
@@ -40,7 +40,7 @@ def test_table_builds_for_the_transport_and_electrochemistry_models():
 
 
 def test_hook_replaces_the_fallback_entries(monkeypatch):
-    import models.electrochemistry as module
+    import uqbridge_models.electrochemistry as module
 
     hook = Validation("electrochemistry", "hooked", lambda: 1.0, 2.0, "", "src", "all", "measured", 0.1)
     monkeypatch.setattr(module, "VALIDATIONS", [hook], raising=False)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from models.test_functions import ishigami, sobol_g
+from uqbridge_models.benchmark_functions import ishigami, sobol_g
 from uqbridge import ForwardModel, Input, InputSet, Normal, Output, Uniform
 from uqbridge.results import load, save
 from uqbridge.sensitivity import (

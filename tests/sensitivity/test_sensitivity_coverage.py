@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from models.test_functions import ishigami, ishigami_reference
+from uqbridge_models.benchmark_functions import ishigami, ishigami_reference
 from uqbridge.sensitivity import shapley_effects, sobol_indices
 
 R = 60

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from scipy import integrate, stats
 
-from models.test_functions import ishigami, ishigami_reference, sobol_g, sobol_g_reference
+from uqbridge_models.benchmark_functions import ishigami, ishigami_reference, sobol_g, sobol_g_reference
 from uqbridge import ForwardModel, Input, InputSet, Normal, Output
 from uqbridge.sensitivity import delta, fast, morris, pawn, pce_indices, rbd_fast, shapley_effects, sobol_indices
 from uqbridge.sensitivity._common import z_value

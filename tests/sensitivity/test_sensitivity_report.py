@@ -14,7 +14,7 @@ import pytest
 import xarray as xr
 from matplotlib.figure import Figure
 
-from models.test_functions import ishigami
+from uqbridge_models.benchmark_functions import ishigami
 from uqbridge.plots import sensitivity as plots
 from uqbridge.report import HtmlReport, sensitivity_report
 from uqbridge.results import load

@@ -63,7 +63,7 @@ def test_reliability_study_matches_cohesive_quadrature_reference(reliability):
 def test_sensitivity_study_inside_hashin_shtrikman_bounds(tmp_path):
     from dataclasses import replace
 
-    from models.porous_diffusion import hashin_shtrikman_bounds
+    from uqbridge_models.porous_diffusion import hashin_shtrikman_bounds
 
     study = load_study(STUDIES / "sensitivity_porous_diffusion.toml", quick=True)
     results = run_study(replace(study, output=str(tmp_path)), progress=None)

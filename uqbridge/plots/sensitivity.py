@@ -59,7 +59,7 @@ def indices_bar(ds: xr.Dataset, output: str | None = None, *, estimator: str | N
     Examples
     --------
     >>> from uqbridge.sensitivity import sobol_indices
-    >>> from models.test_functions import ishigami
+    >>> from uqbridge_models.benchmark_functions import ishigami
     >>> fig = indices_bar(sobol_indices(ishigami(), 64, rng=0, groups=None))
     >>> len(fig.axes[0].patches)
     6
@@ -92,7 +92,7 @@ def morris_scatter(ds: xr.Dataset, output: str | None = None) -> Figure:
     Examples
     --------
     >>> from uqbridge.sensitivity import morris
-    >>> from models.test_functions import ishigami
+    >>> from uqbridge_models.benchmark_functions import ishigami
     >>> fig = morris_scatter(morris(ishigami(), 10, rng=0))
     >>> len(fig.axes[0].texts)
     3
@@ -122,7 +122,7 @@ def convergence(ds: xr.Dataset, output: str | None = None) -> Figure:
     Examples
     --------
     >>> from uqbridge.sensitivity import sobol_indices
-    >>> from models.test_functions import ishigami
+    >>> from uqbridge_models.benchmark_functions import ishigami
     >>> fig = convergence(sobol_indices(ishigami(), 128, rng=0, groups=None))
     >>> len(fig.axes)
     2
@@ -155,7 +155,7 @@ def group_split(ds: xr.Dataset, output: str | None = None, *, estimator: str | N
     Examples
     --------
     >>> from uqbridge.sensitivity import sobol_indices
-    >>> from models.test_functions import ishigami
+    >>> from uqbridge_models.benchmark_functions import ishigami
     >>> fig = group_split(sobol_indices(ishigami(), 64, rng=0))
     >>> [t.get_text() for t in fig.axes[0].get_xticklabels()]
     ['aleatory', 'epistemic']
@@ -183,7 +183,7 @@ def method_comparison(ds: xr.Dataset, output: str | None = None, variable: str =
     Examples
     --------
     >>> from uqbridge.sensitivity import compare
-    >>> from models.test_functions import ishigami
+    >>> from uqbridge_models.benchmark_functions import ishigami
     >>> fig = method_comparison(compare(ishigami(), ["sobol", "rbd_fast"], n=512, rng=0))
     >>> fig.axes[0].get_legend_handles_labels()[1]
     ['sobol', 'rbd_fast']

@@ -56,7 +56,7 @@ def comparison_table(ds: xr.Dataset, output: str) -> pd.DataFrame:
     Examples
     --------
     >>> from uqbridge.sensitivity import compare
-    >>> from models.test_functions import ishigami
+    >>> from uqbridge_models.benchmark_functions import ishigami
     >>> t = comparison_table(compare(ishigami(), ["sobol", "rbd_fast"], n=512, rng=0), "y")
     >>> t.index.tolist()[:3]
     [('sobol', 'first-order index'), ('sobol', 'total index'), ('rbd_fast', 'first-order index')]
@@ -129,7 +129,7 @@ def sensitivity_report(
     Examples
     --------
     >>> import tempfile, pathlib
-    >>> from models.test_functions import ishigami
+    >>> from uqbridge_models.benchmark_functions import ishigami
     >>> out = pathlib.Path(tempfile.mkdtemp())
     >>> ds = sensitivity_report(ishigami(), n=200, methods=["morris"], rng=0,
     ...                         report=out / "r.html", data=out / "r.nc")
@@ -185,7 +185,7 @@ def key_results(ds: xr.Dataset, *, top: int = 3) -> pd.DataFrame:
     Examples
     --------
     >>> from uqbridge.sensitivity import compare
-    >>> from models.test_functions import ishigami
+    >>> from uqbridge_models.benchmark_functions import ishigami
     >>> key_results(compare(ishigami(), ["sobol"], n=2048, rng=0)).index.tolist()
     [('y', 'top inputs (total index, sobol)')]
     """

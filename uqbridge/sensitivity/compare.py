@@ -103,7 +103,7 @@ def compare(
 
     Examples
     --------
-    >>> from models.test_functions import ishigami
+    >>> from uqbridge_models.benchmark_functions import ishigami
     >>> ds = compare(ishigami(), ["sobol", "rbd_fast"], n=1024, rng=0)
     >>> dict(ds["first"].sizes), ds["estimator"].values.tolist(), ds.attrs["n_base_sobol"]
     ({'estimator': 2, 'output': 1, 'input': 3}, ['sobol', 'rbd_fast'], 128)

@@ -60,7 +60,7 @@ def kind_groups(model: ForwardModel) -> dict[str, list[str]]:
 
     Examples
     --------
-    >>> from models.test_functions import ishigami
+    >>> from uqbridge_models.benchmark_functions import ishigami
     >>> kind_groups(ishigami())
     {'aleatory': ['x1', 'x3'], 'epistemic': ['x2']}
     """
@@ -158,7 +158,7 @@ def sobol_indices(
 
     Examples
     --------
-    >>> from models.test_functions import ishigami
+    >>> from uqbridge_models.benchmark_functions import ishigami
     >>> ds = sobol_indices(ishigami(), 256, rng=0)
     >>> ds["first"].sel(output="y").round(1).values.tolist()
     [0.3, 0.4, 0.0]
@@ -343,7 +343,7 @@ def morris(
 
     Examples
     --------
-    >>> from models.test_functions import sobol_g
+    >>> from uqbridge_models.benchmark_functions import sobol_g
     >>> ds = morris(sobol_g((0.0, 9.0, 99.0)), 20, rng=0)
     >>> ds["mu_star"].sel(output="y").argsort().values.tolist()[::-1]
     [0, 1, 2]
@@ -404,7 +404,7 @@ def fast(
 
     Examples
     --------
-    >>> from models.test_functions import ishigami
+    >>> from uqbridge_models.benchmark_functions import ishigami
     >>> ds = fast(ishigami(), 1025, rng=0)
     >>> [round(float(v), 1) for v in ds["first"].sel(output="y")]
     [0.3, 0.4, 0.0]
@@ -462,7 +462,7 @@ def rbd_fast(
 
     Examples
     --------
-    >>> from models.test_functions import ishigami
+    >>> from uqbridge_models.benchmark_functions import ishigami
     >>> ds = rbd_fast(ishigami(), 2000, rng=0)
     >>> [round(float(v), 1) for v in ds["first"].sel(output="y", input=["x1", "x2"])]
     [0.3, 0.4]
@@ -570,7 +570,7 @@ def pawn(
 
     Examples
     --------
-    >>> from models.test_functions import ishigami
+    >>> from uqbridge_models.benchmark_functions import ishigami
     >>> ds = pawn(ishigami(), 1000, rng=0)
     >>> bool(ds["pawn"].sel(output="y", input="x1") > ds["pawn"].sel(output="y", input="x3"))
     True
