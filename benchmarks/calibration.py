@@ -28,8 +28,8 @@ import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
 
-from uqbridge_models.kocks_mecking import kocks_mecking, synthetic_curves
 from uqbridge.calibration import Adequacy, build_model, calibrate
+from uqbridge_models.kocks_mecking import kocks_mecking, synthetic_curves
 
 warnings.filterwarnings("ignore")
 

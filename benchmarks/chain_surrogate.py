@@ -21,8 +21,8 @@ import time
 import numpy as np
 
 import uqbridge as uq
-from uqbridge_models.resin_infusion import resin_infusion
 from uqbridge.stage_surrogate import macro_estimate, surrogate_stage
+from uqbridge_models.resin_infusion import resin_infusion
 
 
 def main() -> None:

@@ -155,8 +155,8 @@ OLD_DEFAULTS = {"crack": "edge"}
 def _old_default_model(form: str):
     """The shipped defaults before the cohesive-zone fix: edge crack, inert, σ_max ~ LN(100 MPa, 0.2),
     δ_c ~ LN(0.152 µm, 0.2) — cohesive length ≈ 56 µm, the transition regime."""
-    from uqbridge_models.fracture import fracture
     from uqbridge import LogNormal
+    from uqbridge_models.fracture import fracture
 
     return fracture(crack="edge", form=form).with_inputs(
         sigma_max=LogNormal.from_median_cov(100.0, 0.2), delta_c=LogNormal.from_median_cov(0.152, 0.2))

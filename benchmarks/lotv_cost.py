@@ -11,9 +11,9 @@ with n = 2^18 (its own 95 % interval is printed). Target (variance issue): pick-
 import numpy as np
 
 import uqbridge as uq
-from uqbridge_models.benchmark_functions import ishigami_reference
 from uqbridge.pce import fit_pce
 from uqbridge.variance import decompose
+from uqbridge_models.benchmark_functions import ishigami_reference
 
 REPEATS = 20
 TOL = 0.02

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from uqbridge.designs import sample_inputs
 from uqbridge_models.cell_problem import effective_conductivity
 from uqbridge_models.microstructures import random_overlapping, square_array
 from uqbridge_models.phonon_conductivity import (
@@ -39,7 +40,6 @@ from uqbridge_models.stokes_permeability import (
     sangani_acrivos_dense,
     stokes_permeability,
 )
-from uqbridge.designs import sample_inputs
 
 DATA = Path(__file__).resolve().parents[1] / "models" / "data" / "si_thermal_conductivity_glassbrenner_slack1964.csv"
 

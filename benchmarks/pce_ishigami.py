@@ -20,9 +20,9 @@ import time
 
 import numpy as np
 
-from uqbridge_models.benchmark_functions import ishigami, ishigami_reference
 from uqbridge.designs import unit_design
 from uqbridge.pce import fit_pce
+from uqbridge_models.benchmark_functions import ishigami, ishigami_reference
 
 NAMES = ("x1", "x2", "x3")
 

@@ -40,6 +40,10 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from uqbridge import ForwardModel, Input, Output, Uniform
+from uqbridge.designs import unit_design
+from uqbridge.distributions import LogNormal, Normal
+from uqbridge.pce import fit_pce
 from uqbridge_models.benchmark_functions import (
     borehole,
     ishigami,
@@ -47,10 +51,6 @@ from uqbridge_models.benchmark_functions import (
     sobol_g,
     sobol_g_reference,
 )
-from uqbridge import ForwardModel, Input, Output, Uniform
-from uqbridge.designs import unit_design
-from uqbridge.distributions import LogNormal, Normal
-from uqbridge.pce import fit_pce
 
 OT_Q_NORMS = (0.5, 0.75, 1.0)
 OT_MAX_DEGREE = 15

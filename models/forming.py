@@ -8,8 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from uqbridge_models.kocks_mecking import kocks_mecking, kocks_mecking_function
 from uqbridge import Constant, ForwardModel, Input, Normal, Output
+from uqbridge_models.kocks_mecking import kocks_mecking, kocks_mecking_function
 
 __all__ = [
     "considere_strain",

@@ -27,8 +27,8 @@ import numpy as np
 import pandas as pd
 
 import uqbridge as uq
-from uqbridge_models.chains import chain_dislocations_to_forming, single_crystal_chain
 from uqbridge.calibration import Thresholds, calibrate
+from uqbridge_models.chains import chain_dislocations_to_forming, single_crystal_chain
 
 HERE = Path(__file__).resolve().parent
 TAKEUCHI = HERE / "data" / "cu_single_crystal_tension_takeuchi1975.csv"

@@ -37,11 +37,11 @@ import numpy as np
 import pandas as pd
 
 import uqbridge as uq
-from uqbridge_models.kocks_mecking import synthetic_curves, takeuchi_1975
 from uqbridge import Constant, ForwardModel, Input, LogNormal, Output
 from uqbridge.calibration import calibrate, validate
 from uqbridge.plots.calibration import posterior_predictive, prior_posterior
 from uqbridge.report.html import HtmlReport
+from uqbridge_models.kocks_mecking import synthetic_curves, takeuchi_1975
 
 TRUTH = {"tau0": 1.2, "alpha": 0.33, "k1": 1.7e8, "k2": 9.0}
 NOISE = 0.3  # MPa

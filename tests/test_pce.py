@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from uqbridge_models.benchmark_functions import ishigami, ishigami_reference, sobol_g, sobol_g_reference
 from uqbridge import ForwardModel, Input, InputSet, LogNormal, Normal, Output, Uniform, propagate
 from uqbridge.pce import PolynomialChaos, fit_pce, hyperbolic_indices, load_pce, loo_path
+from uqbridge_models.benchmark_functions import ishigami, ishigami_reference, sobol_g, sobol_g_reference
 
 
 def closed_index_bound(eps: float, s_true: float, var: float, var_hat: float) -> float:

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 import uqbridge as uq
-from uqbridge_models.benchmark_functions import ishigami_reference
 from uqbridge.variance import conditional_distributions, decompose
+from uqbridge_models.benchmark_functions import ishigami_reference
 
 MA, SA, ME, SE = 2.0, 0.5, 3.0, 1.0
 

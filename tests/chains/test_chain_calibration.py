@@ -5,9 +5,9 @@ chain (Gebart cell), and the per-scale epistemic shares of the fill-time varianc
 import numpy as np
 import pandas as pd
 
-from uqbridge_models.resin_infusion import resin_infusion
 from uqbridge.calibration import Thresholds, calibrate
 from uqbridge.scales import scale_shares
+from uqbridge_models.resin_infusion import resin_infusion
 
 V_F_TRUE = 0.53
 

@@ -9,10 +9,10 @@ import pytest
 from scipy import integrate
 
 import uqbridge as uq
-from uqbridge_models.fibre_bed import NODES, WEIGHTS, fibre_bed, gebart_transverse
-from uqbridge_models.resin_infusion import fill_time, resin_infusion
 from uqbridge.stage_surrogate import macro_estimate, surrogate_stage
 from uqbridge.study import load_study, run_study
+from uqbridge_models.fibre_bed import NODES, WEIGHTS, fibre_bed, gebart_transverse
+from uqbridge_models.resin_infusion import fill_time, resin_infusion
 
 STUDIES = Path(__file__).resolve().parents[2] / "studies"
 

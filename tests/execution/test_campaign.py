@@ -14,7 +14,6 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from uqbridge_models.benchmark_functions import ishigami, ishigami_reference
 from uqbridge.campaign import CampaignAborted, campaign_status, format_summary, resume_campaign, run_campaign
 from uqbridge.distributions import Uniform
 from uqbridge.execution import ERROR, NONFINITE, OK
@@ -22,6 +21,7 @@ from uqbridge.execution import progress_enabled as _progress_enabled
 from uqbridge.inputs import Input
 from uqbridge.model import ForwardModel, Output
 from uqbridge.propagate import propagate
+from uqbridge_models.benchmark_functions import ishigami, ishigami_reference
 
 SAMPLE_VARS = ["x", "y", "status", "message"]
 

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import uqbridge as uq
+from uqbridge.designs import sample_inputs
 from uqbridge_models.cauchy_born import (
     EV_PER_A3_IN_GPA,
     cauchy_born,
@@ -15,7 +16,6 @@ from uqbridge_models.cauchy_born import (
     lennard_jones_fcc,
     morse_fcc,
 )
-from uqbridge.designs import sample_inputs
 
 # Lennard-Jones & Ingham, Proc. R. Soc. A 107, 636 (1925); quoted in Kittel, Introduction to Solid
 # State Physics, ch. 3: FCC sums of (d/r)^12 and (d/r)^6, d the nearest-neighbour distance.

@@ -15,6 +15,8 @@ import numpy as np
 import pytest
 from scipy import integrate, special
 
+from uqbridge import LogNormal
+from uqbridge.designs import sample_inputs
 from uqbridge_models.fracture import (
     GEOMETRY_FACTORS,
     dugdale_critical_stress,
@@ -25,8 +27,6 @@ from uqbridge_models.fracture import (
     sustained_load_ratio,
     traction,
 )
-from uqbridge import LogNormal
-from uqbridge.designs import sample_inputs
 
 ROOT = Path(__file__).resolve().parents[2]
 REFERENCE = json.loads((Path(__file__).parent / "data" / "fracture_cohesive_reference.json").read_text())

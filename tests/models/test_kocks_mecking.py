@@ -5,8 +5,8 @@ import pytest
 from scipy.integrate import solve_ivp
 
 import uqbridge as uq
-from uqbridge_models.kocks_mecking import kocks_mecking, kocks_mecking_function, takeuchi_1975
 from uqbridge.designs import sample_inputs
+from uqbridge_models.kocks_mecking import kocks_mecking, kocks_mecking_function, takeuchi_1975
 
 # (tau0 MPa, alpha, rho0 m^-2, k1 1/m, k2): defaults, low/high recovery, fast/slow storage, rho0 above
 # saturation (softening branch: h < 0), and a tiny k2 where expm1 matters.

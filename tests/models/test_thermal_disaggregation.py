@@ -5,6 +5,7 @@ its closed-form limits, the exact radiance aggregation constraint, and recovery 
 import numpy as np
 import pytest
 
+from uqbridge.designs import sample_inputs
 from uqbridge_models.thermal_disaggregation import (
     CP_AIR,
     P_SURFACE,
@@ -19,7 +20,6 @@ from uqbridge_models.thermal_disaggregation import (
     synthetic_scene,
     thermal_disaggregation,
 )
-from uqbridge.designs import sample_inputs
 
 
 def test_fao56_aerodynamic_resistance():

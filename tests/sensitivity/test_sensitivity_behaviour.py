@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from uqbridge_models.benchmark_functions import ishigami, sobol_g
 from uqbridge import ForwardModel, Input, InputSet, Normal, Output, Uniform
 from uqbridge.results import load, save
 from uqbridge.sensitivity import (
@@ -20,6 +19,7 @@ from uqbridge.sensitivity import (
     shapley_effects,
     sobol_indices,
 )
+from uqbridge_models.benchmark_functions import ishigami, sobol_g
 
 SMALL = {
     "sobol": lambda m, r: sobol_indices(m, 64, rng=r),

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from uqbridge_models.benchmark_functions import ishigami, ishigami_reference
 from uqbridge.sensitivity import shapley_effects, sobol_indices
+from uqbridge_models.benchmark_functions import ishigami, ishigami_reference
 
 R = 60
 MIN_COVERED = int(stats.binom.ppf(0.001, R, 0.95))

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 from scipy import integrate, stats
 
-from uqbridge_models.benchmark_functions import ishigami, ishigami_reference, sobol_g, sobol_g_reference
 from uqbridge import ForwardModel, Input, InputSet, Normal, Output
 from uqbridge.sensitivity import delta, fast, morris, pawn, pce_indices, rbd_fast, shapley_effects, sobol_indices
 from uqbridge.sensitivity._common import z_value
+from uqbridge_models.benchmark_functions import ishigami, ishigami_reference, sobol_g, sobol_g_reference
 
 Z95 = z_value(0.95)
 G_A = (0.0, 1.0, 4.5, 9.0, 99.0, 99.0, 99.0, 99.0)

@@ -14,10 +14,10 @@ import pytest
 import xarray as xr
 from matplotlib.figure import Figure
 
-from uqbridge_models.benchmark_functions import ishigami
 from uqbridge.plots import sensitivity as plots
 from uqbridge.report import HtmlReport, sensitivity_report
 from uqbridge.results import load
+from uqbridge_models.benchmark_functions import ishigami
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
