@@ -9,7 +9,6 @@ repeats of ``evaluate()`` — what users call. Run: python benchmarks/external_o
 from __future__ import annotations
 
 import argparse
-import os
 import socket
 import subprocess
 import sys

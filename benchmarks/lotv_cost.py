@@ -52,13 +52,13 @@ def main() -> None:
         print(f"\n{name} (output {out}): reference epistemic share {truth:.4f}")
         nested_ladder = [((2**k, 16), 2**k * 16) for k in range(4, 13)]
         nested = runs_needed(
-            lambda b, s: share(decompose(model, method="nested", groups={"epistemic": list(model.inputs.epistemic)},
+            lambda b, s, model=model, out=out: share(decompose(model, method="nested", groups={"epistemic": list(model.inputs.epistemic)},
                                          n_outer=b[0], n_inner=b[1], n_bootstrap=10, rng=s, outputs=[out]), out),
             nested_ladder, truth)
         pf_ladder = [(2**k, 2**k * (2 + k_groups)) for k in range(6, 16)]
-        pick = runs_needed(lambda b, s: share(decompose(model, n=b, n_bootstrap=10, rng=s, outputs=[out]), out), pf_ladder, truth)
+        pick = runs_needed(lambda b, s, model=model, out=out: share(decompose(model, n=b, n_bootstrap=10, rng=s, outputs=[out]), out), pf_ladder, truth)
         pce_ladder = [(n, n) for n in (20, 30, 40, 60, 80, 100, 150, 200, 300, 400)]
-        pce = runs_needed(lambda b, s: pce_share(model, out, b, s), pce_ladder, truth)
+        pce = runs_needed(lambda b, s, model=model, out=out: pce_share(model, out, b, s), pce_ladder, truth)
         rows = [("nested MC (n_inner=16)", nested), ("pick-freeze (Janon/Jansen)", pick), ("PCE (LARS, auto degree)", pce)]
         for label, (runs, p95) in rows:
             shown = f"{runs:>8d}" if runs else "   > max"

@@ -255,8 +255,8 @@ def main() -> None:
     print(header)
     print("-" * len(header))
     for p in problems():
-        for library, fn in (("uqbridge", lambda: ours(p, args.seed, args.skip_ak)),
-                            ("openturns", lambda: openturns_rows(p, args.seed) if have_ot else [])):
+        for library, fn in (("uqbridge", lambda p=p: ours(p, args.seed, args.skip_ak)),
+                            ("openturns", lambda p=p: openturns_rows(p, args.seed) if have_ot else [])):
             rows = fn()
             for name, pf, cov, runs, conv, rel, wall in rows:
                 err = (pf - p.pf) / p.pf if np.isfinite(pf) else math.nan

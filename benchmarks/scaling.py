@@ -135,7 +135,7 @@ def main(argv: list[str] | None = None) -> None:
             evaluate(null, {"x": null_values["x"][:4]}, backend=two, batch_size=1)
             walls, cpus = [], []
             for _ in range(3):
-                wall, cpu, _ = timed(lambda: evaluate(null, null_values, backend=two, batch_size=1))
+                wall, cpu, _ = timed(lambda two=two: evaluate(null, null_values, backend=two, batch_size=1))
                 walls.append(1e3 * wall / args.tasks)
                 cpus.append(1e3 * cpu / args.tasks)
             overhead_rows.append((f"{kind}, 2 workers", walls, cpus))
@@ -143,7 +143,7 @@ def main(argv: list[str] | None = None) -> None:
                 client = two.client
                 walls, cpus = [], []
                 for _ in range(3):
-                    wall, cpu, _ = timed(lambda: client.gather(client.map(abs, range(args.tasks), pure=False)))
+                    wall, cpu, _ = timed(lambda client=client: client.gather(client.map(abs, range(args.tasks), pure=False)))
                     walls.append(1e3 * wall / args.tasks)
                     cpus.append(1e3 * cpu / args.tasks)
                 overhead_rows.append(("bare dask (per task)", walls, cpus))
@@ -156,7 +156,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"{'overhead per batch':<24}{'wall ms min/med/max':>24}{'CPU ms min/med/max':>24}")
     for name, walls, cpus in overhead_rows:
         print(f"{name:<24}{spread(walls, '.2f'):>24}{spread(cpus, '.2f'):>24}")
-    print("(null model, batch_size=1, %d batches; CPU summed over driver and workers)" % args.tasks)
+    print(f"(null model, batch_size=1, {args.tasks} batches; CPU summed over driver and workers)")
     print(f"\nload average after: {os.getloadavg()[0]:.2f}")
 
 

@@ -328,7 +328,7 @@ def solve(problem: ChainProblem, mesh: CouplingMesh, *, tol: float = 1e-12, maxi
     """
     ops = _Operators(problem, _blend(problem, mesh.nodes, mesh.atomistic)[0])
     u = _dirichlet(problem, ops.mesh.nodes, problem.strain)
-    for it in range(1, maxiter + 1):
+    for it in range(1, maxiter + 1):  # noqa: B007 -- `it` is read after the loop (iteration count)
         res, jac = ops.residual(u, jacobian=True)
         if np.max(np.abs(res)) < tol:
             break

@@ -11,7 +11,7 @@ import functools
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 
@@ -28,7 +28,7 @@ GROUPINGS = ("scale", "scale_kind")
 class Wired(Distribution):
     """Law of an adapter input: none of its own; inside a chain a wire feeds it, alone it must be given."""
 
-    def _refuse(self, *_: Any) -> Any:
+    def _refuse(self, *_: Any, **__: Any) -> NoReturn:
         raise TypeError("an adapter input has no distribution of its own; it is fed by a wire in a chain")
 
     scipy = chaospy = pymc = ppf = cdf = pdf = _refuse
@@ -146,7 +146,7 @@ class _GraphFunction:
 class ChainModel(ForwardModel):
     """A ForwardModel made of stages (see :func:`chain`); the stage structure stays readable."""
 
-    stages: tuple[Stage, ...] = ()  # type: ignore[assignment]
+    stages: tuple[Stage, ...] = ()
     wires: tuple[Wire, ...] = ()
     surrogate_reports: tuple[Any, ...] = ()  # held-out reports of stages replaced by surrogates
 
@@ -338,7 +338,7 @@ def chain(
         }
         if m.inputs.joint and any(n not in own_names for blk in m.inputs.joint for n in blk.names):
             raise ValueError(f"chain: stage {m.name!r} draws wired or renamed inputs from joint samples; give it parametric inputs")
-        sets.append(InputSet(own, correlation=corr, joint=m.inputs.joint))
+        sets.append(InputSet(tuple(own), correlation=corr, joint=m.inputs.joint))
         res = []
         for o in m.outputs:
             cname = st.rename.get(o.name, o.name)

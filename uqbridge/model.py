@@ -6,9 +6,9 @@ across scales, with the intermediate quantities kept in every result.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -76,6 +76,20 @@ class ForwardModel:
     outputs: tuple[Output, ...]
     description: str = ""
     differentiable: bool = False
+
+    if TYPE_CHECKING:
+        # the constructor takes any iterable of inputs/outputs and ``__post_init__`` normalises them to
+        # ``InputSet`` / a tuple; this signature tells type checkers so (the runtime ``__init__`` is
+        # the one ``dataclass`` generates)
+        def __init__(
+            self,
+            name: str,
+            function: Callable[..., Mapping[str, Any]],
+            inputs: InputSet | Iterable[Input],
+            outputs: Iterable[Output],
+            description: str = "",
+            differentiable: bool = False,
+        ) -> None: ...
 
     def __post_init__(self) -> None:
         if not isinstance(self.inputs, InputSet):
@@ -220,7 +234,7 @@ class ForwardModel:
                 )
         return out
 
-    def with_inputs(self, **changes: Distribution | Input | float) -> "ForwardModel":
+    def with_inputs(self, **changes: Distribution | Input | float) -> ForwardModel:
         """Copy with some inputs replaced (a Distribution, an Input, or a number to fix the input).
 
         Examples
@@ -232,7 +246,7 @@ class ForwardModel:
         """
         return replace(self, inputs=self.inputs.replace(**changes))
 
-    def with_joint_samples(self, samples: Mapping[str, Any]) -> "ForwardModel":
+    def with_joint_samples(self, samples: Mapping[str, Any]) -> ForwardModel:
         """Copy whose named inputs are drawn jointly from ``samples`` (e.g. posterior draws)."""
         return replace(self, inputs=self.inputs.with_joint_samples(samples))
 

@@ -19,7 +19,7 @@ __all__ = ["list_models", "get_model", "registered_origin"]
 
 # function of a model handed out by get_model -> (registry name, options as JSON text); lets a
 # campaign store *how to rebuild* its model as data instead of pickled code
-_ORIGINS: "weakref.WeakKeyDictionary[Any, tuple[str, str]]" = weakref.WeakKeyDictionary()
+_ORIGINS: weakref.WeakKeyDictionary[Any, tuple[str, str]] = weakref.WeakKeyDictionary()
 
 
 def _catalogue() -> dict[str, str]:

@@ -40,7 +40,7 @@ def provenance(model: Any, method: str, **extra: Any) -> dict[str, Any]:
     attrs: dict[str, Any] = {
         "uqbridge_version": __version__,
         "method": method,
-        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         "python_version": platform.python_version(),
         "numpy_version": np.__version__,
         "scipy_version": scipy.__version__,

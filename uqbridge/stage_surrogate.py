@@ -89,7 +89,7 @@ def _germ_law(x: np.ndarray) -> Any:
 
 def _downstream(model: ChainModel, known: Mapping[str, np.ndarray], k: int) -> dict[str, np.ndarray]:
     """Run stages k, k+1, ... given every value known before stage k (NumPy)."""
-    graph = model.function
+    graph = model._graph
     values = dict(known)
     out: dict[str, np.ndarray] = {}
     for j in range(k, len(model.stages)):
@@ -222,11 +222,11 @@ def surrogate_stage(
     fit_model = ForwardModel(st.name, st.model.function, fit_inputs, [Output(name) for name in fitted])
     pce = fit_pce(fit_model, samples=train, method=method, rng=fit_rng, **fit_options)
     error = pce.validation["cv_error"].fillna(pce.validation["corrected_loo_error"])
-    centre = []
+    rows = []
     for o in st.model.output_names:
         src = f"{o}__log" if f"{o}__log" in fitted and float(error.sel(output=f"{o}__log")) < float(error.sel(output=o)) else o
-        centre.append((o, src, *stats[src], fitted[src][2]))
-    centre = tuple(centre)
+        rows.append((o, src, *stats[src], fitted[src][2]))
+    centre = tuple(rows)
     surrogate = ForwardModel(
         f"{st.name}_pce", _Surrogate(pce, varying, fixed, st.name, centre), st.model.inputs, st.model.outputs,
         description=f"polynomial chaos surrogate of {st.name} fitted on the values its upstream stages feed it",

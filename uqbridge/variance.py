@@ -131,7 +131,7 @@ def decompose(
 
         groups = scale_groups(model, groups)
     named = {g: ([v] if isinstance(v, str) else list(v)) for g, v in (default_groups(model) if groups is None else groups).items()}
-    groups = _check_groups(model, named)
+    checked = _check_groups(model, named)
     outputs = list(model.output_names if outputs is None else outputs)
     for o in outputs:
         model.output(o)
@@ -139,13 +139,13 @@ def decompose(
     rng = np.random.default_rng(rng)
     start = time.perf_counter()
     if method == "pick_freeze":
-        terms, n_runs, n_failed = _pick_freeze(model, groups, outputs, n, design, rng, confidence, n_bootstrap, backend)
+        terms, n_runs, n_failed = _pick_freeze(model, checked, outputs, n, design, rng, confidence, n_bootstrap, backend)
         extra: dict[str, Any] = {"n": n, "design": design, "estimators": "Janon et al. 2014 (closed), Jansen 1999 (total)"}
     elif method == "nested":
-        terms, n_runs, n_failed = _nested(model, groups, outputs, n_outer, n_inner, design, rng, confidence, n_bootstrap, backend)
+        terms, n_runs, n_failed = _nested(model, checked, outputs, n_outer, n_inner, design, rng, confidence, n_bootstrap, backend)
         extra = {"n_outer": n_outer, "n_inner": n_inner, "design": design, "estimators": "nested MC, bias-corrected between-group variance"}
     else:
-        terms, n_runs, n_failed, extra = _from_pce(model, groups, outputs, pce, n, rng)
+        terms, n_runs, n_failed, extra = _from_pce(model, checked, outputs, pce, n, rng)
     _check_failures(model, method, n_failed, n_runs, max_failed)
     ds = _label(terms, outputs, named, model, confidence)
     ds.attrs = provenance(
@@ -206,7 +206,7 @@ def conditional_distributions(
         cv.append(np.nanvar(yk, axis=1, ddof=1))
         cq.append(np.nanquantile(yk, q, axis=1).T)
         qf.append(np.nanquantile(yk, levels, axis=1).T)
-    data = {
+    data: dict[str, tuple[Any, ...]] = {
         name: ("outer", values[name][:, 0], {"units": model.inputs[name].units})
         for name in _names_of(model, groups["group"])
     }

@@ -10,7 +10,6 @@ import sys
 import time
 
 import cloudpickle
-
 import numpy as np
 import pytest
 import xarray as xr

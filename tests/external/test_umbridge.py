@@ -43,7 +43,7 @@ def start(argv, port):
             return proc, url
         except requests.ConnectionError:
             if proc.poll() is not None:
-                raise RuntimeError(f"server {argv} exited with {proc.returncode}")
+                raise RuntimeError(f"server {argv} exited with {proc.returncode}") from None
             time.sleep(0.1)
     proc.kill()
     raise RuntimeError("server did not start within 60 s")

@@ -177,7 +177,7 @@ def test_pytensor_gradients_match_analytic():
         d_mu, d_sig = pytensor.function([mu, sig], pytensor.grad(ln_j0, [mu, sig]), mode="FAST_COMPILE")(0.7, 0.06)
         h = 1e-6
 
-        def ln_j(mu_, sig_):
+        def ln_j(mu_, sig_, m=m):
             return math.log(float(m(**{**BASE, "mu_barrier": mu_, "sigma_site": sig_})["j0_eff"][0]))
 
         assert float(d_mu) == pytest.approx(-1 / kt, rel=1e-8)

@@ -1,7 +1,6 @@
 """Tests of energy-balance thermal disaggregation: FAO-56 aerodynamic resistance, energy-balance closure and
 its closed-form limits, the exact radiance aggregation constraint, and recovery of a synthetic truth."""
 
-import math
 
 import numpy as np
 import pytest

@@ -4,9 +4,8 @@ analytically: E[Pf] = E_σ[Φ(−5/√(2 + σ_S²))]."""
 
 import numpy as np
 import pytest
-from scipy import integrate, special, stats
-
 from reliability_cases import epistemic_limit_state as _limit_state
+from scipy import integrate, special, stats
 
 from uqbridge import ForwardModel, Input, Normal, Output
 from uqbridge.reliability import LimitState, pf_epistemic

@@ -139,7 +139,7 @@ def _delta_linear_gaussian(s_self: float, s_other: float) -> float:
     nodes, weights = np.polynomial.hermite_e.hermegauss(60)
     total = 0.0
     for x, w in zip(nodes * s_self, weights / weights.sum()):
-        inner = integrate.quad(lambda y: abs(stats.norm.pdf(y, 0, sy) - stats.norm.pdf(y, x, s_other)),
+        inner = integrate.quad(lambda y, x=x: abs(stats.norm.pdf(y, 0, sy) - stats.norm.pdf(y, x, s_other)),
                                -12 * sy, 12 * sy, points=[x], limit=200)[0]
         total += w * inner
     return 0.5 * total

@@ -97,7 +97,6 @@ def test_calibration_study_recovers_truth_and_reduces_epistemic_variance(tmp_pat
 def test_summary_results_block_matches_the_key_results_box(tmp_path):
     """summary.json carries the headline numbers (and the quick flag); the report opens with the same."""
     import json
-
     from dataclasses import replace
 
     path = tmp_path / "s.toml"

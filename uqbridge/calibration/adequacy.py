@@ -167,7 +167,7 @@ def residual_checks(idata: az.InferenceData, adequacy: Adequacy = Adequacy()) ->
     )
 
 
-def _normal_scores(values: np.ndarray, distribution: Any) -> np.ndarray:
+def _normal_scores(values: np.ndarray, distribution: Any) -> tuple[np.ndarray, np.ndarray]:
     u = np.clip(distribution.cdf(values), 1e-12, 1 - 1e-12)
     return stats.norm.ppf(u), u
 

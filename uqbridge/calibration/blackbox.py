@@ -66,7 +66,7 @@ class ModelOp(Op):
     def __hash__(self) -> int:
         return id(self)
 
-    def make_node(self, *vectors):  # type: ignore[override]
+    def make_node(self, *vectors):
         if len(vectors) != len(self.parameters):
             raise TypeError(f"ModelOp expects {len(self.parameters)} inputs {self.parameters}, got {len(vectors)}")
         inputs = [pt.as_tensor_variable(v).astype("float64") for v in vectors]
@@ -75,7 +75,7 @@ class ModelOp(Op):
                 raise TypeError(f"ModelOp: input {name!r} must be a vector (one value per observation), got ndim {v.ndim}")
         return Apply(self, inputs, [pt.dmatrix()])
 
-    def perform(self, node, inputs, output_storage):  # type: ignore[override]
+    def perform(self, node, inputs, output_storage):
         values = dict(self.conditions)
         values.update({name: np.asarray(v) for name, v in zip(self.parameters, inputs)})
         with np.errstate(all="ignore"):
@@ -87,7 +87,7 @@ class ModelOp(Op):
         # a huge finite value does that for the normal and Student-t likelihoods
         output_storage[0][0] = np.where(np.isfinite(result), result, 1e300)
 
-    def grad(self, inputs, output_gradients):  # type: ignore[override]
+    def grad(self, inputs, output_gradients):
         raise NotImplementedError(
             f"model {self.model.name!r} is a black box without gradients: sample with path='smc', or "
             "use path='surrogate' to calibrate on a polynomial-chaos surrogate with NUTS"

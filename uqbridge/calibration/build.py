@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pymc as pm
@@ -200,8 +200,9 @@ def build_model(
         if blackbox:
             order = obs.epistemic + obs.hierarchical
             op = ModelOp(model, obs.conditions, order, list(obs.outputs))
-            matrix = op(*[zeros + values[p] for p in order])
-            predicted = {o: matrix[j] for j, o in enumerate(obs.outputs)}
+            # ModelOp has exactly one output (the outputs x observations matrix)
+            matrix = cast(pt.TensorVariable, op(*[zeros + values[p] for p in order]))
+            predicted: dict[str, pt.TensorVariable] = {o: matrix[j] for j, o in enumerate(obs.outputs)}
         else:
             out = model.evaluate_tensor(pt, **values)
             predicted = {o: zeros + out[o] for o in obs.outputs}

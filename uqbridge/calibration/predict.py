@@ -7,7 +7,7 @@ observations the calibration did not see; :func:`holdout` calibrates on one subs
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -40,7 +40,7 @@ def _condition_values(result: CalibrationResult, frame: pd.DataFrame, conditions
     for name in needed:
         if name not in columns:
             raise KeyError(
-                f"data: no column for condition {name!r} of the calibration (model {model.name!r}); "
+                f"data: no column for condition {name!r} of the calibration (model {getattr(model, 'name', None)!r}); "
                 f"columns: {list(frame.columns)}; map renamed columns with conditions={{column: input}}"
             )
         v = frame[columns[name]].to_numpy(dtype=float)
@@ -179,7 +179,7 @@ def _json(value: Any) -> dict[str, Any]:
     return json.loads(value) if isinstance(value, str) else dict(value)
 
 
-def scores(draws: np.ndarray, observed: np.ndarray, levels: Sequence[float] = (0.5, 0.9)) -> dict[str, np.ndarray]:
+def scores(draws: np.ndarray, observed: np.ndarray, levels: Sequence[float] | np.ndarray = (0.5, 0.9)) -> dict[str, np.ndarray]:
     """Coverage, interval score and CRPS of predictive draws ``(s, n)`` against observations ``(n,)``.
 
     Interval score of the central ``level`` interval ``[l, u]`` with ``a = 1 - level`` (Gneiting &
@@ -335,7 +335,7 @@ def holdout(
     from .run import calibrate
 
     frame = _to_frame(data)
-    mask = test(frame) if isinstance(test, Callable) else test
+    mask = test(frame) if callable(test) else test
     mask = np.asarray(mask, dtype=bool)
     if mask.shape != (len(frame),):
         raise ValueError(f"test must select rows of data: a boolean array of length {len(frame)}, got shape {mask.shape}")

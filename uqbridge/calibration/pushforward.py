@@ -16,9 +16,15 @@ class CalibrationResult(Protocol):
     """What the pushforward reads of a :class:`~uqbridge.calibration.result.CalibrationResult` (a
     protocol, so that this module does not import the result module, which imports it)."""
 
-    model: ForwardModel | None
-    epistemic: tuple[str, ...]
-    discrepancy: dict[str, Any]
+    # read-only members, so that the frozen dataclass satisfies the protocol
+    @property
+    def model(self) -> ForwardModel | None: ...
+
+    @property
+    def epistemic(self) -> tuple[str, ...]: ...
+
+    @property
+    def discrepancy(self) -> dict[str, Any]: ...
 
     def posterior_samples(self) -> dict[str, np.ndarray]: ...
 

@@ -60,8 +60,8 @@ class _Client:
                 f"{response.text.strip()[:200]}"
             ) from None
         if "error" in reply:
-            err = reply["error"]
-            raise UMBridgeError(f"UM-Bridge server {self.url}: {err.get('type')}: {err.get('message')}")
+            error = reply["error"]
+            raise UMBridgeError(f"UM-Bridge server {self.url}: {error.get('type')}: {error.get('message')}")
         return reply
 
     def info(self) -> list[str]:
@@ -143,10 +143,10 @@ def _evaluate_op(call: _UMBridgeCall) -> Any:
     class VJP(Op):
         __props__ = ()
 
-        def make_node(self, x, g):  # type: ignore[override]
+        def make_node(self, x, g):
             return Apply(self, [pt.as_tensor(x), pt.as_tensor(g)], [pt.dmatrix()])
 
-        def perform(self, node, inputs, storage):  # type: ignore[override]
+        def perform(self, node, inputs, storage):
             x, g = inputs
             out = np.zeros_like(x)
             for j in range(x.shape[1]):
@@ -157,15 +157,15 @@ def _evaluate_op(call: _UMBridgeCall) -> Any:
     class Evaluate(Op):
         __props__ = ()
 
-        def make_node(self, x):  # type: ignore[override]
+        def make_node(self, x):
             return Apply(self, [pt.as_tensor(x).astype("float64")], [pt.dmatrix()])
 
-        def perform(self, node, inputs, storage):  # type: ignore[override]
+        def perform(self, node, inputs, storage):
             x = inputs[0]
             got = call(**{n: x[k] for k, n in enumerate(names)})
             storage[0][0] = np.stack([got[o] for o in call.outputs])
 
-        def grad(self, inputs, output_gradients):  # type: ignore[override]
+        def grad(self, inputs, output_gradients):
             return [VJP()(inputs[0], output_gradients[0])]
 
     return Evaluate()
@@ -281,7 +281,7 @@ def served_model(model: ForwardModel, *, name: str = "forward") -> Any:
     inputs = model.inputs.names
     outputs = model.output_names
 
-    class Served(umbridge.Model):  # type: ignore[misc]
+    class Served(umbridge.Model):
         def __init__(self) -> None:
             super().__init__(name)
             self._vjp: Any = None

@@ -8,13 +8,13 @@ from typing import Any
 import numpy as np
 import xarray as xr
 from matplotlib.axes import Axes
-from matplotlib.figure import Figure
+from matplotlib.figure import Figure, SubFigure
 from scipy import special
 
 __all__ = ["plot_limit_state_2d", "plot_pf_convergence", "plot_pf_distribution"]
 
 
-def _axes(ax: Axes | None, size: tuple[float, float] = (4.5, 4.0)) -> tuple[Figure, Axes]:
+def _axes(ax: Axes | None, size: tuple[float, float] = (4.5, 4.0)) -> tuple[Figure | SubFigure, Axes]:
     if ax is not None:
         return ax.figure, ax
     fig = Figure(figsize=size, layout="constrained")
@@ -22,7 +22,7 @@ def _axes(ax: Axes | None, size: tuple[float, float] = (4.5, 4.0)) -> tuple[Figu
 
 
 def plot_limit_state_2d(ls: Any, result: xr.Dataset | None = None, ax: Axes | None = None,
-                        *, extent: float = 6.0, resolution: int = 201) -> Figure:
+                        *, extent: float = 6.0, resolution: int = 201) -> Figure | SubFigure:
     """Contour ``g = 0`` of a two-input limit state in standard-normal space, failure domain shaded.
 
     With a ``result`` the design point(s) (FORM/SORM/importance sampling centres) or the
@@ -76,7 +76,7 @@ def _circle(radius: float, **kwargs: Any) -> Any:
     return Circle((0.0, 0.0), radius, fill=False, lw=0.8, **kwargs)
 
 
-def plot_pf_convergence(result: xr.Dataset, ax: Axes | None = None, *, reference: float | None = None) -> Figure:
+def plot_pf_convergence(result: xr.Dataset, ax: Axes | None = None, *, reference: float | None = None) -> Figure | SubFigure:
     """Pf estimate against the number of model runs, with a ±2 standard-error band.
 
     Works with every result carrying ``history_runs`` and ``history_pf`` (sampling methods, subset
@@ -109,7 +109,7 @@ def plot_pf_convergence(result: xr.Dataset, ax: Axes | None = None, *, reference
     return fig
 
 
-def plot_pf_distribution(result: xr.Dataset, ax: Axes | None = None) -> Figure:
+def plot_pf_distribution(result: xr.Dataset, ax: Axes | None = None) -> Figure | SubFigure:
     """Histogram of log10 Pf(E) of a :func:`~uqbridge.reliability.pf_epistemic` result, with the
     predictive Pf, the median and the credible interval marked.
 

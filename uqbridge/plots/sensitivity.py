@@ -33,7 +33,7 @@ def _pick(ds: xr.Dataset, output: str | None, estimator: str | None, variable: s
             raise KeyError(f"unknown estimator {estimator!r}; estimators: {methods}")
         sel = sel.sel({"estimator": estimator})
     if variable not in sel:
-        raise KeyError(f"dataset has no variable {variable!r}; variables: {sorted(sel.data_vars)}")
+        raise KeyError(f"dataset has no variable {variable!r}; variables: {sorted(map(str, sel.data_vars))}")
     return sel
 
 
@@ -191,7 +191,7 @@ def method_comparison(ds: xr.Dataset, output: str | None = None, variable: str =
     if "estimator" not in ds.dims:
         raise ValueError("method_comparison needs the output of compare() (an 'estimator' dimension)")
     if variable not in ds:
-        raise KeyError(f"dataset has no variable {variable!r}; variables: {sorted(ds.data_vars)}")
+        raise KeyError(f"dataset has no variable {variable!r}; variables: {sorted(map(str, ds.data_vars))}")
     outputs = [str(o) for o in ds["output"].values]
     output = outputs[0] if output is None else output
     if output not in outputs:

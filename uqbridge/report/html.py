@@ -109,7 +109,7 @@ class HtmlReport:
         return f"HtmlReport({self.title!r}, {len(self._blocks)} blocks)"
 
     # ---- content ---------------------------------------------------------------------------------
-    def heading(self, text: str, level: int = 2) -> "HtmlReport":
+    def heading(self, text: str, level: int = 2) -> HtmlReport:
         """Add a heading ``<h2>`` (level 2 to 4)."""
         if level not in (2, 3, 4):
             raise ValueError(f"level must be 2, 3 or 4 (level 1 is the title), got {level!r}")
@@ -117,7 +117,7 @@ class HtmlReport:
         self._blocks.append(f'<h{level} id="{html.escape(anchor)}">{html.escape(text)}</h{level}>')
         return self
 
-    def key_results(self, rows: pd.DataFrame, *, caption: str = "", notes: Iterable[str] = ()) -> "HtmlReport":
+    def key_results(self, rows: pd.DataFrame, *, caption: str = "", notes: Iterable[str] = ()) -> HtmlReport:
         """Set the key-results box: always rendered first, right under the title.
 
         ``rows`` is a table of headline numbers (e.g. Pf with its interval per method, the epistemic
@@ -136,14 +136,14 @@ class HtmlReport:
         self._key = '<section class="key-results"><h2 id="key-results">Key results</h2>' + "".join(inner._blocks) + "</section>"
         return self
 
-    def paragraph(self, text: str, *, note: bool = False) -> "HtmlReport":
+    def paragraph(self, text: str, *, note: bool = False) -> HtmlReport:
         """Add a paragraph of plain text (escaped); ``note=True`` highlights it."""
         cls = ' class="note"' if note else ""
         self._blocks.append(f"<p{cls}>{html.escape(text)}</p>")
         return self
 
     def table(self, data: pd.DataFrame | xr.DataArray | xr.Dataset, *, caption: str = "", digits: int = 3,
-              index: bool = True) -> "HtmlReport":
+              index: bool = True) -> HtmlReport:
         """Add a table from a DataFrame, or from an xarray object (via ``to_dataframe``)."""
         if isinstance(data, xr.DataArray):
             data = data.to_dataframe(name=data.name or "value")
@@ -170,7 +170,7 @@ class HtmlReport:
         self._blocks.append("".join(parts))
         return self
 
-    def figure(self, fig: Any, *, caption: str = "", alt: str = "") -> "HtmlReport":
+    def figure(self, fig: Any, *, caption: str = "", alt: str = "") -> HtmlReport:
         """Embed a matplotlib figure as a base64 PNG with an optional caption."""
         if not hasattr(fig, "savefig"):
             raise TypeError(f"figure takes a matplotlib Figure, got {type(fig).__name__}")
@@ -180,7 +180,7 @@ class HtmlReport:
         self._blocks.append(f'<figure><img src="{uri}" alt="{alt_text}">{cap}</figure>')
         return self
 
-    def provenance(self, attrs: Mapping[str, Any], *, skip: Iterable[str] = ("inputs",)) -> "HtmlReport":
+    def provenance(self, attrs: Mapping[str, Any], *, skip: Iterable[str] = ("inputs",)) -> HtmlReport:
         """Add a definition list of provenance attributes (versions, model, seed, design …)."""
         skip = set(skip)
         rows = "".join(
@@ -189,7 +189,7 @@ class HtmlReport:
         self._blocks.append(f'<dl class="provenance">{rows}</dl>')
         return self
 
-    def raw_html(self, fragment: str) -> "HtmlReport":
+    def raw_html(self, fragment: str) -> HtmlReport:
         """Add a trusted HTML fragment as is (e.g. a list built by a report module)."""
         self._blocks.append(fragment)
         return self
@@ -197,7 +197,7 @@ class HtmlReport:
     # ---- output ----------------------------------------------------------------------------------
     def render(self) -> str:
         """The complete HTML document as a string."""
-        stamp = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+        stamp = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
         body = "\n".join([self._key, *self._blocks] if self._key else self._blocks)
         return (
             "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
@@ -207,7 +207,7 @@ class HtmlReport:
             "</body>\n</html>\n"
         )
 
-    def write(self, path: str | os.PathLike[str]) -> "os.PathLike[str]":
+    def write(self, path: str | os.PathLike[str]) -> os.PathLike[str]:
         """Write the document to ``path`` (parent folders created) and return the path."""
         import pathlib
 

@@ -286,6 +286,6 @@ def add_sections(r: HtmlReport, ds: xr.Dataset) -> HtmlReport:
                          caption=f"Grouped indices ({grouped[0]}): the share of the output variance due to each group "
                                  "alone (closed) and with its interactions (total).",
                          alt=f"grouped indices for {output}")
-                members = ds["group_members"].values if "group_members" in ds.coords else []
+                members: np.ndarray | list[str] = ds["group_members"].values if "group_members" in ds.coords else []
                 r.paragraph("Groups: " + "; ".join(f"{g}: {m}" for g, m in zip(ds["group"].values, members)))
     return r

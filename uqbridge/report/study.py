@@ -31,7 +31,7 @@ def reliability_table(results: Mapping[str, xr.Dataset]) -> pd.DataFrame:
         if not name.startswith("reliability_"):
             continue
         method = name.removeprefix("reliability_")
-        get = lambda v: float(ds[v]) if v in ds and ds[v].size == 1 else np.nan  # noqa: E731
+        get = lambda v, ds=ds: float(ds[v]) if v in ds and ds[v].size == 1 else np.nan  # noqa: E731
         rows[method] = {
             "Pf": get("pf"),
             "Pf low": get("pf_low"),
@@ -107,9 +107,9 @@ def study_report(study: Any, results: Mapping[str, xr.Dataset], path: str | os.P
         elif name.startswith("surrogate"):
             report.heading("Polynomial-chaos surrogate")
             report.paragraph(ds.attrs.get("description", ""))
-            scalars = ds[[v for v in ds.data_vars if ds[v].ndim <= 1 and "output" in ds[v].dims]]
-            if scalars.data_vars:
-                report.table(scalars.to_dataframe(), caption="Validation of the surrogate against the model")
+            validation = ds[[v for v in ds.data_vars if ds[v].ndim <= 1 and "output" in ds[v].dims]]
+            if validation.data_vars:
+                report.table(validation.to_dataframe(), caption="Validation of the surrogate against the model")
         elif name.startswith("pce_sobol"):
             report.heading("PCE-based Sobol' indices")
             report.table(ds[["first", "total"]].to_dataframe(), caption="From the expansion's coefficients")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import xarray as xr
@@ -28,7 +30,7 @@ def inputs_table(inputs: InputSet) -> pd.DataFrame:
     for i in inputs:
         dist = i.distribution
         kind = i.kind if i.kind == "condition" or not dist.is_constant else "fixed"
-        row = {"kind": kind, "law": type(dist).__name__, "units": i.units or "-"}
+        row: dict[str, Any] = {"kind": kind, "law": type(dist).__name__, "units": i.units or "-"}
         if dist.is_constant:
             row.update({"median": dist.mean, "mean": dist.mean, "CoV": 0.0, "5 %": dist.mean, "95 %": dist.mean})
         else:

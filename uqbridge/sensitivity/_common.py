@@ -16,8 +16,8 @@ import xarray as xr
 from scipy import stats
 from threadpoolctl import threadpool_limits
 
-from ..execution import OK, evaluate
 from ..checks import open_probability, positive_int
+from ..execution import OK, evaluate
 from ..model import ForwardModel
 from ..results import provenance, seed_attr
 
@@ -62,7 +62,7 @@ def salib_sandbox() -> Iterator[None]:
     the legacy global random state and the warning filters are restored afterwards, and BLAS runs
     on one thread meanwhile.
     """
-    state = np.random.get_state()
+    state = np.random.get_state()  # noqa: NPY002 -- saving the legacy global state SALib mutates
     try:
         # SciPy's KDE (used by delta) solves tiny triangular systems; with many BLAS threads on a
         # busy machine each call is >10x slower than single-threaded
@@ -71,7 +71,7 @@ def salib_sandbox() -> Iterator[None]:
             warnings.filterwarnings("ignore", message=".*Potential Bias Notice.*")
             yield
     finally:
-        np.random.set_state(state)
+        np.random.set_state(state)  # noqa: NPY002 -- restoring it
 
 
 def unit_problem(names: Sequence[str], groups: Sequence[str] | None = None) -> dict[str, Any]:
@@ -107,7 +107,8 @@ def players(model: ForwardModel) -> tuple[list[str], list[str]]:
     """
     inputs = model.inputs
     joint = {n for b in inputs.joint for n in b.names}
-    labels, kinds = [], []
+    labels: list[str] = []
+    kinds: list[str] = []
     for i in inputs:
         if i.name in joint:
             continue

@@ -8,7 +8,7 @@ share cannot take (outside [0, 1], a closed index above its total).
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -40,7 +40,7 @@ def _budgets(model: ForwardModel, n: int, group_count: int) -> dict[str, dict[st
 
 def _stack(results: dict[str, xr.Dataset]) -> xr.Dataset:
     """Concatenate over ``estimator``; a variable an estimator does not give is NaN for it."""
-    template: dict[str, xr.DataArray] = {}
+    template: dict[Hashable, xr.DataArray] = {}
     for ds in results.values():
         for name, var in ds.data_vars.items():
             template.setdefault(name, var)
@@ -192,7 +192,7 @@ def index_warnings(ds: xr.Dataset, *, max_width: float = 0.3) -> list[str]:
     return found
 
 
-def _cells(da: xr.DataArray) -> list[dict[str, Any]]:
+def _cells(da: xr.DataArray) -> list[dict[Hashable, Any]]:
     grids = [da[d].values for d in da.dims]
     mesh = np.meshgrid(*grids, indexing="ij")
     return [{d: m.flat[k] for d, m in zip(da.dims, mesh)} for k in range(da.size)]

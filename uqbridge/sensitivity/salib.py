@@ -100,7 +100,7 @@ def _resolve_groups(model: ForwardModel, groups: Any) -> dict[str, list[str]] | 
 
 
 def _saltelli_blocks_ok(ok: np.ndarray, step: int) -> np.ndarray:
-    return ok.reshape(-1, step).all(axis=1)
+    return np.asarray(ok.reshape(-1, step).all(axis=1))
 
 
 def _sobol_analyze(problem: dict, y: np.ndarray, second_order: bool, confidence: float, seed: int) -> dict:
@@ -540,7 +540,7 @@ def delta(
         yj = y[:, j]
         grid = np.linspace(yj.min(), yj.max(), 100)
         with salib_sandbox():
-            np.random.seed(analyse_seed)
+            np.random.seed(analyse_seed)  # noqa: NPY002 -- SALib's delta reads the legacy global state; sandboxed
             for i, name in enumerate(problem["names"]):
                 est, half, _ = _delta.bias_reduced_delta(
                     yj, grid, u[:, i], partition, num_resamples, confidence, y_size, "raw", None, name, min_class
