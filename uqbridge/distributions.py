@@ -188,7 +188,7 @@ class LogNormal(Distribution):
         _positive("LogNormal", sigma=self.sigma)
 
     @classmethod
-    def from_median_cov(cls, median: float, cov: float) -> "LogNormal":
+    def from_median_cov(cls, median: float, cov: float) -> LogNormal:
         """Log-normal with the given median and coefficient of variation (std / mean)."""
         _positive("LogNormal.from_median_cov", median=median, cov=cov)
         return cls(math.log(median), math.sqrt(math.log1p(cov**2)))

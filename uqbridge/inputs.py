@@ -86,7 +86,7 @@ class Input:
         }
 
     @classmethod
-    def from_dict(cls, spec: Mapping[str, Any]) -> "Input":
+    def from_dict(cls, spec: Mapping[str, Any]) -> Input:
         spec = dict(spec)
         spec["distribution"] = distribution_from_dict(spec["distribution"])
         return cls(**spec)
@@ -306,7 +306,7 @@ class InputSet:
         return {name: values[name] for name in self.names}
 
     # ---- derived sets --------------------------------------------------------------------------
-    def replace(self, **changes: Distribution | Input | float) -> "InputSet":
+    def replace(self, **changes: Distribution | Input | float) -> InputSet:
         """Return a copy with some inputs replaced: a Distribution, a whole Input, or a number (fixed).
 
         Examples
@@ -343,7 +343,7 @@ class InputSet:
         joint = tuple(b for b in self.joint if not set(b.names) & set(changes))
         return InputSet(new, correlation=keep, joint=joint)
 
-    def with_joint_samples(self, samples: Mapping[str, Any]) -> "InputSet":
+    def with_joint_samples(self, samples: Mapping[str, Any]) -> InputSet:
         """Replace several inputs by joint samples (e.g. posterior draws), keeping their correlation.
 
         Each named input gets an :class:`Empirical` marginal (for display and moments) and the
@@ -383,7 +383,7 @@ class InputSet:
         )
 
     @classmethod
-    def from_json(cls, text: str) -> "InputSet":
+    def from_json(cls, text: str) -> InputSet:
         spec = json.loads(text)
         return cls(
             [Input.from_dict(i) for i in spec["inputs"]],
@@ -408,7 +408,7 @@ class InputSet:
         ]
 
     @classmethod
-    def concat(cls, sets: Iterable["InputSet"]) -> "InputSet":
+    def concat(cls, sets: Iterable[InputSet]) -> InputSet:
         """Union of input sets; an input shared by several sets must be declared identically."""
         merged: dict[str, Input] = {}
         correlation: dict[tuple[str, str], float] = {}

@@ -6,7 +6,6 @@ doubtful (systems, several competing design points, non-convergence).
 
 from __future__ import annotations
 
-import math
 import time
 from typing import Any
 

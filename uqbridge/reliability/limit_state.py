@@ -89,7 +89,7 @@ class LimitState:
         return (self.model,)
 
     @property
-    def components(self) -> tuple["LimitState", ...]:
+    def components(self) -> tuple[LimitState, ...]:
         """The elementary limit states (itself)."""
         return (self,)
 
@@ -110,7 +110,7 @@ class LimitState:
         """Evaluate ``g`` at input values (fixed inputs may be omitted); shape ``(n,)``."""
         return _evaluate(self, values)
 
-    def replace_model(self, old: ForwardModel, new: ForwardModel) -> "LimitState":
+    def replace_model(self, old: ForwardModel, new: ForwardModel) -> LimitState:
         """Copy with ``old`` replaced by ``new`` (used to fix epistemic inputs)."""
         return replace(self, model=new) if self.model is old else self
 
