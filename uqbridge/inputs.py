@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 from scipy import special
@@ -133,6 +133,19 @@ class InputSet:
     inputs: tuple[Input, ...]
     correlation: Mapping[tuple[str, str], float] | None = None
     joint: tuple[_JointBlock, ...] = field(default=(), repr=False)
+    # Cholesky factor of the copula correlation, set by ``__post_init__``
+    _chol: np.ndarray = field(init=False, repr=False, compare=False)
+
+    if TYPE_CHECKING:
+        # the constructor takes any iterable of inputs and ``__post_init__`` normalises it to a
+        # tuple; this signature tells type checkers so (the runtime ``__init__`` is the one
+        # ``dataclass`` generates)
+        def __init__(
+            self,
+            inputs: Iterable[Input],
+            correlation: Mapping[tuple[str, str], float] | None = None,
+            joint: tuple[_JointBlock, ...] = (),
+        ) -> None: ...
 
     def __post_init__(self) -> None:
         inputs = tuple(self.inputs)

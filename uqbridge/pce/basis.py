@@ -207,6 +207,7 @@ class GermMap:
             elif isinstance(d, LogNormal):
                 zc.append((xp.log(x) - d.mu) / d.sigma)
             else:
+                assert isinstance(d, Uniform)  # xp_writable: Normal, LogNormal or Uniform marginals only
                 zc.append(_ndtri(xp, (x - d.lower) / (d.upper - d.lower)))
         # ξ = L⁻¹ z_c by forward substitution (L is small and fixed)
         chol = self.inputs._chol  # noqa: SLF001 - the copula factor the InputSet already owns

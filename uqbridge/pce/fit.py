@@ -475,7 +475,7 @@ def fit_pce(
             fits = [_fit_output(values, ys[o][ok], ok, germ_map, method, degrees, q_norms, cv_rng) for o in names]
             worst = max(_honest_error(f) for f in fits)
             n_have = ok.size
-            if target_loo is None or worst <= target_loo or n_have >= int(max_runs):
+            if target_loo is None or max_runs is None or worst <= target_loo or n_have >= int(max_runs):
                 break
             extra = min(int(batch) if batch else max(1, n_have // 2), int(max_runs) - n_have)
             more_values, more_ys, more_ok = _new_runs(model, germ_map, stream, extra, names, backend, batch_size)
