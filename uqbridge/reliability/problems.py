@@ -98,7 +98,7 @@ def four_branch(k: float = 6.0) -> ReliabilityProblem:
         [Output(f"g{j}", "", f"branch {j}") for j in range(1, 5)] + [Output("g", "", "minimum of the branches")],
         description=f"four-branch series system (k={k:g})", differentiable=True,
     )
-    system = SeriesSystem(tuple(LimitState(model, f"g{j}") for j in range(1, 5)), name=f"four-branch k={k:g}")
+    system = SeriesSystem([LimitState(model, f"g{j}") for j in range(1, 5)], name=f"four-branch k={k:g}")
     safe = integrate.quad(lambda v: stats.norm.pdf(v) * (2 * special.ndtr(3 + 0.2 * v * v) - 1), -k / 2, k / 2,
                           epsabs=1e-14, epsrel=1e-12)[0]
     return ReliabilityProblem(f"four_branch(k={k:g})", system, float(1.0 - safe),
