@@ -16,9 +16,9 @@ import xarray as xr
 
 from models.test_functions import ishigami, ishigami_reference
 from uqbridge.campaign import CampaignAborted, campaign_status, format_summary, resume_campaign, run_campaign
-from uqbridge.execution import progress_enabled as _progress_enabled
 from uqbridge.distributions import Uniform
 from uqbridge.execution import ERROR, NONFINITE, OK
+from uqbridge.execution import progress_enabled as _progress_enabled
 from uqbridge.inputs import Input
 from uqbridge.model import ForwardModel, Output
 from uqbridge.propagate import propagate

@@ -93,7 +93,7 @@ def _sensitivity(name: str, ds: xr.Dataset) -> dict[str, Any]:
 
 
 def _surrogate(name: str, ds: xr.Dataset) -> dict[str, Any]:
-    scalars = {v: _per_output(ds, (v,)) for v in ds.data_vars
+    scalars = {str(v): _per_output(ds, (str(v),)) for v in ds.data_vars
                if ds[v].dims == ("output",) and np.issubdtype(ds[v].dtype, np.number)}
     return {"validation": {v: {o: d[v] for o, d in per.items()} for v, per in scalars.items()},
             "n_runs": int(ds.attrs.get("n_runs", 0))}
@@ -138,6 +138,12 @@ def _interval(value: float | None, low: float | None, high: float | None, fmt: s
     return text
 
 
+def _share_triple(v: list[float | None]) -> tuple[float | None, float | None, float | None]:
+    """``[share, low, high]`` with missing bounds as None."""
+    share, low, high = (v + [None, None])[:3]
+    return share, low, high
+
+
 def key_results_table(block: Mapping[str, Any]) -> pd.DataFrame:
     """The key-results box of a study report, from :func:`headline`'s block.
 
@@ -153,7 +159,7 @@ def key_results_table(block: Mapping[str, Any]) -> pd.DataFrame:
     focus = {str(h.get("limit_state", "")).split(" ")[0] for h in block.values() if h.get("analysis") == "reliability"}
     focus |= {o for h in block.values() if h.get("analysis") == "decompose" for o in h.get("outputs", {})}
     focus.discard("")
-    for name, h in block.items():
+    for h in block.values():
         kind = h.get("analysis")
         if kind == "reliability":
             text = _interval(h["pf"], h["pf_low"], h["pf_high"])
@@ -167,7 +173,7 @@ def key_results_table(block: Mapping[str, Any]) -> pd.DataFrame:
                 f"predictive Pf [{float(h.get('credible') or 0.9):.0%} credible interval of Pf(E)]")
         elif kind == "decompose":
             for output, shares in (h.get("groups") or {}).items():
-                text = "; ".join(f"{g} " + _interval(*(v + [None, None])[:3], ".2f") for g, v in shares.items())
+                text = "; ".join(f"{g} " + _interval(*_share_triple(v), ".2f") for g, v in shares.items())
                 by = "scale × kind" if any("/" in g for g in shares) else "group"
                 rows[f"Var({output}) explained by each {by} alone"] = (
                     text, f"law of total variance ({h.get('method')}); the rest is interactions between groups")
