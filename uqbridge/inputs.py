@@ -315,6 +315,7 @@ class InputSet:
     def _with_constants(self, values: dict[str, np.ndarray], n: int) -> dict[str, np.ndarray]:
         for i in self.inputs:
             if i.distribution.is_constant:
+                # a constant distribution (Constant) carries its ``value``; ``is_constant`` is the protocol
                 values[i.name] = np.full(n, float(i.distribution.value))  # type: ignore[attr-defined]
         return {name: values[name] for name in self.names}
 
