@@ -214,7 +214,7 @@ class ProcessPool:
         self._executor = None
         self._payload = None
 
-    def __enter__(self) -> "ProcessPool":
+    def __enter__(self) -> ProcessPool:
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -409,7 +409,7 @@ class Dask:
             self._cluster.close()
         self._client = self._cluster = None
 
-    def __enter__(self) -> "Dask":
+    def __enter__(self) -> Dask:
         return self
 
     def __exit__(self, *exc: Any) -> None:

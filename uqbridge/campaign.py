@@ -185,7 +185,7 @@ def _quarantine(root: Path, paths: Sequence[Path]) -> None:
         return
     folder = root / _QUARANTINE
     folder.mkdir(exist_ok=True)
-    stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%S")
+    stamp = _dt.datetime.now(_dt.UTC).strftime("%Y%m%dT%H%M%S")
     for path in paths:
         os.replace(path, folder / f"{path.name}.{stamp}")
         side = path.with_suffix(".sha256")
@@ -400,7 +400,7 @@ def run_campaign(
             "format": FORMAT,
             "format_version": FORMAT_VERSION,
             "uqbridge_version": __version__,
-            "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+            "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
             "model": model.name,
             "registry": recipe[0] if recipe else None,
             "options": recipe[1] if recipe else {},

@@ -144,24 +144,24 @@ class Normal(Distribution):
         _finite("Normal", mu=self.mu)
         _positive("Normal", sigma=self.sigma)
 
-    def ppf(self, u):
+    def ppf(self, u: np.ndarray) -> np.ndarray:
         return self.mu + self.sigma * special.ndtri(u)
 
-    def isf(self, u):
+    def isf(self, u: np.ndarray) -> np.ndarray:
         return self.mu - self.sigma * special.ndtri(u)
 
-    def cdf(self, x):
+    def cdf(self, x: np.ndarray) -> np.ndarray:
         return special.ndtr((np.asarray(x, dtype=float) - self.mu) / self.sigma)
 
-    def scipy(self):
+    def scipy(self) -> Any:
         return stats.norm(self.mu, self.sigma)
 
-    def chaospy(self):
+    def chaospy(self) -> Any:
         import chaospy
 
         return chaospy.Normal(self.mu, self.sigma)
 
-    def pymc(self, name):
+    def pymc(self, name: str) -> Any:
         import pymc as pm
 
         return pm.Normal(name, mu=self.mu, sigma=self.sigma)
@@ -188,32 +188,32 @@ class LogNormal(Distribution):
         _positive("LogNormal", sigma=self.sigma)
 
     @classmethod
-    def from_median_cov(cls, median: float, cov: float) -> "LogNormal":
+    def from_median_cov(cls, median: float, cov: float) -> LogNormal:
         """Log-normal with the given median and coefficient of variation (std / mean)."""
         _positive("LogNormal.from_median_cov", median=median, cov=cov)
         return cls(math.log(median), math.sqrt(math.log1p(cov**2)))
 
-    def ppf(self, u):
+    def ppf(self, u: np.ndarray) -> np.ndarray:
         return np.exp(self.sigma * special.ndtri(u)) * math.exp(self.mu)
 
-    def isf(self, u):
+    def isf(self, u: np.ndarray) -> np.ndarray:
         return np.exp(-self.sigma * special.ndtri(u)) * math.exp(self.mu)
 
-    def cdf(self, x):
+    def cdf(self, x: np.ndarray) -> np.ndarray:
         x = np.asarray(x, dtype=float)
         with np.errstate(divide="ignore", invalid="ignore"):
             z = (np.log(np.where(x > 0, x, 1.0)) - self.mu) / self.sigma
         return np.where(x > 0, special.ndtr(z), np.where(np.isnan(x), np.nan, 0.0))
 
-    def scipy(self):
+    def scipy(self) -> Any:
         return stats.lognorm(s=self.sigma, scale=math.exp(self.mu))
 
-    def chaospy(self):
+    def chaospy(self) -> Any:
         import chaospy
 
         return chaospy.LogNormal(self.mu, self.sigma)
 
-    def pymc(self, name):
+    def pymc(self, name: str) -> Any:
         import pymc as pm
 
         return pm.LogNormal(name, mu=self.mu, sigma=self.sigma)
@@ -236,26 +236,26 @@ class Uniform(Distribution):
         _finite("Uniform", lower=self.lower, upper=self.upper)
         _ordered("Uniform", self.lower, self.upper)
 
-    def ppf(self, u):
+    def ppf(self, u: np.ndarray) -> np.ndarray:
         u = np.asarray(u, dtype=float)
         return _nan_outside(self.lower + (self.upper - self.lower) * u, u, self.lower, self.upper)
 
-    def isf(self, u):
+    def isf(self, u: np.ndarray) -> np.ndarray:
         u = np.asarray(u, dtype=float)
         return _nan_outside(self.lower + (self.upper - self.lower) * (1.0 - u), u, self.lower, self.upper)
 
-    def cdf(self, x):
+    def cdf(self, x: np.ndarray) -> np.ndarray:
         return np.clip((np.asarray(x, dtype=float) - self.lower) / (self.upper - self.lower), 0.0, 1.0)
 
-    def scipy(self):
+    def scipy(self) -> Any:
         return stats.uniform(self.lower, self.upper - self.lower)
 
-    def chaospy(self):
+    def chaospy(self) -> Any:
         import chaospy
 
         return chaospy.Uniform(self.lower, self.upper)
 
-    def pymc(self, name):
+    def pymc(self, name: str) -> Any:
         import pymc as pm
 
         return pm.Uniform(name, lower=self.lower, upper=self.upper)
@@ -281,16 +281,16 @@ class TruncatedNormal(Distribution):
         _positive("TruncatedNormal", sigma=self.sigma)
         _ordered("TruncatedNormal", self.lower, self.upper)
 
-    def scipy(self):
+    def scipy(self) -> Any:
         a, b = (self.lower - self.mu) / self.sigma, (self.upper - self.mu) / self.sigma
         return stats.truncnorm(a, b, loc=self.mu, scale=self.sigma)
 
-    def chaospy(self):
+    def chaospy(self) -> Any:
         import chaospy
 
         return chaospy.TruncNormal(self.lower, self.upper, self.mu, self.sigma)
 
-    def pymc(self, name):
+    def pymc(self, name: str) -> Any:
         import pymc as pm
 
         lower = None if math.isinf(self.lower) else self.lower
@@ -318,21 +318,21 @@ class Beta(Distribution):
         _finite("Beta", lower=self.lower, upper=self.upper)
         _ordered("Beta", self.lower, self.upper)
 
-    def ppf(self, u):
+    def ppf(self, u: np.ndarray) -> np.ndarray:
         return self.lower + (self.upper - self.lower) * special.betaincinv(self.alpha, self.beta, u)
 
-    def isf(self, u):
+    def isf(self, u: np.ndarray) -> np.ndarray:
         return self.lower + (self.upper - self.lower) * special.betainccinv(self.alpha, self.beta, u)
 
-    def scipy(self):
+    def scipy(self) -> Any:
         return stats.beta(self.alpha, self.beta, loc=self.lower, scale=self.upper - self.lower)
 
-    def chaospy(self):
+    def chaospy(self) -> Any:
         import chaospy
 
         return chaospy.Beta(self.alpha, self.beta, self.lower, self.upper)
 
-    def pymc(self, name):
+    def pymc(self, name: str) -> Any:
         import pymc as pm
 
         if (self.lower, self.upper) == (0.0, 1.0):
@@ -357,21 +357,21 @@ class Gamma(Distribution):
     def __post_init__(self) -> None:
         _positive("Gamma", shape=self.shape, scale=self.scale)
 
-    def ppf(self, u):
+    def ppf(self, u: np.ndarray) -> np.ndarray:
         return self.scale * special.gammaincinv(self.shape, u)
 
-    def isf(self, u):
+    def isf(self, u: np.ndarray) -> np.ndarray:
         return self.scale * special.gammainccinv(self.shape, u)
 
-    def scipy(self):
+    def scipy(self) -> Any:
         return stats.gamma(self.shape, scale=self.scale)
 
-    def chaospy(self):
+    def chaospy(self) -> Any:
         import chaospy
 
         return chaospy.Gamma(self.shape, self.scale)
 
-    def pymc(self, name):
+    def pymc(self, name: str) -> Any:
         import pymc as pm
 
         return pm.Gamma(name, alpha=self.shape, beta=1.0 / self.scale)
@@ -393,21 +393,21 @@ class Weibull(Distribution):
     def __post_init__(self) -> None:
         _positive("Weibull", shape=self.shape, scale=self.scale)
 
-    def ppf(self, u):
+    def ppf(self, u: np.ndarray) -> np.ndarray:
         return self.scale * (-np.log1p(-_probability(u))) ** (1.0 / self.shape)
 
-    def isf(self, u):
+    def isf(self, u: np.ndarray) -> np.ndarray:
         return self.scale * (-np.log(_probability(u))) ** (1.0 / self.shape)
 
-    def scipy(self):
+    def scipy(self) -> Any:
         return stats.weibull_min(self.shape, scale=self.scale)
 
-    def chaospy(self):
+    def chaospy(self) -> Any:
         import chaospy
 
         return chaospy.Weibull(self.shape, self.scale)
 
-    def pymc(self, name):
+    def pymc(self, name: str) -> Any:
         import pymc as pm
 
         return pm.Weibull(name, alpha=self.shape, beta=self.scale)
@@ -430,22 +430,22 @@ class Gumbel(Distribution):
         _finite("Gumbel", loc=self.loc)
         _positive("Gumbel", scale=self.scale)
 
-    def ppf(self, u):
+    def ppf(self, u: np.ndarray) -> np.ndarray:
         return self.loc - self.scale * np.log(-np.log(_probability(u)))
 
-    def isf(self, u):
+    def isf(self, u: np.ndarray) -> np.ndarray:
         return self.loc - self.scale * np.log(-np.log1p(-_probability(u)))
 
-    def scipy(self):
+    def scipy(self) -> Any:
         return stats.gumbel_r(self.loc, self.scale)
 
-    def chaospy(self):
+    def chaospy(self) -> Any:
         import chaospy
 
         # chaospy's ``Gumbel`` is a copula; the Gumbel marginal is its ``LogWeibull``.
         return chaospy.LogWeibull(self.scale, self.loc)
 
-    def pymc(self, name):
+    def pymc(self, name: str) -> Any:
         import pymc as pm
 
         return pm.Gumbel(name, mu=self.loc, beta=self.scale)
@@ -474,7 +474,7 @@ class Triangular(Distribution):
                 f"mode={self.mode!r}, upper={self.upper!r}"
             )
 
-    def ppf(self, u):
+    def ppf(self, u: np.ndarray) -> np.ndarray:
         u = _probability(u)
         width = self.upper - self.lower
         c = (self.mode - self.lower) / width
@@ -482,16 +482,16 @@ class Triangular(Distribution):
             unit = np.where(u < c, np.sqrt(c * u), 1.0 - np.sqrt((1.0 - c) * (1.0 - u)))
         return self.lower + width * unit
 
-    def scipy(self):
+    def scipy(self) -> Any:
         width = self.upper - self.lower
         return stats.triang((self.mode - self.lower) / width, loc=self.lower, scale=width)
 
-    def chaospy(self):
+    def chaospy(self) -> Any:
         import chaospy
 
         return chaospy.Triangle(self.lower, self.mode, self.upper)
 
-    def pymc(self, name):
+    def pymc(self, name: str) -> Any:
         import pymc as pm
 
         return pm.Triangular(name, lower=self.lower, c=self.mode, upper=self.upper)
@@ -516,13 +516,13 @@ class Constant(Distribution):
     def is_constant(self) -> bool:
         return True
 
-    def ppf(self, u):
+    def ppf(self, u: np.ndarray) -> np.ndarray:
         return np.full(np.shape(u), float(self.value))
 
-    def cdf(self, x):
+    def cdf(self, x: np.ndarray) -> np.ndarray:
         return (np.asarray(x) >= self.value).astype(float)
 
-    def pdf(self, x):
+    def pdf(self, x: np.ndarray) -> np.ndarray:
         raise ValueError("Constant has no density; it is a fixed value")
 
     @property
@@ -533,13 +533,13 @@ class Constant(Distribution):
     def std(self) -> float:
         return 0.0
 
-    def scipy(self):
+    def scipy(self) -> Any:
         raise TypeError("Constant has no scipy.stats equivalent; it is a fixed value")
 
-    def chaospy(self):
+    def chaospy(self) -> Any:
         raise TypeError("Constant has no chaospy equivalent; it is a fixed value")
 
-    def pymc(self, name):
+    def pymc(self, name: str) -> Any:
         return float(self.value)
 
     def __str__(self) -> str:
@@ -571,13 +571,13 @@ class Empirical(Distribution):
             raise ValueError("Empirical: samples must be finite (found NaN or inf)")
         object.__setattr__(self, "samples", values)
 
-    def ppf(self, u):
+    def ppf(self, u: np.ndarray) -> np.ndarray:
         return np.quantile(self.samples, np.asarray(u, dtype=float))
 
-    def cdf(self, x):
+    def cdf(self, x: np.ndarray) -> np.ndarray:
         return np.searchsorted(self.samples, np.asarray(x), side="right") / self.samples.size
 
-    def pdf(self, x):
+    def pdf(self, x: np.ndarray) -> np.ndarray:
         return stats.gaussian_kde(self.samples)(np.atleast_1d(x))
 
     @property
@@ -588,15 +588,15 @@ class Empirical(Distribution):
     def std(self) -> float:
         return float(self.samples.std(ddof=1))
 
-    def scipy(self):
+    def scipy(self) -> Any:
         return stats.rv_histogram(np.histogram(self.samples, bins="auto"), density=True)
 
-    def chaospy(self):
+    def chaospy(self) -> Any:
         import chaospy
 
         return chaospy.GaussianKDE(self.samples)
 
-    def pymc(self, name):
+    def pymc(self, name: str) -> Any:
         import pymc as pm
 
         lo, hi = self.samples[0], self.samples[-1]

@@ -129,7 +129,7 @@ class BatchResult:
     message: np.ndarray
 
     @classmethod
-    def concat(cls, parts: Sequence["BatchResult"]) -> "BatchResult":
+    def concat(cls, parts: Sequence[BatchResult]) -> BatchResult:
         keys = parts[0].outputs.keys()
         return cls(
             {k: np.concatenate([p.outputs[k] for p in parts]) for k in keys},

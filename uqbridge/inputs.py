@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 from scipy import special
@@ -86,7 +86,7 @@ class Input:
         }
 
     @classmethod
-    def from_dict(cls, spec: Mapping[str, Any]) -> "Input":
+    def from_dict(cls, spec: Mapping[str, Any]) -> Input:
         spec = dict(spec)
         spec["distribution"] = distribution_from_dict(spec["distribution"])
         return cls(**spec)
@@ -133,6 +133,19 @@ class InputSet:
     inputs: tuple[Input, ...]
     correlation: Mapping[tuple[str, str], float] | None = None
     joint: tuple[_JointBlock, ...] = field(default=(), repr=False)
+    # Cholesky factor of the copula correlation, set by ``__post_init__``
+    _chol: np.ndarray = field(init=False, repr=False, compare=False)
+
+    if TYPE_CHECKING:
+        # the constructor takes any iterable of inputs and ``__post_init__`` normalises it to a
+        # tuple; this signature tells type checkers so (the runtime ``__init__`` is the one
+        # ``dataclass`` generates)
+        def __init__(
+            self,
+            inputs: Iterable[Input],
+            correlation: Mapping[tuple[str, str], float] | None = None,
+            joint: tuple[_JointBlock, ...] = (),
+        ) -> None: ...
 
     def __post_init__(self) -> None:
         inputs = tuple(self.inputs)
@@ -302,11 +315,12 @@ class InputSet:
     def _with_constants(self, values: dict[str, np.ndarray], n: int) -> dict[str, np.ndarray]:
         for i in self.inputs:
             if i.distribution.is_constant:
+                # a constant distribution (Constant) carries its ``value``; ``is_constant`` is the protocol
                 values[i.name] = np.full(n, float(i.distribution.value))  # type: ignore[attr-defined]
         return {name: values[name] for name in self.names}
 
     # ---- derived sets --------------------------------------------------------------------------
-    def replace(self, **changes: Distribution | Input | float) -> "InputSet":
+    def replace(self, **changes: Distribution | Input | float) -> InputSet:
         """Return a copy with some inputs replaced: a Distribution, a whole Input, or a number (fixed).
 
         Examples
@@ -343,7 +357,7 @@ class InputSet:
         joint = tuple(b for b in self.joint if not set(b.names) & set(changes))
         return InputSet(new, correlation=keep, joint=joint)
 
-    def with_joint_samples(self, samples: Mapping[str, Any]) -> "InputSet":
+    def with_joint_samples(self, samples: Mapping[str, Any]) -> InputSet:
         """Replace several inputs by joint samples (e.g. posterior draws), keeping their correlation.
 
         Each named input gets an :class:`Empirical` marginal (for display and moments) and the
@@ -383,7 +397,7 @@ class InputSet:
         )
 
     @classmethod
-    def from_json(cls, text: str) -> "InputSet":
+    def from_json(cls, text: str) -> InputSet:
         spec = json.loads(text)
         return cls(
             [Input.from_dict(i) for i in spec["inputs"]],
@@ -408,7 +422,7 @@ class InputSet:
         ]
 
     @classmethod
-    def concat(cls, sets: Iterable["InputSet"]) -> "InputSet":
+    def concat(cls, sets: Iterable[InputSet]) -> InputSet:
         """Union of input sets; an input shared by several sets must be declared identically."""
         merged: dict[str, Input] = {}
         correlation: dict[tuple[str, str], float] = {}

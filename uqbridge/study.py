@@ -17,7 +17,7 @@ import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import xarray as xr
@@ -25,6 +25,10 @@ import xarray as xr
 from .distributions import distribution_from_dict
 from .model import ForwardModel
 from .registry import get_model
+
+if TYPE_CHECKING:
+    from .pce import PolynomialChaos
+    from .reliability import LimitState
 
 __all__ = ["Study", "load_study", "run_study", "check_execution", "ANALYSES"]
 
@@ -288,13 +292,13 @@ def _propagate_keys() -> set[str]:
     return _keyword_options(propagate, "rng", "seed", "backend", "progress") | {"n"}
 
 
-def _decompose(model, options, rng, ex):
+def _decompose(model: ForwardModel, options: dict[str, Any], rng: Any, ex: _Execution) -> dict[str, xr.Dataset]:
     from .variance import decompose
 
     return {"decompose": decompose(model, rng=rng, backend=ex.backend, **options)}
 
 
-def _decompose_keys():
+def _decompose_keys() -> set[str]:
     from .variance import decompose
 
     return _keyword_options(decompose, "rng", "backend", "pce", "epistemic_samples")
@@ -310,7 +314,7 @@ _RELIABILITY_METHODS = {
 }
 
 
-def _limit_state(model, spec):
+def _limit_state(model: ForwardModel, spec: object) -> LimitState:
     from . import reliability
 
     if not isinstance(spec, Mapping) or "output" not in spec:
@@ -319,7 +323,7 @@ def _limit_state(model, spec):
     return reliability.LimitState(model, spec["output"], threshold=float(spec.get("threshold", 0.0)), failure=spec.get("failure", "below"))
 
 
-def _reliability(model, options, rng, ex):  # the reliability methods take no backend (yet)
+def _reliability(model: ForwardModel, options: dict[str, Any], rng: Any, ex: _Execution) -> dict[str, xr.Dataset]:  # the reliability methods take no backend (yet)
     from . import reliability
 
     options = dict(options)
@@ -348,11 +352,11 @@ def _reliability(model, options, rng, ex):  # the reliability methods take no ba
     return out
 
 
-def _reliability_keys():
+def _reliability_keys() -> set[str]:
     return {"limit_state", "methods", *_RELIABILITY_METHODS}
 
 
-def _pf_epistemic(model, options, rng, ex):  # no backend argument (yet)
+def _pf_epistemic(model: ForwardModel, options: dict[str, Any], rng: Any, ex: _Execution) -> dict[str, xr.Dataset]:  # no backend argument (yet)
     from . import reliability
 
     options = dict(options)
@@ -361,13 +365,13 @@ def _pf_epistemic(model, options, rng, ex):  # no backend argument (yet)
     return {"pf_epistemic": reliability.pf_epistemic(ls, rng=rng, **options, **method_options)}
 
 
-def _pf_epistemic_keys():
+def _pf_epistemic_keys() -> set[str]:
     from . import reliability
 
     return _keyword_options(reliability.pf_epistemic, "rng", "samples") | {"limit_state", "method_options"}
 
 
-def _sensitivity(model, options, rng, ex):
+def _sensitivity(model: ForwardModel, options: dict[str, Any], rng: Any, ex: _Execution) -> dict[str, xr.Dataset]:
     from .sensitivity import compare
 
     ds = compare(model, rng=rng, backend=ex.backend, **options)
@@ -376,13 +380,13 @@ def _sensitivity(model, options, rng, ex):
     return {"sensitivity": ds}
 
 
-def _sensitivity_keys():
+def _sensitivity_keys() -> set[str]:
     from .sensitivity import compare
 
     return _keyword_options(compare, "rng", "backend") | {"methods"}
 
 
-def _surrogate(model, options, rng, ex):
+def _surrogate(model: ForwardModel, options: dict[str, Any], rng: Any, ex: _Execution) -> dict[str, xr.Dataset | ForwardModel]:
     """Fit a PCE; the following analyses of the study run on its ``.model`` (see ``run_study``)."""
     pce = _fit_pce(model, options, rng, ex)
     validation = pce.validation.copy()
@@ -393,11 +397,11 @@ def _surrogate(model, options, rng, ex):
     return {"surrogate": validation, "pce_sobol": pce.sobol_indices(), "_model": pce.model}
 
 
-def _surrogate_keys():
+def _surrogate_keys() -> set[str]:
     return _pce_keys()
 
 
-def _fit_pce(model, options, rng, ex):
+def _fit_pce(model: ForwardModel, options: dict[str, Any], rng: Any, ex: _Execution) -> PolynomialChaos:
     from .pce import fit_pce
 
     options = dict(options)
@@ -405,18 +409,18 @@ def _fit_pce(model, options, rng, ex):
     return fit_pce(model, rng=rng, backend=ex.backend, **options)
 
 
-def _pce(model, options, rng, ex):
+def _pce(model: ForwardModel, options: dict[str, Any], rng: Any, ex: _Execution) -> dict[str, xr.Dataset]:
     pce = _fit_pce(model, options, rng, ex)
     return {"pce_sobol": pce.sobol_indices(), "pce_validation": pce.validation}
 
 
-def _pce_keys():
+def _pce_keys() -> set[str]:
     from .pce import fit_pce
 
     return _keyword_options(fit_pce, "rng", "samples", "backend")
 
 
-def _stage_surrogate(model, options, rng, ex):
+def _stage_surrogate(model: ForwardModel, options: dict[str, Any], rng: Any, ex: _Execution) -> dict[str, xr.Dataset | ForwardModel]:
     """Replace one stage of a chain by a PCE fitted on what feeds it; report its held-out error and, with
     ``macro = {output, threshold, failure, quantiles, n}``, the macro estimate with the surrogate-error term.
     ``replace_model = true`` makes the following analyses run on the surrogate chain."""
@@ -428,7 +432,8 @@ def _stage_surrogate(model, options, rng, ex):
     if "stage" not in options:
         raise StudyError("stage_surrogate: 'stage' (model name, scale label or index of the stage) is required")
     fit_rng, macro_rng = np.random.default_rng(rng).spawn(2)
-    chain_model = surrogate_stage(model, options.pop("stage"), rng=fit_rng, backend=ex.backend, **options)
+    # surrogate_stage refuses a model that is not a chain with a TypeError naming it
+    chain_model = surrogate_stage(model, options.pop("stage"), rng=fit_rng, backend=ex.backend, **options)  # type: ignore[arg-type]
     out = {"stage_surrogate": chain_model.surrogate_reports[-1].drop_vars(["holdout_reference", "holdout_surrogate"])}
     if macro:
         _unknown("stage_surrogate macro", set(macro), {"output", "threshold", "failure", "quantiles", "n", "confidence"})
@@ -438,23 +443,23 @@ def _stage_surrogate(model, options, rng, ex):
     return out
 
 
-def _stage_surrogate_keys():
+def _stage_surrogate_keys() -> set[str]:
     from .stage_surrogate import surrogate_stage
 
     return _keyword_options(surrogate_stage, "rng", "backend") | {"stage", "macro", "replace_model", "degree", "max_degree", "q_norm"}
 
 
-def _scale_shares(model, options, rng, ex):  # no backend argument (yet)
+def _scale_shares(model: ForwardModel, options: dict[str, Any], rng: Any, ex: _Execution) -> dict[str, xr.Dataset]:  # no backend argument (yet)
     from .scales import scale_shares
 
     return {"scale_shares": scale_shares(model, rng=rng, **options)}
 
 
-def _scale_shares_keys():
+def _scale_shares_keys() -> set[str]:
     return {"method", "outputs", "n", "n_outer", "n_inner", "n_bootstrap", "confidence", "design", "max_degree"}
 
 
-def _pf_by_scale(model, options, rng, ex):  # no backend argument (yet)
+def _pf_by_scale(model: ForwardModel, options: dict[str, Any], rng: Any, ex: _Execution) -> dict[str, xr.Dataset]:  # no backend argument (yet)
     from .scales import pf_by_scale
 
     options = dict(options)
@@ -463,7 +468,7 @@ def _pf_by_scale(model, options, rng, ex):  # no backend argument (yet)
     return {"pf_by_scale": pf_by_scale(ls, rng=rng, **options, **method_options)}
 
 
-def _pf_by_scale_keys():
+def _pf_by_scale_keys() -> set[str]:
     return {"limit_state", "method", "n_outer", "confidence", "n_bootstrap", "method_options"}
 
 

@@ -153,7 +153,7 @@ class GermMap:
     germs: tuple[Germ, ...]
 
     @classmethod
-    def build(cls, inputs: InputSet, order: int) -> "GermMap":
+    def build(cls, inputs: InputSet, order: int) -> GermMap:
         if inputs.joint:
             raise ValueError(
                 "inputs drawn from joint samples have no polynomial chaos germ; fit a parametric "
@@ -207,6 +207,7 @@ class GermMap:
             elif isinstance(d, LogNormal):
                 zc.append((xp.log(x) - d.mu) / d.sigma)
             else:
+                assert isinstance(d, Uniform)  # xp_writable: Normal, LogNormal or Uniform marginals only
                 zc.append(_ndtri(xp, (x - d.lower) / (d.upper - d.lower)))
         # ξ = L⁻¹ z_c by forward substitution (L is small and fixed)
         chol = self.inputs._chol  # noqa: SLF001 - the copula factor the InputSet already owns
@@ -250,7 +251,7 @@ class GermMap:
                 xi[:, k] = (xi[:, k] - g.loc) / g.scale
         return xi
 
-    def with_order(self, order: int) -> "GermMap":
+    def with_order(self, order: int) -> GermMap:
         """Same map with recurrences truncated to ``order`` (must not exceed the current one)."""
         germs = tuple(
             Germ(g.name, g.kind, g.loc, g.scale, g.family, g.alpha[: order + 1].copy(), g.beta[: order + 1].copy())

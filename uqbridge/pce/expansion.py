@@ -297,7 +297,7 @@ def from_dataset(ds: xr.Dataset) -> PolynomialChaos:
             )
         )
     validation = xr.Dataset(
-        {key[len("validation_"):]: var for key, var in ds.data_vars.items() if key.startswith("validation_")}
+        {str(key)[len("validation_"):]: var for key, var in ds.data_vars.items() if str(key).startswith("validation_")}
     )
     outputs = tuple(Output(*row) for row in json.loads(ds.attrs["outputs"]))
     return PolynomialChaos(

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -310,7 +310,9 @@ class _DesignStream:
         return np.clip(u, np.finfo(float).tiny, 1 - np.finfo(float).epsneg)
 
 
-def _run(model: ForwardModel, values: dict[str, np.ndarray], backend: Any, batch_size: Any):
+def _run(
+    model: ForwardModel, values: Mapping[str, np.ndarray], backend: Backend | None, batch_size: int | None
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
     result = evaluate(model, values, backend=backend, batch_size=batch_size)
     return result.outputs, result.status == OK
 
@@ -475,7 +477,7 @@ def fit_pce(
             fits = [_fit_output(values, ys[o][ok], ok, germ_map, method, degrees, q_norms, cv_rng) for o in names]
             worst = max(_honest_error(f) for f in fits)
             n_have = ok.size
-            if target_loo is None or worst <= target_loo or n_have >= int(max_runs):
+            if target_loo is None or max_runs is None or worst <= target_loo or n_have >= int(max_runs):
                 break
             extra = min(int(batch) if batch else max(1, n_have // 2), int(max_runs) - n_have)
             more_values, more_ys, more_ok = _new_runs(model, germ_map, stream, extra, names, backend, batch_size)
@@ -519,7 +521,15 @@ def fit_pce(
     )
 
 
-def _new_runs(model, germ_map, stream, n, names, backend, batch_size):
+def _new_runs(
+    model: ForwardModel,
+    germ_map: GermMap,
+    stream: _DesignStream,
+    n: int,
+    names: Sequence[str],
+    backend: Backend | None,
+    batch_size: int | None,
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], np.ndarray]:
     u = stream.take(n)
     values = model.inputs.from_unit(u)
     out, ok = _run(model, values, backend, batch_size)
@@ -528,12 +538,23 @@ def _new_runs(model, germ_map, stream, n, names, backend, batch_size):
     return {k: values[k] for k in germ_map.names}, {o: out[o] for o in names}, ok
 
 
-def _fit_output(values, y, ok, germ_map, method, degrees, q_norms, seed) -> _Choice:
+def _fit_output(
+    values: Mapping[str, np.ndarray],
+    y: np.ndarray,
+    ok: np.ndarray,
+    germ_map: GermMap,
+    method: str,
+    degrees: Sequence[int],
+    q_norms: Sequence[float],
+    seed: int,
+) -> _Choice:
     xi = germ_map.to_germ({k: v[ok] for k, v in values.items()})
     return _select(xi, y, germ_map, method, degrees, q_norms, np.random.default_rng(seed))
 
 
-def _merge_supports(term_sets, coef_sets, d) -> tuple[np.ndarray, np.ndarray]:
+def _merge_supports(
+    term_sets: Sequence[np.ndarray], coef_sets: Sequence[np.ndarray], d: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Union of the per-output supports (constant first), with zero coefficients where unselected."""
     union = np.unique(np.concatenate([np.zeros((1, d), np.int64)] + list(term_sets)), axis=0)
     keys = np.lexsort(tuple(union[:, k] for k in range(d - 1, -1, -1)) + (union.sum(axis=1),))
@@ -546,7 +567,17 @@ def _merge_supports(term_sets, coef_sets, d) -> tuple[np.ndarray, np.ndarray]:
     return union, coefs
 
 
-def _fit_quadrature(model, germ_map, names, level, rule, sparse, q_norm, backend, batch_size):
+def _fit_quadrature(
+    model: ForwardModel,
+    germ_map: GermMap,
+    names: Sequence[str],
+    level: int,
+    rule: str,
+    sparse: bool,
+    q_norm: float | None,
+    backend: Backend | None,
+    batch_size: int | None,
+) -> tuple[np.ndarray, np.ndarray, int]:
     import chaospy
 
     if not (isinstance(level, (int, np.integer)) and level >= 0):
@@ -579,7 +610,17 @@ def _honest_error(choice: _Choice) -> float:
     return choice.cv if np.isfinite(choice.cv) else choice.error
 
 
-def _validation(pce, loo, corrected, cv, holdout, degree, q_norm, selectors, wall) -> xr.Dataset:
+def _validation(
+    pce: PolynomialChaos,
+    loo: np.ndarray,
+    corrected: np.ndarray,
+    cv: np.ndarray,
+    holdout: np.ndarray | None,
+    degree: np.ndarray,
+    q_norm: np.ndarray,
+    selectors: Sequence[str],
+    wall: float,
+) -> xr.Dataset:
     total = pce.indices.sum(axis=1)
     top = int(total.max())
     norm = np.stack(

@@ -64,6 +64,7 @@ def _tensor_gradient(ev: Evaluator, step: float) -> GradientFunction:
     g = pt.as_tensor_variable(ev.ls.g_from_outputs(outputs, xp=pt))
     g = pt.broadcast_to(g, variables[names[0]].shape) if g.ndim == 0 else g
     grads = pt.grad(g.sum(), [variables[n] for n in names], disconnected_inputs="ignore")
+    assert isinstance(grads, list)  # a list of variables in, a list of gradients out
     # FAST_COMPILE: these graphs are small and evaluated on short vectors; C compilation costs seconds.
     from pytensor.compile.mode import get_mode
 

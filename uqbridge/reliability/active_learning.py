@@ -256,7 +256,7 @@ def active_learning(
             "n_candidates": ((), n_pop),
             "n_uncertain": ((), int(uncertain.sum()), {"long_name": f"candidates with U < {u_stop}"}),
             "pf_surrogate_low": ((), float(np.mean(weights * ((mu <= 0) & ~uncertain)))),
-            "pf_surrogate_high": ((), float(min(np.mean(weights * ((mu <= 0) | uncertain)), 1.0))),
+            "pf_surrogate_high": ((), min(float(np.mean(weights * ((mu <= 0) | uncertain))), 1.0)),
             "train_u": (("train", "input"), train_u),
             "train_g": ("train", train_g),
             "history_runs": ("iteration", runs.astype(int)),
@@ -367,6 +367,7 @@ class _Kriging:
                                     options={"maxiter": 40})
             if best is None or res.fun < best.fun:
                 best = res
+        assert best is not None  # starts is never empty
         _, self.state = self._solve(best.x, x, ys)
         self.length = self.state["length"]
 

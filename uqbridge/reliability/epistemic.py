@@ -6,7 +6,7 @@ from __future__ import annotations
 import inspect
 import math
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -25,7 +25,7 @@ from .subset import subset_simulation
 
 __all__ = ["pf_epistemic", "METHODS"]
 
-METHODS = {
+METHODS: dict[str, Callable[..., xr.Dataset]] = {
     "form": form,
     "sorm": sorm,
     "monte_carlo": monte_carlo,

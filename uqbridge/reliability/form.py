@@ -6,7 +6,6 @@ doubtful (systems, several competing design points, non-convergence).
 
 from __future__ import annotations
 
-import math
 import time
 from typing import Any
 
@@ -275,7 +274,7 @@ def _points(searches: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _near(u: np.ndarray, points: list[dict[str, Any]]) -> bool:
-    return any(np.linalg.norm(u - p["u"]) <= _SAME_POINT * max(1.0, np.linalg.norm(p["u"])) for p in points)
+    return any(np.linalg.norm(u - p["u"]) <= _SAME_POINT * max(1.0, float(np.linalg.norm(p["u"]))) for p in points)
 
 
 def _explore(ev: Evaluator, beta: float, points: list[dict[str, Any]], n: int, generator: np.random.Generator) -> list[np.ndarray]:
@@ -342,7 +341,7 @@ def _ihlrf(
         alpha = -G / norm_g
         history_beta.append(float(alpha @ u + g / norm_g))
         history_runs.append(ev.n_runs)
-        crit = max(abs(g) / g_scale, np.linalg.norm(u - (alpha @ u) * alpha) / max(1.0, np.linalg.norm(u)))
+        crit = max(abs(g) / g_scale, np.linalg.norm(u - (alpha @ u) * alpha) / max(1.0, float(np.linalg.norm(u))))
         if crit < 0.5 * best_state[0]:
             best_state, no_progress = (crit, u, g, alpha, norm_g), 0
         else:
@@ -377,7 +376,7 @@ def _ihlrf(
                     break
             lam *= 0.5
         moved = float(np.linalg.norm(trial - u))
-        stalls = 0 if accepted and moved > tol * max(1.0, np.linalg.norm(u)) else stalls + 1
+        stalls = 0 if accepted and moved > tol * max(1.0, float(np.linalg.norm(u))) else stalls + 1
         if stalls >= 3 or trial is u:
             reason = "stalled: the line search no longer decreases the merit function"
             break
@@ -405,6 +404,6 @@ def _distinct(points: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Converged design points differing by more than 5 % of their distance from the origin."""
     kept: list[dict[str, Any]] = []
     for p in sorted(points, key=lambda s: s["beta"]):
-        if all(np.linalg.norm(p["u"] - q["u"]) > 0.05 * max(1.0, np.linalg.norm(q["u"])) for q in kept):
+        if all(np.linalg.norm(p["u"] - q["u"]) > 0.05 * max(1.0, float(np.linalg.norm(q["u"]))) for q in kept):
             kept.append(p)
     return kept

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -89,7 +89,7 @@ class LimitState:
         return (self.model,)
 
     @property
-    def components(self) -> tuple["LimitState", ...]:
+    def components(self) -> tuple[LimitState, ...]:
         """The elementary limit states (itself)."""
         return (self,)
 
@@ -110,14 +110,14 @@ class LimitState:
         """Evaluate ``g`` at input values (fixed inputs may be omitted); shape ``(n,)``."""
         return _evaluate(self, values)
 
-    def replace_model(self, old: ForwardModel, new: ForwardModel) -> "LimitState":
+    def replace_model(self, old: ForwardModel, new: ForwardModel) -> LimitState:
         """Copy with ``old`` replaced by ``new`` (used to fix epistemic inputs)."""
         return replace(self, model=new) if self.model is old else self
 
 
 @dataclass(frozen=True, eq=False)
 class _System:
-    components: tuple[Any, ...]
+    components: tuple[LimitState | _System, ...]
     name: str = ""
 
     kind = ""
@@ -163,6 +163,9 @@ class _System:
         units = {c.units for c in self.components}
         return units.pop() if len(units) == 1 else "mixed"
 
+    def g_from_outputs(self, outputs: Mapping[int, Mapping[str, Any]], xp: Any = np) -> Any:
+        raise NotImplementedError  # SeriesSystem and ParallelSystem say how their components combine
+
     def component_g(self, outputs: Mapping[int, Mapping[str, Any]], xp: Any = np) -> list[Any]:
         return [c.g_from_outputs(outputs, xp) for c in self.components]
 
@@ -188,6 +191,12 @@ class SeriesSystem(_System):
 
     kind = "series"
 
+    if TYPE_CHECKING:
+        # the constructor takes any iterable of components and ``__post_init__`` normalises it to a
+        # tuple; this signature tells type checkers so (the runtime ``__init__`` is the one
+        # ``dataclass`` generates)
+        def __init__(self, components: Iterable[LimitState | _System], name: str = "") -> None: ...
+
     def g_from_outputs(self, outputs: Mapping[int, Mapping[str, Any]], xp: Any = np) -> Any:
         gs = self.component_g(outputs, xp)
         out = gs[0]
@@ -210,6 +219,12 @@ class ParallelSystem(_System):
     """
 
     kind = "parallel"
+
+    if TYPE_CHECKING:
+        # the constructor takes any iterable of components and ``__post_init__`` normalises it to a
+        # tuple; this signature tells type checkers so (the runtime ``__init__`` is the one
+        # ``dataclass`` generates)
+        def __init__(self, components: Iterable[LimitState | _System], name: str = "") -> None: ...
 
     def g_from_outputs(self, outputs: Mapping[int, Mapping[str, Any]], xp: Any = np) -> Any:
         gs = self.component_g(outputs, xp)

@@ -42,10 +42,11 @@ def sorm_formulas(beta: float, curvatures: Any) -> dict[str, float]:
     k = np.atleast_1d(np.asarray(curvatures, dtype=float))
     tail, dens = float(special.ndtr(-beta)), float(stats.norm.pdf(beta))
 
-    def prod_inv_sqrt(values: np.ndarray) -> complex | float:
-        if np.iscomplexobj(values):
-            return complex(np.prod(1.0 / np.sqrt(values)))
+    def prod_inv_sqrt(values: np.ndarray) -> float:
         return float(np.prod(1.0 / np.sqrt(values))) if np.all(values > 0) else float("nan")
+
+    def prod_inv_sqrt_complex(values: np.ndarray) -> complex:
+        return complex(np.prod(1.0 / np.sqrt(values)))
 
     p_beta = prod_inv_sqrt(1 + beta * k)
     breitung = tail * p_beta
@@ -53,7 +54,7 @@ def sorm_formulas(beta: float, curvatures: Any) -> dict[str, float]:
     hr = tail * prod_inv_sqrt(1 + ratio * k)
     c = beta * tail - dens
     a2 = c * (p_beta - prod_inv_sqrt(1 + (beta + 1) * k))
-    a3 = (beta + 1) * c * (p_beta - np.real(prod_inv_sqrt((1 + (beta + 1j) * k).astype(complex))))
+    a3 = (beta + 1) * c * (p_beta - prod_inv_sqrt_complex((1 + (beta + 1j) * k).astype(complex)).real)
     tvedt = breitung + a2 + a3
     return {"breitung": float(breitung), "hohenbichler_rackwitz": float(hr), "tvedt": float(tvedt)}
 
