@@ -14,7 +14,7 @@ import numpy as np
 
 from uqbridge import ForwardModel, Input, LogNormal, Normal, Output, Uniform
 
-__all__ = ["ishigami", "ishigami_reference", "sobol_g", "sobol_g_reference", "borehole"]
+__all__ = ["borehole", "ishigami", "ishigami_reference", "sobol_g", "sobol_g_reference"]
 
 
 def ishigami(a: float = 7.0, b: float = 0.1) -> ForwardModel:

@@ -18,9 +18,9 @@ from scipy import integrate, special
 from uqbridge import ForwardModel, Input, LogNormal, Output
 
 __all__ = [
+    "POTENTIALS",
     "FCCShells",
     "LatticeSums",
-    "POTENTIALS",
     "cauchy_born",
     "cauchy_born_lj",
     "cauchy_born_morse",

@@ -16,7 +16,7 @@ from scipy.sparse import csgraph
 from scipy.sparse import linalg as splinalg
 from threadpoolctl import ThreadpoolController
 
-__all__ = ["effective_conductivity", "effective_conductivity_from_faces", "effective_conductivity_batch", "SOLVERS"]
+__all__ = ["SOLVERS", "effective_conductivity", "effective_conductivity_batch", "effective_conductivity_from_faces"]
 
 
 @functools.cache

@@ -68,16 +68,16 @@ from scipy import constants, special
 from uqbridge import Constant, ForwardModel, Input, LogNormal, Normal, Output, Uniform
 
 __all__ = [
-    "electrochemistry",
-    "electrochemistry_function",
-    "arrhenius_average",
-    "arrhenius_average_sites",
-    "exchange_current_density",
-    "butler_volmer",
-    "tafel_slope",
     "METHODS",
     "SITES",
     "TRUNCATION",
+    "arrhenius_average",
+    "arrhenius_average_sites",
+    "butler_volmer",
+    "electrochemistry",
+    "electrochemistry_function",
+    "exchange_current_density",
+    "tafel_slope",
 ]
 
 METHODS = ("closed_form", "quadrature")

@@ -55,16 +55,16 @@ from uqbridge import Constant, ForwardModel, Input, LogNormal, Output, Uniform
 from uqbridge.results import provenance, seed_attr
 
 __all__ = [
+    "ACTIVATIONS",
     "RasterPyramid",
     "grid_adjacency",
-    "pooling_matrix",
-    "raster_pyramid",
-    "layer_names",
-    "propagate_layers",
     "layer_covariances",
+    "layer_names",
     "layer_variance",
     "message_passing",
-    "ACTIVATIONS",
+    "pooling_matrix",
+    "propagate_layers",
+    "raster_pyramid",
 ]
 
 ACTIVATIONS = ("linear", "tanh")

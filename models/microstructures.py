@@ -14,12 +14,12 @@ import numpy as np
 
 __all__ = [
     "Microstructure",
-    "square_array",
-    "random_overlapping",
-    "grid_points",
-    "seed_from_unit",
-    "random_hard_disks",
     "area_fractions",
+    "grid_points",
+    "random_hard_disks",
+    "random_overlapping",
+    "seed_from_unit",
+    "square_array",
 ]
 
 

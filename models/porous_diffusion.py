@@ -27,16 +27,16 @@ from .microstructures import (
 )
 
 __all__ = [
-    "porous_diffusion",
-    "porous_diffusion_closed_form",
-    "relative_diffusivity",
-    "rayleigh_square_array",
-    "hashin_shtrikman_bounds",
+    "CLOSED_FORMS",
+    "GEOMETRIES",
     "cell_relative_diffusivity",
     "cut_cell_relative_diffusivity",
     "face_apertures",
-    "GEOMETRIES",
-    "CLOSED_FORMS",
+    "hashin_shtrikman_bounds",
+    "porous_diffusion",
+    "porous_diffusion_closed_form",
+    "rayleigh_square_array",
+    "relative_diffusivity",
 ]
 
 GEOMETRIES = ("random_disks", "square_cylinders", "random_spheres", "cubic_spheres")

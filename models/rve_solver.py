@@ -31,16 +31,16 @@ from scipy.sparse import linalg as splinalg
 from threadpoolctl import threadpool_limits
 
 __all__ = [
-    "CellSolution",
     "METHODS",
-    "solve_cell",
-    "effective_tensor",
-    "laminate",
+    "CellSolution",
     "composite_voxels",
-    "random_two_phase",
-    "voigt_reuss",
+    "effective_tensor",
     "hashin_shtrikman",
+    "laminate",
+    "random_two_phase",
+    "solve_cell",
     "trace_bounds_satisfied",
+    "voigt_reuss",
 ]
 
 METHODS = ("cg", "fixed-point")

@@ -21,14 +21,14 @@ from uqbridge import Constant, ForwardModel, Input, Output, Uniform
 from .microstructures import Microstructure, random_overlapping, seed_from_unit, square_array
 
 __all__ = [
-    "stokes_cell",
-    "permeability_tensor",
-    "stokes_permeability",
-    "kozeny_carman",
-    "drummond_tahir",
-    "sangani_acrivos_dense",
-    "brinkman_channel_velocity",
     "GEOMETRIES",
+    "brinkman_channel_velocity",
+    "drummond_tahir",
+    "kozeny_carman",
+    "permeability_tensor",
+    "sangani_acrivos_dense",
+    "stokes_cell",
+    "stokes_permeability",
 ]
 
 

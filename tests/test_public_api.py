@@ -31,7 +31,7 @@ PUBLIC_API = {
     "uqbridge.plots": [
     ],
     "uqbridge.reliability": [
-        "LimitState", "ParallelSystem", "SeriesSystem", "active_learning", "form", "importance_sampling",
+        "LimitState", "METHODS", "ParallelSystem", "SeriesSystem", "active_learning", "form", "importance_sampling",
         "monte_carlo", "pf_epistemic", "recommended", "sorm", "sorm_formulas", "subset_simulation",
     ],
     "uqbridge.report": [

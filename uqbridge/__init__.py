@@ -29,8 +29,6 @@ from .results import load, save
 from .variance import conditional_distributions, decompose
 
 __all__ = [
-    "__version__",
-    "adapter",
     "Beta",
     "ChainModel",
     "Constant",
@@ -48,6 +46,8 @@ __all__ = [
     "TruncatedNormal",
     "Uniform",
     "Weibull",
+    "__version__",
+    "adapter",
     "chain",
     "conditional_distributions",
     "decompose",

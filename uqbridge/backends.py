@@ -20,7 +20,7 @@ import numpy as np
 
 from .execution import Backend, BatchTimeout, InProcess
 
-__all__ = ["ProcessPool", "Dask", "make_backend", "BACKENDS"]
+__all__ = ["BACKENDS", "Dask", "ProcessPool", "make_backend"]
 
 BACKENDS = ("inprocess", "processes", "dask")
 

@@ -69,10 +69,10 @@ __all__ = [
     "CampaignAborted",
     "StoreInUse",
     "UntrustedStore",
-    "run_campaign",
-    "resume_campaign",
     "campaign_status",
     "format_summary",
+    "resume_campaign",
+    "run_campaign",
 ]
 
 POLICIES = ("drop", "retry", "abort")

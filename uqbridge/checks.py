@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["positive_int", "optional_positive_int", "choice", "open_probability", "positive_seconds"]
+__all__ = ["choice", "open_probability", "optional_positive_int", "positive_int", "positive_seconds"]
 
 
 def positive_int(value: Any, name: str, minimum: int = 1) -> int:

@@ -10,7 +10,7 @@ from scipy.stats import qmc
 
 from .inputs import InputSet
 
-__all__ = ["DESIGNS", "unit_design", "sample_inputs"]
+__all__ = ["DESIGNS", "sample_inputs", "unit_design"]
 
 DESIGNS = ("mc", "lhs", "sobol", "halton")
 

@@ -14,19 +14,19 @@ import numpy as np
 from scipy import special, stats
 
 __all__ = [
-    "Distribution",
-    "Normal",
-    "LogNormal",
-    "Uniform",
-    "TruncatedNormal",
-    "Beta",
-    "Gamma",
-    "Weibull",
-    "Gumbel",
-    "Triangular",
-    "Constant",
-    "Empirical",
     "DISTRIBUTIONS",
+    "Beta",
+    "Constant",
+    "Distribution",
+    "Empirical",
+    "Gamma",
+    "Gumbel",
+    "LogNormal",
+    "Normal",
+    "Triangular",
+    "TruncatedNormal",
+    "Uniform",
+    "Weibull",
     "distribution_from_dict",
 ]
 

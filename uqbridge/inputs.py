@@ -16,7 +16,7 @@ from scipy import special
 
 from .distributions import Constant, Distribution, Empirical, distribution_from_dict
 
-__all__ = ["Input", "InputSet", "KINDS"]
+__all__ = ["KINDS", "Input", "InputSet"]
 
 KINDS = ("aleatory", "epistemic", "condition")
 Kind = Literal["aleatory", "epistemic", "condition"]

@@ -15,7 +15,7 @@ import numpy as np
 from .distributions import Distribution
 from .inputs import Input, InputSet
 
-__all__ = ["Output", "ForwardModel", "ModelContractError", "chain", "pointwise"]
+__all__ = ["ForwardModel", "ModelContractError", "Output", "chain", "pointwise"]
 
 
 class ModelContractError(ValueError):

@@ -17,7 +17,7 @@ from .execution import OK, Backend, evaluate
 from .model import ForwardModel
 from .results import provenance, samples_dataset, seed_attr
 
-__all__ = ["propagate", "summarize", "quantile_interval", "RESERVED_NAMES"]
+__all__ = ["RESERVED_NAMES", "propagate", "quantile_interval", "summarize"]
 
 RESERVED_NAMES = frozenset(
     {"sample", "output", "quantile", "status", "message", "mean", "mean_se", "std", "std_se",

@@ -15,7 +15,7 @@ from typing import Any
 
 from .model import ForwardModel
 
-__all__ = ["list_models", "get_model", "registered_origin"]
+__all__ = ["get_model", "list_models", "registered_origin"]
 
 # function of a model handed out by get_model -> (registry name, options as JSON text); lets a
 # campaign store *how to rebuild* its model as data instead of pickled code

@@ -15,7 +15,7 @@ import xarray as xr
 from ._version import __version__
 from .inputs import InputSet
 
-__all__ = ["provenance", "samples_dataset", "save", "load", "inputs_of", "seed_attr"]
+__all__ = ["inputs_of", "load", "provenance", "samples_dataset", "save", "seed_attr"]
 
 
 def seed_attr(seed: Any) -> int | str:

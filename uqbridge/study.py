@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from .pce import PolynomialChaos
     from .reliability import LimitState
 
-__all__ = ["Study", "load_study", "run_study", "check_execution", "ANALYSES"]
+__all__ = ["ANALYSES", "Study", "check_execution", "load_study", "run_study"]
 
 _STUDY_KEYS = {"name", "title", "description", "seed", "output"}
 _MODEL_KEYS = {"name", "options", "inputs"}
@@ -304,14 +304,13 @@ def _decompose_keys() -> set[str]:
     return _keyword_options(decompose, "rng", "backend", "pce", "epistemic_samples")
 
 
-_RELIABILITY_METHODS = {
-    "form": "form",
-    "sorm": "sorm",
-    "monte_carlo": "monte_carlo",
-    "importance_sampling": "importance_sampling",
-    "subset_simulation": "subset_simulation",
-    "active_learning": "active_learning",
-}
+
+
+def reliability_methods() -> dict[str, Callable[..., xr.Dataset]]:
+    """The reliability methods a study may name: :data:`uqbridge.reliability.registry.METHODS`."""
+    from .reliability.registry import METHODS
+
+    return METHODS
 
 
 def _limit_state(model: ForwardModel, spec: object) -> LimitState:
@@ -324,21 +323,19 @@ def _limit_state(model: ForwardModel, spec: object) -> LimitState:
 
 
 def _reliability(model: ForwardModel, options: dict[str, Any], rng: Any, ex: _Execution) -> dict[str, xr.Dataset]:  # the reliability methods take no backend (yet)
-    from . import reliability
-
     options = dict(options)
     ls = _limit_state(model, options.pop("limit_state", None))
     methods = options.pop("methods", ["form", "sorm", "importance_sampling", "subset_simulation", "monte_carlo"])
-    per_method = {m: dict(options.pop(m, {})) for m in _RELIABILITY_METHODS}
+    per_method = {m: dict(options.pop(m, {})) for m in reliability_methods()}
     if options:
         raise StudyError(f"reliability: unknown option(s) {sorted(options)}")
     out: dict[str, xr.Dataset] = {}
     rngs = np.random.default_rng(rng).spawn(len(methods))
     form_result = None
     for method, r in zip(methods, rngs):
-        if method not in _RELIABILITY_METHODS:
-            raise StudyError(f"reliability: unknown method {method!r}; valid methods: {sorted(_RELIABILITY_METHODS)}")
-        func = getattr(reliability, _RELIABILITY_METHODS[method])
+        if method not in reliability_methods():
+            raise StudyError(f"reliability: unknown method {method!r}; valid methods: {sorted(reliability_methods())}")
+        func = reliability_methods()[method]
         kwargs = per_method[method]
         params = inspect.signature(func).parameters
         if "rng" in params:
@@ -353,7 +350,7 @@ def _reliability(model: ForwardModel, options: dict[str, Any], rng: Any, ex: _Ex
 
 
 def _reliability_keys() -> set[str]:
-    return {"limit_state", "methods", *_RELIABILITY_METHODS}
+    return {"limit_state", "methods", *reliability_methods()}
 
 
 def _pf_epistemic(model: ForwardModel, options: dict[str, Any], rng: Any, ex: _Execution) -> dict[str, xr.Dataset]:  # no backend argument (yet)

@@ -19,7 +19,7 @@ from .execution import OK, Backend, evaluate
 from .model import ForwardModel
 from .results import provenance, seed_attr
 
-__all__ = ["decompose", "conditional_distributions", "default_groups", "METHODS"]
+__all__ = ["METHODS", "conditional_distributions", "decompose", "default_groups"]
 
 METHODS = ("pick_freeze", "nested", "pce")
 _TERMS = ("explained", "residual", "total")

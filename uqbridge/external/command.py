@@ -29,7 +29,7 @@ from ..inputs import Input, InputSet
 from ..model import ForwardModel, Output
 from ._points import check_concurrency, check_timeout, run_points
 
-__all__ = ["command_model", "regex", "json_file", "csv_file", "Parser", "CommandFailed"]
+__all__ = ["CommandFailed", "Parser", "command_model", "csv_file", "json_file", "regex"]
 
 Parser = Callable[[Path, str], Mapping[str, float]]
 """``parser(work_directory, stdout) -> {output: value}``."""

@@ -20,7 +20,7 @@ from ..inputs import Input, InputSet
 from ..model import ForwardModel, Output
 from ._points import check_concurrency, check_timeout, run_points
 
-__all__ = ["umbridge_model", "serve", "served_model", "UMBridgeError"]
+__all__ = ["UMBridgeError", "serve", "served_model", "umbridge_model"]
 
 
 class UMBridgeError(RuntimeError):

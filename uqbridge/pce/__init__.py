@@ -9,4 +9,4 @@ from .basis import GermMap, hyperbolic_indices
 from .expansion import PolynomialChaos, load_pce
 from .fit import METHODS, fit_pce, loo_path
 
-__all__ = ["fit_pce", "PolynomialChaos", "load_pce", "hyperbolic_indices", "loo_path", "GermMap", "METHODS"]
+__all__ = ["METHODS", "GermMap", "PolynomialChaos", "fit_pce", "hyperbolic_indices", "load_pce", "loo_path"]

@@ -37,7 +37,7 @@ from scipy import special
 from ..distributions import Distribution, LogNormal, Normal, Uniform
 from ..inputs import InputSet
 
-__all__ = ["Germ", "GermMap", "hyperbolic_indices", "orthonormal_polynomials", "basis_matrix"]
+__all__ = ["Germ", "GermMap", "basis_matrix", "hyperbolic_indices", "orthonormal_polynomials"]
 
 # Marginals whose Φ⁻¹(F(x)) has a closed form in xp operations (for correlated inputs).
 _NATAF_XP = (Normal, LogNormal, Uniform)

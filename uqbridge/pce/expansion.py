@@ -19,7 +19,7 @@ from ..model import ForwardModel, Output
 from ..results import load, provenance, save
 from .basis import Germ, GermMap, basis_matrix
 
-__all__ = ["PolynomialChaos", "load_pce", "SOBOL_KINDS"]
+__all__ = ["SOBOL_KINDS", "PolynomialChaos", "load_pce"]
 
 SOBOL_KINDS = ("closed", "total", "interaction")
 

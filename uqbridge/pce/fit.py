@@ -27,7 +27,7 @@ from ..model import ForwardModel
 from .basis import GermMap, basis_matrix, hyperbolic_indices, product_basis, univariate_table
 from .expansion import PolynomialChaos
 
-__all__ = ["fit_pce", "METHODS", "loo_path", "DEFAULT_Q_NORMS"]
+__all__ = ["DEFAULT_Q_NORMS", "METHODS", "fit_pce", "loo_path"]
 
 METHODS = ("lars", "omp", "sparse", "ols", "quadrature")
 DEFAULT_Q_NORMS = (0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)

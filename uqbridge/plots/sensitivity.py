@@ -10,7 +10,7 @@ import numpy as np
 import xarray as xr
 from matplotlib.figure import Figure
 
-__all__ = ["indices_bar", "morris_scatter", "convergence", "group_split", "method_comparison"]
+__all__ = ["convergence", "group_split", "indices_bar", "method_comparison", "morris_scatter"]
 
 
 def _pick(ds: xr.Dataset, output: str | None, estimator: str | None, variable: str) -> xr.Dataset:

@@ -11,11 +11,13 @@ from .auto import recommended
 from .epistemic import pf_epistemic
 from .form import form
 from .limit_state import LimitState, ParallelSystem, SeriesSystem
+from .registry import METHODS
 from .sampling import importance_sampling, monte_carlo
 from .sorm import sorm, sorm_formulas
 from .subset import subset_simulation
 
 __all__ = [
+    "METHODS",
     "LimitState",
     "ParallelSystem",
     "SeriesSystem",

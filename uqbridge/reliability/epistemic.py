@@ -6,7 +6,7 @@ from __future__ import annotations
 import inspect
 import math
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -16,23 +16,11 @@ from scipy import special, stats
 from ..designs import DESIGNS, unit_design
 from ..results import provenance, seed_attr
 from ._common import beta_of, positive_int, probability
-from .active_learning import active_learning
-from .form import form
 from .limit_state import check_limit_state
-from .sampling import importance_sampling, monte_carlo
-from .sorm import sorm
-from .subset import subset_simulation
+from .registry import METHODS
 
-__all__ = ["pf_epistemic", "METHODS"]
+__all__ = ["METHODS", "pf_epistemic"]
 
-METHODS: dict[str, Callable[..., xr.Dataset]] = {
-    "form": form,
-    "sorm": sorm,
-    "monte_carlo": monte_carlo,
-    "importance_sampling": importance_sampling,
-    "subset_simulation": subset_simulation,
-    "active_learning": active_learning,
-}
 
 
 def pf_epistemic(

@@ -15,7 +15,7 @@ import numpy as np
 from ..inputs import InputSet
 from ..model import ForwardModel
 
-__all__ = ["LimitState", "SeriesSystem", "ParallelSystem", "FAILURE_SIDES"]
+__all__ = ["FAILURE_SIDES", "LimitState", "ParallelSystem", "SeriesSystem"]
 
 FAILURE_SIDES = ("below", "above")
 

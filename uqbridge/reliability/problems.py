@@ -18,7 +18,7 @@ from ..inputs import Input
 from ..model import ForwardModel, Output
 from .limit_state import LimitState, SeriesSystem
 
-__all__ = ["ReliabilityProblem", "linear", "four_branch", "parabolic", "r_minus_s", "rprepo_collection"]
+__all__ = ["ReliabilityProblem", "four_branch", "linear", "parabolic", "r_minus_s", "rprepo_collection"]
 
 
 @dataclass(frozen=True, eq=False)

@@ -16,7 +16,7 @@ from scipy.stats import qmc
 from ._common import Evaluator, positive_int, probability, result_dataset
 from .form import form
 
-__all__ = ["monte_carlo", "importance_sampling", "MC_DESIGNS"]
+__all__ = ["MC_DESIGNS", "importance_sampling", "monte_carlo"]
 
 MC_DESIGNS = ("mc", "sobol")
 

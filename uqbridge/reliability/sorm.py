@@ -14,7 +14,7 @@ from ._common import Evaluator, design_point_variables, result_dataset
 from ._derivatives import gradient_function, hessian
 from .form import _check_continuous, form
 
-__all__ = ["sorm", "sorm_formulas", "FORMULAS"]
+__all__ = ["FORMULAS", "sorm", "sorm_formulas"]
 
 FORMULAS = ("breitung", "hohenbichler_rackwitz", "tvedt")
 

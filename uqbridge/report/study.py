@@ -14,7 +14,7 @@ from .headline import headline, key_results_table
 from .html import HtmlReport
 from .tables import failures_table, inputs_table
 
-__all__ = ["study_report", "reliability_table"]
+__all__ = ["reliability_table", "study_report"]
 
 
 def reliability_table(results: Mapping[str, xr.Dataset]) -> pd.DataFrame:

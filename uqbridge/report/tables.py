@@ -10,7 +10,7 @@ import xarray as xr
 
 from ..inputs import InputSet
 
-__all__ = ["inputs_table", "failures_table"]
+__all__ = ["failures_table", "inputs_table"]
 
 
 def inputs_table(inputs: InputSet) -> pd.DataFrame:

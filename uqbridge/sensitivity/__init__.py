@@ -13,8 +13,8 @@ from .shapley import shapley_effects
 
 __all__ = [
     "ESTIMATORS",
-    "Estimator",
     "METHODS",
+    "Estimator",
     "SensitivityWarning",
     "compare",
     "delta",

@@ -14,7 +14,7 @@ from .pce_based import pce_indices
 from .salib import _largest_power_of_two, delta, fast, morris, pawn, rbd_fast, sobol_indices
 from .shapley import shapley_effects
 
-__all__ = ["Estimator", "ESTIMATORS", "estimator_help"]
+__all__ = ["ESTIMATORS", "Estimator", "estimator_help"]
 
 
 @dataclass(frozen=True)

@@ -50,7 +50,7 @@ from ._common import (
     unit_problem,
 )
 
-__all__ = ["sobol_indices", "morris", "fast", "rbd_fast", "delta", "pawn", "kind_groups"]
+__all__ = ["delta", "fast", "kind_groups", "morris", "pawn", "rbd_fast", "sobol_indices"]
 
 _RESAMPLES = 200
 
