@@ -83,7 +83,7 @@ def samples_dataset(model: Any, values: Mapping[str, np.ndarray], result: Any) -
 
 
 def save(ds: xr.Dataset, path: str | os.PathLike[str]) -> None:
-    """Write a result to netCDF (HDF5 via h5netcdf); ``load`` gives back an equal Dataset.
+    """Write a result to netCDF (netCDF-4 via netCDF4, the one engine uqbridge uses); ``load`` gives back an equal Dataset.
 
     Examples
     --------
@@ -95,14 +95,14 @@ def save(ds: xr.Dataset, path: str | os.PathLike[str]) -> None:
     """
     path = os.fspath(path)
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    ds.to_netcdf(path, engine="h5netcdf", invalid_netcdf=False)
+    ds.to_netcdf(path, engine="netcdf4")
 
 
 def load(path: str | os.PathLike[str]) -> xr.Dataset:
     """Read a result written by :func:`save` fully into memory."""
     if not os.path.exists(path):
         raise FileNotFoundError(f"no result file at {os.fspath(path)!r}")
-    return xr.load_dataset(path, engine="h5netcdf")
+    return xr.load_dataset(path, engine="netcdf4")
 
 
 def inputs_of(ds: xr.Dataset) -> InputSet:

@@ -7,6 +7,11 @@ parameters informed by the data); predictions at new conditions are validated on
 posterior is pushed forward as the new joint epistemic distribution of the model.
 """
 
+from .._optional import require
+
+require("uqbridge.calibration", "calibration", "pymc", "arviz")
+
+
 from .adequacy import Adequacy, adequacy_failures, identifiability, residual_checks
 from .blackbox import ModelOp
 from .build import LIKELIHOODS, Noise, build_model

@@ -121,7 +121,7 @@ class CalibrationResult:
         """Write everything except the model object to netCDF (reload with :func:`load_calibration`)."""
         path = os.fspath(path)
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-        self.idata.to_netcdf(path)
+        self.idata.to_netcdf(path, engine="netcdf4")
 
 
 def _meta(idata: az.InferenceData) -> dict[str, Any]:
@@ -139,7 +139,7 @@ def load_calibration(path: str | os.PathLike[str], model: ForwardModel | None = 
     """
     if not os.path.exists(path):
         raise FileNotFoundError(f"no calibration result at {os.fspath(path)!r}")
-    idata = az.from_netcdf(os.fspath(path))
+    idata = az.from_netcdf(os.fspath(path), engine="netcdf4")
     if "posterior" not in idata.groups() or _META not in idata.posterior.attrs:
         raise ValueError(f"{os.fspath(path)!r} is not a uqbridge calibration result (no {_META!r} attribute)")
     meta = _meta(idata)

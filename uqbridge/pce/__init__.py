@@ -5,6 +5,11 @@ validate, and read moments and Sobol indices from the coefficients.
 the expensive one (NumPy and PyTensor); ``load_pce`` reads a saved expansion.
 """
 
+from .._optional import require
+
+require("uqbridge.pce", "pce", "chaospy", "sklearn")
+
+
 from .basis import GermMap, hyperbolic_indices
 from .expansion import PolynomialChaos, load_pce
 from .fit import METHODS, fit_pce, loo_path

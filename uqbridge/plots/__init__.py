@@ -3,4 +3,9 @@
 Figures are built on ``matplotlib.figure.Figure`` without pyplot, so they work headless and in reports.
 """
 
+from .._optional import require
+
+require("uqbridge.plots (figures and reports)", "reports", "matplotlib")
+
+
 __all__: list[str] = []

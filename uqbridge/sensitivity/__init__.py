@@ -5,6 +5,11 @@ Every function reads the model's declared inputs and returns an ``xarray.Dataset
 ``estimator``. :data:`ESTIMATORS` is the one registry of methods.
 """
 
+from .._optional import require
+
+require("uqbridge.sensitivity", "sensitivity", "SALib")
+
+
 from .compare import METHODS, SensitivityWarning, compare, index_warnings
 from .pce_based import pce_indices
 from .registry import ESTIMATORS, Estimator, estimator_help
