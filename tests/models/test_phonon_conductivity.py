@@ -182,7 +182,7 @@ def test_model_declaration_and_pytensor_gradient():
 
 
 def test_data_file_is_in_the_repository_with_its_source():
-    """The published table lives in models/data with its source header (nothing reads ../shared)."""
+    """The published table ships inside the repository (models/data) with its source header."""
     head = DATA.read_text().splitlines()[0]
     assert head.startswith("#") and "Glassbrenner" in head and "Phys. Rev. 134" in head
 
