@@ -275,26 +275,16 @@ def _read_only(a: np.ndarray) -> np.ndarray:
 
 
 def chain(*models: Any, name: str | None = None, description: str = "") -> ForwardModel:
-    """Compose maps: outputs of earlier models feed same-named inputs of later ones.
-
-    Same as :func:`uqbridge.graph.chain` (which also takes :class:`~uqbridge.graph.Stage` objects with scale
-    labels and explicit wires, and returns a :class:`~uqbridge.graph.ChainModel`).
-
-    The composite's inputs are the union of all inputs not produced upstream; its outputs are all
-    stages' outputs, intermediates included. Units of a wired output and the input it feeds must
-    agree.
+    """Compose maps across scales: :func:`uqbridge.graph.chain` (kept here for ``uqbridge.model`` users).
 
     Examples
     --------
+    >>> from uqbridge.graph import chain as graph_chain
     >>> from uqbridge.distributions import Normal
-    >>> micro = ForwardModel("micro", lambda a: {"b": a + 1}, [Input("a", Normal(0, 1))], [Output("b")])
-    >>> macro = ForwardModel("macro", lambda b, c: {"y": b * c},
-    ...                      [Input("b", Normal(0, 1)), Input("c", Normal(1, 0.1))], [Output("y")])
-    >>> both = chain(micro, macro)
-    >>> both.inputs.names, both.output_names
-    (('a', 'c'), ('b', 'y'))
-    >>> both(a=1.0, c=2.0)["y"]
-    array([4.])
+    >>> m = ForwardModel("m", lambda a: {"b": a + 1}, [Input("a", Normal(0, 1))], [Output("b")])
+    >>> n = ForwardModel("n", lambda b: {"y": 2 * b}, [Input("b", Normal(0, 1))], [Output("y")])
+    >>> chain(m, n)(a=1.0)["y"], graph_chain(m, n)(a=1.0)["y"]
+    (array([4.]), array([4.]))
     """
     from .graph import chain as _chain  # the graph module builds on this one
 
