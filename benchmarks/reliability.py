@@ -70,6 +70,24 @@ def ours(p, seed: int, skip_ak: bool) -> list[tuple]:
     return rows
 
 
+def _ot_event(ls):
+    """OpenTURNS event ``g <= 0`` for limit state ``ls``, its function, input distribution and run counter."""
+    import openturns as ot
+
+    names = ls.inputs.names
+    calls = [0]
+
+    def g_sample(x):
+        x = np.asarray(x)
+        calls[0] += x.shape[0]
+        return ls.g({n: x[:, k] for k, n in enumerate(names)})[:, None]
+
+    function = ot.PythonFunction(len(names), 1, func_sample=g_sample)
+    dist = ot.JointDistribution([_ot_marginal(ls.inputs[n].distribution) for n in names])
+    event = ot.ThresholdEvent(ot.CompositeRandomVector(function, ot.RandomVector(dist)), ot.LessOrEqual(), 0.0)
+    return event, function, dist, calls
+
+
 def _ot_marginal(dist):
     import openturns as ot
 
@@ -87,16 +105,7 @@ def openturns_rows(p, seed: int) -> list[tuple]:
     if not isinstance(ls, LimitState):  # four-branch: one function, the minimum of the branches
         ls = LimitState(ls.components[0].model, "g")
     names = ls.inputs.names
-    calls = [0]
-
-    def g_sample(x):
-        x = np.asarray(x)
-        calls[0] += x.shape[0]
-        return ls.g({n: x[:, k] for k, n in enumerate(names)})[:, None]
-
-    function = ot.PythonFunction(len(names), 1, func_sample=g_sample)
-    dist = ot.JointDistribution([_ot_marginal(ls.inputs[n].distribution) for n in names])
-    event = ot.ThresholdEvent(ot.CompositeRandomVector(function, ot.RandomVector(dist)), ot.LessOrEqual(), 0.0)
+    event, function, dist, calls = _ot_event(ls)
     rows = []
 
     def run(name, make):
@@ -218,16 +227,7 @@ def form_seeds(n_seeds: int, have_ot: bool) -> None:
                 counts, betas = [], []
                 for seed in range(n_seeds):
                     u0 = np.random.default_rng(seed).standard_normal(len(names))
-                    calls = [0]
-
-                    def g_sample(x, calls=calls, ls=ls, names=names):
-                        x = np.asarray(x)
-                        calls[0] += x.shape[0]
-                        return ls.g({n: x[:, k] for k, n in enumerate(names)})[:, None]
-
-                    function = ot.PythonFunction(len(names), 1, func_sample=g_sample)
-                    dist = ot.JointDistribution([_ot_marginal(ls.inputs[n].distribution) for n in names])
-                    event = ot.ThresholdEvent(ot.CompositeRandomVector(function, ot.RandomVector(dist)), ot.LessOrEqual(), 0.0)
+                    event, function, dist, calls = _ot_event(ls)
                     x0 = dist.getInverseIsoProbabilisticTransformation()(ot.Point(u0))
                     algo = ot.FORM(getattr(ot, solver_name)(), event, x0)
                     algo.run()
