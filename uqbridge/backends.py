@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from .checks import optional_positive_int, positive_seconds
 from .execution import Backend, BatchTimeout, InProcess
 
 __all__ = ["BACKENDS", "Dask", "ProcessPool", "make_backend"]
@@ -96,11 +97,7 @@ def _timed_out(func: Callable[[Any], Any], batch: Any, timeout: float | None) ->
 
 
 def _check_timeout(timeout: Any) -> float | None:
-    if timeout is None:
-        return None
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
-        raise ValueError(f"timeout must be a positive number of seconds or None, got {timeout!r}")
-    return float(timeout)
+    return positive_seconds(timeout, "timeout")
 
 
 def _in_order(results: Any, n: int) -> list[Any]:
@@ -112,11 +109,7 @@ def _in_order(results: Any, n: int) -> list[Any]:
 
 
 def _check_workers(n_workers: Any, argument: str = "n_workers") -> int | None:
-    if n_workers is None:
-        return None
-    if isinstance(n_workers, bool) or not isinstance(n_workers, int) or n_workers < 1:
-        raise ValueError(f"{argument} must be a positive integer or None, got {n_workers!r}")
-    return n_workers
+    return optional_positive_int(n_workers, argument)
 
 
 class ProcessPool:

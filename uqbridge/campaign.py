@@ -46,6 +46,7 @@ import xarray as xr
 
 from ._deprecation import NOT_GIVEN, rng_or_seed
 from ._version import __version__
+from .checks import positive_int
 from .designs import DESIGNS, sample_inputs
 from .execution import (
     ERROR,
@@ -248,9 +249,7 @@ def _check_policy(policy: Any) -> str:
 
 
 def _check_positive(value: Any, argument: str, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{argument} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
+    return positive_int(value, argument, minimum)
 
 
 def _registry_recipe(model: ForwardModel) -> tuple[str, dict[str, Any]] | None:

@@ -21,6 +21,7 @@ import xarray as xr
 from scipy import linalg
 from scipy.stats import qmc
 
+from ..checks import choice
 from ..designs import DESIGNS, unit_design
 from ..execution import OK, Backend, evaluate
 from ..model import ForwardModel
@@ -318,8 +319,7 @@ def _run(
 
 
 def _check_choice(name: str, value: Any, choices: Sequence[Any]) -> None:
-    if value not in choices:
-        raise ValueError(f"{name} must be one of {list(choices)}, got {value!r}")
+    choice(value, name, choices)
 
 
 def _relative_error(y: np.ndarray, pred: np.ndarray) -> float:

@@ -10,6 +10,7 @@ import numpy as np
 import xarray as xr
 from scipy import special
 
+from .. import checks
 from ..results import provenance, seed_attr
 from .limit_state import check_limit_state
 
@@ -60,9 +61,7 @@ class Evaluator:
 
 
 def positive_int(value: Any, name: str, where: str, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{where}: {name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
+    return checks.positive_int(value, f"{where}: {name}", minimum)
 
 
 def probability(value: Any, name: str, where: str, *, low: float = 0.0, high: float = 1.0) -> float:
