@@ -13,6 +13,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from .tables import format_interval
+
 __all__ = ["HEADLINES", "analysis_kind", "headline", "key_results_table"]
 
 
@@ -29,7 +31,7 @@ def analysis_kind(name: str, ds: xr.Dataset) -> str:
     if kind:
         return str(kind)
     for known in sorted(HEADLINES, key=len, reverse=True):
-        if name == known or name.startswith(known + "_") or name.startswith(known):
+        if name.startswith(known):
             return known
     return name
 
@@ -129,15 +131,6 @@ def headline(results: Mapping[str, xr.Dataset]) -> dict[str, Any]:
     return out
 
 
-def _interval(value: float | None, low: float | None, high: float | None, fmt: str = ".3g") -> str:
-    if value is None:
-        return "–"
-    text = f"{value:{fmt}}"
-    if low is not None and high is not None:
-        text += f" [{low:{fmt}}, {high:{fmt}}]"
-    return text
-
-
 def _share_triple(v: list[float | None]) -> tuple[float | None, float | None, float | None]:
     """``[share, low, high]`` with missing bounds as None."""
     share, low, high = (v + [None, None])[:3]
@@ -162,25 +155,25 @@ def key_results_table(block: Mapping[str, Any]) -> pd.DataFrame:
     for h in block.values():
         kind = h.get("analysis")
         if kind == "reliability":
-            text = _interval(h["pf"], h["pf_low"], h["pf_high"])
+            text = format_interval(h["pf"], h["pf_low"], h["pf_high"])
             if h.get("beta") is not None:
                 text += f", β = {h['beta']:.3g}"
             note = f"{h['n_runs']} runs" + ("" if h["reliable"] else f"; NOT RELIABLE: {h['reason']}")
             rows[f"Pf ({h['method']})"] = (text, note)
         elif kind == "pf_epistemic":
             rows["Pf under epistemic uncertainty"] = (
-                _interval(h["pf"], h["pf_credible_low"], h["pf_credible_high"]),
+                format_interval(h["pf"], h["pf_credible_low"], h["pf_credible_high"]),
                 f"predictive Pf [{float(h.get('credible') or 0.9):.0%} credible interval of Pf(E)]")
         elif kind == "decompose":
             for output, shares in (h.get("groups") or {}).items():
-                text = "; ".join(f"{g} " + _interval(*_share_triple(v), ".2f") for g, v in shares.items())
+                text = "; ".join(f"{g} " + format_interval(*_share_triple(v), ".2f") for g, v in shares.items())
                 by = "scale × kind" if any("/" in g for g in shares) else "group"
                 rows[f"Var({output}) explained by each {by} alone"] = (
                     text, f"law of total variance ({h.get('method')}); the rest is interactions between groups")
             for output, v in h["outputs"].items():
                 if v.get("epistemic_share") is not None:
                     rows[f"epistemic share of Var({output})"] = (
-                        _interval(v["epistemic_share"], v.get("epistemic_share_low"), v.get("epistemic_share_high"), ".2f"),
+                        format_interval(v["epistemic_share"], v.get("epistemic_share_low"), v.get("epistemic_share_high"), ".2f"),
                         "law of total variance: reducible by better knowledge")
         elif kind == "sensitivity":
             for what, text in h["top"].items():

@@ -22,7 +22,7 @@ from ..results import save
 from ..sensitivity import compare
 from ..variance import decompose
 from .html import HtmlReport
-from .tables import inputs_table
+from .tables import format_interval, inputs_table
 
 __all__ = ["DEFAULT_METHODS", "build_report", "comparison_table", "key_results", "sensitivity_report"]
 
@@ -172,10 +172,9 @@ def _with_split(model: ForwardModel, ds: xr.Dataset, n: int, rng: Any, backend: 
 
 
 def _interval(sel: xr.Dataset, name: str) -> str:
-    value = float(sel[name])
-    if f"{name}_low" in sel and np.isfinite(float(sel[f"{name}_low"])):
-        return f"{value:.3f} [{float(sel[f'{name}_low']):.3f}, {float(sel[f'{name}_high']):.3f}]"
-    return f"{value:.3f}"
+    bounded = f"{name}_low" in sel and np.isfinite(float(sel[f"{name}_low"]))
+    low, high = (float(sel[f"{name}_low"]), float(sel[f"{name}_high"])) if bounded else (None, None)
+    return format_interval(float(sel[name]), low, high, ".3f")
 
 
 def key_results(ds: xr.Dataset, *, top: int = 3) -> pd.DataFrame:

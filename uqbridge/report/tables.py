@@ -69,3 +69,19 @@ def failures_table(ds: xr.Dataset, *, limit: int = 20) -> pd.DataFrame:
     frame = pd.DataFrame.from_dict(rows, orient="index", columns=["status", "message"])
     frame.index.name = "sample"
     return frame
+
+
+def format_interval(value: float | None, low: float | None = None, high: float | None = None, fmt: str = ".3g") -> str:
+    """``value [low, high]`` (or ``value`` without bounds; "–" without a value), one format for all reports.
+
+    Examples
+    --------
+    >>> format_interval(0.5612, 0.289, 0.833, ".3f"), format_interval(None)
+    ('0.561 [0.289, 0.833]', '–')
+    """
+    if value is None:
+        return "–"
+    text = f"{value:{fmt}}"
+    if low is not None and high is not None:
+        text += f" [{low:{fmt}}, {high:{fmt}}]"
+    return text
