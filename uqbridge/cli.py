@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import os
 import sys
 import warnings
@@ -533,13 +534,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     parser = _parser()
     args = parser.parse_args(argv)
-    try:
-        return int(args.run(args))
-    except Exception as err:  # noqa: BLE001 - every failure is one line (the traceback with --debug)
-        if args.debug:
-            raise
-        print(f"uqbridge {args.command}: error: {error_line(err)}", file=sys.stderr)
-        return 2
+    with warnings.catch_warnings():
+        if not args.debug:
+            # a warning is one line too ("uqbridge run: warning: ..."), not Python's file:line + source
+            warnings.showwarning = functools.partial(_warning_line, args.command)
+        try:
+            return int(args.run(args))
+        except Exception as err:  # noqa: BLE001 - every failure is one line (the traceback with --debug)
+            if args.debug:
+                raise
+            print(f"uqbridge {args.command}: error: {error_line(err)}", file=sys.stderr)
+            return 2
+
+
+def _warning_line(command: str, message: Warning | str, category: type[Warning], *_: Any, **__: Any) -> None:
+    """Print a warning as one line on stderr, naming its kind unless it is a plain UserWarning."""
+    kind = "" if category is UserWarning else f" ({category.__name__})"
+    text = " ".join(str(message).split())
+    print(f"uqbridge {command}: warning{kind}: {text}", file=sys.stderr)
 
 
 def _disk_full(filename: Any) -> bool:
