@@ -155,6 +155,7 @@ def pf_epistemic(
     attrs = provenance(
         models[0] if len(models) == 1 else None, f"pf_epistemic[{method}]",
         seed=seed_attr(rng), n_runs=int(runs_j.sum()), wall_time_s=round(time.perf_counter() - started, 4),
+        n_failed=int(sum(int(r.attrs.get("n_failed", 0)) for r in results)),
         limit_state=ls.name, inner_method=method, outer_design="given samples" if samples is not None else design,
         credible=credible, confidence=confidence, reliable=reliable, warning="; ".join(warn),
         importance_measure="Spearman rank correlation of each epistemic input with log Pf(E)",
