@@ -3,6 +3,7 @@ at a time where the sign of g is most uncertain, classifies a Monte Carlo popula
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from typing import Any
@@ -12,12 +13,33 @@ import xarray as xr
 from scipy import linalg, optimize, special, stats
 from scipy.spatial import distance
 from scipy.stats import qmc
+from threadpoolctl import ThreadpoolController
 
 from ._common import Evaluator, positive_int, probability, result_dataset
 
 __all__ = ["active_learning"]
 
 _CHUNK = 100_000  # candidates per prediction block (bounds memory at ~chunk x training points)
+
+
+@functools.cache
+def _threadpools() -> ThreadpoolController:
+    """Built once, lazily (a controller scans the loaded libraries, ~8 ms)."""
+    return ThreadpoolController()
+
+
+def _one_blas_thread(method: Any) -> Any:
+    """Run ``method`` with one BLAS thread. The surrogate's linear algebra on one BLAS thread: its matrices are small (n ≤ a few hundred
+    runs), where OpenBLAS threads cost more than they give — 7× on a 150 × 150 Cholesky factor on an
+    idle machine, and far more when other processes hold the cores (busy-waiting threads); results
+    no longer depend on the thread count either. The model runs keep the caller's setting."""
+
+    @functools.wraps(method)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with _threadpools().limit(limits=1, user_api="blas"):
+            return method(*args, **kwargs)
+
+    return wrapper
 
 
 def active_learning(
@@ -290,6 +312,7 @@ class _KernelMixture:
         which = generator.integers(len(self.centres), size=m)
         return np.where(kernel[:, None], self.centres[which] + self.h * z, z)
 
+    @_one_blas_thread
     def weight(self, u: np.ndarray) -> np.ndarray:
         """φ(u)/q(u)."""
         d = u.shape[1]
@@ -352,6 +375,7 @@ class _Kriging:
         nll = 0.5 * n * math.log(sigma2) + float(np.log(np.diag(L)).sum())
         return nll, {"L": L, "alpha": alpha, "beta": beta, "sigma2": sigma2, "length": length}
 
+    @_one_blas_thread
     def fit(self, x: np.ndarray, y: np.ndarray) -> None:
         self.x, self.shift, self.scale = x, float(y.mean()), float(y.std()) or 1.0
         ys = (y - self.shift) / self.scale
@@ -371,6 +395,7 @@ class _Kriging:
         _, self.state = self._solve(best.x, x, ys)
         self.length = self.state["length"]
 
+    @_one_blas_thread
     def mean(self, z: np.ndarray) -> np.ndarray:
         s = self.state
         out = np.empty(len(z))
@@ -387,6 +412,7 @@ class _Kriging:
         var = np.maximum(1.0 - (v**2).sum(0), 0.0) * s["sigma2"]
         return self.scale * np.sqrt(var)
 
+    @_one_blas_thread
     def u_function(self, population: np.ndarray, u_stop: float, full: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """Mean of g and U = |μ|/σ; σ only where the prior bound |μ|/σ_prior is below u_stop (or below
         the smallest U found, visiting candidates in order of the bound) — the minimum is exact."""
