@@ -67,3 +67,43 @@ def test_ak_mcs_four_branch_defaults(k):
     r = active_learning(p.limit_state, max_runs=150, rng=3)
     assert r.attrs["reliable"] == 1 and int(r.n_runs) <= 150
     assert abs(float(r.pf) / p.pf - 1) <= 0.03
+
+
+def test_ak_mcs_failed_runs_are_left_out_and_reported():
+    """A model that breaks where x1 > 2.5 (raises there): AK-MCS fits its surrogate on the runs that
+    succeeded, never retries next to a failed run, and says so (unreliable, n_failed, n_blocked).
+    g = 2 − x2 does not depend on x1, so the estimate stays exact: Pf = Φ(−2) (closed form)."""
+    from test_reliability_failed_runs import INDEPENDENT, PF_INDEPENDENT
+
+    r = active_learning(INDEPENDENT, target_cov=0.05, rng=0)
+    assert r.attrs["reliable"] == 0 and r.attrs["n_failed"] > 0
+    assert "model runs failed" in r.attrs["reason"] and "solver diverged" in r.attrs["reason"]
+    assert int(r.n_blocked) > 0 and "failed run" in r.attrs["reason"]
+    g = np.asarray(r.train_g)
+    assert int(np.count_nonzero(~np.isfinite(g))) == r.attrs["n_failed"]  # failed runs kept, as NaN
+    assert np.all(np.asarray(r.train_u)[~np.isfinite(g), 0] > 2.5)
+    assert abs(float(r.pf) - PF_INDEPENDENT) <= 4 * float(r.pf_se)
+    assert float(r.pf_surrogate_low) <= float(r.pf) <= float(r.pf_surrogate_high)
+
+
+def test_ak_mcs_every_run_failing_is_an_error():
+    import uqbridge as uq
+    from uqbridge.reliability import LimitState
+
+    def down(x1, x2):
+        raise RuntimeError("licence server down")
+
+    m = uq.ForwardModel("broken", down, [uq.Input("x1", uq.Normal(0, 1)), uq.Input("x2", uq.Normal(0, 1))],
+                        [uq.Output("y")])
+    with pytest.raises(ValueError, match="licence server down"):
+        active_learning(LimitState(m, "y"), rng=0)
+
+
+def test_ak_mcs_same_seed_same_result():
+    """SPEC 7: the same seed gives the same runs and estimate (the surrogate's algebra runs on one
+    BLAS thread, so the result does not depend on the machine's thread count)."""
+    p = four_branch(7)
+    population = np.random.default_rng(5).standard_normal((5000, 2))
+    a, b = (active_learning(p.limit_state, candidates=population, target_cov=0.5, max_runs=60, rng=5) for _ in range(2))
+    assert int(a.n_runs) == int(b.n_runs) and float(a.pf) == float(b.pf)
+    np.testing.assert_array_equal(a.train_u.values, b.train_u.values)

@@ -148,7 +148,8 @@ def active_learning(
     # (Echard et al.): points far in the tails give the GP a chance to see a remote failure domain.
     half_width = np.abs(population).max(axis=0)
     train_u = (2 * qmc.LatinHypercube(d, rng=generator).random(n_initial) - 1) * half_width
-    train_g = ev(train_u)
+    train_g = ev(train_u, finite=False)
+    ev.require_some_success(train_g)
     gp = _Kriging(d)
     history: list[tuple[int, float, float]] = []
     converged = False
@@ -164,7 +165,8 @@ def active_learning(
     n_explore = min(max(32, 2 * d), 64)
     while True:
         if fitted_on != len(train_g):
-            gp.fit(train_u, train_g)
+            ok = np.isfinite(train_g)  # failed runs are left out of the fit (and reported)
+            gp.fit(train_u[ok], train_g[ok])
             fitted_on = len(train_g)
         if full or steps_since_full >= 10:
             mu_all, u_all = gp.u_function(population, u_stop, full=True)
@@ -180,8 +182,11 @@ def active_learning(
         pf = float(values.mean())
         se = float(values.std(ddof=1) / math.sqrt(n_pop)) if n_pop > 1 else math.inf
         failures = int(np.count_nonzero(fail))
-        min_u = float(u_all.min())
-        unc = u_all < u_stop
+        # candidates next to a failed run: the model cannot tell their sign, so they are neither
+        # learnt from nor waited for; they keep the surrogate's sign and are reported (n_blocked)
+        blocked = _near(population, train_u[~np.isfinite(train_g)], 0.5 * float(np.min(gp.length)))
+        min_u = float(u_all[~blocked].min()) if not blocked.all() else math.inf
+        unc = (u_all < u_stop) & ~blocked
         history.append((ev.n_runs, pf, min_u))
         # expected share of misclassified probability mass: Φ(−U) per candidate under the GP
         doubt = float((weights[unc] * special.ndtr(-u_all[unc])).sum())
@@ -200,8 +205,9 @@ def active_learning(
                 v = generator.standard_normal((n_x, d))
                 radius = max(float(-stats.norm.ppf(min(max(pf, 1e-300), 0.5))), 1.0) + 0.5
                 v *= radius / np.linalg.norm(v, axis=1, keepdims=True)
-                g_x = ev(v)
-                wrong = int(np.count_nonzero((gp.mean(v) <= 0) != (g_x <= 0)))
+                g_x = ev(v, finite=False)
+                ok = np.isfinite(g_x)
+                wrong = int(np.count_nonzero((gp.mean(v[ok]) <= 0) != (g_x[ok] <= 0)))
                 train_u, train_g = np.concatenate([train_u, v]), np.concatenate([train_g, g_x])
                 explored += 1
                 explore_note = (f"{wrong} of {n_x} exploratory points on the sphere of radius {radius:.2f} misclassified by the surrogate"
@@ -239,16 +245,19 @@ def active_learning(
         if ev.n_runs >= max_runs:
             break
         steps_since_full += 1
-        pool = active if active.size else np.arange(n_pop)
+        pool = active[~blocked[active]]
+        if not pool.size:
+            pool = np.flatnonzero(~blocked)
         # in the importance stage U is weighted by the density ratio: a doubtful candidate counts as
         # much as the probability it carries
         score = u_all[pool] / np.sqrt(np.maximum(weights[pool], 1e-300)) if stage == "importance" else u_all[pool]
         chosen = pool[_pick(population[pool], score, min(batch, max_runs - ev.n_runs), 0.5 * float(np.min(gp.length)))]
         train_u = np.concatenate([train_u, population[chosen]])
-        train_g = np.concatenate([train_g, ev(population[chosen])])
+        train_g = np.concatenate([train_g, ev(population[chosen], finite=False)])
 
     mu, u_value = mu_all, u_all
-    uncertain = u_value < u_stop
+    blocked = _near(population, train_u[~np.isfinite(train_g)], 0.5 * float(np.min(gp.length)))
+    uncertain = (u_value < u_stop) & ~blocked
     n_pop = population.shape[0]
     if stage == "monte carlo":
         se = math.sqrt(pf * (1 - pf) / n_pop)
@@ -269,6 +278,10 @@ def active_learning(
     if pf > 0 and se / pf > max(target_cov, 0.035):
         reason = "; ".join(r for r in (reason, f"CoV {se / pf:.3f} of the population estimate above {max(target_cov, 0.035)}") if r)
         converged = False
+    if blocked.any():
+        reason = "; ".join(r for r in (reason, f"{int(blocked.sum())} candidates lie within half a correlation length of a "
+                                       "failed run: the surrogate, fitted without the failed runs, classifies them "
+                                       "(pf_surrogate_low/high bound what they could change)") if r)
     if pf == 0:
         reason = "; ".join(r for r in (reason, "no candidate classified as failed") if r)
     return result_dataset(
@@ -277,8 +290,9 @@ def active_learning(
         variables={
             "n_candidates": ((), n_pop),
             "n_uncertain": ((), int(uncertain.sum()), {"long_name": f"candidates with U < {u_stop}"}),
-            "pf_surrogate_low": ((), float(np.mean(weights * ((mu <= 0) & ~uncertain)))),
-            "pf_surrogate_high": ((), min(float(np.mean(weights * ((mu <= 0) | uncertain))), 1.0)),
+            "n_blocked": ((), int(blocked.sum()), {"long_name": "candidates within half a correlation length of a failed run"}),
+            "pf_surrogate_low": ((), float(np.mean(weights * ((mu <= 0) & ~uncertain & ~blocked)))),
+            "pf_surrogate_high": ((), min(float(np.mean(weights * ((mu <= 0) | uncertain | blocked))), 1.0)),
             "train_u": (("train", "input"), train_u),
             "train_g": ("train", train_g),
             "history_runs": ("iteration", runs.astype(int)),
@@ -325,6 +339,14 @@ class _KernelMixture:
             log_q = np.logaddexp(math.log(self.defensive) + log_phi, math.log(1 - self.defensive) + log_k)
             out[i : i + 20_000] = np.exp(log_phi - log_q)
         return out
+
+
+def _near(points: np.ndarray, centres: np.ndarray, radius: float) -> np.ndarray:
+    """Mask of the rows of ``points`` within ``radius`` of a row of ``centres``."""
+    near = np.zeros(len(points), dtype=bool)
+    for c in centres:
+        near |= ((points - c) ** 2).sum(1) < radius * radius
+    return near
 
 
 def _pick(population: np.ndarray, u_value: np.ndarray, k: int, spacing: float) -> np.ndarray:
