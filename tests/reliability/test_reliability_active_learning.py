@@ -58,6 +58,39 @@ def test_ak_mcs_r_minus_s():
     assert abs(float(r.pf) - exact) <= 4 * float(r.pf_se)
 
 
+def test_ak_mcs_four_branch_defaults_hard_seed():
+    """k = 6, seed 7: the first surrogate misses a branch (Pf 3.6e-3), the exploratory check finds
+    it; the run must still end reliable within the budget of issue 19 (150 runs) and agree with the
+    exact 1-D integral (4.4573e-3) within 4 standard errors of its candidate population."""
+    p = four_branch(6)
+    r = active_learning(p.limit_state, max_runs=150, rng=7)
+    assert r.attrs["reliable"] == 1 and int(r.n_runs) <= 150, r.attrs["reason"]
+    assert abs(float(r.pf) - p.pf) <= 4 * float(r.pf_se)
+
+
+def test_ak_mcs_rebuilds_a_poor_importance_density():
+    """k = 7, seed 13: learning in the importance stage finds failures that the density built from
+    the first surrogate hardly covers (weights up to 10); the density is rebuilt instead of growing
+    the population to millions of candidates. Exact Pf 2.2228e-3 (1-D integral)."""
+    p = four_branch(7)
+    r = active_learning(p.limit_state, max_runs=150, rng=13)
+    assert r.attrs["importance_rebuilds"] >= 1 and int(r.n_candidates) <= 200_000
+    assert r.attrs["reliable"] == 1 and int(r.n_runs) <= 150, r.attrs["reason"]
+    assert abs(float(r.pf) - p.pf) <= 4 * float(r.pf_se)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("k", [6, 7])
+def test_ak_mcs_four_branch_ten_seeds(k):
+    """Issue 19: defaults within 3 % of the exact Pf on 10 of 10 seeds with <= 150 runs, each run
+    reliable (four-branch, Waarts 2000; Echard et al. 2011 Tables 1-2)."""
+    p = four_branch(k)
+    for seed in range(10):
+        r = active_learning(p.limit_state, max_runs=150, rng=seed)
+        assert r.attrs["reliable"] == 1 and int(r.n_runs) <= 150, (seed, r.attrs["reason"])
+        assert abs(float(r.pf) / p.pf - 1) <= 0.03, seed
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("k", [6, 7])
 def test_ak_mcs_four_branch_defaults(k):
