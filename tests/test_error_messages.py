@@ -212,3 +212,21 @@ def test_a_run_where_every_sample_failed_exits_2(capsys, tmp_path):
         line = _one_line_error(capsys, ["propagate", "borehole", "-n", "16", "--set", "rw=-1"],
                                "failed on every one of its 16 samples", "is not finite")
     assert "check the model's options and inputs" in line
+
+
+@pytest.mark.parametrize("bad", ["abc", True, -1, 1.5])
+def test_rng_that_numpy_cannot_take_is_named(bad):
+    """Every random function takes ``rng`` (SciPy SPEC 7); anything else is refused by name."""
+    from uqbridge import decompose, propagate
+    from uqbridge.registry import get_model
+    from uqbridge.reliability import monte_carlo
+    from uqbridge.reliability.problems import linear
+
+    model = get_model("ishigami")
+    for where, call in [
+        ("propagate", lambda: propagate(model, 10, rng=bad)),
+        ("decompose", lambda: decompose(model, n=16, rng=bad)),
+        ("monte_carlo", lambda: monte_carlo(linear(2.0).limit_state, rng=bad)),
+    ]:
+        with pytest.raises(TypeError, match=rf"^{where}: rng must be None, a non-negative int seed"):
+            call()

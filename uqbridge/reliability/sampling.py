@@ -13,6 +13,7 @@ import xarray as xr
 from scipy import special, stats
 from scipy.stats import qmc
 
+from .. import checks
 from ._common import Evaluator, positive_int, probability, result_dataset
 from .form import form
 
@@ -76,7 +77,7 @@ def monte_carlo(
     confidence = probability(confidence, "confidence", "monte_carlo")
     if design not in MC_DESIGNS:
         raise ValueError(f"monte_carlo: design must be one of {MC_DESIGNS}, got {design!r}")
-    generator = np.random.default_rng(rng)
+    generator = checks.generator(rng, "monte_carlo: rng")
     d = ev.dim
     history: list[tuple[int, float, float]] = []
     extra: dict[str, float] = {}
@@ -248,7 +249,7 @@ def importance_sampling(
     log_w = special.log_ndtr(-betas)
     mixture = _Mixture(np.exp(log_w - special.logsumexp(log_w)), centres, np.broadcast_to(np.eye(d), (len(centres), d, d)).copy(),
                        defensive)
-    generator = np.random.default_rng(rng)
+    generator = checks.generator(rng, "importance_sampling: rng")
 
     stages: list[_Mixture] = []
     sizes: list[int] = []

@@ -11,6 +11,7 @@ import numpy as np
 import xarray as xr
 from scipy import special
 
+from .. import checks
 from ._common import Evaluator, positive_int, probability, result_dataset
 
 __all__ = ["subset_simulation"]
@@ -93,7 +94,7 @@ def subset_simulation(
             f"subset_simulation: n_per_level*p0 and 1/p0 must be integers, got n_per_level={n}, p0={p0}"
         )
     n_seeds, chain_length = int(round(n_seeds)), int(round(chain_length))
-    generator = np.random.default_rng(rng)
+    generator = checks.generator(rng, "subset_simulation: rng")
     d = ev.dim
 
     u = generator.standard_normal((n, d))
