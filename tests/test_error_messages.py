@@ -205,6 +205,9 @@ def test_a_full_disk_is_named_as_such(monkeypatch, tmp_path):
     assert error_line(err) == f"Permission denied: {str(tmp_path / 'batch.nc')!r}"
     monkeypatch.setattr(shutil, "disk_usage", lambda path: usage(100, 100, 0))
     assert error_line(err).startswith("no space left on the device holding")
+    # a missing path on a device with no free space (e.g. /proc) is a missing path, not a full disk
+    missing = FileNotFoundError(2, "No such file or directory", str(tmp_path / "nowhere" / "x"))
+    assert error_line(missing).startswith("No such file or directory")
 
 
 def test_a_run_where_every_sample_failed_exits_2(capsys, tmp_path):
@@ -212,6 +215,13 @@ def test_a_run_where_every_sample_failed_exits_2(capsys, tmp_path):
         line = _one_line_error(capsys, ["propagate", "borehole", "-n", "16", "--set", "rw=-1"],
                                "failed on every one of its 16 samples", "is not finite")
     assert "check the model's options and inputs" in line
+
+
+def test_negative_seed_on_the_command_line(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["propagate", "ishigami", "-n", "10", "--seed", "-1"])
+    assert exit_.value.code == 2
+    assert "--seed: expected a non-negative integer seed, got '-1'" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("bad", ["abc", True, -1, 1.5])
