@@ -80,7 +80,7 @@ def monte_carlo(
     generator = checks.generator(rng, "monte_carlo: rng")
     d = ev.dim
     history: list[tuple[int, float, float]] = []
-    extra: dict[str, float] = {}
+    extra: dict[str, Any] = {}
 
     if design == "mc":
         n = failures = 0
