@@ -17,10 +17,11 @@ import xarray as xr
 from . import checks
 from .designs import unit_design
 from .execution import OK, Backend, evaluate
+from .index_checks import SensitivityWarning, index_warnings
 from .model import ForwardModel
 from .results import provenance, seed_attr
 
-__all__ = ["METHODS", "conditional_distributions", "decompose", "default_groups"]
+__all__ = ["METHODS", "conditional_distributions", "decompose", "default_groups", "share_warnings"]
 
 METHODS = ("pick_freeze", "nested", "pce")
 _TERMS = ("explained", "residual", "total")
@@ -153,7 +154,31 @@ def decompose(
         model, f"decompose:{method}", seed=seed, groups=named,
         n_runs=n_runs, n_failed=n_failed, confidence=confidence, wall_time_s=time.perf_counter() - start, **extra,
     )
+    for text in share_warnings(ds):
+        warnings.warn(f"decompose(method={method!r}): {text}", SensitivityWarning, stacklevel=2)
     return ds
+
+
+def share_warnings(ds: xr.Dataset, *, max_width: float = 0.3) -> list[str]:
+    """Closed and total shares of a :func:`decompose` result a reader should not take at face value
+    (see :func:`uqbridge.index_checks.index_warnings`): wide intervals, shares outside [0, 1], closed
+    above total. Also issued as :class:`~uqbridge.index_checks.SensitivityWarning` by ``decompose``.
+
+    Examples
+    --------
+    >>> ds = xr.Dataset({"explained_share": (("output", "group"), [[1.4]]), "total_share": (("output", "group"), [[0.9]])},
+    ...                 coords={"output": ["y"], "group": ["pores"]})
+    >>> share_warnings(ds)
+    ['y, pores: closed share 1.4 is outside [0, 1] (noise; increase n)', 'y, pores: closed share 1.4 exceeds its total 0.9 (impossible; increase n)']
+    """
+    view = xr.Dataset({
+        f"group_{new}{suffix}": ds[f"{old}_share{suffix}"]
+        for old, new in (("explained", "first"), ("total", "total"))
+        for suffix in ("", "_low", "_high")
+        if f"{old}_share{suffix}" in ds
+    })
+    return [t.replace("group_first index", "closed share").replace("closed index", "closed share")
+            for t in index_warnings(view, max_width=max_width)]
 
 
 def conditional_distributions(
