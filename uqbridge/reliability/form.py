@@ -135,17 +135,17 @@ def form(
     generator = np.random.default_rng(rng)
     budget = _Budget(ev, max_runs)
 
-    searches = [_ihlrf(ev, grad_fn, first, tol, max_iter, budget, [])]
+    searches = [_search(ev, grad_fn, first, tol, max_iter, budget, [])]
     if searches[0]["reason"] == "zero gradient" and searches[0]["iterations"] <= 1:
         # a flat start (e.g. a symmetric g at the median) says nothing: try once off the origin
         direction = generator.normal(size=d)
-        searches.append(_ihlrf(ev, grad_fn, first + direction / np.linalg.norm(direction), tol, max_iter, budget, []))
+        searches.append(_search(ev, grad_fn, first + direction / np.linalg.norm(direction), tol, max_iter, budget, []))
     radius = max(abs(_best(searches)["beta"]), 1.0)
     for _ in range(n_starts - 1):
         if budget.spent:
             break
         direction = generator.normal(size=d)
-        searches.append(_ihlrf(ev, grad_fn, radius * direction / np.linalg.norm(direction), tol, max_iter, budget,
+        searches.append(_search(ev, grad_fn, radius * direction / np.linalg.norm(direction), tol, max_iter, budget,
                                _points(searches)))
 
     warnings: list[str] = []
@@ -159,7 +159,7 @@ def form(
             for leaf in leaves(ls):
                 sub = Evaluator(leaf, "form")
                 sub_grad, _ = gradient_function(sub, gradient, step)
-                s = _ihlrf(sub, sub_grad, first, tol, max_iter, _Budget(sub, max_runs), [])
+                s = _search(sub, sub_grad, first, tol, max_iter, _Budget(sub, max_runs), [])
                 ev.n_runs += sub.n_runs
                 if s["converged"]:
                     component_betas.append(s["beta"])
@@ -179,7 +179,7 @@ def form(
             before = len(_points(searches))
             for u_start in unexplained[:3]:
                 if not budget.spent:
-                    searches.append(_ihlrf(ev, grad_fn, u_start, tol, max_iter, budget, _points(searches)))
+                    searches.append(_search(ev, grad_fn, u_start, tol, max_iter, budget, _points(searches)))
             if len(_points(searches)) == before:
                 break
         if explore_failures:
@@ -317,18 +317,32 @@ def _check_continuous(ev: Evaluator, where: str) -> None:
         )
 
 
-def _ihlrf(
+def _search(
     ev: Evaluator, grad_fn: GradientFunction, u0: np.ndarray, tol: float, max_iter: int, budget: _Budget,
     known: list[dict[str, Any]],
 ) -> dict[str, Any]:
-    """One iHL-RF search from ``u0``; stops at convergence, at a design point in ``known``
-    (``duplicate``), when stalled, or when the run budget is spent."""
+    """One SQP search for the design point from ``u0``; stops at convergence, at a design point in
+    ``known`` (``duplicate``), when stalled, or when the run budget is spent.
+
+    Minimises ½‖u‖² subject to g(u) = 0. Each step solves the quadratic subproblem
+    ``min ½ dᵀW d + u·d  s.t.  g + ∇g·d = 0`` with W a damped-BFGS approximation of the Hessian of the
+    Lagrangian ``½‖u‖² + λ g`` (Powell 1978; Nocedal & Wright 2006, Alg. 18.3), updated from the
+    gradients the search computes anyway; with W = I the step is the HL-RF step. Steps are accepted
+    by an Armijo test on the exact-penalty merit ``½‖u‖² + c|g|`` with ``c`` just above the multiplier
+    (Zhang & Der Kiureghian 1997 use the same merit with a much larger ``c``, which is what makes
+    iHL-RF crawl along curved surfaces); a rejected full step first tries a second-order correction
+    back onto the linearised surface (one run), which keeps the Maratos effect from forcing
+    short steps near the solution. Every point is evaluated once: g at the accepted trial is reused
+    by the next gradient.
+    """
     u = _clip(np.asarray(u0, dtype=float))
     g, G = (a[0] for a in grad_fn(u[None, :]))
     g_scale = abs(g) if g != 0 else 1.0
+    n = u.size
+    W = np.eye(n)
     history_beta, history_runs = [], []
     converged, duplicate, reason, it = False, False, "", 0
-    alpha, norm_g, stalls, no_progress = np.zeros_like(u), 0.0, 0, 0
+    alpha, norm_g, stalls, no_progress, c = np.zeros_like(u), 0.0, 0, 0, 0.0
     best_state: tuple[Any, ...] = (np.inf, u, g, alpha, norm_g)
     for it in range(1, max_iter + 1):
         norm_g = float(np.linalg.norm(G))
@@ -360,28 +374,49 @@ def _ihlrf(
         if budget.spent:
             reason = "run budget max_runs spent"
             break
-        d = ((G @ u - g) / norm_g**2) * G - u
-        # Zhang & Der Kiureghian (1997): c large enough for the HL-RF direction to descend the merit.
-        c = 2.0 * max(np.linalg.norm(u) / norm_g, 0.5 * np.linalg.norm(u + d) ** 2 / abs(g) if g != 0 else 0.0)
+        # quadratic subproblem: W d + u + λ∇g = 0, g + ∇g·d = 0
+        Wu, WG = _solve(W, np.column_stack([u, G]))
+        if not G @ WG > 0:  # a degenerate quasi-Newton matrix: restart from the HL-RF step
+            W, Wu, WG = np.eye(n), u, G
+        lam_qp = (g - G @ Wu) / (G @ WG)
+        d = -(Wu + lam_qp * WG)
+        # exact-penalty weight: above |λ| (descent for any positive definite W), never decreasing within
+        # a search so that the merit values compared stay comparable
+        c = max(c, 1.5 * abs(lam_qp), 1e-3 * float(np.linalg.norm(u)) / norm_g)
         merit0 = 0.5 * u @ u + c * abs(g)
-        slope = (u + c * np.sign(g) * G) @ d
-        lam, accepted, trial, g_trial = 1.0, False, u, g
+        slope = u @ d - c * abs(g)  # directional derivative of the merit along d (∇g·d = −g)
+        accepted, trial, g_trial, lam = False, u, g, 1.0
+        corrected = False
         for _ in range(_MAX_HALVINGS + 1):
             candidate = _clip(u + lam * d)
             g_candidate = float(ev(candidate[None, :], finite=False)[0])
             if np.isfinite(g_candidate):
                 trial, g_trial = candidate, g_candidate
-                if 0.5 * trial @ trial + c * abs(g_trial) - merit0 <= 0.5 * lam * min(slope, 0.0):
+                if 0.5 * trial @ trial + c * abs(g_trial) - merit0 <= 1e-4 * lam * min(slope, 0.0):
                     accepted = True
                     break
+                if lam == 1.0 and not corrected:
+                    # second-order correction: back onto the linearised surface from the full step
+                    corrected = True
+                    soc = _clip(candidate - (g_candidate / norm_g**2) * G)
+                    g_soc = float(ev(soc[None, :], finite=False)[0])
+                    if np.isfinite(g_soc) and 0.5 * soc @ soc + c * abs(g_soc) - merit0 <= 1e-4 * min(slope, 0.0):
+                        trial, g_trial, accepted = soc, g_soc, True
+                        break
             lam *= 0.5
         moved = float(np.linalg.norm(trial - u))
         stalls = 0 if accepted and moved > tol * max(1.0, float(np.linalg.norm(u))) else stalls + 1
         if stalls >= 3 or trial is u:
             reason = "stalled: the line search no longer decreases the merit function"
             break
-        u, g = trial, g_trial
-        G = grad_fn(u[None, :], g0=g)[1][0]
+        if known and _near(trial, known):
+            # a restart that steps onto a design point already found stops before its gradient
+            u, g, converged, duplicate, reason = trial, g_trial, True, True, "reached a design point already found"
+            break
+        G_new = grad_fn(trial[None, :], g0=g_trial)[1][0]
+        if np.all(np.isfinite(G_new)):
+            W = _damped_bfgs(W, trial - u, (trial - u) + lam_qp * (G_new - G))
+        u, g, G = trial, g_trial, G_new
     else:
         reason = f"tolerance {tol} not reached in {max_iter} iterations"
     if not converged and np.isfinite(best_state[0]):
@@ -392,6 +427,29 @@ def _ihlrf(
         "reason": reason, "iterations": it, "history_beta": history_beta, "history_runs": history_runs,
         "norm_grad": norm_g,
     }
+
+
+def _damped_bfgs(W: np.ndarray, s: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """BFGS update of W with Powell's damping, which keeps W positive definite when the Lagrangian
+    is not convex along s (Nocedal & Wright 2006, Procedure 18.2)."""
+    Ws = W @ s
+    sWs = float(s @ Ws)
+    if not (np.isfinite(sWs) and sWs > 1e-300):
+        return W
+    sy = float(s @ y)
+    theta = 1.0 if sy >= 0.2 * sWs else 0.8 * sWs / (sWs - sy)
+    r = theta * y + (1 - theta) * Ws
+    updated = W - np.outer(Ws, Ws) / sWs + np.outer(r, r) / float(s @ r)
+    return updated if np.all(np.isfinite(updated)) else W
+
+
+def _solve(W: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The two columns of W⁻¹b (NaN when W is singular, which the caller treats as a reset)."""
+    try:
+        x = np.linalg.solve(W, b)
+    except np.linalg.LinAlgError:
+        x = np.full_like(b, np.nan)
+    return x[:, 0], x[:, 1]
 
 
 def _clip(u: np.ndarray) -> np.ndarray:
