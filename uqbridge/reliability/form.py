@@ -366,8 +366,8 @@ def _search(
         crit = max(abs(g) / g_scale, np.linalg.norm(u - (alpha @ u) * alpha) / max(1.0, float(np.linalg.norm(u))))
         # progress: the convergence criterion halves, or β drops (leaving a saddle of the distance,
         # e.g. the crest of a concave surface, the criterion grows again while β falls)
-        if crit < 0.5 * best_state[0] or history_beta[-1] < best_beta - 1e-3 * max(1.0, abs(best_beta)):
-            best_state, best_beta, no_progress = (crit, u, g, alpha, norm_g), min(best_beta, history_beta[-1]), 0
+        if crit < 0.5 * best_state[0] or history_beta[-1] < best_beta - 1e-4 * max(1.0, abs(best_beta)):
+            best_state, best_beta, no_progress = (crit, u, g, alpha, norm_g), history_beta[-1], 0
         else:
             no_progress += 1
         if crit <= tol:
@@ -390,13 +390,12 @@ def _search(
             W, Wu, WG = np.eye(n), u, G
         lam_qp = (g - G @ Wu) / (G @ WG)
         d = -(Wu + lam_qp * WG)
-        # exact-penalty weight: above |λ| (descent for any positive definite W), never decreasing within
-        # a search so that the merit values compared stay comparable
-        c = max(c, 1.5 * abs(lam_qp), 1e-3 * float(np.linalg.norm(u)) / norm_g)
+        # exact-penalty weight above |λ| (descent for any positive definite W), relaxed towards 1.5|λ| by
+        # Powell's (1978) rule: a weight inflated far from the surface would make the search crawl later
+        c = max(0.5 * (c + 1.5 * abs(lam_qp)), 1.5 * abs(lam_qp), 1e-3 * float(np.linalg.norm(u)) / norm_g)
         merit0 = 0.5 * u @ u + c * abs(g)
         slope = u @ d - c * abs(g)  # directional derivative of the merit along d (∇g·d = −g)
-        accepted, trial, g_trial, lam = False, u, g, 1.0
-        corrected = False
+        accepted, trial, g_trial, lam, corrected = False, u, g, 1.0, False
         for _ in range(_MAX_HALVINGS + 1):
             candidate = _clip(u + lam * d)
             g_candidate = float(ev(candidate[None, :], finite=False)[0])
