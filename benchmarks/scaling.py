@@ -20,6 +20,7 @@ figures, and the load averages printed before and after.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import time
 from collections.abc import Callable
@@ -80,6 +81,8 @@ def spread(values: list[float], fmt: str = ".2f") -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
+    # the scheduler's shutdown chatter (INFO) would bury the table
+    logging.getLogger("distributed").setLevel(logging.ERROR)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=96, help="cell problems to solve")
     parser.add_argument("--grid", type=int, default=64, help="grid cells per edge of the 2-D cell")

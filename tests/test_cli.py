@@ -191,3 +191,18 @@ def test_serve_with_set_leaves_fixed_inputs_out_of_the_vector():
     assert "input vector 0 (2 values): x1, x2" in text and "fixed (not in the input vector): x3 = 0.5" in text
     assert served.supports_gradient() and served.gradient(0, 0, [[x1, x2]], [1.0]) == pytest.approx(
         [np.cos(x1) * (1 + 0.1 * 0.5**4), 14 * np.sin(x2) * np.cos(x2)], rel=1e-10)
+
+
+def test_warnings_are_one_line_too(tmp_path, capsys):
+    """Issue #18: a warning raised during a command prints as one line, not Python's file:line + source
+    (an error printed after it stays the last line)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        assert main(["campaign", "ishigami", "-n", "20", "--store", str(tmp_path / "s")]) == 0
+        err = capsys.readouterr().err.strip().splitlines()
+        assert err and all(line.startswith("uqbridge campaign: warning (RuntimeWarning): ") for line in err), err
+        assert main(["campaign", "ishigami", "-n", "20", "--store", str(tmp_path / "s")]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith("uqbridge campaign: error: store"), err

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import xarray as xr
 
+from . import checks
 from .distributions import distribution_from_dict
 from .model import ForwardModel
 from .registry import get_model
@@ -330,7 +331,7 @@ def _reliability(model: ForwardModel, options: dict[str, Any], rng: Any, ex: _Ex
     if options:
         raise StudyError(f"reliability: unknown option(s) {sorted(options)}")
     out: dict[str, xr.Dataset] = {}
-    rngs = np.random.default_rng(rng).spawn(len(methods))
+    rngs = checks.generator(rng, "reliability: rng").spawn(len(methods))
     form_result = None
     for method, r in zip(methods, rngs):
         if method not in reliability_methods():
@@ -428,7 +429,7 @@ def _stage_surrogate(model: ForwardModel, options: dict[str, Any], rng: Any, ex:
     replace_model = bool(options.pop("replace_model", False))
     if "stage" not in options:
         raise StudyError("stage_surrogate: 'stage' (model name, scale label or index of the stage) is required")
-    fit_rng, macro_rng = np.random.default_rng(rng).spawn(2)
+    fit_rng, macro_rng = checks.generator(rng, "stage_surrogate: rng").spawn(2)
     # surrogate_stage refuses a model that is not a chain with a TypeError naming it
     chain_model = surrogate_stage(model, options.pop("stage"), rng=fit_rng, backend=ex.backend, **options)  # type: ignore[arg-type]
     out = {"stage_surrogate": chain_model.surrogate_reports[-1].drop_vars(["holdout_reference", "holdout_surrogate"])}

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from . import checks
 from .designs import unit_design
 from .execution import OK, Backend, evaluate
 from .model import ForwardModel
@@ -136,7 +137,7 @@ def decompose(
     for o in outputs:
         model.output(o)
     seed = seed_attr(rng)
-    rng = np.random.default_rng(rng)
+    rng = checks.generator(rng, "decompose: rng")
     start = time.perf_counter()
     if method == "pick_freeze":
         terms, n_runs, n_failed = _pick_freeze(model, checked, outputs, n, design, rng, confidence, n_bootstrap, backend)
@@ -194,7 +195,7 @@ def conditional_distributions(
     names = list(model.inputs.epistemic if group is None else group)
     groups = _check_groups(model, {"group": names})
     outputs = list(model.output_names if outputs is None else outputs)
-    rng = np.random.default_rng(rng)
+    rng = checks.generator(rng, "conditional_distributions: rng")
     start = time.perf_counter()
     values, y, ok = _nested_runs(model, groups["group"], outputs, n_outer, n_inner, design, rng, backend)
     levels = (np.arange(n_levels) + 1) / (n_levels + 1)

@@ -120,3 +120,22 @@ def test_nutpie_matches_conjugate_posterior(linear_data, mass_matrix):
     assert result.idata.posterior.attrs["engine"] == "nutpie"
     assert {"log_likelihood", "posterior_predictive", "constant_data"} <= set(result.idata.groups())
     _check_moments(result, linear_data)
+
+
+def test_smc_survives_a_model_failing_on_part_of_the_prior(linear_data):
+    """Issue #18 (defect 13): a black box raising for a > 4 (prior mass 6.7 %, posterior mass ~0) must
+    not abort SMC; the failed parameter points are rejected, counted and reported, and the posterior
+    still matches the conjugate one (Bishop 2006, eqs. 3.49–3.51)."""
+
+    def function(x, a, b):
+        if np.any(a > 4.0):
+            raise FloatingPointError("solver diverged")
+        return {"y": a + b * x}
+
+    flaky = linear_model(differentiable=False)
+    flaky = type(flaky)("linear_flaky", function, list(flaky.inputs), list(flaky.outputs))
+    with pytest.warns(RuntimeWarning, match=r"model failed at \d+ of \d+ parameter points.*solver diverged"):
+        result = calibrate(flaky, linear_data, noise=("known", SIGMA), draws=1000, chains=2, rng=4)
+    attrs = result.idata.posterior.attrs
+    assert attrs["n_failed"] > 0 and "zero likelihood" in attrs["failed_note"]
+    _check_moments(result, linear_data)

@@ -33,6 +33,13 @@ class ModelOp(Op):
     outputs : sequence of str
         Outputs returned, as the rows of the result.
 
+    Notes
+    -----
+    A model that raises, or returns a non-finite value, on some observations fails those only
+    (:func:`~uqbridge.execution.evaluate_batch`): the parameter point gets a zero likelihood (the
+    sampler rejects it) and the Op counts it in ``n_failed_calls`` with the first message in
+    ``first_failure``.
+
     Examples
     --------
     >>> from uqbridge import ForwardModel, Input, Normal, Output
@@ -59,6 +66,8 @@ class ModelOp(Op):
         self.outputs = tuple(outputs)
         self.n_calls = 0
         self.n_runs = 0
+        self.n_failed_calls = 0  # parameter points at which the model failed on some observation
+        self.first_failure = ""
 
     def __eq__(self, other: object) -> bool:
         return self is other
@@ -76,13 +85,23 @@ class ModelOp(Op):
         return Apply(self, inputs, [pt.dmatrix()])
 
     def perform(self, node, inputs, output_storage):
+        from ..execution import evaluate_batch
+
         values = dict(self.conditions)
         values.update({name: np.asarray(v) for name, v in zip(self.parameters, inputs)})
-        with np.errstate(all="ignore"):
-            out = self.model(**values)
+        # a model raising on some observations fails those only (never the sampler): their outputs
+        # are NaN, and the parameter point gets a zero likelihood below
+        batch = evaluate_batch(self.model, self.model.complete(values))
         self.n_calls += 1
         self.n_runs += int(np.asarray(inputs[0]).size) if inputs else 1
-        result = np.stack([out[o] for o in self.outputs])
+        failed = batch.status != 0
+        if failed.any():
+            self.n_failed_calls += 1
+            if not self.first_failure:
+                k = int(np.flatnonzero(failed)[0])
+                point = {name: float(np.asarray(v)[k]) for name, v in zip(self.parameters, inputs)}
+                self.first_failure = f"{batch.message[k]} at {point}"
+        result = np.stack([batch.outputs[o] for o in self.outputs])
         # a non-finite model value must give a -inf log-likelihood (a rejected proposal), not NaN:
         # a huge finite value does that for the normal and Student-t likelihoods
         output_storage[0][0] = np.where(np.isfinite(result), result, 1e300)

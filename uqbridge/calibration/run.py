@@ -16,6 +16,7 @@ import pymc as pm
 import xarray as xr
 from pytensor.graph.traversal import ancestors
 
+from .. import checks
 from ..checks import positive_int
 from ..model import ForwardModel
 from ..results import provenance, seed_attr
@@ -195,7 +196,7 @@ def calibrate(
             "use path='smc' (black box) or path='surrogate' (polynomial chaos + NUTS)"
         )
     seed = rng
-    rng = np.random.default_rng(rng)
+    rng = checks.generator(rng, "calibrate: rng")
     # PyMC spawns independent per-chain streams from one integer seed (SeedSequence)
     sample_seed, ppc_seed = (int(s) for s in rng.integers(2**31 - 1, size=2))
     check_rng, pce_rng = rng.spawn(2)
@@ -249,6 +250,8 @@ def calibrate(
     extra: list[str] = []
     check = None
     n_runs: int | str = "n/a (compiled tensor graph)"
+    n_failed: int | str = 0 if cores == 1 or graph_model.differentiable else "n/a (sampled in worker processes)"
+    failed_note = ""
     if pce is not None:
         samples = {
             n: np.asarray(idata.posterior[n].stack(_s=("chain", "draw")).transpose("_s", ...).values)
@@ -268,10 +271,19 @@ def calibrate(
         ops = [v.owner.op for v in ancestors(pmm.observed_RVs) if v.owner and isinstance(v.owner.op, ModelOp)]
         # with cores > 1 the Op runs in worker processes and its counter stays here at zero
         n_runs = ops[0].n_runs if ops and cores == 1 else "n/a (sampled in worker processes)"
+        n_failed = ops[0].n_failed_calls if ops and cores == 1 else n_failed
+        if ops and ops[0].n_failed_calls:
+            failed_note = (
+                f"the model failed at {ops[0].n_failed_calls} of {ops[0].n_calls} parameter points the sampler "
+                f"tried (first: {ops[0].first_failure}); those points were given zero likelihood, which "
+                "restricts the posterior to where the model runs: fix the model there or narrow the priors"
+            )
+            warnings.warn(f"calibration of model {model.name!r}: {failed_note}", RuntimeWarning, stacklevel=2)
     attrs = provenance(
         model, "calibrate", path=path, sampler=method, engine=engine, mass_matrix=mass_matrix,
         likelihood=likelihood, draws=draws, tune=tune if method == "nuts" else 0, chains=chains, seed=seed_attr(seed), wall_time_s=wall,
         noise={o: [s.kind, s.scale] for o, s in noises.items()}, n_runs=n_runs,
+        n_failed=n_failed, failed_note=failed_note,
     )
     result = _finish(
         idata, diagnostics, extra, model=model, epistemic=obs.epistemic, hierarchical=obs.hierarchical,

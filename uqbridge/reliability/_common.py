@@ -12,7 +12,7 @@ from scipy import special
 
 from .. import checks
 from ..results import provenance, seed_attr
-from .limit_state import check_limit_state
+from .limit_state import check_limit_state, evaluate_isolated
 
 _PF_DOC = {
     "pf": "probability of failure P[g <= 0]",
@@ -25,8 +25,21 @@ _PF_DOC = {
 }
 
 
+_FAILURE_TREATMENT = {
+    "": "the estimate leaves them out, as if they behaved like the runs that succeeded",
+    "form": "the search treated them as rejected steps",
+    "sorm": "the curvature fit treated them as rejected steps",
+}
+
+
 class Evaluator:
-    """Evaluate ``g`` at standard-normal points and count model runs."""
+    """Evaluate ``g`` at standard-normal points, count model runs and record failed runs.
+
+    A run fails when the model raises on that point or returns a non-finite output there; the other
+    points of the call keep their values (:func:`~uqbridge.execution.evaluate_batch` isolates them).
+    Failed runs are counted in ``n_failed`` with the first one's message and point, and every result
+    Dataset reports them (see :func:`result_dataset`).
+    """
 
     def __init__(self, ls: Any, where: str) -> None:
         check_limit_state(ls, where)
@@ -35,29 +48,56 @@ class Evaluator:
         self.inputs = ls.inputs
         self.dim = ls.inputs.dimension
         self.n_runs = 0
+        self.n_failed = 0
+        self.first_failure = ""
 
     def __call__(self, u: np.ndarray, *, finite: bool = True) -> np.ndarray:
-        """g at the rows of ``u``; with ``finite=False`` non-finite values come back as NaN instead of
-        raising (a search then treats such a point as a rejected step)."""
+        """g at the rows of ``u``.
+
+        With ``finite=False`` failed points come back as NaN (a search treats them as rejected
+        steps, a sampling estimator leaves them out and says so); with ``finite=True`` a failed
+        point raises a ValueError naming it and the model's message.
+        """
         u = np.atleast_2d(np.asarray(u, dtype=float))
         if u.shape[0] == 0:
             return np.empty(0)
         values = self.inputs.from_standard_normal(u)
         with np.errstate(all="ignore"):
-            g = self.ls.g(values)
+            g, messages = evaluate_isolated(self.ls, values)
         self.n_runs += u.shape[0] * len(self.ls.models)
-        g = np.asarray(g, dtype=float)
         bad = ~np.isfinite(g)
-        if bad.any() and not finite:
+        if not bad.any():
+            return g
+        k = int(np.flatnonzero(bad)[0])
+        point = {name: float(v[k]) for name, v in values.items()}
+        why = messages[k] or "g is not finite"
+        self.n_failed += int(bad.sum())
+        if not self.first_failure:
+            self.first_failure = f"{why} at {point}"
+        if not finite:
             return np.where(bad, np.nan, g)
-        if bad.any():
-            k = int(np.flatnonzero(bad)[0])
-            point = {name: float(v[k]) for name, v in values.items()}
+        raise ValueError(
+            f"{self.where}: the limit state {self.ls.name!r} failed at {int(bad.sum())} of {g.size} points, "
+            f"e.g. {why} at {point}; make the model finite on the input support"
+        )
+
+    def failure_note(self) -> str:
+        """One sentence on the failed runs ("" when none failed)."""
+        if not self.n_failed:
+            return ""
+        treated = _FAILURE_TREATMENT.get(self.where.split(" ")[0], _FAILURE_TREATMENT[""])
+        return (
+            f"{self.n_failed} of {self.n_runs} model runs failed (first: {self.first_failure}); {treated}: "
+            "fix the model there or restrict its inputs"
+        )
+
+    def require_some_success(self, g: np.ndarray) -> None:
+        """Raise when not a single run of ``g`` succeeded: there is nothing to estimate from."""
+        if g.size and not np.isfinite(g).any():
             raise ValueError(
-                f"{self.where}: the limit state {self.ls.name!r} is not finite at {int(bad.sum())} of "
-                f"{g.size} points, e.g. at {point}; make the model finite on the input support"
+                f"{self.where}: every one of the {g.size} model runs failed (first: {self.first_failure}); "
+                "fix the model or its inputs"
             )
-        return g
 
 
 def positive_int(value: Any, name: str, where: str, minimum: int = 1) -> int:
@@ -102,7 +142,9 @@ def result_dataset(
 
     ``pf`` is always a probability: a value outside [0, 1] (rounding of an estimator) is clipped and
     the result marked unreliable; NaN is a bug of the calling method and raises. ``reliable`` false
-    needs a ``warning``, stored also as ``attrs["reason"]``.
+    needs a ``warning``, stored also as ``attrs["reason"]``. Failed model runs (``ev.n_failed``) are
+    reported in ``attrs["n_failed"]`` and make the result unreliable, with the first failure's
+    message in the reason.
     """
     pf = float(pf)
     if not np.isfinite(pf):
@@ -111,6 +153,9 @@ def result_dataset(
         warning = "; ".join(w for w in (warning, f"estimate {pf:.4g} outside [0, 1] clipped") if w)
         reliable = False
         pf = min(max(pf, 0.0), 1.0)
+    if ev.n_failed:
+        warning = "; ".join(w for w in (warning, ev.failure_note()) if w)
+        reliable = False
     if not reliable and not warning:
         warning = "unreliable"
     cov = float(pf_se / pf) if pf > 0 and np.isfinite(pf_se) else float("nan")
@@ -131,6 +176,7 @@ def result_dataset(
         method,
         seed=seed_attr(seed),
         n_runs=int(ev.n_runs),
+        n_failed=int(ev.n_failed),
         wall_time_s=round(time.perf_counter() - started, 4),
         limit_state=ev.ls.name,
         limit_state_units=ev.ls.units,

@@ -13,6 +13,7 @@ import numpy as np
 import xarray as xr
 from scipy import special, stats
 
+from .. import checks
 from ..designs import DESIGNS, unit_design
 from ..results import provenance, seed_attr
 from ._common import beta_of, positive_int, probability
@@ -98,7 +99,7 @@ def pf_epistemic(
         )
     if not ls.inputs.aleatory:
         raise ValueError(f"pf_epistemic: the limit state {ls.name!r} has no aleatory inputs to integrate over")
-    generator = np.random.default_rng(rng)
+    generator = checks.generator(rng, "pf_epistemic: rng")
     outer_rng, inner_rng = generator.spawn(2)
     if samples is None:
         n_outer = positive_int(n_outer, "n_outer", "pf_epistemic", minimum=2)
@@ -155,6 +156,7 @@ def pf_epistemic(
     attrs = provenance(
         models[0] if len(models) == 1 else None, f"pf_epistemic[{method}]",
         seed=seed_attr(rng), n_runs=int(runs_j.sum()), wall_time_s=round(time.perf_counter() - started, 4),
+        n_failed=int(sum(int(r.attrs.get("n_failed", 0)) for r in results)),
         limit_state=ls.name, inner_method=method, outer_design="given samples" if samples is not None else design,
         credible=credible, confidence=confidence, reliable=reliable, warning="; ".join(warn),
         importance_measure="Spearman rank correlation of each epistemic input with log Pf(E)",

@@ -107,7 +107,11 @@ class LimitState:
         return y - self.threshold if self.failure == "below" else self.threshold - y
 
     def g(self, values: Mapping[str, Any]) -> np.ndarray:
-        """Evaluate ``g`` at input values (fixed inputs may be omitted); shape ``(n,)``."""
+        """Evaluate ``g`` at input values (fixed inputs may be omitted); shape ``(n,)``.
+
+        Points where the model raises or returns a non-finite output give NaN (the other points
+        keep their values); the reliability methods count and report such points as failed runs.
+        """
         return _evaluate(self, values)
 
     def replace_model(self, old: ForwardModel, new: ForwardModel) -> LimitState:
@@ -238,11 +242,31 @@ AnyLimitState = LimitState | SeriesSystem | ParallelSystem
 
 
 def _evaluate(ls: Any, values: Mapping[str, Any]) -> np.ndarray:
+    return evaluate_isolated(ls, values)[0]
+
+
+def evaluate_isolated(ls: Any, values: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    """``g`` at ``values`` with per-point failure isolation, and a message per point ("" where fine).
+
+    Every model is evaluated by :func:`uqbridge.execution.evaluate_batch`: a model that raises on
+    some points (or returns non-finite outputs there) gives NaN at those points only, with the
+    model's own message; the other points keep their values.
+    """
+    from ..execution import evaluate_batch  # the execution layer imports the model layer, not this one
+
     outputs = {}
+    messages: np.ndarray | None = None
     for m in ls.models:
-        own = {k: v for k, v in values.items() if k in m.inputs.names}
-        outputs[id(m)] = m(**own)
-    return np.asarray(ls.g_from_outputs(outputs), dtype=float)
+        own = m.complete({k: v for k, v in values.items() if k in m.inputs.names})
+        batch = evaluate_batch(m, own)
+        outputs[id(m)] = batch.outputs
+        if np.any(batch.status != 0):
+            text = np.where(batch.status != 0, f"model {m.name!r}: " + batch.message.astype(object), "")
+            messages = text if messages is None else np.where(messages == "", text, messages)
+    g = np.asarray(ls.g_from_outputs(outputs), dtype=float)
+    if messages is None:
+        messages = np.full(g.shape, "", dtype=object)
+    return g, messages
 
 
 def check_limit_state(ls: Any, where: str) -> None:

@@ -13,6 +13,7 @@ import xarray as xr
 from scipy import special, stats
 from scipy.stats import qmc
 
+from .. import checks
 from ._common import Evaluator, positive_int, probability, result_dataset
 from .form import form
 
@@ -76,41 +77,48 @@ def monte_carlo(
     confidence = probability(confidence, "confidence", "monte_carlo")
     if design not in MC_DESIGNS:
         raise ValueError(f"monte_carlo: design must be one of {MC_DESIGNS}, got {design!r}")
-    generator = np.random.default_rng(rng)
+    generator = checks.generator(rng, "monte_carlo: rng")
     d = ev.dim
     history: list[tuple[int, float, float]] = []
+    extra: dict[str, float] = {}
 
     if design == "mc":
         n = failures = 0
         while True:
             m = min(batch, max_runs - ev.n_runs)
-            g = ev(generator.standard_normal((m, d)))
-            n += m
+            g = ev(generator.standard_normal((m, d)), finite=False)
+            ev.require_some_success(g)
+            n += int(np.count_nonzero(np.isfinite(g)))  # failed runs are left out (and reported)
             failures += int(np.count_nonzero(g <= 0))
-            pf = failures / n
-            se = math.sqrt(pf * (1 - pf) / n)
+            pf = failures / max(n, 1)
+            se = math.sqrt(pf * (1 - pf) / max(n, 1))
             history.append((ev.n_runs, pf, se))
             if (failures and se <= target_cov * pf) or ev.n_runs >= max_runs:
                 break
         ci = stats.binomtest(failures, n).proportion_ci(confidence, method="exact")
         low, high = float(ci.low), float(ci.high)
         interval = "Clopper-Pearson (exact binomial)"
+        if ev.n_failed:
+            # what the failed runs could change: all safe ... all failures
+            bounds = (failures / (n + ev.n_failed), (failures + ev.n_failed) / (n + ev.n_failed))
+            extra["pf_if_failed_runs_safe"], extra["pf_if_failed_runs_fail"] = bounds
     else:
         n_replicates = positive_int(n_replicates, "n_replicates", "monte_carlo", minimum=2)
         engines = [qmc.Sobol(d, scramble=True, rng=child) for child in generator.spawn(n_replicates)]
         # powers of two keep the Sobol' balance properties of each replicate
         per_round = 2 ** max(0, math.ceil(math.log2(max(batch // n_replicates, 1))))
         counts = np.zeros(n_replicates)
-        n_each = 0
+        n_each = np.zeros(n_replicates)
         while True:
             if ev.n_runs + n_replicates * per_round > max_runs and history:
                 break
             pts = np.concatenate([e.random(per_round) for e in engines])
             pts = np.clip(pts, np.finfo(float).tiny, 1 - np.finfo(float).epsneg)
-            g = ev(special.ndtri(pts)).reshape(n_replicates, per_round)
+            g = ev(special.ndtri(pts), finite=False).reshape(n_replicates, per_round)
+            ev.require_some_success(g)
             counts += np.count_nonzero(g <= 0, axis=1)
-            n_each += per_round
-            estimates = counts / n_each
+            n_each = n_each + np.count_nonzero(np.isfinite(g), axis=1)  # failed runs left out, reported
+            estimates = counts / np.maximum(n_each, 1)
             pf = float(estimates.mean())
             se = float(estimates.std(ddof=1) / math.sqrt(n_replicates))
             history.append((ev.n_runs, pf, se))
@@ -134,7 +142,7 @@ def monte_carlo(
             "history_pf": ("iteration", pfs),
             "history_se": ("iteration", ses),
         },
-        design=design, target_cov=target_cov, interval=interval,
+        design=design, target_cov=target_cov, interval=interval, **extra,
     )
 
 
@@ -241,7 +249,7 @@ def importance_sampling(
     log_w = special.log_ndtr(-betas)
     mixture = _Mixture(np.exp(log_w - special.logsumexp(log_w)), centres, np.broadcast_to(np.eye(d), (len(centres), d, d)).copy(),
                        defensive)
-    generator = np.random.default_rng(rng)
+    generator = checks.generator(rng, "importance_sampling: rng")
 
     stages: list[_Mixture] = []
     sizes: list[int] = []
@@ -251,7 +259,8 @@ def importance_sampling(
     while len(G) < n:
         m = min(batch, n - len(G))
         u = mixture.sample(m, generator)
-        g = ev(u)
+        g = ev(u, finite=False)
+        ev.require_some_success(g)
         stages.append(mixture)
         sizes.append(m)
         U, G = np.concatenate([U, u]), np.concatenate([G, g])
@@ -259,16 +268,17 @@ def importance_sampling(
         log_qbar = special.logsumexp(np.stack([s.logpdf(U) for s in stages]), axis=0,
                                      b=(np.array(sizes) / len(G))[:, None])
         log_w = -0.5 * (U**2).sum(1) - 0.5 * d * math.log(2 * math.pi) - log_qbar
-        pf, se, w = _is_estimate(log_w, G)
+        ok = np.isfinite(G)  # failed runs are left out of the estimate (and reported)
+        pf, se, w = _is_estimate(log_w[ok], G[ok])
         history.append((ev.n_runs, pf, se))
         if target_cov is not None and pf > 0 and se <= target_cov * pf and len(history) > 1:
             break
         if adapt and len(G) < n:
-            mixture, added = mixture.cross_entropy(U, G, log_w)
+            mixture, added = mixture.cross_entropy(U[ok], G[ok], log_w[ok])
             n_new_components += added
 
     z = float(special.ndtri(0.5 + confidence / 2))
-    fail_w = w[G <= 0]
+    fail_w = w[G[ok] <= 0]
     ess = float(fail_w.sum() ** 2 / (fail_w**2).sum()) if fail_w.size and fail_w.sum() > 0 else 0.0
     mean_w = float(w.mean())
     se_w = float(w.std(ddof=1) / math.sqrt(w.size)) if w.size > 1 else math.inf

@@ -11,6 +11,7 @@ import numpy as np
 import xarray as xr
 from scipy import special
 
+from .. import checks
 from ._common import Evaluator, positive_int, probability, result_dataset
 
 __all__ = ["subset_simulation"]
@@ -93,11 +94,19 @@ def subset_simulation(
             f"subset_simulation: n_per_level*p0 and 1/p0 must be integers, got n_per_level={n}, p0={p0}"
         )
     n_seeds, chain_length = int(round(n_seeds)), int(round(chain_length))
-    generator = np.random.default_rng(rng)
+    generator = checks.generator(rng, "subset_simulation: rng")
     d = ev.dim
 
     u = generator.standard_normal((n, d))
-    g = ev(u)
+    g = ev(u, finite=False)
+    ev.require_some_success(g)
+    n_ok = int(np.count_nonzero(np.isfinite(g)))  # a failed run is left out (reported) and never a seed
+    if n_ok < n_seeds:
+        raise ValueError(
+            f"subset_simulation: only {n_ok} of {n} first-level model runs succeeded, fewer than the "
+            f"{n_seeds} seeds a level needs (first failure: {ev.first_failure}); fix the model or its inputs"
+        )
+    g = np.where(np.isfinite(g), g, np.inf)
     chains_g = g.reshape(n, 1)  # level 0: independent samples, one "chain" each
     thresholds, probs, covs, gammas, accepts = [], [], [], [], []
     history: list[tuple[int, float, float]] = []
@@ -111,7 +120,7 @@ def subset_simulation(
         final = b <= 0.0
         if final:
             b = 0.0
-        p = float(np.mean(g <= b))
+        p = float(np.count_nonzero(g <= b) / (n_ok if level == 0 else g.size))
         gamma = 0.0 if level == 0 else _gamma(chains_g <= b, p)
         delta = math.sqrt((1 - p) / (n * p) * (1 + gamma)) if p > 0 else math.inf
         thresholds.append(b)
@@ -145,7 +154,8 @@ def subset_simulation(
     else:
         # the product is P[g <= b_last]; the failures among the last level's samples give the estimate
         upper = float(np.prod(probs))
-        fraction = float(np.mean(g <= 0.0)) if g.size else 0.0
+        finite = g[np.isfinite(g)]
+        fraction = float(np.mean(finite <= 0.0)) if finite.size else 0.0
         pf = float(np.prod(probs[:-1])) * fraction if len(probs) > 1 else fraction
         se, low, high = math.nan, 0.0, upper
         warn.append(stuck or f"failure domain not reached in {max_levels} levels; pf_high = {upper:.3g} is an upper estimate")
@@ -197,8 +207,8 @@ def _conditional_sampling(
         rho = np.sqrt(1.0 - sigma**2)
         current_u, current_g = chains_u[:, step - 1], chains_g[:, step - 1]
         cand = rho * current_u + sigma * generator.standard_normal(current_u.shape)
-        g_cand = ev(cand)
-        ok = g_cand <= b
+        g_cand = ev(cand, finite=False)
+        ok = g_cand <= b  # a failed run (NaN) is a rejected proposal
         chains_u[:, step] = np.where(ok[:, None], cand, current_u)
         chains_g[:, step] = np.where(ok, g_cand, current_g)
         accepted_total += int(ok.sum())

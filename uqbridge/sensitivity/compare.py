@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from .. import checks
 from ..model import ForwardModel
 from ..results import provenance, seed_attr
 from ._common import check_confidence, check_int, check_model, players
@@ -119,7 +120,7 @@ def compare(
     confidence = check_confidence(confidence)
     group_map = _resolve_groups(model, groups)
     budget = _budgets(model, n, len(group_map or {}))
-    streams = np.random.default_rng(rng).spawn(len(methods))
+    streams = checks.generator(rng, "compare: rng").spawn(len(methods))
     results = {}
     for m, stream in zip(methods, streams):
         e = ESTIMATORS[m]
