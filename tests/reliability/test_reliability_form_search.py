@@ -101,6 +101,11 @@ def test_no_point_is_evaluated_twice(check):
     points = np.concatenate(record)
     assert int(r.n_runs) == len(points)
     assert len(np.unique(points, axis=0)) == len(points)
+    # SORM at FORM's point: second differences only (2d² = 8 runs), g there is FORM's
+    s = sorm(ls, form_result=r, gradient="fd")
+    points = np.concatenate(record)
+    assert int(s.n_runs) == int(r.n_runs) + 8 == len(points)
+    assert len(np.unique(points, axis=0)) == len(points)
 
 
 def test_non_finite_g_is_a_rejected_step():

@@ -104,24 +104,31 @@ def _nataf_jacobian(inputs: Any, U: np.ndarray, x: dict[str, np.ndarray]) -> np.
     return scale[:, :, None] * chol[None, :, :]
 
 
-def hessian(grad_fn: GradientFunction, method: str, ev: Evaluator, u: np.ndarray, step: float) -> np.ndarray:
-    """Hessian of g at ``u`` in u-space: differences of exact gradients, or second differences of g."""
+def gradient_and_hessian(
+    grad_fn: GradientFunction, method: str, ev: Evaluator, u: np.ndarray, step: float, g0: float | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Gradient and Hessian of g at ``u`` in u-space: differences of exact gradients (2d + 1 gradient
+    evaluations), or second differences of g, whose ±step points also give the central-difference
+    gradient (2d² runs, + 1 unless g at ``u`` is given as ``g0``, e.g. FORM's value at its design point)."""
     d = u.size
-    if method == "pytensor":
-        eye = step * np.eye(d)
-        _, G = grad_fn(np.concatenate([u + eye, u - eye]))
-        H = (G[:d] - G[d:]).T / (2 * step)
-        return 0.5 * (H + H.T)
-    pairs = [(i, j) for i in range(d) for j in range(i + 1, d)]
     eye = step * np.eye(d)
-    points = [u[None, :], u + eye, u - eye]
+    if method == "pytensor":
+        _, G = grad_fn(np.concatenate([u[None, :], u + eye, u - eye]))
+        H = (G[1 : d + 1] - G[d + 1 :]).T / (2 * step)
+        return G[0], 0.5 * (H + H.T)
+    pairs = [(i, j) for i in range(d) for j in range(i + 1, d)]
+    points = [u + eye, u - eye]
     for sign in ((1, 1), (1, -1), (-1, 1), (-1, -1)):
         points.append(np.array([u + sign[0] * eye[i] + sign[1] * eye[j] for i, j in pairs]).reshape(-1, d))
+    if g0 is None or not np.isfinite(g0):
+        points.insert(0, u[None, :])
     g = ev(np.concatenate(points))
-    g0, gp, gm = g[0], g[1 : d + 1], g[d + 1 : 2 * d + 1]
+    if g0 is None or not np.isfinite(g0):
+        g0, g = float(g[0]), g[1:]
+    gp, gm = g[:d], g[d : 2 * d]
     H = np.diag((gp - 2 * g0 + gm) / step**2)
     if pairs:
-        q = g[2 * d + 1 :].reshape(4, len(pairs))
+        q = g[2 * d :].reshape(4, len(pairs))
         for k, (i, j) in enumerate(pairs):
             H[i, j] = H[j, i] = (q[0, k] - q[1, k] - q[2, k] + q[3, k]) / (4 * step**2)
-    return H
+    return (gp - gm) / (2 * step), H
