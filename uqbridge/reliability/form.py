@@ -75,7 +75,8 @@ def form(
     check : bool
         Check the first-order answer with its own evidence (see Notes): an exploratory sample on the
         sphere of radius β, new searches from the failure points it finds away from every known
-        design point, and sampled curvatures at the design point.
+        design point, and sampled curvatures at the design point. They cost ``n_explore`` +
+        2 min(d − 1, 8) runs, plus the searches started from what the exploration finds.
     n_explore : int, optional
         Directions of the exploratory sample (default ``min(max(16, 2d), 40)``).
     rng : seed or Generator
