@@ -114,3 +114,18 @@ def test_non_finite_g_is_a_rejected_step():
     ls = standard_normal_ls(lambda u: np.where(u[:, 1] > 3.2, np.nan, 3.0 - u[:, 1] + 0.25 * u[:, 0] ** 2))
     r = form(ls, gradient="fd", u0=[2.5, 0.0], check=False)
     assert bool(r.converged) and float(r.beta) == pytest.approx(3.0, abs=1e-6)
+
+
+def test_failed_runs_in_a_gradient_stencil_are_a_rejected_step():
+    """The paraboloid's model fails (NaN) in a ball of radius 5e-5 around (0, 3.0001), which only the
+    central-difference stencil (step 1e-4) of points next to the design point (0, 3) reaches: from
+    the origin the full step lands on (0, 3) and its gradient fails. The step is rejected and retried
+    shorter instead of aborting the analysis; β comes out right to the search's resolution and the
+    failed runs are reported."""
+    def g(u):
+        broken = np.hypot(u[:, 0], u[:, 1] - 3.0001) < 5e-5
+        return np.where(broken, np.nan, 3.0 - u[:, 1] + 0.25 * u[:, 0] ** 2)
+
+    r = form(standard_normal_ls(g), gradient="fd", check=False)
+    assert r.attrs["n_failed"] > 0 and r.attrs["reliable"] == 0 and "rejected steps" in r.attrs["reason"]
+    assert float(r.beta) == pytest.approx(3.0, abs=1e-3)

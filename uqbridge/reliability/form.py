@@ -351,6 +351,7 @@ def _search(
     g_scale = abs(g) if g != 0 else 1.0
     n = u.size
     B, lam = np.zeros((n, n)), 0.0  # SR1 model of ∇²g, multiplier of the last subproblem
+    first_step = 1.0  # < 1 after a step rejected because its gradient failed
     history_beta, history_runs = [], []
     converged, duplicate, reason, it = False, False, "", 0
     alpha, norm_g, stalls, no_progress, c = np.zeros_like(u), 0.0, 0, 0, 0.0
@@ -399,7 +400,7 @@ def _search(
         c = max(0.5 * (c + 1.5 * abs(lam_qp)), 1.5 * abs(lam_qp), 1e-3 * float(np.linalg.norm(u)) / norm_g)
         merit0 = 0.5 * u @ u + c * abs(g)
         slope = u @ d - c * abs(g)  # directional derivative of the merit along d (∇g·d = −g)
-        accepted, trial, g_trial, step, corrected = False, u, g, 1.0, False
+        accepted, trial, g_trial, step, corrected = False, u, g, first_step, False
         for _ in range(_MAX_HALVINGS + 1):
             candidate = _clip(u + step * d)
             g_candidate = float(ev(candidate[None, :], finite=False)[0])
@@ -427,8 +428,11 @@ def _search(
             u, g, converged, duplicate, reason = trial, g_trial, True, True, "reached a design point already found"
             break
         G_new = grad_fn(trial[None, :], g0=g_trial)[1][0]
-        if np.all(np.isfinite(G_new)):
-            B, lam = _sr1(B, trial - u, G_new - G), lam_qp
+        if not np.all(np.isfinite(G_new)):
+            # a failed run in the gradient's stencil: a rejected step, tried again shorter from u
+            first_step = 0.5 * step
+            continue
+        B, lam, first_step = _sr1(B, trial - u, G_new - G), lam_qp, 1.0
         u, g, G = trial, g_trial, G_new
     else:
         reason = f"tolerance {tol} not reached in {max_iter} iterations"
