@@ -10,12 +10,11 @@ from __future__ import annotations
 import argparse
 import contextlib
 import errno
-import functools
 import os
 import sys
 import warnings
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
@@ -545,24 +544,50 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     parser = _parser()
     args = parser.parse_args(argv)
+    printer = _WarningLines(args.command)
     with warnings.catch_warnings():
         if not args.debug:
             # a warning is one line too ("uqbridge run: warning: ..."), not Python's file:line + source
-            warnings.showwarning = functools.partial(_warning_line, args.command)
+            warnings.showwarning = printer.show
         try:
             return int(args.run(args))
         except Exception as err:  # noqa: BLE001 - every failure is one line (the traceback with --debug)
             if args.debug:
                 raise
+            printer.summary()
             print(f"uqbridge {args.command}: error: {error_line(err)}", file=sys.stderr)
             return 2
+        finally:
+            printer.summary()
 
 
-def _warning_line(command: str, message: Warning | str, category: type[Warning], *_: Any, **__: Any) -> None:
-    """Print a warning as one line on stderr, naming its kind unless it is a plain UserWarning."""
-    kind = "" if category is UserWarning else f" ({category.__name__})"
-    text = " ".join(str(message).split())
-    print(f"uqbridge {command}: warning{kind}: {text}", file=sys.stderr)
+@dataclass
+class _WarningLines:
+    """Print warnings as one line each on stderr; past ``limit`` of one kind, count them instead."""
+
+    command: str
+    limit: int = 3
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def show(self, message: Warning | str, category: type[Warning], *_: Any, **__: Any) -> None:
+        name = category.__name__
+        self.counts[name] = self.counts.get(name, 0) + 1
+        if self.counts[name] > self.limit:
+            return
+        kind = "" if category is UserWarning else f" ({name})"
+        text = " ".join(str(message).split())
+        print(f"uqbridge {self.command}: warning{kind}: {text}", file=sys.stderr)
+
+    def summary(self) -> None:
+        """One line per kind with more than ``limit`` warnings (printed once)."""
+        for name, count in self.counts.items():
+            if count > self.limit:
+                print(
+                    f"uqbridge {self.command}: warning ({name}): {count - self.limit} more like these "
+                    "(reports list them; --debug shows every warning)",
+                    file=sys.stderr,
+                )
+        self.counts.clear()
 
 
 def _disk_full(filename: Any) -> bool:

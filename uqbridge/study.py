@@ -323,7 +323,7 @@ def _limit_state(model: ForwardModel, spec: object) -> LimitState:
     return reliability.LimitState(model, spec["output"], threshold=float(spec.get("threshold", 0.0)), failure=spec.get("failure", "below"))
 
 
-def _reliability(model: ForwardModel, options: dict[str, Any], rng: Any, ex: _Execution) -> dict[str, xr.Dataset]:  # the reliability methods take no backend (yet)
+def _reliability(model: ForwardModel, options: dict[str, Any], rng: Any, ex: _Execution) -> dict[str, xr.Dataset]:
     options = dict(options)
     ls = _limit_state(model, options.pop("limit_state", None))
     methods = options.pop("methods", ["form", "sorm", "importance_sampling", "subset_simulation", "monte_carlo"])
@@ -343,6 +343,8 @@ def _reliability(model: ForwardModel, options: dict[str, Any], rng: Any, ex: _Ex
             kwargs.setdefault("rng", r)
         if "form_result" in params and form_result is not None:
             kwargs.setdefault("form_result", form_result)
+        if "backend" in params and ex.backend is not None:
+            kwargs.setdefault("backend", ex.backend)
         result = func(ls, **kwargs)
         if method == "form":
             form_result = result

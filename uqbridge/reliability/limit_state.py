@@ -245,20 +245,22 @@ def _evaluate(ls: Any, values: Mapping[str, Any]) -> np.ndarray:
     return evaluate_isolated(ls, values)[0]
 
 
-def evaluate_isolated(ls: Any, values: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+def evaluate_isolated(ls: Any, values: Mapping[str, Any], backend: Any = None) -> tuple[np.ndarray, np.ndarray]:
     """``g`` at ``values`` with per-point failure isolation, and a message per point ("" where fine).
 
-    Every model is evaluated by :func:`uqbridge.execution.evaluate_batch`: a model that raises on
-    some points (or returns non-finite outputs there) gives NaN at those points only, with the
-    model's own message; the other points keep their values.
+    Every model is evaluated by :func:`uqbridge.execution.evaluate_batch` (or, with a ``backend``,
+    :func:`uqbridge.execution.evaluate` on it): a model that raises on some points (or returns
+    non-finite outputs there) gives NaN at those points only, with the model's own message; the
+    other points keep their values.
     """
-    from ..execution import evaluate_batch  # the execution layer imports the model layer, not this one
+    # the execution layer imports the model layer, not this one
+    from ..execution import evaluate, evaluate_batch
 
     outputs = {}
     messages: np.ndarray | None = None
     for m in ls.models:
         own = m.complete({k: v for k, v in values.items() if k in m.inputs.names})
-        batch = evaluate_batch(m, own)
+        batch = evaluate_batch(m, own) if backend is None else evaluate(m, own, backend=backend, progress=False)
         outputs[id(m)] = batch.outputs
         if np.any(batch.status != 0):
             text = np.where(batch.status != 0, f"model {m.name!r}: " + batch.message.astype(object), "")

@@ -32,6 +32,7 @@ def monte_carlo(
     n_replicates: int = 8,
     confidence: float = 0.95,
     rng: Any = None,
+    backend: Any = None,
 ) -> xr.Dataset:
     """Crude Monte Carlo (or randomised QMC) estimate of Pf, stopped at a target coefficient of variation.
 
@@ -54,6 +55,9 @@ def monte_carlo(
     confidence : float
         Level of the interval ``[pf_low, pf_high]``.
     rng : seed or Generator
+    backend : execution backend, optional
+        Where the model runs (:mod:`uqbridge.backends`: a process pool or Dask spreads each round's
+        runs over the workers); the same ``rng`` gives the same numbers on every backend.
 
     Returns
     -------
@@ -70,7 +74,7 @@ def monte_carlo(
     (True, True)
     """
     started = time.perf_counter()
-    ev = Evaluator(ls, "monte_carlo")
+    ev = Evaluator(ls, "monte_carlo", backend)
     target_cov = probability(target_cov, "target_cov", "monte_carlo", high=math.inf)
     max_runs = positive_int(max_runs, "max_runs", "monte_carlo")
     batch = positive_int(batch, "batch", "monte_carlo")
@@ -80,7 +84,7 @@ def monte_carlo(
     generator = checks.generator(rng, "monte_carlo: rng")
     d = ev.dim
     history: list[tuple[int, float, float]] = []
-    extra: dict[str, float] = {}
+    extra: dict[str, Any] = {}
 
     if design == "mc":
         n = failures = 0
@@ -158,6 +162,7 @@ def importance_sampling(
     max_cov: float = 0.035,
     confidence: float = 0.95,
     rng: Any = None,
+    backend: Any = None,
     **form_options: Any,
 ) -> xr.Dataset:
     """Adaptive multiple importance sampling around all FORM design points, with a defensive part.
@@ -191,6 +196,9 @@ def importance_sampling(
     confidence : float
         Level of the normal-approximation interval ``pf ± z·pf_se`` (clipped to [0, 1]).
     rng : seed or Generator
+    backend : execution backend, optional
+        Where the sampling runs are made (see :func:`monte_carlo`); FORM runs in-process unless a
+        ``form_result`` made elsewhere is given.
 
     Returns
     -------
@@ -219,7 +227,7 @@ def importance_sampling(
     (True, True)
     """
     started = time.perf_counter()
-    ev = Evaluator(ls, "importance_sampling")
+    ev = Evaluator(ls, "importance_sampling", backend)
     n = positive_int(n, "n", "importance_sampling", minimum=2)
     batch = max(n // 5, 1) if batch is None else positive_int(batch, "batch", "importance_sampling")
     confidence = probability(confidence, "confidence", "importance_sampling")
