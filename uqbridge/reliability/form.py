@@ -26,7 +26,8 @@ U_MAX = 10.0
 _MAX_HALVINGS = 8  # bounded Armijo line search: the step shrinks at most to 1/256
 _SAME_POINT = 0.05
 _EXPLORE_MARGIN = 0.5  # exploratory sphere radius beyond beta
-_MIN_EIGENVALUE = 0.01  # floor of the Lagrangian Hessian model (a step at most 100 HL-RF steps long)
+_MIN_EIGENVALUE = 0.01  # floor of the Lagrangian Hessian model (keeps it positive definite)
+_MAX_STEP_RATIO = 10.0  # longest step, in lengths of the HL-RF step from the same point
 _NO_PROGRESS = 8  # iterations without halving the convergence criterion before a search is stopped  # two design points closer than 5 % of their distance from the origin are one
 
 
@@ -395,6 +396,10 @@ def _search(
             Wu, WG = u, G
         lam_qp = (g - G @ Wu) / (G @ WG)
         d = -(Wu + lam_qp * WG)
+        # an early, poor curvature model can ask for a very long step: at most 10 HL-RF steps
+        longest = _MAX_STEP_RATIO * float(np.linalg.norm(((G @ u - g) / norm_g**2) * G - u))
+        if float(np.linalg.norm(d)) > longest > 0:
+            d *= longest / float(np.linalg.norm(d))
         # exact-penalty weight above |λ| (descent for any positive definite W), relaxed towards 1.5|λ| by
         # Powell's (1978) rule: a weight inflated far from the surface would make the search crawl later
         c = max(0.5 * (c + 1.5 * abs(lam_qp)), 1.5 * abs(lam_qp), 1e-3 * float(np.linalg.norm(u)) / norm_g)
