@@ -86,7 +86,8 @@ def form(
     Returns
     -------
     xarray.Dataset
-        ``pf`` = Φ(−β), ``beta``, ``n_runs``, ``converged``, ``iterations``, ``design_point_u`` and
+        ``pf`` = Φ(−β), ``beta`` (distance from the origin of the tangent hyperplane at the design
+        point, i.e. α·u* + g(u*)/‖∇g‖), ``n_runs``, ``converged``, ``iterations``, ``design_point_u`` and
         ``design_point`` (dim ``input``), ``alpha`` and ``importance`` (= α², dim ``input``),
         ``design_points_u``/``point_beta`` (all distinct design points found, dim ``point``), the
         search history ``history_beta``/``history_runs`` (dim ``iteration``), and from the checks
