@@ -3,6 +3,7 @@ differences, or PyTensor gradients of a differentiable model chained with the Na
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
@@ -51,36 +52,72 @@ def fd_gradient(ev: Evaluator, U: np.ndarray, step: float, g0: Any = None) -> tu
     return g[:, 0], (g[:, 1 : d + 1] - g[:, d + 1 :]) / (2 * step)
 
 
-def _tensor_gradient(ev: Evaluator, step: float) -> GradientFunction:
+# Compiled PyTensor gradients by limit-state structure (see _structure): an outer loop over fixed
+# epistemic values (pf_epistemic, pf_by_scale) compiles once, not once per outer sample.
+_COMPILED: OrderedDict[tuple[Any, ...], tuple[Any, tuple[str, ...]]] = OrderedDict()
+_COMPILED_MAX = 16
+
+
+def _structure(ls: Any) -> tuple[Any, ...]:
+    """What a compiled gradient depends on, except the values of fixed inputs (passed at call time)."""
+    if hasattr(ls, "output"):
+        m = ls.model
+        fixed = tuple((i.name, i.distribution.is_constant) for i in m.inputs)
+        # the function object itself is kept in the key: its id cannot be reused while cached
+        return ("leaf", m.function, m.output_names, fixed, ls.output, ls.threshold, ls.failure)
+    return (ls.kind, tuple(_structure(c) for c in ls.components))
+
+
+def _compile(ev: Evaluator) -> tuple[Any, tuple[str, ...]]:
+    """The compiled ``(uncertain..., fixed...) -> [g, dg/dx...]`` of ``ev.ls`` and the fixed names."""
     import pytensor
     import pytensor.tensor as pt
+    from pytensor.compile.mode import get_mode
 
-    inputs = ev.inputs
-    names = inputs.dimension_names
+    names = ev.inputs.dimension_names
     variables = {n: pt.dvector(n) for n in names}
+    fixed: dict[str, Any] = {}
     outputs = {}
     for m in ev.ls.models:
         own = {n: variables[n] for n in m.inputs.names if n in variables}
+        for i in m.inputs:
+            if i.name not in own and i.distribution.is_constant:
+                own[i.name] = fixed.setdefault(i.name, pt.dscalar(i.name))
         outputs[id(m)] = m.evaluate_tensor(pt, **own)
     g = pt.as_tensor_variable(ev.ls.g_from_outputs(outputs, xp=pt))
     g = pt.broadcast_to(g, variables[names[0]].shape) if g.ndim == 0 else g
     grads = pt.grad(g.sum(), [variables[n] for n in names], disconnected_inputs="ignore")
     assert isinstance(grads, list)  # a list of variables in, a list of gradients out
+    args = [variables[n] for n in names] + list(fixed.values())
     # FAST_COMPILE: these graphs are small and evaluated on short vectors; C compilation costs seconds.
-    from pytensor.compile.mode import get_mode
-
-    args = [variables[n] for n in names]
-    compiled = pytensor.function(args, [g, *grads], mode="FAST_COMPILE")
+    compiled = pytensor.function(args, [g, *grads], mode="FAST_COMPILE", on_unused_input="ignore")
     if any(len(node.inputs) > _MAX_ELEMWISE_OPERANDS for node in compiled.maker.fgraph.toposort()):
         # canonicalisation merges a chain of binary adds/muls (e.g. a sum over 32+ inputs) into one
         # n-ary node the Python linker cannot run; without it the graph keeps its binary nodes.
-        compiled = pytensor.function(args, [g, *grads], mode=get_mode("FAST_COMPILE").excluding("canonicalize"))
+        compiled = pytensor.function(args, [g, *grads], mode=get_mode("FAST_COMPILE").excluding("canonicalize"),
+                                     on_unused_input="ignore")
+    return compiled, tuple(fixed)
+
+
+def _tensor_gradient(ev: Evaluator, step: float) -> GradientFunction:
+    inputs = ev.inputs
+    names = inputs.dimension_names
+    key = (tuple(names), _structure(ev.ls))
+    if key in _COMPILED:
+        _COMPILED.move_to_end(key)
+    else:
+        _COMPILED[key] = _compile(ev)
+        while len(_COMPILED) > _COMPILED_MAX:
+            _COMPILED.popitem(last=False)
+    compiled, fixed_names = _COMPILED[key]
+    constants = {i.name: float(i.distribution.mean) for m in ev.ls.models for i in m.inputs if i.distribution.is_constant}
+    fixed_values = [np.float64(constants[n]) for n in fixed_names]
 
     def function(U: np.ndarray, g0: Any = None) -> tuple[np.ndarray, np.ndarray]:
         U = np.atleast_2d(U)
         n, d = U.shape
         x = inputs.from_standard_normal(U)
-        res = compiled(*[np.asarray(x[k], dtype=float) for k in names])
+        res = compiled(*[np.asarray(x[k], dtype=float) for k in names], *fixed_values)
         ev.n_runs += n * len(ev.ls.models)
         gx = np.stack([np.broadcast_to(r, (n,)) for r in res[1:]], axis=1)
         jac = _nataf_jacobian(inputs, U, x)
