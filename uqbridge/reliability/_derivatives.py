@@ -38,16 +38,17 @@ def gradient_function(ev: Evaluator, gradient: str, step: float) -> tuple[Gradie
 
 def fd_gradient(ev: Evaluator, U: np.ndarray, step: float, g0: Any = None) -> tuple[np.ndarray, np.ndarray]:
     """Central differences for all points and directions in one batched model call (n(2d+1) runs,
-    n·2d when g at ``U`` is given as ``g0``)."""
+    n·2d when g at ``U`` is given as ``g0``); a failed run gives NaN components (the caller rejects
+    the point), never an exception."""
     U = np.atleast_2d(U)
     n, d = U.shape
     eye = step * np.eye(d)
     if g0 is not None:
         batch = np.concatenate([U[:, None, :] + eye, U[:, None, :] - eye], axis=1)
-        g = ev(batch.reshape(-1, d)).reshape(n, 2 * d)
+        g = ev(batch.reshape(-1, d), finite=False).reshape(n, 2 * d)
         return np.broadcast_to(np.asarray(g0, dtype=float), (n,)).copy(), (g[:, :d] - g[:, d:]) / (2 * step)
     batch = np.concatenate([U[:, None, :], U[:, None, :] + eye, U[:, None, :] - eye], axis=1)
-    g = ev(batch.reshape(-1, d)).reshape(n, 2 * d + 1)
+    g = ev(batch.reshape(-1, d), finite=False).reshape(n, 2 * d + 1)
     return g[:, 0], (g[:, 1 : d + 1] - g[:, d + 1 :]) / (2 * step)
 
 
@@ -121,9 +122,14 @@ def _tensor_gradient(ev: Evaluator, step: float) -> GradientFunction:
         gx = np.stack([np.broadcast_to(r, (n,)) for r in res[1:]], axis=1)
         jac = _nataf_jacobian(inputs, U, x)
         g_val = np.broadcast_to(np.asarray(res[0], dtype=float), (n,)).copy()
-        if not np.all(np.isfinite(g_val)):
-            raise ValueError(f"{ev.where}: the limit state {ev.ls.name!r} is not finite at some points")
-        return g_val, np.einsum("nx,nxu->nu", gx, jac)
+        grads = np.einsum("nx,nxu->nu", gx, jac)
+        bad = ~(np.isfinite(g_val) & np.isfinite(grads).all(axis=1))
+        if bad.any():  # failed runs, counted as the evaluator counts its own; the caller rejects them
+            ev.n_failed += int(bad.sum())
+            if not ev.first_failure:
+                ev.first_failure = f"g or its gradient is not finite at u = {U[int(np.flatnonzero(bad)[0])].tolist()}"
+            g_val[bad], grads[bad] = np.nan, np.nan
+        return g_val, grads
 
     return function
 
@@ -141,24 +147,31 @@ def _nataf_jacobian(inputs: Any, U: np.ndarray, x: dict[str, np.ndarray]) -> np.
     return scale[:, :, None] * chol[None, :, :]
 
 
-def hessian(grad_fn: GradientFunction, method: str, ev: Evaluator, u: np.ndarray, step: float) -> np.ndarray:
-    """Hessian of g at ``u`` in u-space: differences of exact gradients, or second differences of g."""
+def gradient_and_hessian(
+    grad_fn: GradientFunction, method: str, ev: Evaluator, u: np.ndarray, step: float, g0: float | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Gradient and Hessian of g at ``u`` in u-space: differences of exact gradients (2d + 1 gradient
+    evaluations), or second differences of g, whose ±step points also give the central-difference
+    gradient (2d² runs, + 1 unless g at ``u`` is given as ``g0``, e.g. FORM's value at its design point)."""
     d = u.size
-    if method == "pytensor":
-        eye = step * np.eye(d)
-        _, G = grad_fn(np.concatenate([u + eye, u - eye]))
-        H = (G[:d] - G[d:]).T / (2 * step)
-        return 0.5 * (H + H.T)
-    pairs = [(i, j) for i in range(d) for j in range(i + 1, d)]
     eye = step * np.eye(d)
-    points = [u[None, :], u + eye, u - eye]
+    if method == "pytensor":
+        _, G = grad_fn(np.concatenate([u[None, :], u + eye, u - eye]))
+        H = (G[1 : d + 1] - G[d + 1 :]).T / (2 * step)
+        return G[0], 0.5 * (H + H.T)
+    pairs = [(i, j) for i in range(d) for j in range(i + 1, d)]
+    points = [u + eye, u - eye]
     for sign in ((1, 1), (1, -1), (-1, 1), (-1, -1)):
         points.append(np.array([u + sign[0] * eye[i] + sign[1] * eye[j] for i, j in pairs]).reshape(-1, d))
-    g = ev(np.concatenate(points))
-    g0, gp, gm = g[0], g[1 : d + 1], g[d + 1 : 2 * d + 1]
+    if g0 is None or not np.isfinite(g0):
+        points.insert(0, u[None, :])
+    g = ev(np.concatenate(points), finite=False)  # a failed run leaves NaN in H: SORM then says so
+    if g0 is None or not np.isfinite(g0):
+        g0, g = float(g[0]), g[1:]
+    gp, gm = g[:d], g[d : 2 * d]
     H = np.diag((gp - 2 * g0 + gm) / step**2)
     if pairs:
-        q = g[2 * d + 1 :].reshape(4, len(pairs))
+        q = g[2 * d :].reshape(4, len(pairs))
         for k, (i, j) in enumerate(pairs):
             H[i, j] = H[j, i] = (q[0, k] - q[1, k] - q[2, k] + q[3, k]) / (4 * step**2)
-    return H
+    return (gp - gm) / (2 * step), H

@@ -11,7 +11,7 @@ import xarray as xr
 from scipy import special, stats
 
 from ._common import Evaluator, design_point_variables, result_dataset
-from ._derivatives import gradient_function, hessian
+from ._derivatives import gradient_and_hessian, gradient_function
 from .form import _check_continuous, form
 
 __all__ = ["FORMULAS", "sorm", "sorm_formulas"]
@@ -80,7 +80,8 @@ def sorm(
         by default FORM is run with ``form_options``.
     step : float
         Finite-difference step in standard-normal space for the Hessian (differences of PyTensor
-        gradients when the model is differentiable, else second differences of g: 2d² + 1 runs).
+        gradients when the model is differentiable, else second differences of g, whose ±step points
+        also give the gradient: 2d² runs, g at the design point being FORM's).
     gradient : {"auto", "fd", "tensor"}
         As in :func:`form`.
 
@@ -120,9 +121,10 @@ def sorm(
         raise ValueError(f"sorm: form_result has a design point of {u.size} inputs, the limit state has {ev.dim}")
     beta = float(form_result.beta)
     grad_fn, grad_method = gradient_function(ev, gradient, 1e-4)
-    _, G = grad_fn(u[None, :])
-    G = G[0]
-    H = hessian(grad_fn, grad_method, ev, u, step)
+    # g at the design point is FORM's last value: the difference stencil reuses it (no run twice)
+    same = "g_design_point" in form_result and form_result.attrs.get("limit_state") == ev.ls.name
+    g_star = float(form_result["g_design_point"]) if same else None
+    G, H = gradient_and_hessian(grad_fn, grad_method, ev, u, step, g0=g_star)
     norm_g = float(np.linalg.norm(G))
     if not (np.isfinite(norm_g) and norm_g > 0 and np.all(np.isfinite(H))):
         # no tangent plane: SORM's formulas do not apply
