@@ -129,3 +129,23 @@ def test_failed_runs_in_a_gradient_stencil_are_a_rejected_step():
     r = form(standard_normal_ls(g), gradient="fd", check=False)
     assert r.attrs["n_failed"] > 0 and r.attrs["reliable"] == 0 and "rejected steps" in r.attrs["reason"]
     assert float(r.beta) == pytest.approx(3.0, abs=1e-3)
+
+
+def test_component_searches_of_a_series_system_reuse_the_system_runs():
+    """FORM on a series system searches the system, then each component from the same start: a model
+    run at a point already evaluated is reused (one model, two outputs), so runs = distinct points."""
+    from uqbridge.reliability import SeriesSystem
+
+    record = []
+
+    def model(x1, x2):
+        record.append(np.column_stack([np.atleast_1d(x1), np.atleast_1d(x2)]))
+        return {"g1": 3.0 - x1, "g2": 3.5 - x2}
+
+    m = ForwardModel("two_modes", model, [Input("x1", Normal(0, 1)), Input("x2", Normal(0, 1))],
+                     [Output("g1"), Output("g2")])
+    r = form(SeriesSystem([LimitState(m, "g1"), LimitState(m, "g2")]), gradient="fd", check=False)
+    points = np.concatenate(record)
+    assert int(r.n_runs) == len(points) == len(np.unique(points, axis=0))
+    # each component's β is exact (linear g): 3 and 3.5
+    np.testing.assert_allclose(np.sort(r.point_beta.values), [3.0, 3.5], atol=1e-9)

@@ -39,10 +39,12 @@ class Evaluator:
     points of the call keep their values (:func:`~uqbridge.execution.evaluate_batch` isolates them).
     Failed runs are counted in ``n_failed`` with the first one's message and point, and every result
     Dataset reports them (see :func:`result_dataset`). With a ``backend`` (process pool, Dask) each
-    call's points are spread over its workers; the numbers do not depend on where they ran.
+    call's points are spread over its workers; the numbers do not depend on where they ran. With a
+    ``cache`` dict (shared by the evaluators of one analysis), no model runs twice at the same point
+    and ``n_runs`` counts the runs actually made.
     """
 
-    def __init__(self, ls: Any, where: str, backend: Any = None) -> None:
+    def __init__(self, ls: Any, where: str, backend: Any = None, cache: dict[Any, Any] | None = None) -> None:
         check_limit_state(ls, where)
         if backend is not None and not callable(getattr(backend, "map", None)):
             raise TypeError(
@@ -51,6 +53,7 @@ class Evaluator:
             )
         self.ls = ls
         self.backend = backend
+        self.cache = cache
         self.where = where
         self.inputs = ls.inputs
         self.dim = ls.inputs.dimension
@@ -70,8 +73,8 @@ class Evaluator:
             return np.empty(0)
         values = self.inputs.from_standard_normal(u)
         with np.errstate(all="ignore"):
-            g, messages = evaluate_isolated(self.ls, values, self.backend)
-        self.n_runs += u.shape[0] * len(self.ls.models)
+            g, messages, runs = evaluate_isolated(self.ls, values, self.backend, self.cache)
+        self.n_runs += runs
         bad = ~np.isfinite(g)
         if not bad.any():
             return g

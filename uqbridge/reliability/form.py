@@ -130,7 +130,8 @@ def form(
     (3.0, True, 1)
     """
     started = time.perf_counter()
-    ev = Evaluator(ls, "form")
+    cache: dict[Any, Any] = {}  # model outputs by point: restarts and component searches reuse them
+    ev = Evaluator(ls, "form", cache=cache)
     _check_continuous(ev, "form")
     n_starts = positive_int(n_starts, "n_starts", "form")
     max_iter = positive_int(max_iter, "max_iter", "form")
@@ -169,7 +170,7 @@ def form(
         )
         if isinstance(ls, SeriesSystem) and components:
             for leaf in leaves(ls):
-                sub = Evaluator(leaf, "form")
+                sub = Evaluator(leaf, "form", cache=cache)
                 sub_grad, _ = gradient_function(sub, gradient, step)
                 s = _search(sub, sub_grad, first, tol, max_iter, _Budget(sub, max_runs), [])
                 ev.n_runs += sub.n_runs
