@@ -356,12 +356,15 @@ def _reliability_keys() -> set[str]:
     return {"limit_state", "methods", *reliability_methods()}
 
 
-def _pf_epistemic(model: ForwardModel, options: dict[str, Any], rng: Any, ex: _Execution) -> dict[str, xr.Dataset]:  # no backend argument (yet)
+def _pf_epistemic(model: ForwardModel, options: dict[str, Any], rng: Any, ex: _Execution) -> dict[str, xr.Dataset]:
     from . import reliability
 
     options = dict(options)
     ls = _limit_state(model, options.pop("limit_state", None))
     method_options = dict(options.pop("method_options", {}))
+    inner = reliability_methods().get(options.get("method", "form"))
+    if ex.backend is not None and inner is not None and "backend" in inspect.signature(inner).parameters:
+        method_options.setdefault("backend", ex.backend)  # the inner analyses run on the study's backend
     return {"pf_epistemic": reliability.pf_epistemic(ls, rng=rng, **options, **method_options)}
 
 

@@ -96,7 +96,7 @@ def test_reported_error_is_honest(method):
     assert coverage >= 0.85
 
 
-def test_sampling_estimators_give_the_same_numbers_on_a_process_pool():
+def test_reliability_methods_give_the_same_numbers_on_a_process_pool():
     """Same rng, same Pf on every backend (the runs of one call are spread over the workers; SPEC 7)."""
     from uqbridge.backends import ProcessPool
 
@@ -105,6 +105,7 @@ def test_sampling_estimators_give_the_same_numbers_on_a_process_pool():
         "monte_carlo": lambda backend: monte_carlo(ls, target_cov=0.2, batch=4000, rng=5, backend=backend),
         "importance_sampling": lambda backend: importance_sampling(ls, n=400, rng=6, backend=backend),
         "subset_simulation": lambda backend: subset_simulation(ls, n_per_level=500, rng=7, backend=backend),
+        "form": lambda backend: form(ls, gradient="fd", rng=8, backend=backend),
     }
     with ProcessPool(2) as pool:
         for name, call in calls.items():

@@ -187,6 +187,7 @@ def result_dataset(
         seed=seed_attr(seed),
         n_runs=int(ev.n_runs),
         n_failed=int(ev.n_failed),
+        backend=type(ev.backend).__name__ if ev.backend is not None else "InProcess",
         wall_time_s=round(time.perf_counter() - started, 4),
         limit_state=ev.ls.name,
         limit_state_units=ev.ls.units,

@@ -45,6 +45,7 @@ def form(
     check: bool = True,
     n_explore: int | None = None,
     rng: Any = None,
+    backend: Any = None,
 ) -> xr.Dataset:
     """First-order reliability analysis (SQP search for the design point).
 
@@ -82,6 +83,9 @@ def form(
         Directions of the exploratory sample (default ``min(max(16, 2d), 40)``).
     rng : seed or Generator
         For the random starts and the checks.
+    backend : execution backend, optional
+        Where the model runs (:mod:`uqbridge.backends`): each gradient stencil (2d points) and the
+        exploratory sample are one call, spread over the workers; same numbers on every backend.
 
     Returns
     -------
@@ -131,7 +135,7 @@ def form(
     """
     started = time.perf_counter()
     cache: dict[Any, Any] = {}  # model outputs by point: restarts and component searches reuse them
-    ev = Evaluator(ls, "form", cache=cache)
+    ev = Evaluator(ls, "form", backend, cache=cache)
     _check_continuous(ev, "form")
     n_starts = positive_int(n_starts, "n_starts", "form")
     max_iter = positive_int(max_iter, "max_iter", "form")
@@ -170,7 +174,7 @@ def form(
         )
         if isinstance(ls, SeriesSystem) and components:
             for leaf in leaves(ls):
-                sub = Evaluator(leaf, "form", cache=cache)
+                sub = Evaluator(leaf, "form", backend, cache=cache)
                 sub_grad, _ = gradient_function(sub, gradient, step)
                 s = _search(sub, sub_grad, first, tol, max_iter, _Budget(sub, max_runs), [])
                 ev.n_runs += sub.n_runs

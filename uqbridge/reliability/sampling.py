@@ -197,8 +197,7 @@ def importance_sampling(
         Level of the normal-approximation interval ``pf ± z·pf_se`` (clipped to [0, 1]).
     rng : seed or Generator
     backend : execution backend, optional
-        Where the sampling runs are made (see :func:`monte_carlo`); FORM runs in-process unless a
-        ``form_result`` made elsewhere is given.
+        Where the model runs, for the sampling and for FORM (see :func:`monte_carlo`).
 
     Returns
     -------
@@ -237,7 +236,7 @@ def importance_sampling(
     if isinstance(defensive, bool) or not isinstance(defensive, (int, float)) or not 0 <= defensive < 1:
         raise ValueError(f"importance_sampling: defensive must be a weight in [0, 1), got {defensive!r}")
     if form_result is None:
-        form_result = form(ls, **form_options)
+        form_result = form(ls, backend=backend, **form_options)
     elif form_options:
         raise TypeError(f"importance_sampling: FORM options {sorted(form_options)} given together with form_result; give one")
     if not isinstance(form_result, xr.Dataset) or form_result.attrs.get("method") != "form":

@@ -66,6 +66,7 @@ def sorm(
     form_result: xr.Dataset | None = None,
     step: float = 1e-3,
     gradient: str = "auto",
+    backend: Any = None,
     **form_options: Any,
 ) -> xr.Dataset:
     """Second-order reliability analysis at the FORM design point.
@@ -84,6 +85,8 @@ def sorm(
         also give the gradient: 2d² runs, g at the design point being FORM's).
     gradient : {"auto", "fd", "tensor"}
         As in :func:`form`.
+    backend : execution backend, optional
+        Where the model runs, for the Hessian stencil and for FORM (see :func:`form`).
 
     Returns
     -------
@@ -107,10 +110,10 @@ def sorm(
     started = time.perf_counter()
     if formula not in FORMULAS:
         raise ValueError(f"sorm: formula must be one of {FORMULAS}, got {formula!r}")
-    ev = Evaluator(ls, "sorm")
+    ev = Evaluator(ls, "sorm", backend)
     _check_continuous(ev, "sorm")
     if form_result is None:
-        form_result = form(ls, gradient=gradient, **form_options)
+        form_result = form(ls, gradient=gradient, backend=backend, **form_options)
     elif form_options:
         raise TypeError(f"sorm: FORM options {sorted(form_options)} given together with form_result; give one")
     if not isinstance(form_result, xr.Dataset) or form_result.attrs.get("method") != "form":
