@@ -51,7 +51,9 @@ def _one_line_error(capsys, argv, *needles):
     assert status == 2, err
     assert "Traceback" not in err
     lines = [line for line in err.splitlines() if line.strip()]
-    assert lines and (usage or len(lines) == 1), err
+    # warnings raised on the way are one line each too ("uqbridge CMD: warning ..."), before the error
+    warned = [line for line in lines[:-1] if line.startswith(f"uqbridge {argv[0]}: warning")]
+    assert lines and (usage or len(lines) == 1 + len(warned)), err
     assert lines[-1].startswith("uqbridge "), err
     for needle in needles:
         assert needle in lines[-1], lines[-1]
@@ -130,9 +132,10 @@ def test_store_conditions(capsys, tmp_path, existing_store):
         fcntl.flock(handle, fcntl.LOCK_UN)
     # a corrupt batch is quarantined and re-run: the resume succeeds
     (existing_store / "batches" / "000001.nc").write_bytes(b"garbage")
-    with pytest.warns(RuntimeWarning, match="quarantine"):
-        assert main(["resume", str(existing_store)]) == 0
-    assert "20 samples, 20 ok" in capsys.readouterr().out
+    assert main(["resume", str(existing_store)]) == 0
+    out, err = capsys.readouterr()
+    assert "20 samples, 20 ok" in out
+    assert "uqbridge resume: warning (RuntimeWarning): " in err and "quarantine" in err
 
 
 def test_unreachable_scheduler_leaves_no_store_behind(capsys, tmp_path):
@@ -205,10 +208,37 @@ def test_a_full_disk_is_named_as_such(monkeypatch, tmp_path):
     assert error_line(err) == f"Permission denied: {str(tmp_path / 'batch.nc')!r}"
     monkeypatch.setattr(shutil, "disk_usage", lambda path: usage(100, 100, 0))
     assert error_line(err).startswith("no space left on the device holding")
+    # a missing path on a device with no free space (e.g. /proc) is a missing path, not a full disk
+    missing = FileNotFoundError(2, "No such file or directory", str(tmp_path / "nowhere" / "x"))
+    assert error_line(missing).startswith("No such file or directory")
 
 
 def test_a_run_where_every_sample_failed_exits_2(capsys, tmp_path):
-    with pytest.warns(RuntimeWarning, match="failed on 16 of 16"):
-        line = _one_line_error(capsys, ["propagate", "borehole", "-n", "16", "--set", "rw=-1"],
-                               "failed on every one of its 16 samples", "is not finite")
+    line = _one_line_error(capsys, ["propagate", "borehole", "-n", "16", "--set", "rw=-1"],
+                           "failed on every one of its 16 samples", "is not finite")
     assert "check the model's options and inputs" in line
+
+
+def test_negative_seed_on_the_command_line(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["propagate", "ishigami", "-n", "10", "--seed", "-1"])
+    assert exit_.value.code == 2
+    assert "--seed: expected a non-negative integer seed, got '-1'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("bad", ["abc", True, -1, 1.5])
+def test_rng_that_numpy_cannot_take_is_named(bad):
+    """Every random function takes ``rng`` (SciPy SPEC 7); anything else is refused by name."""
+    from uqbridge import decompose, propagate
+    from uqbridge.registry import get_model
+    from uqbridge.reliability import monte_carlo
+    from uqbridge.reliability.problems import linear
+
+    model = get_model("ishigami")
+    for where, call in [
+        ("propagate", lambda: propagate(model, 10, rng=bad)),
+        ("decompose", lambda: decompose(model, n=16, rng=bad)),
+        ("monte_carlo", lambda: monte_carlo(linear(2.0).limit_state, rng=bad)),
+    ]:
+        with pytest.raises(TypeError, match=rf"^{where}: rng must be None, a non-negative int seed"):
+            call()

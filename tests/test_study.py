@@ -89,6 +89,11 @@ n = 128
 kind = "sensitivity"
 n = 320
 methods = ["sobol"]
+[[analyses]]
+kind = "reliability"
+limit_state = { output = "y", threshold = 10.0, failure = "above" }
+methods = ["form", "monte_carlo"]
+monte_carlo = { target_cov = 0.2, batch = 2000 }
 """
 
 
@@ -104,6 +109,8 @@ def test_study_runs_on_the_process_pool_with_the_in_process_numbers(tmp_path):
     summary = json.loads((tmp_path / "a" / "par" / "summary.json").read_text())
     assert summary["execution"]["backend"] == "ProcessPool"
     assert on_pool["propagate"].attrs["backend"] == "ProcessPool"
+    # the reliability methods run on the study's backend too
+    assert on_pool["reliability_monte_carlo"].attrs["backend"] == "ProcessPool"
     assert on_pool.keys() == here.keys()
     for name in on_pool:
         for var in on_pool[name].data_vars:

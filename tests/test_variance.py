@@ -195,3 +195,19 @@ def test_custom_groups_on_a_model_without_epistemic_inputs():
     share = ds["explained_share"].sel(output="y")
     assert share.sel(group="A").item() == pytest.approx(0.2, abs=0.06)
     assert share.sel(group="B").item() == pytest.approx(0.8, abs=0.06)
+
+
+def test_shares_from_too_few_samples_are_flagged():
+    """A closed share outside [0, 1] or an interval too wide to read is never returned silently
+    (the analytic shares of Ishigami lie in [0, 1]; n = 8 cannot resolve them)."""
+    import warnings
+
+    from uqbridge.index_checks import SensitivityWarning
+    from uqbridge.registry import get_model
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        decompose(get_model("ishigami"), n=8, rng=0)
+    texts = [str(w.message) for w in caught if issubclass(w.category, SensitivityWarning)]
+    assert texts and all(t.startswith("decompose(method='pick_freeze'): y, ") for t in texts)
+    assert any("wide interval" in t or "outside [0, 1]" in t for t in texts)

@@ -27,6 +27,8 @@ BACKENDS = ("inprocess", "processes", "dask")
 
 # The callable shipped to a pool worker by its initializer; one per worker process.
 _WORKER_FUNC: Callable[[Any], Any] | None = None
+# Where a worker says which batch it starts, when (the driver's watchdog reads it); None: not watched.
+_STARTED: Any = None
 
 
 def _exit_when_gone(driver: int) -> None:
@@ -42,10 +44,11 @@ def _exit_when_gone(driver: int) -> None:
             os._exit(1)
 
 
-def _init_worker(payload: bytes, blas_threads: int | None, driver: int) -> None:
+def _init_worker(payload: bytes, blas_threads: int | None, driver: int, started: Any = None) -> None:
     import cloudpickle
 
-    global _WORKER_FUNC
+    global _WORKER_FUNC, _STARTED
+    _STARTED = started
     threading.Thread(target=_exit_when_gone, args=(driver,), daemon=True, name="uqbridge-watchdog").start()
     if blas_threads is not None:
         # n workers × m BLAS threads on n cores oversubscribes and slows everyone down.
@@ -55,9 +58,11 @@ def _init_worker(payload: bytes, blas_threads: int | None, driver: int) -> None:
     _WORKER_FUNC = cloudpickle.loads(payload)
 
 
-def _run_stored(batch: Any, timeout: float | None = None) -> Any:
+def _run_stored(batch: Any, timeout: float | None = None, tag: Any = None) -> Any:
     if _WORKER_FUNC is None:  # pragma: no cover - the initializer always runs first
         raise RuntimeError("process-pool worker was started without a function")
+    if _STARTED is not None and tag is not None:
+        _STARTED.put((tag, os.getpid(), time.monotonic()))
     return _call_with_timeout(_WORKER_FUNC, batch, timeout)
 
 
@@ -132,8 +137,10 @@ class ProcessPool:
         None leaves the libraries' defaults.
     timeout : float or None
         Seconds a batch may run. A batch past it is interrupted in its worker (a ``SIGALRM``,
-        which stops Python code, sleeps and waits, though not a C extension that never returns
-        to Python): its points fail with a message and the run goes on. None: no limit.
+        which stops Python code, sleeps and waits): its points fail with a message and the run
+        goes on. A batch the alarm cannot stop (a C extension that never returns to Python, or
+        blocks the signal) has its worker process killed ``max(2, timeout / 2)`` seconds later;
+        the batches that were waiting beside it run again on fresh workers. None: no limit.
 
     Examples
     --------
@@ -161,6 +168,8 @@ class ProcessPool:
         self.blas_threads = _check_workers(blas_threads, "blas_threads")
         self._executor: cf.ProcessPoolExecutor | None = None
         self._payload: bytes | None = None
+        self._started: Any = None
+        self._calls = 0
 
     def __repr__(self) -> str:
         return f"ProcessPool(n_workers={self.n_workers}, start_method={self.start_method!r})"
@@ -176,17 +185,22 @@ class ProcessPool:
                 # The fork server imports uqbridge once; workers forked from it then start in ~0.1 s
                 # instead of each paying the ~2 s import (only effective before the server starts).
                 context.set_forkserver_preload(["uqbridge.backends"])
+            # with a timeout, workers report each batch they start, so a stuck one can be killed
+            self._started = context.Queue() if self.timeout is not None else None
             self._executor = cf.ProcessPoolExecutor(
                 max_workers=self.n_workers,
                 mp_context=context,
                 initializer=_init_worker,
-                initargs=(payload, self.blas_threads, os.getpid()),
+                initargs=(payload, self.blas_threads, os.getpid(), self._started),
             )
             self._payload = payload
         return self._executor
 
     def imap(self, func: Callable[[Any], Any], batches: Sequence[Any]) -> Iterator[tuple[int, Any]]:
         """Yield ``(index, func(batch))`` in completion order; unfinished work is cancelled on exit."""
+        if self.timeout is not None:
+            yield from self._imap_watched(func, batches, self.timeout)
+            return
         pool = self._pool_for(func)
         futures = {pool.submit(_run_stored, b, self.timeout): i for i, b in enumerate(batches)}
         try:
@@ -195,6 +209,64 @@ class ProcessPool:
         finally:
             for fut in futures:
                 fut.cancel()
+
+    def _imap_watched(self, func: Callable[[Any], Any], batches: Sequence[Any], timeout: float) -> Iterator[tuple[int, Any]]:
+        """``imap`` with a watchdog: a batch still running ``max(2, timeout / 2)`` s past its timeout
+        (the alarm could not stop it) has its worker killed and fails as timed out; the batches that
+        were queued or running beside it are submitted again to a fresh pool."""
+        grace = timeout + max(2.0, 0.5 * timeout)
+        todo = dict(enumerate(batches))
+        while todo:
+            pool = self._pool_for(func)
+            self._calls += 1
+            futures = {pool.submit(_run_stored, todo[i], timeout, (self._calls, i)): i for i in sorted(todo)}
+            begun: dict[int, tuple[int, float]] = {}  # batch -> (worker pid, start)
+            pending = set(futures)
+            killed = False
+            try:
+                while pending and not killed:
+                    done, pending = cf.wait(pending, timeout=min(0.5, timeout), return_when=cf.FIRST_COMPLETED)
+                    for fut in done:
+                        if isinstance(fut.exception(), cf.process.BrokenProcessPool):
+                            continue  # run again on a fresh pool below
+                        i = futures[fut]
+                        result = fut.result()
+                        del todo[i]
+                        yield i, result
+                    self._read_starts(begun)
+                    now = time.monotonic()
+                    stuck = [i for i, (_, t) in begun.items() if i in todo and now - t > grace]
+                    for i in stuck:
+                        with contextlib.suppress(ProcessLookupError):
+                            os.kill(begun[i][0], signal.SIGKILL)
+                        killed = True
+                        yield i, _timed_out(func, todo.pop(i), timeout)
+                    if any(isinstance(f.exception(), cf.process.BrokenProcessPool) for f in done):
+                        killed = True  # a worker died (killed here, or by the system): start afresh
+            finally:
+                for fut in futures:
+                    fut.cancel()
+            if killed:
+                self._discard()
+
+    def _read_starts(self, begun: dict[int, tuple[int, float]]) -> None:
+        """Move the workers' start reports of the current call into ``begun``."""
+        import queue
+
+        while True:
+            try:
+                (call, i), pid, t = self._started.get_nowait()
+            except queue.Empty:
+                return
+            if call == self._calls:
+                begun[i] = (pid, t)
+
+    def _discard(self) -> None:
+        """Drop a pool whose worker was killed (it is broken); the next call starts a fresh one."""
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+        self._executor = None
+        self._payload = None
 
     def map(self, func: Callable[[Any], Any], batches: Sequence[Any]) -> list[Any]:
         """``[func(b) for b in batches]``, computed in the pool, in order."""

@@ -44,6 +44,7 @@ from typing import Any, Final
 import numpy as np
 import xarray as xr
 
+from . import checks
 from ._deprecation import NOT_GIVEN, rng_or_seed
 from ._version import __version__
 from .checks import positive_int
@@ -416,7 +417,7 @@ def run_campaign(
             "quantiles": [float(q) for q in quantiles],
             "checksums": "sha256",
         }
-        values = sample_inputs(model.inputs, n, design, rng=np.random.default_rng(rng))
+        values = sample_inputs(model.inputs, n, design, rng=checks.generator(rng, "run_campaign: rng"))
         design_ds = xr.Dataset(
             {name: ("sample", np.asarray(v, float)) for name, v in model.complete(values).items()},
             coords={"sample": np.arange(n)},

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["choice", "open_probability", "optional_positive_int", "positive_int", "positive_seconds"]
+__all__ = ["choice", "generator", "open_probability", "optional_positive_int", "positive_int", "positive_seconds"]
 
 
 def positive_int(value: Any, name: str, minimum: int = 1) -> int:
@@ -29,6 +29,26 @@ def positive_int(value: Any, name: str, minimum: int = 1) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
     return int(value)
+
+
+def generator(rng: Any, name: str = "rng") -> np.random.Generator:
+    """``np.random.default_rng(rng)`` with an error that names the argument (SciPy SPEC 7 values).
+
+    Examples
+    --------
+    >>> float(generator(0).random()) == float(np.random.default_rng(0).random())
+    True
+    >>> generator("x", "propagate: rng")
+    Traceback (most recent call last):
+    ...
+    TypeError: propagate: rng must be None, a non-negative int seed, a numpy SeedSequence or Generator, got 'x'
+    """
+    if isinstance(rng, bool):
+        raise TypeError(f"{name} must be None, a non-negative int seed, a numpy SeedSequence or Generator, got {rng!r}")
+    try:
+        return np.random.default_rng(rng)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be None, a non-negative int seed, a numpy SeedSequence or Generator, got {rng!r}") from None
 
 
 def optional_positive_int(value: Any, name: str) -> int | None:

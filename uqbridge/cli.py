@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import functools
+import errno
 import os
 import sys
 import warnings
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
@@ -38,6 +38,16 @@ def _positive(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer seed, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer seed, got {text!r}")
     return value
 
 
@@ -126,7 +136,7 @@ def _configure_propagate(p: argparse.ArgumentParser) -> None:
     _add_model_arguments(p)
     p.add_argument("-n", type=_positive, default=1024, help="number of samples (default 1024)")
     p.add_argument("--design", choices=DESIGNS, default="sobol")
-    p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--seed", type=_seed, default=None)
     p.add_argument("--out", help="write the result to this netCDF file")
     _add_backend_arguments(p)
     p.add_argument("--batch-size", type=_positive, default=None,
@@ -237,7 +247,7 @@ def _configure_sensitivity(p: argparse.ArgumentParser) -> None:
     p.add_argument("-n", type=_positive, default=2048,
                    help="model runs per estimator, an upper limit (default 2048): Sobol' takes the base size "
                         "N = the largest power of two with N(d + 2) <= n; the runs made are printed")
-    p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--seed", type=_seed, default=None)
     p.add_argument("--methods", help="comma-separated subset of: sobol,morris,fast,rbd_fast,delta,pawn,shapley,pce")
     p.add_argument("--report", help="write the self-contained HTML report here")
     p.add_argument("--out", help="write the indices (netCDF) here")
@@ -318,7 +328,7 @@ def _configure_campaign(p: argparse.ArgumentParser) -> None:
     p.add_argument("-n", type=_positive, required=True, help="number of design points")
     p.add_argument("--store", required=True, help="campaign folder (created; resumable)")
     p.add_argument("--design", choices=DESIGNS, default="sobol")
-    p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--seed", type=_seed, default=None)
     p.add_argument("--batch-size", type=_positive, default=64)
     _add_backend_arguments(p)
     p.add_argument("--policy", choices=("drop", "retry", "abort"), default="drop",
@@ -534,24 +544,50 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     parser = _parser()
     args = parser.parse_args(argv)
+    printer = _WarningLines(args.command)
     with warnings.catch_warnings():
         if not args.debug:
             # a warning is one line too ("uqbridge run: warning: ..."), not Python's file:line + source
-            warnings.showwarning = functools.partial(_warning_line, args.command)
+            warnings.showwarning = printer.show
         try:
             return int(args.run(args))
         except Exception as err:  # noqa: BLE001 - every failure is one line (the traceback with --debug)
             if args.debug:
                 raise
+            printer.summary()
             print(f"uqbridge {args.command}: error: {error_line(err)}", file=sys.stderr)
             return 2
+        finally:
+            printer.summary()
 
 
-def _warning_line(command: str, message: Warning | str, category: type[Warning], *_: Any, **__: Any) -> None:
-    """Print a warning as one line on stderr, naming its kind unless it is a plain UserWarning."""
-    kind = "" if category is UserWarning else f" ({category.__name__})"
-    text = " ".join(str(message).split())
-    print(f"uqbridge {command}: warning{kind}: {text}", file=sys.stderr)
+@dataclass
+class _WarningLines:
+    """Print warnings as one line each on stderr; past ``limit`` of one kind, count them instead."""
+
+    command: str
+    limit: int = 3
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def show(self, message: Warning | str, category: type[Warning], *_: Any, **__: Any) -> None:
+        name = category.__name__
+        self.counts[name] = self.counts.get(name, 0) + 1
+        if self.counts[name] > self.limit:
+            return
+        kind = "" if category is UserWarning else f" ({name})"
+        text = " ".join(str(message).split())
+        print(f"uqbridge {self.command}: warning{kind}: {text}", file=sys.stderr)
+
+    def summary(self) -> None:
+        """One line per kind with more than ``limit`` warnings (printed once)."""
+        for name, count in self.counts.items():
+            if count > self.limit:
+                print(
+                    f"uqbridge {self.command}: warning ({name}): {count - self.limit} more like these "
+                    "(reports list them; --debug shows every warning)",
+                    file=sys.stderr,
+                )
+        self.counts.clear()
 
 
 def _disk_full(filename: Any) -> bool:
@@ -581,7 +617,7 @@ def error_line(err: BaseException) -> str:
     elif isinstance(err, OSError) and err.strerror:
         where = f": {err.filename!r}" if err.filename else ""
         text = f"{err.strerror}{where}"
-        if err.filename and _disk_full(err.filename):
+        if err.filename and (err.errno == errno.ENOSPC or (err.errno == errno.EACCES and _disk_full(err.filename))):
             # libnetcdf reports a full disk as "Permission denied"
             text = f"no space left on the device holding {err.filename!r} ({text}); free some space and retry"
     elif isinstance(err, MemoryError):

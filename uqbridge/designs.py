@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 from scipy.stats import qmc
 
+from . import checks
 from .inputs import InputSet
 
 __all__ = ["DESIGNS", "sample_inputs", "unit_design"]
@@ -37,7 +38,7 @@ def unit_design(n: int, d: int, design: str = "sobol", *, rng: Any = None) -> np
         raise ValueError(f"unknown design {design!r}; valid designs: {list(DESIGNS)}")
     if not (isinstance(n, (int, np.integer)) and n > 0):
         raise ValueError(f"number of samples n must be a positive integer, got {n!r}")
-    rng = np.random.default_rng(rng)
+    rng = checks.generator(rng, "unit_design: rng")
     if d == 0:
         return np.empty((n, 0))
     if design == "mc":

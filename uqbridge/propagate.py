@@ -11,6 +11,7 @@ import numpy as np
 import xarray as xr
 from scipy import stats
 
+from . import checks
 from ._deprecation import NOT_GIVEN, rng_or_seed
 from .designs import sample_inputs
 from .execution import OK, Backend, evaluate
@@ -90,7 +91,7 @@ def propagate(
         raise ValueError(f"model {model.name!r} uses reserved name(s) {clash}; rename them")
     rng = rng_or_seed(rng, seed, "propagate")
     seed_value = rng
-    rng = np.random.default_rng(rng)
+    rng = checks.generator(rng, "propagate: rng")
     start = time.perf_counter()
     values = sample_inputs(model.inputs, n, design, rng=rng)
     result = evaluate(model, values, backend=backend, batch_size=batch_size, progress=progress)

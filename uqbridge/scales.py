@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from . import checks
 from .designs import unit_design
 from .graph import scale_groups
 from .model import ForwardModel
@@ -77,7 +78,7 @@ def scale_shares(
     [0.333, 0.0]
     """
     seed = seed_attr(rng)
-    rng = np.random.default_rng(rng)
+    rng = checks.generator(rng, "scale_shares: rng")
     start = time.perf_counter()
     if options.get("epistemic_samples") is not None:
         model = model.with_joint_samples(options.pop("epistemic_samples"))
@@ -270,7 +271,7 @@ def pf_by_scale(
 
     start = time.perf_counter()
     seed = seed_attr(rng)
-    rng = np.random.default_rng(rng)
+    rng = checks.generator(rng, "pf_by_scale: rng")
     design_rng, inner_rng, boot_rng = rng.spawn(3)
     names = list(ls.inputs.epistemic)
     if not names:

@@ -18,6 +18,7 @@ import numpy as np
 import xarray as xr
 from scipy import special
 
+from . import checks
 from .designs import unit_design
 from .distributions import Constant, LogNormal, Normal
 from .execution import OK, evaluate
@@ -182,7 +183,7 @@ def surrogate_stage(
     k = model.stage_index(stage)
     st = model.stages[k]
     seed = seed_attr(rng)
-    rng = np.random.default_rng(rng)
+    rng = checks.generator(rng, "surrogate_stage: rng")
     train_rng, test_rng, fit_rng = rng.spawn(3)
     feed = _feed_model(model, k)
     d = model.inputs.dimension
@@ -371,7 +372,7 @@ def macro_estimate(
     if failure not in ("above", "below"):
         raise ValueError(f"failure must be 'above' or 'below', got {failure!r}")
     seed = seed_attr(rng)
-    rng = np.random.default_rng(rng)
+    rng = checks.generator(rng, "macro_estimate: rng")
     values = model.inputs.from_unit(unit_design(int(n), model.inputs.dimension, "mc", rng=rng))
     res = evaluate(model, values, backend=backend)
     y = res.outputs[output][(res.status == OK)]

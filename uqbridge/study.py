@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import xarray as xr
 
+from . import checks
 from .distributions import distribution_from_dict
 from .model import ForwardModel
 from .registry import get_model
@@ -322,7 +323,7 @@ def _limit_state(model: ForwardModel, spec: object) -> LimitState:
     return reliability.LimitState(model, spec["output"], threshold=float(spec.get("threshold", 0.0)), failure=spec.get("failure", "below"))
 
 
-def _reliability(model: ForwardModel, options: dict[str, Any], rng: Any, ex: _Execution) -> dict[str, xr.Dataset]:  # the reliability methods take no backend (yet)
+def _reliability(model: ForwardModel, options: dict[str, Any], rng: Any, ex: _Execution) -> dict[str, xr.Dataset]:
     options = dict(options)
     ls = _limit_state(model, options.pop("limit_state", None))
     methods = options.pop("methods", ["form", "sorm", "importance_sampling", "subset_simulation", "monte_carlo"])
@@ -330,7 +331,7 @@ def _reliability(model: ForwardModel, options: dict[str, Any], rng: Any, ex: _Ex
     if options:
         raise StudyError(f"reliability: unknown option(s) {sorted(options)}")
     out: dict[str, xr.Dataset] = {}
-    rngs = np.random.default_rng(rng).spawn(len(methods))
+    rngs = checks.generator(rng, "reliability: rng").spawn(len(methods))
     form_result = None
     for method, r in zip(methods, rngs):
         if method not in reliability_methods():
@@ -342,6 +343,8 @@ def _reliability(model: ForwardModel, options: dict[str, Any], rng: Any, ex: _Ex
             kwargs.setdefault("rng", r)
         if "form_result" in params and form_result is not None:
             kwargs.setdefault("form_result", form_result)
+        if "backend" in params and ex.backend is not None:
+            kwargs.setdefault("backend", ex.backend)
         result = func(ls, **kwargs)
         if method == "form":
             form_result = result
@@ -353,12 +356,15 @@ def _reliability_keys() -> set[str]:
     return {"limit_state", "methods", *reliability_methods()}
 
 
-def _pf_epistemic(model: ForwardModel, options: dict[str, Any], rng: Any, ex: _Execution) -> dict[str, xr.Dataset]:  # no backend argument (yet)
+def _pf_epistemic(model: ForwardModel, options: dict[str, Any], rng: Any, ex: _Execution) -> dict[str, xr.Dataset]:
     from . import reliability
 
     options = dict(options)
     ls = _limit_state(model, options.pop("limit_state", None))
     method_options = dict(options.pop("method_options", {}))
+    inner = reliability_methods().get(options.get("method", "form"))
+    if ex.backend is not None and inner is not None and "backend" in inspect.signature(inner).parameters:
+        method_options.setdefault("backend", ex.backend)  # the inner analyses run on the study's backend
     return {"pf_epistemic": reliability.pf_epistemic(ls, rng=rng, **options, **method_options)}
 
 
@@ -428,7 +434,7 @@ def _stage_surrogate(model: ForwardModel, options: dict[str, Any], rng: Any, ex:
     replace_model = bool(options.pop("replace_model", False))
     if "stage" not in options:
         raise StudyError("stage_surrogate: 'stage' (model name, scale label or index of the stage) is required")
-    fit_rng, macro_rng = np.random.default_rng(rng).spawn(2)
+    fit_rng, macro_rng = checks.generator(rng, "stage_surrogate: rng").spawn(2)
     # surrogate_stage refuses a model that is not a chain with a TypeError naming it
     chain_model = surrogate_stage(model, options.pop("stage"), rng=fit_rng, backend=ex.backend, **options)  # type: ignore[arg-type]
     out = {"stage_surrogate": chain_model.surrogate_reports[-1].drop_vars(["holdout_reference", "holdout_surrogate"])}

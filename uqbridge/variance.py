@@ -14,12 +14,14 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from . import checks
 from .designs import unit_design
 from .execution import OK, Backend, evaluate
+from .index_checks import SensitivityWarning, index_warnings
 from .model import ForwardModel
 from .results import provenance, seed_attr
 
-__all__ = ["METHODS", "conditional_distributions", "decompose", "default_groups"]
+__all__ = ["METHODS", "conditional_distributions", "decompose", "default_groups", "share_warnings"]
 
 METHODS = ("pick_freeze", "nested", "pce")
 _TERMS = ("explained", "residual", "total")
@@ -136,7 +138,7 @@ def decompose(
     for o in outputs:
         model.output(o)
     seed = seed_attr(rng)
-    rng = np.random.default_rng(rng)
+    rng = checks.generator(rng, "decompose: rng")
     start = time.perf_counter()
     if method == "pick_freeze":
         terms, n_runs, n_failed = _pick_freeze(model, checked, outputs, n, design, rng, confidence, n_bootstrap, backend)
@@ -152,7 +154,31 @@ def decompose(
         model, f"decompose:{method}", seed=seed, groups=named,
         n_runs=n_runs, n_failed=n_failed, confidence=confidence, wall_time_s=time.perf_counter() - start, **extra,
     )
+    for text in share_warnings(ds):
+        warnings.warn(f"decompose(method={method!r}): {text}", SensitivityWarning, stacklevel=2)
     return ds
+
+
+def share_warnings(ds: xr.Dataset, *, max_width: float = 0.3) -> list[str]:
+    """Closed and total shares of a :func:`decompose` result a reader should not take at face value
+    (see :func:`uqbridge.index_checks.index_warnings`): wide intervals, shares outside [0, 1], closed
+    above total. Also issued as :class:`~uqbridge.index_checks.SensitivityWarning` by ``decompose``.
+
+    Examples
+    --------
+    >>> ds = xr.Dataset({"explained_share": (("output", "group"), [[1.4]]), "total_share": (("output", "group"), [[0.9]])},
+    ...                 coords={"output": ["y"], "group": ["pores"]})
+    >>> share_warnings(ds)
+    ['y, pores: closed share 1.4 is outside [0, 1] (noise; increase n)', 'y, pores: closed share 1.4 exceeds its total 0.9 (impossible; increase n)']
+    """
+    view = xr.Dataset({
+        f"group_{new}{suffix}": ds[f"{old}_share{suffix}"]
+        for old, new in (("explained", "first"), ("total", "total"))
+        for suffix in ("", "_low", "_high")
+        if f"{old}_share{suffix}" in ds
+    })
+    return [t.replace("group_first index", "closed share").replace("closed index", "closed share")
+            for t in index_warnings(view, max_width=max_width)]
 
 
 def conditional_distributions(
@@ -194,7 +220,7 @@ def conditional_distributions(
     names = list(model.inputs.epistemic if group is None else group)
     groups = _check_groups(model, {"group": names})
     outputs = list(model.output_names if outputs is None else outputs)
-    rng = np.random.default_rng(rng)
+    rng = checks.generator(rng, "conditional_distributions: rng")
     start = time.perf_counter()
     values, y, ok = _nested_runs(model, groups["group"], outputs, n_outer, n_inner, design, rng, backend)
     levels = (np.arange(n_levels) + 1) / (n_levels + 1)

@@ -60,3 +60,29 @@ def test_timeout_is_validated():
         with pytest.raises(ValueError, match=f"timeout must be a positive number of seconds or None, got {bad!r}"):
             ProcessPool(1, timeout=bad)
     assert make_backend("processes", n_workers=1, timeout=3).timeout == 3.0
+
+
+def deaf_model() -> ForwardModel:
+    """``y = 2x``; a batch holding x > 0.8 blocks SIGALRM and sleeps (as a C extension that never
+    returns to Python: the alarm cannot stop it)."""
+
+    def function(x):
+        if np.any(x > 0.8):
+            import signal
+
+            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})
+            time.sleep(1e6)
+        return {"y": 2 * x}
+
+    return ForwardModel("deaf", function, [Input("x", Uniform(0, 1))], [Output("y")])
+
+
+def test_process_pool_kills_a_worker_the_alarm_cannot_stop():
+    start = time.perf_counter()
+    with ProcessPool(2, timeout=0.5) as pool, pytest.warns(RuntimeWarning, match="failed on"):
+        ds = propagate(deaf_model(), 12, rng=0, backend=pool, batch_size=4)
+        again = propagate(hanging_model(), 12, rng=0, backend=pool, batch_size=4)  # the pool works on
+    _check(ds, 4)
+    _check(again, 4)
+    # each stuck batch costs its timeout plus the 2 s grace; two workers share them
+    assert time.perf_counter() - start < 60

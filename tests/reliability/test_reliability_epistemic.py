@@ -55,3 +55,18 @@ def test_epistemic_errors():
     m = ForwardModel("a", lambda R: {"y": R}, [Input("R", Normal(1, 1))], [Output("y")])
     with pytest.raises(ValueError, match="has no epistemic inputs"):
         pf_epistemic(LimitState(m, "y"))
+
+
+def test_tensor_gradients_compile_once_for_the_whole_outer_loop(monkeypatch):
+    """The fixed epistemic values are inputs of one compiled gradient (not constants baked into one
+    compilation per outer sample); the inner FORM stays exact: Pf = Φ(−(10 − μ_S)/√(1 + σ_S²))."""
+    from uqbridge.reliability import _derivatives
+
+    compiled = []
+    original = _derivatives._compile
+    monkeypatch.setattr(_derivatives, "_compile", lambda ev: compiled.append(1) or original(ev))
+    monkeypatch.setattr(_derivatives, "_COMPILED", type(_derivatives._COMPILED)())
+    r = pf_epistemic(_limit_state(), method="form", n_outer=12, rng=3, gradient="tensor")
+    mu, sig = (r.epistemic_values.sel(epistemic_input=n).values for n in ("mu_S", "sigma_S"))
+    np.testing.assert_allclose(r.pf_conditional.values, special.ndtr(-(10 - mu) / np.sqrt(1 + sig**2)), rtol=1e-6)
+    assert len(compiled) == 1

@@ -94,3 +94,22 @@ def test_reported_error_is_honest(method):
     assert abs(pf.mean() - p.pf) <= 4 * pf.std(ddof=1) / np.sqrt(pf.size)
     coverage = np.mean([float(r.pf_low) <= p.pf <= float(r.pf_high) for r in res])
     assert coverage >= 0.85
+
+
+def test_reliability_methods_give_the_same_numbers_on_a_process_pool():
+    """Same rng, same Pf on every backend (the runs of one call are spread over the workers; SPEC 7)."""
+    from uqbridge.backends import ProcessPool
+
+    ls = linear(3.0).limit_state
+    calls = {
+        "monte_carlo": lambda backend: monte_carlo(ls, target_cov=0.2, batch=4000, rng=5, backend=backend),
+        "importance_sampling": lambda backend: importance_sampling(ls, n=400, rng=6, backend=backend),
+        "subset_simulation": lambda backend: subset_simulation(ls, n_per_level=500, rng=7, backend=backend),
+        "form": lambda backend: form(ls, gradient="fd", rng=8, backend=backend),
+    }
+    with ProcessPool(2) as pool:
+        for name, call in calls.items():
+            here, there = call(None), call(pool)
+            assert float(here.pf) == float(there.pf) and int(here.n_runs) == int(there.n_runs), name
+    with pytest.raises(TypeError, match="monte_carlo: backend must be an execution backend"):
+        monte_carlo(ls, backend="processes")

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from .. import checks
 from ..model import ForwardModel
 from .build import STUDENT_T_NU, noise_name
 from .data import _to_frame
@@ -108,7 +109,7 @@ def predict(
     if result.model is None:
         raise ValueError("result carries no model (loaded from disk?); pass the model to load_calibration")
     model: ForwardModel = result.model
-    rng = np.random.default_rng(rng)
+    rng = checks.generator(rng, "predict: rng")
     frame = _to_frame(data)
     if len(frame) == 0:
         raise ValueError("data has no rows to predict")

@@ -16,6 +16,7 @@ import pymc as pm
 import xarray as xr
 from pytensor.graph.traversal import ancestors
 
+from .. import checks
 from ..checks import positive_int
 from ..model import ForwardModel
 from ..results import provenance, seed_attr
@@ -195,7 +196,7 @@ def calibrate(
             "use path='smc' (black box) or path='surrogate' (polynomial chaos + NUTS)"
         )
     seed = rng
-    rng = np.random.default_rng(rng)
+    rng = checks.generator(rng, "calibrate: rng")
     # PyMC spawns independent per-chain streams from one integer seed (SeedSequence)
     sample_seed, ppc_seed = (int(s) for s in rng.integers(2**31 - 1, size=2))
     check_rng, pce_rng = rng.spawn(2)

@@ -9,6 +9,8 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.figure import Figure
 
+from .. import checks
+
 __all__ = ["posterior_predictive", "prior_posterior"]
 
 
@@ -89,7 +91,7 @@ def prior_posterior(result, model=None, *, n_prior: int = 4000, rng=None) -> Fig
     model = result.model if model is None else model
     if model is None:
         raise ValueError("model: the result carries no model; pass the calibrated model")
-    rng = np.random.default_rng(rng)
+    rng = checks.generator(rng, "prior_posterior: rng")
     post = result.posterior_samples()
     names = list(result.epistemic)
     fig = Figure(figsize=(3 * len(names), 2.8))

@@ -38,12 +38,22 @@ class Evaluator:
     A run fails when the model raises on that point or returns a non-finite output there; the other
     points of the call keep their values (:func:`~uqbridge.execution.evaluate_batch` isolates them).
     Failed runs are counted in ``n_failed`` with the first one's message and point, and every result
-    Dataset reports them (see :func:`result_dataset`).
+    Dataset reports them (see :func:`result_dataset`). With a ``backend`` (process pool, Dask) each
+    call's points are spread over its workers; the numbers do not depend on where they ran. With a
+    ``cache`` dict (shared by the evaluators of one analysis), no model runs twice at the same point
+    and ``n_runs`` counts the runs actually made.
     """
 
-    def __init__(self, ls: Any, where: str) -> None:
+    def __init__(self, ls: Any, where: str, backend: Any = None, cache: dict[Any, Any] | None = None) -> None:
         check_limit_state(ls, where)
+        if backend is not None and not callable(getattr(backend, "map", None)):
+            raise TypeError(
+                f"{where}: backend must be an execution backend (uqbridge.backends.ProcessPool, Dask, "
+                f"InProcess or make_backend(...)), got {type(backend).__name__}"
+            )
         self.ls = ls
+        self.backend = backend
+        self.cache = cache
         self.where = where
         self.inputs = ls.inputs
         self.dim = ls.inputs.dimension
@@ -63,8 +73,8 @@ class Evaluator:
             return np.empty(0)
         values = self.inputs.from_standard_normal(u)
         with np.errstate(all="ignore"):
-            g, messages = evaluate_isolated(self.ls, values)
-        self.n_runs += u.shape[0] * len(self.ls.models)
+            g, messages, runs = evaluate_isolated(self.ls, values, self.backend, self.cache)
+        self.n_runs += runs
         bad = ~np.isfinite(g)
         if not bad.any():
             return g
@@ -177,6 +187,7 @@ def result_dataset(
         seed=seed_attr(seed),
         n_runs=int(ev.n_runs),
         n_failed=int(ev.n_failed),
+        backend=type(ev.backend).__name__ if ev.backend is not None else "InProcess",
         wall_time_s=round(time.perf_counter() - started, 4),
         limit_state=ev.ls.name,
         limit_state_units=ev.ls.units,

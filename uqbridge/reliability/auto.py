@@ -6,9 +6,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import numpy as np
 import xarray as xr
 
+from .. import checks
 from ._common import positive_int, probability
 from .form import form
 from .sampling import importance_sampling
@@ -63,7 +63,7 @@ def recommended(
     max_runs = positive_int(max_runs, "max_runs", "recommended", minimum=100)
     target_cov = probability(target_cov, "target_cov", "recommended", high=1.0)
     max_cov = max(target_cov, 0.035)
-    streams = np.random.default_rng(rng).spawn(3)
+    streams = checks.generator(rng, "recommended: rng").spawn(3)
     f = form(ls, rng=streams[0])
     steps = [f"form (reliable={f.attrs['reliable']})"]
     if f.attrs["reliable"]:

@@ -13,6 +13,7 @@ import numpy as np
 import xarray as xr
 from scipy import special, stats
 
+from .. import checks
 from ..designs import DESIGNS, unit_design
 from ..results import provenance, seed_attr
 from ._common import beta_of, positive_int, probability
@@ -98,7 +99,7 @@ def pf_epistemic(
         )
     if not ls.inputs.aleatory:
         raise ValueError(f"pf_epistemic: the limit state {ls.name!r} has no aleatory inputs to integrate over")
-    generator = np.random.default_rng(rng)
+    generator = checks.generator(rng, "pf_epistemic: rng")
     outer_rng, inner_rng = generator.spawn(2)
     if samples is None:
         n_outer = positive_int(n_outer, "n_outer", "pf_epistemic", minimum=2)

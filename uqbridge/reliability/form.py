@@ -1,4 +1,4 @@
-"""First-order reliability method: the design point by iHL-RF in standard-normal space (Nataf).
+"""First-order reliability method: the design point by an SQP search in standard-normal space (Nataf).
 
 Returns Pf ≈ Φ(−β), the design point, importance factors α², and says when the linearisation is
 doubtful (systems, several competing design points, non-convergence).
@@ -26,6 +26,8 @@ U_MAX = 10.0
 _MAX_HALVINGS = 8  # bounded Armijo line search: the step shrinks at most to 1/256
 _SAME_POINT = 0.05
 _EXPLORE_MARGIN = 0.5  # exploratory sphere radius beyond beta
+_MIN_EIGENVALUE = 0.01  # floor of the Lagrangian Hessian model (keeps it positive definite)
+_MAX_STEP_RATIO = 10.0  # longest step, in lengths of the HL-RF step from the same point
 _NO_PROGRESS = 8  # iterations without halving the convergence criterion before a search is stopped  # two design points closer than 5 % of their distance from the origin are one
 
 
@@ -43,8 +45,9 @@ def form(
     check: bool = True,
     n_explore: int | None = None,
     rng: Any = None,
+    backend: Any = None,
 ) -> xr.Dataset:
-    """First-order reliability analysis (iHL-RF search for the design point).
+    """First-order reliability analysis (SQP search for the design point).
 
     Parameters
     ----------
@@ -74,16 +77,21 @@ def form(
     check : bool
         Check the first-order answer with its own evidence (see Notes): an exploratory sample on the
         sphere of radius β, new searches from the failure points it finds away from every known
-        design point, and sampled curvatures at the design point.
+        design point, and sampled curvatures at the design point. They cost ``n_explore`` +
+        2 min(d − 1, 8) runs, plus the searches started from what the exploration finds.
     n_explore : int, optional
         Directions of the exploratory sample (default ``min(max(16, 2d), 40)``).
     rng : seed or Generator
         For the random starts and the checks.
+    backend : execution backend, optional
+        Where the model runs (:mod:`uqbridge.backends`): each gradient stencil (2d points) and the
+        exploratory sample are one call, spread over the workers; same numbers on every backend.
 
     Returns
     -------
     xarray.Dataset
-        ``pf`` = Φ(−β), ``beta``, ``n_runs``, ``converged``, ``iterations``, ``design_point_u`` and
+        ``pf`` = Φ(−β), ``beta`` (distance from the origin of the tangent hyperplane at the design
+        point, i.e. α·u* + g(u*)/‖∇g‖), ``n_runs``, ``converged``, ``iterations``, ``design_point_u`` and
         ``design_point`` (dim ``input``), ``alpha`` and ``importance`` (= α², dim ``input``),
         ``design_points_u``/``point_beta`` (all distinct design points found, dim ``point``), the
         search history ``history_beta``/``history_runs`` (dim ``iteration``), and from the checks
@@ -94,11 +102,19 @@ def form(
 
     Notes
     -----
-    iHL-RF: the Hasofer–Lind–Rackwitz–Fiessler step with an Armijo line search on the merit function
-    ``½‖u‖² + c|g(u)|`` (Zhang & Der Kiureghian 1997, Proc. IFIP WG 7.5; Der Kiureghian 2005, ch. 14
-    of *Engineering Design Reliability Handbook*). Steps are kept inside the ball ‖u‖ ≤ 10; a trial
-    point where g is not finite is a rejected step; a search whose step stops moving u is stopped
-    ("stalled"). With finite differences the gradient at an accepted point reuses its g (2d runs).
+    Search: sequential quadratic programming for ``min ½‖u‖² s.t. g(u) = 0`` — the HL-RF step
+    (Hasofer–Lind–Rackwitz–Fiessler) corrected by ``W = I + λB``, the Hessian of the Lagrangian with
+    B a symmetric-rank-one model of ∇²g built from the gradients already computed (the SQP family of
+    Abdo & Rackwitz 1990 and Liu & Der Kiureghian 1991, Struct. Saf. 9; Nocedal & Wright 2006,
+    ch. 18), with an Armijo line search on the merit function ``½‖u‖² + c|g(u)|`` (Zhang & Der
+    Kiureghian 1997; Der Kiureghian 2005, ch. 14 of *Engineering Design Reliability Handbook*), c
+    just above the multiplier, and a second-order correction of a rejected full step. On a curved
+    surface it converges superlinearly where iHL-RF crawls (parabolic β = 3, κ = 0.5: median 25 runs
+    instead of 203 from random starts with central differences). Steps are kept inside the ball
+    ‖u‖ ≤ 10; a trial point where g is not finite is a rejected step; a search whose step stops
+    moving u is stopped ("stalled"). Every point is evaluated once: with finite differences the
+    gradient at an accepted point reuses its g (2d runs), and convergence is tested with the
+    gradient at the point returned (no stop on the previous point's gradient).
 
     Checks (``check=True``): (i) g at ``n_explore`` random points on the sphere ‖u‖ = β + ½ — first
     order says the failure domain is the union of the tangent half-spaces ``α_k·u ≥ β_k`` of the
@@ -118,7 +134,8 @@ def form(
     (3.0, True, 1)
     """
     started = time.perf_counter()
-    ev = Evaluator(ls, "form")
+    cache: dict[Any, Any] = {}  # model outputs by point: restarts and component searches reuse them
+    ev = Evaluator(ls, "form", backend, cache=cache)
     _check_continuous(ev, "form")
     n_starts = positive_int(n_starts, "n_starts", "form")
     max_iter = positive_int(max_iter, "max_iter", "form")
@@ -135,17 +152,17 @@ def form(
     generator = np.random.default_rng(rng)
     budget = _Budget(ev, max_runs)
 
-    searches = [_ihlrf(ev, grad_fn, first, tol, max_iter, budget, [])]
+    searches = [_search(ev, grad_fn, first, tol, max_iter, budget, [])]
     if searches[0]["reason"] == "zero gradient" and searches[0]["iterations"] <= 1:
         # a flat start (e.g. a symmetric g at the median) says nothing: try once off the origin
         direction = generator.normal(size=d)
-        searches.append(_ihlrf(ev, grad_fn, first + direction / np.linalg.norm(direction), tol, max_iter, budget, []))
+        searches.append(_search(ev, grad_fn, first + direction / np.linalg.norm(direction), tol, max_iter, budget, []))
     radius = max(abs(_best(searches)["beta"]), 1.0)
     for _ in range(n_starts - 1):
         if budget.spent:
             break
         direction = generator.normal(size=d)
-        searches.append(_ihlrf(ev, grad_fn, radius * direction / np.linalg.norm(direction), tol, max_iter, budget,
+        searches.append(_search(ev, grad_fn, radius * direction / np.linalg.norm(direction), tol, max_iter, budget,
                                _points(searches)))
 
     warnings: list[str] = []
@@ -157,9 +174,9 @@ def form(
         )
         if isinstance(ls, SeriesSystem) and components:
             for leaf in leaves(ls):
-                sub = Evaluator(leaf, "form")
+                sub = Evaluator(leaf, "form", backend, cache=cache)
                 sub_grad, _ = gradient_function(sub, gradient, step)
-                s = _ihlrf(sub, sub_grad, first, tol, max_iter, _Budget(sub, max_runs), [])
+                s = _search(sub, sub_grad, first, tol, max_iter, _Budget(sub, max_runs), [])
                 ev.n_runs += sub.n_runs
                 if s["converged"]:
                     component_betas.append(s["beta"])
@@ -179,7 +196,7 @@ def form(
             before = len(_points(searches))
             for u_start in unexplained[:3]:
                 if not budget.spent:
-                    searches.append(_ihlrf(ev, grad_fn, u_start, tol, max_iter, budget, _points(searches)))
+                    searches.append(_search(ev, grad_fn, u_start, tol, max_iter, budget, _points(searches)))
             if len(_points(searches)) == before:
                 break
         if explore_failures:
@@ -200,7 +217,7 @@ def form(
             "important regions and Phi(-beta) of one of them underestimates Pf"
         )
     if not best["converged"]:
-        warnings.append(f"iHL-RF did not converge ({best['reason']})")
+        warnings.append(f"the design-point search did not converge ({best['reason']})")
     if check and best["converged"] and d > 1:
         curvature_factor = _curvature_factor(ev, best, generator)
         if not (0.9 <= curvature_factor <= 1.1):
@@ -317,19 +334,36 @@ def _check_continuous(ev: Evaluator, where: str) -> None:
         )
 
 
-def _ihlrf(
+def _search(
     ev: Evaluator, grad_fn: GradientFunction, u0: np.ndarray, tol: float, max_iter: int, budget: _Budget,
     known: list[dict[str, Any]],
 ) -> dict[str, Any]:
-    """One iHL-RF search from ``u0``; stops at convergence, at a design point in ``known``
-    (``duplicate``), when stalled, or when the run budget is spent."""
+    """One SQP search for the design point from ``u0``; stops at convergence, at a design point in
+    ``known`` (``duplicate``), when stalled, or when the run budget is spent.
+
+    Minimises ½‖u‖² subject to g(u) = 0. Each step solves the quadratic subproblem
+    ``min ½ dᵀW d + u·d  s.t.  g + ∇g·d = 0`` with ``W = I + λB`` the Hessian of the Lagrangian
+    ``½‖u‖² + λ g``, B a symmetric-rank-one model of ∇²g updated from the gradients the search
+    computes anyway (Nocedal & Wright 2006, ch. 6 and 18) and λ the last subproblem's multiplier;
+    with B = 0 (a linear g, or the first step) it is the HL-RF step. Steps are accepted
+    by an Armijo test on the exact-penalty merit ``½‖u‖² + c|g|`` with ``c`` just above the multiplier
+    (Zhang & Der Kiureghian 1997 use the same merit with a much larger ``c``, which is what makes
+    iHL-RF crawl along curved surfaces); a rejected full step first tries a second-order correction
+    back onto the linearised surface (one run), which keeps the Maratos effect from forcing
+    short steps near the solution. Every point is evaluated once: g at the accepted trial is reused
+    by the next gradient.
+    """
     u = _clip(np.asarray(u0, dtype=float))
     g, G = (a[0] for a in grad_fn(u[None, :]))
     g_scale = abs(g) if g != 0 else 1.0
+    n = u.size
+    B, lam = np.zeros((n, n)), 0.0  # SR1 model of ∇²g, multiplier of the last subproblem
+    first_step = 1.0  # < 1 after a step rejected because its gradient failed
     history_beta, history_runs = [], []
     converged, duplicate, reason, it = False, False, "", 0
-    alpha, norm_g, stalls, no_progress = np.zeros_like(u), 0.0, 0, 0
+    alpha, norm_g, stalls, no_progress, c = np.zeros_like(u), 0.0, 0, 0, 0.0
     best_state: tuple[Any, ...] = (np.inf, u, g, alpha, norm_g)
+    best_beta = np.inf
     for it in range(1, max_iter + 1):
         norm_g = float(np.linalg.norm(G))
         if not np.isfinite(norm_g):
@@ -342,8 +376,10 @@ def _ihlrf(
         history_beta.append(float(alpha @ u + g / norm_g))
         history_runs.append(ev.n_runs)
         crit = max(abs(g) / g_scale, np.linalg.norm(u - (alpha @ u) * alpha) / max(1.0, float(np.linalg.norm(u))))
-        if crit < 0.5 * best_state[0]:
-            best_state, no_progress = (crit, u, g, alpha, norm_g), 0
+        # progress: the convergence criterion halves, or β drops (leaving a saddle of the distance,
+        # e.g. the crest of a concave surface, the criterion grows again while β falls)
+        if crit < 0.5 * best_state[0] or history_beta[-1] < best_beta - 1e-4 * max(1.0, abs(best_beta)):
+            best_state, best_beta, no_progress = (crit, u, g, alpha, norm_g), history_beta[-1], 0
         else:
             no_progress += 1
         if crit <= tol:
@@ -360,38 +396,99 @@ def _ihlrf(
         if budget.spent:
             reason = "run budget max_runs spent"
             break
-        d = ((G @ u - g) / norm_g**2) * G - u
-        # Zhang & Der Kiureghian (1997): c large enough for the HL-RF direction to descend the merit.
-        c = 2.0 * max(np.linalg.norm(u) / norm_g, 0.5 * np.linalg.norm(u + d) ** 2 / abs(g) if g != 0 else 0.0)
+        # quadratic subproblem: W d + u + λ∇g = 0, g + ∇g·d = 0, W ≈ I + λ∇²g the Lagrangian's Hessian
+        Wu, WG = _solve(_lagrangian_hessian(B, lam), np.column_stack([u, G]))
+        if not G @ WG > 0:  # a degenerate model: fall back on the HL-RF step (W = I)
+            Wu, WG = u, G
+        lam_qp = (g - G @ Wu) / (G @ WG)
+        d = -(Wu + lam_qp * WG)
+        # an early, poor curvature model can ask for a very long step: at most 10 HL-RF steps
+        longest = _MAX_STEP_RATIO * float(np.linalg.norm(((G @ u - g) / norm_g**2) * G - u))
+        if float(np.linalg.norm(d)) > longest > 0:
+            d *= longest / float(np.linalg.norm(d))
+        # exact-penalty weight above |λ| (descent for any positive definite W), relaxed towards 1.5|λ| by
+        # Powell's (1978) rule: a weight inflated far from the surface would make the search crawl later
+        c = max(0.5 * (c + 1.5 * abs(lam_qp)), 1.5 * abs(lam_qp), 1e-3 * float(np.linalg.norm(u)) / norm_g)
         merit0 = 0.5 * u @ u + c * abs(g)
-        slope = (u + c * np.sign(g) * G) @ d
-        lam, accepted, trial, g_trial = 1.0, False, u, g
+        slope = u @ d - c * abs(g)  # directional derivative of the merit along d (∇g·d = −g)
+        accepted, trial, g_trial, step, corrected = False, u, g, first_step, False
         for _ in range(_MAX_HALVINGS + 1):
-            candidate = _clip(u + lam * d)
+            candidate = _clip(u + step * d)
             g_candidate = float(ev(candidate[None, :], finite=False)[0])
             if np.isfinite(g_candidate):
                 trial, g_trial = candidate, g_candidate
-                if 0.5 * trial @ trial + c * abs(g_trial) - merit0 <= 0.5 * lam * min(slope, 0.0):
+                if 0.5 * trial @ trial + c * abs(g_trial) - merit0 <= 1e-4 * step * min(slope, 0.0):
                     accepted = True
                     break
-            lam *= 0.5
+                if step == 1.0 and not corrected:
+                    # second-order correction: back onto the linearised surface from the full step
+                    corrected = True
+                    soc = _clip(candidate - (g_candidate / norm_g**2) * G)
+                    g_soc = float(ev(soc[None, :], finite=False)[0])
+                    if np.isfinite(g_soc) and 0.5 * soc @ soc + c * abs(g_soc) - merit0 <= 1e-4 * min(slope, 0.0):
+                        trial, g_trial, accepted = soc, g_soc, True
+                        break
+            step *= 0.5
         moved = float(np.linalg.norm(trial - u))
         stalls = 0 if accepted and moved > tol * max(1.0, float(np.linalg.norm(u))) else stalls + 1
         if stalls >= 3 or trial is u:
             reason = "stalled: the line search no longer decreases the merit function"
             break
-        u, g = trial, g_trial
-        G = grad_fn(u[None, :], g0=g)[1][0]
+        if known and _near(trial, known):
+            # a restart that steps onto a design point already found stops before its gradient
+            u, g, converged, duplicate, reason = trial, g_trial, True, True, "reached a design point already found"
+            break
+        G_new = grad_fn(trial[None, :], g0=g_trial)[1][0]
+        if not np.all(np.isfinite(G_new)):
+            # a failed run in the gradient's stencil: a rejected step, tried again shorter from u
+            first_step = 0.5 * step
+            continue
+        B, lam, first_step = _sr1(B, trial - u, G_new - G), lam_qp, 1.0
+        u, g, G = trial, g_trial, G_new
     else:
         reason = f"tolerance {tol} not reached in {max_iter} iterations"
     if not converged and np.isfinite(best_state[0]):
         _, u, g, alpha, norm_g = best_state
-    beta = float(alpha @ u)
+    # β of the tangent hyperplane at u (FORM's linearisation): α·u corrected by the residual g/‖∇g‖,
+    # so that a stop at |g| ≤ tol·|g(u0)| does not leave β off by that residual
+    beta = float(alpha @ u + (g / norm_g if norm_g > 0 and np.isfinite(g) else 0.0))
     return {
         "u": u, "g": float(g), "alpha": alpha, "beta": beta, "converged": converged, "duplicate": duplicate,
         "reason": reason, "iterations": it, "history_beta": history_beta, "history_runs": history_runs,
         "norm_grad": norm_g,
     }
+
+
+def _sr1(B: np.ndarray, s: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Symmetric-rank-one update of the model B of ∇²g from a step s and its gradient change y
+    (Nocedal & Wright 2006, eq. 6.24, skipped when its denominator is negligible). SR1 rather than
+    BFGS because ∇²g need not be positive definite; exact on a quadratic g after d independent steps."""
+    r = y - B @ s
+    denominator = float(r @ s)
+    if not (np.isfinite(denominator) and abs(denominator) > 1e-8 * float(np.linalg.norm(r) * np.linalg.norm(s))):
+        return B
+    updated = B + np.outer(r, r) / denominator
+    return updated if np.all(np.isfinite(updated)) else B
+
+
+def _lagrangian_hessian(B: np.ndarray, lam: float) -> np.ndarray:
+    """``I + λB`` with its eigenvalues raised to at least 0.01: positive definite, so the subproblem's
+    step descends the merit function; on a strongly concave surface (1 + βκ ≤ 0, no local design
+    point there) the step is long but bounded, and the line search and the ball ‖u‖ ≤ 10 take over."""
+    W = np.eye(B.shape[0]) + lam * B
+    if not B.any():
+        return W
+    values, vectors = np.linalg.eigh(0.5 * (W + W.T))
+    return (vectors * np.maximum(values, _MIN_EIGENVALUE)) @ vectors.T if values.min() < _MIN_EIGENVALUE else W
+
+
+def _solve(W: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The two columns of W⁻¹b (NaN when W is singular, which the caller treats as a reset)."""
+    try:
+        x = np.linalg.solve(W, b)
+    except np.linalg.LinAlgError:
+        x = np.full_like(b, np.nan)
+    return x[:, 0], x[:, 1]
 
 
 def _clip(u: np.ndarray) -> np.ndarray:

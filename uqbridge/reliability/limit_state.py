@@ -245,28 +245,64 @@ def _evaluate(ls: Any, values: Mapping[str, Any]) -> np.ndarray:
     return evaluate_isolated(ls, values)[0]
 
 
-def evaluate_isolated(ls: Any, values: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray]:
-    """``g`` at ``values`` with per-point failure isolation, and a message per point ("" where fine).
+def evaluate_isolated(
+    ls: Any, values: Mapping[str, Any], backend: Any = None, cache: dict[Any, Any] | None = None
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """``g`` at ``values`` with per-point failure isolation, a message per point ("" where fine), and
+    the number of model runs made.
 
-    Every model is evaluated by :func:`uqbridge.execution.evaluate_batch`: a model that raises on
-    some points (or returns non-finite outputs there) gives NaN at those points only, with the
-    model's own message; the other points keep their values.
+    Every model is evaluated by :func:`uqbridge.execution.evaluate_batch` (or, with a ``backend``,
+    :func:`uqbridge.execution.evaluate` on it): a model that raises on some points (or returns
+    non-finite outputs there) gives NaN at those points only, with the model's own message; the
+    other points keep their values. With a ``cache`` (a dict the caller keeps), a model is never run
+    twice at the same input values: searches that revisit a point, and the component searches of a
+    system, reuse its outputs.
     """
-    from ..execution import evaluate_batch  # the execution layer imports the model layer, not this one
+    # the execution layer imports the model layer, not this one
+    from ..execution import evaluate, evaluate_batch
+
+    def run(m: ForwardModel, own: dict[str, np.ndarray]) -> Any:
+        return evaluate_batch(m, own) if backend is None else evaluate(m, own, backend=backend, progress=False)
 
     outputs = {}
     messages: np.ndarray | None = None
+    runs = 0
     for m in ls.models:
         own = m.complete({k: v for k, v in values.items() if k in m.inputs.names})
-        batch = evaluate_batch(m, own)
-        outputs[id(m)] = batch.outputs
-        if np.any(batch.status != 0):
-            text = np.where(batch.status != 0, f"model {m.name!r}: " + batch.message.astype(object), "")
+        if cache is None:
+            batch = run(m, own)
+            out, status, message = batch.outputs, batch.status, batch.message
+            runs += status.size
+        else:
+            out, status, message, made = _cached(m, own, cache.setdefault(id(m), {}), run)
+            runs += made
+        outputs[id(m)] = out
+        if np.any(status != 0):
+            text = np.where(status != 0, f"model {m.name!r}: " + np.asarray(message).astype(object), "")
             messages = text if messages is None else np.where(messages == "", text, messages)
     g = np.asarray(ls.g_from_outputs(outputs), dtype=float)
     if messages is None:
         messages = np.full(g.shape, "", dtype=object)
-    return g, messages
+    return g, messages, runs
+
+
+def _cached(m: ForwardModel, own: dict[str, np.ndarray], store: dict[bytes, tuple[Any, ...]], run: Any) -> tuple[Any, ...]:
+    """Outputs, status and messages of ``m`` at ``own``, running only the points ``store`` lacks."""
+    rows = np.column_stack([own[k] for k in m.inputs.names])
+    keys = [r.tobytes() for r in rows]
+    first: dict[bytes, int] = {}
+    for i, k in enumerate(keys):
+        if k not in store:
+            first.setdefault(k, i)  # each new point once, in order
+    fresh = list(first)
+    if fresh:
+        where = list(first.values())
+        batch = run(m, {k: v[where] for k, v in own.items()})
+        for j, key in enumerate(fresh):
+            store[key] = ({o: batch.outputs[o][j] for o in m.output_names}, batch.status[j], batch.message[j])
+    got = [store[k] for k in keys]
+    outputs = {o: np.array([r[0][o] for r in got], dtype=float) for o in m.output_names}
+    return outputs, np.array([r[1] for r in got]), np.array([r[2] for r in got], dtype=object), len(fresh)
 
 
 def check_limit_state(ls: Any, where: str) -> None:

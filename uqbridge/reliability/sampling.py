@@ -13,6 +13,7 @@ import xarray as xr
 from scipy import special, stats
 from scipy.stats import qmc
 
+from .. import checks
 from ._common import Evaluator, positive_int, probability, result_dataset
 from .form import form
 
@@ -31,6 +32,7 @@ def monte_carlo(
     n_replicates: int = 8,
     confidence: float = 0.95,
     rng: Any = None,
+    backend: Any = None,
 ) -> xr.Dataset:
     """Crude Monte Carlo (or randomised QMC) estimate of Pf, stopped at a target coefficient of variation.
 
@@ -53,6 +55,9 @@ def monte_carlo(
     confidence : float
         Level of the interval ``[pf_low, pf_high]``.
     rng : seed or Generator
+    backend : execution backend, optional
+        Where the model runs (:mod:`uqbridge.backends`: a process pool or Dask spreads each round's
+        runs over the workers); the same ``rng`` gives the same numbers on every backend.
 
     Returns
     -------
@@ -69,17 +74,17 @@ def monte_carlo(
     (True, True)
     """
     started = time.perf_counter()
-    ev = Evaluator(ls, "monte_carlo")
+    ev = Evaluator(ls, "monte_carlo", backend)
     target_cov = probability(target_cov, "target_cov", "monte_carlo", high=math.inf)
     max_runs = positive_int(max_runs, "max_runs", "monte_carlo")
     batch = positive_int(batch, "batch", "monte_carlo")
     confidence = probability(confidence, "confidence", "monte_carlo")
     if design not in MC_DESIGNS:
         raise ValueError(f"monte_carlo: design must be one of {MC_DESIGNS}, got {design!r}")
-    generator = np.random.default_rng(rng)
+    generator = checks.generator(rng, "monte_carlo: rng")
     d = ev.dim
     history: list[tuple[int, float, float]] = []
-    extra: dict[str, float] = {}
+    extra: dict[str, Any] = {}
 
     if design == "mc":
         n = failures = 0
@@ -157,6 +162,7 @@ def importance_sampling(
     max_cov: float = 0.035,
     confidence: float = 0.95,
     rng: Any = None,
+    backend: Any = None,
     **form_options: Any,
 ) -> xr.Dataset:
     """Adaptive multiple importance sampling around all FORM design points, with a defensive part.
@@ -190,6 +196,8 @@ def importance_sampling(
     confidence : float
         Level of the normal-approximation interval ``pf ± z·pf_se`` (clipped to [0, 1]).
     rng : seed or Generator
+    backend : execution backend, optional
+        Where the model runs, for the sampling and for FORM (see :func:`monte_carlo`).
 
     Returns
     -------
@@ -218,7 +226,7 @@ def importance_sampling(
     (True, True)
     """
     started = time.perf_counter()
-    ev = Evaluator(ls, "importance_sampling")
+    ev = Evaluator(ls, "importance_sampling", backend)
     n = positive_int(n, "n", "importance_sampling", minimum=2)
     batch = max(n // 5, 1) if batch is None else positive_int(batch, "batch", "importance_sampling")
     confidence = probability(confidence, "confidence", "importance_sampling")
@@ -228,7 +236,7 @@ def importance_sampling(
     if isinstance(defensive, bool) or not isinstance(defensive, (int, float)) or not 0 <= defensive < 1:
         raise ValueError(f"importance_sampling: defensive must be a weight in [0, 1), got {defensive!r}")
     if form_result is None:
-        form_result = form(ls, **form_options)
+        form_result = form(ls, backend=backend, **form_options)
     elif form_options:
         raise TypeError(f"importance_sampling: FORM options {sorted(form_options)} given together with form_result; give one")
     if not isinstance(form_result, xr.Dataset) or form_result.attrs.get("method") != "form":
@@ -248,7 +256,7 @@ def importance_sampling(
     log_w = special.log_ndtr(-betas)
     mixture = _Mixture(np.exp(log_w - special.logsumexp(log_w)), centres, np.broadcast_to(np.eye(d), (len(centres), d, d)).copy(),
                        defensive)
-    generator = np.random.default_rng(rng)
+    generator = checks.generator(rng, "importance_sampling: rng")
 
     stages: list[_Mixture] = []
     sizes: list[int] = []

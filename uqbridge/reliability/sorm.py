@@ -11,7 +11,7 @@ import xarray as xr
 from scipy import special, stats
 
 from ._common import Evaluator, design_point_variables, result_dataset
-from ._derivatives import gradient_function, hessian
+from ._derivatives import gradient_and_hessian, gradient_function
 from .form import _check_continuous, form
 
 __all__ = ["FORMULAS", "sorm", "sorm_formulas"]
@@ -66,6 +66,7 @@ def sorm(
     form_result: xr.Dataset | None = None,
     step: float = 1e-3,
     gradient: str = "auto",
+    backend: Any = None,
     **form_options: Any,
 ) -> xr.Dataset:
     """Second-order reliability analysis at the FORM design point.
@@ -80,9 +81,12 @@ def sorm(
         by default FORM is run with ``form_options``.
     step : float
         Finite-difference step in standard-normal space for the Hessian (differences of PyTensor
-        gradients when the model is differentiable, else second differences of g: 2d² + 1 runs).
+        gradients when the model is differentiable, else second differences of g, whose ±step points
+        also give the gradient: 2d² runs, g at the design point being FORM's).
     gradient : {"auto", "fd", "tensor"}
         As in :func:`form`.
+    backend : execution backend, optional
+        Where the model runs, for the Hessian stencil and for FORM (see :func:`form`).
 
     Returns
     -------
@@ -106,10 +110,10 @@ def sorm(
     started = time.perf_counter()
     if formula not in FORMULAS:
         raise ValueError(f"sorm: formula must be one of {FORMULAS}, got {formula!r}")
-    ev = Evaluator(ls, "sorm")
+    ev = Evaluator(ls, "sorm", backend)
     _check_continuous(ev, "sorm")
     if form_result is None:
-        form_result = form(ls, gradient=gradient, **form_options)
+        form_result = form(ls, gradient=gradient, backend=backend, **form_options)
     elif form_options:
         raise TypeError(f"sorm: FORM options {sorted(form_options)} given together with form_result; give one")
     if not isinstance(form_result, xr.Dataset) or form_result.attrs.get("method") != "form":
@@ -120,9 +124,10 @@ def sorm(
         raise ValueError(f"sorm: form_result has a design point of {u.size} inputs, the limit state has {ev.dim}")
     beta = float(form_result.beta)
     grad_fn, grad_method = gradient_function(ev, gradient, 1e-4)
-    _, G = grad_fn(u[None, :])
-    G = G[0]
-    H = hessian(grad_fn, grad_method, ev, u, step)
+    # g at the design point is FORM's last value: the difference stencil reuses it (no run twice)
+    same = "g_design_point" in form_result and form_result.attrs.get("limit_state") == ev.ls.name
+    g_star = float(form_result["g_design_point"]) if same else None
+    G, H = gradient_and_hessian(grad_fn, grad_method, ev, u, step, g0=g_star)
     norm_g = float(np.linalg.norm(G))
     if not (np.isfinite(norm_g) and norm_g > 0 and np.all(np.isfinite(H))):
         # no tangent plane: SORM's formulas do not apply

@@ -11,6 +11,7 @@ import numpy as np
 import xarray as xr
 from scipy import special
 
+from .. import checks
 from ._common import Evaluator, positive_int, probability, result_dataset
 
 __all__ = ["subset_simulation"]
@@ -26,6 +27,7 @@ def subset_simulation(
     max_cov: float = 0.035,
     confidence: float = 0.95,
     rng: Any = None,
+    backend: Any = None,
 ) -> xr.Dataset:
     """Subset simulation with adaptive conditional sampling (aCS).
 
@@ -46,6 +48,9 @@ def subset_simulation(
         Level of the interval, from a lognormal approximation of the estimator with the CoV bound
         ``Σ δ_i``: ``pf·exp(±z·Σδ_i)``.
     rng : seed or Generator
+    backend : execution backend, optional
+        Where the model runs (see :func:`~uqbridge.reliability.monte_carlo`); each level's chains
+        advance together, so every step is one call spread over the workers.
 
     Returns
     -------
@@ -79,7 +84,7 @@ def subset_simulation(
     True
     """
     started = time.perf_counter()
-    ev = Evaluator(ls, "subset_simulation")
+    ev = Evaluator(ls, "subset_simulation", backend)
     n = positive_int(n_per_level, "n_per_level", "subset_simulation", minimum=10)
     p0 = probability(p0, "p0", "subset_simulation", high=0.5)
     max_levels = positive_int(max_levels, "max_levels", "subset_simulation")
@@ -93,7 +98,7 @@ def subset_simulation(
             f"subset_simulation: n_per_level*p0 and 1/p0 must be integers, got n_per_level={n}, p0={p0}"
         )
     n_seeds, chain_length = int(round(n_seeds)), int(round(chain_length))
-    generator = np.random.default_rng(rng)
+    generator = checks.generator(rng, "subset_simulation: rng")
     d = ev.dim
 
     u = generator.standard_normal((n, d))

@@ -45,6 +45,7 @@ def _reliability(name: str, ds: xr.Dataset) -> dict[str, Any]:
         "reliable": bool(ds.attrs.get("reliable", 1)),
         "reason": str(ds.attrs.get("reason", ds.attrs.get("warning", "")) or ""),
         "n_runs": int(ds.attrs.get("n_runs", _num(ds, "n_runs") or 0)),
+        "n_failed": int(ds.attrs.get("n_failed", 0)),
     }
 
 
@@ -53,6 +54,7 @@ def _pf_epistemic(name: str, ds: xr.Dataset) -> dict[str, Any]:
         "pf": _num(ds, "pf"), "pf_credible_low": _num(ds, "pf_credible_low"),
         "pf_credible_high": _num(ds, "pf_credible_high"),
         "credible": ds.attrs.get("credible"), "n_runs": int(ds.attrs.get("n_runs", 0)),
+        "n_failed": int(ds.attrs.get("n_failed", 0)),
     }
 
 

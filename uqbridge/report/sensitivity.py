@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from .. import checks
 from ..model import ForwardModel
 from ..plots import sensitivity as plots
 from ..registry import get_model
@@ -141,7 +142,7 @@ def sensitivity_report(
     if not isinstance(model, ForwardModel):
         raise TypeError(f"model must be a ForwardModel or a registered model name, got {type(model).__name__}")
     methods = _available(methods)
-    compare_rng, split_rng = np.random.default_rng(rng).spawn(2)
+    compare_rng, split_rng = checks.generator(rng, "sensitivity_report: rng").spawn(2)
     ds = compare(model, methods, n=n, groups=groups, rng=compare_rng, backend=backend)
     ds.attrs["seed"] = ds.attrs.get("seed") if rng is None else str(rng)
     if split and model.inputs.epistemic and model.inputs.aleatory:

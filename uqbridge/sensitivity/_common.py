@@ -16,6 +16,7 @@ import xarray as xr
 from scipy import stats
 from threadpoolctl import threadpool_limits
 
+from .. import checks
 from ..checks import open_probability, positive_int
 from ..execution import OK, evaluate
 from ..model import ForwardModel
@@ -50,7 +51,7 @@ def z_value(confidence: float) -> float:
 
 def seeds(rng: Any, k: int) -> list[int]:
     """``k`` positive integer seeds drawn from ``rng`` (SALib treats seed 0 as 'no seed')."""
-    generator = np.random.default_rng(rng)
+    generator = checks.generator(rng, "seeds: rng")
     return [int(s) for s in generator.integers(1, 2**31 - 1, size=k)]
 
 

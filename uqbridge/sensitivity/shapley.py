@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from .. import checks
 from ..execution import OK, evaluate
 from ..model import ForwardModel
 from ._common import check_confidence, check_int, check_model, failure_error, indices_dataset, z_value
@@ -114,7 +115,7 @@ def shapley_effects(
     n_inner = check_int("n_inner", n_inner, 2)
     n_var = check_int("n_var", n_var, 10)
     confidence = check_confidence(confidence)
-    generator = np.random.default_rng(rng)
+    generator = checks.generator(rng, "shapley_effects: rng")
     r = _normal_space_correlation(model)
     chol = np.linalg.cholesky(r)
     d = r.shape[0]
