@@ -4,7 +4,7 @@ method's own standard error; slow tests check that the reported errors are hones
 import numpy as np
 import pytest
 
-from uqbridge.reliability import form, importance_sampling, monte_carlo, subset_simulation
+from uqbridge.reliability import active_learning, form, importance_sampling, monte_carlo, subset_simulation
 from uqbridge.reliability.problems import four_branch, linear, parabolic, r_minus_s
 
 
@@ -106,6 +106,7 @@ def test_reliability_methods_give_the_same_numbers_on_a_process_pool():
         "importance_sampling": lambda backend: importance_sampling(ls, n=400, rng=6, backend=backend),
         "subset_simulation": lambda backend: subset_simulation(ls, n_per_level=500, rng=7, backend=backend),
         "form": lambda backend: form(ls, gradient="fd", rng=8, backend=backend),
+        "active_learning": lambda backend: active_learning(ls, max_runs=60, rng=9, backend=backend),
     }
     with ProcessPool(2) as pool:
         for name, call in calls.items():

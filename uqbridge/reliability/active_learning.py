@@ -56,6 +56,7 @@ def active_learning(
     candidates: Any = None,
     confidence: float = 0.95,
     rng: Any = None,
+    backend: Any = None,
 ) -> xr.Dataset:
     """AK-MCS: Gaussian-process (Kriging) surrogate with the U learning function.
 
@@ -100,6 +101,9 @@ def active_learning(
     confidence : float
         Level of the Clopper–Pearson interval on the population count.
     rng : seed or Generator
+    backend : execution backend, optional
+        Where the model runs (see :func:`~uqbridge.reliability.monte_carlo`): the initial design
+        and the exploratory checks are spread over the workers; same numbers on every backend.
 
     Returns
     -------
@@ -141,7 +145,7 @@ def active_learning(
     (True, True)
     """
     started = time.perf_counter()
-    ev = Evaluator(ls, "active_learning")
+    ev = Evaluator(ls, "active_learning", backend)
     n_initial = positive_int(n_initial, "n_initial", "active_learning", minimum=2)
     max_runs = positive_int(max_runs, "max_runs", "active_learning", minimum=n_initial)
     n_candidates = positive_int(n_candidates, "n_candidates", "active_learning", minimum=100)
