@@ -25,7 +25,14 @@ from ..checks import choice
 from ..designs import DESIGNS, unit_design
 from ..execution import OK, Backend, evaluate
 from ..model import ForwardModel
-from .basis import GermMap, basis_matrix, hyperbolic_indices, product_basis, univariate_table
+from .basis import (
+    GermMap,
+    _graded,
+    basis_matrix,
+    hyperbolic_indices,
+    product_basis,
+    univariate_table,
+)
 from .expansion import PolynomialChaos
 
 __all__ = ["DEFAULT_Q_NORMS", "METHODS", "fit_pce", "loo_path"]
@@ -146,6 +153,10 @@ class _Choice:
     terms: np.ndarray  # multi-indices of the chosen support, constant first
     coef: np.ndarray
     cv: float = np.nan  # K-fold error of the whole selection procedure (sparse methods)
+    basis: np.ndarray | None = None  # candidate basis the support was selected from (None: hyperbolic)
+
+    def candidates(self, d: int) -> np.ndarray:
+        return hyperbolic_indices(d, self.degree, self.q_norm) if self.basis is None else self.basis
 
 
 def _path(psi: np.ndarray, y: np.ndarray, selector: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -215,40 +226,20 @@ def _select_unthreaded(
     degrees: Sequence[int],
     q_norms: Sequence[float],
     rng: np.random.Generator,
+    screen: bool = True,
 ) -> _Choice:
-    """Scan (degree, q-norm) candidates per selector by corrected LOO; re-rank the best by K-fold CV."""
+    """Scan (degree, q-norm) candidates per selector by corrected LOO; re-rank the best by K-fold CV.
+
+    With ``screen``, a second scan restricts interactions to the inputs the first choice resolves
+    (see :func:`_screened_basis`) and is kept when its K-fold error is lower.
+    """
     d = len(germ_map.germs)
     if _is_constant(y):
         # nothing to select: the expansion is the constant, exact (zero error) on every run
         return _Choice(0.0, 0.0, 0, 1.0, "constant", np.zeros((1, d), np.int64), np.array([float(np.mean(y))]), 0.0)
     selectors = {"sparse": ("lars", "omp")}.get(method, (method,))
     table = univariate_table(xi, germ_map.germs, max(degrees))  # every candidate basis gathers from it
-    shortlist: list[_Choice] = []
-    for selector in selectors:
-        found: list[_Choice] = []
-        seen: set[bytes] = set()
-        for q in q_norms:
-            worse, previous = 0, np.inf
-            for p in degrees:
-                indices = hyperbolic_indices(d, p, q)
-                if indices.shape[0] > min(_MAX_TERMS, max(_TERMS_PER_RUN * y.size, _MIN_TERMS)) or (
-                    selector == "ols" and indices.shape[0] >= y.size
-                ):
-                    break
-                key = indices.tobytes()
-                if key in seen:  # e.g. every q-norm gives the same basis in one dimension
-                    continue
-                seen.add(key)
-                psi = product_basis(table, indices)
-                err, loo, rows, coef = _fit_support(psi, y, selector)
-                found.append(_Choice(err, loo, p, q, selector, indices[rows], coef))
-                # Blatman & Sudret's stopping rule: two successive degrees without improvement
-                worse = worse + 1 if err >= previous else 0
-                previous = min(previous, err)
-                if worse >= 2:
-                    break
-        found.sort(key=lambda c: c.error)
-        shortlist.extend(c for c in found[:_SHORTLIST] if np.isfinite(c.error))
+    shortlist = _scan(table, y, selectors, degrees, q_norms, lambda p, q: (hyperbolic_indices(d, p, q), None))
     if not shortlist:
         raise ValueError(
             f"no candidate basis could be fitted with {y.size} runs and degrees {list(degrees)}; "
@@ -260,12 +251,90 @@ def _select_unthreaded(
     # judged; on 80 % a sparse support found at the recovery threshold is often lost (Ishigami,
     # 60 runs: an exact 31-term support scored 0.5 by 5-fold CV)
     folds = np.array_split(rng.permutation(y.size), min(_FOLDS, y.size // 2))
-    ranked = []
-    for c in shortlist:
-        indices = hyperbolic_indices(d, c.degree, c.q_norm)
-        psi = product_basis(table, indices)
-        ranked.append(replace(c, cv=_kfold_error(psi, y, c.selector, folds)))
+    best = _rank(table, y, shortlist, folds)
+    if not screen or len(degrees) < 2 or len(q_norms) < 2:
+        return best
+    active = _resolved_inputs(best)
+    if active.all() or not active.any():
+        return best
+    second = _scan(table, y, selectors, degrees, q_norms, lambda p, q: (_screened_basis(active, p, q), _screened_basis(active, p, q)))
+    if not second:
+        return best
+    return min([best, _rank(table, y, second, folds)], key=lambda c: (c.cv, c.error))
+
+
+def _scan(
+    table: np.ndarray,
+    y: np.ndarray,
+    selectors: Sequence[str],
+    degrees: Sequence[int],
+    q_norms: Sequence[float],
+    build: Any,
+) -> list[_Choice]:
+    """The best few candidates per selector by corrected LOO; ``build(p, q)`` gives (basis, stored basis)."""
+    shortlist: list[_Choice] = []
+    for selector in selectors:
+        found: list[_Choice] = []
+        seen: set[bytes] = set()
+        for q in q_norms:
+            worse, previous = 0, np.inf
+            for p in degrees:
+                indices, stored = build(p, q)
+                if indices.shape[0] > _basis_cap(y.size) or (selector == "ols" and indices.shape[0] >= y.size):
+                    break
+                key = indices.tobytes()
+                if key in seen:  # e.g. every q-norm gives the same basis in one dimension
+                    continue
+                seen.add(key)
+                err, loo, rows, coef = _fit_support(product_basis(table, indices), y, selector)
+                found.append(_Choice(err, loo, p, q, selector, indices[rows], coef, basis=stored))
+                # Blatman & Sudret's stopping rule: two successive degrees without improvement
+                worse = worse + 1 if err >= previous else 0
+                previous = min(previous, err)
+                if worse >= 2:
+                    break
+        found.sort(key=lambda c: c.error)
+        shortlist.extend(c for c in found[:_SHORTLIST] if np.isfinite(c.error))
+    return shortlist
+
+
+def _rank(table: np.ndarray, y: np.ndarray, shortlist: Sequence[_Choice], folds: list[np.ndarray]) -> _Choice:
+    """The shortlisted candidate with the lowest K-fold error of the whole selection procedure."""
+    d = table.shape[1]
+    ranked = [replace(c, cv=_kfold_error(product_basis(table, c.candidates(d)), y, c.selector, folds)) for c in shortlist]
     return min(ranked, key=lambda c: (c.cv, c.error))
+
+
+def _resolved_inputs(choice: _Choice) -> np.ndarray:
+    """Inputs whose total Sobol index in ``choice`` exceeds its own relative K-fold error.
+
+    An input whose whole contribution to the variance is below the error of the fit is not resolved
+    by these runs: its interaction terms are fitted to noise (Blatman & Sudret's sparsity-of-effects
+    principle).
+    """
+    coef = choice.coef[1:] if choice.terms.shape[0] and not choice.terms[0].any() else choice.coef
+    terms = choice.terms[1:] if choice.terms.shape[0] and not choice.terms[0].any() else choice.terms
+    var = float(np.sum(coef**2))
+    if var <= 0:
+        return np.zeros(choice.terms.shape[1], bool)
+    total = np.array([np.sum(coef[terms[:, i] > 0] ** 2) for i in range(terms.shape[1])]) / var
+    return total > choice.cv
+
+
+def _screened_basis(active: np.ndarray, degree: int, q_norm: float) -> np.ndarray:
+    """Hyperbolic set over the ``active`` inputs plus univariate terms up to ``degree`` in the others."""
+    d = active.size
+    inner = hyperbolic_indices(int(active.sum()), degree, q_norm)
+    out = np.zeros((inner.shape[0], d), np.int64)
+    out[:, active] = inner
+    extra = [np.zeros((degree, d), np.int64) for _ in np.flatnonzero(~active)]
+    for block, i in zip(extra, np.flatnonzero(~active)):
+        block[:, i] = np.arange(1, degree + 1)
+    return _graded(np.concatenate([out, *extra]))
+
+
+def _basis_cap(n: int) -> int:
+    return min(_MAX_TERMS, max(_TERMS_PER_RUN * n, _MIN_TERMS))
 
 
 def _is_constant(y: np.ndarray) -> bool:
