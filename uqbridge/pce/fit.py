@@ -6,6 +6,13 @@ on least angle regression*, J. Comput. Phys. 230, 2345–2367: for each candidat
 q-norm q) the selector orders the terms, every nested support is refitted by least squares (hybrid
 LARS) and scored by the closed-form leave-one-out error times Chapelle's correction factor
 ``T(P, N) = N/(N−P) · (1 + tr(C⁻¹)/N)``, ``C = ΨᵀΨ/N``.
+
+A second, screened scan applies the sparsity-of-effects principle behind hyperbolic truncation one
+step further: inputs whose total Sobol index in the first choice is below that choice's own K-fold
+error are not resolved by the runs and keep their main effects only, so the candidate bases can
+afford higher degrees and richer interactions among the resolved inputs for the same number of
+terms (an isotropic basis capped at a few times the run count cannot). It is kept only when its
+K-fold error is lower.
 """
 
 from __future__ import annotations
@@ -312,8 +319,7 @@ def _resolved_inputs(choice: _Choice) -> np.ndarray:
     """Inputs whose total Sobol index in ``choice`` exceeds its own relative K-fold error.
 
     An input whose whole contribution to the variance is below the error of the fit is not resolved
-    by these runs: its interaction terms are fitted to noise (Blatman & Sudret's sparsity-of-effects
-    principle).
+    by these runs: interaction terms involving it are fitted to noise.
     """
     coef = choice.coef[1:] if choice.terms.shape[0] and not choice.terms[0].any() else choice.coef
     terms = choice.terms[1:] if choice.terms.shape[0] and not choice.terms[0].any() else choice.terms
@@ -476,7 +482,13 @@ def fit_pce(
     corrected LOO, and re-rank those by a 10-fold cross-validation of the whole procedure (selection
     redone without the held-out runs), reported as ``validation["cv_error"]``: the closed-form LOO
     of a greedily chosen support is optimistic (on the G-function, 3e-5 against a true 1e-2 for
-    OMP). ``benchmarks/pce_ishigami.py`` compares the methods with OpenTURNS and chaospy.
+    OMP). When neither ``degree`` nor ``q_norm`` is given, a second scan (with the selector that won)
+    screens the inputs: those whose total Sobol index in the first choice is below its K-fold error
+    are not resolved by the runs and keep main effects only, the hyperbolic sets span the others;
+    the best screened basis replaces the first choice when its K-fold error is lower. On the Sobol
+    G-function (d = 8, 400 runs, 10 designs) this brought the worst Sobol-index error from 1.4e-2
+    to 6.8e-3. ``benchmarks/pce_ishigami.py`` and ``benchmarks/pce_peers.py`` compare with
+    OpenTURNS and chaospy.
 
     Examples
     --------
