@@ -26,7 +26,8 @@ through OpenTURNS' own isoprobabilistic transform) / Legendre (uniform inputs) p
 degree 1..15 (bases up to 5000 terms) and q-norm in {0.5, 0.75, 1.0} are chosen by OpenTURNS' own criterion — the smallest
 corrected LOO error of the selected support (``getErrorHistory``) — scanning degrees upward per q-norm
 until two successive degrees bring no improvement (Blatman & Sudret 2011), never by the true error.
-uqbridge: ``fit_pce(model, samples=..., rng=seed)`` with its defaults.
+uqbridge: ``fit_pce(model, samples=..., rng=seed)`` with its defaults (hyperbolic scan with LARS and OMP,
+10-fold CV of the shortlist, then the scan screened to the inputs the first choice resolves).
 
 Wall times are "under load" on a shared 2-core machine; compare the ratios printed in the same run.
 """
