@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import time
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -57,6 +57,8 @@ _SUPPORT_FRACTION = 0.5
 # The best few candidates of each selector (by corrected LOO) are re-ranked by K-fold CV.
 _SHORTLIST = 3
 _FOLDS = 10
+# Screened candidates (see _resolved_inputs) re-ranked by K-fold CV: the best by corrected LOO only,
+# which keeps the fit time within a few OpenTURNS LARS fits (benchmarks/pce_peers.py, timing).
 _SCREENED_SHORTLIST = 1
 
 
@@ -279,7 +281,7 @@ def _scan(
     selectors: Sequence[str],
     degrees: Sequence[int],
     q_norms: Sequence[float],
-    build: Any,
+    build: Callable[[int, float], tuple[np.ndarray, np.ndarray | None]],
 ) -> list[_Choice]:
     """The best few candidates per selector by corrected LOO; ``build(p, q)`` gives (basis, stored basis)."""
     shortlist: list[_Choice] = []
