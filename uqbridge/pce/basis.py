@@ -296,9 +296,13 @@ def _hyperbolic_indices(dimension: int, degree: int, q_norm: float) -> np.ndarra
             extend(prefix + (a,), used + powers[a])
 
     extend((), 0.0)
-    alpha = np.array(out, dtype=np.int64).reshape(-1, dimension)
-    # graded order: total degree, then reverse-lexicographic within a degree
-    order = np.lexsort(tuple(-alpha[:, k] for k in range(dimension - 1, -1, -1)) + (alpha.sum(axis=1),))
+    return _graded(np.array(out, dtype=np.int64).reshape(-1, dimension))
+
+
+def _graded(alpha: np.ndarray) -> np.ndarray:
+    """Sort multi-indices by total degree, then reverse-lexicographically within a degree."""
+    d = alpha.shape[1]
+    order = np.lexsort(tuple(-alpha[:, k] for k in range(d - 1, -1, -1)) + (alpha.sum(axis=1),))
     return alpha[order]
 
 
