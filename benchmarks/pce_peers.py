@@ -1,12 +1,13 @@
 """Sparse PCE side by side with OpenTURNS 1.27 on the same designs: accuracy per run budget, fit time.
 
     python benchmarks/pce_peers.py [--seeds 10] [--problems timing,borehole,ishigami,sobol_g] [--full]
-    python benchmarks/pce_peers.py --problems sobol_g --budgets 400   # one rung: ~15 min, mostly OpenTURNS
+    python benchmarks/pce_peers.py --problems sobol_g --budgets 400   # one rung: 15+ min, mostly OpenTURNS
 
 About 5 minutes on 2 idle cores with the defaults (Sobol G at 100 runs only; much longer under load);
 ``--full`` adds budgets (Ishigami 40..150, Sobol G 100..1000 runs; hours, OpenTURNS' LARS on
-5000-term bases dominates: about 4 min of OpenTURNS per 10 seeds at 200 runs, 15 at 400, 28 at 600
-under load). ``--budgets 400`` runs the rung where every uqbridge seed reaches 0.01.
+5000-term bases dominates: OpenTURNS took 3 min for 10 seeds at 100 runs and 14-33 min per rung
+from 200 to 600 runs on the shared machine). ``--budgets 400`` runs the rung where every uqbridge
+seed reaches 0.01.
 
 Problems (10 seeds each, scrambled Sobol designs of ``n`` runs, the *same* points for both libraries):
 
@@ -262,7 +263,7 @@ def main() -> None:
     parser.add_argument("--full", action="store_true", help="longer budget ladders")
     parser.add_argument("--budgets", default=None,
                         help="comma-separated run budgets for the index problems (ishigami, sobol_g), e.g. 400: "
-                             "one rung of the --full ladder (OpenTURNS takes ~15 min per Sobol G rung of 400)")
+                             "one rung of the --full ladder (OpenTURNS takes 15+ min at 400 Sobol G runs)")
     args = parser.parse_args()
     chosen = [int(b) for b in args.budgets.split(",")] if args.budgets else None
     problems = args.problems.split(",")
