@@ -29,10 +29,12 @@ def _threadpools() -> ThreadpoolController:
 
 
 def _one_blas_thread(method: Any) -> Any:
-    """Run ``method`` with one BLAS thread. The surrogate's linear algebra on one BLAS thread: its matrices are small (n ≤ a few hundred
-    runs), where OpenBLAS threads cost more than they give — 7× on a 150 × 150 Cholesky factor on an
-    idle machine, and far more when other processes hold the cores (busy-waiting threads); results
-    no longer depend on the thread count either. The model runs keep the caller's setting."""
+    """Run ``method`` (the surrogate's linear algebra) with one BLAS thread.
+
+    Its matrices are small (n ≤ a few hundred runs), where OpenBLAS threads cost more than they give:
+    7× on a 150 × 150 Cholesky factor on an idle machine, and far more when other processes hold the
+    cores (busy-waiting threads). The results then do not depend on the thread count either. The
+    model runs keep the caller's setting."""
 
     @functools.wraps(method)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
