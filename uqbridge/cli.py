@@ -31,24 +31,23 @@ def _parse_setting(text: str) -> tuple[str, float]:
         raise argparse.ArgumentTypeError(f"--set {name}: value must be a number, got {value!r}") from None
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
+def _integer(minimum: int, what: str) -> Callable[[str], int]:
+    """An argparse type: an integer ``>= minimum``, refused as "expected <what>" otherwise."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = minimum - 1
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
+        return value
+
+    return parse
 
 
-def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer seed, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer seed, got {text!r}")
-    return value
+_positive = _integer(1, "a positive integer")
+_seed = _integer(0, "a non-negative integer seed")
 
 
 def _seconds(text: str) -> float:
@@ -545,20 +544,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     printer = _WarningLines(args.command)
+    error: Exception | None = None
     with warnings.catch_warnings():
         if not args.debug:
             # a warning is one line too ("uqbridge run: warning: ..."), not Python's file:line + source
             warnings.showwarning = printer.show
         try:
-            return int(args.run(args))
+            status = int(args.run(args))
         except Exception as err:  # noqa: BLE001 - every failure is one line (the traceback with --debug)
             if args.debug:
                 raise
-            printer.summary()
-            print(f"uqbridge {args.command}: error: {error_line(err)}", file=sys.stderr)
-            return 2
-        finally:
-            printer.summary()
+            error = err
+    printer.summary()
+    if error is None:
+        return status
+    print(f"uqbridge {args.command}: error: {error_line(error)}", file=sys.stderr)
+    return 2
 
 
 @dataclass
@@ -579,7 +580,7 @@ class _WarningLines:
         print(f"uqbridge {self.command}: warning{kind}: {text}", file=sys.stderr)
 
     def summary(self) -> None:
-        """One line per kind with more than ``limit`` warnings (printed once)."""
+        """One line per kind with more than ``limit`` warnings."""
         for name, count in self.counts.items():
             if count > self.limit:
                 print(
@@ -587,7 +588,6 @@ class _WarningLines:
                     "(reports list them; --debug shows every warning)",
                     file=sys.stderr,
                 )
-        self.counts.clear()
 
 
 def _disk_full(filename: Any) -> bool:
