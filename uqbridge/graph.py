@@ -238,21 +238,7 @@ class ChainModel(ForwardModel):
                         f" -> {w.target} [{w.target_units or '-'}]"
                     )
             lines.append(f"       out: {', '.join(name for _, name in res)}")
-        rows = self.inputs.table()
-        where = self.input_scale
-        width = max(len(r["name"]) for r in rows)
-        dwidth = max(len(r["distribution"]) for r in rows)
-        lines += ["", "inputs (scale where they enter):"]
-        for r in rows:
-            lines.append(
-                f"  {r['name']:<{width}}  {where[r['name']]:<{swidth}}  {r['kind']:<9}  {r['distribution']:<{dwidth}}  "
-                f"{r['units'] or '-':<10} {r['description']}"
-            )
-        lines.append("outputs (scale that produces them):")
-        owidth = max(len(o.name) for o in self.outputs)
-        made = self.output_stage
-        for o in self.outputs:
-            lines.append(f"  {o.name:<{owidth}}  {made[o.name]:<{swidth}}  {o.units or '-':<10} {o.description}")
+        lines += ["", *self._io_lines(self.input_scale, self.output_stage)]
         return "\n".join(line.rstrip() for line in lines)
 
 

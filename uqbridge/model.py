@@ -252,20 +252,30 @@ class ForwardModel:
 
     def describe(self) -> str:
         """Plain-text table of the inputs (kind, distribution, units) and outputs."""
+        return "\n".join([f"{self.name}: {self.description}".rstrip(": "), "", *self._io_lines()])
+
+    def _io_lines(self, input_scale: Mapping[str, str] | None = None, output_scale: Mapping[str, str] | None = None) -> list[str]:
+        """The inputs and outputs tables of :meth:`describe`, with a scale column when given (chains)."""
         rows = self.inputs.table()
         width = max(len(r["name"]) for r in rows)
         dwidth = max(len(r["distribution"]) for r in rows)
-        lines = [f"{self.name}: {self.description}".rstrip(": "), "", "inputs:"]
+        scales = [*(input_scale or {}).values(), *(output_scale or {}).values()]
+        swidth = max(map(len, scales), default=0)
+
+        def scale(where: Mapping[str, str] | None, name: str) -> str:
+            return f"{where[name]:<{swidth}}  " if where is not None else ""
+
+        lines = ["inputs (scale where they enter):" if input_scale is not None else "inputs:"]
         for r in rows:
             lines.append(
-                f"  {r['name']:<{width}}  {r['kind']:<9}  {r['distribution']:<{dwidth}}  "
+                f"  {r['name']:<{width}}  {scale(input_scale, r['name'])}{r['kind']:<9}  {r['distribution']:<{dwidth}}  "
                 f"{r['units'] or '-':<10} {r['description']}"
             )
-        lines.append("outputs:")
+        lines.append("outputs (scale that produces them):" if output_scale is not None else "outputs:")
         owidth = max(len(o.name) for o in self.outputs)
         for o in self.outputs:
-            lines.append(f"  {o.name:<{owidth}}  {o.units or '-':<10} {o.description}")
-        return "\n".join(lines)
+            lines.append(f"  {o.name:<{owidth}}  {scale(output_scale, o.name)}{o.units or '-':<10} {o.description}")
+        return lines
 
 
 def _read_only(a: np.ndarray) -> np.ndarray:
