@@ -343,8 +343,7 @@ def _reliability(model: ForwardModel, options: dict[str, Any], rng: Any, ex: _Ex
             kwargs.setdefault("rng", r)
         if "form_result" in params and form_result is not None:
             kwargs.setdefault("form_result", form_result)
-        if "backend" in params and ex.backend is not None:
-            kwargs.setdefault("backend", ex.backend)
+        kwargs.setdefault("backend", ex.backend)  # every registered method takes one
         result = func(ls, **kwargs)
         if method == "form":
             form_result = result
@@ -362,16 +361,13 @@ def _pf_epistemic(model: ForwardModel, options: dict[str, Any], rng: Any, ex: _E
     options = dict(options)
     ls = _limit_state(model, options.pop("limit_state", None))
     method_options = dict(options.pop("method_options", {}))
-    inner = reliability_methods().get(options.get("method", "form"))
-    if ex.backend is not None and inner is not None and "backend" in inspect.signature(inner).parameters:
-        method_options.setdefault("backend", ex.backend)  # the inner analyses run on the study's backend
-    return {"pf_epistemic": reliability.pf_epistemic(ls, rng=rng, **options, **method_options)}
+    return {"pf_epistemic": reliability.pf_epistemic(ls, rng=rng, backend=ex.backend, **options, **method_options)}
 
 
 def _pf_epistemic_keys() -> set[str]:
     from . import reliability
 
-    return _keyword_options(reliability.pf_epistemic, "rng", "samples") | {"limit_state", "method_options"}
+    return _keyword_options(reliability.pf_epistemic, "rng", "samples", "backend") | {"limit_state", "method_options"}
 
 
 def _sensitivity(model: ForwardModel, options: dict[str, Any], rng: Any, ex: _Execution) -> dict[str, xr.Dataset]:

@@ -114,3 +114,14 @@ def test_reliability_methods_give_the_same_numbers_on_a_process_pool():
             assert float(here.pf) == float(there.pf) and int(here.n_runs) == int(there.n_runs), name
     with pytest.raises(TypeError, match="monte_carlo: backend must be an execution backend"):
         monte_carlo(ls, backend="processes")
+
+
+def test_every_registered_method_takes_a_backend():
+    """The registry's contract: studies and pf_epistemic pass ``backend`` to any method they name."""
+    import inspect
+
+    from uqbridge.reliability.registry import METHODS
+
+    for name, func in METHODS.items():
+        params = inspect.signature(func).parameters
+        assert "backend" in params, name

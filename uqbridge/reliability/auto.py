@@ -23,6 +23,7 @@ def recommended(
     max_runs: int = 20_000,
     target_cov: float = 0.03,
     rng: Any = None,
+    backend: Any = None,
 ) -> xr.Dataset:
     """Pf by the method the toolkit recommends for this limit state, chosen by evidence.
 
@@ -43,6 +44,8 @@ def recommended(
         CoV at which sampling stops (and below which the sampling answer counts as reliable,
         ``max_cov = max(target_cov, 0.035)``).
     rng : seed or Generator
+    backend : execution backend, optional
+        Where the model runs, for every step (see :func:`monte_carlo`).
 
     Returns
     -------
@@ -64,19 +67,19 @@ def recommended(
     target_cov = probability(target_cov, "target_cov", "recommended", high=1.0)
     max_cov = max(target_cov, 0.035)
     streams = checks.generator(rng, "recommended: rng").spawn(3)
-    f = form(ls, rng=streams[0])
+    f = form(ls, rng=streams[0], backend=backend)
     steps = [f"form (reliable={f.attrs['reliable']})"]
     if f.attrs["reliable"]:
         return _label(f, "form", steps, started)
     left = max_runs - int(f.n_runs)
     r = importance_sampling(ls, form_result=f, n=max(left // 2, 500), target_cov=target_cov, max_cov=max_cov,
-                            batch=500, rng=streams[1])
+                            batch=500, rng=streams[1], backend=backend)
     steps.append(f"importance_sampling (reliable={r.attrs['reliable']})")
     if r.attrs["reliable"]:
         return _label(r, "importance_sampling", steps, started)
     left = max_runs - int(r.n_runs)
     n_level = int(max(100, min(5000, left // 6)) // 100 * 100)
-    s = subset_simulation(ls, n_per_level=n_level, max_cov=max_cov, rng=streams[2])
+    s = subset_simulation(ls, n_per_level=n_level, max_cov=max_cov, rng=streams[2], backend=backend)
     s["n_runs"] = s["n_runs"] + int(r.n_runs)
     steps.append(f"subset_simulation (reliable={s.attrs['reliable']})")
     best, name = (s, "subset_simulation") if s.attrs["reliable"] or float(s.cov) < float(r.cov) else (r, "importance_sampling")

@@ -34,6 +34,7 @@ def pf_epistemic(
     credible: float = 0.9,
     confidence: float = 0.95,
     rng: Any = None,
+    backend: Any = None,
     **method_options: Any,
 ) -> xr.Dataset:
     """Distribution of the failure probability over the epistemic inputs.
@@ -59,6 +60,9 @@ def pf_epistemic(
         Level of the normal interval ``pf ± z·pf_se`` of the predictive Pf.
     rng : seed or Generator
         Split with ``spawn`` into one stream for the outer design and one per inner analysis.
+    backend : execution backend, optional
+        Where the model runs: passed to every inner analysis (see
+        :func:`~uqbridge.reliability.monte_carlo`).
 
     Returns
     -------
@@ -129,7 +133,7 @@ def pf_epistemic(
         for m in ls.models:
             changes = {n: float(values[j, k]) for k, n in enumerate(names) if n in m.inputs.names}
             fixed = fixed.replace_model(m, m.with_inputs(**changes)) if changes else fixed
-        options = dict(method_options)
+        options = dict(method_options, backend=backend)
         if takes_rng:
             options["rng"] = children[j]
         results.append(function(fixed, **options))

@@ -1,8 +1,9 @@
 """The registry of reliability methods: one table read by the API, Pf under epistemic uncertainty,
 study files, reports and the CLI.
 
-Adding a method is its own module (a function ``method(ls, *, rng=None, ...) -> xarray.Dataset`` with
-``pf``, ``beta``, ``n_runs`` and ``attrs["reliable"]``/``attrs["reason"]``) plus one line here.
+Adding a method is its own module plus one line here: a function
+``method(ls, *, backend=None, ...) -> xarray.Dataset`` (with ``rng=None`` if it draws) returning
+``pf``, ``beta``, ``n_runs`` and ``attrs["reliable"]``/``attrs["reason"]``.
 """
 
 from __future__ import annotations
