@@ -95,7 +95,7 @@ class Evaluator:
         """One sentence on the failed runs ("" when none failed)."""
         if not self.n_failed:
             return ""
-        treated = _FAILURE_TREATMENT.get(self.where.split(" ")[0], _FAILURE_TREATMENT[""])
+        treated = _FAILURE_TREATMENT.get(self.where, _FAILURE_TREATMENT[""])
         return (
             f"{self.n_failed} of {self.n_runs} model runs failed (first: {self.first_failure}); {treated}: "
             "fix the model there or restrict its inputs"
