@@ -21,7 +21,7 @@ import time
 import numpy as np
 
 import uqbridge as uq
-from uqbridge.stage_surrogate import macro_estimate, surrogate_stage
+from uqbridge.chains.stage_surrogate import macro_estimate, surrogate_stage
 from uqbridge_models.resin_infusion import resin_infusion
 
 

@@ -17,7 +17,7 @@ import time
 import numpy as np
 
 import uqbridge as uq
-from uqbridge.execution import evaluate
+from uqbridge.execution.batch import evaluate
 from uqbridge.external import command_model, regex, umbridge_model
 
 

@@ -25,7 +25,7 @@ from scipy import special
 
 import uqbridge as uq
 from uqbridge.distributions import LogNormal, Normal, Uniform
-from uqbridge.execution import evaluate
+from uqbridge.execution.batch import evaluate
 from uqbridge.propagate import summarize
 from uqbridge.results import samples_dataset
 

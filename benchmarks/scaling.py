@@ -30,10 +30,10 @@ import numpy as np
 import psutil
 from threadpoolctl import threadpool_limits
 
-from uqbridge.backends import Dask, ProcessPool
 from uqbridge.designs import sample_inputs
 from uqbridge.distributions import Uniform
-from uqbridge.execution import BatchResult, InProcess, evaluate
+from uqbridge.execution.backends import Dask, ProcessPool
+from uqbridge.execution.batch import BatchResult, InProcess, evaluate
 from uqbridge.inputs import Input
 from uqbridge.model import ForwardModel, Output
 

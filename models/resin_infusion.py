@@ -22,7 +22,7 @@ from uqbridge import (
     Uniform,
     chain,
 )
-from uqbridge.graph import ChainModel
+from uqbridge.chains.graph import ChainModel
 
 from .fibre_bed import V_F, WEIGHTS, fibre_bed
 

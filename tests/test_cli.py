@@ -139,7 +139,7 @@ def test_serve_over_umbridge_gives_the_in_process_numbers():
 
     requests = pytest.importorskip("requests")
     pytest.importorskip("umbridge")
-    from uqbridge.execution import OK, evaluate
+    from uqbridge.execution.batch import OK, evaluate
     from uqbridge.external import umbridge_model
 
     port = _free_port()

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import uqbridge as uq
-from uqbridge.execution import ERROR, NONFINITE, OK, evaluate
+from uqbridge.execution.batch import ERROR, NONFINITE, OK, evaluate
 
 
 def _linear():

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from uqbridge.distributions import Normal, Uniform
-from uqbridge.execution import ERROR, OK, evaluate
+from uqbridge.execution.batch import ERROR, OK, evaluate
 from uqbridge.inputs import Input
 from uqbridge.model import ForwardModel, ModelContractError, Output
 from uqbridge.propagate import propagate

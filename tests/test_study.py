@@ -100,7 +100,7 @@ monte_carlo = { target_cov = 0.2, batch = 2000 }
 def test_study_runs_on_the_process_pool_with_the_in_process_numbers(tmp_path):
     import numpy as np
 
-    from uqbridge.execution import InProcess
+    from uqbridge.execution.batch import InProcess
 
     parallel = dataclasses.replace(load_study(_write(tmp_path, PARALLEL)), output=str(tmp_path / "a"))
     assert parallel.execution == {"backend": "processes", "workers": 2, "batch_size": 64}

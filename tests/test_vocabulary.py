@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 import uqbridge as uq
-from uqbridge.campaign import run_campaign
 from uqbridge.cli import main
+from uqbridge.execution.campaign import run_campaign
 
 
 def _ishigami():

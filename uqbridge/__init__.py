@@ -5,6 +5,7 @@ sensitivity and reliability, and calibrate — results come back as xarray Datas
 """
 
 from ._version import __version__
+from .chains.graph import ChainModel, Stage, adapter, chain
 from .designs import sample_inputs, unit_design
 from .distributions import (
     Beta,
@@ -19,8 +20,7 @@ from .distributions import (
     Uniform,
     Weibull,
 )
-from .execution import evaluate
-from .graph import ChainModel, Stage, adapter, chain
+from .execution.batch import evaluate
 from .inputs import Input, InputSet
 from .model import ForwardModel, Output, pointwise
 from .propagate import propagate, summarize

@@ -335,7 +335,7 @@ def _configure_campaign(p: argparse.ArgumentParser) -> None:
 
 
 def _add_backend_arguments(p: argparse.ArgumentParser, default_from: str = "inprocess") -> None:
-    from .backends import BACKENDS
+    from .execution.backends import BACKENDS
 
     p.add_argument("--backend", choices=BACKENDS, default=None,
                    help=f"where the model runs: this process, a process pool or Dask (default: {default_from})")
@@ -356,7 +356,7 @@ def _backend(args: argparse.Namespace) -> Iterator[Any]:
 
 
 def _backend_from_args(args: argparse.Namespace) -> Any:
-    from .backends import make_backend
+    from .execution.backends import make_backend
 
     kind = "dask" if args.address else (args.backend or "inprocess")
     backend = make_backend(kind, n_workers=args.workers, address=args.address, timeout=args.timeout)
@@ -370,7 +370,7 @@ def _backend_from_args(args: argparse.Namespace) -> Any:
 
 
 def _run_campaign(args: argparse.Namespace) -> int:
-    from .campaign import format_summary, run_campaign
+    from .execution.campaign import format_summary, run_campaign
 
     model = _model_from_args(args)
     with _backend(args) as backend:
@@ -392,7 +392,7 @@ def _configure_resume(p: argparse.ArgumentParser) -> None:
 
 
 def _run_resume(args: argparse.Namespace) -> int:
-    from .campaign import format_summary, resume_campaign
+    from .execution.campaign import format_summary, resume_campaign
 
     with _backend(args) as backend:
         ds = resume_campaign(args.store, backend=backend, trust=args.trust_store, rerun_failed=args.rerun_failed)

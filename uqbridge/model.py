@@ -1,7 +1,6 @@
 """Forward models: a vectorised function of named arrays plus the declaration of its inputs and outputs.
 
-``chain`` wires the outputs of one map into the inputs of the next by name: information passed
-across scales, with the intermediate quantities kept in every result.
+Chains of models across scales are built in :mod:`uqbridge.chains` (a chain is a ForwardModel too).
 """
 
 from __future__ import annotations
@@ -15,7 +14,7 @@ import numpy as np
 from .distributions import Distribution
 from .inputs import Input, InputSet
 
-__all__ = ["ForwardModel", "ModelContractError", "Output", "chain", "pointwise"]
+__all__ = ["ForwardModel", "ModelContractError", "Output", "pointwise"]
 
 
 class ModelContractError(ValueError):
@@ -109,7 +108,7 @@ class ForwardModel:
 
     @property
     def stages(self) -> tuple[Any, ...]:
-        """The stages of a chain (:class:`uqbridge.graph.Stage`); empty for a single map."""
+        """The stages of a chain (:class:`uqbridge.chains.graph.Stage`); empty for a single map."""
         return ()
 
     @property
@@ -282,23 +281,6 @@ def _read_only(a: np.ndarray) -> np.ndarray:
     view = a.view()
     view.flags.writeable = False
     return view
-
-
-def chain(*models: Any, name: str | None = None, description: str = "") -> ForwardModel:
-    """Compose maps across scales: :func:`uqbridge.graph.chain` (kept here for ``uqbridge.model`` users).
-
-    Examples
-    --------
-    >>> from uqbridge.graph import chain as graph_chain
-    >>> from uqbridge.distributions import Normal
-    >>> m = ForwardModel("m", lambda a: {"b": a + 1}, [Input("a", Normal(0, 1))], [Output("b")])
-    >>> n = ForwardModel("n", lambda b: {"y": 2 * b}, [Input("b", Normal(0, 1))], [Output("y")])
-    >>> chain(m, n)(a=1.0)["y"], graph_chain(m, n)(a=1.0)["y"]
-    (array([4.]), array([4.]))
-    """
-    from .graph import chain as _chain  # the graph module builds on this one
-
-    return _chain(*models, name=name, description=description)
 
 
 def pointwise(function: Callable[..., Mapping[str, float]]) -> Callable[..., dict[str, np.ndarray]]:

@@ -14,7 +14,7 @@ from scipy import stats
 from . import checks
 from ._deprecation import NOT_GIVEN, rng_or_seed
 from .designs import sample_inputs
-from .execution import OK, Backend, evaluate
+from .execution.batch import OK, Backend, evaluate
 from .model import ForwardModel
 from .results import provenance, samples_dataset, seed_attr
 

@@ -178,7 +178,7 @@ def check_execution(table: Any, where: str = "[execution]") -> dict[str, Any]:
     ...
     uqbridge.study.StudyError: [execution]: backend must be one of ['inprocess', 'processes', 'dask'], got 'threads'
     """
-    from .backends import BACKENDS
+    from .execution.backends import BACKENDS
 
     _table(table, where, 'write it as a table:\n[execution]\nbackend = "processes"\nworkers = 2')
     _unknown(where, set(table), _EXECUTION_KEYS)
@@ -204,7 +204,7 @@ def check_execution(table: Any, where: str = "[execution]") -> dict[str, Any]:
 
 def make_study_backend(execution: Mapping[str, Any]) -> Any:
     """The backend an ``[execution]`` table describes (nothing starts before its first use)."""
-    from .backends import make_backend
+    from .execution.backends import make_backend
 
     kind = "dask" if execution.get("address") else execution.get("backend", "inprocess")
     return make_backend(kind, n_workers=execution.get("workers"), address=execution.get("address"),
@@ -423,7 +423,7 @@ def _stage_surrogate(model: ForwardModel, options: dict[str, Any], rng: Any, ex:
     """Replace one stage of a chain by a PCE fitted on what feeds it; report its held-out error and, with
     ``macro = {output, threshold, failure, quantiles, n}``, the macro estimate with the surrogate-error term.
     ``replace_model = true`` makes the following analyses run on the surrogate chain."""
-    from .stage_surrogate import macro_estimate, surrogate_stage
+    from .chains.stage_surrogate import macro_estimate, surrogate_stage
 
     options = dict(options)
     macro = dict(options.pop("macro", {}))
@@ -443,13 +443,13 @@ def _stage_surrogate(model: ForwardModel, options: dict[str, Any], rng: Any, ex:
 
 
 def _stage_surrogate_keys() -> set[str]:
-    from .stage_surrogate import surrogate_stage
+    from .chains.stage_surrogate import surrogate_stage
 
     return _keyword_options(surrogate_stage, "rng", "backend") | {"stage", "macro", "replace_model", "degree", "max_degree", "q_norm"}
 
 
 def _scale_shares(model: ForwardModel, options: dict[str, Any], rng: Any, ex: _Execution) -> dict[str, xr.Dataset]:  # no backend argument (yet)
-    from .scales import scale_shares
+    from .chains.shares import scale_shares
 
     return {"scale_shares": scale_shares(model, rng=rng, **options)}
 
@@ -459,7 +459,7 @@ def _scale_shares_keys() -> set[str]:
 
 
 def _pf_by_scale(model: ForwardModel, options: dict[str, Any], rng: Any, ex: _Execution) -> dict[str, xr.Dataset]:  # no backend argument (yet)
-    from .scales import pf_by_scale
+    from .chains.shares import pf_by_scale
 
     options = dict(options)
     ls = _limit_state(model, options.pop("limit_state", None))

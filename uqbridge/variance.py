@@ -16,7 +16,7 @@ import xarray as xr
 
 from . import checks
 from .designs import unit_design
-from .execution import OK, Backend, evaluate
+from .execution.batch import OK, Backend, evaluate
 from .index_checks import SensitivityWarning, index_warnings
 from .model import ForwardModel
 from .results import provenance, seed_attr
@@ -86,7 +86,7 @@ def decompose(
     groups : mapping ``{name: [input names]}``, ``"scale"`` or ``"scale_kind"``, optional
         Disjoint groups of uncertain inputs (need not cover all). Default: aleatory / epistemic.
         ``"scale"``: one group per scale of a chain (the inputs entering at that scale, see
-        :func:`uqbridge.graph.scale_groups`); ``"scale_kind"``: per scale and kind
+        :func:`uqbridge.chains.graph.scale_groups`); ``"scale_kind"``: per scale and kind
         (``"crystal/epistemic"``, ...).
         Inputs of different groups must be independent (no copula correlation or joint-sample
         block across a group boundary).
@@ -129,7 +129,7 @@ def decompose(
     if epistemic_samples is not None:
         model = model.with_joint_samples(epistemic_samples)
     if isinstance(groups, str):
-        from .graph import scale_groups
+        from .chains.graph import scale_groups
 
         groups = scale_groups(model, groups)
     named = {g: ([v] if isinstance(v, str) else list(v)) for g, v in (default_groups(model) if groups is None else groups).items()}
@@ -335,15 +335,15 @@ def _pick_freeze(model, groups, outputs, n, design, rng, confidence, n_bootstrap
     n_failed = int((~ok).sum())
     ok = ok.reshape(k + 2, n).all(axis=0)  # a row is usable only if all its runs succeeded
     y = y[:, :, ok]
-    boot = _bootstrap_rows(int(ok.sum()), n_bootstrap, rng)
+    boot = bootstrap_rows(int(ok.sum()), n_bootstrap, rng)
     terms = {}
     for j in range(len(outputs)):
         fa, fb, fg = y[j, 0], y[j, 1], y[j, 2:]
-        terms[j] = _with_interval(lambda rows, fa=fa, fb=fb, fg=fg: _pf_kernel(fa[rows], fb[rows], fg[:, rows]), boot, confidence, fa.size)
+        terms[j] = with_interval(lambda rows, fa=fa, fb=fb, fg=fg: pf_kernel(fa[rows], fb[rows], fg[:, rows]), boot, confidence, fa.size)
     return terms, n * (k + 2), n_failed
 
 
-def _pf_kernel(fa, fb, fg):
+def pf_kernel(fa, fb, fg):
     """Variance, and per group: closed Var(E[Y|G]), residual E[Var(Y|G)], total E[Var(Y|~G)].
 
     The closed share uses Janon et al. (2014, ESAIM P&S 18), asymptotically efficient among
@@ -386,7 +386,7 @@ def _nested(model, groups, outputs, n_outer, n_inner, design, rng, confidence, n
         per_group.append((y, ok))
         usable &= ok.sum(axis=1) >= 2  # a conditional variance needs two successful inner runs
     n_usable = int(usable.sum())
-    boot = _bootstrap_rows(n_usable, n_bootstrap, rng)
+    boot = bootstrap_rows(n_usable, n_bootstrap, rng)
     complement = _complements(groups, model.inputs.dimension)
     terms = {}
     for j in range(len(outputs)):
@@ -399,7 +399,7 @@ def _nested(model, groups, outputs, n_outer, n_inner, design, rng, confidence, n
                 s2 = np.nanvar(yj, axis=1, ddof=1)
             counts = ok[usable].sum(axis=1)
             stats.append((m, s2, counts))
-        terms[j] = _with_interval(lambda rows, stats=stats: _nested_kernel(stats, rows, complement), boot, confidence, n_usable)
+        terms[j] = with_interval(lambda rows, stats=stats: _nested_kernel(stats, rows, complement), boot, confidence, n_usable)
     return terms, len(groups) * n_outer * n_inner, n_failed
 
 
@@ -456,7 +456,8 @@ def _names_of(model, idx):
 
 
 # ---- intervals and labelling -----------------------------------------------------------------------
-def _bootstrap_rows(n, n_bootstrap, rng):
+def bootstrap_rows(n, n_bootstrap, rng):
+    """Row indices of ``n_bootstrap`` bootstrap resamples of ``n`` samples, shape ``(n_bootstrap, n)``."""
     if n < 2:
         raise ValueError(f"only {n} usable samples; increase the sample size")
     if n_bootstrap < 10:
@@ -464,7 +465,7 @@ def _bootstrap_rows(n, n_bootstrap, rng):
     return rng.integers(0, n, size=(n_bootstrap, n), dtype=np.int32)
 
 
-def _with_interval(kernel, boot, confidence, n):
+def with_interval(kernel, boot, confidence, n):
     """Point estimate on all rows plus percentile-bootstrap intervals for variance and terms."""
     variance, point = kernel(np.arange(n))
     # bootstrap replicates in chunks of ~2e7 indices: vectorised, with bounded memory

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from uqbridge.calibration import Thresholds, calibrate
-from uqbridge.scales import scale_shares
+from uqbridge.chains.shares import scale_shares
 from uqbridge_models.resin_infusion import resin_infusion
 
 V_F_TRUE = 0.53

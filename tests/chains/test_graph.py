@@ -7,7 +7,7 @@ import pytest
 from chain_cases import linear_chain, linear_shares
 
 import uqbridge as uq
-from uqbridge.graph import ChainModel, scale_groups
+from uqbridge.chains.graph import ChainModel, scale_groups
 
 
 def _m(name, fn, inputs, outputs, **kw):

@@ -9,7 +9,7 @@ import pytest
 from scipy import integrate
 
 import uqbridge as uq
-from uqbridge.stage_surrogate import macro_estimate, surrogate_stage
+from uqbridge.chains.stage_surrogate import macro_estimate, surrogate_stage
 from uqbridge.study import load_study, run_study
 from uqbridge_models.fibre_bed import NODES, WEIGHTS, fibre_bed, gebart_transverse
 from uqbridge_models.resin_infusion import fill_time, resin_infusion

@@ -14,8 +14,8 @@ from chain_cases import (
 from scipy import special
 
 import uqbridge as uq
+from uqbridge.chains.shares import pf_by_scale, scale_shares
 from uqbridge.reliability import LimitState
-from uqbridge.scales import pf_by_scale, scale_shares
 
 EPISTEMIC = {"micro": ["x1"], "meso": ["x3"]}  # the epistemic inputs of the lognormal chain, by scale
 

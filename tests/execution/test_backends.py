@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from uqbridge.backends import Dask, ProcessPool, make_backend
-from uqbridge.campaign import run_campaign
 from uqbridge.distributions import Normal, Uniform
-from uqbridge.execution import ERROR, NONFINITE, OK, InProcess, evaluate
+from uqbridge.execution.backends import Dask, ProcessPool, make_backend
+from uqbridge.execution.batch import ERROR, NONFINITE, OK, InProcess, evaluate
+from uqbridge.execution.campaign import run_campaign
 from uqbridge.inputs import Input
 from uqbridge.model import ForwardModel, Output
 from uqbridge.propagate import propagate

@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from uqbridge.campaign import CampaignAborted, campaign_status, format_summary, resume_campaign, run_campaign
 from uqbridge.distributions import Uniform
-from uqbridge.execution import ERROR, NONFINITE, OK
-from uqbridge.execution import progress_enabled as _progress_enabled
+from uqbridge.execution.batch import ERROR, NONFINITE, OK
+from uqbridge.execution.batch import progress_enabled as _progress_enabled
+from uqbridge.execution.campaign import CampaignAborted, campaign_status, format_summary, resume_campaign, run_campaign
 from uqbridge.inputs import Input
 from uqbridge.model import ForwardModel, Output
 from uqbridge.propagate import propagate

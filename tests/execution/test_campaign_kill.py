@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from uqbridge.campaign import campaign_status, resume_campaign, run_campaign
 from uqbridge.distributions import LogNormal, Normal
+from uqbridge.execution.campaign import campaign_status, resume_campaign, run_campaign
 from uqbridge.inputs import Input
 from uqbridge.model import ForwardModel, Output
 
@@ -49,8 +49,8 @@ def _start_campaign(store: Path, backend: str = "None") -> subprocess.Popen:
         import sys
         sys.path.insert(0, {str(Path(__file__).parent)!r})
         from test_campaign_kill import slow_model, N, BATCH, SEED
-        from uqbridge.backends import ProcessPool
-        from uqbridge.campaign import run_campaign
+        from uqbridge.execution.backends import ProcessPool
+        from uqbridge.execution.campaign import run_campaign
         if __name__ == "__main__":
             run_campaign(slow_model(0.1), N, store={str(store)!r}, rng=SEED, batch_size=BATCH,
                          backend={backend}, progress=False)
@@ -107,7 +107,7 @@ def test_sigkilled_campaign_resumes_without_loss_or_duplicates(tmp_path):
 @pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs POSIX SIGKILL")
 def test_campaign_killed_on_a_process_pool_resumes_on_dask(tmp_path):
     """Kill the driver of a 2-process campaign (batches in flight), resume on a Dask cluster."""
-    from uqbridge.backends import Dask
+    from uqbridge.execution.backends import Dask
 
     store = tmp_path / "killed"
     import psutil

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 import uqbridge as uq
-from uqbridge import execution
-from uqbridge.execution import evaluate, progress_enabled, set_progress
+from uqbridge.execution import batch as execution
+from uqbridge.execution.batch import evaluate, progress_enabled, set_progress
 
 
 class _Terminal(io.StringIO):

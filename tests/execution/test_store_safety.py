@@ -11,15 +11,15 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from uqbridge.campaign import (
+from uqbridge.cli import main
+from uqbridge.distributions import Uniform
+from uqbridge.execution.campaign import (
     StoreInUse,
     UntrustedStore,
     campaign_status,
     resume_campaign,
     run_campaign,
 )
-from uqbridge.cli import main
-from uqbridge.distributions import Uniform
 from uqbridge.inputs import Input
 from uqbridge.model import ForwardModel, Output
 from uqbridge.registry import get_model
@@ -87,7 +87,7 @@ def test_registered_models_with_overrides_resume_from_data_not_pickles(tmp_path,
 def test_a_registered_model_named_unlike_its_key_is_rebuilt_from_the_registry(tmp_path):
     model = get_model("stokes_permeability")  # model.name differs from the registry key
     assert model.name != "stokes_permeability"
-    from uqbridge.campaign import _registry_recipe
+    from uqbridge.execution.campaign import _registry_recipe
 
     assert _registry_recipe(model) == ("stokes_permeability", {})
     assert _registry_recipe(get_model("ishigami", a=5.0).with_inputs(x3=0.0)) == ("ishigami", {"a": 5.0})

@@ -6,10 +6,10 @@ import time
 import numpy as np
 import pytest
 
-from uqbridge.backends import Dask, ProcessPool, make_backend
-from uqbridge.campaign import run_campaign
 from uqbridge.distributions import Uniform
-from uqbridge.execution import ERROR, OK
+from uqbridge.execution.backends import Dask, ProcessPool, make_backend
+from uqbridge.execution.batch import ERROR, OK
+from uqbridge.execution.campaign import run_campaign
 from uqbridge.inputs import Input
 from uqbridge.model import ForwardModel, Output
 from uqbridge.propagate import propagate

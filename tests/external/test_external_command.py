@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 import uqbridge as uq
-from uqbridge.backends import ProcessPool
-from uqbridge.execution import ERROR, OK, evaluate
+from uqbridge.execution.backends import ProcessPool
+from uqbridge.execution.batch import ERROR, OK, evaluate
 from uqbridge.external import command_model, csv_file, json_file, regex
 
 SOLVER = Path(__file__).with_name("heat_rod.py")

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 import uqbridge as uq
-from uqbridge.execution import ERROR, OK, evaluate
+from uqbridge.execution.batch import ERROR, OK, evaluate
 from uqbridge.external import UMBridgeError, umbridge_model
 
 requests = pytest.importorskip("requests")
@@ -145,8 +145,8 @@ def test_unreachable_server_and_bad_layout_are_clear(plain_server):
 def test_a_server_crash_mid_campaign_is_recorded_and_resume_completes_it(tmp_path, pool):
     """The server dies at its 7th evaluation; the campaign keeps every batch, records the failed points,
     and `resume_campaign(..., rerun_failed=True)` against a restarted server completes them."""
-    from uqbridge.backends import ProcessPool
-    from uqbridge.campaign import resume_campaign, run_campaign
+    from uqbridge.execution.backends import ProcessPool
+    from uqbridge.execution.campaign import resume_campaign, run_campaign
 
     port = free_port()
     proc, url = start([sys.executable, os.fspath(PLAIN), str(port), "--die-after", "7"], port)

@@ -98,7 +98,7 @@ def test_reported_error_is_honest(method):
 
 def test_reliability_methods_give_the_same_numbers_on_a_process_pool():
     """Same rng, same Pf on every backend (the runs of one call are spread over the workers; SPEC 7)."""
-    from uqbridge.backends import ProcessPool
+    from uqbridge.execution.backends import ProcessPool
 
     ls = linear(3.0).limit_state
     calls = {

@@ -85,7 +85,7 @@ class ModelOp(Op):
         return Apply(self, inputs, [pt.dmatrix()])
 
     def perform(self, node, inputs, output_storage):
-        from ..execution import evaluate_batch
+        from ..execution.batch import evaluate_batch
 
         values = dict(self.conditions)
         values.update({name: np.asarray(v) for name, v in zip(self.parameters, inputs)})

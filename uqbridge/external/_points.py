@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from ..checks import positive_int, positive_seconds
-from ..failures import SampleFailures
+from ..execution.failures import SampleFailures
 
 PointFunction = Callable[[int, dict[str, float]], Mapping[str, float]]
 

@@ -30,7 +30,7 @@ from scipy.stats import qmc
 
 from ..checks import choice
 from ..designs import DESIGNS, unit_design
-from ..execution import OK, Backend, evaluate
+from ..execution.batch import OK, Backend, evaluate
 from ..model import ForwardModel
 from .basis import (
     GermMap,

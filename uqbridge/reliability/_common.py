@@ -48,7 +48,7 @@ class Evaluator:
         check_limit_state(ls, where)
         if backend is not None and not callable(getattr(backend, "map", None)):
             raise TypeError(
-                f"{where}: backend must be an execution backend (uqbridge.backends.ProcessPool, Dask, "
+                f"{where}: backend must be an execution backend (uqbridge.execution.backends.ProcessPool, Dask, "
                 f"InProcess or make_backend(...)), got {type(backend).__name__}"
             )
         self.ls = ls

@@ -84,7 +84,7 @@ def form(
     rng : seed or Generator
         For the random starts and the checks.
     backend : execution backend, optional
-        Where the model runs (:mod:`uqbridge.backends`): each gradient stencil (2d points) and the
+        Where the model runs (:mod:`uqbridge.execution.backends`): each gradient stencil (2d points) and the
         exploratory sample are one call, spread over the workers; same numbers on every backend.
 
     Returns

@@ -259,7 +259,7 @@ def evaluate_isolated(
     system, reuse its outputs.
     """
     # the execution layer imports the model layer, not this one
-    from ..execution import evaluate, evaluate_batch
+    from ..execution.batch import evaluate, evaluate_batch
 
     def run(m: ForwardModel, own: dict[str, np.ndarray]) -> Any:
         return evaluate_batch(m, own) if backend is None else evaluate(m, own, backend=backend, progress=False)

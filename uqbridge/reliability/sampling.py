@@ -56,7 +56,7 @@ def monte_carlo(
         Level of the interval ``[pf_low, pf_high]``.
     rng : seed or Generator
     backend : execution backend, optional
-        Where the model runs (:mod:`uqbridge.backends`: a process pool or Dask spreads each round's
+        Where the model runs (:mod:`uqbridge.execution.backends`: a process pool or Dask spreads each round's
         runs over the workers); the same ``rng`` gives the same numbers on every backend.
 
     Returns

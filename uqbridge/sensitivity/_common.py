@@ -18,7 +18,7 @@ from threadpoolctl import threadpool_limits
 
 from .. import checks
 from ..checks import open_probability, positive_int
-from ..execution import OK, evaluate
+from ..execution.batch import OK, evaluate
 from ..model import ForwardModel
 from ..results import provenance, seed_attr
 

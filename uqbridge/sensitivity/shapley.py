@@ -12,7 +12,7 @@ import numpy as np
 import xarray as xr
 
 from .. import checks
-from ..execution import OK, evaluate
+from ..execution.batch import OK, evaluate
 from ..model import ForwardModel
 from ._common import check_confidence, check_int, check_model, failure_error, indices_dataset, z_value
 

@@ -44,12 +44,15 @@ from typing import Any, Final
 import numpy as np
 import xarray as xr
 
-from . import checks
-from ._deprecation import NOT_GIVEN, rng_or_seed
-from ._version import __version__
-from .checks import positive_int
-from .designs import DESIGNS, sample_inputs
-from .execution import (
+from .. import checks
+from .._deprecation import NOT_GIVEN, rng_or_seed
+from .._version import __version__
+from ..checks import positive_int
+from ..designs import DESIGNS, sample_inputs
+from ..model import ForwardModel
+from ..propagate import RESERVED_NAMES, summarize
+from ..results import provenance, samples_dataset, seed_attr
+from .batch import (
     ERROR,
     NONFINITE,
     OK,
@@ -62,9 +65,6 @@ from .execution import (
     stream_batches,
     timeout_message,
 )
-from .model import ForwardModel
-from .propagate import RESERVED_NAMES, summarize
-from .results import provenance, samples_dataset, seed_attr
 
 __all__ = [
     "POLICIES",
@@ -255,7 +255,7 @@ def _check_positive(value: Any, argument: str, minimum: int = 1) -> int:
 
 def _registry_recipe(model: ForwardModel) -> tuple[str, dict[str, Any]] | None:
     """``(registry name, options)`` that rebuild exactly this model from data, or None."""
-    from .registry import get_model, registered_origin
+    from ..registry import get_model, registered_origin
 
     origin = registered_origin(model)
     if origin is None:
@@ -283,8 +283,8 @@ def _registry_recipe(model: ForwardModel) -> tuple[str, dict[str, Any]] | None:
 
 def _rebuild(name: str, options: Mapping[str, Any], inputs: str) -> ForwardModel:
     """The registered model ``name`` built with ``options``, with the stored input declarations."""
-    from .inputs import InputSet
-    from .registry import get_model
+    from ..inputs import InputSet
+    from ..registry import get_model
 
     return dataclasses.replace(get_model(name, **options), inputs=InputSet.from_json(inputs))
 
@@ -324,8 +324,8 @@ def run_campaign(
     batch_size : int
         Points per batch: the unit of work sent to a worker and of commit to disk.
     backend : Backend or None
-        :class:`~uqbridge.execution.InProcess` (default), :class:`~uqbridge.backends.ProcessPool`,
-        :class:`~uqbridge.backends.Dask`, or anything with ``map``. The caller closes it.
+        :class:`~uqbridge.execution.InProcess` (default), :class:`~uqbridge.execution.backends.ProcessPool`,
+        :class:`~uqbridge.execution.backends.Dask`, or anything with ``map``. The caller closes it.
     policy : {"drop", "retry", "abort"}
         For points where the model raises or returns a non-finite value: ``"drop"`` keeps them with
         their status and message and excludes them from the statistics; ``"retry"`` re-evaluates

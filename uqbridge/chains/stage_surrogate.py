@@ -1,7 +1,7 @@
 """Per-stage surrogates: replace one expensive stage of a chain by a polynomial chaos expansion fitted where
 the stage lives (on what its upstream stages feed it), checked on held-out runs, its error kept as a term.
 
-:func:`surrogate_stage` returns a new :class:`~uqbridge.graph.ChainModel` (a ForwardModel) with the stage
+:func:`surrogate_stage` returns a new :class:`~uqbridge.chains.graph.ChainModel` (a ForwardModel) with the stage
 replaced and a report Dataset in ``surrogate_reports``; :func:`macro_estimate` gives a macro mean, exceedance
 probability or quantile from the surrogate chain plus the surrogate-error term measured on the held-out
 runs (a two-fidelity control-variate estimate: unbiased for the true chain).
@@ -18,14 +18,14 @@ import numpy as np
 import xarray as xr
 from scipy import special
 
-from . import checks
-from .designs import unit_design
-from .distributions import Constant, LogNormal, Normal
-from .execution import OK, evaluate
+from .. import checks
+from ..designs import unit_design
+from ..distributions import Constant, LogNormal, Normal
+from ..execution.batch import OK, evaluate
+from ..inputs import Input
+from ..model import ForwardModel, Output
+from ..results import provenance, seed_attr
 from .graph import ChainModel, Stage, chain
-from .inputs import Input
-from .model import ForwardModel, Output
-from .results import provenance, seed_attr
 
 __all__ = ["macro_estimate", "surrogate_stage"]
 
@@ -172,7 +172,7 @@ def surrogate_stage(
     >>> g.stages[1].name, bool(g.surrogate_reports[0]["holdout_relative_rmse"].sel(output="y") < 1e-6)
     ('part_pce', True)
     """
-    from .pce import fit_pce
+    from ..pce import fit_pce
 
     if not isinstance(model, ChainModel):
         raise TypeError(f"surrogate_stage needs a chain (uqbridge.chain), got {type(model).__name__}")

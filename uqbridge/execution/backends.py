@@ -18,8 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from .checks import optional_positive_int, positive_seconds
-from .execution import Backend, BatchTimeout, InProcess
+from ..checks import optional_positive_int, positive_seconds
+from .batch import Backend, BatchTimeout, InProcess
 
 __all__ = ["BACKENDS", "Dask", "ProcessPool", "make_backend"]
 
@@ -184,7 +184,7 @@ class ProcessPool:
             if self.start_method == "forkserver":
                 # The fork server imports uqbridge once; workers forked from it then start in ~0.1 s
                 # instead of each paying the ~2 s import (only effective before the server starts).
-                context.set_forkserver_preload(["uqbridge.backends"])
+                context.set_forkserver_preload(["uqbridge.execution.backends"])
             # with a timeout, workers report each batch they start, so a stuck one can be killed
             self._started = context.Queue() if self.timeout is not None else None
             self._executor = cf.ProcessPoolExecutor(

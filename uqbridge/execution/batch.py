@@ -1,7 +1,7 @@
 """Evaluating a model on many samples without losing any: failures are isolated and recorded per sample.
 
 A *backend* maps a function over batches of samples (``map(func, batches) -> list``). The default
-runs in-process and vectorised; other backends (:mod:`uqbridge.backends`: process pool, Dask) only
+runs in-process and vectorised; other backends (:mod:`uqbridge.execution.backends`: process pool, Dask) only
 change where batches run. Backends may also offer ``imap(func, batches)`` yielding ``(index, result)``
 as batches finish, which campaigns use to commit each batch as soon as it is done.
 
@@ -20,8 +20,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from ..model import ForwardModel, ModelContractError
 from .failures import SampleFailures
-from .model import ForwardModel, ModelContractError
 
 __all__ = [
     "ERROR",

@@ -2,7 +2,7 @@
 
 A :class:`ChainModel` is a :class:`~uqbridge.model.ForwardModel`, so every analysis takes it unchanged;
 it also keeps its stages, the scale at which each input enters and the stage that makes each output,
-which per-scale attribution (:mod:`uqbridge.scales`) and per-stage surrogates read.
+which per-scale attribution (:mod:`uqbridge.chains.shares`) and per-stage surrogates read.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from typing import Any, NoReturn
 
 import numpy as np
 
-from .distributions import Distribution
-from .inputs import Input, InputSet
-from .model import ForwardModel, Output
+from ..distributions import Distribution
+from ..inputs import Input, InputSet
+from ..model import ForwardModel, Output
 
 __all__ = ["GROUPINGS", "ChainModel", "Stage", "Wire", "Wired", "adapter", "chain", "check_units", "scale_groups"]
 

@@ -1,7 +1,7 @@
 """Per-scale attribution of a chain's macro uncertainty: variance shares of each scale's inputs (closed,
 total, interactions), the epistemic share per scale, and which scale's epistemic inputs drive Pf.
 
-All estimates come from the stage labels of a :class:`~uqbridge.graph.ChainModel` (a plain model is one
+All estimates come from the stage labels of a :class:`~uqbridge.chains.graph.ChainModel` (a plain model is one
 scale) through :func:`uqbridge.decompose` and :func:`uqbridge.reliability.pf_epistemic`.
 """
 
@@ -14,12 +14,12 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from . import checks
-from .designs import unit_design
+from .. import checks
+from ..designs import unit_design
+from ..model import ForwardModel
+from ..results import provenance, seed_attr
+from ..variance import bootstrap_rows, decompose, pf_kernel, with_interval
 from .graph import scale_groups
-from .model import ForwardModel
-from .results import provenance, seed_attr
-from .variance import _bootstrap_rows, _pf_kernel, _with_interval, decompose
 
 __all__ = ["pf_by_scale", "scale_importance", "scale_shares"]
 
@@ -34,7 +34,7 @@ def scale_shares(
 ) -> xr.Dataset:
     """Share of each output's variance owed to each scale's inputs, and what knowledge at each scale buys.
 
-    Per scale ``s`` (its uncertain inputs ``X_s``, see :func:`uqbridge.graph.scale_groups`):
+    Per scale ``s`` (its uncertain inputs ``X_s``, see :func:`uqbridge.chains.graph.scale_groups`):
 
     - ``closed_share`` = Var(E[Y | X_s]) / Var Y — the scale's own effect (closed Sobol index of the group);
     - ``total_share`` = 1 − Var(E[Y | X_~s]) / Var Y — everything the scale takes part in;
@@ -153,9 +153,9 @@ def _pce_estimates(model, by_scale, ep, names, rng, confidence, *, n=None, pce=N
     the bound of :func:`_share_bound`, taking the corrected LOO error as the surrogate's relative
     mean squared error (conservative: measured widths ~10× the actual error on the lognormal chain).
     """
-    from .execution import evaluate
-    from .pce import fit_pce
-    from .results import samples_dataset
+    from ..execution.batch import evaluate
+    from ..pce import fit_pce
+    from ..results import samples_dataset
 
     fit_options.pop("confidence", None)
     groups = {**by_scale, **ep}
@@ -182,7 +182,7 @@ def _pce_estimates(model, by_scale, ep, names, rng, confidence, *, n=None, pce=N
     if train is not None and n_bootstrap:
         from dataclasses import replace
 
-        from .pce.basis import basis_matrix
+        from ..pce.basis import basis_matrix
 
         ok = np.flatnonzero(train["status"].values == 0)
         xi = pce.germ_map.to_germ({g: train[g].values[ok] for g in pce.germ_map.names})
@@ -267,7 +267,7 @@ def pf_by_scale(
     >>> ds.scale.values.tolist(), bool(ds["closed_share"].sel(quantity="beta", scale="cell") > 0.9)
     (['cell', 'part'], True)
     """
-    from .reliability import pf_epistemic
+    from ..reliability import pf_epistemic
 
     start = time.perf_counter()
     seed = seed_attr(rng)
@@ -299,13 +299,13 @@ def pf_by_scale(
     res = pf_epistemic(ls, method=method, samples={n: rows[:, k] for k, n in enumerate(names)}, rng=inner_rng, **method_options)
     pf = res["pf_conditional"].values.reshape(len(blocks), n_outer)
     beta = res["beta_conditional"].values.reshape(len(blocks), n_outer)
-    boot = _bootstrap_rows(n_outer, n_bootstrap, boot_rng)
+    boot = bootstrap_rows(n_outer, n_bootstrap, boot_rng)
     scales = list(groups)
     data: dict[str, Any] = {}
     stats = []
     for q in (pf, beta):
         q = np.where(np.isfinite(q), q, np.nan)
-        stats.append(_with_interval(lambda r, q=q: _pf_kernel(q[0][r], q[1][r], q[2:][:, r]), boot, confidence, n_outer))
+        stats.append(with_interval(lambda r, q=q: pf_kernel(q[0][r], q[1][r], q[2:][:, r]), boot, confidence, n_outer))
     for key, row in (("closed_share", 0), ("total_share", 2)):
         data[key] = (("quantity", "scale"), np.stack([s[1][row] / s[0] for s in stats]))
         data[f"{key}_low"] = (("quantity", "scale"), np.stack([s[4][0][row] for s in stats]))

@@ -1,0 +1,26 @@
+"""Multiscale chains: stages at named scales wired by name, per-scale attribution, stage surrogates.
+
+``graph`` builds chains (:class:`Stage`, :func:`chain`, :func:`adapter`); ``shares`` splits a chain
+output's variance and Pf by scale; ``stage_surrogate`` replaces an expensive stage by a checked surrogate.
+"""
+
+from .graph import GROUPINGS, ChainModel, Stage, Wire, Wired, adapter, chain, check_units, scale_groups
+from .shares import pf_by_scale, scale_importance, scale_shares
+from .stage_surrogate import macro_estimate, surrogate_stage
+
+__all__ = [
+    "GROUPINGS",
+    "ChainModel",
+    "Stage",
+    "Wire",
+    "Wired",
+    "adapter",
+    "chain",
+    "check_units",
+    "macro_estimate",
+    "pf_by_scale",
+    "scale_groups",
+    "scale_importance",
+    "scale_shares",
+    "surrogate_stage",
+]
