@@ -20,7 +20,7 @@ __all__ = ["recommended"]
 def recommended(
     ls: Any,
     *,
-    max_runs: int = 20_000,
+    max_runs: int = 5_000,
     target_cov: float = 0.03,
     rng: Any = None,
     backend: Any = None,
@@ -63,21 +63,23 @@ def recommended(
     ('importance_sampling', True)
     """
     started = time.perf_counter()
-    max_runs = positive_int(max_runs, "max_runs", "recommended", minimum=100)
+    max_runs = positive_int(max_runs, "max_runs", "recommended", minimum=200)
     target_cov = probability(target_cov, "target_cov", "recommended", high=1.0)
     max_cov = max(target_cov, 0.035)
     streams = checks.generator(rng, "recommended: rng").spawn(3)
-    f = form(ls, rng=streams[0], backend=backend)
-    steps = [f"form (reliable={f.attrs['reliable']})"]
-    if f.attrs["reliable"]:
-        return _label(f, "form", steps, started)
+    d = ls.inputs.dimension
+    f = form(ls, n_explore=min(max(64, 4 * d), 200), rng=streams[0], backend=backend)
+    steps = [f"form (beta {float(f.beta):.3g}, checks {'passed' if f.attrs['reliable'] else 'failed'}, {int(f.n_runs)} runs)"]
     left = max_runs - int(f.n_runs)
-    r = importance_sampling(ls, form_result=f, n=max(left // 2, 500), target_cov=target_cov, max_cov=max_cov,
-                            batch=500, rng=streams[1], backend=backend)
-    steps.append(f"importance_sampling (reliable={r.attrs['reliable']})")
+    r = importance_sampling(ls, form_result=f, n=max(left, 200), target_cov=target_cov, max_cov=max_cov,
+                            batch=100, rng=streams[1], backend=backend)
+    steps.append(f"importance_sampling with FORM control variates (reliable={r.attrs['reliable']}, {int(r.n_runs)} runs)")
+    r.attrs["form_pf"] = float(f.pf)
     if r.attrs["reliable"]:
-        return _label(r, "importance_sampling", steps, started)
+        return _label(r, "importance_sampling", steps, started, max_runs)
     left = max_runs - int(r.n_runs)
+    if left < 500:
+        return _label(r, "importance_sampling", steps, started, max_runs)
     n_level = int(max(100, min(5000, left // 6)) // 100 * 100)
     s = subset_simulation(ls, n_per_level=n_level, max_cov=max_cov, rng=streams[2], backend=backend)
     s["n_runs"] = s["n_runs"] + int(r.n_runs)
@@ -85,11 +87,11 @@ def recommended(
     best, name = (s, "subset_simulation") if s.attrs["reliable"] or float(s.cov) < float(r.cov) else (r, "importance_sampling")
     if int(best.n_runs) != int(s.n_runs):
         best["n_runs"] = s["n_runs"]
-    return _label(best, name, steps, started)
+    return _label(best, name, steps, started, max_runs)
 
 
-def _label(result: xr.Dataset, name: str, steps: list[str], started: float) -> xr.Dataset:
+def _label(result: xr.Dataset, name: str, steps: list[str], started: float, max_runs: int) -> xr.Dataset:
     out = result.copy()
-    out.attrs.update(recommended=name, steps="; ".join(steps), n_runs=int(out.n_runs),
+    out.attrs.update(recommended=name, steps="; ".join(steps), n_runs=int(out.n_runs), max_runs=max_runs,
                      wall_time_s=round(time.perf_counter() - started, 4))
     return out

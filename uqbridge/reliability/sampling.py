@@ -161,6 +161,7 @@ def importance_sampling(
     adapt: bool = True,
     max_cov: float = 0.035,
     confidence: float = 0.95,
+    control_variate: bool = True,
     rng: Any = None,
     backend: Any = None,
     **form_options: Any,
@@ -195,6 +196,13 @@ def importance_sampling(
         The result is marked unreliable above this CoV.
     confidence : float
         Level of the normal-approximation interval ``pf ± z·pf_se`` (clipped to [0, 1]).
+    control_variate : bool
+        Use FORM's tangent half-spaces ``{α_k·u ≥ β_k}`` at the design points as control variates:
+        their probabilities Φ(−β_k) are known exactly, so only the difference between the limit state
+        and its linearisation is estimated by sampling (multiple control variates with least-squares
+        coefficients; Owen 2013, *Monte Carlo theory, methods and examples*, §8.9 and §9.9). Unbiased
+        up to O(1/n) from the estimated coefficients; on a nearly linear limit state it needs a few
+        hundred runs where plain importance sampling needs thousands for the same CoV.
     rng : seed or Generator
     backend : execution backend, optional
         Where the model runs, for the sampling and for FORM (see :func:`monte_carlo`).
@@ -253,6 +261,7 @@ def importance_sampling(
         raise ValueError(f"importance_sampling: form_result has {centres.shape[1]} inputs, the limit state {d}")
     if not np.all(np.isfinite(centres)):
         centres, betas = np.zeros((1, d)), np.zeros(1)
+    planes = _tangent_planes(centres, betas)
     log_w = special.log_ndtr(-betas)
     mixture = _Mixture(np.exp(log_w - special.logsumexp(log_w)), centres, np.broadcast_to(np.eye(d), (len(centres), d, d)).copy(),
                        defensive)
@@ -276,7 +285,7 @@ def importance_sampling(
                                      b=(np.array(sizes) / len(G))[:, None])
         log_w = -0.5 * (U**2).sum(1) - 0.5 * d * math.log(2 * math.pi) - log_qbar
         ok = np.isfinite(G)  # failed runs are left out of the estimate (and reported)
-        pf, se, w = _is_estimate(log_w[ok], G[ok])
+        pf, se, w = _is_estimate(log_w[ok], G[ok], U[ok], planes if control_variate else None)
         history.append((ev.n_runs, pf, se))
         if target_cov is not None and pf > 0 and se <= target_cov * pf and len(history) > 1:
             break
@@ -328,17 +337,63 @@ def importance_sampling(
         )
 
 
-def _is_estimate(log_w: np.ndarray, g: np.ndarray) -> tuple[float, float, np.ndarray]:
-    """``pf`` and its standard error from log weights; the complement estimator above ½."""
+def _tangent_planes(centres: np.ndarray, betas: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """Unit normals α_k and distances β_k of FORM's tangent half-spaces (design points away from the origin)."""
+    norms = np.linalg.norm(centres, axis=1)
+    keep = np.isfinite(norms) & (norms > 0.1) & np.isfinite(betas)
+    if not keep.any():
+        return None
+    return centres[keep] / norms[keep, None], norms[keep]
+
+
+def _is_estimate(
+    log_w: np.ndarray, g: np.ndarray, u: np.ndarray | None = None, planes: tuple[np.ndarray, np.ndarray] | None = None
+) -> tuple[float, float, np.ndarray]:
+    """``pf`` and its standard error from log weights; the complement estimator above ½.
+
+    With ``planes`` (unit normals, distances), the indicators of the tangent half-spaces, weighted,
+    are control variates with known means Φ(−β_k) (complement: Φ(β_k)).
+    """
     w = np.exp(log_w)
     fail = g <= 0
     values = np.where(fail, w, 0.0)
-    pf = float(values.mean())
-    if pf > 0.5:
+    complement = float(values.mean()) > 0.5
+    if complement:
         values = np.where(fail, 0.0, w)
-        pf = 1.0 - float(values.mean())
+    estimate = float(values.mean())
     se = float(values.std(ddof=1) / math.sqrt(values.size)) if values.size > 1 else math.inf
+    if planes is not None and u is not None and values.size > 20:
+        estimate, se = _with_controls(values, w, u, planes, complement, estimate, se)
+    pf = 1.0 - estimate if complement else estimate
     return min(max(pf, 0.0), 1.0), se, w
+
+
+def _with_controls(values: np.ndarray, w: np.ndarray, u: np.ndarray, planes: tuple[np.ndarray, np.ndarray],
+                   complement: bool, estimate: float, se: float) -> tuple[float, float]:
+    """Multiple control variates: ``mean(Y) − c·(mean(C) − μ_C)`` with least-squares ``c``.
+
+    A control with no sample in its half-space carries no information and is dropped.
+    """
+    alphas, betas = planes
+    inside = u @ alphas.T >= betas  # (n, k)
+    if complement:
+        controls, means = np.where(inside, 0.0, w[:, None]), special.ndtr(betas)
+    else:
+        controls, means = np.where(inside, w[:, None], 0.0), special.ndtr(-betas)
+    useful = controls.std(axis=0) > 0
+    if not useful.any():
+        return estimate, se
+    controls, means = controls[:, useful], means[useful]
+    n, k = controls.shape
+    if n <= k + 2:
+        return estimate, se
+    centred = controls - controls.mean(axis=0)
+    coef, *_ = np.linalg.lstsq(centred, values - values.mean(), rcond=None)
+    adjusted = values - (controls - means) @ coef
+    cv_se = float(adjusted.std(ddof=k + 1) / math.sqrt(n))
+    if not np.isfinite(cv_se):
+        return estimate, se
+    return float(adjusted.mean()), cv_se
 
 
 class _Mixture:
