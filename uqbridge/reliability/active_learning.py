@@ -148,28 +148,15 @@ def active_learning(
     """
     started = time.perf_counter()
     ev = Evaluator(ls, "active_learning", backend)
-    n_initial = positive_int(n_initial, "n_initial", "active_learning", minimum=2)
-    max_runs = positive_int(max_runs, "max_runs", "active_learning", minimum=n_initial)
-    n_candidates = positive_int(n_candidates, "n_candidates", "active_learning", minimum=100)
-    max_candidates = positive_int(max_candidates, "max_candidates", "active_learning", minimum=n_candidates)
+    n_initial, max_runs, n_candidates, max_candidates, batch = _counts(n_initial, max_runs, n_candidates, max_candidates, batch)
     target_cov = probability(target_cov, "target_cov", "active_learning", high=math.inf)
     max_uncertain = probability(max_uncertain, "max_uncertain", "active_learning", low=-1e-300, high=1.0)
     u_stop = probability(u_stop, "u_stop", "active_learning", high=math.inf)
-    batch = positive_int(batch, "batch", "active_learning")
     confidence = probability(confidence, "confidence", "active_learning")
     generator = np.random.default_rng(rng)
     d = ev.dim
 
-    if candidates is None:
-        population = generator.standard_normal((n_candidates, d))
-        fixed = False
-    else:
-        population = np.asarray(candidates, dtype=float)
-        if population.ndim != 2 or population.shape[1] != d or population.shape[0] < 100:
-            raise ValueError(
-                f"active_learning: candidates must be an array of shape (N >= 100, {d}), got shape {population.shape}"
-            )
-        fixed = True
+    population, fixed = _first_population(candidates, n_candidates, d, generator)
     # A Latin hypercube over the box spanned by the population, rather than population points
     # (Echard et al.): points far in the tails give the GP a chance to see a remote failure domain.
     half_width = np.abs(population).max(axis=0)
@@ -225,27 +212,13 @@ def active_learning(
             # directions; a sign the surrogate gets wrong reveals a failure region it has not seen.
             # Evaluated a quarter at a time: the first wrong sign ends the check (learning resumes
             # and a new check follows), so a failed check costs fewer runs; a passed one costs all.
-            n_x = min(n_explore, max_runs - ev.n_runs)
-            if n_x < n_explore:
-                explore_note = f"exploratory check skipped (only {n_x} runs left of max_runs={max_runs})"
+            if max_runs - ev.n_runs < n_explore:
+                explore_note = f"exploratory check skipped (only {max_runs - ev.n_runs} runs left of max_runs={max_runs})"
                 explored = 2
             else:
-                v = generator.standard_normal((n_x, d))
-                radius = max(float(-stats.norm.ppf(min(max(pf, 1e-300), 0.5))), 1.0) + 0.5
-                v *= radius / np.linalg.norm(v, axis=1, keepdims=True)
-                wrong = done = 0
-                for part in np.array_split(v, 4):
-                    g_x = ev(part, finite=False)
-                    ok = np.isfinite(g_x)
-                    wrong += int(np.count_nonzero((gp.mean(part[ok]) <= 0) != (g_x[ok] <= 0)))
-                    train_u, train_g = np.concatenate([train_u, part]), np.concatenate([train_g, g_x])
-                    done += len(part)
-                    if wrong:
-                        break
+                train_u, train_g, explore_note = _exploratory_check(ev, gp, pf, n_explore, generator, train_u, train_g)
                 explored += 1
-                explore_note = (f"{wrong} of {done} exploratory points on the sphere of radius {radius:.2f} misclassified by the surrogate"
-                                if wrong else "")
-                if wrong:
+                if explore_note:
                     explored = 0 if explored < 2 else explored
                     full = True
                     continue
@@ -273,27 +246,102 @@ def active_learning(
                 full = True
                 continue
             extra = int(min(max(need - n_pop, n_pop), max_candidates - n_pop))
-            new = sampler.sample(extra, generator) if sampler else generator.standard_normal((extra, d))
-            mu_new, u_new = gp.u_function(new, u_stop, full=True)
-            population = np.concatenate([population, new])
-            weights = np.concatenate([weights, sampler.weight(new) if sampler else np.ones(extra)])
-            mu_all, u_all = np.concatenate([mu_all, mu_new]), np.concatenate([u_all, u_new])
+            population, weights, mu_all, u_all = _enlarged(population, weights, mu_all, u_all, extra, sampler, gp,
+                                                           u_stop, generator)
             active = np.flatnonzero(u_all < 2 * u_stop)
             continue
         if ev.n_runs >= max_runs:
             break
         steps_since_full += 1
-        pool = active[~blocked[active]]
-        if not pool.size:
-            pool = np.flatnonzero(~blocked)
-        # in the importance stage U is weighted by the density ratio: a doubtful candidate counts as
-        # much as the probability it carries
-        score = u_all[pool] / np.sqrt(np.maximum(weights[pool], 1e-300)) if stage == "importance" else u_all[pool]
-        chosen = pool[_pick(population[pool], score, min(batch, max_runs - ev.n_runs), 0.5 * float(np.min(gp.length)))]
+        chosen = _next_points(active, blocked, u_all, weights, population, stage, min(batch, max_runs - ev.n_runs), gp)
         train_u = np.concatenate([train_u, population[chosen]])
         train_g = np.concatenate([train_g, ev(population[chosen], finite=False)])
 
-    mu, u_value = mu_all, u_all
+    return _result(ev, rng, started, confidence, population, weights, mu_all, u_all, train_u, train_g, gp, history,
+                   converged=converged, learnt=learnt, stage=stage, rebuilt=rebuilt, pf=pf, se=se, failures=failures,
+                   explore_note=explore_note, max_runs=max_runs, max_candidates=max_candidates, target_cov=target_cov,
+                   u_stop=u_stop, batch=batch, max_uncertain=max_uncertain)
+
+
+def _counts(n_initial: Any, max_runs: Any, n_candidates: Any, max_candidates: Any, batch: Any) -> tuple[int, int, int, int, int]:
+    """The integer options, checked against each other."""
+    n_initial = positive_int(n_initial, "n_initial", "active_learning", minimum=2)
+    max_runs = positive_int(max_runs, "max_runs", "active_learning", minimum=n_initial)
+    n_candidates = positive_int(n_candidates, "n_candidates", "active_learning", minimum=100)
+    max_candidates = positive_int(max_candidates, "max_candidates", "active_learning", minimum=n_candidates)
+    return n_initial, max_runs, n_candidates, max_candidates, positive_int(batch, "batch", "active_learning")
+
+
+def _next_points(active: np.ndarray, blocked: np.ndarray, u_value: np.ndarray, weights: np.ndarray,
+                 population: np.ndarray, stage: str, k: int, gp: Any) -> np.ndarray:
+    """Indices of the ``k`` candidates to run next: smallest U among the active, unblocked ones, spread out.
+
+    In the importance stage U is weighted by the density ratio: a doubtful candidate counts as much as
+    the probability it carries.
+    """
+    pool = active[~blocked[active]]
+    if not pool.size:
+        pool = np.flatnonzero(~blocked)
+    score = u_value[pool] / np.sqrt(np.maximum(weights[pool], 1e-300)) if stage == "importance" else u_value[pool]
+    return pool[_pick(population[pool], score, k, 0.5 * float(np.min(gp.length)))]
+
+
+def _first_population(candidates: Any, n_candidates: int, d: int,
+                      generator: np.random.Generator) -> tuple[np.ndarray, bool]:
+    """Crude Monte Carlo candidates in standard-normal space, or the user's (then ``fixed``: never enlarged)."""
+    if candidates is None:
+        return generator.standard_normal((n_candidates, d)), False
+    population = np.asarray(candidates, dtype=float)
+    if population.ndim != 2 or population.shape[1] != d or population.shape[0] < 100:
+        raise ValueError(
+            f"active_learning: candidates must be an array of shape (N >= 100, {d}), got shape {population.shape}"
+        )
+    return population, True
+
+
+def _enlarged(population: np.ndarray, weights: np.ndarray, mu: np.ndarray, u_value: np.ndarray, extra: int,
+              sampler: Any, gp: Any, u_stop: float,
+              generator: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``extra`` more candidates from the current density (crude or importance), classified by the surrogate."""
+    d = population.shape[1]
+    new = sampler.sample(extra, generator) if sampler else generator.standard_normal((extra, d))
+    mu_new, u_new = gp.u_function(new, u_stop, full=True)
+    return (np.concatenate([population, new]), np.concatenate([weights, sampler.weight(new) if sampler else np.ones(extra)]),
+            np.concatenate([mu, mu_new]), np.concatenate([u_value, u_new]))
+
+
+def _exploratory_check(ev: Evaluator, gp: Any, pf: float, n_explore: int, generator: np.random.Generator,
+                       train_u: np.ndarray, train_g: np.ndarray) -> tuple[np.ndarray, np.ndarray, str]:
+    """Real runs on the sphere of radius β(pf) + ½ in random directions; a sign the surrogate gets wrong
+    reveals a failure region it has not seen.
+
+    Evaluated a quarter at a time: the first wrong sign ends the check (learning resumes and a new check
+    follows), so a failed check costs fewer runs; a passed one costs all. Returns the enlarged training
+    set and a note ("" when every sign was right).
+    """
+    d = train_u.shape[1]
+    v = generator.standard_normal((n_explore, d))
+    radius = max(float(-stats.norm.ppf(min(max(pf, 1e-300), 0.5))), 1.0) + 0.5
+    v *= radius / np.linalg.norm(v, axis=1, keepdims=True)
+    wrong = done = 0
+    for part in np.array_split(v, 4):
+        g_x = ev(part, finite=False)
+        ok = np.isfinite(g_x)
+        wrong += int(np.count_nonzero((gp.mean(part[ok]) <= 0) != (g_x[ok] <= 0)))
+        train_u, train_g = np.concatenate([train_u, part]), np.concatenate([train_g, g_x])
+        done += len(part)
+        if wrong:
+            break
+    note = f"{wrong} of {done} exploratory points on the sphere of radius {radius:.2f} misclassified by the surrogate" if wrong else ""
+    return train_u, train_g, note
+
+
+def _result(ev: Evaluator, rng: Any, started: float, confidence: float, population: np.ndarray, weights: np.ndarray,
+            mu: np.ndarray, u_value: np.ndarray, train_u: np.ndarray, train_g: np.ndarray, gp: Any,
+            history: list[tuple[int, float, float]], *, converged: bool, learnt: bool, stage: str, rebuilt: int,
+            pf: float, se: float, failures: int, explore_note: str, max_runs: int, max_candidates: int,
+            target_cov: float, u_stop: float, batch: int, max_uncertain: float) -> xr.Dataset:
+    """The AK-MCS result: the population estimate with its interval, what is still uncertain, and why."""
     blocked = _near(population, train_u[~np.isfinite(train_g)], 0.5 * float(np.min(gp.length)))
     uncertain = (u_value < u_stop) & ~blocked
     n_pop = population.shape[0]
@@ -344,6 +392,8 @@ def active_learning(
         length_scales=[float(v) for v in gp.length], u_stop=u_stop, target_cov=target_cov, batch=batch,
         max_uncertain=max_uncertain, importance_rebuilds=rebuilt,
     )
+
+
 
 
 class _KernelMixture:
