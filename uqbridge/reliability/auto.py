@@ -10,11 +10,16 @@ import xarray as xr
 
 from .. import checks
 from ._common import positive_int, probability
+from .active_learning import active_learning
 from .form import form
 from .sampling import importance_sampling
 from .subset import subset_simulation
 
-__all__ = ["recommended"]
+__all__ = ["MAX_SURROGATE_DIM", "recommended"]
+
+# AK-MCS is tried when the limit state has at most this many inputs (its Kriging surrogate needs
+# O(d) runs per length scale and loses its edge beyond ~10 inputs; Echard et al. 2011 test d <= 6)
+MAX_SURROGATE_DIM = 10
 
 
 def recommended(
@@ -25,21 +30,27 @@ def recommended(
     rng: Any = None,
     backend: Any = None,
 ) -> xr.Dataset:
-    """Pf by the method the toolkit recommends for this limit state, chosen by evidence.
+    """Pf by the method the toolkit recommends for this limit state, chosen by evidence, within a stated budget.
 
-    1. :func:`form` with its checks (exploratory sample on the sphere of radius β + ½, restarts
-       from unexplained failure points, sampled curvatures). If it is reliable, its answer is
-       returned: first order is then within about 10 %.
-    2. Otherwise :func:`importance_sampling` (adaptive mixture over all design points found, with a
-       defensive component) until the CoV reaches ``target_cov`` or the budget is spent.
-    3. If that is still unreliable, :func:`subset_simulation` with the remaining budget, and the
+    FORM's answer is never returned on its own: a first-order answer can be far off with every local
+    check passing (a second failure region, strong curvature, Pf > ½), so it only guides the sampling.
+
+    1. :func:`form` with its checks and a wider exploratory sample (``max(64, 4d)`` points, at most
+       200, on the sphere of radius β + ½): its design points and tangent planes.
+    2. With at most :data:`MAX_SURROGATE_DIM` inputs, :func:`active_learning` (AK-MCS: a Kriging
+       surrogate learnt where the sign of g is uncertain, checked by real runs on a sphere) with up to
+       a third of the remaining budget (at most 400 runs) and a million candidates. Returned if reliable.
+    3. Otherwise :func:`importance_sampling` around every design point found, with FORM's tangent
+       half-spaces as control variates, until the CoV reaches ``target_cov`` or the budget is spent.
+    4. If that is still unreliable, :func:`subset_simulation` with the remaining budget, and the
        result with the smaller CoV is returned (unreliable if both are).
 
     Parameters
     ----------
     ls : LimitState, SeriesSystem or ParallelSystem
     max_runs : int
-        Budget of model runs over all steps.
+        Budget of model runs over all steps (``attrs["max_runs"]``); subset simulation may exceed
+        what is left by its last level and says so in ``n_runs``.
     target_cov : float
         CoV at which sampling stops (and below which the sampling answer counts as reliable,
         ``max_cov = max(target_cov, 0.035)``).
@@ -50,29 +61,39 @@ def recommended(
     Returns
     -------
     xarray.Dataset
-        The chosen method's result, with ``attrs["recommended"]`` naming it,
-        ``attrs["steps"]`` the methods tried and ``n_runs`` the runs of all steps.
+        The chosen method's result, with ``attrs["recommended"]`` naming it, ``attrs["steps"]``
+        the methods tried (with their verdicts and runs), ``attrs["form_pf"]`` FORM's first-order
+        answer for comparison, and ``n_runs`` the runs of all steps.
 
     Examples
     --------
-    >>> from uqbridge.reliability.problems import linear, parabolic
-    >>> recommended(linear(3.0).limit_state, rng=0).attrs["recommended"]
-    'form'
-    >>> r = recommended(parabolic(3.0, 0.5).limit_state, rng=0)
-    >>> r.attrs["recommended"], bool(abs(float(r.pf) / parabolic(3.0, 0.5).pf - 1) < 0.1)
-    ('importance_sampling', True)
+    >>> from uqbridge.reliability.problems import parabolic
+    >>> p = parabolic(3.0, 0.5)
+    >>> r = recommended(p.limit_state, rng=0)
+    >>> r.attrs["recommended"], bool(abs(float(r.pf) / p.pf - 1) < 0.1), int(r.n_runs) < 1000
+    ('active_learning', True, True)
     """
     started = time.perf_counter()
     max_runs = positive_int(max_runs, "max_runs", "recommended", minimum=200)
     target_cov = probability(target_cov, "target_cov", "recommended", high=1.0)
     max_cov = max(target_cov, 0.035)
-    streams = checks.generator(rng, "recommended: rng").spawn(3)
+    streams = checks.generator(rng, "recommended: rng").spawn(4)
     d = ls.inputs.dimension
     f = form(ls, n_explore=min(max(64, 4 * d), 200), rng=streams[0], backend=backend)
     steps = [f"form (beta {float(f.beta):.3g}, checks {'passed' if f.attrs['reliable'] else 'failed'}, {int(f.n_runs)} runs)"]
-    left = max_runs - int(f.n_runs)
-    r = importance_sampling(ls, form_result=f, n=max(left, 200), target_cov=target_cov, max_cov=max_cov,
+    spent = int(f.n_runs)
+    if d <= MAX_SURROGATE_DIM:
+        a = active_learning(ls, max_runs=min(400, (max_runs - spent) // 3), max_candidates=1_000_000,
+                            target_cov=min(target_cov, 0.02), rng=streams[3], backend=backend)
+        spent += int(a.n_runs)
+        steps.append(f"active_learning (reliable={a.attrs['reliable']}, {int(a.n_runs)} runs)")
+        if a.attrs["reliable"]:
+            a["n_runs"] = spent
+            a.attrs["form_pf"] = float(f.pf)
+            return _label(a, "active_learning", steps, started, max_runs)
+    r = importance_sampling(ls, form_result=f, n=max(max_runs - spent, 200), target_cov=target_cov, max_cov=max_cov,
                             batch=100, rng=streams[1], backend=backend)
+    r["n_runs"] = r["n_runs"] + (spent - int(f.n_runs))
     steps.append(f"importance_sampling with FORM control variates (reliable={r.attrs['reliable']}, {int(r.n_runs)} runs)")
     r.attrs["form_pf"] = float(f.pf)
     if r.attrs["reliable"]:

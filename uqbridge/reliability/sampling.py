@@ -376,6 +376,11 @@ def _with_controls(values: np.ndarray, w: np.ndarray, u: np.ndarray, planes: tup
     """
     alphas, betas = planes
     inside = u @ alphas.T >= betas  # (n, k)
+    # The residual's spread is learnt only from samples where the limit state and its linearisation
+    # disagree; with fewer than 5 of them its standard error would be an artefact (0 on a plane), so
+    # the plain estimate and standard error are kept.
+    if np.count_nonzero((values > 0) != (inside.any(axis=1) != complement)) < 5:
+        return estimate, se
     if complement:
         controls, means = np.where(inside, 0.0, w[:, None]), special.ndtr(betas)
     else:
