@@ -360,7 +360,7 @@ def estimate(values: Sequence[np.ndarray], allocation: Allocation, quantity: str
     >>> y = x[: a.rows[0][1]] + 0.1   # high fidelity = low fidelity + 0.1: the estimate is mean(x) + 0.1
     >>> a.weights.round(2).tolist()   # α = −ρ σ_0 / σ_1 with Δ = Q_1(I*) − Q_1(I), I* the shared rows
     [1.0, -0.9]
-    >>> round(estimate([y, x], a) - (y.mean() - 0.9 * (x[: a.rows[0][1]].mean() - x.mean())), 12)
+    >>> round(float(estimate([y, x], a) - (y.mean() - 0.9 * (x[: a.rows[0][1]].mean() - x.mean()))), 12)
     0.0
     """
     quantity = checks.choice(quantity, "quantity", QUANTITIES)
