@@ -88,24 +88,15 @@ class Experiment:
         return "learn exactly" if self.measure is None else "measure"
 
 
-def _weighted_var(x: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """Variance of ``x`` (bank rows) under each row of normalised weights ``w``, unbiased for reliability
-    weights: ``Σ w (x − x̄)² / (1 − Σ w²)`` removes the O(1/ESS) bias of the plug-in weighted variance."""
-    mean = w @ x
-    dev = w @ (x**2) - mean**2
-    return dev / np.maximum(1 - np.sum(w**2, axis=-1), 1e-12)
-
-
-def _posterior_weights(h: np.ndarray, s1: np.ndarray, s2: np.ndarray, r: int, sd: np.ndarray | float) -> np.ndarray:
-    """Normalised likelihood weights of the prior rows (columns) for each simulated data set (rows).
+def _likelihood(h: np.ndarray, s1: np.ndarray, s2: np.ndarray, r: int, sd: np.ndarray | float) -> np.ndarray:
+    """Likelihood of each prior row (columns) for each simulated data set (rows), scaled to a row maximum of 1.
 
     With per-replicate sums ``S1 = Σ y``, ``S2 = Σ y²``: ``log L = −(S2 − 2 h S1 + r h²) / (2σ²) − r log σ``.
     """
     sd = np.broadcast_to(np.asarray(sd, dtype=float), h.shape)
     ll = -(s2[:, None] - 2 * h[None, :] * s1[:, None] + r * h[None, :] ** 2) / (2 * sd[None, :] ** 2) - r * np.log(sd)[None, :]
     ll -= ll.max(axis=1, keepdims=True)
-    w = np.exp(ll)
-    return w / w.sum(axis=1, keepdims=True)
+    return np.exp(ll)
 
 
 def _run(model: ForwardModel, values: dict[str, np.ndarray], names: Sequence[str]) -> dict[str, np.ndarray]:
@@ -144,8 +135,10 @@ def value_of_information(
     Estimation. A prior bank of ``n_prior`` epistemic rows, each run at ``n_inner`` aleatory draws,
     gives ``m̂_i`` and its noise ``s_i²/n_inner`` (subtracted, so ``Var m`` is unbiased). *Measure*:
     ``n_data`` true ``θ`` from an independent prior draw, data ``y_r = h(θ) + ε_r``; the bank is
-    re-weighted by the Gaussian likelihood and ``Var(m | D)`` is the weighted variance (reliability-
-    weight corrected). *Learn exactly*: ``Var E[m | θ_s]`` by pick-freeze (a second bank with the scale's
+    re-weighted by the Gaussian likelihood. Two estimates of the reduction, ``Var m − E_D Var(m | D)``
+    (weighted variances, reliability-weight corrected) and ``Var_D E[m | D]`` (law of total variance, less
+    the importance-sampling noise of each posterior mean), are mixed with the weight that minimises their
+    bootstrap variance. *Learn exactly*: ``Var E[m | θ_s]`` by pick-freeze (a second bank with the scale's
     columns frozen, Janon et al. 2014). Standard errors: bootstrap of the bank and data rows; ``p_best``
     is the fraction of bootstrap replicates in which the option ranks first by reduction per cost.
 
@@ -288,41 +281,72 @@ def value_of_information(
         y = ht[:, None] + np.asarray(sd_t).reshape(-1, 1) * truth_rng.standard_normal((n_data, e.replicates))
         data[e.name] = (y.sum(axis=1), (y**2).sum(axis=1), ht, sd_t)
 
-    def evaluate(rows: np.ndarray, drows: np.ndarray) -> tuple[float, float, np.ndarray, np.ndarray]:
-        """Baseline, Var m and, per option, expected Var(m | D) and median ESS, on resampled bank/data rows."""
-        m, nz = m_a[rows], noise_a[rows]
-        var_m = float(np.var(m, ddof=1) - np.mean(nz))
+    lik: dict[str, np.ndarray] = {}
+    for e in experiments:
+        if e.measure is not None:
+            s1, s2, _, _ = data[e.name]
+            h = h_a[e.measure]
+            sd = e.noise_sd if e.noise_sd is not None else e.noise_cv * np.abs(h)  # type: ignore[operator]
+            lik[e.name] = _likelihood(h, s1, s2, e.replicates, sd)
+            lik[e.name + "\0sq"] = lik[e.name] ** 2
+
+    def evaluate(c: np.ndarray, q: np.ndarray) -> tuple[float, float, np.ndarray, np.ndarray, np.ndarray]:
+        """Baseline, Var m and per option two estimates of the expected reduction and the median ESS, for
+        bank row counts ``c`` and data set counts ``q`` (all ones, or a bootstrap resample's counts).
+
+        ``red1 = Var m − E_D Var(m | D)`` and ``red2 = Var_D E[m | D]`` (law of total variance), the latter
+        less the importance-sampling noise of each posterior mean. Their errors differ: red1 is precise when
+        the data remove most of Var m, red2 when they remove little (then red1 is a small difference of
+        two noisy variances).
+        """
+        n, qn = c.sum(), q.sum()
+        m, nz = m_a, noise_a
+        mean = c @ m / n
+        var_m = float((c @ (m * m) - n * mean**2) / (n - 1) - c @ nz / n)
         # Var Y = Var m + E Var(Y | θ), the latter the mean inner sample variance (= n_inner × noise)
-        base = var_m + float(np.mean(nz)) * n_inner if quantity == "variance" else var_m
-        after = np.empty(len(experiments))
+        base = var_m + float(c @ nz / n) * n_inner if quantity == "variance" else var_m
+        red1 = np.empty(len(experiments))
+        red2 = np.empty(len(experiments))
         ess = np.full(len(experiments), np.nan)
         for k, e in enumerate(experiments):
             if e.measure is None:
-                f = frozen[e.scale][rows]  # type: ignore[index]
-                mean = np.mean((m + f) / 2)
-                closed = float(np.mean(m * f) - mean**2)  # Janon et al. (2014): Cov(m(A), m(A_s B))
-                after[k] = var_m - closed
-                ess[k] = np.nan
+                f = frozen[e.scale]  # type: ignore[index]
+                mid = c @ ((m + f) / 2) / n
+                red1[k] = red2[k] = float(c @ (m * f) / n - mid**2)  # Janon et al. (2014): Cov(m(A), m(A_s B))
                 continue
-            s1, s2, _, _ = data[e.name]
-            h = h_a[e.measure][rows]
-            sd = e.noise_sd if e.noise_sd is not None else e.noise_cv * np.abs(h)  # type: ignore[operator]
-            w = _posterior_weights(h, s1[drows], s2[drows], e.replicates, sd)
-            post = _weighted_var(m, w)
-            post = post - w @ nz  # remove the inner-sampling noise of m̂
-            after[k] = float(np.mean(post))
-            ess[k] = float(np.median(1.0 / np.sum(w**2, axis=1)))
-        return base, var_m, after, ess
+            L, L2 = lik[e.name], lik[e.name + "\0sq"]
+            s0, s1_, s2_, sn = L @ c, L @ (c * m), L @ (c * m * m), L @ (c * nz)
+            t0, t1, t2, tn = L2 @ c, L2 @ (c * m), L2 @ (c * m * m), L2 @ (c * nz)
+            mu = s1_ / s0
+            sum_w2 = t0 / s0**2
+            post = (s2_ / s0 - mu**2) / np.maximum(1 - sum_w2, 1e-12) - sn / s0
+            is_noise = (t2 - 2 * mu * t1 + mu**2 * t0 + tn) / s0**2
+            red1[k] = var_m - float(q @ post / qn)
+            mq = q @ mu / qn
+            red2[k] = float((q @ (mu * mu) - qn * mq**2) / (qn - 1) - q @ is_noise / qn)
+            ess[k] = float(np.median(1.0 / sum_w2))
+        return base, var_m, red1, red2, ess
 
-    baseline, var_m, after, ess = evaluate(np.arange(n_prior), np.arange(n_data))
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="blas"):  # many mid-size products: threads only contend
+        baseline, var_m, red1, red2, ess = evaluate(np.ones(n_prior), np.ones(n_data))
+        boots = []
+        for r in boot_rng.spawn(n_bootstrap):
+            boots.append(evaluate(np.bincount(r.integers(0, n_prior, n_prior), minlength=n_prior).astype(float),
+                                  np.bincount(r.integers(0, n_data, n_data), minlength=n_data).astype(float)))
     costs = np.array([e.cost for e in experiments])
-    boots = []
-    for r in boot_rng.spawn(n_bootstrap):
-        b, vm, af, _ = evaluate(r.integers(0, n_prior, n_prior), r.integers(0, n_data, n_data))
-        boots.append((b, vm, af))
-    red_b = np.array([vm - af for _, vm, af in boots])  # (B, options)
-    after_b = np.array([b - vm + af for b, vm, af in boots])
-    reduction = var_m - after
+    base_b = np.array([b[0] for b in boots])
+    r1_b = np.array([b[2] for b in boots])  # (B, options)
+    r2_b = np.array([b[3] for b in boots])
+    # the two estimators combined with the weight that minimises the bootstrap variance of the mix
+    v1, v2 = r1_b.var(axis=0), r2_b.var(axis=0)
+    c12 = ((r1_b - r1_b.mean(axis=0)) * (r2_b - r2_b.mean(axis=0))).mean(axis=0)
+    denom = v1 + v2 - 2 * c12
+    lam = np.clip(np.where(denom > 0, (v2 - c12) / np.where(denom > 0, denom, 1.0), 1.0), 0.0, 1.0)
+    reduction = lam * red1 + (1 - lam) * red2
+    red_b = lam * r1_b + (1 - lam) * r2_b
+    after_b = base_b[:, None] - red_b
     rpc = reduction / costs
     p_best = np.bincount(np.argmax(red_b / costs, axis=1), minlength=len(experiments)) / n_bootstrap
     label = f"Var({output})" if quantity == "variance" else f"Var_epistemic[Pf({output}<{threshold:g})]"
