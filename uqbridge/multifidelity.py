@@ -310,8 +310,8 @@ def allocate(
         best = (_variance(stats, fids, hf, star, own)[0], fids, m)
     else:  # mlmc: level l pairs fidelities l and l+1 on its own block; the last block has fidelity K-1 alone
         c = stats.kernel_cov()
-        v = np.array([c[l, l] + c[l + 1, l + 1] - 2 * c[l, l + 1] for l in range(k - 1)] + [c[k - 1, k - 1]])
-        cl = np.array([w[l] + w[l + 1] for l in range(k - 1)] + [w[k - 1]])
+        v = np.array([c[j, j] + c[j + 1, j + 1] - 2 * c[j, j + 1] for j in range(k - 1)] + [c[k - 1, k - 1]])
+        cl = np.array([w[j] + w[j + 1] for j in range(k - 1)] + [w[k - 1]])
         n = budget * np.sqrt(v / cl) / np.sum(np.sqrt(v * cl))
         m = _integer_counts(n, method, minimum)
         while float(cl @ m) > budget and np.any(m > minimum):
