@@ -107,6 +107,24 @@ def test_pf_spread_reduction_matches_closed_form():
     assert ds.attrs["pf"] == pytest.approx(sps.norm.cdf(alpha), abs=0.02)
 
 
+def test_calibrated_chain_joint_posterior_is_the_prior():
+    # a calibrated chain carries its posterior as joint samples of (e1, e2): correlated here, and the
+    # closed form uses their covariance (the 20000 draws' own, so the comparison is exact for the bank law)
+    rng = np.random.default_rng(11)
+    cov12 = np.array([[0.25, 0.3], [0.3, 1.0]])
+    draws = rng.multivariate_normal(MU[:2], cov12, size=20000)
+    g = _chain().with_joint_samples({"e1": draws[:, 0], "e2": draws[:, 1]})
+    e = Experiment("k ±1.5, 2 reps", 1.0, measure="k", noise_sd=1.5, replicates=2)
+    ds = value_of_information(g, [e], output="y", n_prior=3000, n_inner=4, n_data=500, n_bootstrap=50, rng=5)
+    cov = np.zeros((3, 3))
+    cov[:2, :2] = np.cov(draws, rowvar=False)
+    cov[2, 2] = SD[2] ** 2
+    h = np.array([3.0, 0, 0])
+    truth = (h @ cov @ C) ** 2 / (h @ cov @ h + 1.5**2 / 2)
+    est, se = float(ds["expected_reduction"][0]), float(ds["expected_reduction_se"][0])
+    assert abs(est - truth) < 3 * se and se < 0.15 * truth, (est, truth, se)
+
+
 def test_errors_name_the_problem():
     g = _chain()
     with pytest.raises(ValueError, match="either measure"):
@@ -121,3 +139,6 @@ def test_errors_name_the_problem():
         value_of_information(g, [Experiment("x", 1.0, scale="micro")], output="q", rng=0)
     with pytest.raises(ValueError, match="aleatory"):
         value_of_information(g, [Experiment("x", 1.0, measure="y", noise_sd=1.0)], output="y", n_prior=20, rng=0)
+    with pytest.raises(ValueError, match="not resolved"):  # P(y < -10) ~ 1e-4: too few failures in the bank
+        value_of_information(g, [Experiment("x", 1.0, scale="micro")], output="y", quantity="pf", threshold=-10.0,
+                             n_prior=100, n_inner=4, rng=0)

@@ -221,7 +221,12 @@ def value_of_information(
         elif not [n for n in theta if where[n] == e.scale]:
             raise ValueError(f"Experiment {e.name!r}: scale {e.scale!r} has no uncertain epistemic input to learn")
     measured = list(dict.fromkeys(measured))
-    col = {n: k for k, n in enumerate(inputs.dimension_names)}
+    # design column of each input (a joint block, e.g. posterior draws of a calibrated chain, is one column)
+    col = {n: k for k, label in enumerate(inputs.dimension_names) for n in label.split("+")}
+    for label in inputs.dimension_names:
+        kinds = {n in theta for n in label.split("+")}
+        if len(kinds) > 1:
+            raise ValueError(f"value_of_information: joint block {label!r} mixes epistemic and aleatory inputs; keep them in separate blocks")
     bank_rng, truth_rng, pf_rng, boot_rng = rng.spawn(4)
     d = inputs.dimension
 
@@ -252,6 +257,16 @@ def value_of_information(
     # prior bank (row i: epistemic column values via the unit design)
     bank_a = bank_rng.random((n_prior, d))
     m_a, noise_a, h_a = conditional(bank_a, bank_rng)
+    if quantity == "pf":
+        # an indicator kernel resolves Var Pf(θ) only with enough failures in the bank (~100 gives
+        # ~10 % error on Pf itself); a rarer event needs an inner reliability method, not done here
+        fails = int(round(float(m_a.sum()) * n_inner))
+        if fails < 100:
+            raise ValueError(
+                f"value_of_information: only {fails} of {n_prior * n_inner} bank runs have {output} < {threshold:g} "
+                f"(Pf ≈ {fails / (n_prior * n_inner):.2g}); the spread of Pf is not resolved. Raise n_prior·n_inner "
+                "to ≥ 100/Pf or rank quantity='variance'"
+            )
     # truths for the simulated data (an independent prior draw: no bank row is its own truth)
     need_truth = any(e.measure is not None for e in experiments)
     h_t: dict[str, np.ndarray] = {}
