@@ -229,7 +229,7 @@ def _integer_counts(m: np.ndarray, method: str, minimum: int) -> np.ndarray:
 
 def allocate(
     stats: KernelStats,
-    costs: Sequence[float],
+    costs: Sequence[float] | np.ndarray,
     budget: float,
     *,
     method: str = "mfmc",

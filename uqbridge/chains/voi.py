@@ -292,7 +292,7 @@ def value_of_information(
         if e.measure is None:
             continue
         ht = h_t[e.measure]
-        sd_t = e.noise_sd if e.noise_sd is not None else e.noise_cv * np.abs(ht)  # type: ignore[operator]
+        sd_t = e.noise_sd if e.noise_sd is not None else e.noise_cv * np.abs(ht)
         y = ht[:, None] + np.asarray(sd_t).reshape(-1, 1) * truth_rng.standard_normal((n_data, e.replicates))
         data[e.name] = (y.sum(axis=1), (y**2).sum(axis=1), ht, sd_t)
 
@@ -301,7 +301,7 @@ def value_of_information(
         if e.measure is not None:
             s1, s2, _, _ = data[e.name]
             h = h_a[e.measure]
-            sd = e.noise_sd if e.noise_sd is not None else e.noise_cv * np.abs(h)  # type: ignore[operator]
+            sd = e.noise_sd if e.noise_sd is not None else e.noise_cv * np.abs(h)
             lik[e.name] = _likelihood(h, s1, s2, e.replicates, sd)
             lik[e.name + "\0sq"] = lik[e.name] ** 2
 
