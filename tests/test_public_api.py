@@ -21,6 +21,16 @@ PUBLIC_API = {
         "observations", "predict", "predictive_check", "prior_model", "pushforward", "residual_checks",
         "scores", "surrogate_check", "validate",
     ],
+    "uqbridge.chains": [
+        "Experiment", "GROUPINGS", "ChainModel", "Stage", "Wire", "Wired", "adapter", "chain", "check_units",
+        "macro_estimate", "pf_by_scale", "scale_groups", "scale_importance", "scale_shares", "surrogate_stage",
+        "value_of_information",
+    ],
+    "uqbridge.execution": [
+        "BACKENDS", "ERROR", "NONFINITE", "OK", "Backend", "BatchResult", "BatchTimeout", "Dask", "InProcess",
+        "ProcessPool", "SampleFailures", "evaluate", "evaluate_batch", "make_backend", "progress_enabled",
+        "set_progress", "stream_batches",
+    ],
     "uqbridge.external": [
         "CommandFailed", "UMBridgeError", "command_model", "csv_file", "json_file", "regex", "serve",
         "served_model", "umbridge_model",
