@@ -3,7 +3,17 @@
 ``REGISTRY`` maps a model name to ``"module:attribute"``, where the attribute is a ForwardModel or a
 function returning one with default settings. It is exposed to uqbridge through the
 ``uqbridge.models`` entry point, so modules are imported only when a model is asked for.
+
+The folder ``models/`` is the source of the package ``uqbridge_models`` and is importable under that
+name only: ``import models.fracture`` from the repository root would load a second copy of every module
+(two ``ForwardModel`` classes' worth of state, registries that disagree), so it is refused.
 """
+
+if __name__ != "uqbridge_models":
+    raise ImportError(
+        f"the model library is the package 'uqbridge_models' (the folder models/ is its source); "
+        f"import uqbridge_models.<module>, not {__name__}.<module> (install the project: pip install -e .)"
+    )
 
 REGISTRY: dict[str, str] = {
     # standard UQ test functions with analytic references
