@@ -361,13 +361,13 @@ def _pf_epistemic(model: ForwardModel, options: dict[str, Any], rng: Any, ex: _E
     options = dict(options)
     ls = _limit_state(model, options.pop("limit_state", None))
     method_options = dict(options.pop("method_options", {}))
-    return {"pf_epistemic": reliability.pf_epistemic(ls, rng=rng, backend=ex.backend, **options, **method_options)}
+    return {"pf_epistemic": reliability.pf_epistemic(ls, rng=rng, backend=ex.backend, method_options=method_options, **options)}
 
 
 def _pf_epistemic_keys() -> set[str]:
     from . import reliability
 
-    return _keyword_options(reliability.pf_epistemic, "rng", "samples", "backend") | {"limit_state", "method_options"}
+    return _keyword_options(reliability.pf_epistemic, "rng", "samples", "backend") | {"limit_state"}
 
 
 def _sensitivity(model: ForwardModel, options: dict[str, Any], rng: Any, ex: _Execution) -> dict[str, xr.Dataset]:

@@ -13,7 +13,7 @@ from uqbridge.reliability import LimitState, pf_epistemic
 
 def test_predictive_pf_credible_interval_and_importance():
     ls = _limit_state()
-    r = pf_epistemic(ls, method="form", n_outer=200, rng=1, gradient="fd")
+    r = pf_epistemic(ls, method="form", n_outer=200, rng=1, method_options={"gradient": "fd"})
     mu, sig = r.epistemic_values.sel(epistemic_input="mu_S").values, r.epistemic_values.sel(epistemic_input="sigma_S").values
     # inner FORM is exact for this linear-normal g
     np.testing.assert_allclose(r.pf_conditional.values, special.ndtr(-(10 - mu) / np.sqrt(1 + sig**2)), rtol=1e-6)
@@ -37,7 +37,7 @@ def test_given_posterior_samples_and_sampling_inner():
     ls = _limit_state()
     rng = np.random.default_rng(0)
     draws = {"mu_S": rng.normal(6.0, 0.3, 8), "sigma_S": np.full(8, 1.0)}
-    r = pf_epistemic(ls, method="importance_sampling", samples=draws, n=400, rng=2)
+    r = pf_epistemic(ls, method="importance_sampling", samples=draws, rng=2, method_options={"n": 400})
     assert r.sizes["epistemic_sample"] == 8
     exact = special.ndtr(-(10 - draws["mu_S"]) / np.sqrt(2.0))
     z = (r.pf_conditional.values - exact) / r.pf_conditional_se.values
@@ -66,7 +66,7 @@ def test_tensor_gradients_compile_once_for_the_whole_outer_loop(monkeypatch):
     original = _derivatives._compile
     monkeypatch.setattr(_derivatives, "_compile", lambda ev: compiled.append(1) or original(ev))
     monkeypatch.setattr(_derivatives, "_COMPILED", type(_derivatives._COMPILED)())
-    r = pf_epistemic(_limit_state(), method="form", n_outer=12, rng=3, gradient="tensor")
+    r = pf_epistemic(_limit_state(), method="form", n_outer=12, rng=3, method_options={"gradient": "tensor"})
     mu, sig = (r.epistemic_values.sel(epistemic_input=n).values for n in ("mu_S", "sigma_S"))
     np.testing.assert_allclose(r.pf_conditional.values, special.ndtr(-(10 - mu) / np.sqrt(1 + sig**2)), rtol=1e-6)
     assert len(compiled) == 1

@@ -22,7 +22,7 @@ def test_figures():
     assert len(plot_pf_convergence(f).axes) == 1
     with pytest.raises(ValueError, match="needs a limit state of 2 uncertain inputs, got 3"):
         plot_limit_state_2d(linear(3.0, d=3).limit_state)
-    r = pf_epistemic(epistemic_limit_state(), n_outer=20, rng=0, gradient="fd")
+    r = pf_epistemic(epistemic_limit_state(), n_outer=20, rng=0, method_options={"gradient": "fd"})
     assert len(plot_pf_distribution(r).axes) == 1
     with pytest.raises(KeyError, match="needs the result of pf_epistemic"):
         plot_pf_distribution(f)

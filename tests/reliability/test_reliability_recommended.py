@@ -54,3 +54,17 @@ def test_recommended_flags_a_second_failure_region_form_misses():
     for seed in range(3):
         r = recommended(p.limit_state, rng=seed)
         assert abs(float(r.pf) / p.pf - 1) <= 0.1 or r.attrs["reliable"] == 0, (seed, float(r.pf))
+
+
+def test_every_registered_method_takes_the_common_keywords():
+    """The registry contract (uqbridge/reliability/registry.py): every method accepts ``rng`` and
+    ``backend`` by keyword, so pf_epistemic and study files pass them without inspecting signatures."""
+    import inspect
+
+    from uqbridge.reliability import METHODS
+
+    for name, function in METHODS.items():
+        params = inspect.signature(function).parameters
+        for keyword in ("rng", "backend"):
+            assert keyword in params and params[keyword].kind is inspect.Parameter.KEYWORD_ONLY, (name, keyword)
+        assert not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()), f"{name} forwards **kwargs"

@@ -72,7 +72,7 @@ def test_sampling_errors():
     with pytest.raises(ValueError, match="p0 must lie in \\(0.0, 0.5\\), got 0.7"):
         subset_simulation(ls, p0=0.7)
     with pytest.raises(TypeError, match="given together with form_result"):
-        importance_sampling(ls, form_result=form(ls), tol=1e-3)
+        importance_sampling(ls, form_result=form(ls), form_options={"tol": 1e-3})
 
 
 @pytest.mark.slow

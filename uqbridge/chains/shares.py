@@ -296,7 +296,7 @@ def pf_by_scale(
         mixed[:, idx] = b[:, idx]
         blocks.append(mixed)
     rows = np.concatenate(blocks)
-    res = pf_epistemic(ls, method=method, samples={n: rows[:, k] for k, n in enumerate(names)}, rng=inner_rng, **method_options)
+    res = pf_epistemic(ls, method=method, samples={n: rows[:, k] for k, n in enumerate(names)}, rng=inner_rng, method_options=method_options)
     pf = res["pf_conditional"].values.reshape(len(blocks), n_outer)
     beta = res["beta_conditional"].values.reshape(len(blocks), n_outer)
     boot = bootstrap_rows(n_outer, n_bootstrap, boot_rng)

@@ -3,7 +3,6 @@ inner reliability analysis over the aleatory inputs gives the distribution of Pf
 
 from __future__ import annotations
 
-import inspect
 import math
 import time
 from collections.abc import Mapping
@@ -35,7 +34,7 @@ def pf_epistemic(
     confidence: float = 0.95,
     rng: Any = None,
     backend: Any = None,
-    **method_options: Any,
+    method_options: Mapping[str, Any] | None = None,
 ) -> xr.Dataset:
     """Distribution of the failure probability over the epistemic inputs.
 
@@ -46,7 +45,7 @@ def pf_epistemic(
     ----------
     ls : LimitState, SeriesSystem or ParallelSystem
     method : {"form", "sorm", "monte_carlo", "importance_sampling", "subset_simulation", "active_learning"}
-        Inner reliability method; ``method_options`` are passed to it.
+        Inner reliability method (a name in :data:`~uqbridge.reliability.METHODS`).
     n_outer : int
         Number of outer samples drawn from the epistemic inputs' joint law (ignored with ``samples``).
     samples : mapping name -> array, optional
@@ -63,6 +62,9 @@ def pf_epistemic(
     backend : execution backend, optional
         Where the model runs: passed to every inner analysis (see
         :func:`~uqbridge.reliability.monte_carlo`).
+    method_options : mapping, optional
+        Options of the inner method (e.g. ``{"n": 400}`` for importance sampling, ``{"gradient": "fd"}``
+        for FORM); each inner analysis gets its own ``rng`` stream and the ``backend``.
 
     Returns
     -------
@@ -89,6 +91,9 @@ def pf_epistemic(
     """
     started = time.perf_counter()
     check_limit_state(ls, "pf_epistemic")
+    method_options = dict(method_options or {})
+    if {"rng", "backend"} & set(method_options):
+        raise TypeError("pf_epistemic: give rng and backend as pf_epistemic's own arguments, not in method_options")
     if method not in METHODS:
         raise ValueError(f"pf_epistemic: method must be one of {sorted(METHODS)}, got {method!r}")
     if design not in DESIGNS:
@@ -125,7 +130,6 @@ def pf_epistemic(
         n_outer = values.shape[0]
 
     function = METHODS[method]
-    takes_rng = "rng" in inspect.signature(function).parameters
     children = inner_rng.spawn(n_outer)
     results = []
     for j in range(n_outer):
@@ -133,10 +137,7 @@ def pf_epistemic(
         for m in ls.models:
             changes = {n: float(values[j, k]) for k, n in enumerate(names) if n in m.inputs.names}
             fixed = fixed.replace_model(m, m.with_inputs(**changes)) if changes else fixed
-        options = dict(method_options, backend=backend)
-        if takes_rng:
-            options["rng"] = children[j]
-        results.append(function(fixed, **options))
+        results.append(function(fixed, rng=children[j], backend=backend, **method_options))
 
     pf_j = np.array([float(r.pf) for r in results])
     se_j = np.array([float(r.pf_se) for r in results])

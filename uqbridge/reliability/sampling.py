@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import time
 import warnings
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -164,7 +165,7 @@ def importance_sampling(
     control_variate: bool = True,
     rng: Any = None,
     backend: Any = None,
-    **form_options: Any,
+    form_options: Mapping[str, Any] | None = None,
 ) -> xr.Dataset:
     """Adaptive multiple importance sampling around all FORM design points, with a defensive part.
 
@@ -174,7 +175,8 @@ def importance_sampling(
     n : int
         Maximum number of sampling runs (FORM runs come on top and are counted in ``n_runs``).
     form_result : Dataset, optional
-        A :func:`form` result; by default FORM is run with ``form_options``. The first density is
+        A :func:`form` result; by default FORM is run (with ``form_options`` and its own stream
+        spawned from ``rng``). The first density is
         the mixture of unit normals centred at all design points it found (``design_points_u``),
         weighted by Φ(−β_k), plus the defensive component.
     target_cov : float, optional
@@ -206,6 +208,8 @@ def importance_sampling(
     rng : seed or Generator
     backend : execution backend, optional
         Where the model runs, for the sampling and for FORM (see :func:`monte_carlo`).
+    form_options : mapping, optional
+        Options of :func:`form` when ``form_result`` is not given (e.g. ``{"n_starts": 3}``).
 
     Returns
     -------
@@ -243,8 +247,9 @@ def importance_sampling(
         target_cov = probability(target_cov, "target_cov", "importance_sampling", high=math.inf)
     if isinstance(defensive, bool) or not isinstance(defensive, (int, float)) or not 0 <= defensive < 1:
         raise ValueError(f"importance_sampling: defensive must be a weight in [0, 1), got {defensive!r}")
+    generator = checks.generator(rng, "importance_sampling: rng")
     if form_result is None:
-        form_result = form(ls, backend=backend, **form_options)
+        form_result = form(ls, backend=backend, rng=generator.spawn(1)[0], **dict(form_options or {}))
     elif form_options:
         raise TypeError(f"importance_sampling: FORM options {sorted(form_options)} given together with form_result; give one")
     if not isinstance(form_result, xr.Dataset) or form_result.attrs.get("method") != "form":
@@ -265,7 +270,6 @@ def importance_sampling(
     log_w = special.log_ndtr(-betas)
     mixture = _Mixture(np.exp(log_w - special.logsumexp(log_w)), centres, np.broadcast_to(np.eye(d), (len(centres), d, d)).copy(),
                        defensive)
-    generator = checks.generator(rng, "importance_sampling: rng")
 
     stages: list[_Mixture] = []
     sizes: list[int] = []

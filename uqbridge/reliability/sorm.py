@@ -4,6 +4,7 @@ design point (Breitung, Hohenbichler–Rackwitz and Tvedt formulas)."""
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -66,8 +67,9 @@ def sorm(
     form_result: xr.Dataset | None = None,
     step: float = 1e-3,
     gradient: str = "auto",
+    rng: Any = None,
     backend: Any = None,
-    **form_options: Any,
+    form_options: Mapping[str, Any] | None = None,
 ) -> xr.Dataset:
     """Second-order reliability analysis at the FORM design point.
 
@@ -85,8 +87,12 @@ def sorm(
         also give the gradient: 2d² runs, g at the design point being FORM's).
     gradient : {"auto", "fd", "tensor"}
         As in :func:`form`.
+    rng : seed or Generator, optional
+        Stream of the FORM search's checks when ``form_result`` is not given.
     backend : execution backend, optional
         Where the model runs, for the Hessian stencil and for FORM (see :func:`form`).
+    form_options : mapping, optional
+        Options of :func:`form` when ``form_result`` is not given.
 
     Returns
     -------
@@ -113,7 +119,7 @@ def sorm(
     ev = Evaluator(ls, "sorm", backend)
     _check_continuous(ev, "sorm")
     if form_result is None:
-        form_result = form(ls, gradient=gradient, backend=backend, **form_options)
+        form_result = form(ls, gradient=gradient, rng=rng, backend=backend, **dict(form_options or {}))
     elif form_options:
         raise TypeError(f"sorm: FORM options {sorted(form_options)} given together with form_result; give one")
     if not isinstance(form_result, xr.Dataset) or form_result.attrs.get("method") != "form":
