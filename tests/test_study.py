@@ -168,7 +168,8 @@ def test_a_run_stopped_half_way_is_cleared_by_the_next(tmp_path, monkeypatch):
     def broken(*args):
         raise RuntimeError("solver diverged")
 
-    monkeypatch.setitem(study_module.ANALYSES, "decompose", (broken, study_module.ANALYSES["decompose"][1]))
+    monkeypatch.setitem(study_module.ANALYSES, "decompose",
+                        dataclasses.replace(study_module.ANALYSES["decompose"], run=broken))
     with pytest.raises(RuntimeError, match="solver diverged"):
         run_study(study, progress=None)
     summary = json.loads((tmp_path / "demo" / "summary.json").read_text())

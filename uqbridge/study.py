@@ -9,7 +9,6 @@ analysis that evaluates through a backend.
 
 from __future__ import annotations
 
-import inspect
 import json
 import os
 import time
@@ -31,7 +30,7 @@ if TYPE_CHECKING:
     from .pce import PolynomialChaos
     from .reliability import LimitState
 
-__all__ = ["ANALYSES", "Study", "check_execution", "load_study", "run_study"]
+__all__ = ["ANALYSES", "Analysis", "Produced", "Study", "analysis_keys", "check_execution", "load_study", "run_study"]
 
 _STUDY_KEYS = {"name", "title", "description", "seed", "output"}
 _MODEL_KEYS = {"name", "options", "inputs"}
@@ -253,8 +252,7 @@ def _check_analysis(analysis: dict[str, Any], where: str, quick: bool) -> dict[s
     if not isinstance(overrides, Mapping):
         raise StudyError(f"{where}: 'quick' must be a table of reduced-budget overrides")
     label = analysis.pop("label", kind)
-    _, valid = ANALYSES[kind]
-    valid_keys = valid()
+    valid_keys = set(analysis_keys(kind))
     _unknown(f"{where} ({kind})", set(analysis), valid_keys)
     _unknown(f"{where} ({kind}) quick", set(overrides), valid_keys)
     _check_values(analysis, f"{where} ({kind})")
@@ -265,11 +263,6 @@ def _check_analysis(analysis: dict[str, Any], where: str, quick: bool) -> dict[s
 
 
 # ---- analyses ------------------------------------------------------------------------------------
-def _keyword_options(func: Callable[..., Any], *exclude: str) -> set[str]:
-    params = inspect.signature(func).parameters
-    return {n for n, p in params.items() if p.kind is inspect.Parameter.KEYWORD_ONLY and n not in exclude}
-
-
 @dataclass(frozen=True)
 class _Execution:
     """Where the analyses evaluate the model: passed to every analysis function that takes it."""
@@ -278,33 +271,76 @@ class _Execution:
     batch_size: int | None = None
 
 
-def _propagate(model: ForwardModel, options: dict[str, Any], rng: Any, ex: _Execution) -> dict[str, xr.Dataset]:
+@dataclass(frozen=True)
+class Produced:
+    """What one analysis step returns: its result datasets by name and, for a step that replaces
+    the model (a surrogate), the model the following steps run on."""
+
+    results: dict[str, xr.Dataset]
+    model: ForwardModel | None = None
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """One analysis kind a study may name: everything the runner, the reports, ``summary.json`` and
+    the CLI need to know about it, in one record.
+
+    ``run(model, options, rng, execution) -> Produced``; ``keys`` the options a study may give;
+    ``produces`` the result kinds it writes (each has a headline in
+    :data:`uqbridge.report.headline.HEADLINES` and a report section in
+    :data:`uqbridge.report.study.SECTIONS`); ``cli`` the ``uqbridge`` sub-command that runs the same
+    analysis on its own (None if only study files do); ``about`` one line for the docs.
+    """
+
+    run: Callable[[ForwardModel, dict[str, Any], Any, _Execution], Produced]
+    keys: frozenset[str]
+    produces: tuple[str, ...]
+    about: str
+    cli: str | None = None
+
+
+def _only_outputs(model: ForwardModel, outputs: Any, where: str) -> ForwardModel:
+    """``model`` restricted to ``outputs`` (a step analyses what it names; the model still computes all)."""
+    if outputs is None:
+        return model
+    if isinstance(outputs, str):
+        outputs = [outputs]
+    if not isinstance(outputs, (list, tuple)) or not outputs or not all(isinstance(o, str) for o in outputs):
+        raise StudyError(f"{where}: outputs must be a non-empty list of output names, got {outputs!r}")
+    unknown = [o for o in outputs if o not in model.output_names]
+    if unknown:
+        raise StudyError(f"{where}: unknown output(s) {unknown}; outputs of {model.name!r}: {list(model.output_names)}")
+    return ForwardModel(model.name, _SelectOutputs(model.function, tuple(outputs)), model.inputs,
+                        tuple(model.output(o) for o in outputs), model.description,
+                        differentiable=model.differentiable)
+
+
+@dataclass(frozen=True)
+class _SelectOutputs:
+    """Picklable: the wrapped function's outputs ``names`` only."""
+
+    function: Callable[..., Mapping[str, Any]]
+    names: tuple[str, ...]
+
+    def __call__(self, *args: Any, **values: Any) -> dict[str, Any]:
+        out = self.function(*args, **values)
+        return {k: out[k] for k in self.names}
+
+
+def _propagate(model: ForwardModel, options: dict[str, Any], rng: Any, ex: _Execution) -> Produced:
     from .propagate import propagate
 
     options = dict(options)
     n = options.pop("n", 1024)
+    model = _only_outputs(model, options.pop("outputs", None), "propagate")
     options.setdefault("batch_size", ex.batch_size)
-    return {"propagate": propagate(model, n, rng=rng, backend=ex.backend, **options)}
+    return Produced({"propagate": propagate(model, n, rng=rng, backend=ex.backend, **options)})
 
 
-def _propagate_keys() -> set[str]:
-    from .propagate import propagate
-
-    return _keyword_options(propagate, "rng", "seed", "backend", "progress") | {"n"}
-
-
-def _decompose(model: ForwardModel, options: dict[str, Any], rng: Any, ex: _Execution) -> dict[str, xr.Dataset]:
+def _decompose(model: ForwardModel, options: dict[str, Any], rng: Any, ex: _Execution) -> Produced:
     from .variance import decompose
 
-    return {"decompose": decompose(model, rng=rng, backend=ex.backend, **options)}
-
-
-def _decompose_keys() -> set[str]:
-    from .variance import decompose
-
-    return _keyword_options(decompose, "rng", "backend", "pce", "epistemic_samples")
-
-
+    return Produced({"decompose": decompose(model, rng=rng, backend=ex.backend, **options)})
 
 
 def reliability_methods() -> dict[str, Callable[..., xr.Dataset]]:
@@ -312,6 +348,12 @@ def reliability_methods() -> dict[str, Callable[..., xr.Dataset]]:
     from .reliability.registry import METHODS
 
     return METHODS
+
+
+# Registered reliability methods all take ``(ls, *, backend=...)``; these are the exceptions to the
+# other two common keywords (checked against the signatures by tests/test_study.py's contract test).
+_DETERMINISTIC = frozenset({"sorm"})  # no rng
+_REUSES_FORM = frozenset({"sorm", "importance_sampling"})  # take form_result=
 
 
 def _limit_state(model: ForwardModel, spec: object) -> LimitState:
@@ -323,7 +365,7 @@ def _limit_state(model: ForwardModel, spec: object) -> LimitState:
     return reliability.LimitState(model, spec["output"], threshold=float(spec.get("threshold", 0.0)), failure=spec.get("failure", "below"))
 
 
-def _reliability(model: ForwardModel, options: dict[str, Any], rng: Any, ex: _Execution) -> dict[str, xr.Dataset]:
+def _reliability(model: ForwardModel, options: dict[str, Any], rng: Any, ex: _Execution) -> Produced:
     options = dict(options)
     ls = _limit_state(model, options.pop("limit_state", None))
     methods = options.pop("methods", ["form", "sorm", "importance_sampling", "subset_simulation", "monte_carlo"])
@@ -336,68 +378,48 @@ def _reliability(model: ForwardModel, options: dict[str, Any], rng: Any, ex: _Ex
     for method, r in zip(methods, rngs):
         if method not in reliability_methods():
             raise StudyError(f"reliability: unknown method {method!r}; valid methods: {sorted(reliability_methods())}")
-        func = reliability_methods()[method]
         kwargs = per_method[method]
-        params = inspect.signature(func).parameters
-        if "rng" in params:
+        if method not in _DETERMINISTIC:
             kwargs.setdefault("rng", r)
-        if "form_result" in params and form_result is not None:
+        if method in _REUSES_FORM and form_result is not None:
             kwargs.setdefault("form_result", form_result)
         kwargs.setdefault("backend", ex.backend)  # every registered method takes one
-        result = func(ls, **kwargs)
+        result = reliability_methods()[method](ls, **kwargs)
         if method == "form":
             form_result = result
         out[f"reliability_{method}"] = result
-    return out
+    return Produced(out)
 
 
-def _reliability_keys() -> set[str]:
-    return {"limit_state", "methods", *reliability_methods()}
-
-
-def _pf_epistemic(model: ForwardModel, options: dict[str, Any], rng: Any, ex: _Execution) -> dict[str, xr.Dataset]:
+def _pf_epistemic(model: ForwardModel, options: dict[str, Any], rng: Any, ex: _Execution) -> Produced:
     from . import reliability
 
     options = dict(options)
     ls = _limit_state(model, options.pop("limit_state", None))
     method_options = dict(options.pop("method_options", {}))
-    return {"pf_epistemic": reliability.pf_epistemic(ls, rng=rng, backend=ex.backend, **options, **method_options)}
+    return Produced({"pf_epistemic": reliability.pf_epistemic(ls, rng=rng, backend=ex.backend, **options, **method_options)})
 
 
-def _pf_epistemic_keys() -> set[str]:
-    from . import reliability
-
-    return _keyword_options(reliability.pf_epistemic, "rng", "samples", "backend") | {"limit_state", "method_options"}
-
-
-def _sensitivity(model: ForwardModel, options: dict[str, Any], rng: Any, ex: _Execution) -> dict[str, xr.Dataset]:
+def _sensitivity(model: ForwardModel, options: dict[str, Any], rng: Any, ex: _Execution) -> Produced:
     from .sensitivity import compare
 
+    options = dict(options)
+    model = _only_outputs(model, options.pop("outputs", None), "sensitivity")
     ds = compare(model, rng=rng, backend=ex.backend, **options)
     if model.name.endswith("_pce"):
         ds.attrs["surrogate"] = model.description
-    return {"sensitivity": ds}
+    return Produced({"sensitivity": ds})
 
 
-def _sensitivity_keys() -> set[str]:
-    from .sensitivity import compare
-
-    return _keyword_options(compare, "rng", "backend") | {"methods"}
-
-
-def _surrogate(model: ForwardModel, options: dict[str, Any], rng: Any, ex: _Execution) -> dict[str, xr.Dataset | ForwardModel]:
-    """Fit a PCE; the following analyses of the study run on its ``.model`` (see ``run_study``)."""
+def _surrogate(model: ForwardModel, options: dict[str, Any], rng: Any, ex: _Execution) -> Produced:
+    """Fit a PCE; the following analyses of the study run on its ``.model``."""
     pce = _fit_pce(model, options, rng, ex)
     validation = pce.validation.copy()
     validation.attrs.update(
         description=f"{pce.model.description}; later analyses use it in place of the model",
         n_runs=pce.n_runs,
     )
-    return {"surrogate": validation, "pce_sobol": pce.sobol_indices(), "_model": pce.model}
-
-
-def _surrogate_keys() -> set[str]:
-    return _pce_keys()
+    return Produced({"surrogate": validation, "pce_sobol": pce.sobol_indices()}, model=pce.model)
 
 
 def _fit_pce(model: ForwardModel, options: dict[str, Any], rng: Any, ex: _Execution) -> PolynomialChaos:
@@ -408,18 +430,12 @@ def _fit_pce(model: ForwardModel, options: dict[str, Any], rng: Any, ex: _Execut
     return fit_pce(model, rng=rng, backend=ex.backend, **options)
 
 
-def _pce(model: ForwardModel, options: dict[str, Any], rng: Any, ex: _Execution) -> dict[str, xr.Dataset]:
+def _pce(model: ForwardModel, options: dict[str, Any], rng: Any, ex: _Execution) -> Produced:
     pce = _fit_pce(model, options, rng, ex)
-    return {"pce_sobol": pce.sobol_indices(), "pce_validation": pce.validation}
+    return Produced({"pce_sobol": pce.sobol_indices(), "pce_validation": pce.validation})
 
 
-def _pce_keys() -> set[str]:
-    from .pce import fit_pce
-
-    return _keyword_options(fit_pce, "rng", "samples", "backend")
-
-
-def _stage_surrogate(model: ForwardModel, options: dict[str, Any], rng: Any, ex: _Execution) -> dict[str, xr.Dataset | ForwardModel]:
+def _stage_surrogate(model: ForwardModel, options: dict[str, Any], rng: Any, ex: _Execution) -> Produced:
     """Replace one stage of a chain by a PCE fitted on what feeds it; report its held-out error and, with
     ``macro = {output, threshold, failure, quantiles, n}``, the macro estimate with the surrogate-error term.
     ``replace_model = true`` makes the following analyses run on the surrogate chain."""
@@ -437,52 +453,73 @@ def _stage_surrogate(model: ForwardModel, options: dict[str, Any], rng: Any, ex:
     if macro:
         _unknown("stage_surrogate macro", set(macro), {"output", "threshold", "failure", "quantiles", "n", "confidence"})
         out["macro_estimate"] = macro_estimate(chain_model, rng=macro_rng, backend=ex.backend, **macro)
-    if replace_model:
-        out["_model"] = chain_model
-    return out
+    return Produced(out, model=chain_model if replace_model else None)
 
 
-def _stage_surrogate_keys() -> set[str]:
-    from .chains.stage_surrogate import surrogate_stage
-
-    return _keyword_options(surrogate_stage, "rng", "backend") | {"stage", "macro", "replace_model", "degree", "max_degree", "q_norm"}
-
-
-def _scale_shares(model: ForwardModel, options: dict[str, Any], rng: Any, ex: _Execution) -> dict[str, xr.Dataset]:  # no backend argument (yet)
+def _scale_shares(model: ForwardModel, options: dict[str, Any], rng: Any, ex: _Execution) -> Produced:  # no backend argument (yet)
     from .chains.shares import scale_shares
 
-    return {"scale_shares": scale_shares(model, rng=rng, **options)}
+    return Produced({"scale_shares": scale_shares(model, rng=rng, **options)})
 
 
-def _scale_shares_keys() -> set[str]:
-    return {"method", "outputs", "n", "n_outer", "n_inner", "n_bootstrap", "confidence", "design", "max_degree"}
-
-
-def _pf_by_scale(model: ForwardModel, options: dict[str, Any], rng: Any, ex: _Execution) -> dict[str, xr.Dataset]:  # no backend argument (yet)
+def _pf_by_scale(model: ForwardModel, options: dict[str, Any], rng: Any, ex: _Execution) -> Produced:  # no backend argument (yet)
     from .chains.shares import pf_by_scale
 
     options = dict(options)
     ls = _limit_state(model, options.pop("limit_state", None))
     method_options = dict(options.pop("method_options", {}))
-    return {"pf_by_scale": pf_by_scale(ls, rng=rng, **options, **method_options)}
+    return Produced({"pf_by_scale": pf_by_scale(ls, rng=rng, **options, **method_options)})
 
 
-def _pf_by_scale_keys() -> set[str]:
-    return {"limit_state", "method", "n_outer", "confidence", "n_bootstrap", "method_options"}
+_PCE_KEYS = frozenset({"method", "n_runs", "design", "degree", "q_norm", "outputs", "max_degree", "target_loo",
+                       "max_runs", "batch", "n_holdout", "level", "rule", "sparse", "batch_size"})
 
-
-ANALYSES: dict[str, tuple[Callable[..., dict[str, Any]], Callable[[], set[str]]]] = {
-    "propagate": (_propagate, _propagate_keys),
-    "decompose": (_decompose, _decompose_keys),
-    "reliability": (_reliability, _reliability_keys),
-    "pf_epistemic": (_pf_epistemic, _pf_epistemic_keys),
-    "sensitivity": (_sensitivity, _sensitivity_keys),
-    "pce": (_pce, _pce_keys),
-    "surrogate": (_surrogate, _surrogate_keys),
-    "stage_surrogate": (_stage_surrogate, _stage_surrogate_keys),
-    "scale_shares": (_scale_shares, _scale_shares_keys),
-    "pf_by_scale": (_pf_by_scale, _pf_by_scale_keys),
+ANALYSES: dict[str, Analysis] = {
+    "propagate": Analysis(
+        _propagate, frozenset({"n", "design", "quantiles", "confidence", "batch_size", "outputs"}),
+        ("propagate",), "sampling propagation: statistics and quantiles of every output", cli="propagate"),
+    "decompose": Analysis(
+        _decompose, frozenset({"method", "groups", "n", "n_outer", "n_inner", "design", "confidence", "n_bootstrap",
+                               "outputs", "max_failed"}),
+        ("decompose",), "law-of-total-variance split: epistemic share, per group or scale"),
+    "reliability": Analysis(
+        _reliability, frozenset({"limit_state", "methods"}), ("reliability",),
+        "probability of failure by the named reliability methods (one table per method's options)"),
+    "pf_epistemic": Analysis(
+        _pf_epistemic, frozenset({"limit_state", "method", "n_outer", "design", "credible", "confidence", "method_options"}),
+        ("pf_epistemic",), "Pf under epistemic uncertainty: the distribution of Pf(E) and its credible interval"),
+    "sensitivity": Analysis(
+        _sensitivity, frozenset({"methods", "n", "groups", "confidence", "max_width", "outputs"}), ("sensitivity",),
+        "global sensitivity indices by several estimators, compared", cli="sensitivity"),
+    "pce": Analysis(_pce, _PCE_KEYS, ("pce_sobol", "pce_validation"), "polynomial chaos fit and its Sobol' indices"),
+    "surrogate": Analysis(
+        _surrogate, _PCE_KEYS, ("surrogate", "pce_sobol"),
+        "polynomial chaos fit that replaces the model for the following analyses"),
+    "stage_surrogate": Analysis(
+        _stage_surrogate, frozenset({"stage", "macro", "replace_model", "n_train", "n_test", "design", "method", "focus",
+                                     "degree", "max_degree", "q_norm"}),
+        ("stage_surrogate", "macro_estimate"), "surrogate of one chain stage, its held-out error and the macro estimate"),
+    "scale_shares": Analysis(
+        _scale_shares, frozenset({"method", "outputs", "n", "n_outer", "n_inner", "n_bootstrap", "confidence", "design",
+                                  "max_degree"}),
+        ("scale_shares",), "share of each output's variance explained by each scale of a chain"),
+    "pf_by_scale": Analysis(
+        _pf_by_scale, frozenset({"limit_state", "method", "n_outer", "confidence", "n_bootstrap", "method_options"}),
+        ("pf_by_scale",), "Pf conditional on each scale's epistemic inputs: which scale's knowledge moves Pf"),
 }
+"""Analysis kind -> :class:`Analysis`: the only list of what a study can run."""
+
+
+def analysis_keys(kind: str) -> frozenset[str]:
+    """The options a study may give to analysis ``kind`` (reliability: also its methods' names).
+
+    Examples
+    --------
+    >>> sorted(analysis_keys("propagate"))
+    ['batch_size', 'confidence', 'design', 'n', 'outputs', 'quantiles']
+    """
+    keys = ANALYSES[kind].keys
+    return keys | frozenset(reliability_methods()) if kind == "reliability" else keys
 
 
 def run_study(
@@ -519,16 +556,18 @@ def run_study(
     ex = _Execution(backend, study.execution.get("batch_size"))
     try:
         for k, (analysis, stream) in enumerate(zip(study.analyses, streams)):
-            run, _ = ANALYSES[analysis["kind"]]
+            record = ANALYSES[analysis["kind"]]
             say(f"[{k + 1}/{len(study.analyses)}] {analysis['label']} ...")
             t0 = time.perf_counter()
-            produced = run(model, analysis["options"], stream, ex)
-            model = produced.pop("_model", model)  # a surrogate replaces the model from here on
+            produced = record.run(model, analysis["options"], stream, ex)
+            model = produced.model or model  # a surrogate replaces the model from here on
             timings[analysis["label"]] = time.perf_counter() - t0
-            for name, ds in produced.items():
+            for name, ds in produced.results.items():
                 key = name if name not in results else f"{name}_{k}"
                 ds.attrs["study"] = study.name
                 ds.attrs["analysis"] = analysis["kind"]
+                ds.attrs["result"] = _result_kind(name, record)
+                ds.attrs.setdefault("label", analysis["label"])
                 results[key] = ds
                 save(ds, folder / f"{key}.nc")
                 written.append(f"{key}.nc")
@@ -560,6 +599,14 @@ def run_study(
     study_report(study, results, folder / "report.html", summary)
     say(f"report: {folder / 'report.html'}")
     return results
+
+
+def _result_kind(name: str, record: Analysis) -> str:
+    """Which of ``record.produces`` the result ``name`` is (reliability_form -> reliability)."""
+    for kind in sorted(record.produces, key=len, reverse=True):
+        if name == kind or name.startswith(kind + "_"):
+            return kind
+    return name
 
 
 def _write_summary(folder: Path, summary: Mapping[str, Any]) -> None:
