@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from .pce import PolynomialChaos
     from .reliability import LimitState
 
-__all__ = ["ANALYSES", "Analysis", "Produced", "Study", "analysis_keys", "check_execution", "load_study", "run_study"]
+__all__ = ["ANALYSES", "Analysis", "Produced", "Study", "analysis_keys", "draw_seed", "check_execution", "load_study", "run_study"]
 
 _STUDY_KEYS = {"name", "title", "description", "seed", "output"}
 _MODEL_KEYS = {"name", "options", "inputs"}
@@ -545,7 +545,11 @@ def run_study(
     folder.mkdir(parents=True, exist_ok=True)
     written: list[str] = []
     _write_summary(folder, {"study": study.name, "source": study.source, "complete": False, "files": written})
-    streams = np.random.default_rng(study.seed).spawn(len(study.analyses))
+    # a run without a seed draws one and stores it, so that it can be replayed (summary.json, every .nc)
+    seed = study.seed if study.seed is not None else draw_seed()
+    if study.seed is None:
+        say(f"seed {seed} (drawn; give seed = {seed} in [study] to replay this run)")
+    streams = np.random.default_rng(seed).spawn(len(study.analyses))
     results: dict[str, xr.Dataset] = {}
     timings: dict[str, float] = {}
     start = time.perf_counter()
@@ -565,6 +569,7 @@ def run_study(
             for name, ds in produced.results.items():
                 key = name if name not in results else f"{name}_{k}"
                 ds.attrs["study"] = study.name
+                ds.attrs["study_seed"] = seed
                 ds.attrs["analysis"] = analysis["kind"]
                 ds.attrs["result"] = _result_kind(name, record)
                 ds.attrs.setdefault("label", analysis["label"])
@@ -577,12 +582,15 @@ def run_study(
     finally:
         if owned:
             getattr(backend, "close", lambda: None)()
-    from .report.headline import headline
+    from .report.headline import headline, plain_summary
 
+    block = headline(results)
     summary = {
+        "summary": plain_summary(block),  # first: what a reader of summary.json needs before any number
         "study": study.name,
         "source": study.source,
-        "seed": study.seed,
+        "seed": seed,
+        "seed_drawn": study.seed is None,
         "quick": study.quick,
         "execution": {**study.execution, "backend": type(backend).__name__},
         "model": study.model.name,
@@ -591,7 +599,7 @@ def run_study(
         "model_runs": {name: int(ds.attrs.get("n_runs", 0)) for name, ds in results.items()},
         "complete": True,
         "files": sorted(f"{name}.nc" for name in results),
-        "results": headline(results),
+        "results": block,
     }
     _write_summary(folder, summary)
     from .report.study import study_report
@@ -599,6 +607,17 @@ def run_study(
     study_report(study, results, folder / "report.html", summary)
     say(f"report: {folder / 'report.html'}")
     return results
+
+
+def draw_seed() -> int:
+    """A fresh integer seed (from the operating system's entropy), for runs that were given none.
+
+    Examples
+    --------
+    >>> 0 <= draw_seed() < 2**32
+    True
+    """
+    return int(np.random.SeedSequence().entropy % 2**32)  # type: ignore[operator]
 
 
 def _result_kind(name: str, record: Analysis) -> str:

@@ -172,10 +172,31 @@ def _with_split(model: ForwardModel, ds: xr.Dataset, n: int, rng: Any, backend: 
     return out
 
 
-def _interval(sel: xr.Dataset, name: str) -> str:
+def _interval(sel: xr.Dataset, name: str, max_width: float | None = None) -> str:
     bounded = f"{name}_low" in sel and np.isfinite(float(sel[f"{name}_low"]))
     low, high = (float(sel[f"{name}_low"]), float(sel[f"{name}_high"])) if bounded else (None, None)
-    return format_interval(float(sel[name]), low, high, ".3f")
+    text = format_interval(float(sel[name]), low, high, ".3f")
+    if max_width is not None:
+        text += _unchecked(float(sel[name]), low, high, max_width)
+    return text
+
+
+def _unchecked(value: float, low: float | None, high: float | None, max_width: float) -> str:
+    """' (not conclusive: ...)' for an index whose interval fails the width or range check, else ''.
+
+    Examples
+    --------
+    >>> _unchecked(0.56, 0.289, 0.833, 0.3)
+    ' (not conclusive: interval wider than 0.3)'
+    >>> _unchecked(-0.12, -0.13, -0.11, 0.3)
+    ' (not conclusive: outside [0, 1])'
+    """
+    problems = []
+    if low is not None and high is not None and high - low > max_width:
+        problems.append(f"interval wider than {max_width:g}")
+    if not -0.05 <= value <= 1.05:  # a small overshoot is estimator noise around 0 or 1
+        problems.append("outside [0, 1]")
+    return f" (not conclusive: {', '.join(problems)})" if problems else ""
 
 
 def key_results(ds: xr.Dataset, *, top: int = 3) -> pd.DataFrame:
@@ -190,6 +211,7 @@ def key_results(ds: xr.Dataset, *, top: int = 3) -> pd.DataFrame:
     [('y', 'top inputs (total index, sobol)')]
     """
     rows: dict[tuple[str, str], str] = {}
+    max_width = float(ds.attrs.get("max_width", 0.3))
     estimators = [str(m) for m in ds["estimator"].values] if "estimator" in ds.dims else []
     for output in [str(o) for o in ds["output"].values]:
         sel = ds.sel(output=output)
@@ -202,8 +224,9 @@ def key_results(ds: xr.Dataset, *, top: int = 3) -> pd.DataFrame:
                 names = [str(s["input"].values[k]) for k in order]
                 label = {"total": "total index", "first": "first-order index", "shapley": "Shapley effect",
                          "mu_star": "Morris mu*"}[measure]
+                check = max_width if measure != "mu_star" else None  # Morris mu* is not a share of variance
                 rows[(output, f"top inputs ({label}, {chosen})")] = "; ".join(
-                    f"{name} {_interval(s.sel(input=name), measure)}" for name in names)
+                    f"{name} {_interval(s.sel(input=name), measure, check)}" for name in names)
                 break
         if "epistemic_share" in sel:
             rows[(output, "epistemic share (law of total variance)")] = _interval(sel, "epistemic_share")
@@ -218,9 +241,11 @@ def build_report(model: ForwardModel, ds: xr.Dataset, *, title: str | None = Non
     runs = ", ".join(f"{m}: {ds.attrs.get(f'n_runs_{m}', '?')}" for m in methods)
     if "n_runs_split" in ds.attrs:
         runs += f", variance split: {ds.attrs['n_runs_split']}"
+    from .headline import grouped_warnings
+
     notes = [w for w in str(ds.attrs.get("warnings", "")).split("\n") if w]
     r.key_results(key_results(ds), caption=f"Intervals at {ds.attrs.get('confidence', 0.95):.0%}. Model runs: {runs}.",
-                  notes=notes)
+                  warnings=grouped_warnings({"sensitivity": {"analysis": "sensitivity", "warnings": notes}}))
     base = f" Sobol' base size N = {ds.attrs['n_base_sobol']}." if "n_base_sobol" in ds.attrs else ""
     r.paragraph(f"{model.description or model.name}. Estimators: {', '.join(methods)}. Model runs per estimator: {runs}.{base} "
                 f"Seed: {ds.attrs.get('seed', 'none')}.")
