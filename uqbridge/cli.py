@@ -61,9 +61,9 @@ def _seconds(text: str) -> float:
 
 
 def _model_from_args(args: argparse.Namespace) -> Any:
-    from .registry import get_model
+    from .registry import load_model
 
-    model = get_model(args.model)
+    model = load_model(args.model)
     pairs = list(getattr(args, "set", None) or [])
     names = [name for name, _ in pairs]
     repeated = sorted({n for n in names if names.count(n) > 1})
@@ -96,8 +96,12 @@ def check_output_path(path: str | None, option: str) -> None:
         raise ValueError(f"{option} {path!r} is not writable here (permission denied); choose another path")
 
 
+MODEL_HELP = ("registered model name (see `uqbridge models`), or path/to/file.py:object for your own "
+              "ForwardModel, chain or function returning one (this imports and runs that file, like `python file.py`)")
+
+
 def _add_model_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("model", help="registered model name (see `uqbridge models`)")
+    p.add_argument("model", help=MODEL_HELP)
     p.add_argument("--set", action="append", type=_parse_setting, metavar="NAME=VALUE",
                    help="fix an input to a value (repeatable)")
 
@@ -194,7 +198,9 @@ def summary_table(ds: Any) -> str:
 
 # ---- run (study files) ------------------------------------------------------------------------------
 def _configure_run(p: argparse.ArgumentParser) -> None:
-    p.add_argument("study", help="a study file (.toml): model, input overrides, analyses, budgets, seed")
+    p.add_argument("study", help="a study file (.toml): model, input overrides, analyses, budgets, seed. A study "
+                                 "whose [model] gives path = \"file.py:object\" runs that Python file, like "
+                                 "`python file.py`; one that gives a registered name runs no code of its author")
     p.add_argument("--quick", action="store_true", help="apply the study's reduced budgets (tests, demos)")
     p.add_argument("--out", help="results folder (default: the study's, usually results/)")
     # the old spelling, kept for one release (hidden from --help)
@@ -403,7 +409,7 @@ def _run_resume(args: argparse.Namespace) -> int:
 
 # ---- serve -------------------------------------------------------------------------------------------
 def _configure_serve(p: argparse.ArgumentParser) -> None:
-    p.add_argument("model", help="registered model name (see `uqbridge models`)")
+    p.add_argument("model", help=MODEL_HELP)
     p.add_argument("--set", action="append", type=_parse_setting, metavar="NAME=VALUE",
                    help="fix an input to a value (repeatable); it leaves the served input vector")
     p.add_argument("--port", type=_port, default=4242, help="TCP port to listen on (default 4242)")

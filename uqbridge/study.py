@@ -1,7 +1,9 @@
 """Declarative studies: a TOML file (model, input overrides, analyses, budgets, seed, output folder).
 
 A study file is data, never executed: every key is checked, unknown keys are rejected with the
-valid choices. ``run_study`` runs the analyses in order and writes netCDF data, a summary and an
+valid choices. Its model is a registered name (``[model] name = ...``: no code of the study's author
+runs) or, for a user's own model or chain, ``[model] path = "my_chain.py:build"`` (relative to the
+study file): that Python file is imported and run, like ``python my_chain.py``. ``run_study`` runs the analyses in order and writes netCDF data, a summary and an
 HTML report to ``<output>/<name>/``. An optional ``[execution]`` table (``backend``, ``workers``,
 ``address``, ``timeout``, ``batch_size``) says where the model runs: it is passed to every
 analysis that evaluates through a backend.
@@ -24,7 +26,7 @@ import xarray as xr
 from . import checks
 from .distributions import distribution_from_dict
 from .model import ForwardModel
-from .registry import get_model
+from .registry import get_model, model_from_file
 
 if TYPE_CHECKING:
     from .pce import PolynomialChaos
@@ -33,7 +35,7 @@ if TYPE_CHECKING:
 __all__ = ["ANALYSES", "Analysis", "Produced", "Study", "analysis_keys", "draw_seed", "check_execution", "load_study", "run_study"]
 
 _STUDY_KEYS = {"name", "title", "description", "seed", "output"}
-_MODEL_KEYS = {"name", "options", "inputs"}
+_MODEL_KEYS = {"name", "path", "options", "inputs"}
 _TOP_KEYS = {"study", "model", "analyses", "execution"}
 _EXECUTION_KEYS = {"backend", "workers", "address", "timeout", "batch_size"}
 
@@ -115,14 +117,19 @@ def load_study(path: str | os.PathLike[str], *, quick: bool = False) -> Study:
         raise StudyError(f"{where} [study]: 'name' is required and must be alphanumeric/underscore (the results folder)")
     model_spec = spec["model"]
     _unknown(f"{where} [model]", set(model_spec), _MODEL_KEYS)
-    if "name" not in model_spec or not isinstance(model_spec["name"], str):
-        raise StudyError(f"{where} [model]: 'name' (a registered model, see `uqbridge models`) is required")
+    given = [k for k in ("name", "path") if k in model_spec]
+    if len(given) != 1 or not isinstance(model_spec[given[0]], str):
+        raise StudyError(f"{where} [model]: give either 'name' (a registered model, see `uqbridge models`) or "
+                         "'path' (\"my_model.py:build\", relative to the study file: that Python file is run)")
     _table(model_spec.get("options", {}), f"{where} [model] options", "write e.g. options = { a = 7.0 }")
     _table(model_spec.get("inputs", {}), f"{where} [model] inputs",
            "write e.g. inputs = { x3 = 0.0 } or [model.inputs] x3 = { kind = \"Normal\", mu = 0, sigma = 1 }")
     try:
-        model = get_model(model_spec["name"], **model_spec.get("options", {}))
-    except (KeyError, TypeError) as err:
+        if "path" in model_spec:
+            model = model_from_file(_path_spec(model_spec["path"], where), base=path.parent, **model_spec.get("options", {}))
+        else:
+            model = get_model(model_spec["name"], **model_spec.get("options", {}))
+    except (KeyError, TypeError, FileNotFoundError) as err:
         raise StudyError(f"{where} [model]: {err.args[0] if err.args else err}") from None
     overrides = {}
     for name, value in model_spec.get("inputs", {}).items():
@@ -159,6 +166,13 @@ def load_study(path: str | os.PathLike[str], *, quick: bool = False) -> Study:
         quick=bool(quick),
         execution=execution,
     )
+
+
+def _path_spec(spec: str, where: str) -> str:
+    if ":" not in spec or not spec.rpartition(":")[0].endswith(".py"):
+        raise StudyError(f"{where} [model]: path must be 'file.py:object' (a ForwardModel, a chain or a function "
+                         f"returning one, relative to the study file), got {spec!r}")
+    return spec
 
 
 def check_execution(table: Any, where: str = "[execution]") -> dict[str, Any]:

@@ -55,9 +55,9 @@ def study_report(study: Any, results: Mapping[str, xr.Dataset], path: str | os.P
     report = HtmlReport(study.title or f"Study {study.name}")
     block = (summary or {}).get("results") or headline(results)
     report.summary(str((summary or {}).get("summary") or plain_summary(block)))
-    notes = ["Reduced budgets (--quick): figures are for checking the pipeline, not for decisions."] if (summary or {}).get("quick") else []
+    quick = ["Reduced budgets (--quick): figures are for checking the pipeline, not for decisions."] if (summary or {}).get("quick") else []
     report.key_results(key_results_table(block), caption="Headline numbers (intervals at each method's stated level)",
-                       notes=notes, warnings=grouped_warnings(block))
+                       warnings=quick + grouped_warnings(block))
     if study.description:
         report.paragraph(study.description)
     report.heading(f"Model: {study.model.name}")
