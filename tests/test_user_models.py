@@ -53,11 +53,11 @@ STUDY = textwrap.dedent('''
     options = { c_mean = 2.0 }
     [[analyses]]
     kind = "propagate"
-    n = 4096
+    n = 1024
     [[analyses]]
     kind = "decompose"
     groups = "scale"
-    n = 256
+    n = 128
 ''')
 
 

@@ -550,14 +550,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     printer = _WarningLines(args.command)
-    error: Exception | None = None
+    error: BaseException | None = None
     with warnings.catch_warnings():
         if not args.debug:
             # a warning is one line too ("uqbridge run: warning: ..."), not Python's file:line + source
             warnings.showwarning = printer.show
         try:
             status = int(args.run(args))
-        except Exception as err:  # noqa: BLE001 - every failure is one line (the traceback with --debug)
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException as err:  # noqa: BLE001 - every failure is one line (the traceback with --debug);
+            # BaseException: a FirstBatchFailed or BatchTimeout that stopped the run is one too
             if args.debug:
                 raise
             error = err
@@ -628,7 +631,8 @@ def error_line(err: BaseException) -> str:
             text = f"no space left on the device holding {err.filename!r} ({text}); free some space and retry"
     elif isinstance(err, MemoryError):
         text = f"not enough memory ({err or 'MemoryError'}); use a smaller -n or --batch-size"
-    elif isinstance(err, (ValueError, TypeError, FileNotFoundError, FileExistsError, RuntimeError)):
+    elif isinstance(err, (ValueError, TypeError, FileNotFoundError, FileExistsError, RuntimeError)) or \
+            type(err).__name__ == "FirstBatchFailed":
         text = str(err)
     else:
         text = f"{type(err).__name__}: {err} (run with --debug for the traceback)"

@@ -142,7 +142,7 @@ def is_path_spec(spec: str) -> bool:
 
 
 def model_from_file(spec: str, *, base: str | os.PathLike[str] | None = None, **options: Any) -> ForwardModel:
-    """The ForwardModel (or chain) ``object`` of the Python file in ``spec = "path/to/file.py:object"``.
+    r"""The ForwardModel (or chain) ``object`` of the Python file in ``spec = "path/to/file.py:object"``.
 
     The file is imported and run, like ``python file.py``: use it only for code you trust. ``path`` is
     relative to ``base`` (a study file's folder) or to the current folder. ``object`` is a

@@ -572,6 +572,11 @@ def run_study(
     if owned:
         backend = make_study_backend(study.execution)
     ex = _Execution(backend, study.execution.get("batch_size"))
+    # command models made without workdir= put their per-sample folders under the study's output
+    from .external.command import WORKDIR_ENV
+
+    previous_workdir = os.environ.get(WORKDIR_ENV)
+    os.environ[WORKDIR_ENV] = os.fspath((folder / "work").resolve())
     try:
         for k, (analysis, stream) in enumerate(zip(study.analyses, streams)):
             record = ANALYSES[analysis["kind"]]
@@ -594,6 +599,10 @@ def run_study(
             _write_summary(folder, {"study": study.name, "source": study.source, "complete": False, "files": written})
             say(f"      done in {timings[analysis['label']]:.1f} s")
     finally:
+        if previous_workdir is None:
+            os.environ.pop(WORKDIR_ENV, None)
+        else:
+            os.environ[WORKDIR_ENV] = previous_workdir
         if owned:
             getattr(backend, "close", lambda: None)()
     from .report.headline import headline, plain_summary
