@@ -146,12 +146,30 @@ def _configure_propagate(p: argparse.ArgumentParser) -> None:
                    help="points per batch (default: about four batches per worker)")
 
 
+def _seed_from_args(args: argparse.Namespace) -> int:
+    """``--seed``, or a fresh integer seed, printed so that the run can be replayed (issue #30)."""
+    if args.seed is not None:
+        return int(args.seed)
+    from .study import draw_seed
+
+    seed = draw_seed()
+    _say(args, f"seed {seed} (drawn; add --seed {seed} to replay this run)")
+    return seed
+
+
+def _say(args: argparse.Namespace, text: str) -> None:
+    """An informative line on stdout (stderr is for warnings and errors); silent with --quiet."""
+    if not getattr(args, "quiet", False):
+        print(text, flush=True)
+
+
 def _run_propagate(args: argparse.Namespace) -> int:
     from .propagate import propagate
     from .results import save
 
     check_output_path(args.out, "--out")
     model = _model_from_args(args)
+    args.seed = _seed_from_args(args)
     with _backend(args) as backend:
         ds = propagate(model, args.n, design=args.design, rng=args.seed, backend=backend, batch_size=args.batch_size)
     print(summary_table(ds))
@@ -232,8 +250,9 @@ def _run_run(args: argparse.Namespace) -> int:
 
         study = replace(study, execution=check_execution({**study.execution, **given}, "command line"))
     where = ", ".join(f"{k} {v}" for k, v in study.execution.items()) or "in this process"
-    print(f"study {study.name}: model {study.model.name}, {len(study.analyses)} analyses ({where}) -> {study.folder}/")
-    run_study(study)
+    if not args.quiet:
+        print(f"study {study.name}: model {study.model.name}, {len(study.analyses)} analyses ({where}) -> {study.folder}/")
+    run_study(study, progress=None if args.quiet else print)
     print(f"wrote {study.folder}/")
     return 0
 
@@ -253,25 +272,29 @@ def _configure_sensitivity(p: argparse.ArgumentParser) -> None:
                    help="model runs per estimator, an upper limit (default 2048): Sobol' takes the base size "
                         "N = the largest power of two with N(d + 2) <= n; the runs made are printed")
     p.add_argument("--seed", type=_seed, default=None)
-    p.add_argument("--methods", help="comma-separated subset of: sobol,morris,fast,rbd_fast,delta,pawn,shapley,pce")
+    from .sensitivity.registry import ESTIMATORS
+
+    p.add_argument("--methods", help=f"comma-separated subset of: {','.join(ESTIMATORS)} (default: all whose extra is installed)")
     p.add_argument("--report", help="write the self-contained HTML report here")
     p.add_argument("--out", help="write the indices (netCDF) here")
     _add_backend_arguments(p)
 
 
 def _run_sensitivity(args: argparse.Namespace) -> int:
-    from .report.sensitivity import DEFAULT_METHODS, sensitivity_report
+    from .report.sensitivity import sensitivity_report
 
     check_output_path(args.report, "--report")
     check_output_path(args.out, "--out")
-    methods = tuple(m.strip() for m in args.methods.split(",")) if args.methods is not None else DEFAULT_METHODS
-    if not all(methods):
+    methods = tuple(m.strip() for m in args.methods.split(",")) if args.methods is not None else None
+    if methods is not None and not all(methods):
         raise ValueError(f"--methods {args.methods!r} has an empty entry; give comma-separated method names")
     from .sensitivity import SensitivityWarning
 
+    model = _model_from_args(args)
+    args.seed = _seed_from_args(args)
     with _backend(args) as backend, warnings.catch_warnings():
         warnings.simplefilter("ignore", SensitivityWarning)  # printed below, from the result
-        ds = sensitivity_report(_model_from_args(args), n=args.n, methods=methods, rng=args.seed,
+        ds = sensitivity_report(model, n=args.n, methods=methods, rng=args.seed,
                                 report=args.report, data=args.out, backend=backend)
     print(sensitivity_summary(ds))
     for path in (args.report, args.out):
@@ -379,6 +402,7 @@ def _run_campaign(args: argparse.Namespace) -> int:
     from .execution.campaign import format_summary, run_campaign
 
     model = _model_from_args(args)
+    args.seed = _seed_from_args(args)
     with _backend(args) as backend:
         ds = run_campaign(model, args.n, store=args.store, design=args.design, rng=args.seed,
                           batch_size=args.batch_size, backend=backend, policy=args.policy)
@@ -526,6 +550,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="uqbridge", description="Uncertainty quantification for multiscale models.")
     parser.add_argument("--version", action="version", version=f"uqbridge {__version__}")
     parser.add_argument("--debug", action="store_true", help="show the full traceback of an error")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars or progress lines (results and errors only)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for name, (help_text, configure, run) in COMMANDS.items():
@@ -533,6 +558,8 @@ def _parser() -> argparse.ArgumentParser:
         configure(p)
         p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                        help="show the full traceback of an error")
+        p.add_argument("--quiet", action="store_true", default=argparse.SUPPRESS,
+                       help="no progress bars or progress lines (results and errors only)")
         p.set_defaults(run=run)
     return parser
 
@@ -550,6 +577,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     printer = _WarningLines(args.command)
+    from .execution.batch import set_progress
+
+    previous_progress = set_progress(False) if args.quiet else None
     error: BaseException | None = None
     with warnings.catch_warnings():
         if not args.debug:
@@ -564,6 +594,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.debug:
                 raise
             error = err
+    if args.quiet:
+        set_progress(previous_progress)
     printer.summary()
     if error is None:
         return status
@@ -611,6 +643,12 @@ def _disk_full(filename: Any) -> bool:
         return False
 
 
+# an optional dependency -> the extra that installs it (pyproject.toml's [project.optional-dependencies])
+_EXTRAS = {"ase": "models", "chaospy": "pce", "sklearn": "pce", "SALib": "sensitivity", "pymc": "calibration",
+           "arviz": "calibration", "matplotlib": "reports", "umbridge": "external", "requests": "external",
+           "dask": "dask", "distributed": "dask", "nutpie": "nutpie"}
+
+
 def error_line(err: BaseException) -> str:
     """One line saying what went wrong: the message of an expected error, the type and a hint otherwise.
 
@@ -620,6 +658,8 @@ def error_line(err: BaseException) -> str:
     "unknown model 'x'"
     >>> error_line(IsADirectoryError(21, "Is a directory", "out"))
     "Is a directory: 'out'"
+    >>> print(error_line(ModuleNotFoundError("No module named 'ase'", name="ase")))
+    No module named 'ase' (needed here): pip install "uqbridge[models]"
     """
     if isinstance(err, KeyError) and err.args:
         text = str(err.args[0])
@@ -629,6 +669,10 @@ def error_line(err: BaseException) -> str:
         if err.filename and (err.errno == errno.ENOSPC or (err.errno == errno.EACCES and _disk_full(err.filename))):
             # libnetcdf reports a full disk as "Permission denied"
             text = f"no space left on the device holding {err.filename!r} ({text}); free some space and retry"
+    elif isinstance(err, ModuleNotFoundError) and err.name and err.name.split(".")[0] in _EXTRAS:
+        text = f"{err} (needed here): pip install \"uqbridge[{_EXTRAS[err.name.split('.')[0]]}]\""
+    elif isinstance(err, ImportError) and "pip install" in str(err):
+        text = str(err)
     elif isinstance(err, MemoryError):
         text = f"not enough memory ({err or 'MemoryError'}); use a smaller -n or --batch-size"
     elif isinstance(err, (ValueError, TypeError, FileNotFoundError, FileExistsError, RuntimeError)) or \

@@ -7,6 +7,7 @@ Morris μ*–σ, convergence of Sobol' indices; then the inputs in their own uni
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -21,13 +22,14 @@ from ..plots import sensitivity as plots
 from ..registry import get_model
 from ..results import save
 from ..sensitivity import compare
+from ..sensitivity.registry import ESTIMATORS
 from ..variance import decompose
 from .html import HtmlReport
 from .tables import format_interval, inputs_table
 
 __all__ = ["DEFAULT_METHODS", "build_report", "comparison_table", "key_results", "sensitivity_report"]
 
-DEFAULT_METHODS = ("sobol", "morris", "fast", "rbd_fast", "delta", "pawn", "shapley", "pce")
+DEFAULT_METHODS = tuple(ESTIMATORS)  # the registry is the only list
 
 _MEASURES = {
     "first": "first-order index",
@@ -74,21 +76,24 @@ def comparison_table(ds: xr.Dataset, output: str) -> pd.DataFrame:
     return pd.DataFrame(rows, index=index, columns=[str(i) for i in sel["input"].values])
 
 
-def _available(methods: Sequence[str]) -> list[str]:
-    out = list(methods)
-    if "pce" in out:
-        try:
-            import uqbridge.pce  # noqa: F401
-        except ImportError:  # pragma: no cover - the PCE package ships with uqbridge
-            out.remove("pce")
-    return out
+def _available(methods: Sequence[str] | None) -> list[str]:
+    """The estimators to run: all registered ones whose extra is installed (``None``), or exactly those
+    asked for (a missing extra is then an ImportError naming its ``pip install`` line)."""
+    from .._optional import require
+
+    if methods is None:
+        return [m for m in DEFAULT_METHODS if m != "pce" or importlib.util.find_spec("chaospy") is not None]
+    methods = list(methods)
+    if "pce" in methods:
+        require("the pce estimator", "pce", "chaospy", "sklearn")
+    return methods
 
 
 def sensitivity_report(
     model: ForwardModel | str,
     *,
     n: int = 2048,
-    methods: Sequence[str] = DEFAULT_METHODS,
+    methods: Sequence[str] | None = None,
     groups: str | Mapping[str, Sequence[str]] | None = None,
     split: bool = True,
     rng: Any = None,
@@ -106,8 +111,8 @@ def sensitivity_report(
     n : int
         Model runs per estimator, an upper limit (what it buys per estimator: see
         :func:`uqbridge.sensitivity.compare`; the runs made are in ``attrs["n_runs_<estimator>"]``).
-    methods : sequence of str
-        Estimators to run and compare; Sobol' gives the bars and convergence, Morris the μ*–σ plot.
+    methods : sequence of str, optional
+        Estimators to run and compare (default: every registered one whose extra is installed); Sobol' gives the bars and convergence, Morris the μ*–σ plot.
     groups : "kind", None or mapping
         Grouped Sobol'/PCE indices (default none: they share the Sobol' budget).
     split : bool
