@@ -19,6 +19,23 @@ def test_docs_build_strict(tmp_path):
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert (tmp_path / "site" / "api" / "reliability" / "index.html").exists()
+    # functions that share their name with their module, and the plot functions with an image each (#30)
+    site = tmp_path / "site" / "api"
+    reliability = (site / "reliability" / "index.html").read_text()
+    for name in ("form", "sorm", "active_learning"):
+        assert f'id="uqbridge.reliability.{name}.{name}"' in reliability, name
+    assert 'id="uqbridge.sensitivity.compare.compare"' in (site / "sensitivity" / "index.html").read_text()
+    calibration = (site / "calibration" / "index.html").read_text()
+    assert 'id="uqbridge.calibration.predict.predict"' in calibration
+    assert 'id="uqbridge.calibration.pushforward.pushforward"' in calibration
+    assert 'id="uqbridge.pce.basis.hyperbolic_indices"' in (site / "pce" / "index.html").read_text()
+    plots = (site / "plots" / "index.html").read_text()
+    from uqbridge.plots import calibration, propagation, reliability as rel, sensitivity
+
+    for module in (propagation, sensitivity, rel, calibration):
+        for name in module.__all__:
+            assert f'id="{module.__name__}.{name}"' in plots, name
+            assert f'images/plots/{name}.png' in plots and (tmp_path / "site" / "images" / "plots" / f"{name}.png").exists()
 
 
 def test_python_dash_m_uqbridge():
