@@ -31,9 +31,9 @@ from typing import Literal
 
 import numpy as np
 
+from ..execution.failures import SampleFailures
 from ..inputs import Input, InputSet
 from ..model import ForwardModel, Output
-from ..execution.failures import SampleFailures
 from ._points import check_concurrency, check_timeout, run_points
 
 __all__ = ["WORKDIR_ENV", "CommandFailed", "FirstBatchFailed", "Parser", "command_model", "csv_file", "json_file",
