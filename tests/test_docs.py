@@ -43,3 +43,28 @@ def test_python_dash_m_uqbridge():
     proc = subprocess.run([sys.executable, "-m", "uqbridge", "models"], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert "ishigami" in proc.stdout
+
+
+def test_validation_table_fits_at_1280_px(tmp_path):
+    """Issue #30: the validation page's error columns were off-screen at 1 280 px (Chromium, headless)."""
+    import re
+    import shutil
+
+    pytest.importorskip("mkdocstrings", reason="docs extra not installed: pip install -e '.[docs]'")
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        pytest.skip("headless Chromium is not installed")
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
+    site = tmp_path / "site"
+    subprocess.run([sys.executable, "-m", "mkdocs", "build", "-q", "--site-dir", os.fspath(site)], cwd=ROOT, env=env,
+                   check=True, timeout=600, capture_output=True)
+    page = site / "validation" / "index.html"
+    probe = ("<script>window.addEventListener('load', () => { const t = document.querySelector('article table');"
+             " document.body.setAttribute('data-fits', t.scrollWidth <= t.clientWidth + 1 &&"
+             " t.getBoundingClientRect().right <= window.innerWidth); });</script></body>")
+    page.write_text(page.read_text().replace("</body>", probe))
+    dom = subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                          f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1280,900",
+                          "--virtual-time-budget=5000", "--dump-dom", page.as_uri()],
+                         capture_output=True, text=True, timeout=180, check=True).stdout
+    assert re.search(r'data-fits="true"', dom), "the validation table is wider than a 1280 px window"
