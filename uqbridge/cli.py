@@ -216,6 +216,12 @@ def summary_table(ds: Any) -> str:
 
 # ---- run (study files) ------------------------------------------------------------------------------
 def _configure_run(p: argparse.ArgumentParser) -> None:
+    from .study import ANALYSES
+
+    # the analysis kinds a study may name, from the one record per kind (uqbridge.study.ANALYSES)
+    p.epilog = "analysis kinds ([[analyses]] kind = ...): " + "; ".join(
+        f"{kind}: {record.about}" + (f" (alone: `uqbridge {record.cli}`)" if record.cli else "")
+        for kind, record in ANALYSES.items())
     p.add_argument("study", help="a study file (.toml): model, input overrides, analyses, budgets, seed. A study "
                                  "whose [model] gives path = \"file.py:object\" runs that Python file, like "
                                  "`python file.py`; one that gives a registered name runs no code of its author")
