@@ -244,8 +244,9 @@ def test_a_step_analyses_only_the_outputs_it_names(tmp_path):
 
 
 def test_a_study_without_seed_draws_and_stores_an_integer_seed(tmp_path):
-    text = GOOD.replace("seed = 3\n", "")
+    text = GOOD.replace("seed = 3\n", "").replace('[[analyses]]\nkind = "decompose"\nn = 512\n', "")
     study = dataclasses.replace(load_study(_write(tmp_path, text), quick=True), output=str(tmp_path))
+    assert [a["kind"] for a in study.analyses] == ["propagate"]
     first = run_study(study, progress=None)
     summary = json.loads((tmp_path / "demo" / "summary.json").read_text())
     assert list(summary)[0] == "summary" and isinstance(summary["seed"], int) and summary["seed_drawn"]
