@@ -343,13 +343,15 @@ def _rows(name: str, h: Mapping[str, Any], focus: set[str]) -> dict[str, tuple[s
         params = "; ".join(f"{p} " + format_interval(*_share_triple(v[:3])) for p, v in h["posterior"].items())
         rows[f"calibrated {h.get('stage') or 'parameters'} (posterior mean [90 %])"] = (
             params or "–", f"gates: {h.get('gates') or '?'}; {h.get('n_observations')} observations of {h.get('observed')}")
-    elif kind in ("pf_by_scale", "scale_shares"):
-        per = {f"Pf ({h.get('quantity')})": h["shares"]} if kind == "pf_by_scale" else \
-            {f"Var({o})": s for o, s in h["shares"].items() if not focus or o in focus}
-        for what, shares in per.items():
-            text = "; ".join(f"{s} " + format_interval(*_share_triple(v), ".2f") for s, v in shares.items())
-            how = "epistemic inputs of each scale" if kind == "pf_by_scale" else "each scale"
-            rows[f"{what} explained by {how} alone"] = (text, h.get("method", ""))
+    elif kind == "pf_by_scale":
+        quantity = "Pf" if h.get("quantity") == "pf" else str(h.get("quantity"))
+        text = "; ".join(f"{s} " + format_interval(*_share_triple(v), ".2f") for s, v in h["shares"].items())
+        rows[f"Var({quantity}) over the epistemic inputs explained by each scale's alone"] = (text, h.get("method", ""))
+    elif kind == "scale_shares":
+        for output, shares in h["shares"].items():
+            if not focus or output in focus:
+                text = "; ".join(f"{s} " + format_interval(*_share_triple(v), ".2f") for s, v in shares.items())
+                rows[f"Var({output}) explained by each scale alone"] = (text, h.get("method", ""))
     elif kind == "decompose":
         for output, shares in (h.get("groups") or {}).items():
             if focus and output not in focus:
