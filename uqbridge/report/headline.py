@@ -89,9 +89,24 @@ def _per_output(ds: xr.Dataset, names: tuple[str, ...]) -> dict[str, dict[str, f
     return out
 
 
+def _share_checks(ds: xr.Dataset) -> list[str]:
+    """The width/range checks of the closed and total shares shown in the key results (by scale or group)."""
+    from ..variance import share_warnings
+
+    view = ds.rename({v: v.replace("closed_share", "explained_share") for v in ds.data_vars if v.startswith("closed_share")})
+    if "scale" in view.dims:
+        view = view.rename({"scale": "group"})
+    if "quantity" in view.dims:
+        view = view.rename({"quantity": "output"})
+    if "explained_share" not in view or "group" not in view.dims or "output" not in view.dims:
+        return []
+    return share_warnings(view)
+
+
 def _decompose(name: str, ds: xr.Dataset) -> dict[str, Any]:
     shares = _per_output(ds, ("variance", "epistemic_share", "epistemic_share_low", "epistemic_share_high"))
-    result: dict[str, Any] = {"method": ds.attrs.get("method"), "outputs": shares, "n_runs": int(ds.attrs.get("n_runs", 0))}
+    result: dict[str, Any] = {"method": ds.attrs.get("method"), "outputs": shares, "n_runs": int(ds.attrs.get("n_runs", 0)),
+                              "warnings": _share_checks(ds)}
     if "group" in ds.dims and "explained_share" in ds:
         bounds = "explained_share_low" in ds and "explained_share_high" in ds
         result["groups"] = {
@@ -171,7 +186,7 @@ def _scale_shares(name: str, ds: xr.Dataset) -> dict[str, Any]:
     outputs = [str(v) for v in ds["output"].values] if "output" in ds.dims else []
     return {"method": str(ds.attrs.get("method", "")),
             "shares": {o: _by_scale(ds, {"output": o}) for o in outputs} if "scale" in ds.dims else {},
-            "n_runs": int(ds.attrs.get("n_runs", 0))}
+            "n_runs": int(ds.attrs.get("n_runs", 0)), "warnings": _share_checks(ds)}
 
 
 def _pf_by_scale(name: str, ds: xr.Dataset) -> dict[str, Any]:
@@ -180,7 +195,7 @@ def _pf_by_scale(name: str, ds: xr.Dataset) -> dict[str, Any]:
     shares = _by_scale(ds, {"quantity": quantity} if quantity else {}) if "scale" in ds.dims else {}
     pf = ds["pf"].values.ravel()[0] if "pf" in ds else np.nan
     return {"method": str(ds.attrs.get("method", "")), "quantity": quantity, "shares": shares,
-            "pf": _float(pf), "n_runs": int(ds.attrs.get("n_runs", 0))}
+            "pf": _float(pf), "n_runs": int(ds.attrs.get("n_runs", 0)), "warnings": _share_checks(ds)}
 
 
 def _calibration(name: str, ds: xr.Dataset) -> dict[str, Any]:
@@ -273,6 +288,21 @@ def _share_triple(v: list[float | None]) -> tuple[float | None, float | None, fl
     return share, low, high
 
 
+def _share_text(name: str, v: list[float | None], max_width: float = 0.3) -> str:
+    """``name share [low, high]``, marked when the interval fails the width or range check.
+
+    Examples
+    --------
+    >>> _share_text("pores", [0.55, 0.08, 0.84]), _share_text("part", [0.2, 0.15, 0.25])
+    ('pores 0.55 [0.08, 0.84] (not conclusive)', 'part 0.20 [0.15, 0.25]')
+    """
+    share, low, high = _share_triple(v)
+    text = f"{name} " + format_interval(share, low, high, ".2f")
+    wide = low is not None and high is not None and high - low > max_width
+    outside = share is not None and not -0.05 <= share <= 1.05
+    return text + (" (not conclusive)" if wide or outside else "")
+
+
 def _failed_calibration(h: Mapping[str, Any]) -> str:
     """The sentence every headline computed with a failed calibration carries ('' if none)."""
     status = str(h.get("calibration", ""))
@@ -345,18 +375,18 @@ def _rows(name: str, h: Mapping[str, Any], focus: set[str]) -> dict[str, tuple[s
             params or "–", f"gates: {h.get('gates') or '?'}; {h.get('n_observations')} observations of {h.get('observed')}")
     elif kind == "pf_by_scale":
         quantity = "Pf" if h.get("quantity") == "pf" else str(h.get("quantity"))
-        text = "; ".join(f"{s} " + format_interval(*_share_triple(v), ".2f") for s, v in h["shares"].items())
+        text = "; ".join(_share_text(s, v) for s, v in h["shares"].items())
         rows[f"Var({quantity}) over the epistemic inputs explained by each scale's alone"] = (text, h.get("method", ""))
     elif kind == "scale_shares":
         for output, shares in h["shares"].items():
             if not focus or output in focus:
-                text = "; ".join(f"{s} " + format_interval(*_share_triple(v), ".2f") for s, v in shares.items())
+                text = "; ".join(_share_text(s, v) for s, v in shares.items())
                 rows[f"Var({output}) explained by each scale alone"] = (text, h.get("method", ""))
     elif kind == "decompose":
         for output, shares in (h.get("groups") or {}).items():
             if focus and output not in focus:
                 continue
-            text = "; ".join(f"{g} " + format_interval(*_share_triple(v), ".2f") for g, v in shares.items())
+            text = "; ".join(_share_text(g, v) for g, v in shares.items())
             by = "scale × kind" if any("/" in g for g in shares) else "group"
             rows[f"Var({output}) explained by each {by} alone"] = (
                 text, f"law of total variance ({h.get('method')}); the rest is interactions between groups")
@@ -466,7 +496,7 @@ def grouped_warnings(block: Mapping[str, Any]) -> list[str]:
         if len(items) == 1:
             lines.append(items[0])
         else:
-            short = re.split(r"\s*[#(\[]", kind, maxsplit=1)[0].replace(" _", "").strip().rstrip(":,;") or kind
+            short = re.sub(r"\s*\[[^\]]*\]|\s*\([^)]*\)|\s[#_](?=\s|$)", "", kind).strip().rstrip(":,;") or kind
             lines.append(f"{len(items)} × {short} (e.g. {items[0]})")
     return lines
 
@@ -518,6 +548,14 @@ def _first_sentence(block: Mapping[str, Any]) -> str:
     return "This study computed the results listed below."
 
 
+def _inconclusive(v: list[float | None], max_width: float = 0.3) -> str:
+    """', interval [a, b]: not conclusive at this budget' for a share whose interval is wider than max_width."""
+    _, low, high = _share_triple(v)
+    if low is None or high is None or high - low <= max_width:
+        return ""
+    return f", interval [{low:.2f}, {high:.2f}]: not conclusive at this budget"
+
+
 def _dominant_scale(block: Mapping[str, Any]) -> str | None:
     focus = _focus(block)
     candidates: list[tuple[float, str]] = []
@@ -527,7 +565,7 @@ def _dominant_scale(block: Mapping[str, Any]) -> str | None:
             s, v = max(h["shares"].items(), key=lambda kv: kv[1][0] or 0.0)
             if v[0] is not None:
                 candidates.append((2.0, f"Of the epistemic inputs, those of the {s} scale move Pf most "
-                                        f"({v[0]:.0%} of its variance alone)."))
+                                        f"({v[0]:.0%} of its variance alone{_inconclusive(v)})."))
         for output, shares in ({**h.get("shares", {})} if kind == "scale_shares" else
                                (h.get("groups") or {}) if kind == "decompose" else {}).items():
             if focus and output not in focus or not shares:
@@ -535,7 +573,8 @@ def _dominant_scale(block: Mapping[str, Any]) -> str | None:
             g, v = max(shares.items(), key=lambda kv: kv[1][0] or 0.0)
             if v[0] is not None and "/" not in g:
                 candidates.append((1.0 if output in focus else 0.0,
-                                   f"The {g} scale dominates Var({output}): it explains {v[0]:.0%} of it alone."))
+                                   f"The {g} scale dominates Var({output}): it explains {v[0]:.0%} of it alone"
+                                   f"{_inconclusive(v)}."))
     return max(candidates, key=lambda c: c[0])[1] if candidates else None
 
 
