@@ -93,7 +93,8 @@ def _share_checks(ds: xr.Dataset) -> list[str]:
     """The width/range checks of the closed and total shares shown in the key results (by scale or group)."""
     from ..variance import share_warnings
 
-    view = ds.rename({v: v.replace("closed_share", "explained_share") for v in ds.data_vars if v.startswith("closed_share")})
+    view = ds.rename({v: str(v).replace("closed_share", "explained_share") for v in ds.data_vars
+                      if str(v).startswith("closed_share")})
     if "scale" in view.dims:
         view = view.rename({"scale": "group"})
     if "quantity" in view.dims:
