@@ -206,3 +206,24 @@ def test_warnings_are_one_line_too(tmp_path, capsys):
         assert main(["campaign", "ishigami", "-n", "20", "--store", str(tmp_path / "s")]) == 2
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and err[0].startswith("uqbridge campaign: error: store"), err
+
+
+def test_propagate_without_seed_stores_an_integer_seed_that_replays_the_run(tmp_path, capsys):
+    """Issue #30: no --seed draws an integer seed, prints it and stores it; --seed with it replays the run."""
+    import numpy as np
+
+    first = tmp_path / "a.nc"
+    assert main(["propagate", "ishigami", "-n", "256", "--out", str(first)]) == 0
+    out = capsys.readouterr().out
+    seed = uq.load(first).attrs["seed"]
+    assert isinstance(seed, (int, np.integer)) and f"--seed {seed}" in out
+    again = tmp_path / "b.nc"
+    assert main(["propagate", "ishigami", "-n", "256", "--seed", str(seed), "--out", str(again), "--quiet"]) == 0
+    assert "drawn" not in capsys.readouterr().out
+    np.testing.assert_array_equal(uq.load(first)["y"].values, uq.load(again)["y"].values)
+
+
+def test_missing_extra_names_its_pip_line():
+    from uqbridge.cli import error_line
+
+    assert error_line(ModuleNotFoundError("No module named 'chaospy'", name="chaospy")).endswith('pip install "uqbridge[pce]"')

@@ -4,6 +4,7 @@ Chromium is installed by `.ci/run` where the machine lacks it (Debian package ``
 it these tests are skipped and the reports are still checked as HTML by the study tests.
 """
 
+import json
 import re
 import shutil
 import subprocess
@@ -20,6 +21,12 @@ PROBE = """<script>
 window.addEventListener("load", () => {
   const first = document.querySelector("h1").nextElementSibling;
   document.body.setAttribute("data-first", first ? first.tagName + "." + first.className : "none");
+  const second = first ? first.nextElementSibling : null;
+  document.body.setAttribute("data-second", second ? second.tagName + "." + second.className : "none");
+  const box = document.querySelector("section.key-results");
+  document.body.setAttribute("data-box-notes", box ? box.querySelectorAll(".note, .warnings, li").length : -1);
+  const row = box ? box.querySelector("tbody tr td.text") : null;
+  document.body.setAttribute("data-first-row", row ? row.textContent : "");
   document.body.setAttribute("data-images",
     Array.from(document.images).map(i => i.complete ? i.naturalWidth + "x" + i.naturalHeight : "0x0").join(","));
   document.body.setAttribute("data-headless-tables",
@@ -58,16 +65,27 @@ def chromium(*args, tmp_path):
     return subprocess.run([*common, *args], capture_output=True, text=True, timeout=180, check=True)
 
 
-def test_study_report_renders_with_key_results_first(tmp_path):
+def rendered(report, tmp_path):
+    """The report's DOM after Chromium has laid it out, with the probe's attributes on <body>."""
+    probe = tmp_path / "probe.html"
+    probe.write_text(report.read_text().replace("</body>", PROBE))
+    return chromium("--virtual-time-budget=10000", "--dump-dom", probe.as_uri(), tmp_path=tmp_path).stdout
+
+
+def probed(dom, name):
+    return re.search(rf'data-{name}="([^"]*)"', dom).group(1)
+
+
+def test_study_report_renders_with_summary_then_key_results_first(tmp_path):
     path = tmp_path / "render.toml"
     path.write_text(STUDY)
     run_study(replace(load_study(path), output=str(tmp_path / "out")), progress=None)
     report = tmp_path / "out" / "render" / "report.html"
-    probe = tmp_path / "probe.html"
-    probe.write_text(report.read_text().replace("</body>", PROBE))
-    dom = chromium("--virtual-time-budget=10000", "--dump-dom", probe.as_uri(), tmp_path=tmp_path).stdout
-    first = re.search(r'data-first="([^"]*)"', dom)
-    assert first and first.group(1) == "SECTION.key-results", "the key-results box must follow the title"
+    dom = rendered(report, tmp_path)
+    assert probed(dom, "first") == "SECTION.summary", "the plain-language summary must follow the title"
+    assert probed(dom, "second") == "SECTION.key-results", "the key-results box must follow the summary"
+    assert probed(dom, "box-notes") == "0", "no warning inside the key-results box"
+    assert probed(dom, "first-row").startswith("Pf ("), "a study with a limit state: Pf first"
     images = re.search(r'data-images="([^"]*)"', dom).group(1).split(",")
     assert images and all(int(w) > 200 and int(h) > 100 for w, h in (s.split("x") for s in images)), images
     assert re.search(r'data-headless-tables="0"', dom), "every table has a header row"
@@ -77,3 +95,25 @@ def test_study_report_renders_with_key_results_first(tmp_path):
     shot = tmp_path / "shot.png"
     chromium("--window-size=1200,2400", f"--screenshot={shot}", report.as_uri(), tmp_path=tmp_path)
     assert shot.stat().st_size > 20_000
+
+
+@pytest.mark.slow
+def test_main_job_report_leads_with_the_summary_and_pf(tmp_path):
+    """The README's main job (atoms -> strut), --quick: summary first, Pf the first number, no warning in the box."""
+    pytest.importorskip("ase", reason='the main job needs ASE: pip install "uqbridge[atoms]"')
+    from pathlib import Path
+
+    study = Path(__file__).resolve().parents[1] / "studies" / "reliability_atoms_to_strut.toml"
+    run_study(replace(load_study(study, quick=True), output=str(tmp_path / "out")), progress=None)
+    folder = tmp_path / "out" / "reliability_atoms_to_strut"
+    dom = rendered(folder / "report.html", tmp_path)
+    assert probed(dom, "first") == "SECTION.summary"
+    assert probed(dom, "second") == "SECTION.key-results"
+    assert probed(dom, "box-notes") == "0"
+    assert probed(dom, "first-row").startswith("Pf (")
+    summary = json.loads((folder / "summary.json").read_text())
+    assert next(iter(summary)) == "summary" and "Pf = " in summary["summary"].split(".")[0] + summary["summary"]
+    # the sensitivity step analyses what its label names, and its headline indices are checked
+    assert set(summary["results"]["sensitivity"]["top"]) <= {
+        f"{o} | top inputs (total index, sobol)" for o in ("margin", "E")} | {
+        f"{o} | epistemic share (law of total variance)" for o in ("margin", "E")}

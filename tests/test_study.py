@@ -168,7 +168,8 @@ def test_a_run_stopped_half_way_is_cleared_by_the_next(tmp_path, monkeypatch):
     def broken(*args):
         raise RuntimeError("solver diverged")
 
-    monkeypatch.setitem(study_module.ANALYSES, "decompose", (broken, study_module.ANALYSES["decompose"][1]))
+    monkeypatch.setitem(study_module.ANALYSES, "decompose",
+                        dataclasses.replace(study_module.ANALYSES["decompose"], run=broken))
     with pytest.raises(RuntimeError, match="solver diverged"):
         run_study(study, progress=None)
     summary = json.loads((tmp_path / "demo" / "summary.json").read_text())
@@ -186,3 +187,68 @@ def test_a_summary_cannot_make_the_run_delete_outside_its_folder(tmp_path):
     (tmp_path / "demo" / "summary.json").write_text(json.dumps({"files": ["../precious.nc", str(victim)]}))
     run_study(study, progress=None)
     assert victim.read_text() == "keep"
+
+
+def test_every_analysis_kind_has_a_headline_and_a_report_section_for_what_it_writes():
+    """Issue #32's contract: ANALYSES is the only list; each result kind it writes is rendered."""
+    from uqbridge.report.headline import HEADLINES
+    from uqbridge.report.study import SECTIONS
+    from uqbridge.study import ANALYSES, Analysis
+
+    for kind, record in ANALYSES.items():
+        assert isinstance(record, Analysis) and record.about and record.produces, kind
+        for result in record.produces:
+            assert result in HEADLINES, f"{kind} writes {result!r}, which has no headline"
+            assert result in SECTIONS, f"{kind} writes {result!r}, which has no report section"
+
+
+def test_explicit_option_lists_match_the_functions_they_call():
+    """The study's key lists are typed out (no signature inspection at run time); this test keeps them
+    honest against the functions' signatures."""
+    import inspect
+
+    from uqbridge import reliability
+    from uqbridge.chains.stage_surrogate import surrogate_stage
+    from uqbridge.pce import fit_pce
+    from uqbridge.propagate import propagate
+    from uqbridge.reliability.registry import METHODS
+    from uqbridge.sensitivity import compare
+    from uqbridge.study import _REUSES_FORM, ANALYSES
+    from uqbridge.variance import decompose
+
+    def params(f):
+        return set(inspect.signature(f).parameters)
+
+    own = {"propagate": {"outputs"}, "sensitivity": {"outputs"}, "pf_epistemic": {"limit_state", "method_options"},
+           "stage_surrogate": {"stage", "macro", "replace_model", "degree", "max_degree", "q_norm"}}
+    for kind, func in (("propagate", propagate), ("decompose", decompose), ("sensitivity", compare),
+                       ("pce", fit_pce), ("surrogate", fit_pce), ("pf_epistemic", reliability.pf_epistemic),
+                       ("stage_surrogate", surrogate_stage)):
+        extra = ANALYSES[kind].keys - params(func) - own.get(kind, set())
+        assert not extra, f"{kind}: options {sorted(extra)} are not parameters of {func.__name__}"
+    for name, method in METHODS.items():
+        p = params(method)
+        assert "backend" in p, f"reliability method {name!r} must take backend="
+        assert "rng" in p, name
+        assert ("form_result" in p) == (name in _REUSES_FORM), name
+
+
+def test_a_step_analyses_only_the_outputs_it_names(tmp_path):
+    text = GOOD.replace('kind = "decompose"\nn = 512', 'kind = "sensitivity"\nmethods = ["morris"]\nn = 200\noutputs = ["y"]')
+    study = dataclasses.replace(load_study(_write(tmp_path, text), quick=True), output=str(tmp_path))
+    results = run_study(study, progress=None)
+    assert results["sensitivity"]["output"].values.tolist() == ["y"]
+    bad = GOOD.replace("n = 2048", 'n = 2048\noutputs = ["z"]')
+    with pytest.raises(StudyError, match=r"unknown output\(s\) \['z'\]; outputs of 'ishigami': \['y'\]"):
+        run_study(dataclasses.replace(load_study(_write(tmp_path, bad)), output=str(tmp_path / "b")), progress=None)
+
+
+def test_a_study_without_seed_draws_and_stores_an_integer_seed(tmp_path):
+    text = GOOD.replace("seed = 3\n", "").replace('[[analyses]]\nkind = "decompose"\nn = 512\n', "")
+    study = dataclasses.replace(load_study(_write(tmp_path, text), quick=True), output=str(tmp_path))
+    assert [a["kind"] for a in study.analyses] == ["propagate"]
+    first = run_study(study, progress=None)
+    summary = json.loads((tmp_path / "demo" / "summary.json").read_text())
+    assert list(summary)[0] == "summary" and isinstance(summary["seed"], int) and summary["seed_drawn"]
+    replay = run_study(dataclasses.replace(study, seed=summary["seed"], output=str(tmp_path / "r")), progress=None)
+    assert first["propagate"]["y"].values.tolist() == replay["propagate"]["y"].values.tolist()

@@ -61,9 +61,9 @@ def _seconds(text: str) -> float:
 
 
 def _model_from_args(args: argparse.Namespace) -> Any:
-    from .registry import get_model
+    from .registry import load_model
 
-    model = get_model(args.model)
+    model = load_model(args.model)
     pairs = list(getattr(args, "set", None) or [])
     names = [name for name, _ in pairs]
     repeated = sorted({n for n in names if names.count(n) > 1})
@@ -96,8 +96,12 @@ def check_output_path(path: str | None, option: str) -> None:
         raise ValueError(f"{option} {path!r} is not writable here (permission denied); choose another path")
 
 
+MODEL_HELP = ("registered model name (see `uqbridge models`), or path/to/file.py:object for your own "
+              "ForwardModel, chain or function returning one (this imports and runs that file, like `python file.py`)")
+
+
 def _add_model_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("model", help="registered model name (see `uqbridge models`)")
+    p.add_argument("model", help=MODEL_HELP)
     p.add_argument("--set", action="append", type=_parse_setting, metavar="NAME=VALUE",
                    help="fix an input to a value (repeatable)")
 
@@ -142,12 +146,30 @@ def _configure_propagate(p: argparse.ArgumentParser) -> None:
                    help="points per batch (default: about four batches per worker)")
 
 
+def _seed_from_args(args: argparse.Namespace) -> int:
+    """``--seed``, or a fresh integer seed, printed so that the run can be replayed (issue #30)."""
+    if args.seed is not None:
+        return int(args.seed)
+    from .study import draw_seed
+
+    seed = draw_seed()
+    _say(args, f"seed {seed} (drawn; add --seed {seed} to replay this run)")
+    return seed
+
+
+def _say(args: argparse.Namespace, text: str) -> None:
+    """An informative line on stdout (stderr is for warnings and errors); silent with --quiet."""
+    if not getattr(args, "quiet", False):
+        print(text, flush=True)
+
+
 def _run_propagate(args: argparse.Namespace) -> int:
     from .propagate import propagate
     from .results import save
 
     check_output_path(args.out, "--out")
     model = _model_from_args(args)
+    args.seed = _seed_from_args(args)
     with _backend(args) as backend:
         ds = propagate(model, args.n, design=args.design, rng=args.seed, backend=backend, batch_size=args.batch_size)
     print(summary_table(ds))
@@ -194,7 +216,15 @@ def summary_table(ds: Any) -> str:
 
 # ---- run (study files) ------------------------------------------------------------------------------
 def _configure_run(p: argparse.ArgumentParser) -> None:
-    p.add_argument("study", help="a study file (.toml): model, input overrides, analyses, budgets, seed")
+    from .study import ANALYSES
+
+    # the analysis kinds a study may name, from the one record per kind (uqbridge.study.ANALYSES)
+    p.epilog = "analysis kinds ([[analyses]] kind = ...): " + "; ".join(
+        f"{kind}: {record.about}" + (f" (alone: `uqbridge {record.cli}`)" if record.cli else "")
+        for kind, record in ANALYSES.items())
+    p.add_argument("study", help="a study file (.toml): model, input overrides, analyses, budgets, seed. A study "
+                                 "whose [model] gives path = \"file.py:object\" runs that Python file, like "
+                                 "`python file.py`; one that gives a registered name runs no code of its author")
     p.add_argument("--quick", action="store_true", help="apply the study's reduced budgets (tests, demos)")
     p.add_argument("--out", help="results folder (default: the study's, usually results/)")
     # the old spelling, kept for one release (hidden from --help)
@@ -226,8 +256,9 @@ def _run_run(args: argparse.Namespace) -> int:
 
         study = replace(study, execution=check_execution({**study.execution, **given}, "command line"))
     where = ", ".join(f"{k} {v}" for k, v in study.execution.items()) or "in this process"
-    print(f"study {study.name}: model {study.model.name}, {len(study.analyses)} analyses ({where}) -> {study.folder}/")
-    run_study(study)
+    if not args.quiet:
+        print(f"study {study.name}: model {study.model.name}, {len(study.analyses)} analyses ({where}) -> {study.folder}/")
+    run_study(study, progress=None if args.quiet else print)
     print(f"wrote {study.folder}/")
     return 0
 
@@ -247,25 +278,29 @@ def _configure_sensitivity(p: argparse.ArgumentParser) -> None:
                    help="model runs per estimator, an upper limit (default 2048): Sobol' takes the base size "
                         "N = the largest power of two with N(d + 2) <= n; the runs made are printed")
     p.add_argument("--seed", type=_seed, default=None)
-    p.add_argument("--methods", help="comma-separated subset of: sobol,morris,fast,rbd_fast,delta,pawn,shapley,pce")
+    from .sensitivity.registry import ESTIMATORS
+
+    p.add_argument("--methods", help=f"comma-separated subset of: {','.join(ESTIMATORS)} (default: all whose extra is installed)")
     p.add_argument("--report", help="write the self-contained HTML report here")
     p.add_argument("--out", help="write the indices (netCDF) here")
     _add_backend_arguments(p)
 
 
 def _run_sensitivity(args: argparse.Namespace) -> int:
-    from .report.sensitivity import DEFAULT_METHODS, sensitivity_report
+    from .report.sensitivity import sensitivity_report
 
     check_output_path(args.report, "--report")
     check_output_path(args.out, "--out")
-    methods = tuple(m.strip() for m in args.methods.split(",")) if args.methods is not None else DEFAULT_METHODS
-    if not all(methods):
+    methods = tuple(m.strip() for m in args.methods.split(",")) if args.methods is not None else None
+    if methods is not None and not all(methods):
         raise ValueError(f"--methods {args.methods!r} has an empty entry; give comma-separated method names")
     from .sensitivity import SensitivityWarning
 
+    model = _model_from_args(args)
+    args.seed = _seed_from_args(args)
     with _backend(args) as backend, warnings.catch_warnings():
         warnings.simplefilter("ignore", SensitivityWarning)  # printed below, from the result
-        ds = sensitivity_report(_model_from_args(args), n=args.n, methods=methods, rng=args.seed,
+        ds = sensitivity_report(model, n=args.n, methods=methods, rng=args.seed,
                                 report=args.report, data=args.out, backend=backend)
     print(sensitivity_summary(ds))
     for path in (args.report, args.out):
@@ -373,6 +408,7 @@ def _run_campaign(args: argparse.Namespace) -> int:
     from .execution.campaign import format_summary, run_campaign
 
     model = _model_from_args(args)
+    args.seed = _seed_from_args(args)
     with _backend(args) as backend:
         ds = run_campaign(model, args.n, store=args.store, design=args.design, rng=args.seed,
                           batch_size=args.batch_size, backend=backend, policy=args.policy)
@@ -403,7 +439,7 @@ def _run_resume(args: argparse.Namespace) -> int:
 
 # ---- serve -------------------------------------------------------------------------------------------
 def _configure_serve(p: argparse.ArgumentParser) -> None:
-    p.add_argument("model", help="registered model name (see `uqbridge models`)")
+    p.add_argument("model", help=MODEL_HELP)
     p.add_argument("--set", action="append", type=_parse_setting, metavar="NAME=VALUE",
                    help="fix an input to a value (repeatable); it leaves the served input vector")
     p.add_argument("--port", type=_port, default=4242, help="TCP port to listen on (default 4242)")
@@ -520,6 +556,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="uqbridge", description="Uncertainty quantification for multiscale models.")
     parser.add_argument("--version", action="version", version=f"uqbridge {__version__}")
     parser.add_argument("--debug", action="store_true", help="show the full traceback of an error")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars or progress lines (results and errors only)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for name, (help_text, configure, run) in COMMANDS.items():
@@ -527,6 +564,8 @@ def _parser() -> argparse.ArgumentParser:
         configure(p)
         p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                        help="show the full traceback of an error")
+        p.add_argument("--quiet", action="store_true", default=argparse.SUPPRESS,
+                       help="no progress bars or progress lines (results and errors only)")
         p.set_defaults(run=run)
     return parser
 
@@ -544,17 +583,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     printer = _WarningLines(args.command)
-    error: Exception | None = None
+    from .execution.batch import set_progress
+
+    previous_progress = set_progress(False) if args.quiet else None
+    error: BaseException | None = None
     with warnings.catch_warnings():
         if not args.debug:
             # a warning is one line too ("uqbridge run: warning: ..."), not Python's file:line + source
             warnings.showwarning = printer.show
         try:
             status = int(args.run(args))
-        except Exception as err:  # noqa: BLE001 - every failure is one line (the traceback with --debug)
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException as err:  # noqa: BLE001 - every failure is one line (the traceback with --debug);
+            # BaseException: a FirstBatchFailed or BatchTimeout that stopped the run is one too
             if args.debug:
                 raise
             error = err
+    if args.quiet:
+        set_progress(previous_progress)
     printer.summary()
     if error is None:
         return status
@@ -602,6 +649,12 @@ def _disk_full(filename: Any) -> bool:
         return False
 
 
+# an optional dependency -> the extra that installs it (pyproject.toml's [project.optional-dependencies])
+_EXTRAS = {"ase": "models", "chaospy": "pce", "sklearn": "pce", "SALib": "sensitivity", "pymc": "calibration",
+           "arviz": "calibration", "matplotlib": "reports", "umbridge": "external", "requests": "external",
+           "dask": "dask", "distributed": "dask", "nutpie": "nutpie"}
+
+
 def error_line(err: BaseException) -> str:
     """One line saying what went wrong: the message of an expected error, the type and a hint otherwise.
 
@@ -611,6 +664,8 @@ def error_line(err: BaseException) -> str:
     "unknown model 'x'"
     >>> error_line(IsADirectoryError(21, "Is a directory", "out"))
     "Is a directory: 'out'"
+    >>> print(error_line(ModuleNotFoundError("No module named 'ase'", name="ase")))
+    No module named 'ase' (needed here): pip install "uqbridge[models]"
     """
     if isinstance(err, KeyError) and err.args:
         text = str(err.args[0])
@@ -620,9 +675,14 @@ def error_line(err: BaseException) -> str:
         if err.filename and (err.errno == errno.ENOSPC or (err.errno == errno.EACCES and _disk_full(err.filename))):
             # libnetcdf reports a full disk as "Permission denied"
             text = f"no space left on the device holding {err.filename!r} ({text}); free some space and retry"
+    elif isinstance(err, ModuleNotFoundError) and err.name and err.name.split(".")[0] in _EXTRAS:
+        text = f"{err} (needed here): pip install \"uqbridge[{_EXTRAS[err.name.split('.')[0]]}]\""
+    elif isinstance(err, ImportError) and "pip install" in str(err):
+        text = str(err)
     elif isinstance(err, MemoryError):
         text = f"not enough memory ({err or 'MemoryError'}); use a smaller -n or --batch-size"
-    elif isinstance(err, (ValueError, TypeError, FileNotFoundError, FileExistsError, RuntimeError)):
+    elif isinstance(err, (ValueError, TypeError, FileNotFoundError, FileExistsError, RuntimeError)) or \
+            type(err).__name__ == "FirstBatchFailed":
         text = str(err)
     else:
         text = f"{type(err).__name__}: {err} (run with --debug for the traceback)"

@@ -1,21 +1,34 @@
-"""The model registry: named forward models found through the ``uqbridge.models`` entry points.
+"""The model registry: named forward models found through the ``uqbridge.models`` entry points, and
+models defined in a user's own Python file (``path/to/file.py:object``).
 
 Each entry point loads a dict ``{name: "module:attribute"}``; the attribute is a ForwardModel or a
-function returning one with its default settings. Models are imported only when asked for.
+function returning one with its default settings. Models are imported only when asked for. A package
+of models registers itself in its ``pyproject.toml``::
+
+    [project.entry-points."uqbridge.models"]
+    my_models = "my_package.catalogue:MODELS"   # MODELS = {"my_model": "my_package.models:build"}
+
+Registered names are data (a study naming one runs no code of the study's author); a
+``file.py:object`` spec imports and runs that file, like ``python file.py``.
 """
 
 from __future__ import annotations
 
+import hashlib
 import importlib
+import importlib.util
 import inspect
 import json
+import os
+import sys
 import weakref
 from importlib.metadata import entry_points
+from pathlib import Path
 from typing import Any
 
 from .model import ForwardModel
 
-__all__ = ["get_model", "list_models", "registered_origin"]
+__all__ = ["get_model", "is_path_spec", "list_models", "load_model", "model_from_file", "registered_origin"]
 
 # function of a model handed out by get_model -> (registry name, options as JSON text); lets a
 # campaign store *how to rebuild* its model as data instead of pickled code
@@ -114,3 +127,97 @@ def registered_origin(model: ForwardModel) -> tuple[str, dict[str, Any]] | None:
     except TypeError:
         return None
     return None if found is None else (found[0], json.loads(found[1]))
+
+
+def is_path_spec(spec: str) -> bool:
+    """Whether ``spec`` names a Python file's object (``file.py:object``) rather than a registered model.
+
+    Examples
+    --------
+    >>> is_path_spec("models/my_chain.py:build"), is_path_spec("ishigami")
+    (True, False)
+    """
+    path, sep, _ = spec.rpartition(":")
+    return bool(sep) and path.endswith(".py")
+
+
+def model_from_file(spec: str, *, base: str | os.PathLike[str] | None = None, **options: Any) -> ForwardModel:
+    r"""The ForwardModel (or chain) ``object`` of the Python file in ``spec = "path/to/file.py:object"``.
+
+    The file is imported and run, like ``python file.py``: use it only for code you trust. ``path`` is
+    relative to ``base`` (a study file's folder) or to the current folder. ``object`` is a
+    ForwardModel (a chain is one) or a function returning one; ``options`` are passed to that function.
+    The file's folder is put on ``sys.path`` first, so that it can import its neighbours.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (folder / "mine.py").write_text(
+    ...     "from uqbridge import ForwardModel, Input, Normal, Output\n"
+    ...     "def build(scale=2.0):\n"
+    ...     "    return ForwardModel('double', lambda x: {'y': scale * x}, [Input('x', Normal(0, 1))], [Output('y')])\n")
+    >>> model_from_file("mine.py:build", base=folder, scale=3.0)(x=[1.0])["y"].tolist()
+    [3.0]
+    """
+    path_text, sep, attribute = spec.rpartition(":")
+    if not sep or not path_text.endswith(".py") or not attribute.isidentifier():
+        raise ValueError(f"model {spec!r}: expected 'path/to/file.py:object' (object a ForwardModel, a chain or "
+                         "a function returning one)")
+    path = Path(path_text)
+    if not path.is_absolute() and base is not None:
+        path = Path(base) / path
+    if not path.is_file():
+        raise FileNotFoundError(f"model {spec!r}: no Python file at {os.fspath(path)!r}"
+                                + (f" (relative to {os.fspath(base)!r})" if base is not None else ""))
+    path = path.resolve()
+    digest = hashlib.sha1(os.fspath(path).encode()).hexdigest()[:10]  # stable across processes
+    module_name = f"uqbridge_user_{path.stem}_{digest}"
+    module = sys.modules.get(module_name)
+    if module is None:
+        loader_spec = importlib.util.spec_from_file_location(module_name, path)
+        if loader_spec is None or loader_spec.loader is None:  # pragma: no cover - a .py file always has one
+            raise ValueError(f"model {spec!r}: cannot import {os.fspath(path)!r}")
+        module = importlib.util.module_from_spec(loader_spec)
+        folder = os.fspath(path.parent)
+        if folder not in sys.path:
+            sys.path.insert(0, folder)
+        sys.modules[module_name] = module  # registered first: pickling by reference finds it
+        try:
+            loader_spec.loader.exec_module(module)
+        except BaseException:
+            del sys.modules[module_name]
+            raise
+    if not hasattr(module, attribute):
+        public = sorted(n for n, v in vars(module).items() if not n.startswith("_") and
+                        (isinstance(v, ForwardModel) or inspect.isfunction(v)) and getattr(v, "__module__", module_name) == module_name)
+        raise KeyError(f"model {spec!r}: {os.fspath(path)!r} has no {attribute!r}; models or functions in it: {public}")
+    target = getattr(module, attribute)
+    if isinstance(target, ForwardModel):
+        if options:
+            raise TypeError(f"model {spec!r} is a ForwardModel and takes no options; got {sorted(options)}")
+        return target
+    if not callable(target):
+        raise TypeError(f"model {spec!r}: {attribute!r} is a {type(target).__name__}, not a ForwardModel, a chain "
+                        "or a function returning one")
+    _check_option_types(spec, target, options)
+    model = target(**options)
+    if not isinstance(model, ForwardModel):
+        raise TypeError(f"model {spec!r}: {attribute}() returned a {type(model).__name__}, not a ForwardModel "
+                        "(build one with uqbridge.ForwardModel or uqbridge.chain)")
+    return model
+
+
+def load_model(spec: str, *, base: str | os.PathLike[str] | None = None, **options: Any) -> ForwardModel:
+    """A registered model by name, or a user's model by ``path/to/file.py:object`` (see :func:`model_from_file`).
+
+    Examples
+    --------
+    >>> load_model("ishigami").name
+    'ishigami'
+    """
+    if not isinstance(spec, str) or not spec.strip():
+        raise TypeError(f"model must be a registered name or 'path/to/file.py:object', got {spec!r}")
+    if is_path_spec(spec):
+        return model_from_file(spec, base=base, **options)
+    return get_model(spec, **options)

@@ -1,7 +1,9 @@
 """Declarative studies: a TOML file (model, input overrides, analyses, budgets, seed, output folder).
 
 A study file is data, never executed: every key is checked, unknown keys are rejected with the
-valid choices. ``run_study`` runs the analyses in order and writes netCDF data, a summary and an
+valid choices. Its model is a registered name (``[model] name = ...``: no code of the study's author
+runs) or, for a user's own model or chain, ``[model] path = "my_chain.py:build"`` (relative to the
+study file): that Python file is imported and run, like ``python my_chain.py``. ``run_study`` runs the analyses in order and writes netCDF data, a summary and an
 HTML report to ``<output>/<name>/``. An optional ``[execution]`` table (``backend``, ``workers``,
 ``address``, ``timeout``, ``batch_size``) says where the model runs: it is passed to every
 analysis that evaluates through a backend.
@@ -9,7 +11,6 @@ analysis that evaluates through a backend.
 
 from __future__ import annotations
 
-import inspect
 import json
 import os
 import time
@@ -25,16 +26,16 @@ import xarray as xr
 from . import checks
 from .distributions import distribution_from_dict
 from .model import ForwardModel
-from .registry import get_model
+from .registry import get_model, model_from_file
 
 if TYPE_CHECKING:
     from .pce import PolynomialChaos
     from .reliability import LimitState
 
-__all__ = ["ANALYSES", "Study", "check_execution", "load_study", "run_study"]
+__all__ = ["ANALYSES", "Analysis", "Produced", "Study", "analysis_keys", "draw_seed", "check_execution", "load_study", "run_study"]
 
 _STUDY_KEYS = {"name", "title", "description", "seed", "output"}
-_MODEL_KEYS = {"name", "options", "inputs"}
+_MODEL_KEYS = {"name", "path", "options", "inputs"}
 _TOP_KEYS = {"study", "model", "analyses", "execution"}
 _EXECUTION_KEYS = {"backend", "workers", "address", "timeout", "batch_size"}
 
@@ -116,14 +117,19 @@ def load_study(path: str | os.PathLike[str], *, quick: bool = False) -> Study:
         raise StudyError(f"{where} [study]: 'name' is required and must be alphanumeric/underscore (the results folder)")
     model_spec = spec["model"]
     _unknown(f"{where} [model]", set(model_spec), _MODEL_KEYS)
-    if "name" not in model_spec or not isinstance(model_spec["name"], str):
-        raise StudyError(f"{where} [model]: 'name' (a registered model, see `uqbridge models`) is required")
+    given = [k for k in ("name", "path") if k in model_spec]
+    if len(given) != 1 or not isinstance(model_spec[given[0]], str):
+        raise StudyError(f"{where} [model]: give either 'name' (a registered model, see `uqbridge models`) or "
+                         "'path' (\"my_model.py:build\", relative to the study file: that Python file is run)")
     _table(model_spec.get("options", {}), f"{where} [model] options", "write e.g. options = { a = 7.0 }")
     _table(model_spec.get("inputs", {}), f"{where} [model] inputs",
            "write e.g. inputs = { x3 = 0.0 } or [model.inputs] x3 = { kind = \"Normal\", mu = 0, sigma = 1 }")
     try:
-        model = get_model(model_spec["name"], **model_spec.get("options", {}))
-    except (KeyError, TypeError) as err:
+        if "path" in model_spec:
+            model = model_from_file(_path_spec(model_spec["path"], where), base=path.parent, **model_spec.get("options", {}))
+        else:
+            model = get_model(model_spec["name"], **model_spec.get("options", {}))
+    except (KeyError, TypeError, FileNotFoundError) as err:
         raise StudyError(f"{where} [model]: {err.args[0] if err.args else err}") from None
     overrides = {}
     for name, value in model_spec.get("inputs", {}).items():
@@ -160,6 +166,13 @@ def load_study(path: str | os.PathLike[str], *, quick: bool = False) -> Study:
         quick=bool(quick),
         execution=execution,
     )
+
+
+def _path_spec(spec: str, where: str) -> str:
+    if ":" not in spec or not spec.rpartition(":")[0].endswith(".py"):
+        raise StudyError(f"{where} [model]: path must be 'file.py:object' (a ForwardModel, a chain or a function "
+                         f"returning one, relative to the study file), got {spec!r}")
+    return spec
 
 
 def check_execution(table: Any, where: str = "[execution]") -> dict[str, Any]:
@@ -253,8 +266,7 @@ def _check_analysis(analysis: dict[str, Any], where: str, quick: bool) -> dict[s
     if not isinstance(overrides, Mapping):
         raise StudyError(f"{where}: 'quick' must be a table of reduced-budget overrides")
     label = analysis.pop("label", kind)
-    _, valid = ANALYSES[kind]
-    valid_keys = valid()
+    valid_keys = set(analysis_keys(kind))
     _unknown(f"{where} ({kind})", set(analysis), valid_keys)
     _unknown(f"{where} ({kind}) quick", set(overrides), valid_keys)
     _check_values(analysis, f"{where} ({kind})")
@@ -265,11 +277,6 @@ def _check_analysis(analysis: dict[str, Any], where: str, quick: bool) -> dict[s
 
 
 # ---- analyses ------------------------------------------------------------------------------------
-def _keyword_options(func: Callable[..., Any], *exclude: str) -> set[str]:
-    params = inspect.signature(func).parameters
-    return {n for n, p in params.items() if p.kind is inspect.Parameter.KEYWORD_ONLY and n not in exclude}
-
-
 @dataclass(frozen=True)
 class _Execution:
     """Where the analyses evaluate the model: passed to every analysis function that takes it."""
@@ -278,33 +285,76 @@ class _Execution:
     batch_size: int | None = None
 
 
-def _propagate(model: ForwardModel, options: dict[str, Any], rng: Any, ex: _Execution) -> dict[str, xr.Dataset]:
+@dataclass(frozen=True)
+class Produced:
+    """What one analysis step returns: its result datasets by name and, for a step that replaces
+    the model (a surrogate), the model the following steps run on."""
+
+    results: dict[str, xr.Dataset]
+    model: ForwardModel | None = None
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """One analysis kind a study may name: everything the runner, the reports, ``summary.json`` and
+    the CLI need to know about it, in one record.
+
+    ``run(model, options, rng, execution) -> Produced``; ``keys`` the options a study may give;
+    ``produces`` the result kinds it writes (each has a headline in
+    :data:`uqbridge.report.headline.HEADLINES` and a report section in
+    :data:`uqbridge.report.study.SECTIONS`); ``cli`` the ``uqbridge`` sub-command that runs the same
+    analysis on its own (None if only study files do); ``about`` one line for the docs.
+    """
+
+    run: Callable[[ForwardModel, dict[str, Any], Any, _Execution], Produced]
+    keys: frozenset[str]
+    produces: tuple[str, ...]
+    about: str
+    cli: str | None = None
+
+
+def _only_outputs(model: ForwardModel, outputs: Any, where: str) -> ForwardModel:
+    """``model`` restricted to ``outputs`` (a step analyses what it names; the model still computes all)."""
+    if outputs is None:
+        return model
+    if isinstance(outputs, str):
+        outputs = [outputs]
+    if not isinstance(outputs, (list, tuple)) or not outputs or not all(isinstance(o, str) for o in outputs):
+        raise StudyError(f"{where}: outputs must be a non-empty list of output names, got {outputs!r}")
+    unknown = [o for o in outputs if o not in model.output_names]
+    if unknown:
+        raise StudyError(f"{where}: unknown output(s) {unknown}; outputs of {model.name!r}: {list(model.output_names)}")
+    return ForwardModel(model.name, _SelectOutputs(model.function, tuple(outputs)), model.inputs,
+                        tuple(model.output(o) for o in outputs), model.description,
+                        differentiable=model.differentiable)
+
+
+@dataclass(frozen=True)
+class _SelectOutputs:
+    """Picklable: the wrapped function's outputs ``names`` only."""
+
+    function: Callable[..., Mapping[str, Any]]
+    names: tuple[str, ...]
+
+    def __call__(self, *args: Any, **values: Any) -> dict[str, Any]:
+        out = self.function(*args, **values)
+        return {k: out[k] for k in self.names}
+
+
+def _propagate(model: ForwardModel, options: dict[str, Any], rng: Any, ex: _Execution) -> Produced:
     from .propagate import propagate
 
     options = dict(options)
     n = options.pop("n", 1024)
+    model = _only_outputs(model, options.pop("outputs", None), "propagate")
     options.setdefault("batch_size", ex.batch_size)
-    return {"propagate": propagate(model, n, rng=rng, backend=ex.backend, **options)}
+    return Produced({"propagate": propagate(model, n, rng=rng, backend=ex.backend, **options)})
 
 
-def _propagate_keys() -> set[str]:
-    from .propagate import propagate
-
-    return _keyword_options(propagate, "rng", "seed", "backend", "progress") | {"n"}
-
-
-def _decompose(model: ForwardModel, options: dict[str, Any], rng: Any, ex: _Execution) -> dict[str, xr.Dataset]:
+def _decompose(model: ForwardModel, options: dict[str, Any], rng: Any, ex: _Execution) -> Produced:
     from .variance import decompose
 
-    return {"decompose": decompose(model, rng=rng, backend=ex.backend, **options)}
-
-
-def _decompose_keys() -> set[str]:
-    from .variance import decompose
-
-    return _keyword_options(decompose, "rng", "backend", "pce", "epistemic_samples")
-
-
+    return Produced({"decompose": decompose(model, rng=rng, backend=ex.backend, **options)})
 
 
 def reliability_methods() -> dict[str, Callable[..., xr.Dataset]]:
@@ -312,6 +362,11 @@ def reliability_methods() -> dict[str, Callable[..., xr.Dataset]]:
     from .reliability.registry import METHODS
 
     return METHODS
+
+
+# Registered reliability methods all take ``(ls, *, rng=..., backend=...)``; these also take a FORM
+# result to reuse (checked against the signatures by tests/test_study.py's contract test).
+_REUSES_FORM = frozenset({"sorm", "importance_sampling"})  # take form_result=
 
 
 def _limit_state(model: ForwardModel, spec: object) -> LimitState:
@@ -323,7 +378,7 @@ def _limit_state(model: ForwardModel, spec: object) -> LimitState:
     return reliability.LimitState(model, spec["output"], threshold=float(spec.get("threshold", 0.0)), failure=spec.get("failure", "below"))
 
 
-def _reliability(model: ForwardModel, options: dict[str, Any], rng: Any, ex: _Execution) -> dict[str, xr.Dataset]:
+def _reliability(model: ForwardModel, options: dict[str, Any], rng: Any, ex: _Execution) -> Produced:
     options = dict(options)
     ls = _limit_state(model, options.pop("limit_state", None))
     methods = options.pop("methods", ["form", "sorm", "importance_sampling", "subset_simulation", "monte_carlo"])
@@ -336,68 +391,47 @@ def _reliability(model: ForwardModel, options: dict[str, Any], rng: Any, ex: _Ex
     for method, r in zip(methods, rngs):
         if method not in reliability_methods():
             raise StudyError(f"reliability: unknown method {method!r}; valid methods: {sorted(reliability_methods())}")
-        func = reliability_methods()[method]
         kwargs = per_method[method]
-        params = inspect.signature(func).parameters
-        if "rng" in params:
-            kwargs.setdefault("rng", r)
-        if "form_result" in params and form_result is not None:
+        kwargs.setdefault("rng", r)
+        if method in _REUSES_FORM and form_result is not None:
             kwargs.setdefault("form_result", form_result)
         kwargs.setdefault("backend", ex.backend)  # every registered method takes one
-        result = func(ls, **kwargs)
+        result = reliability_methods()[method](ls, **kwargs)
         if method == "form":
             form_result = result
         out[f"reliability_{method}"] = result
-    return out
+    return Produced(out)
 
 
-def _reliability_keys() -> set[str]:
-    return {"limit_state", "methods", *reliability_methods()}
-
-
-def _pf_epistemic(model: ForwardModel, options: dict[str, Any], rng: Any, ex: _Execution) -> dict[str, xr.Dataset]:
+def _pf_epistemic(model: ForwardModel, options: dict[str, Any], rng: Any, ex: _Execution) -> Produced:
     from . import reliability
 
     options = dict(options)
     ls = _limit_state(model, options.pop("limit_state", None))
     method_options = dict(options.pop("method_options", {}))
-    return {"pf_epistemic": reliability.pf_epistemic(ls, rng=rng, backend=ex.backend, method_options=method_options, **options)}
+    return Produced({"pf_epistemic": reliability.pf_epistemic(ls, rng=rng, backend=ex.backend, method_options=method_options, **options)})
 
 
-def _pf_epistemic_keys() -> set[str]:
-    from . import reliability
-
-    return _keyword_options(reliability.pf_epistemic, "rng", "samples", "backend") | {"limit_state"}
-
-
-def _sensitivity(model: ForwardModel, options: dict[str, Any], rng: Any, ex: _Execution) -> dict[str, xr.Dataset]:
+def _sensitivity(model: ForwardModel, options: dict[str, Any], rng: Any, ex: _Execution) -> Produced:
     from .sensitivity import compare
 
+    options = dict(options)
+    model = _only_outputs(model, options.pop("outputs", None), "sensitivity")
     ds = compare(model, rng=rng, backend=ex.backend, **options)
     if model.name.endswith("_pce"):
         ds.attrs["surrogate"] = model.description
-    return {"sensitivity": ds}
+    return Produced({"sensitivity": ds})
 
 
-def _sensitivity_keys() -> set[str]:
-    from .sensitivity import compare
-
-    return _keyword_options(compare, "rng", "backend") | {"methods"}
-
-
-def _surrogate(model: ForwardModel, options: dict[str, Any], rng: Any, ex: _Execution) -> dict[str, xr.Dataset | ForwardModel]:
-    """Fit a PCE; the following analyses of the study run on its ``.model`` (see ``run_study``)."""
+def _surrogate(model: ForwardModel, options: dict[str, Any], rng: Any, ex: _Execution) -> Produced:
+    """Fit a PCE; the following analyses of the study run on its ``.model``."""
     pce = _fit_pce(model, options, rng, ex)
     validation = pce.validation.copy()
     validation.attrs.update(
         description=f"{pce.model.description}; later analyses use it in place of the model",
         n_runs=pce.n_runs,
     )
-    return {"surrogate": validation, "pce_sobol": pce.sobol_indices(), "_model": pce.model}
-
-
-def _surrogate_keys() -> set[str]:
-    return _pce_keys()
+    return Produced({"surrogate": validation, "pce_sobol": pce.sobol_indices()}, model=pce.model)
 
 
 def _fit_pce(model: ForwardModel, options: dict[str, Any], rng: Any, ex: _Execution) -> PolynomialChaos:
@@ -408,18 +442,12 @@ def _fit_pce(model: ForwardModel, options: dict[str, Any], rng: Any, ex: _Execut
     return fit_pce(model, rng=rng, backend=ex.backend, **options)
 
 
-def _pce(model: ForwardModel, options: dict[str, Any], rng: Any, ex: _Execution) -> dict[str, xr.Dataset]:
+def _pce(model: ForwardModel, options: dict[str, Any], rng: Any, ex: _Execution) -> Produced:
     pce = _fit_pce(model, options, rng, ex)
-    return {"pce_sobol": pce.sobol_indices(), "pce_validation": pce.validation}
+    return Produced({"pce_sobol": pce.sobol_indices(), "pce_validation": pce.validation})
 
 
-def _pce_keys() -> set[str]:
-    from .pce import fit_pce
-
-    return _keyword_options(fit_pce, "rng", "samples", "backend")
-
-
-def _stage_surrogate(model: ForwardModel, options: dict[str, Any], rng: Any, ex: _Execution) -> dict[str, xr.Dataset | ForwardModel]:
+def _stage_surrogate(model: ForwardModel, options: dict[str, Any], rng: Any, ex: _Execution) -> Produced:
     """Replace one stage of a chain by a PCE fitted on what feeds it; report its held-out error and, with
     ``macro = {output, threshold, failure, quantiles, n}``, the macro estimate with the surrogate-error term.
     ``replace_model = true`` makes the following analyses run on the surrogate chain."""
@@ -437,52 +465,73 @@ def _stage_surrogate(model: ForwardModel, options: dict[str, Any], rng: Any, ex:
     if macro:
         _unknown("stage_surrogate macro", set(macro), {"output", "threshold", "failure", "quantiles", "n", "confidence"})
         out["macro_estimate"] = macro_estimate(chain_model, rng=macro_rng, backend=ex.backend, **macro)
-    if replace_model:
-        out["_model"] = chain_model
-    return out
+    return Produced(out, model=chain_model if replace_model else None)
 
 
-def _stage_surrogate_keys() -> set[str]:
-    from .chains.stage_surrogate import surrogate_stage
-
-    return _keyword_options(surrogate_stage, "rng", "backend") | {"stage", "macro", "replace_model", "degree", "max_degree", "q_norm"}
-
-
-def _scale_shares(model: ForwardModel, options: dict[str, Any], rng: Any, ex: _Execution) -> dict[str, xr.Dataset]:  # no backend argument (yet)
+def _scale_shares(model: ForwardModel, options: dict[str, Any], rng: Any, ex: _Execution) -> Produced:  # no backend argument (yet)
     from .chains.shares import scale_shares
 
-    return {"scale_shares": scale_shares(model, rng=rng, **options)}
+    return Produced({"scale_shares": scale_shares(model, rng=rng, **options)})
 
 
-def _scale_shares_keys() -> set[str]:
-    return {"method", "outputs", "n", "n_outer", "n_inner", "n_bootstrap", "confidence", "design", "max_degree"}
-
-
-def _pf_by_scale(model: ForwardModel, options: dict[str, Any], rng: Any, ex: _Execution) -> dict[str, xr.Dataset]:  # no backend argument (yet)
+def _pf_by_scale(model: ForwardModel, options: dict[str, Any], rng: Any, ex: _Execution) -> Produced:  # no backend argument (yet)
     from .chains.shares import pf_by_scale
 
     options = dict(options)
     ls = _limit_state(model, options.pop("limit_state", None))
     method_options = dict(options.pop("method_options", {}))
-    return {"pf_by_scale": pf_by_scale(ls, rng=rng, **options, **method_options)}
+    return Produced({"pf_by_scale": pf_by_scale(ls, rng=rng, **options, **method_options)})
 
 
-def _pf_by_scale_keys() -> set[str]:
-    return {"limit_state", "method", "n_outer", "confidence", "n_bootstrap", "method_options"}
+_PCE_KEYS = frozenset({"method", "n_runs", "design", "degree", "q_norm", "outputs", "max_degree", "target_loo",
+                       "max_runs", "batch", "n_holdout", "level", "rule", "sparse", "batch_size"})
 
-
-ANALYSES: dict[str, tuple[Callable[..., dict[str, Any]], Callable[[], set[str]]]] = {
-    "propagate": (_propagate, _propagate_keys),
-    "decompose": (_decompose, _decompose_keys),
-    "reliability": (_reliability, _reliability_keys),
-    "pf_epistemic": (_pf_epistemic, _pf_epistemic_keys),
-    "sensitivity": (_sensitivity, _sensitivity_keys),
-    "pce": (_pce, _pce_keys),
-    "surrogate": (_surrogate, _surrogate_keys),
-    "stage_surrogate": (_stage_surrogate, _stage_surrogate_keys),
-    "scale_shares": (_scale_shares, _scale_shares_keys),
-    "pf_by_scale": (_pf_by_scale, _pf_by_scale_keys),
+ANALYSES: dict[str, Analysis] = {
+    "propagate": Analysis(
+        _propagate, frozenset({"n", "design", "quantiles", "confidence", "batch_size", "outputs"}),
+        ("propagate",), "sampling propagation: statistics and quantiles of every output", cli="propagate"),
+    "decompose": Analysis(
+        _decompose, frozenset({"method", "groups", "n", "n_outer", "n_inner", "design", "confidence", "n_bootstrap",
+                               "outputs", "max_failed"}),
+        ("decompose",), "law-of-total-variance split: epistemic share, per group or scale"),
+    "reliability": Analysis(
+        _reliability, frozenset({"limit_state", "methods"}), ("reliability",),
+        "probability of failure by the named reliability methods (one table per method's options)"),
+    "pf_epistemic": Analysis(
+        _pf_epistemic, frozenset({"limit_state", "method", "n_outer", "design", "credible", "confidence", "method_options"}),
+        ("pf_epistemic",), "Pf under epistemic uncertainty: the distribution of Pf(E) and its credible interval"),
+    "sensitivity": Analysis(
+        _sensitivity, frozenset({"methods", "n", "groups", "confidence", "max_width", "outputs"}), ("sensitivity",),
+        "global sensitivity indices by several estimators, compared", cli="sensitivity"),
+    "pce": Analysis(_pce, _PCE_KEYS, ("pce_sobol", "pce_validation"), "polynomial chaos fit and its Sobol' indices"),
+    "surrogate": Analysis(
+        _surrogate, _PCE_KEYS, ("surrogate", "pce_sobol"),
+        "polynomial chaos fit that replaces the model for the following analyses"),
+    "stage_surrogate": Analysis(
+        _stage_surrogate, frozenset({"stage", "macro", "replace_model", "n_train", "n_test", "design", "method", "focus",
+                                     "degree", "max_degree", "q_norm"}),
+        ("stage_surrogate", "macro_estimate"), "surrogate of one chain stage, its held-out error and the macro estimate"),
+    "scale_shares": Analysis(
+        _scale_shares, frozenset({"method", "outputs", "n", "n_outer", "n_inner", "n_bootstrap", "confidence", "design",
+                                  "max_degree"}),
+        ("scale_shares",), "share of each output's variance explained by each scale of a chain"),
+    "pf_by_scale": Analysis(
+        _pf_by_scale, frozenset({"limit_state", "method", "n_outer", "confidence", "n_bootstrap", "method_options"}),
+        ("pf_by_scale",), "Pf conditional on each scale's epistemic inputs: which scale's knowledge moves Pf"),
 }
+"""Analysis kind -> :class:`Analysis`: the only list of what a study can run."""
+
+
+def analysis_keys(kind: str) -> frozenset[str]:
+    """The options a study may give to analysis ``kind`` (reliability: also its methods' names).
+
+    Examples
+    --------
+    >>> sorted(analysis_keys("propagate"))
+    ['batch_size', 'confidence', 'design', 'n', 'outputs', 'quantiles']
+    """
+    keys = ANALYSES[kind].keys
+    return keys | frozenset(reliability_methods()) if kind == "reliability" else keys
 
 
 def run_study(
@@ -508,7 +557,11 @@ def run_study(
     folder.mkdir(parents=True, exist_ok=True)
     written: list[str] = []
     _write_summary(folder, {"study": study.name, "source": study.source, "complete": False, "files": written})
-    streams = np.random.default_rng(study.seed).spawn(len(study.analyses))
+    # a run without a seed draws one and stores it, so that it can be replayed (summary.json, every .nc)
+    seed = study.seed if study.seed is not None else draw_seed()
+    if study.seed is None:
+        say(f"seed {seed} (drawn; give seed = {seed} in [study] to replay this run)")
+    streams = np.random.default_rng(seed).spawn(len(study.analyses))
     results: dict[str, xr.Dataset] = {}
     timings: dict[str, float] = {}
     start = time.perf_counter()
@@ -517,18 +570,26 @@ def run_study(
     if owned:
         backend = make_study_backend(study.execution)
     ex = _Execution(backend, study.execution.get("batch_size"))
+    # command models made without workdir= put their per-sample folders under the study's output
+    from .external.command import WORKDIR_ENV
+
+    previous_workdir = os.environ.get(WORKDIR_ENV)
+    os.environ[WORKDIR_ENV] = os.fspath((folder / "work").resolve())
     try:
         for k, (analysis, stream) in enumerate(zip(study.analyses, streams)):
-            run, _ = ANALYSES[analysis["kind"]]
+            record = ANALYSES[analysis["kind"]]
             say(f"[{k + 1}/{len(study.analyses)}] {analysis['label']} ...")
             t0 = time.perf_counter()
-            produced = run(model, analysis["options"], stream, ex)
-            model = produced.pop("_model", model)  # a surrogate replaces the model from here on
+            produced = record.run(model, analysis["options"], stream, ex)
+            model = produced.model or model  # a surrogate replaces the model from here on
             timings[analysis["label"]] = time.perf_counter() - t0
-            for name, ds in produced.items():
+            for name, ds in produced.results.items():
                 key = name if name not in results else f"{name}_{k}"
                 ds.attrs["study"] = study.name
+                ds.attrs["study_seed"] = seed
                 ds.attrs["analysis"] = analysis["kind"]
+                ds.attrs["result"] = _result_kind(name, record)
+                ds.attrs.setdefault("label", analysis["label"])
                 results[key] = ds
                 save(ds, folder / f"{key}.nc")
                 written.append(f"{key}.nc")
@@ -536,14 +597,21 @@ def run_study(
             _write_summary(folder, {"study": study.name, "source": study.source, "complete": False, "files": written})
             say(f"      done in {timings[analysis['label']]:.1f} s")
     finally:
+        if previous_workdir is None:
+            os.environ.pop(WORKDIR_ENV, None)
+        else:
+            os.environ[WORKDIR_ENV] = previous_workdir
         if owned:
             getattr(backend, "close", lambda: None)()
-    from .report.headline import headline
+    from .report.headline import headline, plain_summary
 
+    block = headline(results)
     summary = {
+        "summary": plain_summary(block),  # first: what a reader of summary.json needs before any number
         "study": study.name,
         "source": study.source,
-        "seed": study.seed,
+        "seed": seed,
+        "seed_drawn": study.seed is None,
         "quick": study.quick,
         "execution": {**study.execution, "backend": type(backend).__name__},
         "model": study.model.name,
@@ -552,7 +620,7 @@ def run_study(
         "model_runs": {name: int(ds.attrs.get("n_runs", 0)) for name, ds in results.items()},
         "complete": True,
         "files": sorted(f"{name}.nc" for name in results),
-        "results": headline(results),
+        "results": block,
     }
     _write_summary(folder, summary)
     from .report.study import study_report
@@ -560,6 +628,25 @@ def run_study(
     study_report(study, results, folder / "report.html", summary)
     say(f"report: {folder / 'report.html'}")
     return results
+
+
+def draw_seed() -> int:
+    """A fresh integer seed (from the operating system's entropy), for runs that were given none.
+
+    Examples
+    --------
+    >>> 0 <= draw_seed() < 2**32
+    True
+    """
+    return int(np.random.SeedSequence().entropy % 2**32)  # type: ignore[operator]
+
+
+def _result_kind(name: str, record: Analysis) -> str:
+    """Which of ``record.produces`` the result ``name`` is (reliability_form -> reliability)."""
+    for kind in sorted(record.produces, key=len, reverse=True):
+        if name == kind or name.startswith(kind + "_"):
+            return kind
+    return name
 
 
 def _write_summary(folder: Path, summary: Mapping[str, Any]) -> None:

@@ -1,10 +1,15 @@
 """External-command models: input files from templates, a command per sample, outputs parsed back.
 
 Each sample runs in its own work directory: the templates are filled with the sample's input values,
-the command runs there (with a timeout and an environment), and a parser reads the outputs from its
-standard output or from files it wrote. A point that times out, exits non-zero or cannot be parsed is
-recorded as failed — with its exit code, the tail of its stderr and the kept work directory — and the
-other points are kept.
+support files are copied or linked in, the command runs there (with a timeout and an environment), and
+a parser reads the outputs from its standard output or from files it wrote. A point that times out,
+exits non-zero or cannot be parsed is recorded as failed — with its exit code, the tail of its stderr
+and the kept work directory — and the other points are kept; a wrapper whose whole first batch fails
+stops at once with the first failure (:class:`FirstBatchFailed`) instead of running the whole budget.
+
+Relative paths (the command's script, ``copy_files``, ``link_files``) are resolved when the model is
+made: against ``base`` if given, else the folder of the Python file that calls :func:`command_model`,
+else the current folder — never against the sample's work directory, where the command runs.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import re
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -25,20 +31,42 @@ from typing import Literal
 
 import numpy as np
 
+from ..execution.failures import SampleFailures
 from ..inputs import Input, InputSet
 from ..model import ForwardModel, Output
 from ._points import check_concurrency, check_timeout, run_points
 
-__all__ = ["CommandFailed", "Parser", "command_model", "csv_file", "json_file", "regex"]
+__all__ = ["WORKDIR_ENV", "CommandFailed", "FirstBatchFailed", "Parser", "command_model", "csv_file", "json_file",
+           "regex"]
 
 Parser = Callable[[Path, str], Mapping[str, float]]
 """``parser(work_directory, stdout) -> {output: value}``."""
 
 KEEP = ("failed", "all", "none")
 
+WORKDIR_ENV = "UQBRIDGE_WORKDIR"
+"""Environment variable naming the root of the work directories of models made without ``workdir=``
+(a study run sets it to ``<output>/<study>/work``); unset: the system's temporary folder."""
+
+MAX_KEPT = 20  # failed work directories kept per model and process; beyond, they are removed (retention)
+
 
 class CommandFailed(RuntimeError):
     """The command of one sample timed out or exited with a non-zero code."""
+
+
+class FirstBatchFailed(BaseException):
+    """Every point of a command model's first batch failed: the wrapper itself is broken (a wrong path,
+    a missing support file), so the run stops with the first failure instead of running its budget.
+
+    A ``BaseException`` so that the per-point failure handling (which records an ``Exception`` and goes
+    on) lets it through.
+    """
+
+
+# (model name, command) of the command models that already ran a batch in this process
+_STARTED: set[tuple[str, tuple[str, ...]]] = set()
+_KEPT: dict[tuple[str, tuple[str, ...]], int] = {}
 
 
 @dataclass(frozen=True)
@@ -152,18 +180,42 @@ class _CommandCall:
     env: tuple[tuple[str, str], ...] | None
     max_concurrency: int
     shell: bool = field(default=False)
+    copy_files: tuple[str, ...] = ()
+    link_files: tuple[str, ...] = ()
+    fail_fast: bool = True
 
     def __call__(self, **values: np.ndarray) -> dict[str, np.ndarray]:
-        return run_points(self._point, values, self.outputs, max_concurrency=self.max_concurrency)
+        key = (self.name, self.command)
+        first = key not in _STARTED
+        try:
+            return run_points(self._point, values, self.outputs, max_concurrency=self.max_concurrency)
+        except SampleFailures as err:
+            n = err.failed.size
+            if first and self.fail_fast and n >= 2 and err.failed.all():
+                raise FirstBatchFailed(
+                    f"command model {self.name!r}: all {n} points of its first batch failed, so the run stops "
+                    f"here instead of running its whole budget; first failure: {err.messages[0]}"
+                ) from None
+            raise
+        finally:
+            _STARTED.add(key)
 
     def _point(self, index: int, values: dict[str, float]) -> Mapping[str, float]:
         text = {k: format(v, ".17g") for k, v in values.items()}
-        base = self.workdir
+        base = self.workdir if self.workdir is not None else os.environ.get(WORKDIR_ENV) or None
         if base is not None:
             os.makedirs(base, exist_ok=True)
         folder = Path(tempfile.mkdtemp(prefix=f"{self.name}-{index:06d}-", dir=base))
         ok = False
         try:
+            for source in self.copy_files:
+                target = folder / Path(source).name
+                if os.path.isdir(source):
+                    shutil.copytree(source, target)
+                else:
+                    shutil.copy2(source, target)
+            for source in self.link_files:
+                (folder / Path(source).name).symlink_to(source)
             for filename, template in self.files:
                 (folder / filename).write_text(Template(template).substitute(text))
             argv = [Template(a).substitute(text) for a in self.command]
@@ -175,6 +227,11 @@ class _CommandCall:
             if self.keep == "none":
                 raise
             what = str(err) if isinstance(err, CommandFailed) else f"{type(err).__name__}: {err}"
+            key = (self.name, self.command)
+            _KEPT[key] = _KEPT.get(key, 0) + 1
+            if self.keep == "failed" and _KEPT[key] > MAX_KEPT:  # retention: the first failures tell the story
+                shutil.rmtree(folder, ignore_errors=True)
+                raise CommandFailed(f"{what} [work directory removed: {MAX_KEPT} failed ones already kept]") from None
             raise CommandFailed(f"{what} [work directory kept: {folder}]") from None
         finally:
             if self.keep == "none" or (ok and self.keep == "failed"):
@@ -229,6 +286,10 @@ def command_model(
     max_concurrency: int = 1,
     shell: bool = False,
     description: str = "",
+    copy_files: Iterable[str | os.PathLike[str]] = (),
+    link_files: Iterable[str | os.PathLike[str]] = (),
+    base: str | os.PathLike[str] | None = None,
+    fail_fast: bool = True,
 ) -> ForwardModel:
     """A ForwardModel that runs an external program once per sample.
 
@@ -247,9 +308,11 @@ def command_model(
         Input files written into the work directory; ``$name`` / ``${name}`` are replaced by the
         sample's input values (17 significant digits). ``$$`` is a literal ``$``.
     workdir : path, optional
-        Where the per-sample directories are made (default: the system's temporary folder).
+        Where the per-sample directories are made (default: ``$UQBRIDGE_WORKDIR``, which a study run
+        sets to ``<output>/<study>/work``, else the system's temporary folder).
     keep : {"failed", "all", "none"}
-        Which work directories to keep; ``stdout.txt`` and ``stderr.txt`` are saved in each.
+        Which work directories to keep; ``stdout.txt`` and ``stderr.txt`` are saved in each. With
+        ``"failed"``, at most 20 failed ones per model and process are kept (the others are removed).
     timeout : float or None
         Seconds per sample; the process group is killed and the point recorded as failed.
     env : mapping, optional
@@ -259,6 +322,17 @@ def command_model(
     shell : bool
         Run the command through the shell (only for commands you wrote yourself).
     description : str
+    copy_files, link_files : paths, optional
+        Support files or folders (a mesh, a material card) copied, or symbolically linked, into every
+        sample's work directory under their own names. They must exist when the model is made.
+    base : path, optional
+        Folder that relative paths in ``command``, ``copy_files`` and ``link_files`` are relative to
+        (default: the folder of the calling Python file, else the current folder). A command argument
+        is made absolute when it names an existing file there; a bare program name (``python``) is
+        looked up on ``PATH`` as usual.
+    fail_fast : bool
+        Stop with :class:`FirstBatchFailed` (and the first failure's message) when every point of the
+        first batch of two or more points fails, instead of running the whole budget.
 
     Examples
     --------
@@ -276,6 +350,11 @@ def command_model(
                  [command] if isinstance(command, str) else command)
     if not argv or not all(isinstance(a, str) for a in argv):
         raise TypeError(f"command must be a non-empty sequence of strings, got {command!r}")
+    roots = _roots(base)
+    if not shell:
+        argv = tuple(_absolute_if_file(a, roots) for a in argv)
+    copied = tuple(_support_file(f, roots, "copy_files") for f in copy_files)
+    linked = tuple(_support_file(f, roots, "link_files") for f in link_files)
     if keep not in KEEP:
         raise ValueError(f"keep must be one of {KEEP}, got {keep!r}")
     if not callable(parse):
@@ -289,8 +368,47 @@ def command_model(
         workdir=None if workdir is None else os.fspath(workdir), keep=keep,
         timeout=check_timeout(timeout), env=None if env is None else tuple(dict(env).items()),
         max_concurrency=check_concurrency(max_concurrency), shell=bool(shell),
+        copy_files=copied, link_files=linked, fail_fast=bool(fail_fast),
     )
     return ForwardModel(name, call, inputs, outputs, description or f"external command: {' '.join(argv)}")
+
+
+def _roots(base: str | os.PathLike[str] | None) -> tuple[Path, ...]:
+    """Folders that relative paths are resolved against: ``base``, else the caller's file's folder and
+    the current folder."""
+    if base is not None:
+        return (Path(base).resolve(),)
+    roots = []
+    frame = sys._getframe(2)  # the caller of command_model
+    caller = frame.f_globals.get("__file__")
+    if caller and Path(caller).is_file():
+        roots.append(Path(caller).resolve().parent)
+    roots.append(Path.cwd())
+    return tuple(dict.fromkeys(roots))
+
+
+def _absolute_if_file(arg: str, roots: Sequence[Path]) -> str:
+    """``arg`` made absolute when it is a relative path of an existing file under one of ``roots``."""
+    if "$" in arg or os.path.isabs(arg) or arg.startswith("-"):
+        return arg
+    for root in roots:
+        candidate = root / arg
+        if candidate.is_file():
+            return os.fspath(candidate)
+    return arg
+
+
+def _support_file(path: str | os.PathLike[str], roots: Sequence[Path], what: str) -> str:
+    if os.path.isabs(path):
+        if not os.path.exists(path):
+            raise FileNotFoundError(f"{what}: {os.fspath(path)!r} does not exist")
+        return os.fspath(path)
+    for root in roots:
+        candidate = root / path
+        if candidate.exists():
+            return os.fspath(candidate)
+    raise FileNotFoundError(f"{what}: {os.fspath(path)!r} not found relative to {[os.fspath(r) for r in roots]}; "
+                            "give an absolute path or base=")
 
 
 def _check_placeholders(model: str, where: str, template: str, names: Sequence[str]) -> None:

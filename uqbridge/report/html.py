@@ -38,6 +38,10 @@ section.key-results { background: #eef3fb; border: 2px solid #4C72B0; border-rad
                       margin: 1em 0 1.5em; }
 section.key-results h2 { margin-top: .2em; border: none; }
 section.key-results table { background: #fff; }
+section.summary { font-size: 1.08em; background: #f6f8fb; border-left: 5px solid #4C72B0; padding: .5em 1em;
+                  margin: 1em 0; }
+section.warnings { font-size: .9em; }
+section.warnings li { margin: .15em 0; }
 dl.provenance { display: grid; grid-template-columns: max-content auto; gap: .1em 1em; font-size: .85em; }
 dl.provenance dt { font-weight: 600; }
 dl.provenance dd { margin: 0; word-break: break-all; }
@@ -104,6 +108,7 @@ class HtmlReport:
         self.title = title
         self._blocks: list[str] = []
         self._key: str = ""
+        self._summary: str = ""
 
     def __repr__(self) -> str:
         return f"HtmlReport({self.title!r}, {len(self._blocks)} blocks)"
@@ -117,11 +122,25 @@ class HtmlReport:
         self._blocks.append(f'<h{level} id="{html.escape(anchor)}">{html.escape(text)}</h{level}>')
         return self
 
-    def key_results(self, rows: pd.DataFrame, *, caption: str = "", notes: Iterable[str] = ()) -> HtmlReport:
-        """Set the key-results box: always rendered first, right under the title.
+    def summary(self, text: str) -> HtmlReport:
+        """Set the plain-language summary: rendered first, right under the title (before the key results).
+
+        Examples
+        --------
+        >>> r = HtmlReport("Demo").key_results(pd.DataFrame({"value": ["1"]}, index=["x"])).summary("In short: 1.")
+        >>> html_text = r.render(); html_text.index('<section class="summary"') < html_text.index('<section class="key-results"')
+        True
+        """
+        self._summary = f'<section class="summary" id="summary"><p>{html.escape(text)}</p></section>'
+        return self
+
+    def key_results(self, rows: pd.DataFrame, *, caption: str = "", notes: Iterable[str] = (),
+                    warnings: Iterable[str] = ()) -> HtmlReport:
+        """Set the key-results box: rendered right under the title (and the summary, if any).
 
         ``rows`` is a table of headline numbers (e.g. Pf with its interval per method, the epistemic
-        share, top indices); ``notes`` are short warnings shown under it.
+        share, top indices); ``notes`` are short remarks on how to read it (inside the box);
+        ``warnings`` are listed under the box, never inside it (one line per kind of warning).
 
         Examples
         --------
@@ -134,6 +153,10 @@ class HtmlReport:
         for note in notes:
             inner.paragraph(note, note=True)
         self._key = '<section class="key-results"><h2 id="key-results">Key results</h2>' + "".join(inner._blocks) + "</section>"
+        items = "".join(f"<li>{html.escape(w)}</li>" for w in warnings)
+        if items:
+            self._key += ('<section class="warnings"><h3 id="warnings">Warnings</h3>'
+                          f'<ul class="note">{items}</ul></section>')
         return self
 
     def paragraph(self, text: str, *, note: bool = False) -> HtmlReport:
@@ -198,7 +221,7 @@ class HtmlReport:
     def render(self) -> str:
         """The complete HTML document as a string."""
         stamp = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
-        body = "\n".join([self._key, *self._blocks] if self._key else self._blocks)
+        body = "\n".join(b for b in (self._summary, self._key, *self._blocks) if b)
         return (
             "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
             f"<title>{html.escape(self.title)}</title>\n<style>{_STYLE}</style>\n</head>\n<body>\n"

@@ -7,6 +7,7 @@ Morris μ*–σ, convergence of Sobol' indices; then the inputs in their own uni
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -21,13 +22,14 @@ from ..plots import sensitivity as plots
 from ..registry import get_model
 from ..results import save
 from ..sensitivity import compare
+from ..sensitivity.registry import ESTIMATORS
 from ..variance import decompose
 from .html import HtmlReport
 from .tables import format_interval, inputs_table
 
 __all__ = ["DEFAULT_METHODS", "build_report", "comparison_table", "key_results", "sensitivity_report"]
 
-DEFAULT_METHODS = ("sobol", "morris", "fast", "rbd_fast", "delta", "pawn", "shapley", "pce")
+DEFAULT_METHODS = tuple(ESTIMATORS)  # the registry is the only list
 
 _MEASURES = {
     "first": "first-order index",
@@ -74,21 +76,24 @@ def comparison_table(ds: xr.Dataset, output: str) -> pd.DataFrame:
     return pd.DataFrame(rows, index=index, columns=[str(i) for i in sel["input"].values])
 
 
-def _available(methods: Sequence[str]) -> list[str]:
-    out = list(methods)
-    if "pce" in out:
-        try:
-            import uqbridge.pce  # noqa: F401
-        except ImportError:  # pragma: no cover - the PCE package ships with uqbridge
-            out.remove("pce")
-    return out
+def _available(methods: Sequence[str] | None) -> list[str]:
+    """The estimators to run: all registered ones whose extra is installed (``None``), or exactly those
+    asked for (a missing extra is then an ImportError naming its ``pip install`` line)."""
+    from .._optional import require
+
+    if methods is None:
+        return [m for m in DEFAULT_METHODS if m != "pce" or importlib.util.find_spec("chaospy") is not None]
+    methods = list(methods)
+    if "pce" in methods:
+        require("the pce estimator", "pce", "chaospy", "sklearn")
+    return methods
 
 
 def sensitivity_report(
     model: ForwardModel | str,
     *,
     n: int = 2048,
-    methods: Sequence[str] = DEFAULT_METHODS,
+    methods: Sequence[str] | None = None,
     groups: str | Mapping[str, Sequence[str]] | None = None,
     split: bool = True,
     rng: Any = None,
@@ -106,8 +111,8 @@ def sensitivity_report(
     n : int
         Model runs per estimator, an upper limit (what it buys per estimator: see
         :func:`uqbridge.sensitivity.compare`; the runs made are in ``attrs["n_runs_<estimator>"]``).
-    methods : sequence of str
-        Estimators to run and compare; Sobol' gives the bars and convergence, Morris the μ*–σ plot.
+    methods : sequence of str, optional
+        Estimators to run and compare (default: every registered one whose extra is installed); Sobol' gives the bars and convergence, Morris the μ*–σ plot.
     groups : "kind", None or mapping
         Grouped Sobol'/PCE indices (default none: they share the Sobol' budget).
     split : bool
@@ -172,10 +177,31 @@ def _with_split(model: ForwardModel, ds: xr.Dataset, n: int, rng: Any, backend: 
     return out
 
 
-def _interval(sel: xr.Dataset, name: str) -> str:
+def _interval(sel: xr.Dataset, name: str, max_width: float | None = None) -> str:
     bounded = f"{name}_low" in sel and np.isfinite(float(sel[f"{name}_low"]))
     low, high = (float(sel[f"{name}_low"]), float(sel[f"{name}_high"])) if bounded else (None, None)
-    return format_interval(float(sel[name]), low, high, ".3f")
+    text = format_interval(float(sel[name]), low, high, ".3f")
+    if max_width is not None:
+        text += _unchecked(float(sel[name]), low, high, max_width)
+    return text
+
+
+def _unchecked(value: float, low: float | None, high: float | None, max_width: float) -> str:
+    """' (not conclusive: ...)' for an index whose interval fails the width or range check, else ''.
+
+    Examples
+    --------
+    >>> _unchecked(0.56, 0.289, 0.833, 0.3)
+    ' (not conclusive: interval wider than 0.3)'
+    >>> _unchecked(-0.12, -0.13, -0.11, 0.3)
+    ' (not conclusive: outside [0, 1])'
+    """
+    problems = []
+    if low is not None and high is not None and high - low > max_width:
+        problems.append(f"interval wider than {max_width:g}")
+    if not -0.05 <= value <= 1.05:  # a small overshoot is estimator noise around 0 or 1
+        problems.append("outside [0, 1]")
+    return f" (not conclusive: {', '.join(problems)})" if problems else ""
 
 
 def key_results(ds: xr.Dataset, *, top: int = 3) -> pd.DataFrame:
@@ -190,6 +216,7 @@ def key_results(ds: xr.Dataset, *, top: int = 3) -> pd.DataFrame:
     [('y', 'top inputs (total index, sobol)')]
     """
     rows: dict[tuple[str, str], str] = {}
+    max_width = float(ds.attrs.get("max_width", 0.3))
     estimators = [str(m) for m in ds["estimator"].values] if "estimator" in ds.dims else []
     for output in [str(o) for o in ds["output"].values]:
         sel = ds.sel(output=output)
@@ -202,8 +229,9 @@ def key_results(ds: xr.Dataset, *, top: int = 3) -> pd.DataFrame:
                 names = [str(s["input"].values[k]) for k in order]
                 label = {"total": "total index", "first": "first-order index", "shapley": "Shapley effect",
                          "mu_star": "Morris mu*"}[measure]
+                check = max_width if measure != "mu_star" else None  # Morris mu* is not a share of variance
                 rows[(output, f"top inputs ({label}, {chosen})")] = "; ".join(
-                    f"{name} {_interval(s.sel(input=name), measure)}" for name in names)
+                    f"{name} {_interval(s.sel(input=name), measure, check)}" for name in names)
                 break
         if "epistemic_share" in sel:
             rows[(output, "epistemic share (law of total variance)")] = _interval(sel, "epistemic_share")
@@ -218,9 +246,11 @@ def build_report(model: ForwardModel, ds: xr.Dataset, *, title: str | None = Non
     runs = ", ".join(f"{m}: {ds.attrs.get(f'n_runs_{m}', '?')}" for m in methods)
     if "n_runs_split" in ds.attrs:
         runs += f", variance split: {ds.attrs['n_runs_split']}"
+    from .headline import grouped_warnings
+
     notes = [w for w in str(ds.attrs.get("warnings", "")).split("\n") if w]
     r.key_results(key_results(ds), caption=f"Intervals at {ds.attrs.get('confidence', 0.95):.0%}. Model runs: {runs}.",
-                  notes=notes)
+                  warnings=grouped_warnings({"sensitivity": {"analysis": "sensitivity", "warnings": notes}}))
     base = f" Sobol' base size N = {ds.attrs['n_base_sobol']}." if "n_base_sobol" in ds.attrs else ""
     r.paragraph(f"{model.description or model.name}. Estimators: {', '.join(methods)}. Model runs per estimator: {runs}.{base} "
                 f"Seed: {ds.attrs.get('seed', 'none')}.")
