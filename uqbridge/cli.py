@@ -410,6 +410,15 @@ def _configure_serve(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-workers", type=_positive, default=1,
                    help="points evaluated at the same time (default 1)")
     p.add_argument("--name", default="forward", help="the model's name on the server (default: forward)")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to listen on (default 127.0.0.1, this machine only; 0.0.0.0 = every interface)")
+    p.add_argument("--token", default=None,
+                   help="bearer token every request must carry (default: $UQBRIDGE_SERVE_TOKEN; the variable "
+                        "keeps it out of the process list)")
+    p.add_argument("--max-body", type=_positive, default=1 << 20, metavar="BYTES",
+                   help="largest request body accepted (default 1 MiB)")
+    p.add_argument("--request-timeout", type=float, default=600.0, metavar="SECONDS",
+                   help="seconds one request may take before the caller gets HTTP 504 (default 600)")
 
 
 def _port(text: str) -> int:
@@ -428,20 +437,22 @@ def _run_serve(args: argparse.Namespace) -> int:
     model = _model_from_args(args)
     fixed = [name for name, _ in (args.set or [])]
     served = without_inputs(model, fixed) if fixed else model
-    print(serve_layout(served, port=args.port, name=args.name, fixed={n: model.inputs[n].distribution.mean for n in fixed}),
-          flush=True)
-    serve(served, port=args.port, name=args.name, max_workers=args.max_workers)
+    print(serve_layout(served, port=args.port, name=args.name, host=args.host,
+                       fixed={n: model.inputs[n].distribution.mean for n in fixed}), flush=True)
+    serve(served, port=args.port, name=args.name, max_workers=args.max_workers, host=args.host, token=args.token,
+          max_body=args.max_body, request_timeout=args.request_timeout,
+          announce=lambda line: print(line, flush=True))
     return 0
 
 
-def serve_layout(model: Any, *, port: int, name: str = "forward", fixed: Any = None) -> str:
+def serve_layout(model: Any, *, port: int, name: str = "forward", fixed: Any = None, host: str = "127.0.0.1") -> str:
     """What a UM-Bridge client must send and gets back: one input and one output vector, in order.
 
     Examples
     --------
     >>> from uqbridge.registry import get_model
     >>> print(serve_layout(get_model("ishigami"), port=4242))  # doctest: +ELLIPSIS
-    serving ishigami (Ishigami test function ...) over UM-Bridge at http://localhost:4242 as model 'forward'
+    serving ishigami (Ishigami test function ...) over UM-Bridge at http://127.0.0.1:4242 as model 'forward'
     input vector 0 (3 values): x1, x2, x3
     output vector 0 (1 value): y
     gradient: yes
@@ -450,8 +461,9 @@ def serve_layout(model: Any, *, port: int, name: str = "forward", fixed: Any = N
     def vector(names: Sequence[str]) -> str:
         return f"({len(names)} value{'s' if len(names) != 1 else ''}): {', '.join(names)}"
 
+    shown = f"[{host}]" if ":" in host else host
     lines = [
-        f"serving {model.name} ({model.description}) over UM-Bridge at http://localhost:{port} as model {name!r}",
+        f"serving {model.name} ({model.description}) over UM-Bridge at http://{shown}:{port} as model {name!r}",
         f"input vector 0 {vector(model.inputs.names)}",
         f"output vector 0 {vector(model.output_names)}",
     ]

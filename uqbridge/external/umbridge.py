@@ -9,6 +9,8 @@ Protocol 1.0 evaluates one point per request, so a batch is sent as concurrent r
 
 from __future__ import annotations
 
+import asyncio
+import os
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -16,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from ..checks import positive_int
 from ..inputs import Input, InputSet
 from ..model import ForwardModel, Output
 from ._points import check_concurrency, check_timeout, run_points
@@ -325,15 +328,76 @@ def _compiled_vjp(model: ForwardModel) -> Any:
     return pytensor.function([x, sens], pt.grad(pt.dot(sens, y), x), mode="FAST_COMPILE")
 
 
-def serve(model: ForwardModel, *, port: int = 4242, name: str = "forward", max_workers: int = 1) -> None:
+LOOPBACK = ("127.0.0.1", "::1", "localhost")
+TOKEN_VARIABLE = "UQBRIDGE_SERVE_TOKEN"
+
+
+def serve(
+    model: ForwardModel,
+    *,
+    port: int = 4242,
+    name: str = "forward",
+    max_workers: int = 1,
+    host: str = "127.0.0.1",
+    token: str | None = None,
+    max_body: int = 1 << 20,
+    request_timeout: float | None = 600.0,
+    announce: Any = print,
+) -> None:
     """Serve ``model`` over UM-Bridge until interrupted (blocks), so other UQ tools can call it.
 
     The layout is one input vector ``model.inputs.names`` and one output vector
     ``model.output_names``; a multiscale chain is served like any model, its intermediate outputs
     included.
-    """
-    import umbridge
 
-    if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
-        raise ValueError(f"port must be an integer in 1..65535, got {port!r}")
-    umbridge.serve_models([served_model(model, name=name)], port=port, max_workers=check_concurrency(max_workers))
+    Parameters
+    ----------
+    host : str
+        Address to listen on; the default is loopback only. Any other address (``0.0.0.0`` for every
+        interface) lets other machines make this one compute: ``announce`` gets a warning line.
+    token : str, optional
+        Bearer token every request must carry (``Authorization: Bearer TOKEN``), compared in constant
+        time; default: the environment variable ``UQBRIDGE_SERVE_TOKEN`` if set, else none.
+    max_body : int
+        Largest request body in bytes; a longer one is refused (HTTP 413) from its headers, unread.
+    request_timeout : float or None
+        Seconds a request may take; after it the caller gets HTTP 504 (the evaluation thread finishes
+        on its own: Python threads cannot be killed).
+    announce : callable
+        Called with each line about the bound sockets (default ``print``).
+    """
+    from aiohttp import web
+
+    from ._server import ServeLimits, make_app
+
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port < 65536:
+        raise ValueError(f"port must be an integer in 1..65535 (0: any free port), got {port!r}")
+    if not isinstance(host, str) or not host:
+        raise ValueError(f"host must be an address such as '127.0.0.1', got {host!r}")
+    token = token if token is not None else os.environ.get(TOKEN_VARIABLE) or None
+    if token is not None and (not isinstance(token, str) or len(token) < 8):
+        raise ValueError("token must be a string of at least 8 characters (e.g. from `openssl rand -hex 16`)")
+    limits = ServeLimits(max_body=positive_int(max_body, "max_body"),
+                         request_timeout=check_timeout(request_timeout, "request_timeout"))
+    app = make_app(served_model(model, name=name), token=token, limits=limits, max_workers=check_concurrency(max_workers))
+
+    async def main() -> None:
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, host=host, port=port)
+        await site.start()
+        bound = [s.getsockname() for s in (site._server.sockets if site._server else [])]  # type: ignore[union-attr]
+        addresses = ", ".join(f"http://[{a[0]}]:{a[1]}" if ":" in a[0] else f"http://{a[0]}:{a[1]}" for a in bound)
+        announce(f"listening on {addresses}" + (" (bearer token required)" if token else " (no token)"))
+        if host not in LOOPBACK:
+            announce(f"WARNING: listening on {host}, not loopback only: anyone who can reach this address can make "
+                     "this machine compute" + ("" if token else "; set --token or UQBRIDGE_SERVE_TOKEN"))
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await runner.cleanup()
+
+    try:
+        asyncio.run(main())
+    except KeyboardInterrupt:
+        pass
