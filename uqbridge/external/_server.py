@@ -95,7 +95,7 @@ def make_app(model: Any, *, token: str | None = None, limits: ServeLimits = Serv
     >>> from uqbridge import get_model
     >>> from uqbridge.external import served_model
     >>> app = make_app(served_model(get_model("ishigami")), token="s3cret")
-    >>> sorted(r.resource.canonical for r in app.router.routes())
+    >>> sorted({r.resource.canonical for r in app.router.routes()})
     ['/Evaluate', '/Gradient', '/Info', '/InputSizes', '/ModelInfo', '/OutputSizes']
     """
     from aiohttp import web
