@@ -389,13 +389,17 @@ def _configure_resume(p: argparse.ArgumentParser) -> None:
                         "Unpickling RUNS CODE: use it only for a store you created yourself")
     p.add_argument("--rerun-failed", action="store_true",
                    help="also evaluate the failed points of finished batches again (e.g. after a server outage)")
+    p.add_argument("--force", action="store_true",
+                   help="resume although the model's function differs from the one that started the campaign "
+                        "(only when the change cannot alter the results)")
 
 
 def _run_resume(args: argparse.Namespace) -> int:
     from .execution.campaign import format_summary, resume_campaign
 
     with _backend(args) as backend:
-        ds = resume_campaign(args.store, backend=backend, trust=args.trust_store, rerun_failed=args.rerun_failed)
+        ds = resume_campaign(args.store, backend=backend, trust=args.trust_store, rerun_failed=args.rerun_failed,
+                             force=args.force)
     print(format_summary(ds))
     _refuse_all_failed(ds)
     return 0
