@@ -143,11 +143,17 @@ def _configure_propagate(p: argparse.ArgumentParser) -> None:
 
 
 def _run_propagate(args: argparse.Namespace) -> int:
+    from .checks import refuse_beyond_memory
     from .propagate import propagate
     from .results import save
 
     check_output_path(args.out, "--out")
     model = _model_from_args(args)
+    refuse_beyond_memory(
+        args.n, len(model.inputs.names) + len(model.output_names), "propagate",
+        f"use a smaller -n, or a durable campaign that keeps batches on disk (`uqbridge campaign {args.model} "
+        f"-n {args.n} --store DIR`)",
+    )
     with _backend(args) as backend:
         ds = propagate(model, args.n, design=args.design, rng=args.seed, backend=backend, batch_size=args.batch_size)
     print(summary_table(ds))
@@ -637,7 +643,7 @@ def error_line(err: BaseException) -> str:
             # libnetcdf reports a full disk as "Permission denied"
             text = f"no space left on the device holding {err.filename!r} ({text}); free some space and retry"
     elif isinstance(err, MemoryError):
-        text = f"not enough memory ({err or 'MemoryError'}); use a smaller -n or --batch-size"
+        text = str(err) if str(err) else "not enough memory; use a smaller -n or --batch-size"
     elif isinstance(err, (ValueError, TypeError, FileNotFoundError, FileExistsError, RuntimeError)):
         text = str(err)
     else:
