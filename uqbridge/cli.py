@@ -233,8 +233,16 @@ def _run_run(args: argparse.Namespace) -> int:
         study = replace(study, execution=check_execution({**study.execution, **given}, "command line"))
     where = ", ".join(f"{k} {v}" for k, v in study.execution.items()) or "in this process"
     print(f"study {study.name}: model {study.model.name}, {len(study.analyses)} analyses ({where}) -> {study.folder}/")
-    run_study(study)
+    if study.execution.get("address"):
+        # a Dask client unpickles what the cluster sends back: naming a scheduler is not pure data
+        print(f"uqbridge run: warning: this study connects to the Dask scheduler at {study.execution['address']!r}; "
+              "the client unpickles what that cluster returns, so run it only if you trust the cluster",
+              file=sys.stderr, flush=True)
+    results = run_study(study)
     print(f"wrote {study.folder}/")
+    for ds in results.values():
+        if "status" in ds and "message" in ds:
+            _refuse_all_failed(ds)
     return 0
 
 

@@ -36,6 +36,7 @@ __all__ = ["ANALYSES", "Study", "check_execution", "load_study", "run_study"]
 _STUDY_KEYS = {"name", "title", "description", "seed", "output"}
 _MODEL_KEYS = {"name", "options", "inputs"}
 _TOP_KEYS = {"study", "model", "analyses", "execution"}
+MAX_WORKERS_PER_CORE = 4  # local worker processes per core: beyond this a study only thrashes
 _EXECUTION_KEYS = {"backend", "workers", "address", "timeout", "batch_size"}
 
 
@@ -97,6 +98,8 @@ def load_study(path: str | os.PathLike[str], *, quick: bool = False) -> Study:
         spec = tomllib.loads(path.read_text())
     except tomllib.TOMLDecodeError as err:
         raise StudyError(f"{path}: not valid TOML ({err})") from None
+    except RecursionError:
+        raise StudyError(f"{path}: arrays or tables nest too deeply to read; a study file needs a few levels") from None
     except UnicodeDecodeError:
         raise StudyError(f"{path}: not a text (TOML) file") from None
     where = str(path)
@@ -120,7 +123,7 @@ def load_study(path: str | os.PathLike[str], *, quick: bool = False) -> Study:
         raise StudyError(f"{where} [model]: 'name' (a registered model, see `uqbridge models`) is required")
     _table(model_spec.get("options", {}), f"{where} [model] options", "write e.g. options = { a = 7.0 }")
     _table(model_spec.get("inputs", {}), f"{where} [model] inputs",
-           "write e.g. inputs = { x3 = 0.0 } or [model.inputs] x3 = { kind = \"Normal\", mu = 0, sigma = 1 }")
+           "write e.g. inputs = { x3 = 0.0 } or [model.inputs] x3 = { type = \"Normal\", mu = 0, sigma = 1 }")
     try:
         model = get_model(model_spec["name"], **model_spec.get("options", {}))
     except (KeyError, TypeError) as err:
@@ -131,10 +134,19 @@ def load_study(path: str | os.PathLike[str], *, quick: bool = False) -> Study:
             raise StudyError(
                 f"{where} [model.inputs]: unknown input {name!r}; inputs of {model.name!r}: {list(model.inputs.names)}"
             )
+        if isinstance(value, Mapping) and "type" not in value:
+            raise StudyError(f"{where} [model.inputs] {name}: a distribution table needs its type, e.g. "
+                             f'{name} = {{ type = "Normal", mu = 0, sigma = 1 }}; got keys {sorted(value)}')
         try:
             overrides[name] = distribution_from_dict(dict(value)) if isinstance(value, Mapping) else float(value)
-        except (ValueError, TypeError) as err:
-            raise StudyError(f"{where} [model.inputs] {name}: {err}") from None
+            if isinstance(value, Mapping):
+                moments = (overrides[name].mean, overrides[name].std)
+                if not all(np.isfinite(moments)):
+                    raise ValueError(f"its mean and standard deviation are {moments}")
+        except (ValueError, TypeError, OverflowError) as err:
+            raise StudyError(f"{where} [model.inputs] {name}: {dict(value) if isinstance(value, Mapping) else value!r} "
+                             f"is not a usable distribution ({type(err).__name__}: {err}); for a LogNormal, mu "
+                             "and sigma are those of log(x): mu = log(median)") from None
     if overrides:
         model = model.with_inputs(**overrides)
     analyses = []
@@ -189,6 +201,10 @@ def check_execution(table: Any, where: str = "[execution]") -> dict[str, Any]:
         value = table.get(key)
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
             raise StudyError(f"{where}: {key} must be a positive integer, got {value!r}")
+    workers, cores = table.get("workers"), os.cpu_count() or 1
+    if workers is not None and not table.get("address") and workers > MAX_WORKERS_PER_CORE * cores:
+        raise StudyError(f"{where}: workers = {workers} would start {workers} processes on this machine's {cores} "
+                         f"core(s); give at most {MAX_WORKERS_PER_CORE * cores} (usually {cores})")
     timeout = table.get("timeout")
     if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0):
         raise StudyError(f"{where}: timeout must be a positive number of seconds, got {timeout!r}")
@@ -243,6 +259,13 @@ def _check_values(options: Mapping[str, Any], where: str) -> None:
             repeated = sorted({m for m in value if value.count(m) > 1})
             if repeated:
                 raise StudyError(f"{where}: methods lists {repeated} more than once; give each method once")
+        if key == "quantiles" and (
+            not isinstance(value, list) or not value
+            or not all(not isinstance(q, bool) and isinstance(q, (int, float)) and 0 < q < 1 for q in value)
+        ):
+            hint = f"; write quantiles = [{value}]" if isinstance(value, (str, float)) else ""
+            raise StudyError(f"{where}: quantiles must be a list of numbers in (0, 1), e.g. [0.05, 0.5, 0.95], "
+                             f"got {value!r}{hint}")
 
 
 def _check_analysis(analysis: dict[str, Any], where: str, quick: bool) -> dict[str, Any]:
