@@ -145,8 +145,9 @@ def load_study(path: str | os.PathLike[str], *, quick: bool = False) -> Study:
                     raise ValueError(f"its mean and standard deviation are {moments}")
         except (ValueError, TypeError, OverflowError) as err:
             raise StudyError(f"{where} [model.inputs] {name}: {dict(value) if isinstance(value, Mapping) else value!r} "
-                             f"is not a usable distribution ({type(err).__name__}: {err}); for a LogNormal, mu "
-                             "and sigma are those of log(x): mu = log(median)") from None
+                             f"is not a usable distribution ({type(err).__name__}: {err})"
+                             + ("; for a LogNormal, mu and sigma are those of log(x): mu = log(median)"
+                                if isinstance(value, Mapping) and value.get("type") == "LogNormal" else "")) from None
     if overrides:
         model = model.with_inputs(**overrides)
     analyses = []
