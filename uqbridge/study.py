@@ -138,11 +138,14 @@ def load_study(path: str | os.PathLike[str], *, quick: bool = False) -> Study:
             raise StudyError(f"{where} [model.inputs] {name}: a distribution table needs its type, e.g. "
                              f'{name} = {{ type = "Normal", mu = 0, sigma = 1 }}; got keys {sorted(value)}')
         try:
-            overrides[name] = distribution_from_dict(dict(value)) if isinstance(value, Mapping) else float(value)
             if isinstance(value, Mapping):
-                moments = (overrides[name].mean, overrides[name].std)
+                dist = distribution_from_dict(dict(value))
+                moments = (dist.mean, dist.std)  # e.g. LogNormal mu = 1000 overflows here, not deep in a run
                 if not all(np.isfinite(moments)):
                     raise ValueError(f"its mean and standard deviation are {moments}")
+                overrides[name] = dist
+            else:
+                overrides[name] = float(value)
         except (ValueError, TypeError, OverflowError) as err:
             raise StudyError(f"{where} [model.inputs] {name}: {dict(value) if isinstance(value, Mapping) else value!r} "
                              f"is not a usable distribution ({type(err).__name__}: {err})"

@@ -193,7 +193,7 @@ class _CommandCall:
         )
         out, err = _Capture(), _Capture()
         deadline = None if self.timeout is None else time.monotonic() + self.timeout
-        timed_out, held = _pump(proc, {proc.stdout: out, proc.stderr: err}, deadline)  # type: ignore[dict-item]
+        timed_out, held = _pump(proc, {proc.stdout: out, proc.stderr: err}, deadline)
         if timed_out or held:
             _kill_tree(proc, marker)
         stdout, stderr = out.text(), err.text()
@@ -313,7 +313,7 @@ def _kill_tree(proc: subprocess.Popen[bytes], marker: str) -> None:
 def _marked(marker: str) -> list[int]:
     """Processes whose environment holds ``UQBRIDGE_POINT=marker`` (Linux /proc; elsewhere none)."""
     needle = f"{POINT_VARIABLE}={marker}".encode()
-    found = []
+    found: list[int] = []
     try:
         entries = os.listdir("/proc")
     except OSError:

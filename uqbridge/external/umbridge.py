@@ -507,7 +507,7 @@ def serve(
         await runner.setup()
         site = web.TCPSite(runner, host=host, port=port)
         await site.start()
-        bound = [s.getsockname() for s in (site._server.sockets if site._server else [])]  # type: ignore[union-attr]
+        bound = [s.getsockname() for s in (site._server.sockets if site._server else [])]  # type: ignore[attr-defined]
         addresses = ", ".join(f"http://[{a[0]}]:{a[1]}" if ":" in a[0] else f"http://{a[0]}:{a[1]}" for a in bound)
         announce(f"listening on {addresses}" + (" (bearer token required)" if token else " (no token)"))
         if host not in LOOPBACK:
