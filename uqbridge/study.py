@@ -128,7 +128,7 @@ def load_study(path: str | os.PathLike[str], *, quick: bool = False) -> Study:
         model = get_model(model_spec["name"], **model_spec.get("options", {}))
     except (KeyError, TypeError) as err:
         raise StudyError(f"{where} [model]: {err.args[0] if err.args else err}") from None
-    overrides = {}
+    overrides: dict[str, Any] = {}
     for name, value in model_spec.get("inputs", {}).items():
         if name not in model.inputs:
             raise StudyError(
