@@ -163,6 +163,6 @@ def refuse_beyond_memory(n: int, columns: int, what: str, fix: str, *, copies: f
     have = available_memory()
     if have is not None and need > have:
         raise MemoryError(
-            f"{what}: n = {n:,} points x {columns} values need about {need / 2**30:,.1f} GiB in memory, "
+            f"{what}: not enough memory: n = {n:,} points x {columns} values need about {need / 2**30:,.1f} GiB in memory, "
             f"but only {have / 2**30:,.1f} GiB are available; {fix}"
         )

@@ -138,19 +138,20 @@ def load_study(path: str | os.PathLike[str], *, quick: bool = False) -> Study:
             raise StudyError(f"{where} [model.inputs] {name}: a distribution table needs its type, e.g. "
                              f'{name} = {{ type = "Normal", mu = 0, sigma = 1 }}; got keys {sorted(value)}')
         try:
-            if isinstance(value, Mapping):
-                dist = distribution_from_dict(dict(value))
-                moments = (dist.mean, dist.std)  # e.g. LogNormal mu = 1000 overflows here, not deep in a run
-                if not all(np.isfinite(moments)):
-                    raise ValueError(f"its mean and standard deviation are {moments}")
-                overrides[name] = dist
-            else:
-                overrides[name] = float(value)
-        except (ValueError, TypeError, OverflowError) as err:
-            raise StudyError(f"{where} [model.inputs] {name}: {dict(value) if isinstance(value, Mapping) else value!r} "
-                             f"is not a usable distribution ({type(err).__name__}: {err})"
-                             + ("; for a LogNormal, mu and sigma are those of log(x): mu = log(median)"
-                                if isinstance(value, Mapping) and value.get("type") == "LogNormal" else "")) from None
+            overrides[name] = distribution_from_dict(dict(value)) if isinstance(value, Mapping) else float(value)
+        except (ValueError, TypeError) as err:
+            raise StudyError(f"{where} [model.inputs] {name}: {err}") from None
+        if isinstance(value, Mapping):
+            try:  # e.g. LogNormal mu = 1000 overflows here, not deep inside the first analysis
+                moments: Any = (overrides[name].mean, overrides[name].std)
+                usable = all(np.isfinite(moments))
+            except (ValueError, OverflowError, ZeroDivisionError) as err:
+                moments, usable = f"not computable ({type(err).__name__}: {err})", False
+            if not usable:
+                hint = ("; for a LogNormal, mu and sigma are those of log(x): mu = log(median)"
+                        if value.get("type") == "LogNormal" else "")
+                raise StudyError(f"{where} [model.inputs] {name}: {dict(value)} is not a usable distribution: its "
+                                 f"mean and standard deviation are {moments}{hint}")
     if overrides:
         model = model.with_inputs(**overrides)
     analyses = []
