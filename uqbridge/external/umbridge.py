@@ -334,6 +334,8 @@ def umbridge_model(
     token : str, optional
         Bearer token sent with every request (for ``uqbridge serve --token``).
 
+    Notes
+    -----
     Every reply is checked against the declared layout (vector counts and lengths, JSON numbers only):
     extra values, ``true`` or ``"12.5"`` fail the point instead of being dropped or coerced.
 
