@@ -167,6 +167,7 @@ def test_a_detached_child_holding_stdout_does_not_stretch_the_deadline():
     assert not _alive(b"time.sleep(60)"), "the detached grandchild survived the timeout"
 
 
+@pytest.mark.slow  # waits EXIT_GRACE (2 s) by design
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="descendants are found through /proc")
 def test_a_command_that_exits_but_leaves_a_child_on_its_pipe_is_read_and_its_child_ended():
     m = command_model("leave", [sys.executable, "-c", DETACH, "0"], X, Y, parse=regex({"y": r"y = (\S+)"}),
