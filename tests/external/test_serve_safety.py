@@ -140,6 +140,23 @@ def test_malformed_requests_get_400_with_a_umbridge_error(cli_server, body, mess
     assert message in reply["error"]["message"]
 
 
+def test_a_chunked_body_over_the_limit_is_refused(cli_server):
+    port, _ = cli_server
+    chunk = b"x" * ((1 << 20) + 1024)  # just over the 1 MiB default; no Content-Length to check up front
+    raw = (b"POST /Evaluate HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + TOKEN.encode()
+           + b"\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+           + f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n0\r\n\r\n")
+    status, reply = request(port, raw)
+    assert status == 413 and reply["error"]["type"] == "RequestTooLarge"
+
+
+def test_only_loopback_addresses_count_as_private():
+    from uqbridge.external.umbridge import is_loopback
+
+    assert [is_loopback(h) for h in ("127.0.0.1", "127.0.0.2", "::1", "localhost")] == [True] * 4
+    assert [is_loopback(h) for h in ("0.0.0.0", "::", "192.168.1.5", "myhost.example")] == [False] * 4
+
+
 def test_gradient_indices_are_checked(cli_server):
     port, _ = cli_server
     body = {"name": "forward", "input": [[0.1, 0.2, 0.3]], "outWrt": 1, "inWrt": 0, "sens": [1.0]}

@@ -451,7 +451,24 @@ def _compiled_vjp(model: ForwardModel) -> Any:
     return pytensor.function([x, sens], pt.grad(pt.dot(sens, y), x), mode="FAST_COMPILE")
 
 
-LOOPBACK = ("127.0.0.1", "::1", "localhost")
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is reachable from this machine only (``localhost``, 127.0.0.0/8, ``::1``).
+
+    Examples
+    --------
+    >>> is_loopback("127.0.0.1"), is_loopback("localhost"), is_loopback("0.0.0.0"), is_loopback("::")
+    (True, True, False, False)
+    """
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:  # a host name: it may resolve to any interface
+        return False
+
+
 TOKEN_VARIABLE = "UQBRIDGE_SERVE_TOKEN"
 
 
@@ -512,7 +529,7 @@ def serve(
         bound = [s.getsockname() for s in (site._server.sockets if site._server else [])]  # type: ignore[attr-defined]
         addresses = ", ".join(f"http://[{a[0]}]:{a[1]}" if ":" in a[0] else f"http://{a[0]}:{a[1]}" for a in bound)
         announce(f"listening on {addresses}" + (" (bearer token required)" if token else " (no token)"))
-        if host not in LOOPBACK:
+        if not is_loopback(host):
             announce(f"WARNING: listening on {host}, not loopback only: anyone who can reach this address can make "
                      "this machine compute" + ("" if token else "; set --token or UQBRIDGE_SERVE_TOKEN"))
         try:
