@@ -161,3 +161,22 @@ def test_a_study_naming_a_scheduler_says_so_before_it_runs(tmp_path, capsys, mon
     err = capsys.readouterr().err
     assert "connects to the Dask scheduler at 'tcp://127.0.0.1:1'" in err and "unpickles" in err
     assert err.index("Dask scheduler") < err.index("stopped before running")
+
+
+def test_the_function_fingerprint_ignores_state_that_changes_as_the_model_runs():
+    from uqbridge.execution.campaign import function_fingerprint
+
+    def cached(scale):
+        memo = {}  # a cache fills as the model runs: it must not make the same model look different
+
+        def function(x):
+            memo[len(memo)] = x.copy()
+            return {"y": scale * x}
+
+        return function
+
+    f = cached(2.0)
+    before = function_fingerprint(f)
+    f(np.ones(3))
+    assert function_fingerprint(f) == before
+    assert function_fingerprint(cached(3.0)) != before  # a parameter is part of what it computes

@@ -109,9 +109,10 @@ class UntrustedStore(ValueError):
 def function_fingerprint(function: Any) -> str | None:
     """SHA-256 of what a model function computes, as far as it can be seen: the bytecode, constants and
     names of Python functions (not their line numbers), their defaults and closure values, and the
-    fields of callable objects (dataclasses such as a chain or an external-command call), recursively.
-    None when nothing can be seen (e.g. a compiled extension). Referenced module-level helpers are
-    taken by name, not by their code.
+    fields of callable objects (frozen dataclasses such as a chain or an external-command call, or the
+    attributes of other callables), recursively. Mutable containers in a closure (a cache, a call log)
+    count by type only, since they change as the model runs. None when nothing can be seen (e.g. a
+    compiled extension). Referenced module-level helpers are taken by name, not by their code.
 
     Examples
     --------
@@ -163,19 +164,32 @@ def function_fingerprint(function: Any) -> str | None:
             feed(getattr(obj, "__kwdefaults__", None), depth + 1)
             for cell in getattr(obj, "__closure__", None) or ():
                 try:
-                    feed(cell.cell_contents, depth + 1)
+                    value = cell.cell_contents
                 except ValueError:  # an empty cell
                     digest.update(b"<empty>")
+                    continue
+                state_value(value, depth + 1)
             return True
         digest.update(f"{type(obj).__module__}.{type(obj).__qualname__}".encode())
         if dataclasses.is_dataclass(obj):
-            feed({f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}, depth + 1)
+            for f in dataclasses.fields(obj):
+                digest.update(f.name.encode())
+                state_value(getattr(obj, f.name), depth + 1)
             return True
         state = getattr(obj, "__dict__", None) if callable(obj) or depth > 0 else None
         if isinstance(state, dict):
-            feed(state, depth + 1)
+            for key in sorted(state, key=repr):
+                digest.update(repr(key).encode())
+                state_value(state[key], depth + 1)
             return True
         return False
+
+    def state_value(value: Any, depth: int) -> None:
+        if isinstance(value, (list, dict, set, bytearray)):
+            # mutable state (a cache, a call log) changes as the model runs: its type only
+            digest.update(type(value).__name__.encode())
+        else:
+            feed(value, depth)
 
     return digest.hexdigest() if feed(function, 0) else None
 
