@@ -32,9 +32,12 @@ def test_wrong_length_output_fails_its_points_instead_of_being_repaired():
     assert r.status.tolist() == [ERROR, ERROR]
 
 
-def test_only_a_scalar_output_broadcasts():
+def test_a_scalar_output_is_accepted_for_one_point_only():
+    # issue 31: a 0-d answer for n > 1 points is usually a reduction (float(np.sum(a))), never broadcast
     m = _model(lambda a, b: {"y": 3.0})
-    assert m(a=np.array([1.0, 1.5]), b=np.zeros(2))["y"].tolist() == [3.0, 3.0]
+    assert m(a=np.array([1.0]), b=np.zeros(1))["y"].tolist() == [3.0]
+    with pytest.raises(ModelContractError, match=r"has shape \(\), expected \(2,\)"):
+        m(a=np.array([1.0, 1.5]), b=np.zeros(2))
     with pytest.raises(ModelContractError, match=r"has shape \(1,\), expected \(2,\)"):
         _model(lambda a, b: {"y": np.array([3.0])})(a=np.array([1.0, 1.5]), b=np.zeros(2))
 

@@ -164,11 +164,17 @@ def _say(args: argparse.Namespace, text: str) -> None:
 
 
 def _run_propagate(args: argparse.Namespace) -> int:
+    from .checks import refuse_beyond_memory
     from .propagate import propagate
     from .results import save
 
     check_output_path(args.out, "--out")
     model = _model_from_args(args)
+    refuse_beyond_memory(
+        args.n, len(model.inputs.names) + len(model.output_names), "propagate",
+        f"use a smaller -n, or a durable campaign that keeps batches on disk (`uqbridge campaign {args.model} "
+        f"-n {args.n} --store DIR`)",
+    )
     args.seed = _seed_from_args(args)
     with _backend(args) as backend:
         ds = propagate(model, args.n, design=args.design, rng=args.seed, backend=backend, batch_size=args.batch_size)
@@ -258,8 +264,16 @@ def _run_run(args: argparse.Namespace) -> int:
     where = ", ".join(f"{k} {v}" for k, v in study.execution.items()) or "in this process"
     if not args.quiet:
         print(f"study {study.name}: model {study.model.name}, {len(study.analyses)} analyses ({where}) -> {study.folder}/")
-    run_study(study, progress=None if args.quiet else print)
+    if study.execution.get("address"):
+        # a Dask client unpickles what the cluster sends back: naming a scheduler is not pure data
+        print(f"uqbridge run: warning: this study connects to the Dask scheduler at {study.execution['address']!r}; "
+              "the client unpickles what that cluster returns, so run it only if you trust the cluster",
+              file=sys.stderr, flush=True)
+    results = run_study(study, progress=None if args.quiet else print)
     print(f"wrote {study.folder}/")
+    for ds in results.values():
+        if "status" in ds and "message" in ds:
+            _refuse_all_failed(ds)
     return 0
 
 
@@ -405,9 +419,13 @@ def _backend_from_args(args: argparse.Namespace) -> Any:
 
 
 def _run_campaign(args: argparse.Namespace) -> int:
+    from .checks import refuse_beyond_memory
     from .execution.campaign import format_summary, run_campaign
 
     model = _model_from_args(args)
+    # a campaign keeps outputs on disk, but its design (n x inputs) is drawn and written in one piece
+    refuse_beyond_memory(args.n, len(model.inputs.names), "campaign", "use a smaller -n (or split the design "
+                         "over several stores)", copies=3)
     args.seed = _seed_from_args(args)
     with _backend(args) as backend:
         ds = run_campaign(model, args.n, store=args.store, design=args.design, rng=args.seed,
@@ -425,13 +443,17 @@ def _configure_resume(p: argparse.ArgumentParser) -> None:
                         "Unpickling RUNS CODE: use it only for a store you created yourself")
     p.add_argument("--rerun-failed", action="store_true",
                    help="also evaluate the failed points of finished batches again (e.g. after a server outage)")
+    p.add_argument("--force", action="store_true",
+                   help="resume although the model's function differs from the one that started the campaign "
+                        "(only when the change cannot alter the results)")
 
 
 def _run_resume(args: argparse.Namespace) -> int:
     from .execution.campaign import format_summary, resume_campaign
 
     with _backend(args) as backend:
-        ds = resume_campaign(args.store, backend=backend, trust=args.trust_store, rerun_failed=args.rerun_failed)
+        ds = resume_campaign(args.store, backend=backend, trust=args.trust_store, rerun_failed=args.rerun_failed,
+                             force=args.force)
     print(format_summary(ds))
     _refuse_all_failed(ds)
     return 0
@@ -446,6 +468,15 @@ def _configure_serve(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-workers", type=_positive, default=1,
                    help="points evaluated at the same time (default 1)")
     p.add_argument("--name", default="forward", help="the model's name on the server (default: forward)")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to listen on (default 127.0.0.1, this machine only; 0.0.0.0 = every interface)")
+    p.add_argument("--token", default=None,
+                   help="bearer token every request must carry (default: $UQBRIDGE_SERVE_TOKEN; the variable "
+                        "keeps it out of the process list)")
+    p.add_argument("--max-body", type=_positive, default=1 << 20, metavar="BYTES",
+                   help="largest request body accepted (default 1 MiB)")
+    p.add_argument("--request-timeout", type=float, default=600.0, metavar="SECONDS",
+                   help="seconds one request may take before the caller gets HTTP 504 (default 600)")
 
 
 def _port(text: str) -> int:
@@ -464,20 +495,22 @@ def _run_serve(args: argparse.Namespace) -> int:
     model = _model_from_args(args)
     fixed = [name for name, _ in (args.set or [])]
     served = without_inputs(model, fixed) if fixed else model
-    print(serve_layout(served, port=args.port, name=args.name, fixed={n: model.inputs[n].distribution.mean for n in fixed}),
-          flush=True)
-    serve(served, port=args.port, name=args.name, max_workers=args.max_workers)
+    print(serve_layout(served, port=args.port, name=args.name, host=args.host,
+                       fixed={n: model.inputs[n].distribution.mean for n in fixed}), flush=True)
+    serve(served, port=args.port, name=args.name, max_workers=args.max_workers, host=args.host, token=args.token,
+          max_body=args.max_body, request_timeout=args.request_timeout,
+          announce=lambda line: print(line, flush=True))
     return 0
 
 
-def serve_layout(model: Any, *, port: int, name: str = "forward", fixed: Any = None) -> str:
+def serve_layout(model: Any, *, port: int, name: str = "forward", fixed: Any = None, host: str = "127.0.0.1") -> str:
     """What a UM-Bridge client must send and gets back: one input and one output vector, in order.
 
     Examples
     --------
     >>> from uqbridge.registry import get_model
     >>> print(serve_layout(get_model("ishigami"), port=4242))  # doctest: +ELLIPSIS
-    serving ishigami (Ishigami test function ...) over UM-Bridge at http://localhost:4242 as model 'forward'
+    serving ishigami (Ishigami test function ...) over UM-Bridge at http://127.0.0.1:4242 as model 'forward'
     input vector 0 (3 values): x1, x2, x3
     output vector 0 (1 value): y
     gradient: yes
@@ -486,8 +519,9 @@ def serve_layout(model: Any, *, port: int, name: str = "forward", fixed: Any = N
     def vector(names: Sequence[str]) -> str:
         return f"({len(names)} value{'s' if len(names) != 1 else ''}): {', '.join(names)}"
 
+    shown = f"[{host}]" if ":" in host else host
     lines = [
-        f"serving {model.name} ({model.description}) over UM-Bridge at http://localhost:{port} as model {name!r}",
+        f"serving {model.name} ({model.description}) over UM-Bridge at http://{shown}:{port} as model {name!r}",
         f"input vector 0 {vector(model.inputs.names)}",
         f"output vector 0 {vector(model.output_names)}",
     ]
@@ -680,7 +714,7 @@ def error_line(err: BaseException) -> str:
     elif isinstance(err, ImportError) and "pip install" in str(err):
         text = str(err)
     elif isinstance(err, MemoryError):
-        text = f"not enough memory ({err or 'MemoryError'}); use a smaller -n or --batch-size"
+        text = str(err) if str(err) else "not enough memory; use a smaller -n or --batch-size"
     elif isinstance(err, (ValueError, TypeError, FileNotFoundError, FileExistsError, RuntimeError)) or \
             type(err).__name__ == "FirstBatchFailed":
         text = str(err)

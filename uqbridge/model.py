@@ -224,12 +224,14 @@ class ForwardModel:
                 ) from None
             if value.shape == (n,):
                 out[name] = value
-            elif value.ndim == 0:  # a scalar: the same value for every sample
-                out[name] = np.full(n, float(value))
+            elif value.ndim == 0 and n == 1:  # one point: a scalar answer is unambiguous
+                out[name] = np.full(1, float(value))
             else:
+                # a scalar for n > 1 points is usually a reduction (float(np.sum(x))), never broadcast
                 raise ModelContractError(
                     f"model {self.name!r}: output {name!r} has shape {value.shape}, expected ({n},) "
-                    "(one value per sample) or a scalar; the call's points are recorded as failed"
+                    "(one value per sample; a constant output is written np.full_like(x, c)); "
+                    "the call's points are recorded as failed"
                 )
         return out
 

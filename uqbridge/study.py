@@ -37,6 +37,7 @@ __all__ = ["ANALYSES", "Analysis", "Produced", "Study", "analysis_keys", "draw_s
 _STUDY_KEYS = {"name", "title", "description", "seed", "output"}
 _MODEL_KEYS = {"name", "path", "options", "inputs"}
 _TOP_KEYS = {"study", "model", "analyses", "execution"}
+MAX_WORKERS_PER_CORE = 4  # local worker processes per core: beyond this a study only thrashes
 _EXECUTION_KEYS = {"backend", "workers", "address", "timeout", "batch_size"}
 
 
@@ -98,6 +99,8 @@ def load_study(path: str | os.PathLike[str], *, quick: bool = False) -> Study:
         spec = tomllib.loads(path.read_text())
     except tomllib.TOMLDecodeError as err:
         raise StudyError(f"{path}: not valid TOML ({err})") from None
+    except RecursionError:
+        raise StudyError(f"{path}: arrays or tables nest too deeply to read; a study file needs a few levels") from None
     except UnicodeDecodeError:
         raise StudyError(f"{path}: not a text (TOML) file") from None
     where = str(path)
@@ -123,7 +126,7 @@ def load_study(path: str | os.PathLike[str], *, quick: bool = False) -> Study:
                          "'path' (\"my_model.py:build\", relative to the study file: that Python file is run)")
     _table(model_spec.get("options", {}), f"{where} [model] options", "write e.g. options = { a = 7.0 }")
     _table(model_spec.get("inputs", {}), f"{where} [model] inputs",
-           "write e.g. inputs = { x3 = 0.0 } or [model.inputs] x3 = { kind = \"Normal\", mu = 0, sigma = 1 }")
+           "write e.g. inputs = { x3 = 0.0 } or [model.inputs] x3 = { type = \"Normal\", mu = 0, sigma = 1 }")
     try:
         if "path" in model_spec:
             model = model_from_file(_path_spec(model_spec["path"], where), base=path.parent, **model_spec.get("options", {}))
@@ -131,16 +134,30 @@ def load_study(path: str | os.PathLike[str], *, quick: bool = False) -> Study:
             model = get_model(model_spec["name"], **model_spec.get("options", {}))
     except (KeyError, TypeError, FileNotFoundError) as err:
         raise StudyError(f"{where} [model]: {err.args[0] if err.args else err}") from None
-    overrides = {}
+    overrides: dict[str, Any] = {}
     for name, value in model_spec.get("inputs", {}).items():
         if name not in model.inputs:
             raise StudyError(
                 f"{where} [model.inputs]: unknown input {name!r}; inputs of {model.name!r}: {list(model.inputs.names)}"
             )
+        if isinstance(value, Mapping) and "type" not in value:
+            raise StudyError(f"{where} [model.inputs] {name}: a distribution table needs its type, e.g. "
+                             f'{name} = {{ type = "Normal", mu = 0, sigma = 1 }}; got keys {sorted(value)}')
         try:
             overrides[name] = distribution_from_dict(dict(value)) if isinstance(value, Mapping) else float(value)
         except (ValueError, TypeError) as err:
             raise StudyError(f"{where} [model.inputs] {name}: {err}") from None
+        if isinstance(value, Mapping):
+            try:  # e.g. LogNormal mu = 1000 overflows here, not deep inside the first analysis
+                moments: Any = (overrides[name].mean, overrides[name].std)
+                usable = all(np.isfinite(moments))
+            except (ValueError, OverflowError, ZeroDivisionError) as err:
+                moments, usable = f"not computable ({type(err).__name__}: {err})", False
+            if not usable:
+                hint = ("; for a LogNormal, mu and sigma are those of log(x): mu = log(median)"
+                        if value.get("type") == "LogNormal" else "")
+                raise StudyError(f"{where} [model.inputs] {name}: {dict(value)} is not a usable distribution: its "
+                                 f"mean and standard deviation are {moments}{hint}")
     if overrides:
         model = model.with_inputs(**overrides)
     analyses = []
@@ -202,6 +219,10 @@ def check_execution(table: Any, where: str = "[execution]") -> dict[str, Any]:
         value = table.get(key)
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
             raise StudyError(f"{where}: {key} must be a positive integer, got {value!r}")
+    workers, cores = table.get("workers"), os.cpu_count() or 1
+    if workers is not None and not table.get("address") and workers > MAX_WORKERS_PER_CORE * cores:
+        raise StudyError(f"{where}: workers = {workers} would start {workers} processes on this machine's {cores} "
+                         f"core(s); give at most {MAX_WORKERS_PER_CORE * cores} (usually {cores})")
     timeout = table.get("timeout")
     if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0):
         raise StudyError(f"{where}: timeout must be a positive number of seconds, got {timeout!r}")
@@ -256,6 +277,13 @@ def _check_values(options: Mapping[str, Any], where: str) -> None:
             repeated = sorted({m for m in value if value.count(m) > 1})
             if repeated:
                 raise StudyError(f"{where}: methods lists {repeated} more than once; give each method once")
+        if key == "quantiles" and (
+            not isinstance(value, list) or not value
+            or not all(not isinstance(q, bool) and isinstance(q, (int, float)) and 0 < q < 1 for q in value)
+        ):
+            hint = f"; write quantiles = [{value}]" if isinstance(value, (str, float)) else ""
+            raise StudyError(f"{where}: quantiles must be a list of numbers in (0, 1), e.g. [0.05, 0.5, 0.95], "
+                             f"got {value!r}{hint}")
 
 
 def _check_analysis(analysis: dict[str, Any], where: str, quick: bool) -> dict[str, Any]:

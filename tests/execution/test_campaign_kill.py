@@ -52,7 +52,7 @@ def _start_campaign(store: Path, backend: str = "None") -> subprocess.Popen:
         from uqbridge.execution.backends import ProcessPool
         from uqbridge.execution.campaign import run_campaign
         if __name__ == "__main__":
-            run_campaign(slow_model(0.1), N, store={str(store)!r}, rng=SEED, batch_size=BATCH,
+            run_campaign(slow_model(0.1, []), N, store={str(store)!r}, rng=SEED, batch_size=BATCH,
                          backend={backend}, progress=False)
         """
     )
@@ -88,7 +88,7 @@ def test_sigkilled_campaign_resumes_without_loss_or_duplicates(tmp_path):
     assert 4 <= done_before["committed"] < N_BATCHES, "the kill must land mid-campaign"
 
     seen: list = []
-    resumed = resume_campaign(store, model=slow_model(0.0, seen))
+    resumed = resume_campaign(store, model=slow_model(0.1, seen))  # the campaign's model (its delay too)
     reference = run_campaign(slow_model(0.0), N, store=tmp_path / "straight", rng=SEED, batch_size=BATCH)
 
     # no point lost or duplicated
@@ -119,7 +119,7 @@ def test_campaign_killed_on_a_process_pool_resumes_on_dask(tmp_path):
     _, alive = psutil.wait_procs(children, timeout=20)
     assert not alive, f"processes left behind by the killed campaign: {alive}"
     with Dask(n_workers=2, processes=False) as backend:
-        resumed = resume_campaign(store, model=slow_model(0.0), backend=backend)
+        resumed = resume_campaign(store, model=slow_model(0.1, []), backend=backend)
     reference = run_campaign(slow_model(0.0), N, store=tmp_path / "straight", rng=SEED, batch_size=BATCH)
     resumed.attrs, reference.attrs = {}, {}
     xr.testing.assert_identical(resumed, reference)

@@ -121,7 +121,7 @@ def test_two_drivers_racing_on_an_empty_store_one_wins_one_is_refused(tmp_path, 
     assert "is locked: it is in use by another process" in str(loss) or "already holds a campaign" in str(loss)
     [won] = wins.values()
     # the store is the winner's, whole and consistent: it resumes to the same numbers
-    again = resume_campaign(store, model=cube())
+    again = resume_campaign(store, model=cube(0.02))  # the same function: closure values are checked too
     xr.testing.assert_identical(_data(again).drop_vars("attempts"), _data(won).drop_vars("attempts"))
     np.testing.assert_allclose(again["y"].values, again["x"].values ** 3)
 

@@ -186,6 +186,15 @@ def observations(
     else:
         codes, specimens = np.zeros(len(frame), dtype=np.int64), ("all",)
 
+    absent = [n for n in model.inputs.conditions if n not in given]
+    if absent:
+        # evaluating every row at the declared value would fit the wrong experiment without a word
+        raise KeyError(
+            f"condition input(s) {absent} of model {model.name!r} have no column in the data "
+            f"(columns: {columns}); add a column per condition with each row's value, map one with "
+            f"conditions={{column: {absent[0]!r}}}, or, if it was the same in every experiment, declare it "
+            f"fixed first: model.with_inputs({absent[0]}=Input({absent[0]!r}, Constant(value)))"
+        )
     free = [n for n in model.inputs.uncertain if n not in given]
     inputs = model.inputs
     joint = {n for block in inputs.joint for n in block.names}

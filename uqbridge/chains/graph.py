@@ -17,7 +17,7 @@ import numpy as np
 
 from ..distributions import Distribution
 from ..inputs import Input, InputSet
-from ..model import ForwardModel, Output
+from ..model import ForwardModel, ModelContractError, Output
 
 __all__ = ["GROUPINGS", "ChainModel", "Stage", "Wire", "Wired", "adapter", "chain", "check_units", "scale_groups"]
 
@@ -136,10 +136,35 @@ class _GraphFunction:
             if stop is not None and k == stop:
                 return known
             args = {own: known[name] for own, name in self.arguments[k]}
-            result = stage.model.function(**args, xp=xp) if xp is not None else stage.model.function(**args)
+            if xp is not None:
+                result = stage.model.function(**args, xp=xp)
+            else:
+                result = _run_stage(stage, {own: _read_only(v) for own, v in args.items()})
             for own, name in self.results[k]:
                 known[name] = out[name] = result[own]
         return out
+
+
+def _read_only(value: Any) -> Any:
+    """A read-only view of an array (other values as they are): every stage gets its wired inputs so,
+    and an in-place edit cannot rewrite an earlier stage's recorded output."""
+    if isinstance(value, np.ndarray):
+        view = value.view()
+        view.flags.writeable = False
+        return view
+    return value
+
+
+def _run_stage(stage: Stage, args: dict[str, Any]) -> Any:
+    try:
+        return stage.model.function(**args)
+    except ValueError as err:
+        if "read-only" not in str(err):
+            raise
+        raise ModelContractError(
+            f"stage {stage.name!r} modified one of its inputs {sorted(args)} in place ({err}); wired inputs are "
+            "read-only so that the recorded intermediates stay true: compute into a new array (x = x * 2, not x *= 2)"
+        ) from None
 
 
 @dataclass(frozen=True, eq=False)

@@ -29,12 +29,14 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as _dt
+import functools
 import hashlib
 import json
 import os
 import pickle
 import re
 import time
+import types
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -101,6 +103,95 @@ class StoreInUse(RuntimeError):
 
 class UntrustedStore(ValueError):
     """The store's model exists only as a pickle, and the caller did not say the store is trusted."""
+
+
+# ---- what the model computes ------------------------------------------------------------------------
+def function_fingerprint(function: Any) -> str | None:
+    """SHA-256 of what a model function computes, as far as it can be seen: the bytecode, constants and
+    names of Python functions (not their line numbers), their defaults and closure values, and the
+    fields of callable objects (frozen dataclasses such as a chain or an external-command call, or the
+    attributes of other callables), recursively. Mutable containers in a closure (a cache, a call log)
+    count by type only, since they change as the model runs. None when nothing can be seen (e.g. a
+    compiled extension). Referenced module-level helpers are taken by name, not by their code.
+
+    Examples
+    --------
+    >>> function_fingerprint(lambda x: {"y": x}) == function_fingerprint(lambda x: {"y": x})
+    True
+    >>> function_fingerprint(lambda x: {"y": x}) == function_fingerprint(lambda x: {"y": 2 * x})
+    False
+    """
+    digest = hashlib.sha256()
+    seen: set[int] = set()
+
+    def feed(obj: Any, depth: int) -> bool:
+        if depth > 12 or id(obj) in seen:
+            digest.update(b"<...>")
+            return False
+        if isinstance(obj, (type(None), bool, int, float, complex, str, bytes)):
+            digest.update(repr(obj).encode())
+            return False
+        seen.add(id(obj))
+        if isinstance(obj, np.ndarray):
+            digest.update(f"{obj.dtype}{obj.shape}".encode() + np.ascontiguousarray(obj).tobytes())
+            return True
+        if isinstance(obj, type(function_fingerprint.__code__)):
+            digest.update(obj.co_code + repr(obj.co_names).encode() + repr(obj.co_varnames).encode())
+            for const in obj.co_consts:
+                feed(const, depth + 1)
+            return True
+        if isinstance(obj, (tuple, list, frozenset, set)):
+            digest.update(type(obj).__name__.encode())
+            items = sorted(obj, key=repr) if isinstance(obj, (set, frozenset)) else obj
+            return any([feed(v, depth + 1) for v in items]) or True
+        if isinstance(obj, dict):
+            digest.update(b"dict")
+            for k in sorted(obj, key=repr):
+                feed(k, depth + 1)
+                feed(obj[k], depth + 1)
+            return True
+        if isinstance(obj, functools.partial):
+            return feed((obj.func, obj.args, obj.keywords), depth + 1)
+        if isinstance(obj, (type, types.ModuleType, types.BuiltinFunctionType)):
+            digest.update(f"{getattr(obj, '__module__', '')}.{getattr(obj, '__qualname__', obj)}".encode())
+            return False
+        if isinstance(obj, types.MethodType):
+            return feed((obj.__func__, obj.__self__), depth + 1)
+        if isinstance(obj, types.FunctionType):
+            code = obj.__code__
+            feed(code, depth + 1)
+            feed(getattr(obj, "__defaults__", None), depth + 1)
+            feed(getattr(obj, "__kwdefaults__", None), depth + 1)
+            for cell in getattr(obj, "__closure__", None) or ():
+                try:
+                    value = cell.cell_contents
+                except ValueError:  # an empty cell
+                    digest.update(b"<empty>")
+                    continue
+                state_value(value, depth + 1)
+            return True
+        digest.update(f"{type(obj).__module__}.{type(obj).__qualname__}".encode())
+        if dataclasses.is_dataclass(obj):
+            for f in dataclasses.fields(obj):
+                digest.update(f.name.encode())
+                state_value(getattr(obj, f.name), depth + 1)
+            return True
+        state = getattr(obj, "__dict__", None) if callable(obj) or depth > 0 else None
+        if isinstance(state, dict):
+            for key in sorted(state, key=repr):
+                digest.update(repr(key).encode())
+                state_value(state[key], depth + 1)
+            return True
+        return False
+
+    def state_value(value: Any, depth: int) -> None:
+        if isinstance(value, (list, dict, set, bytearray)):
+            # mutable state (a cache, a call log) changes as the model runs: its type only
+            digest.update(type(value).__name__.encode())
+        else:
+            feed(value, depth)
+
+    return digest.hexdigest() if feed(function, 0) else None
 
 
 # ---- durable files --------------------------------------------------------------------------------
@@ -407,6 +498,7 @@ def run_campaign(
             "rebuild": "registry" if recipe else ("pickle" if payload is not None else "caller"),
             "inputs": model.inputs.to_json(),
             "outputs": list(model.output_names),
+            "function_sha256": function_fingerprint(model.function),
             "design": design,
             "seed": seed_attr(rng),
             "n": n,
@@ -457,6 +549,7 @@ def resume_campaign(
     progress: bool | None = None,
     trust: bool = False,
     rerun_failed: bool = False,
+    force: bool = False,
 ) -> xr.Dataset:
     """Continue a campaign: run only the batches not yet committed, then assemble the result.
 
@@ -486,6 +579,10 @@ def resume_campaign(
         Also evaluate again the failed points of committed batches (e.g. after a remote server or
         a licence went down mid-campaign); points that succeed replace their failure records, the
         others keep theirs, and ``attempts`` counts every evaluation (CLI: ``--rerun-failed``).
+    force : bool
+        Resume even though the model's function differs from the stored fingerprint (its code,
+        constants, closure values): only when the change cannot alter the results (CLI: ``--force``);
+        otherwise the store would mix the results of two functions.
 
     Returns
     -------
@@ -508,7 +605,7 @@ def resume_campaign(
     _read_manifest(root)  # a clear error before any lock file is created in a foreign folder
     with _exclusive(root):
         manifest = _read_manifest(root, restore=True)
-        model = _model_for(root, manifest, model, trust)
+        model = _model_for(root, manifest, model, trust, force=force)
         return _run_locked(root, manifest, model, backend, policy or manifest["policy"], progress,
                            rerun_failed=rerun_failed)
 
@@ -612,7 +709,8 @@ def _manifest_from_design(root: Path) -> dict[str, Any] | None:
     return manifest if isinstance(manifest, dict) and manifest.get("format") == FORMAT else None
 
 
-def _model_for(root: Path, manifest: Mapping[str, Any], model: ForwardModel | None, trust: bool) -> ForwardModel:
+def _model_for(root: Path, manifest: Mapping[str, Any], model: ForwardModel | None, trust: bool,
+               force: bool = False) -> ForwardModel:
     if model is None and manifest.get("registry"):
         try:
             model = _rebuild(manifest["registry"], manifest.get("options") or {}, manifest["inputs"])
@@ -653,6 +751,15 @@ def _model_for(root: Path, manifest: Mapping[str, Any], model: ForwardModel | No
     if differences:
         raise ValueError(
             f"model given for campaign {os.fspath(root)!r} is not the campaign's model: " + "; ".join(differences)
+        )
+    stored = manifest.get("function_sha256")
+    if stored and not force and function_fingerprint(model.function) != stored:
+        raise ValueError(
+            f"model {model.name!r} given for campaign {os.fspath(root)!r} declares the same inputs and outputs "
+            "but its function differs from the one that computed the stored batches (code, constants or "
+            "closure values; fingerprint sha256 " + stored[:12] + "...), so the results would mix two "
+            "functions; pass the original model, start a new store, or, if the change cannot alter the "
+            "results, resume_campaign(..., force=True) / `uqbridge resume --force`"
         )
     return model
 

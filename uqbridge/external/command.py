@@ -18,16 +18,19 @@ import csv
 import json
 import os
 import re
+import selectors
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
+import time
+import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from string import Template
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -238,32 +241,149 @@ class _CommandCall:
                 shutil.rmtree(folder, ignore_errors=True)
 
     def _run(self, argv: list[str], folder: Path) -> str:
-        env = None if self.env is None else {**os.environ, **dict(self.env)}
+        marker = uuid.uuid4().hex  # found in the environment of every descendant, even a detached one
+        env = {**os.environ, **dict(self.env or ()), POINT_VARIABLE: marker}
         proc = subprocess.Popen(
             argv if not self.shell else " ".join(argv),
             cwd=folder, env=env, shell=self.shell, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            stdin=subprocess.DEVNULL, text=True, start_new_session=True,
+            stdin=subprocess.DEVNULL, start_new_session=True,
         )
-        try:
-            stdout, stderr = proc.communicate(timeout=self.timeout)
-        except subprocess.TimeoutExpired:
-            _kill_group(proc)
-            stdout, stderr = proc.communicate()
-            _save(folder, stdout, stderr)
-            raise CommandFailed(f"timed out after {self.timeout:g} s") from None
+        out, err = _Capture(), _Capture()
+        deadline = None if self.timeout is None else time.monotonic() + self.timeout
+        timed_out, held = _pump(proc, {proc.stdout: out, proc.stderr: err}, deadline)
+        if timed_out or held:
+            _kill_tree(proc, marker)
+        stdout, stderr = out.text(), err.text()
         _save(folder, stdout, stderr)
+        if timed_out:
+            raise CommandFailed(f"timed out after {self.timeout:g} s")
         if proc.returncode != 0:
             tail = " | ".join(stderr.strip().splitlines()[-3:])
             raise CommandFailed(f"exit code {proc.returncode}; stderr: {tail or '(empty)'}")
         return stdout
 
 
-def _kill_group(proc: subprocess.Popen[str]) -> None:
-    # the command may have started children of its own (a shell, an MPI launcher): end them all
+POINT_VARIABLE = "UQBRIDGE_POINT"
+"""Environment variable carrying a random tag per point, so that its descendants can be found and ended."""
+
+MAX_CAPTURE = 4 << 20
+"""Bytes kept of each of stdout and stderr per point: the first and last halves (solvers print their
+converged values last); the middle is dropped with a note, so 300 MB of output costs ~4 MB, not 1 GB."""
+
+EXIT_GRACE = 2.0
+"""Seconds the output is still read after the command exits, for a descendant that holds the pipe."""
+
+
+class _Capture:
+    """Head and tail of a stream, at most MAX_CAPTURE bytes in memory however much is written."""
+
+    def __init__(self, limit: int | None = None) -> None:
+        self.half = (MAX_CAPTURE if limit is None else limit) // 2
+        self.head = bytearray()
+        self.tail = bytearray()
+        self.dropped = 0
+
+    def add(self, chunk: bytes) -> None:
+        room = self.half - len(self.head)
+        if room > 0:
+            self.head += chunk[:room]
+            chunk = chunk[room:]
+        self.tail += chunk
+        if len(self.tail) > self.half:
+            cut = len(self.tail) - self.half
+            del self.tail[:cut]
+            self.dropped += cut
+
+    def text(self) -> str:
+        note = f"\n[... {self.dropped} bytes of output dropped by uqbridge ...]\n".encode() if self.dropped else b""
+        return bytes(self.head + note + self.tail).decode("utf-8", errors="replace")
+
+
+def _pump(proc: subprocess.Popen[bytes], streams: dict[Any, _Capture], deadline: float | None) -> tuple[bool, bool]:
+    """Read both pipes until they close and the process exits.
+
+    Returns ``(timed_out, held)``: the process was still running at the deadline; a pipe was still
+    open when reading stopped (a descendant holds it).
+
+    Reading stops at the deadline, and ``EXIT_GRACE`` s after the process exits, even if a descendant
+    still holds a pipe open (``communicate`` would wait for it).
+    """
+    selector = selectors.DefaultSelector()
+    for stream in streams:
+        os.set_blocking(stream.fileno(), False)
+        selector.register(stream, selectors.EVENT_READ)
+    exited_at = None
+    try:
+        while True:
+            now = time.monotonic()
+            if deadline is not None and now >= deadline:
+                return proc.poll() is None, bool(selector.get_map())
+            if exited_at is None and proc.poll() is not None:
+                exited_at = now
+            if not selector.get_map():
+                if exited_at is not None:
+                    return False, False
+                wait = None if deadline is None else max(deadline - now, 0.0)
+                try:
+                    proc.wait(timeout=wait)
+                except subprocess.TimeoutExpired:
+                    return True, False
+                return False, False
+            if exited_at is not None and now >= exited_at + EXIT_GRACE:
+                return False, True  # a detached descendant holds the pipe: stop reading, it is ended below
+            limits = [0.2 if exited_at is None else exited_at + EXIT_GRACE - now]
+            if deadline is not None:
+                limits.append(deadline - now)
+            for key, _ in selector.select(timeout=max(min(limits), 0.0)):
+                try:
+                    chunk = os.read(key.fd, 1 << 16)
+                except BlockingIOError:
+                    continue
+                if chunk:
+                    streams[key.fileobj].add(chunk)
+                else:
+                    selector.unregister(key.fileobj)
+    finally:
+        selector.close()
+        for stream in streams:
+            stream.close()
+
+
+def _kill_tree(proc: subprocess.Popen[bytes], marker: str) -> None:
+    """End the command, its process group, and every process carrying this point's marker (a detached
+    descendant that left the group with setsid or a double fork)."""
     try:
         os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
+    except (ProcessLookupError, PermissionError):
         pass
+    for pid in _marked(marker):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+    try:
+        proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        pass
+
+
+def _marked(marker: str) -> list[int]:
+    """Processes whose environment holds ``UQBRIDGE_POINT=marker`` (Linux /proc; elsewhere none)."""
+    needle = f"{POINT_VARIABLE}={marker}".encode()
+    found: list[int] = []
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return found
+    for entry in entries:
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/environ", "rb") as f:
+                    if needle in f.read().split(b"\0"):
+                        found.append(int(entry))
+            except OSError:
+                continue
+    return found
 
 
 def _save(folder: Path, stdout: str, stderr: str) -> None:
@@ -359,7 +479,10 @@ def command_model(
         raise ValueError(f"keep must be one of {KEEP}, got {keep!r}")
     if not callable(parse):
         raise TypeError(f"parse must be a parser such as regex({{...}}) or a function, got {parse!r}")
+    _plain_name("name", name, "the model name")
     files = dict(files or {})
+    for filename in files:
+        _plain_name("files", filename, "a file name in the work directory")
     for filename, template in [*files.items(), *(("command", a) for a in argv)]:
         _check_placeholders(name, filename, template, inputs.names)
     call = _CommandCall(
@@ -409,6 +532,21 @@ def _support_file(path: str | os.PathLike[str], roots: Sequence[Path], what: str
             return os.fspath(candidate)
     raise FileNotFoundError(f"{what}: {os.fspath(path)!r} not found relative to {[os.fspath(r) for r in roots]}; "
                             "give an absolute path or base=")
+
+
+_PLAIN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.+-]*")
+
+
+def _plain_name(argument: str, value: object, what: str) -> None:
+    """A name that stays inside the work directory: no separator, no ``..``, not absolute."""
+    if not isinstance(value, str) or not _PLAIN.fullmatch(value) or value.strip(".") == "":
+        raise ValueError(
+            f"command model: {argument} key {value!r} must be a plain name ({what}: letters, digits, _ . + -, "
+            "no path separators or '..'), so that nothing is written outside the work directory"
+            if argument == "files" else
+            f"command model: name {value!r} must be a plain name (letters, digits, _ . + -, no path "
+            "separators or '..'): it prefixes the work directories"
+        )
 
 
 def _check_placeholders(model: str, where: str, template: str, names: Sequence[str]) -> None:
