@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import math
 import time
+from typing import Any
 
 import numpy as np
 
@@ -68,7 +69,7 @@ def sitk_tre(pair, bspline: bool) -> float:
     fixed = sitk.GetImageFromArray(pair.fixed.astype(np.float32))
     moving = sitk.GetImageFromArray(pair.moving.astype(np.float32))
 
-    def method() -> "sitk.ImageRegistrationMethod":
+    def method() -> Any:
         r = sitk.ImageRegistrationMethod()
         r.SetMetricAsMattesMutualInformation(numberOfHistogramBins=32)
         r.SetMetricSamplingStrategy(r.NONE)

@@ -664,39 +664,44 @@ def registration(n: int = 48, levels: int = 3, control_grids: tuple[int, ...] = 
 
 
 @functools.cache
-def _median_tre(warps: tuple[str, ...], n_seeds: int = 5) -> float:
-    """Median RMS TRE (px) of the default registration over ``model_support_pair`` seeds 0..n-1 of ``warps``."""
-    values = []
+def _median_tre_by_stage(warps: tuple[str, ...] = WARPS, n_seeds: int = 3) -> dict[str, float]:
+    """Median RMS TRE (px) over ``model_support_pair`` seeds 0..n-1 of ``warps``: the default pipeline's final
+    transform, its own rigid + scale stage, and the exact rigid + scale part of the true transform (whose TRE is
+    the size of the true non-rigid displacement)."""
+    values: dict[str, list[float]] = {"final": [], "rigid": [], "exact_rigid": []}
     for warp in warps:
         for seed in range(n_seeds):
             pair = model_support_pair(seed, warp)
-            _, final = register(pair.fixed, pair.moving, pair.tear_mask)
-            tre = target_registration_error(final, pair.transform, pair.fixed > 0.1)
-            values.append(math.sqrt(float(np.mean(tre**2))))
-    return float(np.median(values))
+            rigid, final = register(pair.fixed, pair.moving, pair.tear_mask)
+            t, region = pair.transform, pair.fixed > 0.1
+            exact = Transform(t.shape, t.rotation, t.scale, t.translation)
+            for key, estimate in (("final", final), ("rigid", rigid), ("exact_rigid", exact)):
+                values[key].append(math.sqrt(float(np.mean(target_registration_error(estimate, t, region) ** 2))))
+    return {key: float(np.median(v)) for key, v in values.items()}
 
 
 def _validations() -> list[Any]:
     from .validation import Validation
 
-    validity = ("smooth deformations no finer than the control spacing, openings <= 2 px; synthetic "
-                "phantom (no measured landmark set)")
-    note = ("reference: the in-family TRE on the same draws (seeds 0-4), i.e. rel. error = degradation "
-            "out of family; the truth warps are closed forms the method does not fit, not measured data; "
-            "benchmarks/registration_tre.py gives 10-seed min/median/max")
+    validity = ("synthetic 48 x 48 phantom pairs over the model's input support (true non-rigid displacement "
+                "0.1-0.5 px RMS); no measured histology/MRI landmark set")
+    source = ("the project's own synthetic pairs (models.registration.model_support_pair), all five warp classes, "
+              "seeds 0-2; benchmarks/registration_tre.py --baselines adds SimpleITK (optional extra)")
     return [
         Validation(
-            "registration", "median RMS TRE, out-of-family smooth warps (sinusoidal, thin-plate, Gaussian "
-            "bumps), 15 pairs over the input support",
-            lambda: _median_tre(("sinusoidal", "thin_plate", "gaussian_bumps")), lambda: _median_tre(("bspline",)),
-            "px", "thin-plate spline: Bookstein (1989), IEEE Trans. PAMI 11, 567; B-spline family: Rueckert et "
-            "al. (1999), IEEE Trans. Med. Imaging 18, 712", validity, "published closed form", None, note=note,
+            "registration", "median RMS TRE of the default result (rigid + B-spline); reference: its own rigid + "
+            "scale stage on the same pairs", lambda: _median_tre_by_stage()["final"],
+            lambda: _median_tre_by_stage()["rigid"], "px", source, validity, "self-reference", None,
+            note="a limit, not a validation: on 50 pairs (seeds 0-9) the B-spline stage improves the rigid result "
+            "only for the Gaussian-bump and opening-tear classes and worsens it for the smooth B-spline, sinusoidal "
+            "and thin-plate warps, whose non-rigid part (0.1-0.3 px) is below what the stage resolves",
         ),
         Validation(
-            "registration", "median RMS TRE, opening tear (<= 2 px), 5 pairs over the input support",
-            lambda: _median_tre(("opening_tear",)), lambda: _median_tre(("bspline",)), "px",
-            "opening profile of a Griffith crack, sqrt(1 - (s/a)^2) (Griffith 1921, Phil. Trans. R. Soc. A "
-            "221, 163)", validity, "published closed form", None, note=note,
+            "registration", "median RMS TRE of the default result; reference: the exact rigid + scale part of the "
+            "true transform (its TRE = the true non-rigid displacement)", lambda: _median_tre_by_stage()["final"],
+            lambda: _median_tre_by_stage()["exact_rigid"], "px", source, validity, "self-reference", None,
+            note="the registration does not get below the size of the non-rigid displacement it is meant to "
+            "recover: an accuracy claim at these displacements is not supported",
         ),
     ]
 
