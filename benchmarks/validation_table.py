@@ -60,7 +60,8 @@ def main() -> None:
         print(f"{r.model:28s} {r.quantity[:56]:56s} {r.value:11.4g} {r.reference:11.4g} {rel}  {r.kind:15s} {r.status}")
     s = summary(table)
     line = (f"{s['rows']} rows, {table['model'].nunique()} models; met: {s['met']} of {s['counted']} counted rows "
-            f"(measured or published model, with a tolerance and its basis); rows by kind: {s['kinds']}; models "
+            f"(measured or published model, with a tolerance and its basis); rows by kind: "
+            f"{', '.join(f'{k} {n}' for k, n in s['kinds'].items())}; models "
             f"without a measured or published reference: {len(s['models_without_external_reference'])} "
             f"({', '.join(s['models_without_external_reference'])})")
     print(f"{line}; {wall:.1f} s wall (shared machine)")

@@ -95,7 +95,7 @@ class Validation:
     >>> v = Validation("ishigami", "variance", lambda: 13.84, 13.8446, "", "Ishigami & Homma 1990", "all",
     ...                "code check", 0.01)
     >>> validation_table([v])["status"].iloc[0]
-    'code check (not counted)'
+    'not counted'
     """
 
     model: str
@@ -436,7 +436,7 @@ def _status(kind: str, tolerance: float | None, basis: str, within: bool | None,
     if not reference_ok:
         return "failed to compute"
     if kind not in COUNTED_KINDS:
-        return f"{kind} (not counted)"
+        return "not counted"
     if tolerance is None:
         return "reported"
     if not basis:
@@ -449,7 +449,7 @@ def validation_table(validations: Iterable[Validation] | None = None, *, models:
 
     ``status`` is ``met`` / ``NOT met`` only for rows of a counted kind (:data:`COUNTED_KINDS`) with a
     tolerance and its written basis; otherwise ``reported``, ``no basis (not counted)``,
-    ``<kind> (not counted)``, ``no reference`` or ``failed to compute``. ``counted`` marks the rows that
+    ``not counted`` (a kind that is not validation), ``no reference`` or ``failed to compute``. ``counted`` marks the rows that
     count toward "met". A failing ``compute`` gives a row with ``value`` NaN and the error in ``note``.
 
     Examples
