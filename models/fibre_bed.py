@@ -44,7 +44,7 @@ PACKINGS = {
     "hexagonal": (16 / (9 * math.pi * math.sqrt(6)), math.pi / (2 * math.sqrt(3))),
 }
 PREFORMS = ("twill_carbon", "ud_glass")
-#: Solid fractions of the square cell where its discretisation error is verified ≤ 1 % (96² vs 384²)
+#: Solid fractions of the square cell where its discretisation error is verified ≤ 1 % (128² vs 512²)
 LOCAL_RANGE = VERIFIED_RANGE[TABLE_N]
 
 TWILL_PERMEABILITY_CSV = Path(__file__).resolve().parent / "data" / "permeability_twill_carbon_vernet2014.csv"
@@ -61,7 +61,7 @@ V_FT = 0.80
 #: Equivalent tow radius fitted to the benchmark's mean K1 at V_f = 0.503 (one number; see fibre_bed). The
 #: fabric's geometry brackets it without fixing it: 6K HTA tows (6000 x 3.5 um filaments at V_ft = 0.8) give
 #: 103 um for a cylinder of the same specific surface (Kozeny) and 303 um for one of the same cross-section.
-R_T_FIT = 174.2
+R_T_FIT = 174.3
 V_F_TWILL = Input("V_f", Uniform(0.465, 0.535), "epistemic", "", "mean fibre volume fraction of the compacted stack (Benchmark II range)")
 S_VF_TWILL = Input("s_Vf", Uniform(0.0, 0.005), "epistemic", "", "spatial scatter (sd) of the local fibre volume fraction along the flow")
 R_T = Input("R_t", Normal(R_T_FIT, 0.05 * R_T_FIT), "aleatory", "um", "equivalent tow radius (fitted to Benchmark II; 5 % lot to lot)")
@@ -133,12 +133,12 @@ def fibre_bed(
     (input, µm), ``c = V_f`` (mean 0.50–0.58, scatter 0.01–0.04).
 
     ``model_form="cell"``: ``k`` from the periodic Stokes cell of the square array
-    (:func:`models.stokes_permeability.square_array_k_rel`: 96² MAC grid with cut-link walls, tabulated at
-    0.01 steps of ``c``). Its discretisation error, measured against the 4× finer grid (384²) at every
-    node, is ≤ 0.5 % over c = 0.30–0.68 (``benchmarks/resin_cell_resolution.py``); local fractions outside
-    that range are refused (at c = 0.70 the error is 3 %). ``"gebart"``: Gebart's square-packing closed form
-    (differentiable), a published lubrication model: against the converged cell (96², ≤ 0.5 %) it is +13 % at
-    c = 0.40, +11 % at 0.45, +9 % at 0.5, +8 % at 0.55, +6 % at 0.6, +5 % at 0.65, +3 % at 0.68 (the former
+    (:func:`models.stokes_permeability.square_array_k_rel`: 128² MAC grid with cut-link walls, tabulated at
+    0.01 steps of ``c``). Its discretisation error, measured against the 4× finer grid (512²) at every
+    node and between nodes, is ≤ 0.93 % over c = 0.30–0.68 (``benchmarks/resin_cell_resolution.py``); local
+    fractions outside that range are refused (beyond it the error exceeds 1 %). ``"gebart"``: Gebart's square-packing closed form
+    (differentiable), a published lubrication model: against the converged cell (128², ≤ 0.93 %) it is +13 % at
+    c = 0.40, +11 % at 0.45, +10 % at 0.5, +8 % at 0.55, +6 % at 0.6, +4 % at 0.65-0.68 (the former
     "0.913–0.996" ratios were those of the unconverged 32² grid).
 
     Examples
@@ -155,7 +155,9 @@ def fibre_bed(
     outputs = [Output(f"K_{tag}", "m^2", f"permeability at the local fibre fraction V_f {sign} sqrt(3) s_Vf")
                for tag, sign in (("lo", "-"), ("mid", "+ 0"), ("hi", "+"))]
     outputs[1] = Output("K_mid", "m^2", "permeability at the mean fibre fraction")
-    lo_c, hi_c = LOCAL_RANGE
+    if n not in VERIFIED_RANGE:
+        raise ValueError(f"n must be one of the verified grids {sorted(VERIFIED_RANGE)}, got {n!r}")
+    lo_c, hi_c = VERIFIED_RANGE[n]
 
     def solid_fractions(V_f, s_Vf, V_ft, xp):
         fractions = [(V_f + z * s_Vf) / V_ft for z in NODES]
@@ -165,7 +167,7 @@ def fibre_bed(
                 what = "V_f ± sqrt(3) s_Vf" if preform == "ud_glass" else "(V_f ± sqrt(3) s_Vf) / V_ft"
                 raise ValueError(
                     f"fibre_bed: local solid fractions {what} span [{lo:.4g}, {hi:.4g}], outside the validity "
-                    f"range {LOCAL_RANGE} where the cell's discretisation error is verified <= 1 %; lower s_Vf "
+                    f"range {(lo_c, hi_c)} where the {n}^2 cell's discretisation error is verified <= 1 %; lower s_Vf "
                     f"or move V_f"
                 )
         return fractions
@@ -203,8 +205,8 @@ def fibre_bed(
 
     return ForwardModel(
         name, solved, inputs, outputs,
-        description=f"permeability of a square array by a periodic Stokes cell ({n}^2 MAC grid, error <= 0.5 % vs "
-        f"4x finer over c 0.30-0.68) at the local fibre fractions V_f + (-sqrt3, 0, sqrt3) s_Vf; {validity}"
+        description=f"permeability of a square array by a periodic Stokes cell ({n}^2 MAC grid, error <= 1 % vs "
+        f"4x finer over c {lo_c}-{hi_c}, measured 0.93 % at 128^2) at the local fibre fractions V_f + (-sqrt3, 0, sqrt3) s_Vf; {validity}"
         + ("; tow radius fitted to the measured K1 at V_f 0.503, V_f dependence too steep (+51 % at 0.465, -37 % "
            "at 0.535 vs measured)" if preform == "twill_carbon" else ""),
     )
@@ -261,8 +263,8 @@ def _validations() -> list:
             lambda: k_mid(0.5), gebart_mid, "m^2",
             "Gebart (1992), J. Compos. Mater. 26, 1100, eq. 27: K/a^2 = C1 (sqrt(Vmax/c) - 1)^(5/2), square packing",
             "ordered square arrays, transverse Stokes flow", "published model", None,
-            note="Gebart's lubrication form is exact only as c -> pi/4: against the converged cell (96^2, <= 0.5 %) "
-            "it is +13 % at c = 0.40 falling to +3 % at 0.68 (the earlier 0.913-0.996 ratios were the 32^2 grid's)",
+            note="Gebart's lubrication form is exact only as c -> pi/4: against the converged cell (128^2, <= 0.93 %) "
+            "it is +13 % at c = 0.40 falling to +4 % at 0.68 (the earlier 0.913-0.996 ratios were the 32^2 grid's)",
         ),
     ]
     mean, low, high = measured_k1(0.5)

@@ -127,7 +127,7 @@ def resin_infusion(
     the measured inter-laboratory range at V_f = 0.5 (3.4–7.9e-11 m²) (the tow radius is fitted at V_f = 0.503, so that is a
     consistency check, not a prediction; the V_f dependence is too steep, see :func:`models.fibre_bed.fibre_bed`).
     ``preform="ud_glass"``: the former unidirectional E-glass bed, transverse flow, 0.1 m, gel 8 h ± 1 h.
-    ``n``: the cell grid (only the verified 96² is accepted). Validity: V_f 0.465–0.535 (twill) or 0.50–0.58
+    ``n``: the cell grid (the verified 128² (default) or 96² with its narrower range). Validity: V_f 0.465–0.535 (twill) or 0.50–0.58
     (UD), μ 0.1–0.5 Pa·s, ΔP ≤ 1 bar.
 
     Examples
