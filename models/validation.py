@@ -541,11 +541,11 @@ def to_markdown(table: pd.DataFrame) -> str:
         tol = "" if r.tolerance is None or not np.isfinite(r.tolerance) else (
             "in range" if np.isfinite(r.range_low) and r.tolerance == 0 else f"±{100 * r.tolerance:g} %")
         claim = f"{tol}: **{r.status}**" if tol and r.status in ("met", "NOT met") else (
-            f"{tol} {r.status}".strip() if tol else r.status)
+            f"{tol}; {r.status}" if tol else r.status)
         value = "-" if not np.isfinite(r.value) else f"{_fmt(r.value)}{units}"
         reference = "-" if ref == "-" else f"{ref}{units}"
         lines.append(f"| {k} | `{r.model}` | {r.quantity} | {value} | {reference} | {rel} | {claim} | {r.kind} |")
-        text = f"{k}. {r.source}"
+        text = f"{k}. {r.source.rstrip('.')}."
         if r.validity and r.validity != "-":
             text += f" Validity: {r.validity}."
         if r.basis:
