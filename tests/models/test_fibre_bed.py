@@ -43,13 +43,19 @@ def test_the_coarser_verified_grid_fails_beyond_its_range():
     """At 96² the error passes 1 % at 0.66-0.67 (measured +1.25 %, +1.44 % against 384²), which is why its
     verified range stops at 0.65 and the default grid is 128²."""
     assert abs(_cell(0.67, 96) / _cell(0.67, 384) - 1) > 0.01
-    assert float(square_array_k_rel(0.65, n=96)) == pytest.approx(_cell(0.65, 384), rel=0.01)
 
 
-def test_default_resolution_against_a_4x_finer_grid_at_a_fast_point():
-    """The same check where the 512² reference is affordable in the default suite: c = 0.50 (the tow fraction
-    scale of the default fabric), measured error below 0.5 %."""
-    assert float(square_array_k_rel(0.5)) == pytest.approx(_cell(0.5, 4 * TABLE_N), rel=0.01)
+@pytest.mark.slow
+def test_default_resolution_against_a_4x_finer_grid_at_the_default_fabric():
+    """The same check at c = 0.625, the default fabric's tow fraction (V_f 0.5 / V_ft 0.8): measured +0.31 %
+    (one 512² solve, ~10-40 s, hence slow)."""
+    assert float(square_array_k_rel(0.625)) == pytest.approx(_cell(0.625, 4 * TABLE_N), rel=0.01)
+
+
+def test_4x_finer_grid_check_in_the_default_suite():
+    """The error measurement itself, at the affordable pair 96² vs 384² (one 384² solve, ~2-5 s) at the end of
+    the 96² grid's verified range, c = 0.65: measured +0.12 %, within the 1 % the range promises."""
+    assert _cell(0.65, 96) == pytest.approx(_cell(0.65, 384), rel=0.01)
 
 
 @pytest.mark.slow
