@@ -1,7 +1,7 @@
 """Per-stage surrogate on the pores -> permeability -> part chain against plain Monte Carlo of the true chain.
 
 Run: python benchmarks/chain_surrogate.py [--reference 3000 --n-train 100 --n-test 50 --seeds 10]
-Case: models.resin_infusion (Stokes cell on a 32² grid at three local fibre fractions per sample). The
+Case: models.resin_infusion (tabulated 128² Stokes cell at three local fibre fractions per sample). The
 reference is plain Monte Carlo of the true chain (``--reference`` true-stage runs): Pf = P(gel_margin ≤ 0)
 and the median / 95 % quantile of the fill time. The surrogate replaces the pore stage by a PCE fitted on
 what the chain feeds it (``--n-train`` true-stage runs) and checked on ``--n-test`` held-out runs; the macro
@@ -33,7 +33,7 @@ def main() -> None:
     p.add_argument("--seeds", type=int, default=10)
     p.add_argument("--n-macro", type=int, default=200_000)
     args = p.parse_args()
-    g = resin_infusion("cell", n=32)
+    g = resin_infusion("cell")
     t0 = time.perf_counter()
     ref = uq.propagate(g, args.reference, design="mc", rng=12345)
     t_ref = time.perf_counter() - t0

@@ -48,6 +48,17 @@ level (6² or 8²), a stronger penalty or a dilated tear mask did not lower the 
 were 0.86 (sinusoidal), 1.89 (bumps) and 1.29 px (tear). The phantom is synthetic: no measured
 histology/MRI landmark set has been used.
 
+**What the non-rigid stage buys at these displacements: not much (stated plainly).** Over the model's input
+support the true non-rigid displacement is small (median 0.19 px RMS, 0.03–0.60 px). On the same 50 pairs
+(5 warp classes × seeds 0–9, ``benchmarks/registration_tre.py --baselines``) the final transform beats its own
+rigid + scale stage in only 26/50 pairs (pooled median 0.31 vs 0.35 px: better for Gaussian bumps 0.30 vs 0.38
+and the opening tear 0.42 vs 0.61, worse for sinusoidal 0.27 vs 0.24 and thin-plate 0.25 vs 0.22 px), and
+stays above the exact rigid + scale part of the truth (whose TRE *is* the non-rigid displacement) in 36/50
+pairs. It beats an untuned SimpleITK affine registration (Mattes MI, 3 levels; median 0.37 px) in 34/50 pairs
+and SimpleITK affine + B-spline (median 0.51 px) in 41/50. Neither the rigid stage nor the full pipeline beats
+both baselines consistently, so the default stays the full pipeline (best pooled median) and the registration
+is not an accuracy claim for the non-rigid part; SimpleITK is an optional extra of the benchmark only.
+
 Synthetic pairs (:func:`synthetic_pair`): a smooth elliptical tissue phantom with internal structures; the
 MRI is ``phantom(T_true(x))`` plus noise, the histology is a non-monotone intensity map of the phantom
 (white background, dark stained structures) with tears (thin random cracks set to background) plus noise.
@@ -664,39 +675,46 @@ def registration(n: int = 48, levels: int = 3, control_grids: tuple[int, ...] = 
 
 
 @functools.cache
-def _median_tre(warps: tuple[str, ...], n_seeds: int = 5) -> float:
-    """Median RMS TRE (px) of the default registration over ``model_support_pair`` seeds 0..n-1 of ``warps``."""
-    values = []
+def _median_tre_by_stage(warps: tuple[str, ...] = WARPS, n_seeds: int = 3) -> dict[str, float]:
+    """Median RMS TRE (px) over ``model_support_pair`` seeds 0..n-1 of ``warps``: the default pipeline's final
+    transform, its own rigid + scale stage, and the exact rigid + scale part of the true transform (whose TRE is
+    the size of the true non-rigid displacement)."""
+    values: dict[str, list[float]] = {"final": [], "rigid": [], "exact_rigid": []}
     for warp in warps:
         for seed in range(n_seeds):
             pair = model_support_pair(seed, warp)
-            _, final = register(pair.fixed, pair.moving, pair.tear_mask)
-            tre = target_registration_error(final, pair.transform, pair.fixed > 0.1)
-            values.append(math.sqrt(float(np.mean(tre**2))))
-    return float(np.median(values))
+            rigid, final = register(pair.fixed, pair.moving, pair.tear_mask)
+            t, region = pair.transform, pair.fixed > 0.1
+            exact = Transform(t.shape, t.rotation, t.scale, t.translation)
+            for key, estimate in (("final", final), ("rigid", rigid), ("exact_rigid", exact)):
+                values[key].append(math.sqrt(float(np.mean(target_registration_error(estimate, t, region) ** 2))))
+    return {key: float(np.median(v)) for key, v in values.items()}
 
 
 def _validations() -> list[Any]:
     from .validation import Validation
 
-    validity = ("smooth deformations no finer than the control spacing, openings <= 2 px; synthetic "
-                "phantom (no measured landmark set)")
-    note = ("reference: the in-family TRE on the same draws (seeds 0-4), i.e. rel. error = degradation "
-            "out of family; the truth warps are closed forms the method does not fit, not measured data; "
-            "benchmarks/registration_tre.py gives 10-seed min/median/max")
+    validity = ("synthetic 48 x 48 phantom pairs over the model's input support (true non-rigid displacement "
+                "0.1-0.5 px RMS); no measured histology/MRI landmark set")
+    source = ("the project's own synthetic pairs (models.registration.model_support_pair), all five warp classes, "
+              "seeds 0-2; benchmarks/registration_tre.py --baselines adds SimpleITK (optional extra)")
     return [
         Validation(
-            "registration", "median RMS TRE, out-of-family smooth warps (sinusoidal, thin-plate, Gaussian "
-            "bumps), 15 pairs over the input support",
-            lambda: _median_tre(("sinusoidal", "thin_plate", "gaussian_bumps")), lambda: _median_tre(("bspline",)),
-            "px", "thin-plate spline: Bookstein (1989), IEEE Trans. PAMI 11, 567; B-spline family: Rueckert et "
-            "al. (1999), IEEE Trans. Med. Imaging 18, 712", validity, "published closed form", None, note=note,
+            "registration", "median RMS TRE of the default result (rigid + B-spline); reference: its own rigid + "
+            "scale stage on the same pairs", lambda: _median_tre_by_stage()["final"],
+            lambda: _median_tre_by_stage()["rigid"], "px", source, validity, "self-reference", None,
+            note="a limit, not a validation: on 50 pairs (seeds 0-9, benchmarks/registration_tre.py --baselines) "
+            "the B-spline stage beats its own rigid + scale result in only 26/50 pairs - it helps for the Gaussian "
+            "bumps and the opening tear, and worsens the sinusoidal and thin-plate warps, whose non-rigid part "
+            "(0.1-0.3 px) is below what it resolves; an untuned SimpleITK affine is worse in 34/50 pairs",
         ),
         Validation(
-            "registration", "median RMS TRE, opening tear (<= 2 px), 5 pairs over the input support",
-            lambda: _median_tre(("opening_tear",)), lambda: _median_tre(("bspline",)), "px",
-            "opening profile of a Griffith crack, sqrt(1 - (s/a)^2) (Griffith 1921, Phil. Trans. R. Soc. A "
-            "221, 163)", validity, "published closed form", None, note=note,
+            "registration", "median RMS TRE of the default result; reference: the exact rigid + scale part of the "
+            "true transform (its TRE = the true non-rigid displacement)", lambda: _median_tre_by_stage()["final"],
+            lambda: _median_tre_by_stage()["exact_rigid"], "px", source, validity, "self-reference", None,
+            note="the final TRE (median 0.31 px over 50 pairs) stays above the true non-rigid displacement "
+            "(median 0.19 px) in 36/50 pairs: at these displacements the method does not recover the non-rigid "
+            "part, and no accuracy claim for it is made",
         ),
     ]
 

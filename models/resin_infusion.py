@@ -24,7 +24,7 @@ from uqbridge import (
 )
 from uqbridge.chains.graph import ChainModel
 
-from .fibre_bed import V_F, WEIGHTS, fibre_bed
+from .fibre_bed import PREFORMS, V_F, V_F_TWILL, WEIGHTS, fibre_bed
 
 __all__ = ["fill_time", "mould_filling", "preform_permeability", "resin_infusion"]
 
@@ -44,7 +44,7 @@ def fill_time(porosity: Any, viscosity: Any, length: Any, permeability: Any, pre
     return porosity * viscosity * length**2 / (2.0 * permeability * pressure)
 
 
-def preform_permeability() -> ForwardModel:
+def preform_permeability(v_f: Input = V_F) -> ForwardModel:
     """Effective permeability along the flow: harmonic Gauss–Hermite mean of the three local values.
 
     For a 1-D flow through segments in series (scatter correlation length ≪ L), the pressure drop
@@ -65,25 +65,27 @@ def preform_permeability() -> ForwardModel:
     local = [Input(f"K_{t}", LogNormal(float(np.log(5e-13)), 0.5), "aleatory", "m^2", "local permeability")
              for t in ("lo", "mid", "hi")]
     return ForwardModel(
-        "preform_permeability", function, [*local, V_F],
+        "preform_permeability", function, [*local, v_f],
         [Output("K", "m^2", "effective permeability along the flow (harmonic mean)"), Output("phi", "", "porosity 1 - V_f")],
         description="effective Darcy permeability of a preform with a scattered fibre fraction (series segments)",
         differentiable=True,
     )
 
 
-def mould_filling() -> ForwardModel:
+def mould_filling(*, length: float = 0.8, gel_time_h: tuple[float, float] = (4.0, 0.5)) -> ForwardModel:
     """Filling time of a part by 1-D resin infusion and its margin to the gel time.
 
     Inputs: ``K`` (m², from the preform), ``phi`` (porosity), resin viscosity ``mu`` (epistemic
     LogNormal, median 0.2 Pa·s, 15 % — infusion epoxies at room temperature are 0.1–0.5 Pa·s),
     pressure difference ``dP`` (aleatory Uniform 0.85–0.95 bar: vacuum infusion, ≤ 1 bar), flow length
-    ``L`` (0.1 m) and gel time ``t_gel`` (aleatory Normal 8 h ± 1 h). Outputs ``t_fill`` (s),
-    ``gel_margin = t_gel − t_fill`` (s; failure ≤ 0) and ``fill_ratio = t_fill/t_gel``.
+    ``L`` (``length``, m; default 0.8 m, in-plane infusion of a 0.8 m panel from one edge, no flow medium) and gel time
+    ``t_gel`` (aleatory Normal, ``gel_time_h`` = (mean, sd) in hours; default 4 h ± 0.5 h, a room-temperature
+    infusion epoxy). Outputs ``t_fill`` (s), ``gel_margin = t_gel − t_fill`` (s; failure ≤ 0) and
+    ``fill_ratio = t_fill/t_gel``.
 
     Examples
     --------
-    >>> m = mould_filling()
+    >>> m = mould_filling(length=0.1)
     >>> round(float(m(K=1e-12, phi=0.5, mu=0.2, dP=1e5, t_gel=6000.0)["gel_margin"][0]), 1)
     1000.0
     """
@@ -97,8 +99,8 @@ def mould_filling() -> ForwardModel:
         Input("phi", Uniform(0.4, 0.55), "aleatory", "", "porosity of the preform"),
         Input("mu", LogNormal(float(np.log(0.2)), 0.15), "epistemic", "Pa s", "resin viscosity at the infusion temperature"),
         Input("dP", Uniform(0.85e5, 0.95e5), "aleatory", "Pa", "pressure difference (vacuum infusion)"),
-        Input("L", Constant(0.1), "aleatory", "m", "flow length"),
-        Input("t_gel", Normal(28800.0, 3600.0), "aleatory", "s", "gel time of the resin batch"),
+        Input("L", Constant(length), "aleatory", "m", "flow length"),
+        Input("t_gel", Normal(3600.0 * gel_time_h[0], 3600.0 * gel_time_h[1]), "aleatory", "s", "gel time of the resin batch"),
     ]
     return ForwardModel(
         "mould_filling", function, inputs,
@@ -108,14 +110,25 @@ def mould_filling() -> ForwardModel:
     )
 
 
-def resin_infusion(model_form: Literal["cell", "gebart"] = "cell", *, n: int = 32) -> ChainModel:
+def resin_infusion(
+    model_form: Literal["cell", "gebart"] = "cell",
+    *,
+    preform: Literal["twill_carbon", "ud_glass"] = "twill_carbon",
+    n: int | None = None,
+) -> ChainModel:
     """Pores → permeability → part: probability that a resin-infusion fill outlasts the resin's gel time.
 
-    Stages (scales): ``pores`` — :func:`models.fibre_bed.fibre_bed` (Stokes cell, or Gebart's form
-    with ``model_form="gebart"``, which makes the chain differentiable); ``preform`` —
-    :func:`preform_permeability`; ``part`` — :func:`mould_filling`. Validity: unidirectional glass
-    or carbon preforms, transverse flow, mean fibre fraction 0.45–0.6 with local scatter keeping it
-    in 0.30–0.70, r_f 3.5–8 µm, μ 0.1–0.5 Pa·s, ΔP ≤ 1 bar.
+    Stages (scales): ``pores`` — :func:`models.fibre_bed.fibre_bed` (Stokes cell, or Gebart's form with
+    ``model_form="gebart"``, which makes the chain differentiable); ``preform`` —
+    :func:`preform_permeability`; ``part`` — :func:`mould_filling`.
+
+    ``preform="twill_carbon"`` (default): the Benchmark II 2/2 twill carbon fabric (Vernet et al. 2014),
+    in-plane infusion of a 0.8 m panel, gel time 4 h ± 0.5 h; K = 5.9e-11 m² at the median inputs, inside
+    the measured inter-laboratory range at V_f = 0.5 (3.4–7.9e-11 m²) (the tow radius is fitted at V_f = 0.503, so that is a
+    consistency check, not a prediction; the V_f dependence is too steep, see :func:`models.fibre_bed.fibre_bed`).
+    ``preform="ud_glass"``: the former unidirectional E-glass bed, transverse flow, 0.1 m, gel 8 h ± 1 h.
+    ``n``: the cell grid (the verified 128² (default) or 96² with its narrower range). Validity: V_f 0.465–0.535 (twill) or 0.50–0.58
+    (UD), μ 0.1–0.5 Pa·s, ΔP ≤ 1 bar.
 
     Examples
     --------
@@ -123,12 +136,20 @@ def resin_infusion(model_form: Literal["cell", "gebart"] = "cell", *, n: int = 3
     >>> g.scales, g.input_scale["mu"]
     (('pores', 'preform', 'part'), 'part')
     """
+    if preform not in PREFORMS:
+        raise ValueError(f"preform must be one of {PREFORMS}, got {preform!r}")
+    options = {} if n is None else {"n": n}
+    twill = preform == "twill_carbon"
+    part = mould_filling() if twill else mould_filling(length=0.1, gel_time_h=(8.0, 1.0))
+    suffix = ("" if twill else "_ud_glass") + ("" if model_form == "cell" else "_gebart")
     return chain(
-        Stage(fibre_bed(model_form, n=n), scale="pores"),
-        Stage(preform_permeability(), scale="preform"),
-        Stage(mould_filling(), scale="part"),
-        name="resin_infusion" if model_form == "cell" else "resin_infusion_gebart",
-        description="pores -> permeability -> part: fibre-bed Stokes cell -> preform Darcy permeability with "
-        "fibre-fraction scatter -> 1-D resin-infusion fill time vs gel time (UD glass/carbon, transverse flow, "
-        "V_f 0.45-0.6, r_f 3.5-8 um, mu 0.1-0.5 Pa s, dP <= 1 bar)",
+        Stage(fibre_bed(model_form, preform=preform, **options), scale="pores"),
+        Stage(preform_permeability(V_F_TWILL if twill else V_F), scale="preform"),
+        Stage(part, scale="part"),
+        name=f"resin_infusion{suffix}",
+        description="pores -> permeability -> part: fibre-preform Stokes cell -> preform Darcy permeability with "
+        "fibre-fraction scatter -> 1-D resin-infusion fill time vs gel time ("
+        + ("2/2 twill carbon fabric of Benchmark II, tow-scale cell with a fitted tow radius, V_f 0.465-0.535, "
+           "L = 0.8 m" if twill else "UD E-glass, transverse flow, V_f 0.50-0.58, L = 0.1 m")
+        + ", mu 0.1-0.5 Pa s, dP <= 1 bar)",
     )

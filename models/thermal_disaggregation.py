@@ -11,7 +11,10 @@ On its own single-source truth (:func:`synthetic_scene`, a unit test only) the m
 stability (:func:`two_source_scene`, Norman et al. 1995 patch form) it **loses to TsHARP in every scene
 tested**: median RMSE 0.91 K vs 0.49 K at wind 3 m/s, model/TsHARP RMSE ratio 1.4–2.0 at 1 m/s (strongly
 unstable) to 1.8–2.9 at 6 m/s, 10 scenes each (``benchmarks/disaggregation_baseline.py``); it still beats
-the uniform coarse temperature (2×). Its fine-scale contrast is set by a single-source neutral-resistance
+the uniform coarse temperature (2×). Caveat on that ranking: this truth is 94 % linear in the vegetation fraction
+(R² of T on f), TsHARP's own regression form; with soil moisture varying ±30 % independently of the vegetation
+(R² 0.68, as for the model's own equations) the model still loses (median RMSE 1.33 K vs 1.19 K, 0/10 scenes).
+Both truths are the project's own: the comparison is a stated limit, not a validation. Its fine-scale contrast is set by a single-source neutral-resistance
 balance with a fixed evaporative-fraction rule, and the radiance constraint corrects only the block
 means, so its accuracy is bounded by how well those equations describe the surface. Use it where the
 forcing and the surface energy partition are known well (and to propagate forcing/parameter uncertainty);
@@ -489,11 +492,11 @@ def thermal_disaggregation(
     )
 
 
-def _median_rmse_two_source(method: str, wind: float = 3.0, n_scenes: int = 10) -> float:
+def _median_rmse_two_source(method: str, wind: float = 3.0, n_scenes: int = 10, heterogeneity: float = 0.1) -> float:
     """Median fine-pixel RMSE (K) of ``method`` ("model" or "tsharp") over two-source scenes 0..n-1."""
     errors = []
     for seed in range(n_scenes):
-        scene = two_source_scene(wind=wind, rng=seed)
+        scene = two_source_scene(wind=wind, heterogeneity=heterogeneity, rng=seed)
         t = disaggregate(scene, wind=wind).t_disaggregated.values if method == "model" else tsharp(scene)
         errors.append(math.sqrt(float(np.mean((t - scene.t_true) ** 2))))
     return float(np.median(errors))
@@ -502,21 +505,30 @@ def _median_rmse_two_source(method: str, wind: float = 3.0, n_scenes: int = 10) 
 def _validations() -> list[Any]:
     from .validation import Validation
 
+    source = ("TsHARP: Kustas et al. (2003), Remote Sens. Environ. 85, 429; Agam et al. (2007), Remote Sens. "
+              "Environ. 107, 545, run inside the project. Truth: the project's two-source patch energy balance "
+              "(Norman, Kustas & Humes 1995, Agric. For. Meteorol. 77, 263) with Businger-Dyer/Paulson (1970) stability")
+    validity = "no measured fine-scale LST used; loses to TsHARP on every two-source truth tested (wind 1-6 m/s)"
     return [
         Validation(
             "thermal_disaggregation",
-            "median fine RMSE, two-source truth (Monin-Obukhov stability), wind 3 m/s, 10 scenes; "
-            "reference: TsHARP on the same scenes",
-            lambda: _median_rmse_two_source("model"), lambda: _median_rmse_two_source("tsharp"), "K",
-            "TsHARP: Kustas et al. (2003), Remote Sens. Environ. 85, 429; Agam et al. (2007), Remote Sens. "
-            "Environ. 107, 545. Truth: two-source patch energy balance (Norman, Kustas & Humes 1995, Agric. "
-            "For. Meteorol. 77, 263) with Businger-Dyer/Paulson (1970) stability",
-            "fine-scale contrast only as good as the single-source neutral balance; loses to TsHARP on "
-            "two-source truths (wind 1-6 m/s)",
-            "published closed form", None,
-            note="reference is a published baseline method run on an independent synthetic truth, not "
-            "measured data; positive rel. error = the model is worse than TsHARP "
+            "median fine RMSE, two-source truth (wind 3 m/s, 10 scenes); reference: TsHARP on the same scenes",
+            lambda: _median_rmse_two_source("model"), lambda: _median_rmse_two_source("tsharp"), "K", source,
+            validity, "self-reference", None,
+            note="a limit, not a validation: both the truth and the baseline run are the project's own, and this "
+            "truth is 94 % linear in the vegetation fraction (R^2 of T on f, median of 10 scenes) - TsHARP's own "
+            "regression form, so TsHARP is favoured by construction; positive rel. error = the model is worse "
             "(benchmarks/disaggregation_baseline.py)",
+        ),
+        Validation(
+            "thermal_disaggregation",
+            "same, soil moisture +-30 % independent of vegetation (truth only 68 % linear in f)",
+            lambda: _median_rmse_two_source("model", heterogeneity=0.3),
+            lambda: _median_rmse_two_source("tsharp", heterogeneity=0.3), "K", source, validity,
+            "self-reference", None,
+            note="a truth further from TsHARP's form (R^2 0.68, like the model's own equations' 0.71): the model "
+            "still loses (RMSE ratio 1.02-1.28, 0/10 scenes), so the ranking is not only an artefact of a "
+            "TsHARP-shaped truth; still the project's own truth - no independent (measured) LST reference",
         ),
     ]
 

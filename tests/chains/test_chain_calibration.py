@@ -15,7 +15,7 @@ V_F_TRUE = 0.53
 def _chain():
     # viscosity, scatter, fibre radius and gel time known: V_f (pores) is the epistemic input left;
     # the pressure difference is a measured condition of each infusion
-    return resin_infusion("gebart").with_inputs(mu=0.2, s_Vf=0.02, r_f=7.0, t_gel=28800.0)
+    return resin_infusion("gebart", preform="ud_glass").with_inputs(mu=0.2, s_Vf=0.02, r_f=7.0, t_gel=28800.0)
 
 
 def test_macro_fill_times_recover_the_pore_scale_fibre_fraction():
