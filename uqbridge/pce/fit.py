@@ -53,6 +53,9 @@ _MAX_TERMS = 6000
 _TERMS_PER_RUN = 3
 _MIN_TERMS = 500
 _GRAM_FLOPS = 1.6e10
+# Designs larger than this choose selector, q-norm and screening on a random subsample of this many
+# runs, then scan degrees upward on all runs (see _refine): the full scan is O(n·P·k) per candidate.
+_SCAN_RUNS = 500
 # Largest support tried, as a share of the runs: the LOO error of a support picked greedily on the same
 # runs is optimistic (selection bias), badly so when the support nearly interpolates the design.
 _SUPPORT_FRACTION = 0.5
@@ -209,6 +212,7 @@ class _Choice:
     coef: np.ndarray
     cv: float = np.nan  # K-fold error of the whole selection procedure (sparse methods)
     basis: np.ndarray | None = None  # candidate basis the support was selected from (None: hyperbolic)
+    active: np.ndarray | None = None  # inputs with interactions in a screened basis (None: hyperbolic)
 
     def candidates(self, d: int) -> np.ndarray:
         return hyperbolic_indices(d, self.degree, self.q_norm) if self.basis is None else self.basis
@@ -311,8 +315,50 @@ def _select_unthreaded(
     if _is_constant(y):
         # nothing to select: the expansion is the constant, exact (zero error) on every run
         return _Choice(0.0, 0.0, 0, 1.0, "constant", np.zeros((1, d), np.int64), np.array([float(np.mean(y))]), 0.0)
-    selectors = {"sparse": ("lars", "omp")}.get(method, (method,))
     table = univariate_table(xi, germ_map.germs, max(degrees))  # every candidate basis gathers from it
+    if method in ("lars", "omp", "sparse") and y.size > _SCAN_RUNS and len(degrees) * len(q_norms) > 1:
+        sub = np.sort(rng.choice(y.size, _SCAN_RUNS, replace=False))
+        first = _select_table(table[sub], y[sub], method, degrees, q_norms, rng, screen)
+        return _refine(table, y, first, degrees, rng)
+    return _select_table(table, y, method, degrees, q_norms, rng, screen)
+
+
+def _refine(table: np.ndarray, y: np.ndarray, first: _Choice, degrees: Sequence[int], rng: np.random.Generator) -> _Choice:
+    """Large designs: the choice made on a subsample, re-scanned upward in degree on every run.
+
+    The subsample fixes the selector, the q-norm and the screening (they depend little on the number
+    of runs); the degree the runs resolve grows with their number, so degrees from the subsample's
+    choice upward are fitted on all runs (same stopping rule) and the best is judged by K-fold CV.
+    """
+    d = table.shape[1]
+    active = first.active
+
+    def build(p: int, q: float) -> tuple[np.ndarray, np.ndarray | None]:
+        if active is None:
+            return hyperbolic_indices(d, p, q), None
+        return (_screened_basis(active, p, q),) * 2
+
+    ladder = [p for p in degrees if p >= first.degree] or [first.degree]
+    found = _scan(table, y, (first.selector,), ladder, (first.q_norm,), build)
+    if not found:
+        return first
+    folds = np.array_split(rng.permutation(y.size), min(_FOLDS, y.size // 2))
+    best = _rank(table, y, found[:1], folds)
+    return replace(best, active=active)
+
+
+def _select_table(
+    table: np.ndarray,
+    y: np.ndarray,
+    method: str,
+    degrees: Sequence[int],
+    q_norms: Sequence[float],
+    rng: np.random.Generator,
+    screen: bool,
+) -> _Choice:
+    """The scan of :func:`_select_unthreaded` on the univariate table of the runs."""
+    d = table.shape[1]
+    selectors = {"sparse": ("lars", "omp")}.get(method, (method,))
     shortlist = _scan(table, y, selectors, degrees, q_norms, lambda p, q: (hyperbolic_indices(d, p, q), None))
     if not shortlist:
         raise ValueError(
@@ -336,7 +382,8 @@ def _select_unthreaded(
     second = _scan(table, y, (best.selector,), degrees, q_norms, lambda p, q: (_screened_basis(active, p, q),) * 2)
     if not second:
         return best
-    return min([best, _rank(table, y, second[:_SCREENED_SHORTLIST], folds)], key=lambda c: (c.cv, c.error))
+    screened = replace(_rank(table, y, second[:_SCREENED_SHORTLIST], folds), active=active)
+    return min([best, screened], key=lambda c: (c.cv, c.error))
 
 
 def _scan(
