@@ -117,7 +117,7 @@ def run_case(problem: str, d: int, seeds: int, with_ot: bool) -> None:
 
     for seed in range(seeds):
         u0 = np.zeros(d) if seed == 0 else np.random.default_rng(seed).standard_normal(d)
-        r, w, c = _timed(lambda: form(ls, gradient="fd", u0=u0, check=False))
+        r, w, c = _timed(lambda: form(ls, gradient="fd", u0=u0, check=False))  # noqa: B023 - called at once
         add("fd search", int(r.n_runs), w, c, abs(float(r.beta) - beta_ref))
         r, w, c = _timed(lambda: form(ls, u0=u0, rng=seed))  # noqa: B023 - called at once
         add(f"defaults ({r.attrs['gradient'][:8]})", int(r.n_runs), w, c, abs(float(r.beta) - beta_ref),

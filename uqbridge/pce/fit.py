@@ -174,8 +174,7 @@ def _order_lars(m: _Moments, max_steps: int) -> np.ndarray:
     gram, xy = m.normalised
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # collinearity / early-stop notices at the end of the path
-        _, active, _ = lars_path_gram(xy, gram, n_samples=m.n, method="lar", max_iter=max_steps, return_path=False,
-                                      copy_Gram=False)
+        _, active, _ = lars_path_gram(xy, gram, n_samples=m.n, method="lar", max_iter=max_steps, return_path=False)
     return np.asarray(active, dtype=np.int64)[:max_steps]
 
 
@@ -185,7 +184,7 @@ def _order_omp(m: _Moments, max_steps: int) -> np.ndarray:
     gram, xy = m.normalised
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        path = orthogonal_mp_gram(gram, xy, n_nonzero_coefs=max_steps, return_path=True, copy_Gram=False)
+        path = orthogonal_mp_gram(gram, xy, n_nonzero_coefs=max_steps, return_path=True)  # copies: gram is shared
     path = path.reshape(gram.shape[0], -1)
     nonzero = path != 0
     entered = np.where(nonzero.any(axis=1), np.argmax(nonzero, axis=1), np.iinfo(np.int64).max)
