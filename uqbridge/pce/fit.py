@@ -126,7 +126,7 @@ def loo_path(psi: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 # ---- selectors: order the non-constant terms ----------------------------------------------------------
 @dataclass
 class _Moments:
-    """Sums over the runs of one basis: ``n``, ``Σψ``, ``ΣψψᵀG`` and ``Σψy``.
+    """Sums over the runs of one basis: ``n``, ``Σψ``, ``Σψψᵀ`` (the Gram matrix) and ``Σψy``.
 
     Selectors work on the Gram matrix of the centred, normalised columns built from these sums, so a
     path step costs O(P·k) instead of O(n·P), and a K-fold training set's sums are the full sums minus

@@ -435,6 +435,10 @@ def _search(
         if crit <= tol:
             converged = True
             break
+        if no_progress >= _NO_PROGRESS and coarse:
+            # one-sided differences too coarse for this surface's curvature: central from here on
+            coarse, G, no_progress = False, grad_fn(u[None, :], g0=g)[1][0], 0
+            continue
         if no_progress >= _NO_PROGRESS:
             reason = (f"no progress in {_NO_PROGRESS} iterations (oscillating, e.g. at a kink of g), "
                       "the best point visited is reported")
