@@ -624,6 +624,13 @@ def fit_pce(
     to 6.8e-3. ``benchmarks/pce_ishigami.py`` and ``benchmarks/pce_peers.py`` compare with
     OpenTURNS and chaospy.
 
+    Cost: the selectors run on the Gram matrix of each candidate basis (one per basis, shared by
+    LARS and OMP; K-fold training sets subtract the held-out rows), paths stop soon after their
+    best support, and beyond 1 200 runs candidate bases are capped so that a Gram matrix costs at
+    most ~1.6e10 flops. With more than 500 runs the selector, q-norm and screening are chosen on a
+    random 500-run subsample; degrees from that choice upward are then fitted on every run and the
+    best is judged by 5-fold CV (``benchmarks/pce_scaling.py``: cost against n on the borehole).
+
     Examples
     --------
     >>> from uqbridge import ForwardModel, Input, Output, Uniform
