@@ -225,4 +225,4 @@ def test_check_runs_are_stated_and_bounded():
     assert int(r.n_runs) == attrs["n_runs_search"] + attrs["n_runs_checks"]
     assert 0 < attrs["n_runs_checks"] <= attrs["max_runs_checks"]
     d, n_explore = 2, 16
-    assert attrs["max_runs_checks"] == 2 * n_explore + 2 * 1 + 10 * (2 * d + 1) + 2 * d + 8 + 2
+    assert attrs["max_runs_checks"] == 2 * n_explore + 2 * 1 + 30 * (d + 1) + 2 * d + 8 + 2

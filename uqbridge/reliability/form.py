@@ -193,9 +193,9 @@ def form(
 
     explore_failures, curvature_factor = 0, float("nan")
     runs_search = ev.n_runs
-    # the checks' own searches share the search budget and are capped at ten finite-difference
-    # gradients' worth of runs, so the checks cost at most max_runs_checks (stated in the attrs)
-    check_search_runs = 10 * (2 * d + 1)
+    # the checks' own searches share the search budget and are capped at three searches of ten
+    # one-sided gradients, so the checks cost at most max_runs_checks (stated in the attrs)
+    check_search_runs = 30 * (d + 1)
     max_runs_checks = _max_check_runs(d, n_explore, check_search_runs) if check else 0
     check_budget = _Budget(ev, check_search_runs)
     if check:
