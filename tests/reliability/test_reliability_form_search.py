@@ -45,11 +45,12 @@ def test_parabolic_design_point_from_random_starts(kappa):
 
 def test_linear_high_dimension_exact_in_one_step():
     """Linear g in d = 100 standard normals: β exact (Hasofer & Lind 1974) after one HL-RF step; the
-    search pays the first gradient (2d + 1 runs), the step (1) and the gradient verifying it (2d)."""
+    search pays a one-sided first gradient (d + 1 runs), the step (1), a one-sided gradient there (d)
+    and, as its criterion is then met, the central gradient verifying it (d new points u − h eᵢ)."""
     d = 100
     r = form(linear(3.5, d).limit_state, gradient="fd", check=False)
     assert float(r.beta) == pytest.approx(3.5, abs=1e-8) and bool(r.converged)
-    assert int(r.n_runs) == (2 * d + 1) + 1 + 2 * d
+    assert int(r.n_runs) == (d + 1) + 1 + d + d
 
 
 def test_lognormal_product_exact_beta():
@@ -149,3 +150,79 @@ def test_component_searches_of_a_series_system_reuse_the_system_runs():
     assert int(r.n_runs) == len(points) == len(np.unique(points, axis=0))
     # each component's β is exact (linear g): 3 and 3.5
     np.testing.assert_allclose(np.sort(r.point_beta.values), [3.0, 3.5], atol=1e-9)
+
+
+def _tilted_quadratic(d, sleep=0.0):
+    """g = 3 − Σ xᵢ/√d + ½ Σ κᵢ xᵢ², κ evenly in [−0.1, 0.3] (benchmarks/form_dimension.py, "tilted")."""
+    import time
+
+    kappa = np.linspace(-0.1, 0.3, d)
+
+    def function(xp=np, **x):
+        if sleep and xp is np:
+            time.sleep(sleep)  # an expensive model: every NumPy call costs `sleep` seconds
+        g = 3.0 + 0.0 * x["x1"]
+        for i in range(d):
+            g = g - x[f"x{i + 1}"] / math.sqrt(d) + 0.5 * kappa[i] * x[f"x{i + 1}"] ** 2
+        return {"g": g}
+
+    inputs = [Input(f"x{i + 1}", Normal(0, 1)) for i in range(d)]
+    model = ForwardModel(f"tilted_{d}_{sleep}", function, inputs, [Output("g")], differentiable=True)
+    return LimitState(model, "g"), kappa
+
+
+def _slsqp_beta(kappa):
+    """Code check: the design point of the tilted quadratic by SciPy's SLSQP with the exact gradient."""
+    d = kappa.size
+    a = np.full(d, 1 / math.sqrt(d))
+    con = {"type": "eq", "fun": lambda u: 3.0 - a @ u + 0.5 * kappa @ u**2, "jac": lambda u: -a + kappa * u}
+    res = optimize.minimize(lambda u: (0.5 * u @ u, u), 3.0 * a, jac=True, constraints=[con], method="SLSQP",
+                            options={"ftol": 1e-14, "maxiter": 500})
+    return float(np.linalg.norm(res.x))
+
+
+def test_one_sided_then_central_differences_reach_the_design_point():
+    """Tilted quadratic, d = 20, anisotropic curvatures (issue 29): the search steers with one-sided
+    differences (d runs per gradient) and verifies its stop with central ones, so β matches the
+    SLSQP design point (code check) to the search tolerance while most gradients cost d, not 2d, runs."""
+    d = 20
+    ls, kappa = _tilted_quadratic(d)
+    r = form(ls, gradient="fd", check=False)
+    assert bool(r.converged)
+    assert float(r.beta) == pytest.approx(_slsqp_beta(kappa), abs=1e-6)
+    # far from the solution an iteration costs d runs + its line search, near it 2d + 1: the first
+    # iterations are one-sided, the total below a central-only search's 2d + 1 per iteration
+    steps = np.diff(r.history_runs.values)
+    assert int(r.history_runs[0]) == d + 1 and np.all(steps[:3] <= d + 5) and np.all(steps[-2:] >= 2 * d)
+    assert int(r.n_runs) < (2 * d + 1) * (steps.size + 1)
+
+
+def test_auto_gradient_takes_finite_differences_on_a_cheap_model():
+    """gradient='auto' on a differentiable but cheap model: compiling PyTensor would cost seconds where
+    the finite-difference search costs milliseconds, so the search uses finite differences and says why."""
+    ls, kappa = _tilted_quadratic(6)
+    r = form(ls, check=False)
+    assert r.attrs["gradient"] == "central finite differences" and "vs compiling" in r.attrs["gradient_decision"]
+    assert float(r.beta) == pytest.approx(_slsqp_beta(kappa), abs=1e-6)
+
+
+@pytest.mark.slow
+def test_auto_gradient_compiles_for_an_expensive_model():
+    """Each NumPy call costs 0.2 s: 20 finite-difference gradients (≥ 4 s) exceed the compile estimate
+    (1 + 0.1 d = 1.2 s), so 'auto' switches to PyTensor after the first gradient (one run per point)."""
+    ls, kappa = _tilted_quadratic(2, sleep=0.2)
+    r = form(ls, check=False)
+    assert r.attrs["gradient"] == "pytensor"
+    assert float(r.beta) == pytest.approx(_slsqp_beta(kappa), abs=1e-6)
+
+
+def test_check_runs_are_stated_and_bounded():
+    """The checks' runs are reported apart from the search's and stay within the stated bound, on a
+    limit state with two design points where the exploration starts new searches (β = 3 and 3.5)."""
+    ls = standard_normal_ls(lambda u: np.minimum(3.0 - u[:, 0], 3.5 + u[:, 0]) + 0.0 * u[:, 1], d=2)
+    r = form(ls, gradient="fd", rng=0)
+    attrs = r.attrs
+    assert int(r.n_runs) == attrs["n_runs_search"] + attrs["n_runs_checks"]
+    assert 0 < attrs["n_runs_checks"] <= attrs["max_runs_checks"]
+    d, n_explore = 2, 16
+    assert attrs["max_runs_checks"] == 2 * n_explore + 2 * 1 + 30 * (d + 1) + 2 * d + 8 + 2

@@ -17,6 +17,7 @@ K-fold error is lower.
 
 from __future__ import annotations
 
+import functools
 import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -51,6 +52,11 @@ _MAX_TERMS = 6000
 # unreliable (coherence) and costs O(n·P) per step.
 _TERMS_PER_RUN = 3
 _MIN_TERMS = 500
+_GRAM_FLOPS = 1.6e10
+# Designs larger than this choose selector, q-norm and screening on a random subsample of this many
+# runs, then scan degrees upward on all runs (see _refine): the full scan is O(n·P·k) per candidate.
+_SCAN_RUNS = 500
+_LARGE_FOLDS = 5
 # Largest support tried, as a share of the runs: the LOO error of a support picked greedily on the same
 # runs is optimistic (selection bias), badly so when the support nearly interpolates the design.
 _SUPPORT_FRACTION = 0.5
@@ -119,31 +125,68 @@ def loo_path(psi: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 # ---- selectors: order the non-constant terms ----------------------------------------------------------
-def _normalised(psi: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    x = psi - psi.mean(axis=0)
-    norms = np.linalg.norm(x, axis=0)
-    norms[norms == 0] = 1.0
-    return x / norms, y - y.mean()
+@dataclass
+class _Moments:
+    """Sums over the runs of one basis: ``n``, ``Σψ``, ``Σψψᵀ`` (the Gram matrix) and ``Σψy``.
+
+    Selectors work on the Gram matrix of the centred, normalised columns built from these sums, so a
+    path step costs O(P·k) instead of O(n·P), and a K-fold training set's sums are the full sums minus
+    the held-out rows' (one Gram matrix per basis serves every fold).
+    """
+
+    n: int
+    s: np.ndarray
+    g: np.ndarray
+    b: np.ndarray
+    sy: float
+
+    @classmethod
+    def of(cls, psi: np.ndarray, y: np.ndarray) -> _Moments:
+        return cls(psi.shape[0], psi.sum(axis=0), psi.T @ psi, psi.T @ y, float(y.sum()))
+
+    def without(self, psi: np.ndarray, y: np.ndarray) -> _Moments:
+        return _Moments(
+            self.n - psi.shape[0], self.s - psi.sum(axis=0), self.g - psi.T @ psi, self.b - psi.T @ y,
+            self.sy - float(y.sum()),
+        )
+
+    @functools.cached_property
+    def normalised(self) -> tuple[np.ndarray, np.ndarray]:
+        """Gram matrix and correlations of the centred, unit-norm non-constant columns (1:)."""
+        mu = self.s[1:] / self.n
+        gram = self.g[1:, 1:] - self.n * np.outer(mu, mu)
+        xy = self.b[1:] - mu * self.sy
+        var = np.diag(gram).copy()
+        # a column constant over these runs (centred norm at rounding level) is never selected
+        dead = var <= 1e-12 * max(float(np.max(np.diag(self.g))), 1e-300)
+        norms = np.sqrt(np.where(dead, 1.0, var))
+        gram = gram / np.outer(norms, norms)
+        xy = xy / norms
+        gram[dead, :] = 0.0
+        gram[:, dead] = 0.0
+        gram[dead, dead] = 1.0
+        xy[dead] = 0.0
+        return gram, xy
 
 
-def _order_lars(psi: np.ndarray, y: np.ndarray, max_steps: int) -> np.ndarray:
-    from sklearn.linear_model import lars_path
+def _order_lars(m: _Moments, max_steps: int) -> np.ndarray:
+    from sklearn.linear_model import lars_path_gram
 
-    x, yc = _normalised(psi, y)
+    gram, xy = m.normalised
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # collinearity / early-stop notices at the end of the path
-        _, active, _ = lars_path(x, yc, method="lar", max_iter=max_steps, return_path=False)
+        _, active, _ = lars_path_gram(xy, gram, n_samples=m.n, method="lar", max_iter=max_steps, return_path=False)
     return np.asarray(active, dtype=np.int64)[:max_steps]
 
 
-def _order_omp(psi: np.ndarray, y: np.ndarray, max_steps: int) -> np.ndarray:
-    from sklearn.linear_model import orthogonal_mp
+def _order_omp(m: _Moments, max_steps: int) -> np.ndarray:
+    from sklearn.linear_model import orthogonal_mp_gram
 
-    x, yc = _normalised(psi, y)
+    gram, xy = m.normalised
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        path = orthogonal_mp(x, yc, n_nonzero_coefs=max_steps, return_path=True)
-    path = path.reshape(x.shape[1], -1)
+        path = orthogonal_mp_gram(gram, xy, n_nonzero_coefs=max_steps, return_path=True)  # copies: gram is shared
+    path = path.reshape(gram.shape[0], -1)
     nonzero = path != 0
     entered = np.where(nonzero.any(axis=1), np.argmax(nonzero, axis=1), np.iinfo(np.int64).max)
     chosen = np.flatnonzero(nonzero.any(axis=1))
@@ -151,6 +194,11 @@ def _order_omp(psi: np.ndarray, y: np.ndarray, max_steps: int) -> np.ndarray:
 
 
 _SELECTORS = {"lars": _order_lars, "omp": _order_omp}
+# The path is first run this far, then doubled while the best support (by corrected LOO) lies in its
+# last part: past the optimum the correction factor only grows, so a path run to n/2 steps is mostly
+# wasted work (O(n³) at the default basis size 3n).
+_FIRST_STEPS = 40
+_STOP_SHARE = 0.6
 
 
 @dataclass(frozen=True)
@@ -164,13 +212,20 @@ class _Choice:
     coef: np.ndarray
     cv: float = np.nan  # K-fold error of the whole selection procedure (sparse methods)
     basis: np.ndarray | None = None  # candidate basis the support was selected from (None: hyperbolic)
+    active: np.ndarray | None = None  # inputs with interactions in a screened basis (None: hyperbolic)
 
     def candidates(self, d: int) -> np.ndarray:
         return hyperbolic_indices(d, self.degree, self.q_norm) if self.basis is None else self.basis
 
 
-def _path(psi: np.ndarray, y: np.ndarray, selector: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Term order (constant first) and LOO / corrected LOO along it, for one selector."""
+def _path(
+    psi: np.ndarray, y: np.ndarray, selector: str, moments: _Moments | None = None, hint: int = 0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Term order (constant first) and LOO / corrected LOO along it, for one selector.
+
+    ``hint``: a support size expected near the optimum (e.g. the previous candidate's); the path is
+    first run to twice that, and extended only while its best support lies in the last part.
+    """
     n, p = psi.shape
     if selector == "ols":
         order = np.arange(p)
@@ -184,15 +239,23 @@ def _path(psi: np.ndarray, y: np.ndarray, selector: str) -> tuple[np.ndarray, np
     if p == 1:  # the constant alone (degree 0): nothing to select
         loo, corr = loo_path(psi, y)
         return np.zeros(1, np.int64), loo, corr
+    m = _Moments.of(psi, y) if moments is None else moments
     max_steps = max(1, min(int(_SUPPORT_FRACTION * n), n - 2, p - 1))
-    order = np.concatenate([[0], _SELECTORS[selector](psi[:, 1:], y, max_steps) + 1])
-    loo, corr = loo_path(psi[:, order], y)
-    return order, loo, corr
+    steps = min(max_steps, max(_FIRST_STEPS, 2 * hint))
+    while True:
+        order = np.concatenate([[0], _SELECTORS[selector](m, steps) + 1])
+        loo, corr = loo_path(psi[:, order], y)
+        best = int(np.argmin(corr)) + 1
+        if steps >= max_steps or order.size - 1 < steps or best <= _STOP_SHARE * (order.size - 1):
+            return order, loo, corr
+        steps = min(max_steps, 2 * steps)
 
 
-def _fit_support(psi: np.ndarray, y: np.ndarray, selector: str) -> tuple[float, float, np.ndarray, np.ndarray]:
+def _fit_support(
+    psi: np.ndarray, y: np.ndarray, selector: str, moments: _Moments | None = None, hint: int = 0
+) -> tuple[float, float, np.ndarray, np.ndarray]:
     """Hybrid fit of one candidate basis: (corrected LOO, LOO, chosen columns, OLS coefficients)."""
-    order, loo, corr = _path(psi, y, selector)
+    order, loo, corr = _path(psi, y, selector, moments, hint)
     k = int(np.argmin(corr)) + 1
     rows = order[:k]
     if not np.isfinite(corr[k - 1]):
@@ -201,19 +264,24 @@ def _fit_support(psi: np.ndarray, y: np.ndarray, selector: str) -> tuple[float, 
     return float(corr[k - 1]), float(loo[k - 1]), rows, coef
 
 
-def _kfold_error(psi: np.ndarray, y: np.ndarray, selector: str, folds: list[np.ndarray]) -> float:
+def _kfold_error(
+    psi: np.ndarray, y: np.ndarray, selector: str, folds: list[np.ndarray], hint: int = 0
+) -> float:
     """Relative K-fold error of the whole procedure (selection, support size, refit) on one basis.
 
     Unlike the closed-form LOO of the chosen support, the selection is redone without the held-out
-    runs, so the optimism of greedy selection from a large candidate basis is not hidden.
+    runs, so the optimism of greedy selection from a large candidate basis is not hidden. The
+    training sets' Gram matrices are the full one minus the held-out rows' (see :class:`_Moments`).
     """
     var = np.var(y, ddof=1)
     if var <= 0:
         return 0.0
+    full = _Moments.of(psi, y) if selector in _SELECTORS else None
     sq = 0.0
     for test in folds:
         train = np.setdiff1d(np.arange(y.size), test)
-        _, _, rows, coef = _fit_support(psi[train], y[train], selector)
+        m = None if full is None else full.without(psi[test], y[test])
+        _, _, rows, coef = _fit_support(psi[train], y[train], selector, m, hint)
         if not np.all(np.isfinite(coef)) or rows.size >= train.size:
             return np.inf
         sq += float(np.sum((y[test] - psi[np.ix_(test, rows)] @ coef) ** 2))
@@ -247,8 +315,52 @@ def _select_unthreaded(
     if _is_constant(y):
         # nothing to select: the expansion is the constant, exact (zero error) on every run
         return _Choice(0.0, 0.0, 0, 1.0, "constant", np.zeros((1, d), np.int64), np.array([float(np.mean(y))]), 0.0)
-    selectors = {"sparse": ("lars", "omp")}.get(method, (method,))
     table = univariate_table(xi, germ_map.germs, max(degrees))  # every candidate basis gathers from it
+    if method in ("lars", "omp", "sparse") and y.size > _SCAN_RUNS and len(degrees) * len(q_norms) > 1:
+        sub = np.sort(rng.choice(y.size, _SCAN_RUNS, replace=False))
+        first = _select_table(table[sub], y[sub], method, degrees, q_norms, rng, screen)
+        return _refine(table, y, first, degrees, rng)
+    return _select_table(table, y, method, degrees, q_norms, rng, screen)
+
+
+def _refine(table: np.ndarray, y: np.ndarray, first: _Choice, degrees: Sequence[int], rng: np.random.Generator) -> _Choice:
+    """Large designs: the choice made on a subsample, re-scanned upward in degree on every run.
+
+    The subsample fixes the selector, the q-norm and the screening (they depend little on the number
+    of runs); the degree the runs resolve grows with their number, so degrees from the subsample's
+    choice upward are fitted on all runs (same stopping rule) and the best is judged by K-fold CV.
+    """
+    d = table.shape[1]
+    active = first.active
+
+    def build(p: int, q: float) -> tuple[np.ndarray, np.ndarray | None]:
+        if active is None:
+            return hyperbolic_indices(d, p, q), None
+        return (_screened_basis(active, p, q),) * 2
+
+    ladder = [p for p in degrees if p >= first.degree] or [first.degree]
+    found = _scan(table, y, (first.selector,), ladder, (first.q_norm,), build, patience=1)
+    if not found:
+        return first
+    # 5 folds: with more than _SCAN_RUNS runs a procedure refitted on 80 % of them stays close to the
+    # one judged (10 folds guard the recovery threshold of small designs, see _select_table)
+    folds = np.array_split(rng.permutation(y.size), _LARGE_FOLDS)
+    best = _rank(table, y, found[:1], folds)
+    return replace(best, active=active)
+
+
+def _select_table(
+    table: np.ndarray,
+    y: np.ndarray,
+    method: str,
+    degrees: Sequence[int],
+    q_norms: Sequence[float],
+    rng: np.random.Generator,
+    screen: bool,
+) -> _Choice:
+    """The scan of :func:`_select_unthreaded` on the univariate table of the runs."""
+    d = table.shape[1]
+    selectors = {"sparse": ("lars", "omp")}.get(method, (method,))
     shortlist = _scan(table, y, selectors, degrees, q_norms, lambda p, q: (hyperbolic_indices(d, p, q), None))
     if not shortlist:
         raise ValueError(
@@ -272,7 +384,8 @@ def _select_unthreaded(
     second = _scan(table, y, (best.selector,), degrees, q_norms, lambda p, q: (_screened_basis(active, p, q),) * 2)
     if not second:
         return best
-    return min([best, _rank(table, y, second[:_SCREENED_SHORTLIST], folds)], key=lambda c: (c.cv, c.error))
+    screened = replace(_rank(table, y, second[:_SCREENED_SHORTLIST], folds), active=active)
+    return min([best, screened], key=lambda c: (c.cv, c.error))
 
 
 def _scan(
@@ -282,38 +395,54 @@ def _scan(
     degrees: Sequence[int],
     q_norms: Sequence[float],
     build: Callable[[int, float], tuple[np.ndarray, np.ndarray | None]],
+    patience: int = 2,
 ) -> list[_Choice]:
-    """The best few candidates per selector by corrected LOO; ``build(p, q)`` gives (basis, stored basis)."""
+    """The best few candidates per selector by corrected LOO; ``build(p, q)`` gives (basis, stored basis).
+
+    Degrees rise per q-norm until ``patience`` successive degrees bring no improvement (Blatman &
+    Sudret's rule: 2; the large-design refinement, which starts at a degree already chosen: 1).
+    """
+    found: dict[str, list[_Choice]] = {sel: [] for sel in selectors}
+    hint = dict.fromkeys(selectors, 0)  # support size of the selector's previous candidate
+    seen: set[bytes] = set()
+    for q in q_norms:
+        # Blatman & Sudret's stopping rule, per selector: two successive degrees without improvement
+        worse = dict.fromkeys(selectors, 0)
+        previous = dict.fromkeys(selectors, np.inf)
+        for p in degrees:
+            live = [sel for sel in selectors if worse[sel] < patience]
+            if not live:
+                break
+            indices, stored = build(p, q)
+            if indices.shape[0] > _basis_cap(y.size) or ("ols" in live and indices.shape[0] >= y.size):
+                break
+            key = indices.tobytes()
+            if key in seen:  # e.g. every q-norm gives the same basis in one dimension
+                continue
+            seen.add(key)
+            psi = product_basis(table, indices)
+            # one Gram matrix serves both selectors
+            moments = _Moments.of(psi, y) if any(sel in _SELECTORS for sel in live) and indices.shape[0] > 1 else None
+            for sel in live:
+                err, loo, rows, coef = _fit_support(psi, y, sel, moments, hint[sel])
+                hint[sel] = rows.size
+                found[sel].append(_Choice(err, loo, p, q, sel, indices[rows], coef, basis=stored))
+                worse[sel] = worse[sel] + 1 if err >= previous[sel] else 0
+                previous[sel] = min(previous[sel], err)
     shortlist: list[_Choice] = []
-    for selector in selectors:
-        found: list[_Choice] = []
-        seen: set[bytes] = set()
-        for q in q_norms:
-            worse, previous = 0, np.inf
-            for p in degrees:
-                indices, stored = build(p, q)
-                if indices.shape[0] > _basis_cap(y.size) or (selector == "ols" and indices.shape[0] >= y.size):
-                    break
-                key = indices.tobytes()
-                if key in seen:  # e.g. every q-norm gives the same basis in one dimension
-                    continue
-                seen.add(key)
-                err, loo, rows, coef = _fit_support(product_basis(table, indices), y, selector)
-                found.append(_Choice(err, loo, p, q, selector, indices[rows], coef, basis=stored))
-                # Blatman & Sudret's stopping rule: two successive degrees without improvement
-                worse = worse + 1 if err >= previous else 0
-                previous = min(previous, err)
-                if worse >= 2:
-                    break
-        found.sort(key=lambda c: c.error)
-        shortlist.extend(c for c in found[:_SHORTLIST] if np.isfinite(c.error))
+    for sel in selectors:
+        ranked = sorted(found[sel], key=lambda c: c.error)
+        shortlist.extend(c for c in ranked[:_SHORTLIST] if np.isfinite(c.error))
     return shortlist
 
 
 def _rank(table: np.ndarray, y: np.ndarray, shortlist: Sequence[_Choice], folds: list[np.ndarray]) -> _Choice:
     """The shortlisted candidate with the lowest K-fold error of the whole selection procedure."""
     d = table.shape[1]
-    ranked = [replace(c, cv=_kfold_error(product_basis(table, c.candidates(d)), y, c.selector, folds)) for c in shortlist]
+    ranked = [
+        replace(c, cv=_kfold_error(product_basis(table, c.candidates(d)), y, c.selector, folds, c.terms.shape[0]))
+        for c in shortlist
+    ]
     return min(ranked, key=lambda c: (c.cv, c.error))
 
 
@@ -345,7 +474,9 @@ def _screened_basis(active: np.ndarray, degree: int, q_norm: float) -> np.ndarra
 
 
 def _basis_cap(n: int) -> int:
-    return min(_MAX_TERMS, max(_TERMS_PER_RUN * n, _MIN_TERMS))
+    # The Gram matrix of a candidate basis costs n·P² flops: beyond ~1 200 runs the cap keeps that
+    # bounded (P ≤ sqrt(budget / n)) so the scan stays near-linear in n; 3 n terms below.
+    return max(_MIN_TERMS, min(_MAX_TERMS, _TERMS_PER_RUN * n, int(np.sqrt(_GRAM_FLOPS / n))))
 
 
 def _is_constant(y: np.ndarray) -> bool:
@@ -492,6 +623,13 @@ def fit_pce(
     G-function (d = 8, 400 runs, 10 designs) this brought the worst Sobol-index error from 1.4e-2
     to 6.8e-3. ``benchmarks/pce_ishigami.py`` and ``benchmarks/pce_peers.py`` compare with
     OpenTURNS and chaospy.
+
+    Cost: the selectors run on the Gram matrix of each candidate basis (one per basis, shared by
+    LARS and OMP; K-fold training sets subtract the held-out rows), paths stop soon after their
+    best support, and beyond 1 200 runs candidate bases are capped so that a Gram matrix costs at
+    most ~1.6e10 flops. With more than 500 runs the selector, q-norm and screening are chosen on a
+    random 500-run subsample; degrees from that choice upward are then fitted on every run and the
+    best is judged by 5-fold CV (``benchmarks/pce_scaling.py``: cost against n on the borehole).
 
     Examples
     --------

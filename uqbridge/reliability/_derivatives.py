@@ -3,6 +3,7 @@ differences, or PyTensor gradients of a differentiable model chained with the Na
 
 from __future__ import annotations
 
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
@@ -13,16 +14,24 @@ from scipy import stats
 from ._common import Evaluator
 
 GRADIENTS = ("auto", "fd", "tensor")
+# f(U, g0=None, forward=False) -> (g, ∇g); ``forward`` allows one-sided differences (ignored by PyTensor)
 GradientFunction = Callable[..., tuple[np.ndarray, np.ndarray]]
 # numpy ufuncs take at most 32 operands; an n-ary Elemwise node above that fails in the Python linker
 _MAX_ELEMWISE_OPERANDS = 31
 
 
-def gradient_function(ev: Evaluator, gradient: str, step: float) -> tuple[GradientFunction, str]:
+def gradient_function(
+    ev: Evaluator, gradient: str, step: float, adaptive: bool = False
+) -> tuple[GradientFunction, str]:
     """``f(U, g0=None) -> (g (n,), ∇g (n, d))`` for points ``U`` (n, d), and the name of the method used.
 
     ``g0``, when given, is g at ``U`` already computed (e.g. the accepted line-search point): finite
-    differences then skip the centre points (2d runs per point instead of 2d + 1)."""
+    differences then skip the centre points (2d runs per point instead of 2d + 1).
+
+    ``adaptive`` (with ``gradient="auto"`` on differentiable models): the first gradient is taken by
+    finite differences and timed; PyTensor is compiled only when a search's worth of such gradients
+    would cost more wall time than compiling (see :class:`AutoGradient`), or when this structure is
+    already compiled. The method finally used is the returned function's ``method`` attribute."""
     if gradient not in GRADIENTS:
         raise ValueError(f"{ev.where}: gradient must be one of {GRADIENTS}, got {gradient!r}")
     if not (isinstance(step, (int, float)) and 0 < step < 1):
@@ -31,18 +40,36 @@ def gradient_function(ev: Evaluator, gradient: str, step: float) -> tuple[Gradie
     if gradient == "tensor" and not differentiable:
         names = [m.name for m in ev.ls.models if not m.differentiable]
         raise ValueError(f"{ev.where}: gradient='tensor' needs differentiable models; {names} are not (use 'fd')")
+    if gradient == "auto" and differentiable and adaptive:
+        auto = AutoGradient(ev, step)
+        return auto, auto.method
     if gradient == "tensor" or (gradient == "auto" and differentiable):
         return _tensor_gradient(ev, step), "pytensor"
-    return (lambda U, g0=None: fd_gradient(ev, U, step, g0)), "central finite differences"
+    return (lambda U, g0=None, forward=False: fd_gradient(ev, U, step, g0, forward)), FD_METHOD
 
 
-def fd_gradient(ev: Evaluator, U: np.ndarray, step: float, g0: Any = None) -> tuple[np.ndarray, np.ndarray]:
+def fd_gradient(
+    ev: Evaluator, U: np.ndarray, step: float, g0: Any = None, forward: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
     """Central differences for all points and directions in one batched model call (n(2d+1) runs,
     n·2d when g at ``U`` is given as ``g0``); a failed run gives NaN components (the caller rejects
-    the point), never an exception."""
+    the point), never an exception.
+
+    ``forward``: one-sided differences ``(g(u + h eᵢ) − g(u))/h`` (n·d runs, + n without ``g0``),
+    error O(h) instead of O(h²): good enough to steer a search far from its solution, at half the
+    runs. A central gradient at the same point later needs only the d points ``u − h eᵢ`` when the
+    evaluator caches its runs."""
     U = np.atleast_2d(U)
     n, d = U.shape
     eye = step * np.eye(d)
+    if forward:
+        if g0 is None:
+            batch = np.concatenate([U[:, None, :], U[:, None, :] + eye], axis=1)
+            g = ev(batch.reshape(-1, d), finite=False).reshape(n, d + 1)
+            return g[:, 0], (g[:, 1:] - g[:, :1]) / step
+        gp = ev((U[:, None, :] + eye).reshape(-1, d), finite=False).reshape(n, d)
+        g0 = np.broadcast_to(np.asarray(g0, dtype=float), (n,)).copy()
+        return g0, (gp - g0[:, None]) / step
     if g0 is not None:
         batch = np.concatenate([U[:, None, :] + eye, U[:, None, :] - eye], axis=1)
         g = ev(batch.reshape(-1, d), finite=False).reshape(n, 2 * d)
@@ -56,6 +83,64 @@ def fd_gradient(ev: Evaluator, U: np.ndarray, step: float, g0: Any = None) -> tu
 # epistemic values (pf_epistemic, pf_by_scale) compiles once, not once per outer sample.
 _COMPILED: OrderedDict[tuple[Any, ...], tuple[Any, tuple[str, ...]]] = OrderedDict()
 _COMPILED_MAX = 16
+
+
+# A design-point search takes about 5-20 gradients (benchmarks/reliability.py, form_seeds; 9-25 on
+# benchmarks/form_dimension.py at d = 10-100): compiling pays off when this many finite-difference
+# gradients cost more wall time than the compilation.
+_SEARCH_GRADIENTS = 20
+FD_METHOD = "central finite differences"
+
+
+def compile_seconds(ev: Evaluator) -> float:
+    """A low estimate of PyTensor's compile time for ``ev``'s limit state (FAST_COMPILE, Python linker).
+
+    Measured on the shared 2-core machine for a quadratic g in d standard normals: 2.7 s at d = 10,
+    3.4 s at d = 20, 11 s at d = 40, 45-80 s at d = 50-100 (issue 29); the graph, hence the compile
+    time, grows at least linearly with the inputs of every model. Low on purpose: the estimate decides
+    against compiling only when finite differences are clearly cheaper.
+    """
+    return 1.0 + 0.1 * ev.dim * max(1, len(ev.ls.models))
+
+
+class AutoGradient:
+    """``gradient="auto"`` for differentiable models: PyTensor only when compiling pays off.
+
+    The first call runs finite differences and times them; if ``_SEARCH_GRADIENTS`` such gradients
+    would take longer than :func:`compile_seconds`, later calls use the compiled PyTensor gradient,
+    else finite differences (a cheap NumPy model: 2d runs cost microseconds, compiling seconds). A
+    structure already compiled in this process is used from the start. ``method`` names the method
+    used for the later calls; ``decision`` says why.
+    """
+
+    def __init__(self, ev: Evaluator, step: float) -> None:
+        self.ev, self.step = ev, step
+        self.tensor: GradientFunction | None = None
+        self.method, self.decision = "auto", ""
+        if _key(ev) in _COMPILED:
+            self.tensor, self.method = _tensor_gradient(ev, step), "pytensor"
+            self.decision = "compiled gradient reused (same limit-state structure)"
+
+    def __call__(self, U: np.ndarray, g0: Any = None, forward: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        if self.tensor is not None:
+            return self.tensor(U, g0)
+        if self.method != "auto":
+            return fd_gradient(self.ev, U, self.step, g0, forward)
+        started = time.perf_counter()
+        out = fd_gradient(self.ev, U, self.step, g0, forward)
+        per_gradient = (time.perf_counter() - started) / max(1, np.atleast_2d(U).shape[0])
+        estimate = compile_seconds(self.ev)
+        if per_gradient * _SEARCH_GRADIENTS > estimate:
+            self.tensor, self.method = _tensor_gradient(self.ev, self.step), "pytensor"
+        else:
+            self.method = FD_METHOD
+        self.decision = (f"{_SEARCH_GRADIENTS} finite-difference gradients ~{per_gradient * _SEARCH_GRADIENTS:.2g} s "
+                         f"vs compiling ~{estimate:.2g} s")
+        return out
+
+
+def _key(ev: Evaluator) -> tuple[Any, ...]:
+    return (tuple(ev.inputs.dimension_names), _structure(ev.ls))
 
 
 def _structure(ls: Any) -> tuple[Any, ...]:
@@ -102,7 +187,7 @@ def _compile(ev: Evaluator) -> tuple[Any, tuple[str, ...]]:
 def _tensor_gradient(ev: Evaluator, step: float) -> GradientFunction:
     inputs = ev.inputs
     names = inputs.dimension_names
-    key = (tuple(names), _structure(ev.ls))
+    key = _key(ev)
     if key in _COMPILED:
         _COMPILED.move_to_end(key)
     else:
@@ -113,7 +198,7 @@ def _tensor_gradient(ev: Evaluator, step: float) -> GradientFunction:
     constants = {i.name: float(i.distribution.mean) for m in ev.ls.models for i in m.inputs if i.distribution.is_constant}
     fixed_values = [np.float64(constants[n]) for n in fixed_names]
 
-    def function(U: np.ndarray, g0: Any = None) -> tuple[np.ndarray, np.ndarray]:
+    def function(U: np.ndarray, g0: Any = None, forward: bool = False) -> tuple[np.ndarray, np.ndarray]:
         U = np.atleast_2d(U)
         n, d = U.shape
         x = inputs.from_standard_normal(U)

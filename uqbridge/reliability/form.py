@@ -28,6 +28,9 @@ _SAME_POINT = 0.05
 _EXPLORE_MARGIN = 0.5  # exploratory sphere radius beyond beta
 _MIN_EIGENVALUE = 0.01  # floor of the Lagrangian Hessian model (keeps it positive definite)
 _MAX_STEP_RATIO = 10.0  # longest step, in lengths of the HL-RF step from the same point
+# Below this convergence criterion the search switches from one-sided to central differences: the
+# one-sided error O(h·|∇²g|) ≈ 1e-5 would keep the criterion from reaching tol = 1e-5.
+_CENTRAL_BELOW = 1e-3
 _NO_PROGRESS = 8  # iterations without halving the convergence criterion before a search is stopped  # two design points closer than 5 % of their distance from the origin are one
 
 
@@ -67,7 +70,12 @@ def form(
         checks below come on top (at most 56 runs). A search stopped by the budget is not converged.
     gradient : {"auto", "fd", "tensor"}
         Central finite differences (one batched call of 2d points), or PyTensor gradients of a
-        differentiable model; "auto" uses PyTensor when every model is differentiable.
+        differentiable model. "auto": finite differences for a non-differentiable model; for a
+        differentiable one, the first gradient by finite differences, timed, then PyTensor only if
+        20 such gradients would take longer than compiling it (estimated from the number of
+        inputs; a structure already compiled in this process is reused), so that PyTensor never
+        costs more wall time than finite differences on a cheap model. ``attrs["gradient"]`` names
+        the method used, ``attrs["gradient_decision"]`` why.
     step : float
         Finite-difference step in standard-normal space.
     components : bool
@@ -145,7 +153,7 @@ def form(
     n_starts = positive_int(n_starts, "n_starts", "form")
     max_runs = (20 + 10 * n_starts) * (2 * d + 1) + 100 if max_runs is None else positive_int(max_runs, "max_runs", "form")
     n_explore = min(max(16, 2 * d), 40) if n_explore is None else positive_int(n_explore, "n_explore", "form", minimum=0)
-    grad_fn, grad_method = gradient_function(ev, gradient, step)
+    grad_fn, grad_method = gradient_function(ev, gradient, step, adaptive=True)
     first = np.zeros(d) if u0 is None else np.asarray(u0, dtype=float).ravel()
     if first.shape != (d,) or not np.all(np.isfinite(first)):
         raise ValueError(f"form: u0 must be {d} finite numbers (one per input {list(ev.inputs.dimension_names)}), got {u0!r}")
@@ -175,7 +183,7 @@ def form(
         if isinstance(ls, SeriesSystem) and components:
             for leaf in leaves(ls):
                 sub = Evaluator(leaf, "form", backend, cache=cache)
-                sub_grad, _ = gradient_function(sub, gradient, step)
+                sub_grad, _ = gradient_function(sub, gradient, step, adaptive=True)
                 s = _search(sub, sub_grad, first, tol, max_iter, _Budget(sub, max_runs), [])
                 ev.n_runs += sub.n_runs
                 if s["converged"]:
@@ -184,6 +192,12 @@ def form(
                     searches.append(s)
 
     explore_failures, curvature_factor = 0, float("nan")
+    runs_search = ev.n_runs
+    # the checks' own searches share the search budget and are capped at three searches of ten
+    # one-sided gradients, so the checks cost at most max_runs_checks (stated in the attrs)
+    check_search_runs = 30 * (d + 1)
+    max_runs_checks = _max_check_runs(d, n_explore, check_search_runs) if check else 0
+    check_budget = _Budget(ev, check_search_runs)
     if check:
         for _ in range(2):  # explore, search from what the exploration finds, explore once more
             best = _best(searches)
@@ -191,12 +205,13 @@ def form(
                 break
             unexplained = _explore(ev, best["beta"], _points(searches), n_explore, generator)
             explore_failures = len(unexplained)
-            if not unexplained or budget.spent:
+            if not unexplained or budget.spent or check_budget.spent:
                 break
             before = len(_points(searches))
             for u_start in unexplained[:3]:
-                if not budget.spent:
-                    searches.append(_search(ev, grad_fn, u_start, tol, max_iter, budget, _points(searches)))
+                if not (budget.spent or check_budget.spent):
+                    searches.append(_search(ev, grad_fn, u_start, tol, max_iter, _Either(budget, check_budget),
+                                            _points(searches)))
             if len(_points(searches)) == before:
                 break
         if explore_failures:
@@ -226,6 +241,7 @@ def form(
                 f"{curvature_factor:.3g} (outside [0.9, 1.1]): first order is off by more than 10 % (use sorm or sampling)"
             )
 
+    runs_checks = ev.n_runs - runs_search
     u_star, alpha = best["u"], best["alpha"]
     variables = design_point_variables(ev, u_star)
     variables.update(
@@ -262,7 +278,11 @@ def form(
         warning="; ".join(warnings),
         variables=variables,
         coords={"input": list(ev.inputs.dimension_names)},
-        gradient=grad_method,
+        gradient=getattr(grad_fn, "method", grad_method),
+        gradient_decision=getattr(grad_fn, "decision", ""),
+        n_runs_search=int(runs_search),
+        n_runs_checks=int(runs_checks),
+        max_runs_checks=int(max_runs_checks),
         n_starts=n_starts,
         n_searches=len(searches),
         tol=tol,
@@ -279,6 +299,25 @@ class _Budget:
     @property
     def spent(self) -> bool:
         return self.ev.n_runs >= self.limit
+
+
+class _Either:
+    """Spent when either budget is."""
+
+    def __init__(self, *budgets: _Budget) -> None:
+        self.budgets = budgets
+
+    @property
+    def spent(self) -> bool:
+        return any(b.spent for b in self.budgets)
+
+
+def _max_check_runs(d: int, n_explore: int, check_search_runs: int) -> int:
+    """Most runs the checks can spend: two exploratory samples, the curvature stencil (2 min(d − 1, 8)),
+    and searches from the exploration within ``check_search_runs`` — a budget is tested between
+    steps, so the last step may overrun it by one gradient (2d) and one line search (≤ 10 runs)."""
+    overrun = 2 * d + _MAX_HALVINGS + 2
+    return 2 * n_explore + 2 * min(d - 1, 8) + check_search_runs + overrun
 
 
 def _best(searches: list[dict[str, Any]]) -> dict[str, Any]:
@@ -335,7 +374,7 @@ def _check_continuous(ev: Evaluator, where: str) -> None:
 
 
 def _search(
-    ev: Evaluator, grad_fn: GradientFunction, u0: np.ndarray, tol: float, max_iter: int, budget: _Budget,
+    ev: Evaluator, grad_fn: GradientFunction, u0: np.ndarray, tol: float, max_iter: int, budget: _Budget | _Either,
     known: list[dict[str, Any]],
 ) -> dict[str, Any]:
     """One SQP search for the design point from ``u0``; stops at convergence, at a design point in
@@ -354,7 +393,10 @@ def _search(
     by the next gradient.
     """
     u = _clip(np.asarray(u0, dtype=float))
-    g, G = (a[0] for a in grad_fn(u[None, :]))
+    # one-sided differences while far from the solution (half the runs); central ones from the point
+    # where the convergence criterion falls below _CENTRAL_BELOW (see fd_gradient)
+    coarse = True
+    g, G = (a[0] for a in grad_fn(u[None, :], forward=True))
     g_scale = abs(g) if g != 0 else 1.0
     n = u.size
     B, lam = np.zeros((n, n)), 0.0  # SR1 model of ∇²g, multiplier of the last subproblem
@@ -364,18 +406,26 @@ def _search(
     alpha, norm_g, stalls, no_progress, c = np.zeros_like(u), 0.0, 0, 0, 0.0
     best_state: tuple[Any, ...] = (np.inf, u, g, alpha, norm_g)
     best_beta = np.inf
+    crit = np.inf
     for it in range(1, max_iter + 1):
-        norm_g = float(np.linalg.norm(G))
+        while True:
+            norm_g = float(np.linalg.norm(G))
+            if not (np.isfinite(norm_g) and norm_g > 0):
+                break
+            alpha = -G / norm_g
+            crit = max(abs(g) / g_scale, np.linalg.norm(u - (alpha @ u) * alpha) / max(1.0, float(np.linalg.norm(u))))
+            if not coarse or crit > _CENTRAL_BELOW:
+                break
+            # near the solution: the central gradient here (its + points are cached: d new runs)
+            coarse, G = False, grad_fn(u[None, :], g0=g)[1][0]
         if not np.isfinite(norm_g):
             reason = "gradient not finite"
             break
         if not norm_g > 0:
             reason = "zero gradient"
             break
-        alpha = -G / norm_g
         history_beta.append(float(alpha @ u + g / norm_g))
         history_runs.append(ev.n_runs)
-        crit = max(abs(g) / g_scale, np.linalg.norm(u - (alpha @ u) * alpha) / max(1.0, float(np.linalg.norm(u))))
         # progress: the convergence criterion halves, or β drops (leaving a saddle of the distance,
         # e.g. the crest of a concave surface, the criterion grows again while β falls)
         if crit < 0.5 * best_state[0] or history_beta[-1] < best_beta - 1e-4 * max(1.0, abs(best_beta)):
@@ -385,6 +435,10 @@ def _search(
         if crit <= tol:
             converged = True
             break
+        if no_progress >= _NO_PROGRESS and coarse:
+            # one-sided differences too coarse for this surface's curvature: central from here on
+            coarse, G, no_progress = False, grad_fn(u[None, :], g0=g)[1][0], 0
+            continue
         if no_progress >= _NO_PROGRESS:
             reason = (f"no progress in {_NO_PROGRESS} iterations (oscillating, e.g. at a kink of g), "
                       "the best point visited is reported")
@@ -438,13 +492,14 @@ def _search(
             # a restart that steps onto a design point already found stops before its gradient
             u, g, converged, duplicate, reason = trial, g_trial, True, True, "reached a design point already found"
             break
-        G_new = grad_fn(trial[None, :], g0=g_trial)[1][0]
+        coarse_next = crit > _CENTRAL_BELOW
+        G_new = grad_fn(trial[None, :], g0=g_trial, forward=coarse_next)[1][0]
         if not np.all(np.isfinite(G_new)):
             # a failed run in the gradient's stencil: a rejected step, tried again shorter from u
             first_step = 0.5 * step
             continue
         B, lam, first_step = _sr1(B, trial - u, G_new - G), lam_qp, 1.0
-        u, g, G = trial, g_trial, G_new
+        u, g, G, coarse = trial, g_trial, G_new, coarse_next
     else:
         reason = f"tolerance {tol} not reached in {max_iter} iterations"
     if not converged and np.isfinite(best_state[0]):
