@@ -176,6 +176,29 @@ class ChainModel(ForwardModel):
         """``{chain output: scale of the stage that produces it}`` (intermediates included)."""
         return {name: stage.scale for stage, res in zip(self.stages, self._graph.results) for _, name in res}  # type: ignore[misc]
 
+    @property
+    def input_reach(self) -> dict[str, frozenset[str]]:
+        """``{chain output: chain inputs that can change it}`` read from the wiring (stage granularity:
+        a stage's outputs depend on all its inputs and, through its wires, on everything upstream of
+        them). Attribution uses it: an input that cannot reach an output has exactly zero share there.
+
+        Examples
+        --------
+        >>> from uqbridge import Normal
+        >>> a = ForwardModel("micro", lambda x: {"b": x}, [Input("x", Normal(0, 1))], [Output("b")])
+        >>> b = ForwardModel("macro", lambda b, c: {"y": b + c}, [Input("b", Normal(0, 1)), Input("c", Normal(0, 1))], [Output("y")])
+        >>> {k: sorted(v) for k, v in chain(a, b).input_reach.items()}
+        {'b': ['x'], 'y': ['c', 'x']}
+        """
+        inputs = set(self.inputs.names)
+        depends: dict[str, frozenset[str]] = {n: frozenset({n}) for n in inputs}
+        out: dict[str, frozenset[str]] = {}
+        for args, res in zip(self._graph.arguments, self._graph.results):
+            reach = frozenset().union(*(depends.get(name, frozenset()) for _, name in args))
+            for _, name in res:
+                depends[name] = out[name] = reach
+        return out
+
     def stage_index(self, stage: int | str) -> int:
         """Index of a stage given by position, model name or (unique) scale label."""
         if isinstance(stage, (int, np.integer)):
