@@ -87,8 +87,10 @@ def scale_shares(
     ep = {f"{s}/epistemic": v for s, v in epistemic.items()}
     names = list(model.output_names if outputs is None else outputs)
     confidence = float(options.get("confidence", 0.95))
+    full_scale = {s: ep[f"{s}/epistemic"] for s in epistemic if sorted(ep[f"{s}/epistemic"]) == sorted(by_scale[s])}
+    partial = {g: v for g, v in ep.items() if g.split("/")[0] not in full_scale}
     if method == "pce":
-        est, runs, extra = _pce_estimates(model, {**by_scale}, ep, names, rng, confidence, **options)
+        est, runs, extra = _pce_estimates(model, {**by_scale}, partial, names, rng, confidence, **options)
     else:
         first_rng, second_rng = rng.spawn(2)
         ds = decompose(model, method=method, groups=by_scale, outputs=names, rng=first_rng, **options)
@@ -96,16 +98,16 @@ def scale_shares(
         for suffix in ("", "_low", "_high"):
             est[f"closed{suffix}"] = ds[f"explained_share{suffix}"].values
             est[f"total{suffix}"] = ds[f"total_share{suffix}"].values
+            est[f"interaction{suffix}"] = ds[f"interaction_share{suffix}"].values
         runs = int(ds.attrs.get("n_runs", 0))
-        extra = {}
-        if ep:
-            de = decompose(model, method=method, groups=ep, outputs=names, rng=second_rng, **options)
+        extra = {"interval": ds.attrs.get("interval", "")}
+        for suffix in ("", "_low", "_high"):
+            est[f"epistemic{suffix}"] = np.zeros((len(names), 0))
+        if partial:  # scales with epistemic and aleatory inputs: the epistemic part is its own quantity
+            de = decompose(model, method=method, groups=partial, outputs=names, rng=second_rng, **options)
             runs += int(de.attrs.get("n_runs", 0))
             for suffix in ("", "_low", "_high"):
                 est[f"epistemic{suffix}"] = de[f"explained_share{suffix}"].values
-        else:
-            for suffix in ("", "_low", "_high"):
-                est[f"epistemic{suffix}"] = np.zeros((len(names), 0))
     scales = list(by_scale)
     dims = ("output", "scale")
     out = xr.Dataset(coords={"output": names, "scale": scales})
@@ -113,11 +115,14 @@ def scale_shares(
     for suffix in ("", "_low", "_high"):
         out[f"closed_share{suffix}"] = (dims, est[f"closed{suffix}"])
         out[f"total_share{suffix}"] = (dims, est[f"total{suffix}"])
+        out[f"interaction_share{suffix}"] = (dims, est[f"interaction{suffix}"])
         full = np.zeros((len(names), len(scales)))
-        for j, s in enumerate(epistemic):
-            full[:, scales.index(s)] = est[f"epistemic{suffix}"][:, j]
+        for j, g in enumerate(partial):
+            full[:, scales.index(g.split("/")[0])] = est[f"epistemic{suffix}"][:, j]
+        for s_name in full_scale:  # an all-epistemic scale: its epistemic share IS its closed share (one estimate)
+            full[:, scales.index(s_name)] = est[f"closed{suffix}"][:, scales.index(s_name)]
         out[f"epistemic_share{suffix}"] = (dims, full)
-    out["interaction_share"] = out["total_share"] - out["closed_share"]
+    _structural_zeros(out, model, by_scale)
     out["cross_scale_interaction_share"] = 1.0 - out["closed_share"].sum("scale")
     out["epistemic_variance"] = out["epistemic_share"] * out["variance"]
     out["closed_share"].attrs["long_name"] = "Var(E[Y | inputs of the scale]) / Var Y"
@@ -135,6 +140,24 @@ def scale_shares(
     return out
 
 
+def _structural_zeros(out: xr.Dataset, model: ForwardModel, by_scale: dict[str, list[str]]) -> None:
+    """Exact zeros (point and interval) where a scale's inputs cannot reach an output (the chain's wiring);
+    the cells are listed in the ``structural_zeros`` attr."""
+    reach = getattr(model, "input_reach", None)
+    if reach is None:
+        return
+    cells = []
+    for o in out.output.values:
+        for s, names in by_scale.items():
+            if not set(names) & reach.get(str(o), set(names)):
+                cells.append(f"{o}/{s}")
+                for key in ("closed_share", "total_share", "interaction_share", "epistemic_share"):
+                    for suffix in ("", "_low", "_high"):
+                        out[f"{key}{suffix}"].loc[{"output": o, "scale": s}] = 0.0
+    if cells:
+        out.attrs["structural_zeros"] = ", ".join(cells) + " (inputs that cannot reach the output: exactly 0)"
+
+
 def _share_bound(share: np.ndarray, eps: np.ndarray, *, upper: bool) -> np.ndarray:
     """Bound on a closed share S = Var(E[Y|G])/Var Y of the model given that of a surrogate with relative
     L² error ε² (``eps`` = ε): conditional expectation is an L² contraction, so ``|√V_G − √V̂_G| ≤ ε√V``
@@ -145,7 +168,7 @@ def _share_bound(share: np.ndarray, eps: np.ndarray, *, upper: bool) -> np.ndarr
 
 
 def _pce_estimates(model, by_scale, ep, names, rng, confidence, *, n=None, pce=None, n_bootstrap=200,
-                   design="sobol", backend=None, **fit_options):
+                   design="sobol", backend=None, truncation_bound=False, **fit_options):
     """Shares from one polynomial chaos fit; intervals from refits on bootstrap resamples of its runs.
 
     The bootstrap refits (least squares on the selected support, no new model runs) carry the
@@ -177,7 +200,8 @@ def _pce_estimates(model, by_scale, ep, names, rng, confidence, *, n=None, pce=N
 
     closed, total, variance = shares(pce)
     k = len(by_scale)
-    est = {"variance": variance, "closed": closed[:, :k], "total": total[:, :k], "epistemic": closed[:, k:]}
+    est = {"variance": variance, "closed": closed[:, :k], "total": total[:, :k], "epistemic": closed[:, k:],
+           "interaction": total[:, :k] - closed[:, :k]}
     reps = []
     if train is not None and n_bootstrap:
         from dataclasses import replace
@@ -197,13 +221,24 @@ def _pce_estimates(model, by_scale, ep, names, rng, confidence, *, n=None, pce=N
                 for j, cols in enumerate(support):
                     coef[j, cols] = np.linalg.lstsq(psi[np.ix_(rows, cols)], ys[j, rows], rcond=None)[0]
                 c, t, _ = shares(replace(pce, coefficients=coef))
-                reps.append(np.concatenate([c, t[:, :k]], axis=1))
+                reps.append(np.concatenate([c, t[:, :k], t[:, :k] - c[:, :k]], axis=1))
     alpha = (1 - confidence) / 2
     eps = np.sqrt(np.clip(pce.validation["corrected_loo_error"].values, 0, 1))[:, None]
     if reps:
         arr = np.asarray(reps)  # (B, output, groups + k)
         lo, hi = np.nanquantile(arr, [alpha, 1 - alpha], axis=0)
-        for key, sl in (("closed", slice(0, k)), ("epistemic", slice(k, len(groups))), ("total", slice(len(groups), None))):
+        g = len(groups)
+        for key, sl in (("closed", slice(0, k)), ("epistemic", slice(k, g)), ("total", slice(g, g + k)),
+                        ("interaction", slice(g + k, None))):
+            # truncation: the share of the variance the expansion misses is ε² (its relative mean squared
+            # error, corrected LOO); the part of it a group could own shifts that group's share by at
+            # most about ε², so the bootstrap limits are moved out by ε² (an estimate, not a bound; the
+            # worst-case bound of _share_bound with truncation_bound=True is ~10x wider than the error)
+            # (twice that for totals and interactions, which involve the complement's share as well)
+            shift = eps**2 * (1 if key in ("closed", "epistemic") else 2)
+            est[f"{key}_low"], est[f"{key}_high"] = lo[:, sl] - shift, hi[:, sl] + shift
+            if not truncation_bound or key == "interaction":
+                continue
             if key == "total":  # a total share is 1 − the closed share of the complement
                 est[f"{key}_low"] = 1 - _share_bound(1 - lo[:, sl], eps, upper=True)
                 est[f"{key}_high"] = 1 - _share_bound(1 - hi[:, sl], eps, upper=False)
@@ -211,7 +246,7 @@ def _pce_estimates(model, by_scale, ep, names, rng, confidence, *, n=None, pce=N
                 est[f"{key}_low"] = _share_bound(lo[:, sl], eps, upper=False)
                 est[f"{key}_high"] = _share_bound(hi[:, sl], eps, upper=True)
     else:
-        for key in ("closed", "total", "epistemic"):
+        for key in ("closed", "total", "epistemic", "interaction"):
             est[f"{key}_low"] = est[f"{key}_high"] = np.full_like(est[key], np.nan)
     loo = pce.validation["corrected_loo_error"].values
     extra = {"pce_runs": int(pce.n_runs), "pce_corrected_loo_error": [float(x) for x in loo], "n_bootstrap": len(reps),
