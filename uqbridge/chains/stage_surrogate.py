@@ -88,6 +88,21 @@ def _germ_law(x: np.ndarray) -> Any:
     return Normal(float(x.mean()), float(x.std(ddof=1)))
 
 
+def _stage_law(model: ChainModel, k: int, own: str, x: np.ndarray) -> Any:
+    """Law of the expansion's coordinate for stage input ``own``: the declared law of a chain input the
+    stage reads directly (what is known is kept: a Uniform stays a Uniform, its germ exact), a law
+    fitted to the fed samples only for a wired input (or an input drawn from joint samples)."""
+    source = dict(model.stage_inputs(k)).get(own, own)
+    if source in model.inputs.names and not any(source in blk.names for blk in (model.inputs.joint or ())):
+        law = model.inputs[source].distribution
+        try:
+            law.chaospy()
+        except Exception:  # noqa: BLE001 - no chaospy equivalent (e.g. Empirical): fit a germ instead
+            return _germ_law(x)
+        return law
+    return _germ_law(x)
+
+
 def _downstream(model: ChainModel, known: Mapping[str, np.ndarray], k: int) -> dict[str, np.ndarray]:
     """Run stages k, k+1, ... given every value known before stage k (NumPy)."""
     graph = model._graph
@@ -203,7 +218,7 @@ def surrogate_stage(
     fixed = tuple((n, float(x_train[n][ok][0])) for n in st.model.inputs.names if n not in varying)
     if not varying:
         raise ValueError(f"surrogate_stage: nothing that feeds stage {st.name!r} varies; it needs no surrogate")
-    fit_inputs = [Input(n, _germ_law(x_train[n][ok]), units=st.model.inputs[n].units) for n in varying]
+    fit_inputs = [Input(n, _stage_law(model, k, n, x_train[n][ok]), units=st.model.inputs[n].units) for n in varying]
     fit_inputs += [Input(n, Constant(v), units=st.model.inputs[n].units) for n, v in fixed]
     # standardised outputs: the expansion's regression and selection then see O(1) numbers whatever the
     # units (a permeability of 1e-13 m^2 included); a positive output spread over more than a factor 3 is
@@ -313,15 +328,30 @@ def _focused(model, surrogate_chain, k, focus, n_test, pce, rng):
     return {key: v[pick] for key, v in cand.items()}, weight, int((~finite).sum())
 
 
-def _misclassification_se(diff: np.ndarray, weight: np.ndarray | None = None) -> float:
-    """SE of the (importance-weighted) mean of indicator differences (−1/0/1), with one pseudo-disagreement
-    (of the smallest weight seen) added so that no disagreement on the held-out runs never claims a zero
-    error (for equal weights: a misclassification rate of (m + 1)/(n + 1))."""
+def _misclassification_se(diff: np.ndarray, weight: np.ndarray | None = None, floor_rate: float | None = None) -> float:
+    """SE of the (importance-weighted) mean of indicator differences (−1/0/1) over the held-out runs.
+
+    So that no disagreement on the held-out runs never claims a zero error, a floor is added in
+    quadrature: with ``floor_rate`` (the misclassification rate the surrogate's *measured* held-out
+    error implies, see :func:`_implied_rate`) the SE of a ±1 indicator mean with that rate,
+    ``√(rate / n)``; without it one pseudo-disagreement of the smallest weight seen (a rate ≈ 1/n).
+    """
     weight = np.ones_like(diff) if weight is None else np.asarray(weight, float)
     n = diff.size
-    terms = np.append(weight * diff, weight.min())
     mean = float(np.mean(weight * diff))
+    if floor_rate is not None:
+        emp = float(np.std(weight * diff, ddof=1) / np.sqrt(n)) if n > 1 else 0.0
+        return float(np.hypot(emp, np.sqrt(floor_rate / n)))
+    terms = np.append(weight * diff, weight.min())
     return float(np.sqrt(np.sum((terms - mean) ** 2) / (n * max(n - 1, 1))))
+
+
+def _implied_rate(y: np.ndarray, threshold: float, rmse: float) -> float:
+    """Misclassification rate implied by a held-out RMSE: mean over the surrogate runs of
+    P(the true value lies across ``threshold``) under a normal error of that RMSE (Φ(−|y − t| / rmse))."""
+    if not np.isfinite(rmse) or rmse <= 0:
+        return 0.0
+    return float(np.mean(special.ndtr(-np.abs(y - threshold) / rmse)))
 
 
 def macro_estimate(
@@ -379,6 +409,9 @@ def macro_estimate(
     ref = report["holdout_reference"].sel(output=output).values
     sur = report["holdout_surrogate"].sel(output=output).values
     wt = report["holdout_weight"].values if "holdout_weight" in report else np.ones_like(ref)
+    # the surrogate's measured error (RMSE over the held-out runs, importance-weighted) sets the floor of
+    # the error term's SE, not the number of held-out runs
+    rmse = float(np.sqrt(np.mean(wt * (ref - sur) ** 2)))
     z = float(special.ndtri(0.5 + confidence / 2))
     data: dict[str, Any] = {}
     d = wt * (ref - sur)
@@ -393,7 +426,8 @@ def macro_estimate(
         p_s = float(fails(y).mean())
         se_s = float(np.sqrt(max(p_s * (1 - p_s), 1.0 / y.size) / y.size))
         di = fails(ref).astype(float) - fails(sur).astype(float)
-        delta, se_d = float(np.mean(wt * di)), _misclassification_se(di, wt)
+        rate = _implied_rate(y, float(threshold), rmse)
+        delta, se_d = float(np.mean(wt * di)), _misclassification_se(di, wt, rate)
         pf, se = p_s + delta, float(np.hypot(se_s, se_d))
         data.update(
             pf=((), pf, {"long_name": "surrogate Pf + surrogate-error term (control-variate estimate)"}),
@@ -407,7 +441,8 @@ def macro_estimate(
         ys = np.sort(y)
         qs = np.quantile(ys, q)
         dF = np.array([float(np.mean(wt * ((ref <= t).astype(float) - (sur <= t).astype(float)))) for t in qs])
-        se_dF = np.array([_misclassification_se((ref <= t).astype(float) - (sur <= t).astype(float), wt) for t in qs])
+        se_dF = np.array([_misclassification_se((ref <= t).astype(float) - (sur <= t).astype(float), wt,
+                                                _implied_rate(y, float(t), rmse)) for t in qs])
         se_F = np.sqrt(q * (1 - q) / ys.size + se_dF**2)
         # true CDF at the surrogate quantile is q + dF, so the true α-quantile sits at surrogate level α − dF
         level = np.clip(q - dF, 0, 1)
