@@ -346,12 +346,14 @@ def _misclassification_se(diff: np.ndarray, weight: np.ndarray | None = None, fl
     return float(np.sqrt(np.sum((terms - mean) ** 2) / (n * max(n - 1, 1))))
 
 
-def _implied_rate(y: np.ndarray, threshold: float, rmse: float) -> float:
-    """Misclassification rate implied by a held-out RMSE: mean over the surrogate runs of
-    P(the true value lies across ``threshold``) under a normal error of that RMSE (Φ(−|y − t| / rmse))."""
-    if not np.isfinite(rmse) or rmse <= 0:
-        return 0.0
-    return float(np.mean(special.ndtr(-np.abs(y - threshold) / rmse)))
+def _implied_rate(y: np.ndarray, threshold: float, error: float) -> float:
+    """Misclassification rate a measured held-out error allows: the fraction of surrogate runs within
+    ``error`` (the largest absolute held-out error) of ``threshold`` — every run that close could lie
+    on the other side (conservative: a normal error of the held-out RMSE proved optimistic on a chain
+    whose error grows near the limit state). One pseudo-count, (count + 1) / (n + 1), so that a surrogate
+    run sample with none that close never claims an exactly zero error."""
+    close = int(np.count_nonzero(np.abs(y - threshold) <= error)) if np.isfinite(error) and error > 0 else 0
+    return (close + 1) / (y.size + 1)
 
 
 def macro_estimate(
@@ -409,9 +411,9 @@ def macro_estimate(
     ref = report["holdout_reference"].sel(output=output).values
     sur = report["holdout_surrogate"].sel(output=output).values
     wt = report["holdout_weight"].values if "holdout_weight" in report else np.ones_like(ref)
-    # the surrogate's measured error (RMSE over the held-out runs, importance-weighted) sets the floor of
+    # the surrogate's measured error (largest over the held-out runs) sets the floor of
     # the error term's SE, not the number of held-out runs
-    rmse = float(np.sqrt(np.mean(wt * (ref - sur) ** 2)))
+    rmse = float(np.max(np.abs(ref - sur))) if ref.size else 0.0  # largest held-out error (see _implied_rate)
     z = float(special.ndtri(0.5 + confidence / 2))
     data: dict[str, Any] = {}
     d = wt * (ref - sur)
