@@ -738,17 +738,15 @@ def _label(terms, outputs, named, model, confidence):
         data[f"{t}_share"] = (("output", "group"), np.clip(raw, 0, 1), attrs)
         for b in ("_low", "_high"):
             data[f"{t}_share{b}"] = (("output", "group"), np.clip(arr[f"{t}_share{b}"], 0, 1))
-    ds = xr.Dataset(data, coords={"output": outputs, "group": group_names})
-    ds.attrs["confidence"] = confidence
-    if clipped_all:
-        ds.attrs["clipped"] = "shares outside [0, 1] shown clipped (raw in *_share_raw): " + " | ".join(clipped_all)
-    for o in outputs:
-        ds.attrs[f"units_{o}"] = f"({units[o]})^2" if units[o] else ""
     if "epistemic" in named and set(named["epistemic"]) == set(model.inputs.epistemic):
-        g = ds.sel(group="epistemic").drop_vars("group")
+        g = group_names.index("epistemic")  # the classical split, as plain variables along output
         for suffix in ("", "_low", "_high"):
-            ds[f"epistemic_term{suffix}"] = g[f"explained{suffix}"]
-            ds[f"aleatory_term{suffix}"] = g[f"residual{suffix}"]
-            ds[f"epistemic_share{suffix}"] = g[f"explained_share{suffix}"]
-            ds[f"aleatory_share{suffix}"] = g[f"residual_share{suffix}"]
-    return ds
+            for new, old in (("epistemic_term", "explained"), ("aleatory_term", "residual"),
+                             ("epistemic_share", "explained_share"), ("aleatory_share", "residual_share")):
+                data[f"{new}{suffix}"] = ("output", np.asarray(data[f"{old}{suffix}"][1])[:, g])
+    attrs: dict[str, Any] = {"confidence": confidence}
+    if clipped_all:
+        attrs["clipped"] = "shares outside [0, 1] shown clipped (raw in *_share_raw): " + " | ".join(clipped_all)
+    for o in outputs:
+        attrs[f"units_{o}"] = f"({units[o]})^2" if units[o] else ""
+    return xr.Dataset(data, coords={"output": outputs, "group": group_names}, attrs=attrs)

@@ -89,6 +89,9 @@ def scale_shares(
     confidence = float(options.get("confidence", 0.95))
     full_scale = {s: ep[f"{s}/epistemic"] for s in epistemic if sorted(ep[f"{s}/epistemic"]) == sorted(by_scale[s])}
     partial = {g: v for g, v in ep.items() if g.split("/")[0] not in full_scale}
+    reach = getattr(model, "input_reach", None)
+    if reach is not None:  # epistemic groups that reach no requested output are structural zeros: not run
+        partial = {g: v for g, v in partial.items() if any(set(v) & reach.get(o, set(v)) for o in names)}
     if method == "pce":
         est, runs, extra = _pce_estimates(model, {**by_scale}, partial, names, rng, confidence, **options)
     else:
