@@ -160,10 +160,10 @@ def decompose(
         terms, n_runs, n_failed, extra = _from_pce(model, checked, outputs, pce, n, rng)
     _check_failures(model, method, n_failed, n_runs, max_failed)
     ds = _label(terms, outputs, named, model, confidence)
-    ds.attrs = provenance(
+    ds.attrs.update(provenance(
         model, f"decompose:{method}", seed=seed, groups=named,
         n_runs=n_runs, n_failed=n_failed, confidence=confidence, wall_time_s=time.perf_counter() - start, **extra,
-    )
+    ))
     for text in share_warnings(ds):
         warnings.warn(f"decompose(method={method!r}): {text}", SensitivityWarning, stacklevel=2)
     return ds
