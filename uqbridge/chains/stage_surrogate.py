@@ -55,6 +55,52 @@ class _Surrogate:
 
 
 @dataclass(frozen=True, eq=False)
+class _GPSurrogate:
+    """Gaussian-process stage surrogate (scikit-learn) on the varying stage inputs; same refusal of moved
+    fixed inputs as the expansion."""
+
+    gps: tuple[tuple[str, Any, float, float], ...]  # (output, fitted GaussianProcessRegressor, mean, std)
+    varying: tuple[str, ...]
+    fixed: tuple[tuple[str, float], ...]
+    stage: str
+    centre: np.ndarray
+    spread: np.ndarray
+
+    def __call__(self, xp: Any = None, **values: Any) -> dict[str, Any]:
+        for name, value in self.fixed:
+            v = np.asarray(values[name], dtype=float)
+            if not np.allclose(v, value, rtol=1e-9, atol=0.0):
+                raise ValueError(
+                    f"surrogate of stage {self.stage!r} was fitted with {name} = {value:g} fixed; refit it "
+                    f"(surrogate_stage) for other values (got {float(np.ravel(v)[0]):g})"
+                )
+        cols = np.broadcast_arrays(*[np.asarray(values[n], float) for n in self.varying])
+        x = (np.column_stack([c.ravel() for c in cols]) - self.centre) / self.spread
+        return {o: (mean + std * gp.predict(x)).reshape(cols[0].shape) for o, gp, mean, std in self.gps}
+
+
+def _fit_gp(x: np.ndarray, y: np.ndarray, rng: np.random.Generator, restarts: int = 2) -> Any:
+    """GP with an anisotropic RBF kernel (length scale per input) and a small nugget, on standardised data."""
+    from sklearn.gaussian_process import GaussianProcessRegressor
+    from sklearn.gaussian_process.kernels import RBF, ConstantKernel, WhiteKernel
+
+    kernel = ConstantKernel(1.0, (1e-3, 1e3)) * RBF(np.ones(x.shape[1]), (1e-2, 1e3)) + WhiteKernel(1e-8, (1e-12, 1e-1))
+    gp = GaussianProcessRegressor(kernel, normalize_y=True, n_restarts_optimizer=restarts,
+                                  random_state=int(rng.integers(2**31 - 1)))
+    return gp.fit(x, y)
+
+
+def _gp_cv_error(x: np.ndarray, y: np.ndarray, rng: np.random.Generator, folds: int = 5) -> float:
+    """Relative K-fold error of the GP (mean squared error / variance), comparable to the PCE's cv_error."""
+    order = rng.permutation(len(y))
+    err = np.empty(len(y))
+    for part in np.array_split(order, folds):
+        keep = np.setdiff1d(order, part)
+        err[part] = y[part] - _fit_gp(x[keep], y[keep], rng, restarts=0).predict(x[part])
+    return float(np.mean(err**2) / max(np.var(y), 1e-300))
+
+
+@dataclass(frozen=True, eq=False)
 class _Feed:
     """The upstream part of a chain as a function: chain inputs -> the values that feed stage ``k``."""
 
@@ -125,6 +171,7 @@ def surrogate_stage(
     design: str = "sobol",
     method: str = "sparse",
     focus: Mapping[str, Any] | None = None,
+    kind: str = "pce",
     rng: Any = None,
     backend: Any = None,
     **fit_options: Any,
@@ -150,6 +197,11 @@ def surrogate_stage(
         Training design over the chain inputs.
     method : str
         :func:`uqbridge.pce.fit_pce` method; ``fit_options`` (``degree``, ``max_degree``, ...) go to it.
+    kind : {"pce", "gp", "auto"}
+        Surrogate family: polynomial chaos (default), a Gaussian process (scikit-learn
+        ``GaussianProcessRegressor``, anisotropic RBF + nugget; not differentiable), or ``"auto"``: both
+        are fitted and the one with the lower cross-validated error on the training runs (worst over
+        the stage's outputs; K-fold for both) is kept — the held-out runs stay untouched for the report.
     focus : ``{"output": name, "threshold": value}``, optional
         Spend the held-out runs where the surrogate could misclassify a limit state: the held-out
         inputs are resampled from ``20 n_test`` chain-input candidates with probability ∝
@@ -191,6 +243,8 @@ def surrogate_stage(
 
     if not isinstance(model, ChainModel):
         raise TypeError(f"surrogate_stage needs a chain (uqbridge.chain), got {type(model).__name__}")
+    if kind not in ("pce", "gp", "auto"):
+        raise ValueError(f"surrogate_stage: kind={kind!r} is not a surrogate family; use 'pce', 'gp' or 'auto'")
     for name, value in (("n_train", n_train), ("n_test", n_test)):
         if not (isinstance(value, (int, np.integer)) and value >= 10):
             raise ValueError(f"surrogate_stage: {name} must be an integer >= 10, got {value!r}")
@@ -248,6 +302,31 @@ def surrogate_stage(
         description=f"polynomial chaos surrogate of {st.name} fitted on the values its upstream stages feed it",
         differentiable=bool(pce.germ_map.xp_writable),
     )
+    pce_cv = max(float(error.sel(output=src)) for _, src, *_ in centre)
+    gp_cv = float("nan")
+    chosen = "pce"
+    if kind in ("gp", "auto"):
+        xg = np.column_stack([x_train[n][ok] for n in varying])
+        centre_x, spread_x = xg.mean(axis=0), np.where(xg.std(axis=0) > 0, xg.std(axis=0), 1.0)
+        xs = (xg - centre_x) / spread_x
+        gp_rng = np.random.default_rng(fit_rng.integers(2**63 - 1))
+        gps = []
+        cvs = []
+        for o in st.model.output_names:
+            y = true_train.outputs[o][ok]
+            mean, sd = float(y.mean()), float(y.std(ddof=1)) or 1.0
+            ys = (y - mean) / sd
+            if kind == "auto":
+                cvs.append(_gp_cv_error(xs, ys, gp_rng))
+            gps.append((o, _fit_gp(xs, ys, gp_rng), mean, sd))
+        gp_cv = max(cvs) if cvs else float("nan")
+        if kind == "gp" or gp_cv < pce_cv:
+            chosen = "gp"
+            surrogate = ForwardModel(
+                f"{st.name}_gp", _GPSurrogate(tuple(gps), varying, fixed, st.name, centre_x, spread_x),
+                st.model.inputs, st.model.outputs,
+                description=f"Gaussian-process surrogate of {st.name} fitted on the values its upstream stages feed it",
+            )
     new_stage = Stage(surrogate, scale=st.scale, wires=st.wires, rename=st.rename, adapter=st.adapter)
     stages = list(model.stages)
     stages[k] = new_stage
@@ -299,10 +378,11 @@ def surrogate_stage(
         pce_degree=[int(v) for v in pce.validation["selected_degree"].values],
         fitted_in_log=[o for o, _, _, _, log in centre if log],
         pce_cv_error=[float(v) for v in (cv.values if cv is not None else [])],
-        germ_laws={i.name: str(i.distribution) for i in fit_inputs}, wall_time_s=time.perf_counter() - start,
+        germ_laws={i.name: str(i.distribution) for i in fit_inputs}, surrogate_kind=chosen,
+        pce_cv_worst=pce_cv, gp_cv_worst=gp_cv, wall_time_s=time.perf_counter() - start,
     ))
     return replace(result, surrogate_reports=model.surrogate_reports + (report,),
-                   description=f"{model.description} [stage {st.name} by PCE, held-out checked]")
+                   description=f"{model.description} [stage {st.name} by {chosen.upper()}, held-out checked]")
 
 
 def _focused(model, surrogate_chain, k, focus, n_test, pce, rng):
