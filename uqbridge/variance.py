@@ -71,9 +71,13 @@ def decompose(
     - ``explained`` = Var(E[Y | G]) — the part that fixing ``G`` would remove;
     - ``residual``  = E[Var(Y | G)] — what remains when ``G`` is known (= ``variance − explained``);
     - ``total``     = E[Var(Y | ~G)] — everything ``G`` takes part in, interactions included;
+    - ``interaction`` = total − explained — the part ``G`` owes to interactions with other inputs;
 
     each with ``*_share`` (divided by the variance) and ``*_low``/``*_high`` interval bounds at
-    ``confidence``. When a group named ``"epistemic"`` holds all epistemic inputs, the classical
+    ``confidence``. Shares are reported in [0, 1]; the raw estimates are kept as ``*_share_raw`` and
+    clipped cells are named in the ``clipped`` attrs. On a chain the wiring is used: a group none of
+    whose inputs can reach an output (:attr:`ChainModel.input_reach`) has exactly zero shares there
+    (not estimated), and a group reaching none of the requested outputs is not perturbed at all. When a group named ``"epistemic"`` holds all epistemic inputs, the classical
     split is added: ``epistemic_term`` = Var_E(E[Y|E]) (reducible by knowledge) and ``aleatory_term``
     = E_E[Var(Y|E)] (irreducible variability), with shares and intervals.
 
@@ -82,11 +86,10 @@ def decompose(
     model : ForwardModel
     method : {"pick_freeze", "nested", "pce"}
         ``pick_freeze``: single loop, ``n (2 + k)`` runs for ``k`` groups, Janon et al. (2014)
-        estimator of the closed share, Jansen (1999) of the total one; bootstrap intervals over
-        the ``n`` rows. ``nested``: outer loop over ``G`` (``n_outer``), inner over ``~G``
-        (``n_inner``), ``k · n_outer · n_inner`` runs; the between-group variance is corrected for
-        its bias ``E[Var(Y|G)] / n_inner``; bootstrap intervals over outer samples (inner samples
-        are always i.i.d., which the correction assumes). ``pce``: exact
+        estimator of the closed share, Jansen (1999) of the total one. ``nested``: outer loop over ``G`` (``n_outer``), inner over ``~G``
+        (``n_inner``), up to ``2k · n_outer · n_inner`` runs (a loop per group and per complement);
+        the between-group variance is corrected for its bias ``E[Var(Y|G)] / n_inner`` (inner
+        samples are always i.i.d., which the correction assumes). ``pce``: exact
         from a fitted polynomial chaos (``pce=`` a ``PolynomialChaos``, or fitted here with
         ``n`` runs); no sampling interval (its accuracy is the surrogate's LOO error, reported).
     groups : mapping ``{name: [input names]}``, ``"scale"`` or ``"scale_kind"``, optional
@@ -104,15 +107,24 @@ def decompose(
         the decomposition is refused with an error. Below it, failed runs are left out (pick-freeze:
         the rows holding them; nested: those inner runs, and outer rows with fewer than two
         successful ones) with a warning: when failures depend on the inputs this biases the terms.
+    interval : {"delta", "bca", "percentile"}
+        ``delta`` (default): every estimate is a smooth function of row means (pick-freeze rows; nested
+        outer rows), its standard error from the influence values (delta method) — vectorised, no
+        resampling, cheap at any n. ``bca`` / ``percentile``: bootstrap over the rows (``n_bootstrap``
+        replicates), bias-corrected and accelerated or plain.
     rng : seed or Generator
         Same seed, same numbers.
 
     Notes
     -----
-    Intervals are percentile-bootstrap intervals, asymptotically exact: they need the default
-    i.i.d. ``design="mc"`` rows and enough of them (measured coverage of a nominal 95 % interval
-    on Y = A·E: 96 % for pick-freeze with ``n=512``; 88 % for nested with ``n_outer=128`` and
-    96 % with ``n_outer=256``).
+    Nested MC estimates the total term of each group from an outer loop over its complement (any
+    number of groups; a loop is shared when a group is another's complement). Intervals assume the
+    default i.i.d. ``design="mc"`` rows. Measured coverage of nominal 95 % intervals on a heavy-tailed
+    4-scale chain with a cross-scale interaction (tests/chains/four_scale.py, 100 seeds × 4 scales):
+    pick-freeze n = 4096, delta: closed 95.8 %, total 94.8 %, interaction 95.8 %; at n = 1024: closed
+    93.2 %, total 91.7 % (BCa: 92.5 / 91.2 %); nested n_outer = 1024, n_inner = 16: 95.3 / 95.0 /
+    97.8 %; n_outer = 512, n_inner = 32: 94.3 / 92.5 / 94.8 %. The ``pce`` method has no interval
+    (:func:`uqbridge.chains.scale_shares` with ``method="pce"`` gives bootstrap intervals).
 
     Returns
     -------

@@ -45,14 +45,21 @@ def scale_shares(
 
     ``cross_scale_interaction_share`` = 1 − Σ_s closed_share is the part no single scale explains.
 
+    Every share has ``_low``/``_high`` bounds (interactions included). Where a scale's inputs cannot
+    reach an output (the chain's wiring) its shares are exactly 0 with zero-width intervals (listed in
+    the ``structural_zeros`` attr) and they are not perturbed. Each quantity is estimated once: the
+    epistemic share of an all-epistemic scale is its closed share.
+
     Parameters
     ----------
     model : ForwardModel
         A chain (or any model: then one scale).
     method : {"pick_freeze", "nested", "pce"}
-        Estimator, as in :func:`uqbridge.decompose`; sampling estimators give ``*_low``/``*_high``
-        bootstrap intervals, ``"pce"`` exact shares of the fitted expansion (one fit serves both
-        groupings).
+        Estimator, as in :func:`uqbridge.decompose` (sampling estimators: delta-method intervals by
+        default, ``interval=`` to change); ``"pce"``: shares of one fitted expansion, intervals from
+        least-squares refits on bootstrap resamples of its runs, moved out by the expansion's relative
+        mean squared error ε² (corrected LOO; 2ε² for totals and interactions) for its truncation
+        (``truncation_bound=True``: the worst-case bound instead, ~10× wider than the error).
     outputs : sequence of str, optional
     rng : seed or Generator
     **options
