@@ -163,3 +163,30 @@ def test_chain_warns_about_unfed_and_unused_stages():
 def test_distribution_str_keeps_integer_parameters():
     assert str(uq.Normal(100, 10)) == "Normal(mu=100, sigma=10)"
     assert str(uq.Uniform(0, 0.05)) == "Uniform(lower=0, upper=0.05)"
+
+
+@pytest.mark.slow
+def test_pce_share_intervals_inform_on_the_four_scale_chain():
+    """PCE at 400 runs (least squares, degree by LOO) on the heavy-tailed 4-scale chain, 20 seeds × 4 scales:
+    closed-share intervals cover ≥ 72/80 (binomial at 95 %: mean 76, sd 1.95; 2 sd below) and every kind's
+    mean half-width is ≤ 3× the actual RMSE over the seeds (the issue's "informative" bar; the former
+    worst-case bound was ~10×). Measured: closed 77/80, total 70/80, interaction 74/80; half-width / RMSE
+    2.7 / 2.6 / 2.6. Total intervals under-cover (truncation of the lognormal × normal product is
+    under-estimated), so their coverage is not asserted here."""
+    truth = four_scale_shares()
+    g = four_scale_chain()
+    hits = {k: 0 for k in NAMES}
+    err = {k: [] for k in NAMES}
+    half = {k: [] for k in NAMES}
+    for seed in range(20):
+        ds = scale_shares(g, method="pce", n=400, rng=seed, outputs=["y"])
+        for key in NAMES:
+            for s in SCALES:
+                est = float(ds[f"{key}_share"].sel(output="y", scale=s))
+                lo, hi = (float(ds[f"{key}_share_{b}"].sel(output="y", scale=s)) for b in ("low", "high"))
+                hits[key] += lo <= truth[key][s] <= hi
+                err[key].append(est - truth[key][s])
+                half[key].append((hi - lo) / 2)
+    assert hits["closed"] >= 72, hits
+    for key in NAMES:
+        assert np.mean(half[key]) <= 3 * np.sqrt(np.mean(np.square(err[key]))), key
