@@ -18,7 +18,7 @@ from .. import checks
 from ..designs import unit_design
 from ..model import ForwardModel
 from ..results import provenance, seed_attr
-from ..variance import bootstrap_rows, decompose, pf_kernel, with_interval
+from ..variance import _standardise, decompose, mean_function_interval, pick_freeze_statistics, with_terms
 from .graph import scale_groups
 
 __all__ = ["pf_by_scale", "scale_importance", "scale_shares"]
@@ -286,6 +286,7 @@ def pf_by_scale(
     n_outer: int = 64,
     confidence: float = 0.95,
     n_bootstrap: int = 500,
+    interval: str = "bca",
     rng: Any = None,
     **method_options: Any,
 ) -> xr.Dataset:
@@ -306,6 +307,10 @@ def pf_by_scale(
         ``Var Q`` (lowering the shares).
     n_outer : int
         Rows of the pick-freeze design; ``n_outer (2 + k)`` inner analyses for ``k`` scales.
+    interval : {"bca", "delta", "percentile"}
+        Interval of the shares (see :func:`uqbridge.variance.mean_function_interval`); BCa by default,
+        as ``n_outer`` is small. Shares are clipped to [0, 1], raw estimates kept (``*_share_raw``) and
+        clipped cells named in the ``clipped`` attrs; ``interaction_share`` = total − closed.
 
     Returns
     -------
@@ -333,6 +338,8 @@ def pf_by_scale(
     seed = seed_attr(rng)
     rng = checks.generator(rng, "pf_by_scale: rng")
     design_rng, inner_rng, boot_rng = rng.spawn(3)
+    if interval not in ("bca", "delta", "percentile"):
+        raise ValueError(f"pf_by_scale: interval={interval!r} is not an interval method; valid: ['bca', 'delta', 'percentile']")
     names = list(ls.inputs.epistemic)
     if not names:
         raise ValueError(f"pf_by_scale: the limit state {ls.name!r} has no epistemic inputs; declare some with kind='epistemic'")
@@ -359,18 +366,34 @@ def pf_by_scale(
     res = pf_epistemic(ls, method=method, samples={n: rows[:, k] for k, n in enumerate(names)}, rng=inner_rng, **method_options)
     pf = res["pf_conditional"].values.reshape(len(blocks), n_outer)
     beta = res["beta_conditional"].values.reshape(len(blocks), n_outer)
-    boot = bootstrap_rows(n_outer, n_bootstrap, boot_rng)
     scales = list(groups)
     data: dict[str, Any] = {}
-    stats = []
+    k = len(scales)
+    rows_out: dict[str, list[np.ndarray]] = {key: [] for key in ("variance", "closed", "total", "interaction")}
     for q in (pf, beta):
-        q = np.where(np.isfinite(q), q, np.nan)
-        stats.append(with_interval(lambda r, q=q: pf_kernel(q[0][r], q[1][r], q[2:][:, r]), boot, confidence, n_outer))
-    for key, row in (("closed_share", 0), ("total_share", 2)):
-        data[key] = (("quantity", "scale"), np.stack([s[1][row] / s[0] for s in stats]))
-        data[f"{key}_low"] = (("quantity", "scale"), np.stack([s[4][0][row] for s in stats]))
-        data[f"{key}_high"] = (("quantity", "scale"), np.stack([s[4][1][row] for s in stats]))
-    data["variance"] = ("quantity", np.array([s[0] for s in stats]))
+        good = np.all(np.isfinite(q), axis=0)  # a pick-freeze row needs all its inner analyses
+        (fa, fb, fg), unit = _standardise(q[0][good], q[1][good], q[2:][:, good])
+        z, f = pick_freeze_statistics(fa, fb, fg)
+        point, low, high, _ = mean_function_interval(z, with_terms(f, k), confidence, interval=interval,
+                                                     n_bootstrap=n_bootstrap, rng=boot_rng)
+        rows_out["variance"].append(np.array([point[0], low[0], high[0]]) * unit**2)
+        for r, key in enumerate(("closed", "total", "interaction")):
+            sl = slice(1 + r * k, 1 + (r + 1) * k)
+            rows_out[key].append(np.stack([point[sl], low[sl], high[sl]]))
+    clipped = []
+    for key in ("closed", "total", "interaction"):
+        arr = np.stack(rows_out[key], axis=1)  # (3, quantity, scale)
+        raw = arr[0]
+        cells = [f"{qn}/{scales[j]}: {raw[i, j]:.4g}" for i, qn in enumerate(("pf", "beta")) for j in range(k)
+                 if not 0 <= raw[i, j] <= 1]
+        if cells:
+            clipped.append(f"{key}_share " + "; ".join(cells))
+        data[f"{key}_share"] = (("quantity", "scale"), np.clip(raw, 0, 1), {"clipped": "; ".join(cells)} if cells else {})
+        data[f"{key}_share_raw"] = (("quantity", "scale"), raw)
+        data[f"{key}_share_low"] = (("quantity", "scale"), np.clip(arr[1], 0, 1))
+        data[f"{key}_share_high"] = (("quantity", "scale"), np.clip(arr[2], 0, 1))
+    variance = np.stack(rows_out["variance"])
+    data["variance"] = ("quantity", variance[:, 0])
     base = res["pf_conditional"].values[: 2 * n_outer]
     data["pf"] = ((), float(base.mean()), {"long_name": "predictive Pf = E[Pf(E)] from the A and B rows"})
     data["pf_se"] = ((), float(base.std(ddof=1) / np.sqrt(base.size)))
@@ -379,8 +402,10 @@ def pf_by_scale(
         ls.models[0] if len(ls.models) == 1 else None, f"pf_by_scale[{method}]", seed=seed,
         groups={s: [names[k] for k in idx] for s, idx in groups.items()}, n_outer=n_outer,
         n_runs=int(res["n_runs"]), confidence=confidence, wall_time_s=time.perf_counter() - start,
-        estimators="Janon et al. 2014 (closed), Jansen 1999 (total) over the epistemic inputs",
+        estimators="Janon et al. 2014 (closed), Jansen 1999 (total) over the epistemic inputs", interval=interval,
     )
+    if clipped:
+        ds.attrs["clipped"] = "shares outside [0, 1] shown clipped (raw in *_share_raw): " + " | ".join(clipped)
     return ds
 
 
