@@ -10,7 +10,9 @@ with the held-out runs drawn i.i.d. ("iid") or importance-resampled near the Pf 
 ``surrogate_stage(focus=...)``; weighted, still unbiased).
 Printed per seed: true-stage runs, the surrogate and corrected estimates with the error term and its SE,
 and the difference to the reference in units of the combined standard error; then min/median/max over
-seeds and the run ratio. Wall times are under load (shared machine) and only indicative.
+seeds and the saving AT EQUAL STANDARD ERROR: the plain Monte Carlo true-chain runs that would give the
+surrogate estimate's reported SE (Pf: pf(1 − pf)/se²; q95: 0.95·0.05/se_F², se_F the SE of the CDF level
+at the quantile, surrogate sampling and error term together) divided by the surrogate's true-stage runs. Wall times are under load (shared machine) and only indicative.
 """
 
 from __future__ import annotations
@@ -61,7 +63,7 @@ def main() -> None:
 
 
 def _variant(g, args, holdout, pf_ref, se_ref, q_ref, q_int, n_ref):
-    zs, zq, runs, ses = [], [], [], []
+    zs, zq, runs, ses, eq_pf, eq_q = [], [], [], [], [], []
     focus = {"output": "gel_margin", "threshold": 0.0} if holdout == "focus" else None
     for seed in range(args.seeds):
         t0 = time.perf_counter()
@@ -82,6 +84,10 @@ def _variant(g, args, holdout, pf_ref, se_ref, q_ref, q_int, n_ref):
         zq.append(zq95)
         runs.append(n_runs)
         ses.append(float(est["pf_se"]))
+        pf = min(max(float(est["pf"]), 1.0 / n_ref), 1 - 1.0 / n_ref)
+        eq_pf.append(pf * (1 - pf) / float(est["pf_se"]) ** 2 / n_runs)
+        se_f = float(np.hypot(np.sqrt(0.95 * 0.05 / args.n_macro), float(qt["quantile_cdf_error_se"][1])))
+        eq_q.append(0.95 * 0.05 / se_f**2 / n_runs)
         print(f"{holdout:>8}  {seed:4d}  {n_runs:4d}  {float(rep['holdout_relative_rmse'].sel(output='gel_margin')):22.4f}  "
               f"{float(est['pf_surrogate']):.4f}  {float(est['pf_surrogate_error']):+.4f}(±{float(est['pf_surrogate_error_se']):.4f})  "
               f"{float(est['pf']):.4f}  {float(est['pf_se']):.4f}  {z:+5.2f}   {q95 / 3600:.3f}  [{lo / 3600:.3f}, {hi / 3600:.3f}]  "
@@ -90,6 +96,9 @@ def _variant(g, args, holdout, pf_ref, se_ref, q_ref, q_int, n_ref):
     print()
     print(f"[{holdout}] true-stage runs: reference {n_ref} vs surrogate {int(np.median(runs))} per seed -> ratio {n_ref / np.median(runs):.1f}x;"
           f" reported Pf se: median {np.median(ses):.4f} (reference {se_ref:.4f})")
+    print(f"saving at equal SE (plain MC true-chain runs for the same SE / surrogate true-stage runs): "
+          f"Pf min {min(eq_pf):.1f}x median {np.median(eq_pf):.1f}x max {max(eq_pf):.1f}x; "
+          f"q95 min {min(eq_q):.1f}x median {np.median(eq_q):.1f}x max {max(eq_q):.1f}x")
     print(f"|z| of Pf vs reference over {args.seeds} seeds: min {zs.min():.2f}  median {np.median(zs):.2f}  max {zs.max():.2f}"
           f"  (within 2: {int((zs <= 2).sum())}/{args.seeds})")
     print(f"|z| of t_fill q95 vs reference:            min {zq.min():.2f}  median {np.median(zq):.2f}  max {zq.max():.2f}"

@@ -123,7 +123,18 @@ class Distribution:
         return out
 
     def __str__(self) -> str:
-        params = ", ".join(f"{k}={v:.4g}" for k, v in self.__dict__.items() if isinstance(v, float))
+        """Every scalar parameter, integers included (``Normal(mu=100, sigma=10)``): this text is
+        stored in every result's provenance, so it must pin the law down.
+
+        Examples
+        --------
+        >>> str(Normal(100, 10)), str(Uniform(0, 0.05))
+        ('Normal(mu=100, sigma=10)', 'Uniform(lower=0, upper=0.05)')
+        """
+        params = ", ".join(
+            f"{k}={float(v):.6g}" for k, v in self.__dict__.items()
+            if isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
+        )
         return f"{type(self).__name__}({params})"
 
 

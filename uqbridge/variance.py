@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import xarray as xr
+from scipy import special
 
 from . import checks
 from .designs import unit_design
@@ -21,10 +22,14 @@ from .index_checks import SensitivityWarning, index_warnings
 from .model import ForwardModel
 from .results import provenance, seed_attr
 
-__all__ = ["METHODS", "conditional_distributions", "decompose", "default_groups", "share_warnings"]
+__all__ = [
+    "INTERVALS", "METHODS", "bootstrap_rows", "conditional_distributions", "decompose", "default_groups",
+    "mean_function_interval", "pf_kernel", "pick_freeze_statistics", "share_warnings", "with_interval", "with_terms",
+]
 
 METHODS = ("pick_freeze", "nested", "pce")
-_TERMS = ("explained", "residual", "total")
+INTERVALS = ("delta", "bca", "percentile")
+_TERMS = ("explained", "residual", "total", "interaction")
 
 
 def default_groups(model: ForwardModel) -> dict[str, list[str]]:
@@ -52,6 +57,7 @@ def decompose(
     pce: Any = None,
     epistemic_samples: Mapping[str, Any] | None = None,
     confidence: float = 0.95,
+    interval: str = "delta",
     n_bootstrap: int = 1000,
     outputs: Sequence[str] | None = None,
     max_failed: float = 0.1,
@@ -65,9 +71,13 @@ def decompose(
     - ``explained`` = Var(E[Y | G]) — the part that fixing ``G`` would remove;
     - ``residual``  = E[Var(Y | G)] — what remains when ``G`` is known (= ``variance − explained``);
     - ``total``     = E[Var(Y | ~G)] — everything ``G`` takes part in, interactions included;
+    - ``interaction`` = total − explained — the part ``G`` owes to interactions with other inputs;
 
     each with ``*_share`` (divided by the variance) and ``*_low``/``*_high`` interval bounds at
-    ``confidence``. When a group named ``"epistemic"`` holds all epistemic inputs, the classical
+    ``confidence``. Shares are reported in [0, 1]; the raw estimates are kept as ``*_share_raw`` and
+    clipped cells are named in the ``clipped`` attrs. On a chain the wiring is used: a group none of
+    whose inputs can reach an output (:attr:`ChainModel.input_reach`) has exactly zero shares there
+    (not estimated), and a group reaching none of the requested outputs is not perturbed at all. When a group named ``"epistemic"`` holds all epistemic inputs, the classical
     split is added: ``epistemic_term`` = Var_E(E[Y|E]) (reducible by knowledge) and ``aleatory_term``
     = E_E[Var(Y|E)] (irreducible variability), with shares and intervals.
 
@@ -76,11 +86,10 @@ def decompose(
     model : ForwardModel
     method : {"pick_freeze", "nested", "pce"}
         ``pick_freeze``: single loop, ``n (2 + k)`` runs for ``k`` groups, Janon et al. (2014)
-        estimator of the closed share, Jansen (1999) of the total one; bootstrap intervals over
-        the ``n`` rows. ``nested``: outer loop over ``G`` (``n_outer``), inner over ``~G``
-        (``n_inner``), ``k · n_outer · n_inner`` runs; the between-group variance is corrected for
-        its bias ``E[Var(Y|G)] / n_inner``; bootstrap intervals over outer samples (inner samples
-        are always i.i.d., which the correction assumes). ``pce``: exact
+        estimator of the closed share, Jansen (1999) of the total one. ``nested``: outer loop over ``G`` (``n_outer``), inner over ``~G``
+        (``n_inner``), up to ``2k · n_outer · n_inner`` runs (a loop per group and per complement);
+        the between-group variance is corrected for its bias ``E[Var(Y|G)] / n_inner`` (inner
+        samples are always i.i.d., which the correction assumes). ``pce``: exact
         from a fitted polynomial chaos (``pce=`` a ``PolynomialChaos``, or fitted here with
         ``n`` runs); no sampling interval (its accuracy is the surrogate's LOO error, reported).
     groups : mapping ``{name: [input names]}``, ``"scale"`` or ``"scale_kind"``, optional
@@ -98,15 +107,24 @@ def decompose(
         the decomposition is refused with an error. Below it, failed runs are left out (pick-freeze:
         the rows holding them; nested: those inner runs, and outer rows with fewer than two
         successful ones) with a warning: when failures depend on the inputs this biases the terms.
+    interval : {"delta", "bca", "percentile"}
+        ``delta`` (default): every estimate is a smooth function of row means (pick-freeze rows; nested
+        outer rows), its standard error from the influence values (delta method) — vectorised, no
+        resampling, cheap at any n. ``bca`` / ``percentile``: bootstrap over the rows (``n_bootstrap``
+        replicates), bias-corrected and accelerated or plain.
     rng : seed or Generator
         Same seed, same numbers.
 
     Notes
     -----
-    Intervals are percentile-bootstrap intervals, asymptotically exact: they need the default
-    i.i.d. ``design="mc"`` rows and enough of them (measured coverage of a nominal 95 % interval
-    on Y = A·E: 96 % for pick-freeze with ``n=512``; 88 % for nested with ``n_outer=128`` and
-    96 % with ``n_outer=256``).
+    Nested MC estimates the total term of each group from an outer loop over its complement (any
+    number of groups; a loop is shared when a group is another's complement). Intervals assume the
+    default i.i.d. ``design="mc"`` rows. Measured coverage of nominal 95 % intervals on a heavy-tailed
+    4-scale chain with a cross-scale interaction (tests/chains/four_scale.py, 100 seeds × 4 scales):
+    pick-freeze n = 4096, delta: closed 95.8 %, total 94.8 %, interaction 95.8 %; at n = 1024: closed
+    93.2 %, total 91.7 % (BCa: 92.5 / 91.2 %); nested n_outer = 1024, n_inner = 16: 95.3 / 95.0 /
+    97.8 %; n_outer = 512, n_inner = 32: 94.3 / 92.5 / 94.8 %. The ``pce`` method has no interval
+    (:func:`uqbridge.chains.scale_shares` with ``method="pce"`` gives bootstrap intervals).
 
     Returns
     -------
@@ -124,6 +142,8 @@ def decompose(
     """
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}; valid methods: {list(METHODS)}")
+    if interval not in INTERVALS:
+        raise ValueError(f"interval={interval!r} is not an interval method; valid: {list(INTERVALS)}")
     if isinstance(max_failed, bool) or not isinstance(max_failed, (int, float)) or not 0 <= max_failed < 1:
         raise ValueError(f"max_failed must be a fraction in [0, 1), got {max_failed!r}")
     if epistemic_samples is not None:
@@ -141,19 +161,21 @@ def decompose(
     rng = checks.generator(rng, "decompose: rng")
     start = time.perf_counter()
     if method == "pick_freeze":
-        terms, n_runs, n_failed = _pick_freeze(model, checked, outputs, n, design, rng, confidence, n_bootstrap, backend)
-        extra: dict[str, Any] = {"n": n, "design": design, "estimators": "Janon et al. 2014 (closed), Jansen 1999 (total)"}
+        terms, n_runs, n_failed = _pick_freeze(model, checked, outputs, n, design, rng, confidence, interval, n_bootstrap, backend)
+        extra: dict[str, Any] = {"n": n, "design": design, "interval": interval,
+                                 "estimators": "Janon et al. 2014 (closed), Jansen 1999 (total)"}
     elif method == "nested":
-        terms, n_runs, n_failed = _nested(model, checked, outputs, n_outer, n_inner, design, rng, confidence, n_bootstrap, backend)
-        extra = {"n_outer": n_outer, "n_inner": n_inner, "design": design, "estimators": "nested MC, bias-corrected between-group variance"}
+        terms, n_runs, n_failed = _nested(model, checked, outputs, n_outer, n_inner, design, rng, confidence, interval, n_bootstrap, backend)
+        extra = {"n_outer": n_outer, "n_inner": n_inner, "design": design, "interval": interval,
+                 "estimators": "nested MC, bias-corrected between-group variance; totals from loops over each complement"}
     else:
         terms, n_runs, n_failed, extra = _from_pce(model, checked, outputs, pce, n, rng)
     _check_failures(model, method, n_failed, n_runs, max_failed)
     ds = _label(terms, outputs, named, model, confidence)
-    ds.attrs = provenance(
+    ds.attrs.update(provenance(
         model, f"decompose:{method}", seed=seed, groups=named,
         n_runs=n_runs, n_failed=n_failed, confidence=confidence, wall_time_s=time.perf_counter() - start, **extra,
-    )
+    ))
     for text in share_warnings(ds):
         warnings.warn(f"decompose(method={method!r}): {text}", SensitivityWarning, stacklevel=2)
     return ds
@@ -172,7 +194,7 @@ def share_warnings(ds: xr.Dataset, *, max_width: float = 0.3) -> list[str]:
     ['y, pores: closed share 1.4 is outside [0, 1] (noise; increase n)', 'y, pores: closed share 1.4 exceeds its total 0.9 (impossible; increase n)']
     """
     view = xr.Dataset({
-        f"group_{new}{suffix}": ds[f"{old}_share{suffix}"]
+        f"group_{new}{suffix}": ds[f"{old}_share{suffix}_raw" if not suffix and f"{old}_share_raw" in ds else f"{old}_share{suffix}"]
         for old, new in (("explained", "first"), ("total", "total"))
         for suffix in ("", "_low", "_high")
         if f"{old}_share{suffix}" in ds
@@ -320,44 +342,206 @@ def _evaluate(model, u, outputs, backend):
     return values, y, result.status == OK
 
 
-def _pick_freeze(model, groups, outputs, n, design, rng, confidence, n_bootstrap, backend):
+def _relevant_groups(model, groups, outputs):
+    """Graph-aware restriction of the groups: per group the design dimensions that can reach at least one
+    requested output, and per (output, group) whether the group reaches that output at all (else its
+    shares are structurally 0). A plain model: every input reaches every output."""
+    reach = getattr(model, "input_reach", None)
+    dims = model.inputs.dimension_names
+    if reach is None:
+        return {g: list(idx) for g, idx in groups.items()}, np.ones((len(outputs), len(groups)), bool)
+    reaches = [reach.get(o, frozenset(model.inputs.names)) for o in outputs]
+    live = {g: [k for k in idx if any(set(dims[k].split("+")) & r for r in reaches)] for g, idx in groups.items()}
+    mask = np.array([[any(set(dims[k].split("+")) & r for k in idx) for idx in groups.values()] for r in reaches])
+    return live, mask.reshape(len(outputs), len(groups))
+
+
+def _standardise(*arrays):
+    """Shift and scale outputs (shares are invariant) so that sums of squares do not cancel; returns the scale."""
+    pooled = np.concatenate([np.ravel(a) for a in arrays])
+    pooled = pooled[np.isfinite(pooled)]
+    centre = float(pooled.mean()) if pooled.size else 0.0
+    scale = float(pooled.std()) if pooled.size else 1.0
+    scale = scale if scale > 0 else 1.0
+    return [(a - centre) / scale for a in arrays], scale
+
+
+def _pick_freeze(model, groups, outputs, n, design, rng, confidence, interval, n_bootstrap, backend):
     d = model.inputs.dimension
+    live, reaches = _relevant_groups(model, groups, outputs)
+    active = [g for g, idx in live.items() if idx]  # groups reaching no requested output are not perturbed
     uab = unit_design(n, 2 * d, design, rng=rng)
     ua, ub = uab[:, :d], uab[:, d:]
     blocks = [ua, ub]
-    for idx in groups.values():
+    for g in active:
         mixed = ua.copy()
-        mixed[:, idx] = ub[:, idx]  # A with the group's columns from B
+        mixed[:, live[g]] = ub[:, live[g]]  # A with the group's columns from B
         blocks.append(mixed)
     _, y, ok = _evaluate(model, np.concatenate(blocks), outputs, backend)
-    k = len(groups)
+    k = len(active)
     y = y.reshape(len(outputs), k + 2, n)
     n_failed = int((~ok).sum())
     ok = ok.reshape(k + 2, n).all(axis=0)  # a row is usable only if all its runs succeeded
     y = y[:, :, ok]
-    boot = bootstrap_rows(int(ok.sum()), n_bootstrap, rng)
     terms = {}
     for j in range(len(outputs)):
-        fa, fb, fg = y[j, 0], y[j, 1], y[j, 2:]
-        terms[j] = with_interval(lambda rows, fa=fa, fb=fb, fg=fg: pf_kernel(fa[rows], fb[rows], fg[:, rows]), boot, confidence, fa.size)
+        (fa, fb, fg), scale = _standardise(y[j, 0], y[j, 1], y[j, 2:])
+        z, f = pick_freeze_statistics(fa, fb, fg)
+        est = mean_function_interval(z, with_terms(f, k), confidence, interval=interval, n_bootstrap=n_bootstrap, rng=rng)
+        terms[j] = _expand(est, k, scale, [g in active for g in groups], reaches[j])
     return terms, n * (k + 2), n_failed
 
 
-def pf_kernel(fa, fb, fg):
-    """Variance, and per group: closed Var(E[Y|G]), residual E[Var(Y|G)], total E[Var(Y|~G)].
+def pick_freeze_statistics(fa, fb, fg):
+    """Per-row statistics and the function of their means that gives the pick-freeze estimates.
 
-    The closed share uses Janon et al. (2014, ESAIM P&S 18), asymptotically efficient among
-    pick-freeze estimators: both its numerator and denominator come from the pair f(B), f(A_B^G),
-    which share G, so its error vanishes as the share approaches 0 or 1. The total share uses
-    Jansen (1999) on the pair f(A), f(A_B^G), which share ~G only. Terms are shares × variance.
+    ``fa``, ``fb``: outputs on the rows A and B (shape ``(n,)``); ``fg``: on A with group ``g``'s
+    columns from B (shape ``(k, n)``). Returns ``z`` (shape ``(n, 4 + 4k)``) and ``f`` mapping a mean
+    vector (leading dims allowed) to ``[variance, closed share (k), total share (k)]``. The closed share
+    is Janon et al. (2014, ESAIM P&S 18), asymptotically efficient among pick-freeze estimators (both
+    its numerator and denominator come from the pair f(B), f(A_B^G), which share G, so its error
+    vanishes as the share approaches 0 or 1); the total share is Jansen (1999) on the pair f(A),
+    f(A_B^G), which share ~G only. Every estimate is a smooth function of row means, which is what
+    the delta-method and BCa intervals of :func:`mean_function_interval` need.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> a, b = rng.normal(size=(2, 4000, 2))
+    >>> y = lambda x: x[:, 0] + 0.5 * x[:, 1]           # closed share of x0 = 1 / 1.25 = 0.8
+    >>> z, f = pick_freeze_statistics(y(a), y(b), y(np.column_stack([b[:, 0], a[:, 1]]))[None])
+    >>> bool(abs(f(z.mean(axis=0))[1] - 0.8) < 0.02)
+    True
     """
-    variance = np.var(np.concatenate([fa, fb], axis=-1), ddof=1, axis=-1)
-    mean_pair = 0.5 * (fb + fg).mean(axis=-1)
-    closed_share = ((fb * fg).mean(axis=-1) - mean_pair**2) / (0.5 * (fb**2 + fg**2).mean(axis=-1) - mean_pair**2)
-    pair_var = np.var(np.concatenate([np.broadcast_to(fa, fg.shape), fg], axis=-1), ddof=1, axis=-1)
-    total_share = 0.5 * np.mean((fa - fg) ** 2, axis=-1) / pair_var
-    shares = np.stack([closed_share, 1 - closed_share, total_share])
-    return variance, shares * variance
+    fg = np.atleast_2d(fg)
+    k, n = fg.shape
+    cols = [fa, fb, fa**2, fb**2]
+    for g in range(k):
+        cols += [fg[g], fg[g] ** 2, fb * fg[g], fa * fg[g]]
+    z = np.column_stack(cols)
+    c2 = 2 * n / (2 * n - 1)
+
+    def f(m):
+        ma, mb, ma2, mb2 = m[..., 0], m[..., 1], m[..., 2], m[..., 3]
+        variance = c2 * (0.5 * (ma2 + mb2) - (0.5 * (ma + mb)) ** 2)
+        out = [variance]
+        closed, total = [], []
+        for g in range(k):
+            mg, mg2, mbg, mag = (m[..., 4 + 4 * g + i] for i in range(4))
+            pair = 0.5 * (mb + mg)
+            closed.append((mbg - pair**2) / (0.5 * (mb2 + mg2) - pair**2))
+            pair_var = c2 * (0.5 * (ma2 + mg2) - (0.5 * (ma + mg)) ** 2)
+            total.append(0.5 * (ma2 - 2 * mag + mg2) / pair_var)
+        return np.stack(out + closed + total, axis=-1)
+
+    return z, f
+
+
+def mean_function_interval(z, f, confidence=0.95, *, interval="delta", n_bootstrap=1000, rng=None):
+    """Point estimate ``f(mean of rows of z)`` and its interval: delta method or bootstrap (BCa, percentile).
+
+    ``delta``: the estimate's influence values ``J (z_i − z̄)`` (``J`` the Jacobian of ``f`` by central
+    differences) give its standard error; a normal interval. Vectorised, O(n p q): the default, and
+    the only practical one at large n. ``bca``: bias-corrected and accelerated bootstrap (Efron 1987;
+    the acceleration from the same influence values); ``percentile``: plain percentile bootstrap. The
+    bootstrap means are counts @ z, chunked, so no per-replicate Python beyond a chunk loop.
+
+    Returns
+    -------
+    tuple of arrays ``(point, low, high, se)``, each shaped like ``f``'s output.
+
+    Examples
+    --------
+    >>> z = np.random.default_rng(1).exponential(size=(4000, 1))
+    >>> point, low, high, se = mean_function_interval(z, lambda m: m, rng=0)
+    >>> bool(low[0] < 1.0 < high[0]), round(float(se[0]), 3)
+    (True, 0.016)
+    """
+    if interval not in INTERVALS:
+        raise ValueError(f"interval={interval!r} is not an interval method; valid: {list(INTERVALS)}")
+    z = np.asarray(z, float)
+    n, p = z.shape
+    if n < 2:
+        raise ValueError(f"only {n} usable samples; increase the sample size")
+    mean = z.mean(axis=0)
+    point = np.asarray(f(mean), float)
+    spread = z.std(axis=0)
+    h = 1e-6 * np.where(spread > 0, spread, 1.0)
+    steps = np.eye(p) * h
+    with np.errstate(all="ignore"):
+        jac = (np.asarray(f(mean + steps)) - np.asarray(f(mean - steps))) / (2 * h[:, None])  # (p, q)
+        infl = (z - mean) @ jac  # (n, q)
+        se = infl.std(axis=0, ddof=1) / np.sqrt(n)
+    zq = float(special.ndtri(0.5 + confidence / 2))
+    if interval == "delta":
+        return point, point - zq * se, point + zq * se, se
+    if n_bootstrap < 10:
+        raise ValueError(f"n_bootstrap must be >= 10 for an interval, got {n_bootstrap!r}")
+    rng = checks.generator(rng, "mean_function_interval: rng")
+    reps = []
+    step = max(1, int(4e6 // n))
+    for start in range(0, n_bootstrap, step):
+        b = min(step, n_bootstrap - start)
+        rows = rng.integers(0, n, size=(b, n))
+        counts = np.bincount((rows + n * np.arange(b)[:, None]).ravel(), minlength=b * n).reshape(b, n)
+        with np.errstate(all="ignore"):
+            reps.append(np.asarray(f(counts @ z / n)))
+    reps_arr = np.concatenate(reps)  # (B, q)
+    alpha = np.array([(1 - confidence) / 2, (1 + confidence) / 2])
+    levels = np.broadcast_to(alpha[:, None], (2, point.size)).copy()
+    if interval == "bca":
+        with np.errstate(all="ignore"):
+            frac = np.clip(np.mean(reps_arr < point, axis=0) + 0.5 * np.mean(reps_arr == point, axis=0), 1e-3, 1 - 1e-3)
+            z0 = special.ndtri(frac)
+            accel = np.sum(infl**3, axis=0) / (6 * np.sum(infl**2, axis=0) ** 1.5)
+            accel = np.where(np.isfinite(accel), accel, 0.0)
+            za = special.ndtri(alpha)[:, None]
+            levels = special.ndtr(z0 + (z0 + za) / (1 - accel * (z0 + za)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        low = np.array([np.nanquantile(reps_arr[:, i], levels[0, i]) for i in range(point.size)])
+        high = np.array([np.nanquantile(reps_arr[:, i], levels[1, i]) for i in range(point.size)])
+    return point, low, high, se
+
+
+def with_terms(f, k):
+    """Extend ``f`` (means -> ``[variance, closed (k), total (k)]``) by the interaction shares and the
+    terms in output units, so that one delta/bootstrap pass gives every interval."""
+
+    def full(m):
+        base = np.asarray(f(m))
+        v, closed, total = base[..., :1], base[..., 1 : 1 + k], base[..., 1 + k : 1 + 2 * k]
+        inter = total - closed
+        return np.concatenate([v, closed, total, inter, closed * v, (1 - closed) * v, total * v, inter * v], axis=-1)
+
+    return full
+
+
+_LAYOUT = ("explained_share", "total_share", "interaction_share", "explained", "residual", "total", "interaction")
+
+
+def _expand(est, k, scale, active, reaches):
+    """Per-group ``(point, low, high)`` rows of every term from the estimator's output (see
+    :func:`with_terms`), in the original output units, with exact zeros for groups that cannot reach the
+    output (graph-aware; residual = variance there) and for groups that were not run."""
+    point, low, high, _ = est
+    g_all = len(active)
+    variance = np.array([point[0], low[0], high[0]]) * scale**2
+    out = {"variance": variance}
+    position = np.cumsum(active) - 1
+    for r, name in enumerate(_LAYOUT):
+        unit = 1.0 if name.endswith("_share") else scale**2
+        arr = np.zeros((3, g_all))
+        if name == "residual":
+            arr[:] = variance[:, None]
+        for g in range(g_all):
+            if active[g] and reaches[g]:
+                i = 1 + r * k + position[g]
+                arr[:, g] = np.array([point[i], low[i], high[i]]) * unit
+        out[name] = arr
+    rs = 1 - out["explained_share"]
+    out["residual_share"] = rs[[0, 2, 1]]
+    return out
 
 
 def _nested_runs(model, idx, outputs, n_outer, n_inner, design, rng, backend):
@@ -376,55 +560,84 @@ def _nested_runs(model, idx, outputs, n_outer, n_inner, design, rng, backend):
     return values, y.reshape(len(outputs), n_outer, n_inner), ok.reshape(n_outer, n_inner)
 
 
-def _nested(model, groups, outputs, n_outer, n_inner, design, rng, confidence, n_bootstrap, backend):
-    per_group = []
+def _nested(model, groups, outputs, n_outer, n_inner, design, rng, confidence, interval, n_bootstrap, backend):
+    """Nested MC for any number of groups: an outer loop over each group (closed term) and, for its total
+    term E[Var(Y | ~G)], over its complement among the inputs that reach the outputs (reusing another
+    group's loop when that group is the complement)."""
+    live, reaches = _relevant_groups(model, groups, outputs)
+    active = [g for g, idx in live.items() if idx]
+    relevant = sorted({k for g in active for k in live[g]} | _other_relevant(model, groups, outputs))
+    loops: list[tuple[int, ...]] = [tuple(live[g]) for g in active]
+    complement = []
+    for g in active:
+        rest = tuple(k for k in relevant if k not in live[g])
+        if not rest:
+            complement.append(None)  # the group holds every relevant input: total share 1
+            continue
+        if rest not in loops:
+            loops.append(rest)
+        complement.append(loops.index(rest))
+    runs = []
     n_failed = 0
     usable = np.ones(n_outer, bool)
-    for idx in groups.values():
-        _, y, ok = _nested_runs(model, idx, outputs, n_outer, n_inner, design, rng, backend)
+    for idx in loops:
+        _, y, ok = _nested_runs(model, list(idx), outputs, n_outer, n_inner, design, rng, backend)
         n_failed += int((~ok).sum())
-        per_group.append((y, ok))
+        runs.append((y, ok))
         usable &= ok.sum(axis=1) >= 2  # a conditional variance needs two successful inner runs
     n_usable = int(usable.sum())
-    boot = bootstrap_rows(n_usable, n_bootstrap, rng)
-    complement = _complements(groups, model.inputs.dimension)
+    k = len(active)
     terms = {}
     for j in range(len(outputs)):
-        stats = []
-        for y, ok in per_group:
-            yj = np.where(ok, y[j], np.nan)[usable]
+        (*ys,), scale = _standardise(*[np.where(ok, y[j], np.nan)[usable] for y, ok in runs])
+        cols = []
+        for yj, (_, ok) in zip(ys, runs):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)
                 m = np.nanmean(yj, axis=1)
                 s2 = np.nanvar(yj, axis=1, ddof=1)
             counts = ok[usable].sum(axis=1)
-            stats.append((m, s2, counts))
-        terms[j] = with_interval(lambda rows, stats=stats: _nested_kernel(stats, rows, complement), boot, confidence, n_usable)
-    return terms, len(groups) * n_outer * n_inner, n_failed
+            cols += [m, m**2, s2, s2 / counts]
+        z = np.column_stack(cols)
+        f = _nested_function(len(loops), k, complement, n_usable)
+        est = mean_function_interval(z, with_terms(f, k), confidence, interval=interval, n_bootstrap=n_bootstrap, rng=rng)
+        terms[j] = _expand(est, k, scale, [g in active for g in groups], reaches[j])
+    return terms, len(loops) * n_outer * n_inner, n_failed
 
 
-def _nested_kernel(stats, rows, complement):
-    explained, residual, variances = [], [], []
-    for m, s2, counts in stats:
-        within = np.mean(s2[rows], axis=-1)
-        # the naive between-group variance is inflated by E[Var(Y|G)] / n_inner (its bias)
-        between = np.var(m[rows], ddof=1, axis=-1) - np.mean(s2[rows] / counts[rows], axis=-1)
-        explained.append(between)
-        residual.append(within)
-        variances.append(between + within)
-    residual_arr = np.array(residual)
-    total = np.array([residual_arr[c] if c is not None else np.full_like(residual_arr[0], np.nan) for c in complement])
-    return np.mean(variances, axis=0), np.stack([np.array(explained), residual_arr, total])
-
-
-def _complements(groups, d):
-    """Index of the group that is the complement of each group (two-group partitions), else None."""
-    sets = [set(v) for v in groups.values()]
-    out = []
-    for s in sets:
-        match = [k for k, t in enumerate(sets) if s | t == set(range(d)) and not s & t]
-        out.append(match[0] if match else None)
+def _other_relevant(model, groups, outputs):
+    """Relevant design dimensions outside every group (they belong to each group's complement)."""
+    reach = getattr(model, "input_reach", None)
+    dims = model.inputs.dimension_names
+    grouped = {k for idx in groups.values() for k in idx}
+    uncertain = set(model.inputs.uncertain)
+    out = set()
+    for k, dim in enumerate(dims):
+        members = set(dim.split("+"))
+        if k in grouped or not members & uncertain:
+            continue
+        if reach is None or any(members & reach.get(o, frozenset(model.inputs.names)) for o in outputs):
+            out.add(k)
     return out
+
+
+def _nested_function(n_loops, k, complement, n):
+    """Means of per-outer-row ``[m, m², s², s²/count]`` of each loop -> ``[variance, closed (k), total (k)]``.
+    The naive between-group variance is inflated by E[Var(Y|G)] / n_inner (its bias), removed here."""
+    cn = n / (n - 1)
+
+    def f(m):
+        explained, residual = [], []
+        for b in range(n_loops):
+            m1, m2, ms2, msc = (m[..., 4 * b + i] for i in range(4))
+            explained.append(cn * (m2 - m1**2) - msc)
+            residual.append(ms2)
+        variance = sum(e + r for e, r in zip(explained, residual)) / n_loops
+        closed = [explained[g] / variance for g in range(k)]
+        total = [residual[c] / variance if c is not None else np.ones_like(variance) for c in complement]
+        return np.stack([variance, *closed, *total], axis=-1)
+
+    return f
 
 
 def _from_pce(model, groups, outputs, pce, n, rng):
@@ -436,13 +649,17 @@ def _from_pce(model, groups, outputs, pce, n, rng):
     shares = pce.grouped_indices(names)
     variance = pce.variance()
     terms = {}
-    for j, o in enumerate(outputs):
+    for o in outputs:
         v = float(variance.sel(output=o))
-        closed = np.array([float(shares["closed"].sel(output=o, group=g)) for g in groups]) * v
-        total = np.array([float(shares["total"].sel(output=o, group=g)) for g in groups]) * v
-        point = np.stack([closed, v - closed, total])
-        nan = np.full_like(point, np.nan)
-        terms[j] = (v, point, (np.nan, np.nan), (nan, nan), (nan, nan))
+        closed = np.array([float(shares["closed"].sel(output=o, group=g)) for g in groups])
+        total = np.array([float(shares["total"].sel(output=o, group=g)) for g in groups])
+        nan = np.full_like(closed, np.nan)
+        entry = {"variance": np.array([v, np.nan, np.nan])}
+        for name, value in (("explained_share", closed), ("total_share", total), ("interaction_share", total - closed),
+                            ("explained", closed * v), ("residual", (1 - closed) * v), ("total", total * v),
+                            ("interaction", (total - closed) * v), ("residual_share", 1 - closed)):
+            entry[name] = np.stack([value, nan, nan])
+        terms[outputs.index(o)] = entry
     loo = getattr(pce, "validation", None)
     extra = {"pce_runs": int(getattr(pce, "n_runs", n))}
     if loo is not None and "loo_error" in loo:
@@ -456,6 +673,19 @@ def _names_of(model, idx):
 
 
 # ---- intervals and labelling -----------------------------------------------------------------------
+def pf_kernel(fa, fb, fg):
+    """Variance, and per group: closed Var(E[Y|G]), residual E[Var(Y|G)], total E[Var(Y|~G)] (the estimators
+    of :func:`pick_freeze_statistics` on the rows given; kept for bootstrap callers)."""
+    fa, fb, fg = np.asarray(fa), np.asarray(fb), np.asarray(fg)
+    k = fg.shape[0]  # (k, ..., n)
+    m = np.stack([fa, fb, fa**2, fb**2, *[c for g in range(k) for c in
+                  (fg[g], fg[g] ** 2, fb * fg[g], fa * fg[g])]], axis=-1).mean(axis=-2)
+    _, f = pick_freeze_statistics(np.zeros(fa.shape[-1]), np.zeros(fa.shape[-1]), np.zeros((k, fa.shape[-1])))
+    est = np.moveaxis(f(m), -1, 0)
+    variance, closed, total = est[0], est[1 : 1 + k], est[1 + k :]
+    return variance, np.stack([closed, 1 - closed, total]) * variance
+
+
 def bootstrap_rows(n, n_bootstrap, rng):
     """Row indices of ``n_bootstrap`` bootstrap resamples of ``n`` samples, shape ``(n_bootstrap, n)``."""
     if n < 2:
@@ -484,36 +714,51 @@ def with_interval(kernel, boot, confidence, n):
 
 
 def _label(terms, outputs, named, model, confidence):
+    """The result Dataset; shares clipped to [0, 1] (raw estimates kept as ``*_share_raw``, clipped
+    cells listed in the variable's and the Dataset's ``clipped`` attrs)."""
     group_names = list(named)
     n_out, n_g = len(outputs), len(group_names)
-    arr = {f"{t}{suffix}": np.full((n_out, n_g), np.nan) for t in _TERMS for suffix in ("", "_low", "_high", "_share", "_share_low", "_share_high")}
+    keys = [f"{t}{suffix}" for t in _TERMS for suffix in ("", "_share")]
+    arr = {f"{key}{b}": np.full((n_out, n_g), np.nan) for key in keys for b in ("", "_low", "_high")}
     variance = np.full((n_out, 3), np.nan)
     for j in range(n_out):
         entry = terms[j]
-        v, point, v_int, t_int, s_int = entry
-        variance[j] = [v, *v_int]
-        for r, t in enumerate(_TERMS):
-            arr[t][j] = point[r]
-            arr[f"{t}_low"][j], arr[f"{t}_high"][j] = t_int[0][r], t_int[1][r]
-            arr[f"{t}_share"][j] = point[r] / v
-            arr[f"{t}_share_low"][j], arr[f"{t}_share_high"][j] = s_int[0][r], s_int[1][r]
+        variance[j] = entry["variance"]
+        for key in keys:
+            for r, b in enumerate(("", "_low", "_high")):
+                arr[f"{key}{b}"][j] = entry[key][r]
     units = {o: model.output(o).units for o in outputs}
     data: dict[str, Any] = {
         "variance": ("output", variance[:, 0]),
         "variance_low": ("output", variance[:, 1]),
         "variance_high": ("output", variance[:, 2]),
     }
+    clipped_all = []
     for key, value in arr.items():
-        data[key] = (("output", "group"), value)
-    ds = xr.Dataset(data, coords={"output": outputs, "group": group_names})
-    ds.attrs["confidence"] = confidence
-    for o in outputs:
-        ds.attrs[f"units_{o}"] = f"({units[o]})^2" if units[o] else ""
+        if "_share" in key:
+            data[f"{key.replace('_share', '_share_raw', 1)}" if key.endswith("_share") else key] = (("output", "group"), value)
+        else:
+            data[key] = (("output", "group"), value)
+    for t in _TERMS:
+        raw = arr[f"{t}_share"]
+        with np.errstate(invalid="ignore"):
+            out_of_range = (raw < 0) | (raw > 1)
+        cells = [f"{outputs[j]}/{group_names[g]}: {raw[j, g]:.4g}" for j, g in zip(*np.nonzero(out_of_range))]
+        attrs = {"clipped": "; ".join(cells)} if cells else {}
+        if cells:
+            clipped_all.append(f"{t}_share " + "; ".join(cells))
+        data[f"{t}_share"] = (("output", "group"), np.clip(raw, 0, 1), attrs)
+        for b in ("_low", "_high"):
+            data[f"{t}_share{b}"] = (("output", "group"), np.clip(arr[f"{t}_share{b}"], 0, 1))
     if "epistemic" in named and set(named["epistemic"]) == set(model.inputs.epistemic):
-        g = ds.sel(group="epistemic").drop_vars("group")
+        g = group_names.index("epistemic")  # the classical split, as plain variables along output
         for suffix in ("", "_low", "_high"):
-            ds[f"epistemic_term{suffix}"] = g[f"explained{suffix}"]
-            ds[f"aleatory_term{suffix}"] = g[f"residual{suffix}"]
-            ds[f"epistemic_share{suffix}"] = g[f"explained_share{suffix}"]
-            ds[f"aleatory_share{suffix}"] = g[f"residual_share{suffix}"]
-    return ds
+            for new, old in (("epistemic_term", "explained"), ("aleatory_term", "residual"),
+                             ("epistemic_share", "explained_share"), ("aleatory_share", "residual_share")):
+                data[f"{new}{suffix}"] = ("output", np.asarray(data[f"{old}{suffix}"][1])[:, g])
+    attrs: dict[str, Any] = {"confidence": confidence}
+    if clipped_all:
+        attrs["clipped"] = "shares outside [0, 1] shown clipped (raw in *_share_raw): " + " | ".join(clipped_all)
+    for o in outputs:
+        attrs[f"units_{o}"] = f"({units[o]})^2" if units[o] else ""
+    return xr.Dataset(data, coords={"output": outputs, "group": group_names}, attrs=attrs)

@@ -19,7 +19,7 @@ from ..distributions import Distribution
 from ..inputs import Input, InputSet
 from ..model import ForwardModel, ModelContractError, Output
 
-__all__ = ["GROUPINGS", "ChainModel", "Stage", "Wire", "Wired", "adapter", "chain", "check_units", "scale_groups"]
+__all__ = ["GROUPINGS", "ChainModel", "ChainWarning", "Stage", "Wire", "Wired", "adapter", "chain", "check_units", "scale_groups"]
 
 GROUPINGS = ("scale", "scale_kind")
 
@@ -53,6 +53,9 @@ class Stage:
         Chain-level names of unwired inputs and of outputs (to avoid clashes between stages).
     adapter : bool
         A deterministic stage whose inputs must all be wired (see :func:`adapter`).
+    inherit_scale : bool
+        Set by :func:`adapter` when no scale is given: :func:`chain` then labels the stage with the
+        scale of the first later stage that reads its outputs (the stage it serves).
 
     Notes
     -----
@@ -73,6 +76,7 @@ class Stage:
     wires: Mapping[str, str] = field(default_factory=dict)
     rename: Mapping[str, str] = field(default_factory=dict)
     adapter: bool = False
+    inherit_scale: bool = False  # an adapter given no scale takes that of the stage it serves (in chain)
 
     def __post_init__(self) -> None:
         if not isinstance(self.model, ForwardModel):
@@ -201,6 +205,29 @@ class ChainModel(ForwardModel):
         """``{chain output: scale of the stage that produces it}`` (intermediates included)."""
         return {name: stage.scale for stage, res in zip(self.stages, self._graph.results) for _, name in res}  # type: ignore[misc]
 
+    @property
+    def input_reach(self) -> dict[str, frozenset[str]]:
+        """``{chain output: chain inputs that can change it}`` read from the wiring (stage granularity:
+        a stage's outputs depend on all its inputs and, through its wires, on everything upstream of
+        them). Attribution uses it: an input that cannot reach an output has exactly zero share there.
+
+        Examples
+        --------
+        >>> from uqbridge import Normal
+        >>> a = ForwardModel("micro", lambda x: {"b": x}, [Input("x", Normal(0, 1))], [Output("b")])
+        >>> b = ForwardModel("macro", lambda b, c: {"y": b + c}, [Input("b", Normal(0, 1)), Input("c", Normal(0, 1))], [Output("y")])
+        >>> {k: sorted(v) for k, v in chain(a, b).input_reach.items()}
+        {'b': ['x'], 'y': ['c', 'x']}
+        """
+        inputs = set(self.inputs.names)
+        depends: dict[str, frozenset[str]] = {n: frozenset({n}) for n in inputs}
+        out: dict[str, frozenset[str]] = {}
+        for args, res in zip(self._graph.arguments, self._graph.results):
+            reach = frozenset().union(*(depends.get(name, frozenset()) for _, name in args))
+            for _, name in res:
+                depends[name] = out[name] = reach
+        return out
+
     def stage_index(self, stage: int | str) -> int:
         """Index of a stage given by position, model name or (unique) scale label."""
         if isinstance(stage, (int, np.integer)):
@@ -310,6 +337,7 @@ def chain(
             flat.append(Stage(s))
         else:
             raise TypeError(f"chain: each stage must be a Stage or a ForwardModel, got {type(s).__name__}")
+    flat = _inherit_scales(flat)
     produced: dict[str, tuple[int, Output]] = {}
     sets: list[InputSet] = []
     arguments, results, wires = [], [], []
@@ -328,7 +356,7 @@ def chain(
                 source = st.rename.get(i.name, i.name)
             if source in produced:
                 k_src, out = produced[source]
-                check_units(out.units, i.units, name=source, reader=m.name, where=(
+                check_units(out.units, i.units, name=source, reader=m.name, target_name=i.name, where=(
                     f"chain: wire {flat[k_src].scale} -> {st.scale} (input {i.name!r})"
                 ))
                 wires.append(Wire(k_src, source, k, i.name, out.units, i.units))
@@ -370,6 +398,7 @@ def chain(
         )
     if overrides:
         inputs = inputs.replace(**{n: i for n, i in overrides.items() if n in inputs.names})
+    _wiring_warnings(flat, wires)
     function = _GraphFunction(tuple(flat), tuple(arguments), tuple(results))
     return ChainModel(
         name=name or "+".join(s.name for s in flat),
@@ -381,6 +410,48 @@ def chain(
         stages=tuple(flat),
         wires=tuple(wires),
     )
+
+
+class ChainWarning(UserWarning):
+    """A chain that builds but is probably not wired as meant (a stage feeding nothing, one fed nothing)."""
+
+
+def _inherit_scales(flat: list[Stage]) -> list[Stage]:
+    """Adapters built without a scale take the scale of the first later stage reading one of their outputs."""
+    out = list(flat)
+    for k, st in enumerate(flat):
+        if not (st.adapter and st.inherit_scale):
+            continue
+        names = {st.rename.get(o, o) for o in st.model.output_names}
+        for later in flat[k + 1 :]:
+            reads = {later.wires.get(i, later.rename.get(i, i)) for i in later.model.inputs.names}
+            if names & reads:
+                out[k] = Stage(st.model, scale=later.scale, wires=st.wires, rename=st.rename, adapter=True)
+                break
+    return out
+
+
+def _wiring_warnings(flat: list[Stage], wires: list[Wire]) -> None:
+    """Warn about a non-final stage whose outputs feed no later stage and a later stage fed by no wire:
+    both usually mean a misspelled wire (the input then silently becomes a chain input with the
+    downstream stage's prior, and the upstream scale's share reads 0)."""
+    import warnings
+
+    fed = {w.target_stage for w in wires}
+    feeding = {w.source_stage for w in wires}
+    for k, st in enumerate(flat):
+        if k < len(flat) - 1 and k not in feeding:
+            warnings.warn(
+                f"chain: stage {st.name!r} ({st.scale}) feeds no later stage; its outputs "
+                f"{list(st.model.output_names)} are only chain outputs. If a later stage should read one, wire it "
+                "with Stage(model, wires={input: output})", ChainWarning, stacklevel=3,
+            )
+        if k > 0 and k not in fed:
+            warnings.warn(
+                f"chain: stage {st.name!r} ({st.scale}) receives no wire; all its inputs "
+                f"{list(st.model.inputs.names)} are chain inputs with the priors it declares. If one should come "
+                "from an upstream output, wire it with Stage(model, wires={input: output})", ChainWarning, stacklevel=3,
+            )
 
 
 def adapter(
@@ -404,7 +475,8 @@ def adapter(
     inputs, outputs : mapping ``{name: units}``
         Inputs are fed by upstream outputs (same name, or ``wires``); they have no stand-alone prior.
     scale : str, optional
-        Scale label (default ``name``).
+        Scale label; default: inside a chain, the scale of the stage it serves (the first later stage
+        reading its outputs), so that a unit conversion does not become a scale of its own.
 
     Examples
     --------
@@ -424,7 +496,7 @@ def adapter(
         description=description or f"adapter {name}",
         differentiable=differentiable,
     )
-    return Stage(model, scale=scale, wires=dict(wires or {}), adapter=True)
+    return Stage(model, scale=scale, wires=dict(wires or {}), adapter=True, inherit_scale=scale is None)
 
 
 def scale_groups(model: ForwardModel, by: str = "scale") -> dict[str, list[str]]:
@@ -478,8 +550,23 @@ def _to_base(units: str) -> tuple[float, str] | None:
     return float(q.magnitude), str(q.units)
 
 
-def check_units(source: str, target: str, *, name: str = "value", reader: str = "the next stage", where: str = "chain") -> None:
-    """Refuse a wire whose units differ (beyond spelling); name the conversion factor if there is one.
+def _conversion(source: str, target: str) -> tuple[float, float] | None:
+    """``(factor, offset)`` with ``target = factor · source + offset`` (pint; offset units such as °C), or None."""
+    text = [_EXPONENT.sub(r"**\1", u.strip().replace("^", "**").replace("·", "*")) for u in (source, target)]
+    try:
+        q = _registry().Quantity
+        zero = float(q(0.0, text[0]).to(text[1]).magnitude)
+        one = float(q(1.0, text[0]).to(text[1]).magnitude)
+    except Exception:  # noqa: BLE001 - pint missing or any parse failure
+        return None
+    return one - zero, zero
+
+
+def check_units(
+    source: str, target: str, *, name: str = "value", reader: str = "the next stage", where: str = "chain",
+    target_name: str | None = None,
+) -> None:
+    """Refuse a wire whose units differ (beyond spelling); give a paste-able adapter doing the conversion.
 
     Examples
     --------
@@ -487,20 +574,34 @@ def check_units(source: str, target: str, *, name: str = "value", reader: str = 
     >>> check_units("GPa", "Pa", name="E", reader="strut")
     Traceback (most recent call last):
     ...
-    ValueError: chain: 'E' is produced in 'GPa' but model 'strut' expects 'Pa' (1 GPa = 1e+09 Pa); convert explicitly with an adapter stage, e.g. uqbridge.adapter('convert', lambda x, xp=None: {'y': x * 1e+09}, inputs={'x': 'GPa'}, outputs={'y': 'Pa'})
+    ValueError: chain: 'E' is produced in 'GPa' but model 'strut' expects 'Pa' (1 GPa = 1e+09 Pa); convert explicitly with an adapter stage placed between them, e.g. uqbridge.adapter('E_to_Pa', lambda E, xp=None: {'E_Pa': E * 1000000000}, inputs={'E': 'GPa'}, outputs={'E_Pa': 'Pa'}), and feed model 'strut' with Stage(strut_model, wires={'E': 'E_Pa'})
+    >>> check_units("degC", "K", name="T", reader="creep")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: chain: 'T' is produced in 'degC' but model 'creep' expects 'K' (K = degC + 273.15); ... lambda T, xp=None: {'T_K': T + 273.15}, ...
     """
     if source == target:
         return
     a, b = _to_base(source), _to_base(target)
     head = f"{where}: {name!r} is produced in {source!r} but model {reader!r} expects {target!r}"
     if a is not None and b is not None and a[1] == b[1]:
-        factor = a[0] / b[0]
-        if abs(factor - 1.0) <= 1e-12:
+        conv = _conversion(source, target)
+        factor, offset = conv if conv is not None else (a[0] / b[0], 0.0)
+        if abs(factor - 1.0) <= 1e-12 and offset == 0.0:
             return
+        ident = re.sub(r"\W", "_", target) or "1"
+        new = f"{name}_{ident}"
+        expr = name if abs(factor - 1.0) <= 1e-12 else f"{name} * {factor:.10g}"
+        if offset:
+            expr += f" {'+' if offset > 0 else '-'} {abs(offset):.10g}"
+        relation = (f"1 {source or '1'} = {factor:.6g} {target or '1'}" if not offset
+                    else f"{target or '1'} = {expr.replace(name, source)}")
+        model_var = f"{reader}_model" if reader.isidentifier() else "model"
         raise ValueError(
-            f"{head} (1 {source or '1'} = {factor:.6g} {target or '1'}); convert explicitly with an adapter stage, "
-            f"e.g. uqbridge.adapter('convert', lambda x, xp=None: {{'y': x * {factor:.6g}}}, "
-            f"inputs={{'x': {source!r}}}, outputs={{'y': {target!r}}})"
+            f"{head} ({relation}); convert explicitly with an adapter stage placed between them, "
+            f"e.g. uqbridge.adapter({name + '_to_' + ident!r}, lambda {name}, xp=None: {{{new!r}: {expr}}}, "
+            f"inputs={{{name!r}: {source!r}}}, outputs={{{new!r}: {target!r}}}), and feed model {reader!r} with "
+            f"Stage({model_var}, wires={{{(target_name or name)!r}: {new!r}}})"
         )
     raise ValueError(
         f"{head}: not the same quantity{'' if a and b else ' (or not units pint can read)'}; "

@@ -18,7 +18,7 @@ from .. import checks
 from ..designs import unit_design
 from ..model import ForwardModel
 from ..results import provenance, seed_attr
-from ..variance import bootstrap_rows, decompose, pf_kernel, with_interval
+from ..variance import _standardise, decompose, mean_function_interval, pick_freeze_statistics, with_terms
 from .graph import scale_groups
 
 __all__ = ["pf_by_scale", "scale_importance", "scale_shares"]
@@ -45,14 +45,21 @@ def scale_shares(
 
     ``cross_scale_interaction_share`` = 1 − Σ_s closed_share is the part no single scale explains.
 
+    Every share has ``_low``/``_high`` bounds (interactions included). Where a scale's inputs cannot
+    reach an output (the chain's wiring) its shares are exactly 0 with zero-width intervals (listed in
+    the ``structural_zeros`` attr) and they are not perturbed. Each quantity is estimated once: the
+    epistemic share of an all-epistemic scale is its closed share.
+
     Parameters
     ----------
     model : ForwardModel
         A chain (or any model: then one scale).
     method : {"pick_freeze", "nested", "pce"}
-        Estimator, as in :func:`uqbridge.decompose`; sampling estimators give ``*_low``/``*_high``
-        bootstrap intervals, ``"pce"`` exact shares of the fitted expansion (one fit serves both
-        groupings).
+        Estimator, as in :func:`uqbridge.decompose` (sampling estimators: delta-method intervals by
+        default, ``interval=`` to change); ``"pce"``: shares of one fitted expansion, intervals from
+        least-squares refits on bootstrap resamples of its runs, moved out by the expansion's relative
+        mean squared error ε² (corrected LOO; 2ε² for totals and interactions) for its truncation
+        (``truncation_bound=True``: the worst-case bound instead, ~10× wider than the error).
     outputs : sequence of str, optional
     rng : seed or Generator
     **options
@@ -87,8 +94,13 @@ def scale_shares(
     ep = {f"{s}/epistemic": v for s, v in epistemic.items()}
     names = list(model.output_names if outputs is None else outputs)
     confidence = float(options.get("confidence", 0.95))
+    full_scale = {s: ep[f"{s}/epistemic"] for s in epistemic if sorted(ep[f"{s}/epistemic"]) == sorted(by_scale[s])}
+    partial = {g: v for g, v in ep.items() if g.split("/")[0] not in full_scale}
+    reach = getattr(model, "input_reach", None)
+    if reach is not None:  # epistemic groups that reach no requested output are structural zeros: not run
+        partial = {g: v for g, v in partial.items() if any(set(v) & reach.get(o, set(v)) for o in names)}
     if method == "pce":
-        est, runs, extra = _pce_estimates(model, {**by_scale}, ep, names, rng, confidence, **options)
+        est, runs, extra = _pce_estimates(model, {**by_scale}, partial, names, rng, confidence, **options)
     else:
         first_rng, second_rng = rng.spawn(2)
         ds = decompose(model, method=method, groups=by_scale, outputs=names, rng=first_rng, **options)
@@ -96,16 +108,16 @@ def scale_shares(
         for suffix in ("", "_low", "_high"):
             est[f"closed{suffix}"] = ds[f"explained_share{suffix}"].values
             est[f"total{suffix}"] = ds[f"total_share{suffix}"].values
+            est[f"interaction{suffix}"] = ds[f"interaction_share{suffix}"].values
         runs = int(ds.attrs.get("n_runs", 0))
-        extra = {}
-        if ep:
-            de = decompose(model, method=method, groups=ep, outputs=names, rng=second_rng, **options)
+        extra = {"interval": ds.attrs.get("interval", "")}
+        for suffix in ("", "_low", "_high"):
+            est[f"epistemic{suffix}"] = np.zeros((len(names), 0))
+        if partial:  # scales with epistemic and aleatory inputs: the epistemic part is its own quantity
+            de = decompose(model, method=method, groups=partial, outputs=names, rng=second_rng, **options)
             runs += int(de.attrs.get("n_runs", 0))
             for suffix in ("", "_low", "_high"):
                 est[f"epistemic{suffix}"] = de[f"explained_share{suffix}"].values
-        else:
-            for suffix in ("", "_low", "_high"):
-                est[f"epistemic{suffix}"] = np.zeros((len(names), 0))
     scales = list(by_scale)
     dims = ("output", "scale")
     out = xr.Dataset(coords={"output": names, "scale": scales})
@@ -113,11 +125,14 @@ def scale_shares(
     for suffix in ("", "_low", "_high"):
         out[f"closed_share{suffix}"] = (dims, est[f"closed{suffix}"])
         out[f"total_share{suffix}"] = (dims, est[f"total{suffix}"])
+        out[f"interaction_share{suffix}"] = (dims, est[f"interaction{suffix}"])
         full = np.zeros((len(names), len(scales)))
-        for j, s in enumerate(epistemic):
-            full[:, scales.index(s)] = est[f"epistemic{suffix}"][:, j]
+        for j, g in enumerate(partial):
+            full[:, scales.index(g.split("/")[0])] = est[f"epistemic{suffix}"][:, j]
+        for s_name in full_scale:  # an all-epistemic scale: its epistemic share IS its closed share (one estimate)
+            full[:, scales.index(s_name)] = est[f"closed{suffix}"][:, scales.index(s_name)]
         out[f"epistemic_share{suffix}"] = (dims, full)
-    out["interaction_share"] = out["total_share"] - out["closed_share"]
+    _structural_zeros(out, model, by_scale)
     out["cross_scale_interaction_share"] = 1.0 - out["closed_share"].sum("scale")
     out["epistemic_variance"] = out["epistemic_share"] * out["variance"]
     out["closed_share"].attrs["long_name"] = "Var(E[Y | inputs of the scale]) / Var Y"
@@ -135,6 +150,24 @@ def scale_shares(
     return out
 
 
+def _structural_zeros(out: xr.Dataset, model: ForwardModel, by_scale: dict[str, list[str]]) -> None:
+    """Exact zeros (point and interval) where a scale's inputs cannot reach an output (the chain's wiring);
+    the cells are listed in the ``structural_zeros`` attr."""
+    reach = getattr(model, "input_reach", None)
+    if reach is None:
+        return
+    cells = []
+    for o in out.output.values:
+        for s, names in by_scale.items():
+            if not set(names) & reach.get(str(o), set(names)):
+                cells.append(f"{o}/{s}")
+                for key in ("closed_share", "total_share", "interaction_share", "epistemic_share"):
+                    for suffix in ("", "_low", "_high"):
+                        out[f"{key}{suffix}"].loc[{"output": o, "scale": s}] = 0.0
+    if cells:
+        out.attrs["structural_zeros"] = ", ".join(cells) + " (inputs that cannot reach the output: exactly 0)"
+
+
 def _share_bound(share: np.ndarray, eps: np.ndarray, *, upper: bool) -> np.ndarray:
     """Bound on a closed share S = Var(E[Y|G])/Var Y of the model given that of a surrogate with relative
     L² error ε² (``eps`` = ε): conditional expectation is an L² contraction, so ``|√V_G − √V̂_G| ≤ ε√V``
@@ -145,7 +178,7 @@ def _share_bound(share: np.ndarray, eps: np.ndarray, *, upper: bool) -> np.ndarr
 
 
 def _pce_estimates(model, by_scale, ep, names, rng, confidence, *, n=None, pce=None, n_bootstrap=200,
-                   design="sobol", backend=None, **fit_options):
+                   design="sobol", backend=None, truncation_bound=False, **fit_options):
     """Shares from one polynomial chaos fit; intervals from refits on bootstrap resamples of its runs.
 
     The bootstrap refits (least squares on the selected support, no new model runs) carry the
@@ -177,7 +210,23 @@ def _pce_estimates(model, by_scale, ep, names, rng, confidence, *, n=None, pce=N
 
     closed, total, variance = shares(pce)
     k = len(by_scale)
-    est = {"variance": variance, "closed": closed[:, :k], "total": total[:, :k], "epistemic": closed[:, k:]}
+    # truncation: the change of the shares when the expansion gains one degree (refit on the same runs)
+    # estimates what the truncated terms carry; the corrected LOO error alone proved optimistic on a
+    # heavy-tailed product (its high-degree tail is rarely sampled)
+    step = np.zeros((len(names), len(groups) + k))
+    if train is not None and fit_options.get("method") == "ols":
+        degree = int(np.max(pce.validation["selected_degree"].values)) + 1
+        options = {key: v for key, v in fit_options.items() if key not in ("degree", "max_degree")}
+        try:
+            finer = fit_pce(model, samples=train, outputs=names, rng=fit_rng, degree=degree, **options)
+        except Exception:  # noqa: BLE001 - too few runs for one more degree: no step estimate
+            finer = None
+        if finer is not None:
+            c2, t2, _ = shares(finer)
+            step = np.abs(np.concatenate([c2 - closed, t2[:, :k] - total[:, :k]], axis=1))
+    step = np.concatenate([step, np.maximum(step[:, :k], step[:, len(groups):])], axis=1)
+    est = {"variance": variance, "closed": closed[:, :k], "total": total[:, :k], "epistemic": closed[:, k:],
+           "interaction": total[:, :k] - closed[:, :k]}
     reps = []
     if train is not None and n_bootstrap:
         from dataclasses import replace
@@ -197,13 +246,24 @@ def _pce_estimates(model, by_scale, ep, names, rng, confidence, *, n=None, pce=N
                 for j, cols in enumerate(support):
                     coef[j, cols] = np.linalg.lstsq(psi[np.ix_(rows, cols)], ys[j, rows], rcond=None)[0]
                 c, t, _ = shares(replace(pce, coefficients=coef))
-                reps.append(np.concatenate([c, t[:, :k]], axis=1))
+                reps.append(np.concatenate([c, t[:, :k], t[:, :k] - c[:, :k]], axis=1))
     alpha = (1 - confidence) / 2
     eps = np.sqrt(np.clip(pce.validation["corrected_loo_error"].values, 0, 1))[:, None]
     if reps:
         arr = np.asarray(reps)  # (B, output, groups + k)
         lo, hi = np.nanquantile(arr, [alpha, 1 - alpha], axis=0)
-        for key, sl in (("closed", slice(0, k)), ("epistemic", slice(k, len(groups))), ("total", slice(len(groups), None))):
+        g = len(groups)
+        for key, sl in (("closed", slice(0, k)), ("epistemic", slice(k, g)), ("total", slice(g, g + k)),
+                        ("interaction", slice(g + k, None))):
+            # truncation: the share of the variance the expansion misses is ε² (its relative mean squared
+            # error, corrected LOO); the part of it a group could own shifts that group's share by at
+            # most about ε², so the bootstrap limits are moved out by ε² (an estimate, not a bound; the
+            # worst-case bound of _share_bound with truncation_bound=True is ~10x wider than the error)
+            # (twice that for totals and interactions, which involve the complement's share as well)
+            shift = np.maximum(eps**2 * (1 if key in ("closed", "epistemic") else 2), step[:, sl])
+            est[f"{key}_low"], est[f"{key}_high"] = lo[:, sl] - shift, hi[:, sl] + shift
+            if not truncation_bound or key == "interaction":
+                continue
             if key == "total":  # a total share is 1 − the closed share of the complement
                 est[f"{key}_low"] = 1 - _share_bound(1 - lo[:, sl], eps, upper=True)
                 est[f"{key}_high"] = 1 - _share_bound(1 - hi[:, sl], eps, upper=False)
@@ -211,7 +271,7 @@ def _pce_estimates(model, by_scale, ep, names, rng, confidence, *, n=None, pce=N
                 est[f"{key}_low"] = _share_bound(lo[:, sl], eps, upper=False)
                 est[f"{key}_high"] = _share_bound(hi[:, sl], eps, upper=True)
     else:
-        for key in ("closed", "total", "epistemic"):
+        for key in ("closed", "total", "epistemic", "interaction"):
             est[f"{key}_low"] = est[f"{key}_high"] = np.full_like(est[key], np.nan)
     loo = pce.validation["corrected_loo_error"].values
     extra = {"pce_runs": int(pce.n_runs), "pce_corrected_loo_error": [float(x) for x in loo], "n_bootstrap": len(reps),
@@ -226,6 +286,7 @@ def pf_by_scale(
     n_outer: int = 64,
     confidence: float = 0.95,
     n_bootstrap: int = 500,
+    interval: str = "bca",
     rng: Any = None,
     **method_options: Any,
 ) -> xr.Dataset:
@@ -246,6 +307,10 @@ def pf_by_scale(
         ``Var Q`` (lowering the shares).
     n_outer : int
         Rows of the pick-freeze design; ``n_outer (2 + k)`` inner analyses for ``k`` scales.
+    interval : {"bca", "delta", "percentile"}
+        Interval of the shares (see :func:`uqbridge.variance.mean_function_interval`); BCa by default,
+        as ``n_outer`` is small. Shares are clipped to [0, 1], raw estimates kept (``*_share_raw``) and
+        clipped cells named in the ``clipped`` attrs; ``interaction_share`` = total − closed.
 
     Returns
     -------
@@ -273,6 +338,8 @@ def pf_by_scale(
     seed = seed_attr(rng)
     rng = checks.generator(rng, "pf_by_scale: rng")
     design_rng, inner_rng, boot_rng = rng.spawn(3)
+    if interval not in ("bca", "delta", "percentile"):
+        raise ValueError(f"pf_by_scale: interval={interval!r} is not an interval method; valid: ['bca', 'delta', 'percentile']")
     names = list(ls.inputs.epistemic)
     if not names:
         raise ValueError(f"pf_by_scale: the limit state {ls.name!r} has no epistemic inputs; declare some with kind='epistemic'")
@@ -299,18 +366,34 @@ def pf_by_scale(
     res = pf_epistemic(ls, method=method, samples={n: rows[:, k] for k, n in enumerate(names)}, rng=inner_rng, method_options=method_options)
     pf = res["pf_conditional"].values.reshape(len(blocks), n_outer)
     beta = res["beta_conditional"].values.reshape(len(blocks), n_outer)
-    boot = bootstrap_rows(n_outer, n_bootstrap, boot_rng)
     scales = list(groups)
     data: dict[str, Any] = {}
-    stats = []
+    k = len(scales)
+    rows_out: dict[str, list[np.ndarray]] = {key: [] for key in ("variance", "closed", "total", "interaction")}
     for q in (pf, beta):
-        q = np.where(np.isfinite(q), q, np.nan)
-        stats.append(with_interval(lambda r, q=q: pf_kernel(q[0][r], q[1][r], q[2:][:, r]), boot, confidence, n_outer))
-    for key, row in (("closed_share", 0), ("total_share", 2)):
-        data[key] = (("quantity", "scale"), np.stack([s[1][row] / s[0] for s in stats]))
-        data[f"{key}_low"] = (("quantity", "scale"), np.stack([s[4][0][row] for s in stats]))
-        data[f"{key}_high"] = (("quantity", "scale"), np.stack([s[4][1][row] for s in stats]))
-    data["variance"] = ("quantity", np.array([s[0] for s in stats]))
+        good = np.all(np.isfinite(q), axis=0)  # a pick-freeze row needs all its inner analyses
+        (fa, fb, fg), unit = _standardise(q[0][good], q[1][good], q[2:][:, good])
+        z, f = pick_freeze_statistics(fa, fb, fg)
+        point, low, high, _ = mean_function_interval(z, with_terms(f, k), confidence, interval=interval,
+                                                     n_bootstrap=n_bootstrap, rng=boot_rng)
+        rows_out["variance"].append(np.array([point[0], low[0], high[0]]) * unit**2)
+        for r, key in enumerate(("closed", "total", "interaction")):
+            sl = slice(1 + r * k, 1 + (r + 1) * k)
+            rows_out[key].append(np.stack([point[sl], low[sl], high[sl]]))
+    clipped = []
+    for key in ("closed", "total", "interaction"):
+        arr = np.stack(rows_out[key], axis=1)  # (3, quantity, scale)
+        raw = arr[0]
+        cells = [f"{qn}/{scales[j]}: {raw[i, j]:.4g}" for i, qn in enumerate(("pf", "beta")) for j in range(k)
+                 if not 0 <= raw[i, j] <= 1]
+        if cells:
+            clipped.append(f"{key}_share " + "; ".join(cells))
+        data[f"{key}_share"] = (("quantity", "scale"), np.clip(raw, 0, 1), {"clipped": "; ".join(cells)} if cells else {})
+        data[f"{key}_share_raw"] = (("quantity", "scale"), raw)
+        data[f"{key}_share_low"] = (("quantity", "scale"), np.clip(arr[1], 0, 1))
+        data[f"{key}_share_high"] = (("quantity", "scale"), np.clip(arr[2], 0, 1))
+    variance = np.stack(rows_out["variance"])
+    data["variance"] = ("quantity", variance[:, 0])
     base = res["pf_conditional"].values[: 2 * n_outer]
     data["pf"] = ((), float(base.mean()), {"long_name": "predictive Pf = E[Pf(E)] from the A and B rows"})
     data["pf_se"] = ((), float(base.std(ddof=1) / np.sqrt(base.size)))
@@ -319,8 +402,10 @@ def pf_by_scale(
         ls.models[0] if len(ls.models) == 1 else None, f"pf_by_scale[{method}]", seed=seed,
         groups={s: [names[k] for k in idx] for s, idx in groups.items()}, n_outer=n_outer,
         n_runs=int(res["n_runs"]), confidence=confidence, wall_time_s=time.perf_counter() - start,
-        estimators="Janon et al. 2014 (closed), Jansen 1999 (total) over the epistemic inputs",
+        estimators="Janon et al. 2014 (closed), Jansen 1999 (total) over the epistemic inputs", interval=interval,
     )
+    if clipped:
+        ds.attrs["clipped"] = "shares outside [0, 1] shown clipped (raw in *_share_raw): " + " | ".join(clipped)
     return ds
 
 

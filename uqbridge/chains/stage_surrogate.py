@@ -55,6 +55,52 @@ class _Surrogate:
 
 
 @dataclass(frozen=True, eq=False)
+class _GPSurrogate:
+    """Gaussian-process stage surrogate (scikit-learn) on the varying stage inputs; same refusal of moved
+    fixed inputs as the expansion."""
+
+    gps: tuple[tuple[str, Any, float, float], ...]  # (output, fitted GaussianProcessRegressor, mean, std)
+    varying: tuple[str, ...]
+    fixed: tuple[tuple[str, float], ...]
+    stage: str
+    centre: np.ndarray
+    spread: np.ndarray
+
+    def __call__(self, xp: Any = None, **values: Any) -> dict[str, Any]:
+        for name, value in self.fixed:
+            v = np.asarray(values[name], dtype=float)
+            if not np.allclose(v, value, rtol=1e-9, atol=0.0):
+                raise ValueError(
+                    f"surrogate of stage {self.stage!r} was fitted with {name} = {value:g} fixed; refit it "
+                    f"(surrogate_stage) for other values (got {float(np.ravel(v)[0]):g})"
+                )
+        cols = np.broadcast_arrays(*[np.asarray(values[n], float) for n in self.varying])
+        x = (np.column_stack([c.ravel() for c in cols]) - self.centre) / self.spread
+        return {o: (mean + std * gp.predict(x)).reshape(cols[0].shape) for o, gp, mean, std in self.gps}
+
+
+def _fit_gp(x: np.ndarray, y: np.ndarray, rng: np.random.Generator, restarts: int = 2) -> Any:
+    """GP with an anisotropic RBF kernel (length scale per input) and a small nugget, on standardised data."""
+    from sklearn.gaussian_process import GaussianProcessRegressor
+    from sklearn.gaussian_process.kernels import RBF, ConstantKernel, WhiteKernel
+
+    kernel = ConstantKernel(1.0, (1e-3, 1e3)) * RBF(np.ones(x.shape[1]), (1e-2, 1e3)) + WhiteKernel(1e-8, (1e-12, 1e-1))
+    gp = GaussianProcessRegressor(kernel, normalize_y=True, n_restarts_optimizer=restarts,
+                                  random_state=int(rng.integers(2**31 - 1)))
+    return gp.fit(x, y)
+
+
+def _gp_cv_error(x: np.ndarray, y: np.ndarray, rng: np.random.Generator, folds: int = 5) -> float:
+    """Relative K-fold error of the GP (mean squared error / variance), comparable to the PCE's cv_error."""
+    order = rng.permutation(len(y))
+    err = np.empty(len(y))
+    for part in np.array_split(order, folds):
+        keep = np.setdiff1d(order, part)
+        err[part] = y[part] - _fit_gp(x[keep], y[keep], rng, restarts=0).predict(x[part])
+    return float(np.mean(err**2) / max(np.var(y), 1e-300))
+
+
+@dataclass(frozen=True, eq=False)
 class _Feed:
     """The upstream part of a chain as a function: chain inputs -> the values that feed stage ``k``."""
 
@@ -88,6 +134,21 @@ def _germ_law(x: np.ndarray) -> Any:
     return Normal(float(x.mean()), float(x.std(ddof=1)))
 
 
+def _stage_law(model: ChainModel, k: int, own: str, x: np.ndarray) -> Any:
+    """Law of the expansion's coordinate for stage input ``own``: the declared law of a chain input the
+    stage reads directly (what is known is kept: a Uniform stays a Uniform, its germ exact), a law
+    fitted to the fed samples only for a wired input (or an input drawn from joint samples)."""
+    source = dict(model.stage_inputs(k)).get(own, own)
+    if source in model.inputs.names and not any(source in blk.names for blk in (model.inputs.joint or ())):
+        law = model.inputs[source].distribution
+        try:
+            law.chaospy()
+        except Exception:  # noqa: BLE001 - no chaospy equivalent (e.g. Empirical): fit a germ instead
+            return _germ_law(x)
+        return law
+    return _germ_law(x)
+
+
 def _downstream(model: ChainModel, known: Mapping[str, np.ndarray], k: int) -> dict[str, np.ndarray]:
     """Run stages k, k+1, ... given every value known before stage k (NumPy)."""
     graph = model._graph
@@ -110,6 +171,7 @@ def surrogate_stage(
     design: str = "sobol",
     method: str = "sparse",
     focus: Mapping[str, Any] | None = None,
+    kind: str = "pce",
     rng: Any = None,
     backend: Any = None,
     **fit_options: Any,
@@ -135,6 +197,11 @@ def surrogate_stage(
         Training design over the chain inputs.
     method : str
         :func:`uqbridge.pce.fit_pce` method; ``fit_options`` (``degree``, ``max_degree``, ...) go to it.
+    kind : {"pce", "gp", "auto"}
+        Surrogate family: polynomial chaos (default), a Gaussian process (scikit-learn
+        ``GaussianProcessRegressor``, anisotropic RBF + nugget; not differentiable), or ``"auto"``: both
+        are fitted and the one with the lower cross-validated error on the training runs (worst over
+        the stage's outputs; K-fold for both) is kept — the held-out runs stay untouched for the report.
     focus : ``{"output": name, "threshold": value}``, optional
         Spend the held-out runs where the surrogate could misclassify a limit state: the held-out
         inputs are resampled from ``20 n_test`` chain-input candidates with probability ∝
@@ -176,6 +243,8 @@ def surrogate_stage(
 
     if not isinstance(model, ChainModel):
         raise TypeError(f"surrogate_stage needs a chain (uqbridge.chain), got {type(model).__name__}")
+    if kind not in ("pce", "gp", "auto"):
+        raise ValueError(f"surrogate_stage: kind={kind!r} is not a surrogate family; use 'pce', 'gp' or 'auto'")
     for name, value in (("n_train", n_train), ("n_test", n_test)):
         if not (isinstance(value, (int, np.integer)) and value >= 10):
             raise ValueError(f"surrogate_stage: {name} must be an integer >= 10, got {value!r}")
@@ -203,7 +272,7 @@ def surrogate_stage(
     fixed = tuple((n, float(x_train[n][ok][0])) for n in st.model.inputs.names if n not in varying)
     if not varying:
         raise ValueError(f"surrogate_stage: nothing that feeds stage {st.name!r} varies; it needs no surrogate")
-    fit_inputs = [Input(n, _germ_law(x_train[n][ok]), units=st.model.inputs[n].units) for n in varying]
+    fit_inputs = [Input(n, _stage_law(model, k, n, x_train[n][ok]), units=st.model.inputs[n].units) for n in varying]
     fit_inputs += [Input(n, Constant(v), units=st.model.inputs[n].units) for n, v in fixed]
     # standardised outputs: the expansion's regression and selection then see O(1) numbers whatever the
     # units (a permeability of 1e-13 m^2 included); a positive output spread over more than a factor 3 is
@@ -233,6 +302,31 @@ def surrogate_stage(
         description=f"polynomial chaos surrogate of {st.name} fitted on the values its upstream stages feed it",
         differentiable=bool(pce.germ_map.xp_writable),
     )
+    pce_cv = max(float(error.sel(output=src)) for _, src, *_ in centre)
+    gp_cv = float("nan")
+    chosen = "pce"
+    if kind in ("gp", "auto"):
+        xg = np.column_stack([x_train[n][ok] for n in varying])
+        centre_x, spread_x = xg.mean(axis=0), np.where(xg.std(axis=0) > 0, xg.std(axis=0), 1.0)
+        xs = (xg - centre_x) / spread_x
+        gp_rng = np.random.default_rng(fit_rng.integers(2**63 - 1))
+        gps = []
+        cvs = []
+        for o in st.model.output_names:
+            y = true_train.outputs[o][ok]
+            mean, sd = float(y.mean()), float(y.std(ddof=1)) or 1.0
+            ys = (y - mean) / sd
+            if kind == "auto":
+                cvs.append(_gp_cv_error(xs, ys, gp_rng))
+            gps.append((o, _fit_gp(xs, ys, gp_rng), mean, sd))
+        gp_cv = max(cvs) if cvs else float("nan")
+        if kind == "gp" or gp_cv < pce_cv:
+            chosen = "gp"
+            surrogate = ForwardModel(
+                f"{st.name}_gp", _GPSurrogate(tuple(gps), varying, fixed, st.name, centre_x, spread_x),
+                st.model.inputs, st.model.outputs,
+                description=f"Gaussian-process surrogate of {st.name} fitted on the values its upstream stages feed it",
+            )
     new_stage = Stage(surrogate, scale=st.scale, wires=st.wires, rename=st.rename, adapter=st.adapter)
     stages = list(model.stages)
     stages[k] = new_stage
@@ -284,10 +378,11 @@ def surrogate_stage(
         pce_degree=[int(v) for v in pce.validation["selected_degree"].values],
         fitted_in_log=[o for o, _, _, _, log in centre if log],
         pce_cv_error=[float(v) for v in (cv.values if cv is not None else [])],
-        germ_laws={i.name: str(i.distribution) for i in fit_inputs}, wall_time_s=time.perf_counter() - start,
+        germ_laws={i.name: str(i.distribution) for i in fit_inputs}, surrogate_kind=chosen,
+        pce_cv_worst=pce_cv, gp_cv_worst=gp_cv, wall_time_s=time.perf_counter() - start,
     ))
     return replace(result, surrogate_reports=model.surrogate_reports + (report,),
-                   description=f"{model.description} [stage {st.name} by PCE, held-out checked]")
+                   description=f"{model.description} [stage {st.name} by {chosen.upper()}, held-out checked]")
 
 
 def _focused(model, surrogate_chain, k, focus, n_test, pce, rng):
@@ -313,15 +408,32 @@ def _focused(model, surrogate_chain, k, focus, n_test, pce, rng):
     return {key: v[pick] for key, v in cand.items()}, weight, int((~finite).sum())
 
 
-def _misclassification_se(diff: np.ndarray, weight: np.ndarray | None = None) -> float:
-    """SE of the (importance-weighted) mean of indicator differences (−1/0/1), with one pseudo-disagreement
-    (of the smallest weight seen) added so that no disagreement on the held-out runs never claims a zero
-    error (for equal weights: a misclassification rate of (m + 1)/(n + 1))."""
+def _misclassification_se(diff: np.ndarray, weight: np.ndarray | None = None, floor_rate: float | None = None) -> float:
+    """SE of the (importance-weighted) mean of indicator differences (−1/0/1) over the held-out runs.
+
+    So that no disagreement on the held-out runs never claims a zero error, a floor is added in
+    quadrature: with ``floor_rate`` (the misclassification rate the surrogate's *measured* held-out
+    error implies, see :func:`_implied_rate`) the SE of a ±1 indicator mean with that rate,
+    ``√(rate / n)``; without it one pseudo-disagreement of the smallest weight seen (a rate ≈ 1/n).
+    """
     weight = np.ones_like(diff) if weight is None else np.asarray(weight, float)
     n = diff.size
-    terms = np.append(weight * diff, weight.min())
     mean = float(np.mean(weight * diff))
+    if floor_rate is not None:
+        emp = float(np.std(weight * diff, ddof=1) / np.sqrt(n)) if n > 1 else 0.0
+        return float(np.hypot(emp, np.sqrt(floor_rate / n)))
+    terms = np.append(weight * diff, weight.min())
     return float(np.sqrt(np.sum((terms - mean) ** 2) / (n * max(n - 1, 1))))
+
+
+def _implied_rate(y: np.ndarray, threshold: float, error: float) -> float:
+    """Misclassification rate a measured held-out error allows: the fraction of surrogate runs within
+    ``error`` (the largest absolute held-out error) of ``threshold`` — every run that close could lie
+    on the other side (conservative: a normal error of the held-out RMSE proved optimistic on a chain
+    whose error grows near the limit state). One pseudo-count, (count + 1) / (n + 1), so that a surrogate
+    run sample with none that close never claims an exactly zero error."""
+    close = int(np.count_nonzero(np.abs(y - threshold) <= error)) if np.isfinite(error) and error > 0 else 0
+    return (close + 1) / (y.size + 1)
 
 
 def macro_estimate(
@@ -379,6 +491,9 @@ def macro_estimate(
     ref = report["holdout_reference"].sel(output=output).values
     sur = report["holdout_surrogate"].sel(output=output).values
     wt = report["holdout_weight"].values if "holdout_weight" in report else np.ones_like(ref)
+    # the surrogate's measured error (largest over the held-out runs) sets the floor of
+    # the error term's SE, not the number of held-out runs
+    rmse = float(np.max(np.abs(ref - sur))) if ref.size else 0.0  # largest held-out error (see _implied_rate)
     z = float(special.ndtri(0.5 + confidence / 2))
     data: dict[str, Any] = {}
     d = wt * (ref - sur)
@@ -393,7 +508,8 @@ def macro_estimate(
         p_s = float(fails(y).mean())
         se_s = float(np.sqrt(max(p_s * (1 - p_s), 1.0 / y.size) / y.size))
         di = fails(ref).astype(float) - fails(sur).astype(float)
-        delta, se_d = float(np.mean(wt * di)), _misclassification_se(di, wt)
+        rate = _implied_rate(y, float(threshold), rmse)
+        delta, se_d = float(np.mean(wt * di)), _misclassification_se(di, wt, rate)
         pf, se = p_s + delta, float(np.hypot(se_s, se_d))
         data.update(
             pf=((), pf, {"long_name": "surrogate Pf + surrogate-error term (control-variate estimate)"}),
@@ -407,7 +523,8 @@ def macro_estimate(
         ys = np.sort(y)
         qs = np.quantile(ys, q)
         dF = np.array([float(np.mean(wt * ((ref <= t).astype(float) - (sur <= t).astype(float)))) for t in qs])
-        se_dF = np.array([_misclassification_se((ref <= t).astype(float) - (sur <= t).astype(float), wt) for t in qs])
+        se_dF = np.array([_misclassification_se((ref <= t).astype(float) - (sur <= t).astype(float), wt,
+                                                _implied_rate(y, float(t), rmse)) for t in qs])
         se_F = np.sqrt(q * (1 - q) / ys.size + se_dF**2)
         # true CDF at the surrogate quantile is q + dF, so the true α-quantile sits at surrogate level α − dF
         level = np.clip(q - dF, 0, 1)

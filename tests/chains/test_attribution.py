@@ -1,0 +1,192 @@
+"""Per-scale attribution you can trust: interval coverage on a 4-scale heavy-tailed chain with a non-adjacent
+wire and a cross-scale interaction (closed-form shares derived in four_scale.py), structural zeros from the
+wiring on the main chain, clipping with the raw estimate kept, and the cost of decompose on a cheap model."""
+
+import re
+import warnings
+
+import numpy as np
+import pytest
+from four_scale import SCALES, four_scale_chain, four_scale_shares
+
+import uqbridge as uq
+from uqbridge.chains import scale_shares
+from uqbridge.chains.graph import ChainWarning
+
+NAMES = {"closed": "explained_share", "total": "total_share", "interaction": "interaction_share"}
+
+
+def _coverage(method, seeds, **options):
+    """Hits and counts of nominal 95 % intervals containing the closed-form shares, per kind of share."""
+    truth = four_scale_shares()
+    g = four_scale_chain()
+    hits = {k: 0 for k in NAMES}
+    count = {k: 0 for k in NAMES}
+    for seed in seeds:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ds = uq.decompose(g, method=method, groups="scale", rng=seed, outputs=["y"], **options)
+        for key, name in NAMES.items():
+            for s in SCALES:
+                lo, hi = (float(ds[f"{name}_{b}"].sel(output="y", group=s)) for b in ("low", "high"))
+                hits[key] += lo <= truth[key][s] <= hi
+                count[key] += 1
+    return hits, count
+
+
+def test_pick_freeze_intervals_cover_four_scale_chain_fast():
+    """12 seeds × 4 scales = 48 intervals per kind at n = 4096 (delta method). Binomial at 95 %: mean 45.6,
+    sd 1.5; required ≥ 41 (3 sd below). The ≥ 100-seed check at ≥ 93 % is the slow test below."""
+    hits, count = _coverage("pick_freeze", range(12), n=4096)
+    assert all(count[k] == 48 for k in NAMES)
+    assert all(hits[k] >= 41 for k in NAMES), hits
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("method, options", [
+    ("pick_freeze", {"n": 4096}),
+    ("nested", {"n_outer": 1024, "n_inner": 16}),
+])
+def test_intervals_cover_four_scale_chain(method, options):
+    """100 seeds × 4 scales = 400 intervals per kind (closed, total, interaction): each covers the closed
+    form in ≥ 93 % (the issue's bar at nominal 95 %; binomial sd at 95 % is 1.1 %)."""
+    hits, count = _coverage(method, range(100), **options)
+    for k in NAMES:
+        assert hits[k] / count[k] >= 0.93, (k, hits[k], count[k])
+
+
+def test_nested_gives_totals_and_interactions_for_four_scales():
+    """Nested MC with 4 groups (no two-group partition): totals from loops over each complement are
+    finite and within 5 SE of the closed form (SE = the larger distance from the raw estimate to a bound
+    / 1.96: the side the [0, 1] clipping did not shorten)."""
+    truth = four_scale_shares()
+    ds = uq.decompose(four_scale_chain(), method="nested", groups="scale", n_outer=512, n_inner=16, rng=0)
+    for key, name in NAMES.items():
+        for s in SCALES:
+            est = float(ds[f"{name}_raw"].sel(output="y", group=s))
+            lo, hi = (float(ds[f"{name}_{b}"].sel(output="y", group=s)) for b in ("low", "high"))
+            assert np.isfinite(est)
+            se = max(hi - est, est - lo) / 1.96
+            assert abs(est - truth[key][s]) < 5 * se, (key, s, est, truth[key][s], se)
+
+
+def test_clipped_shares_keep_the_raw_estimate():
+    """The component's closed share is exactly 0 (four_scale.py); its raw pick-freeze estimate is negative
+    on some seeds: shown as 0, raw kept in *_share_raw, the cell named in the attrs."""
+    g = four_scale_chain()
+    for seed in range(20):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ds = uq.decompose(g, groups="scale", n=512, rng=seed, outputs=["y"])
+        raw = float(ds["explained_share_raw"].sel(output="y", group="component"))
+        if raw < 0:
+            break
+    else:
+        pytest.fail("no seed gave a negative raw estimate")
+    assert float(ds["explained_share"].sel(output="y", group="component")) == 0.0
+    assert "y/component" in ds["explained_share"].attrs["clipped"] and "y/component" in ds.attrs["clipped"]
+    assert 0.0 <= float(ds["explained_share_low"].sel(output="y", group="component")) <= 1.0
+
+
+def test_structural_zeros_on_the_main_chain():
+    """C44 of chain_atoms_to_strut is computed at the atomistic stage, before the crystal (thermal factor)
+    and component (strut) inputs enter: their shares are exactly 0, with zero-width intervals, and only
+    the atomistic block is perturbed (n (2 + 1) runs instead of n (2 + 3))."""
+    g = uq.get_model("chain_atoms_to_strut")
+    n = 8
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ds = uq.decompose(g, groups="scale", n=n, rng=0, outputs=["C44"])
+        sh = scale_shares(g, n=n, rng=0, outputs=["C44"])
+    assert ds.attrs["n_runs"] == n * 3
+    for s in ("crystal", "component"):
+        for name in ("explained_share", "total_share", "interaction_share"):
+            for b in ("", "_low", "_high"):
+                assert float(ds[f"{name}{b}"].sel(output="C44", group=s)) == 0.0
+        for name in ("closed_share", "total_share", "interaction_share", "epistemic_share"):
+            for b in ("", "_low", "_high"):
+                assert float(sh[f"{name}{b}"].sel(output="C44", scale=s)) == 0.0
+    assert "C44/crystal" in sh.attrs["structural_zeros"]
+    # the atomistic scale is all-epistemic: its epistemic share is its closed share, estimated once
+    assert float(sh["epistemic_share"].sel(output="C44", scale="atomistic")) == float(
+        sh["closed_share"].sel(output="C44", scale="atomistic"))
+    assert sh.attrs["n_runs"] == n * 3
+
+
+def test_interaction_intervals_from_every_sampling_estimator():
+    """Interaction shares carry intervals (pick-freeze and nested) that contain total − closed."""
+    for method, opts in (("pick_freeze", {"n": 1024}), ("nested", {"n_outer": 128, "n_inner": 16})):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ds = uq.decompose(four_scale_chain(), method=method, groups="scale", rng=1, **opts)
+        raw = ds["total_share_raw"] - ds["explained_share_raw"]
+        np.testing.assert_allclose(ds["interaction_share_raw"], raw, atol=1e-10)
+        assert bool((ds["interaction_share_low"] <= ds["interaction_share"]).all())
+        assert bool((ds["interaction_share_high"] >= ds["interaction_share"]).all())
+
+
+def _stages(unit_out="degC", unit_in="K"):
+    hot = uq.ForwardModel("furnace", lambda q: {"T": 20 + q}, [uq.Input("q", uq.Normal(0, 1))], [uq.Output("T", unit_out)])
+    creep = uq.ForwardModel("creep", lambda T_in, s: {"rate": 1e-3 * T_in * s},
+                            [uq.Input("T_in", uq.Normal(300, 1), units=unit_in), uq.Input("s", uq.Normal(1, 0.1))],
+                            [uq.Output("rate")])
+    return hot, creep
+
+
+def test_unit_message_snippet_pastes_and_handles_offsets():
+    """°C -> K is + 273.15 (not × 274.15): the adapter snippet in the message, pasted, builds a chain that
+    feeds 20 °C as 293.15 K."""
+    hot, creep = _stages()
+    with pytest.raises(ValueError) as err:
+        uq.chain(hot, uq.Stage(creep, wires={"T_in": "T"}))
+    text = str(err.value)
+    assert "T + 273.15" in text
+    adapter_src = re.search(r"(uqbridge\.adapter\(.*?\)), and feed", text).group(1)
+    stage_src = re.search(r"(Stage\(.*\))$", text).group(1)
+    ns = {"uqbridge": uq, "Stage": uq.Stage, "creep_model": creep}
+    g = uq.chain(hot, eval(adapter_src, ns), eval(stage_src, ns))
+    out = g(q=0.0, s=1.0)
+    assert float(out["T_K"][0]) == pytest.approx(293.15)
+    assert float(out["rate"][0]) == pytest.approx(1e-3 * 293.15)
+    assert g.stages[1].scale == "creep"  # the adapter inherits the scale of the stage it serves
+
+
+def test_chain_warns_about_unfed_and_unused_stages():
+    """A misspelled name: the furnace's T reaches nothing and creep receives no wire — both warned."""
+    hot, creep = _stages(unit_out="K")
+    with pytest.warns(ChainWarning) as rec:
+        uq.chain(hot, creep)
+    texts = " ".join(str(w.message) for w in rec)
+    assert "'furnace' (furnace) feeds no later stage" in texts and "'creep' (creep) receives no wire" in texts
+
+
+def test_distribution_str_keeps_integer_parameters():
+    assert str(uq.Normal(100, 10)) == "Normal(mu=100, sigma=10)"
+    assert str(uq.Uniform(0, 0.05)) == "Uniform(lower=0, upper=0.05)"
+
+
+@pytest.mark.slow
+def test_pce_share_intervals_inform_on_the_four_scale_chain():
+    """PCE at 400 runs (least squares, degree by LOO) on the heavy-tailed 4-scale chain, 20 seeds × 4 scales:
+    closed-share intervals cover ≥ 72/80 (binomial at 95 %: mean 76, sd 1.95; 2 sd below) and every kind's
+    mean half-width is ≤ 3× the actual RMSE over the seeds (the issue's "informative" bar; the former
+    worst-case bound was ~10×). Measured: closed 77/80, total 70/80, interaction 74/80; half-width / RMSE
+    2.7 / 2.6 / 2.6. Total intervals under-cover (truncation of the lognormal × normal product is
+    under-estimated), so their coverage is not asserted here."""
+    truth = four_scale_shares()
+    g = four_scale_chain()
+    hits = {k: 0 for k in NAMES}
+    err = {k: [] for k in NAMES}
+    half = {k: [] for k in NAMES}
+    for seed in range(20):
+        ds = scale_shares(g, method="pce", n=400, rng=seed, outputs=["y"])
+        for key in NAMES:
+            for s in SCALES:
+                est = float(ds[f"{key}_share"].sel(output="y", scale=s))
+                lo, hi = (float(ds[f"{key}_share_{b}"].sel(output="y", scale=s)) for b in ("low", "high"))
+                hits[key] += lo <= truth[key][s] <= hi
+                err[key].append(est - truth[key][s])
+                half[key].append((hi - lo) / 2)
+    assert hits["closed"] >= 72, hits
+    for key in NAMES:
+        assert np.mean(half[key]) <= 3 * np.sqrt(np.mean(np.square(err[key]))), key
