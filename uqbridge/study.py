@@ -9,6 +9,7 @@ analysis that evaluates through a backend.
 
 from __future__ import annotations
 
+import copy
 import inspect
 import json
 import os
@@ -471,7 +472,27 @@ def _pf_by_scale_keys() -> set[str]:
     return {"limit_state", "method", "n_outer", "confidence", "n_bootstrap", "method_options"}
 
 
+def _calibrate(model: ForwardModel, options: dict[str, Any], rng: Any, ex: _Execution) -> dict[str, Any]:
+    """Calibrate the epistemic inputs upstream of observed outputs; later analyses run on the posterior
+    model and carry the gates' verdict (see :func:`uqbridge.calibration.stage.calibrate_step`)."""
+    from .calibration.stage import calibrate_step
+
+    options = dict(options)
+    base = options.pop("_base", None)
+    try:
+        return calibrate_step(model, options, rng=rng, base=base)
+    except (KeyError, ValueError, FileNotFoundError) as err:
+        raise StudyError(str(err.args[0]) if err.args else repr(err)) from err
+
+
+def _calibrate_keys() -> set[str]:
+    from .calibration.stage import STEP_KEYS
+
+    return set(STEP_KEYS)
+
+
 ANALYSES: dict[str, tuple[Callable[..., dict[str, Any]], Callable[[], set[str]]]] = {
+    "calibrate": (_calibrate, _calibrate_keys),
     "propagate": (_propagate, _propagate_keys),
     "decompose": (_decompose, _decompose_keys),
     "reliability": (_reliability, _reliability_keys),
@@ -513,6 +534,7 @@ def run_study(
     timings: dict[str, float] = {}
     start = time.perf_counter()
     model = study.model
+    calibrated: dict[str, Any] | None = None  # set by a calibrate step: verdict, inputs, prior model
     owned = backend is None
     if owned:
         backend = make_study_backend(study.execution)
@@ -522,13 +544,32 @@ def run_study(
             run, _ = ANALYSES[analysis["kind"]]
             say(f"[{k + 1}/{len(study.analyses)}] {analysis['label']} ...")
             t0 = time.perf_counter()
-            produced = run(model, analysis["options"], stream, ex)
-            model = produced.pop("_model", model)  # a surrogate replaces the model from here on
+            options = analysis["options"]
+            if analysis["kind"] == "calibrate":  # its data paths are relative to the study file
+                options = {**options, "_base": str(Path(study.source).parent) if study.source else None}
+            if calibrated is not None and calibrated["compare"]:  # before/after: same random numbers
+                before = run(calibrated["prior"], options, copy.deepcopy(stream), ex)
+                before.pop("_model", None)
+            else:
+                before = {}
+            produced = run(model, options, stream, ex)
+            step = produced.pop("_calibration", None)
+            if step is not None:  # later analyses run on the posterior and carry the gates' verdict
+                calibrated = {**step, "prior": model}
+            model = produced.pop("_model", model)  # a surrogate or a posterior replaces the model from here on
             timings[analysis["label"]] = time.perf_counter() - t0
+            if step is None and calibrated is not None:
+                for ds in produced.values():
+                    ds.attrs.update(calibration=calibrated["stamp"], calibrated_inputs=calibrated["inputs"])
+                for name, ds in before.items():
+                    ds.attrs.update(prior_run=1, calibration=calibrated["stamp"], calibrated_inputs=calibrated["inputs"])
+                    produced[f"{name}_prior"] = ds
             for name, ds in produced.items():
                 key = name if name not in results else f"{name}_{k}"
                 ds.attrs["study"] = study.name
-                ds.attrs["analysis"] = analysis["kind"]
+                # a calibrate step's own datasets name themselves (calibrate / validation)
+                keep = analysis["kind"] == "calibrate" and "analysis" in ds.attrs
+                ds.attrs["analysis"] = ds.attrs["analysis"] if keep else analysis["kind"]
                 results[key] = ds
                 save(ds, folder / f"{key}.nc")
                 written.append(f"{key}.nc")

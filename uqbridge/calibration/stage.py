@@ -20,7 +20,7 @@ from ..distributions import Normal
 from ..inputs import Input, InputSet
 from ..model import ForwardModel, Output
 
-__all__ = ["POSTERIOR_FORMS", "calibration_table", "observed_model", "posterior_model", "predictive_table"]
+__all__ = ["POSTERIOR_FORMS", "STEP_KEYS", "calibrate_step", "calibration_table", "observed_model", "posterior_model", "predictive_table"]
 
 #: How the posterior replaces the prior: ``gaussian`` (normal marginals with the posterior mean and sd,
 #: Gaussian copula with the normal-score correlations of the draws: smooth, so FORM/SORM work on it) or
@@ -62,7 +62,7 @@ def observed_model(model: ForwardModel, outputs: Sequence[str]) -> ForwardModel:
 
     missing = [o for o in outputs if o not in model.output_names]
     if missing:
-        raise KeyError(f"observe: model {model.name!r} has no output(s) {missing}; its outputs: {list(model.output_names)}")
+        raise KeyError(f"calibrate observe: model {model.name!r} has no output(s) {missing}; its outputs: {list(model.output_names)}")
     if not isinstance(model, ChainModel):
         return model
     where = {name: k for k, res in enumerate(model._graph.results) for _, name in res}
@@ -225,3 +225,224 @@ def predictive_table(
         coords={"point": list(labels)},
         attrs={"coverage": float(covered.mean()), "nominal": level, "n_draws": int(predicted.shape[0])},
     )
+
+
+# ---- the study step -------------------------------------------------------------------------------
+#: Keys of a ``kind = "calibrate"`` analysis in a study file (see :func:`calibrate_step`).
+STEP_KEYS = frozenset({
+    "data", "observe", "noise", "discrepancy", "path", "draws", "tune", "chains", "target_accept",
+    "thresholds", "adequacy", "posterior", "compare", "validate", "source",
+})
+_VALIDATE_KEYS = frozenset({"data", "output", "column", "n", "quantity", "reference", "reference_kind", "level"})
+
+
+def _read_table(data: Any, base: str | None, where: str) -> tuple[Any, str]:
+    """A CSV path (relative to the study file) or an inline ``{column: value(s)}`` table → DataFrame, source."""
+    import os
+
+    import pandas as pd
+
+    if isinstance(data, Mapping):
+        frame = pd.DataFrame({k: np.atleast_1d(np.asarray(v, dtype=float)) for k, v in data.items()})
+        return frame, "inline table in the study file"
+    if not isinstance(data, str):
+        raise ValueError(f"{where}: data must be a CSV path (relative to the study file) or an inline table "
+                         f"{{column = value}}, got {data!r}")
+    path = data if os.path.isabs(data) or base is None else os.path.join(base, data)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"{where}: no data file at {path!r} (data paths are relative to the study file)")
+    with open(path, encoding="utf-8") as fh:
+        header = [line[1:].strip() for line in fh if line.startswith("#")]
+    source = next((h.split(":", 1)[1].strip() for h in header if h.lower().startswith("source")), os.path.basename(path))
+    return pd.read_csv(path, comment="#", skipinitialspace=True), source
+
+
+def _noise_spec(noise: Any, frame: Any, observe: Mapping[str, str], where: str) -> Any:
+    if noise == "data":
+        out = {}
+        for column, output in observe.items():
+            sd_column = f"{column}_sd"
+            if sd_column not in frame:
+                raise KeyError(f"{where}: noise = 'data' needs a column {sd_column!r} (the stated uncertainty, 1 sd); "
+                               f"columns: {list(frame.columns)}")
+            sd = np.asarray(frame[sd_column], dtype=float)
+            if sd.size != 1 and not np.allclose(sd, sd[0]):
+                raise ValueError(f"{where}: {sd_column} differs between rows; give one sd per output (or noise = {{...}})")
+            out[output] = ("known", float(sd[0]))
+        return out
+    if isinstance(noise, Mapping):
+        return {observe.get(k, k): ("known", float(v)) if isinstance(v, (int, float)) else v for k, v in noise.items()}
+    return noise
+
+
+def _stamp(result: Any) -> str:
+    from .adequacy import adequacy_failures
+    from .diagnostics import failures
+
+    if result.passed:
+        return "passed"
+    if not result.converged:
+        reasons = failures(result.diagnostics) + [w for w in result.warnings if w.startswith("surrogate")]
+        return f"failed convergence: {'; '.join(reasons) or 'see the calibration warnings'}"
+    reasons = adequacy_failures(result.residuals, result.identifiability) if result.residuals is not None else []
+    return f"failed adequacy: {'; '.join(reasons) or '; '.join(result.warnings)}"
+
+
+def _validation(model: ForwardModel, spec: Mapping[str, Any], base: str | None, rng: Any) -> xr.Dataset:
+    """Held-out check of ``model`` (prior or posterior) on data that no calibration used."""
+    bad = sorted(set(spec) - _VALIDATE_KEYS)
+    if bad:
+        raise ValueError(f"calibrate validate: unknown key(s) {bad}; valid keys: {sorted(_VALIDATE_KEYS)}")
+    if "data" not in spec or "output" not in spec:
+        raise KeyError("calibrate validate: 'data' (CSV or inline table) and 'output' (model output) are required")
+    frame, source = _read_table(spec["data"], base, "calibrate validate")
+    column = spec.get("column", "value")
+    if column not in frame:
+        raise KeyError(f"calibrate validate: data has no column {column!r}; columns: {list(frame.columns)}")
+    output, level, n = spec["output"], float(spec.get("level", 0.9)), int(spec.get("n", 2000))
+    sub = observed_model(model, [output])
+    x = sub.inputs.from_unit(np.random.default_rng(rng).random((n, len(sub.inputs.dimension_names))))
+    pred = np.asarray(sub(**x)[output], dtype=float)
+    observed = np.asarray(frame[column], dtype=float)
+    labels = [str(v) for v in frame["label"]] if "label" in frame else [f"{column}[{k}]" for k in range(observed.size)]
+    table = predictive_table(observed, np.repeat(pred[:, None], observed.size, axis=1), labels, level=level)
+    tolerance = np.asarray(frame["tolerance"], dtype=float) if "tolerance" in frame else np.full(observed.size, np.inf)
+    error = table["predicted_median"].values - observed
+    table["relative_error"] = ("point", error / observed)
+    table["tolerance"] = ("point", tolerance)
+    within = np.abs(error) <= tolerance
+    passed = bool(table["covered"].values.all() and within.all())
+    kind = spec.get("reference_kind", str(frame["kind"].iloc[0]) if "kind" in frame else "measured")
+    table.attrs.update(
+        analysis="validation", quantity=spec.get("quantity", output), output=output,
+        reference=spec.get("reference", source), reference_kind=kind, passed=int(passed), n_runs=n,
+        summary=(
+            f"{spec.get('quantity', output)}: predicted median {float(np.median(pred)):.4g} "
+            f"({level:.0%} band {float(table['predicted_low'][0]):.4g}-{float(table['predicted_high'][0]):.4g}) "
+            f"against {kind} {', '.join(f'{v:.4g}' for v in observed)} (tolerance {', '.join(f'{t:.3g}' for t in tolerance)}, "
+            f"stated in the data file before comparing): {'passed' if passed else 'FAILED'}"
+        ),
+    )
+    return table
+
+
+def calibrate_step(
+    model: ForwardModel, options: Mapping[str, Any], *, rng: Any = None, base: str | None = None
+) -> dict[str, Any]:
+    """One ``calibrate`` step of a study: fit the epistemic inputs upstream of the observed outputs, return
+    the before/after datasets and the model whose calibrated inputs follow the posterior.
+
+    Options (keys of the study's ``[[analyses]]`` table):
+
+    - ``data``: CSV path (relative to the study file; ``#`` header lines name the source) or an inline
+      table ``{column = value}``; one row per observation.
+    - ``observe``: ``{data column = model output}`` or a list of outputs named like the columns. Any
+      output of a chain (every intermediate is one) can be observed; the chain is cut after the last
+      observed stage (:func:`observed_model`).
+    - ``noise``: ``"data"`` (known sd from the ``<column>_sd`` columns: the data's stated
+      uncertainty), a number or ``{output = sd}`` (known), or ``"unknown"`` (see
+      :func:`uqbridge.calibration.build_model`).
+    - ``discrepancy``: ``"none"`` (default: the model's own explicit model-error inputs, if any, are
+      calibrated with the rest) or ``"relative"`` (a multiplicative discrepancy per output,
+      :class:`~uqbridge.calibration.RelativeDiscrepancy`; needs ``posterior = "samples"``).
+    - ``path``, ``draws``, ``tune``, ``chains``, ``target_accept``: sampler (see
+      :func:`uqbridge.calibration.calibrate`; ``auto`` = NUTS through a differentiable observed part, else SMC).
+    - ``thresholds`` (``rhat``, ``ess``, ``divergences``) and ``adequacy`` (``levels``, ``z``,
+      ``min_data_share``, ``min_contraction``): the two gates.
+    - ``posterior``: ``"gaussian"`` or ``"samples"`` (:data:`POSTERIOR_FORMS`).
+    - ``compare``: also run every later analysis on the prior model (results suffixed ``_prior``).
+    - ``validate``: ``{data, output, column = "value", n, quantity, reference, reference_kind}``: a
+      held-out check of the posterior (and, with ``compare``, of the prior) on data not used here.
+    - ``source``: citation of the data (default: the ``# source:`` header line of the CSV).
+
+    Returns
+    -------
+    dict
+        ``calibration``, ``calibration_fit`` [, ``validation``, ``validation_prior``] datasets, ``_model``
+        (the posterior model) and ``_calibration`` (``stamp``, ``inputs``, ``compare``) for the study runner.
+    """
+    from .adequacy import Adequacy
+    from .diagnostics import Thresholds
+    from .run import calibrate
+
+    opts = dict(options)
+    bad = sorted(set(opts) - STEP_KEYS)
+    if bad:
+        raise ValueError(f"calibrate: unknown key(s) {bad}; valid keys: {sorted(STEP_KEYS)}")
+    for key in ("data", "observe"):
+        if key not in opts:
+            raise KeyError(f"calibrate: {key!r} is required (data = CSV path or inline table; observe = {{column = output}})")
+    frame, source = _read_table(opts["data"], base, "calibrate")
+    observe = opts["observe"]
+    observe = dict(observe) if isinstance(observe, Mapping) else {o: o for o in observe}
+    missing = [c for c in observe if c not in frame]
+    if missing:
+        raise KeyError(f"calibrate: data has no column(s) {missing}; columns: {list(frame.columns)}")
+    outputs = list(observe.values())
+    discrepancy = opts.get("discrepancy", "none")
+    if discrepancy not in ("none", "relative"):
+        raise ValueError(f"calibrate: discrepancy must be 'none' (explicit model-error inputs) or 'relative', got {discrepancy!r}")
+    form = opts.get("posterior", "gaussian")
+    if form not in POSTERIOR_FORMS:
+        raise ValueError(f"calibrate: posterior must be one of {POSTERIOR_FORMS}, got {form!r}")
+    if discrepancy == "relative" and form != "samples":
+        raise ValueError("calibrate: discrepancy = 'relative' is carried by posterior draws; set posterior = 'samples'")
+    sub = observed_model(model, outputs)
+    noise = _noise_spec(opts.get("noise", "data"), frame, observe, "calibrate")
+    data = frame[list(observe)].rename(columns=observe).astype(float)
+    fit_rng, prior_rng, val_rng = np.random.default_rng(rng).spawn(3)
+    result = calibrate(
+        sub, data, outputs=outputs, specimen=None, noise=noise,
+        discrepancy=None if discrepancy == "none" else discrepancy, path=opts.get("path", "auto"),
+        draws=int(opts.get("draws", 1000)), tune=int(opts.get("tune", 1000)), chains=int(opts.get("chains", 4)),
+        target_accept=float(opts.get("target_accept", 0.9)),
+        thresholds=Thresholds(**dict(opts.get("thresholds", {}))), adequacy=Adequacy(**dict(opts.get("adequacy", {}))),
+        rng=fit_rng,
+    )
+    samples = result.posterior_samples()
+    draws = {n: samples[n] for n in result.epistemic}
+    after = result.pushforward(model) if form == "samples" else posterior_model(model, draws, form=form)
+    stamp = _stamp(result)
+    table = calibration_table(model, draws, rng=prior_rng)
+    if result.identifiability is not None:
+        ident = result.identifiability.reindex(parameter=table["parameter"].values)
+        table["data_share"] = ("parameter", ident["data_share"].values)
+        table["informed"] = ("parameter", ident["informed"].values.astype(bool))
+    n_runs = result.idata.posterior.attrs.get("n_runs", 0)
+    table.attrs.update(
+        analysis="calibrate", gates=stamp, convergence_passed=int(result.converged),
+        adequacy_passed=int(result.adequate), observed=",".join(outputs), stage=sub.name,
+        data_source=str(opts.get("source", source)), n_observations=int(data.notna().to_numpy().sum()),
+        posterior_form=form, discrepancy=discrepancy, sampler=str(result.idata.posterior.attrs.get("sampler", "")),
+        n_runs=n_runs if isinstance(n_runs, (int, np.integer)) else 0, warnings=" | ".join(result.warnings),
+    )
+    if "informed" in table and not table["informed"].values.all():
+        loose = [str(p) for p, ok in zip(table["parameter"].values, table["informed"].values) if not ok]
+        table.attrs["headline_note"] = (
+            f"Not identified by the data (posterior set by the priors, on ridges with other inputs): {', '.join(loose)}; "
+            "only their joint effect on the observed outputs is calibrated."
+        )
+    pp = result.idata.posterior_predictive
+    points, observed, predicted = [], [], []
+    for o in outputs:
+        values = np.asarray(pp[o].stack(_s=("chain", "draw")).transpose("_s", ...).values, dtype=float).reshape(-1, data.shape[0])
+        for row in range(data.shape[0]):
+            if np.isfinite(data[o].iloc[row]):
+                points.append(o if data.shape[0] == 1 else f"{o}[{row}]")
+                observed.append(float(data[o].iloc[row]))
+                predicted.append(values[:, row])
+    fit = predictive_table(np.array(observed), np.array(predicted).T, points)
+    fit.attrs["description"] = "posterior predictive of the observed outputs (model + noise) against the data"
+    out: dict[str, Any] = {"calibration": table, "calibration_fit": fit}
+    compare = bool(opts.get("compare", False))
+    if "validate" in opts:
+        val = _validation(after, dict(opts["validate"]), base, val_rng)
+        val.attrs.update(calibration=stamp, calibrated_inputs=",".join(draws))
+        out["validation"] = val
+        if compare:
+            prior_val = _validation(model, dict(opts["validate"]), base, val_rng)
+            prior_val.attrs["prior_run"] = 1
+            out["validation_prior"] = prior_val
+    out["_model"] = after
+    out["_calibration"] = {"stamp": stamp, "inputs": ",".join(draws), "compare": compare}
+    return out
