@@ -20,7 +20,7 @@ from ..distributions import Normal
 from ..inputs import Input, InputSet
 from ..model import ForwardModel, Output
 
-__all__ = ["POSTERIOR_FORMS", "STEP_KEYS", "calibrate_step", "calibration_table", "observed_model", "posterior_model", "predictive_table"]
+__all__ = ["POSTERIOR_FORMS", "STEP_KEYS", "calibrate_step", "calibration_table", "cross_scale_correlation", "whitened", "observed_model", "posterior_model", "predictive_table"]
 
 #: How the posterior replaces the prior: ``gaussian`` (normal marginals with the posterior mean and sd,
 #: Gaussian copula with the normal-score correlations of the draws: smooth, so FORM/SORM work on it) or
@@ -86,6 +86,56 @@ def observed_model(model: ForwardModel, outputs: Sequence[str]) -> ForwardModel:
     )
 
 
+class _Whitened:
+    """Picklable function of standard-normal scores ``z``: ``x = mu + sigma z`` (Normal) or ``exp(mu + sigma z)``
+    (LogNormal) for each whitened input, then the model."""
+
+    def __init__(self, model: ForwardModel, maps: Mapping[str, tuple[str, float, float]]) -> None:
+        self.model, self.maps = model, dict(maps)
+
+    def physical(self, values: Mapping[str, Any], xp: Any = np) -> dict[str, Any]:
+        out = dict(values)
+        for name, (law, mu, sigma) in self.maps.items():
+            z = out.pop(f"z_{name}")
+            out[name] = mu + sigma * z if law == "normal" else xp.exp(mu + sigma * z)
+        return out
+
+    def __call__(self, xp: Any = None, **values: Any) -> dict[str, Any]:
+        x = self.physical(values, np if xp is None else xp)
+        return dict(self.model.function(**x, xp=xp) if xp is not None else self.model.function(**x))
+
+
+def whitened(model: ForwardModel) -> tuple[ForwardModel, _Whitened]:
+    """The same model with each Normal/LogNormal epistemic input ``a`` replaced by its score ``z_a ~ N(0, 1)``.
+
+    Same posterior, but NUTS sees unit-scale priors: inputs whose priors differ by orders of magnitude in
+    spread (EMT's s0 at 0.5 % and a model error at 10 %) no longer force a tiny step size.
+
+    Examples
+    --------
+    >>> import uqbridge as uq
+    >>> m = uq.ForwardModel("id", lambda a, xp=None: {"y": a}, [uq.Input("a", uq.LogNormal(0.0, 0.1), "epistemic")],
+    ...                     [uq.Output("y")], differentiable=True)
+    >>> w, f = whitened(m)
+    >>> w.inputs.names, round(float(w(z_a=1.0)["y"][0]), 4)
+    (('z_a',), 1.1052)
+    """
+    from ..distributions import LogNormal
+
+    maps: dict[str, tuple[str, float, float]] = {}
+    inputs = []
+    for i in model.inputs:
+        d = i.distribution
+        if i.kind == "epistemic" and type(d) in (Normal, LogNormal):
+            maps[i.name] = ("normal" if isinstance(d, Normal) else "lognormal", float(d.mu), float(d.sigma))
+            inputs.append(Input(f"z_{i.name}", Normal(0.0, 1.0), "epistemic", "-", f"prior normal score of {i.name}"))
+        else:
+            inputs.append(i)
+    function = _Whitened(model, maps)
+    return ForwardModel(f"{model.name}_whitened", function, inputs, model.outputs, description=model.description,
+                        differentiable=model.differentiable), function
+
+
 def _normal_scores(x: np.ndarray) -> np.ndarray:
     return stats.norm.ppf((stats.rankdata(x) - 0.5) / x.size)
 
@@ -98,7 +148,9 @@ def _nearest_correlation(c: np.ndarray, floor: float = 1e-6) -> np.ndarray:
     return fixed / np.outer(d, d)
 
 
-def posterior_model(model: ForwardModel, draws: Mapping[str, np.ndarray], *, form: str = "gaussian") -> ForwardModel:
+def posterior_model(
+    model: ForwardModel, draws: Mapping[str, np.ndarray], *, form: str = "gaussian", correlation: str = "all"
+) -> ForwardModel:
     """``model`` with the inputs in ``draws`` replaced, jointly, by their posterior.
 
     Parameters
@@ -110,6 +162,11 @@ def posterior_model(model: ForwardModel, draws: Mapping[str, np.ndarray], *, for
         See :data:`POSTERIOR_FORMS`. ``gaussian`` keeps the correlations of the draws through a Gaussian
         copula (rank correlations of the draws' normal scores, made positive definite); exact for a
         Gaussian posterior (e.g. a linear-Gaussian stage), an approximation otherwise.
+    correlation : {"all", "within_scale"}
+        ``within_scale`` (gaussian form, chains only) keeps the posterior correlations between inputs of
+        the same scale and drops those across scales, so that per-scale variance shares stay defined
+        (they need independent groups); the largest dropped ``|rho|`` is in ``attrs`` of
+        :func:`calibration_table` (``dropped_correlation``) via :func:`cross_scale_correlation`.
 
     Examples
     --------
@@ -141,15 +198,51 @@ def posterior_model(model: ForwardModel, draws: Mapping[str, np.ndarray], *, for
             i = Input(i.name, Normal(float(x.mean()), sd), i.kind, i.units, f"{i.description} [posterior]")
         new.append(i)
     corr = {k: v for k, v in (model.inputs.correlation or {}).items() if k[0] not in values and k[1] not in values}
-    if len(names) > 1:
-        z = np.array([_normal_scores(values[n]) for n in names])
+    if correlation not in ("all", "within_scale"):
+        raise ValueError(f"correlation must be 'all' or 'within_scale', got {correlation!r}")
+    scale = getattr(model, "input_scale", None) if correlation == "within_scale" else None
+    if correlation == "within_scale" and scale is None:
+        raise ValueError(f"correlation='within_scale' needs a chain (inputs with scales); {model.name!r} is not one")
+    blocks = [[n for n in names if scale[n] == sc] for sc in dict.fromkeys(scale[n] for n in names)] if scale else [names]
+    for block in blocks:
+        if len(block) < 2:
+            continue
+        z = np.array([_normal_scores(values[n]) for n in block])
         c = _nearest_correlation(np.corrcoef(z))
-        for a in range(len(names)):
-            for b in range(a + 1, len(names)):
+        for a in range(len(block)):
+            for b in range(a + 1, len(block)):
                 rho = float(np.clip(c[a, b], -0.999, 0.999))
                 if abs(rho) > 1e-3:
-                    corr[(names[a], names[b])] = rho
+                    corr[(block[a], block[b])] = rho
     return replace(model, inputs=InputSet(tuple(new), correlation=corr, joint=model.inputs.joint))
+
+
+def cross_scale_correlation(model: ForwardModel, draws: Mapping[str, np.ndarray]) -> tuple[float, str]:
+    """Largest ``|rho|`` (normal-score correlation of the draws) between calibrated inputs of different scales.
+
+    Examples
+    --------
+    >>> import uqbridge as uq
+    >>> g = uq.chain(uq.ForwardModel("m1", lambda a: {"u": a}, [uq.Input("a", uq.Normal(0, 1), "epistemic")], [uq.Output("u")]),
+    ...              uq.ForwardModel("m2", lambda u, b: {"y": u + b}, [uq.Input("u", uq.Normal(0, 1)),
+    ...                              uq.Input("b", uq.Normal(0, 1), "epistemic")], [uq.Output("y")]))
+    >>> x = np.random.default_rng(0).normal(size=2000)
+    >>> rho, pair = cross_scale_correlation(g, {"a": x, "b": -x})
+    >>> round(rho, 2), pair
+    (1.0, 'a-b')
+    """
+    scale = getattr(model, "input_scale", None)
+    names = list(draws)
+    if scale is None or len(names) < 2:
+        return 0.0, ""
+    z = np.array([_normal_scores(np.asarray(draws[n], dtype=float).ravel()) for n in names])
+    c = np.corrcoef(z)
+    best, pair = 0.0, ""
+    for a in range(len(names)):
+        for b in range(a + 1, len(names)):
+            if scale[names[a]] != scale[names[b]] and abs(c[a, b]) > best:
+                best, pair = float(abs(c[a, b])), f"{names[a]}-{names[b]}"
+    return best, pair
 
 
 def _interval(x: np.ndarray, level: float) -> tuple[float, float]:
@@ -230,8 +323,8 @@ def predictive_table(
 # ---- the study step -------------------------------------------------------------------------------
 #: Keys of a ``kind = "calibrate"`` analysis in a study file (see :func:`calibrate_step`).
 STEP_KEYS = frozenset({
-    "data", "observe", "noise", "discrepancy", "path", "draws", "tune", "chains", "target_accept",
-    "thresholds", "adequacy", "posterior", "compare", "validate", "source",
+    "data", "observe", "noise", "discrepancy", "path", "draws", "tune", "chains", "target_accept", "mass_matrix",
+    "thresholds", "adequacy", "posterior", "correlation", "compare", "validate", "source",
 })
 _VALIDATE_KEYS = frozenset({"data", "output", "column", "n", "quantity", "reference", "reference_kind", "level"})
 
@@ -345,11 +438,13 @@ def calibrate_step(
     - ``discrepancy``: ``"none"`` (default: the model's own explicit model-error inputs, if any, are
       calibrated with the rest) or ``"relative"`` (a multiplicative discrepancy per output,
       :class:`~uqbridge.calibration.RelativeDiscrepancy`; needs ``posterior = "samples"``).
-    - ``path``, ``draws``, ``tune``, ``chains``, ``target_accept``: sampler (see
+    - ``path``, ``draws``, ``tune``, ``chains``, ``target_accept``, ``mass_matrix``: sampler (see
       :func:`uqbridge.calibration.calibrate`; ``auto`` = NUTS through a differentiable observed part, else SMC).
     - ``thresholds`` (``rhat``, ``ess``, ``divergences``) and ``adequacy`` (``levels``, ``z``,
       ``min_data_share``, ``min_contraction``): the two gates.
-    - ``posterior``: ``"gaussian"`` or ``"samples"`` (:data:`POSTERIOR_FORMS`).
+    - ``posterior``: ``"gaussian"`` or ``"samples"`` (:data:`POSTERIOR_FORMS`); ``correlation``:
+      ``"all"`` (default) or ``"within_scale"`` (see :func:`posterior_model`; the largest dropped
+      correlation is reported).
     - ``compare``: also run every later analysis on the prior model (results suffixed ``_prior``).
     - ``validate``: ``{data, output, column = "value", n, quantity, reference, reference_kind}``: a
       held-out check of the posterior (and, with ``compare``, of the prior) on data not used here.
@@ -389,25 +484,38 @@ def calibrate_step(
         raise ValueError("calibrate: discrepancy = 'relative' is carried by posterior draws; set posterior = 'samples'")
     sub = observed_model(model, outputs)
     noise = _noise_spec(opts.get("noise", "data"), frame, observe, "calibrate")
+    # NUTS on prior normal scores (same posterior); a relative discrepancy is pushed forward by name, unwhitened
+    white, to_physical = whitened(sub) if discrepancy == "none" else (sub, _Whitened(sub, {}))
     data = frame[list(observe)].rename(columns=observe).astype(float)
     fit_rng, prior_rng, val_rng = np.random.default_rng(rng).spawn(3)
     result = calibrate(
-        sub, data, outputs=outputs, specimen=None, noise=noise,
+        white, data, outputs=outputs, specimen=None, noise=noise,
         discrepancy=None if discrepancy == "none" else discrepancy, path=opts.get("path", "auto"),
         draws=int(opts.get("draws", 1000)), tune=int(opts.get("tune", 1000)), chains=int(opts.get("chains", 4)),
-        target_accept=float(opts.get("target_accept", 0.9)),
+        target_accept=float(opts.get("target_accept", 0.9)), mass_matrix=str(opts.get("mass_matrix", "diag")),
         thresholds=Thresholds(**dict(opts.get("thresholds", {}))), adequacy=Adequacy(**dict(opts.get("adequacy", {}))),
         rng=fit_rng,
     )
     samples = result.posterior_samples()
-    draws = {n: samples[n] for n in result.epistemic}
-    after = result.pushforward(model) if form == "samples" else posterior_model(model, draws, form=form)
+    draws = to_physical({n: samples[n] for n in result.epistemic})
+    corr_mode = opts.get("correlation", "all")
+    if form == "samples":
+        after = result.pushforward(model) if discrepancy == "relative" else model.with_joint_samples(draws)
+    else:
+        after = posterior_model(model, draws, form=form, correlation=corr_mode)
+    dropped, dropped_pair = cross_scale_correlation(model, draws) if corr_mode == "within_scale" else (0.0, "")
     stamp = _stamp(result)
     table = calibration_table(model, draws, rng=prior_rng)
     if result.identifiability is not None:
-        ident = result.identifiability.reindex(parameter=table["parameter"].values)
+        ident = result.identifiability.assign_coords(
+            parameter=[str(p)[2:] if str(p)[2:] in to_physical.maps else str(p) for p in result.identifiability["parameter"].values]
+        ).reindex(parameter=table["parameter"].values)
         table["data_share"] = ("parameter", ident["data_share"].values)
-        table["informed"] = ("parameter", ident["informed"].values.astype(bool))
+        table["contraction"] = ("parameter", ident["contraction"].values)
+        # reported with the default limits even when the study turned the gate off for these parameters
+        limits = Adequacy()
+        informed = (ident["data_share"].values >= limits.min_data_share) & (ident["contraction"].values >= limits.min_contraction)
+        table["informed"] = ("parameter", informed)
     n_runs = result.idata.posterior.attrs.get("n_runs", 0)
     table.attrs.update(
         analysis="calibrate", gates=stamp, convergence_passed=int(result.converged),
@@ -415,6 +523,7 @@ def calibrate_step(
         data_source=str(opts.get("source", source)), n_observations=int(data.notna().to_numpy().sum()),
         posterior_form=form, discrepancy=discrepancy, sampler=str(result.idata.posterior.attrs.get("sampler", "")),
         n_runs=n_runs if isinstance(n_runs, (int, np.integer)) else 0, warnings=" | ".join(result.warnings),
+        correlation=corr_mode, dropped_correlation=dropped, dropped_correlation_pair=dropped_pair,
     )
     if "informed" in table and not table["informed"].values.all():
         loose = [str(p) for p, ok in zip(table["parameter"].values, table["informed"].values) if not ok]
