@@ -497,7 +497,7 @@ def calibrate_step(
         rng=fit_rng,
     )
     samples = result.posterior_samples()
-    draws = to_physical({n: samples[n] for n in result.epistemic})
+    draws = to_physical.physical({n: samples[n] for n in result.epistemic})
     corr_mode = opts.get("correlation", "all")
     if form == "samples":
         after = result.pushforward(model) if discrepancy == "relative" else model.with_joint_samples(draws)
@@ -531,6 +531,10 @@ def calibrate_step(
             f"Not identified by the data (posterior set by the priors, on ridges with other inputs): {', '.join(loose)}; "
             "only their joint effect on the observed outputs is calibrated."
         )
+    if dropped > 0.1:
+        note = (f"Posterior correlations across scales were dropped so that per-scale shares are defined (largest "
+                f"|rho| = {dropped:.2f}, {dropped_pair}).")
+        table.attrs["headline_note"] = f"{table.attrs.get('headline_note', '')} {note}".strip()
     pp = result.idata.posterior_predictive
     points, observed, predicted = [], [], []
     for o in outputs:
