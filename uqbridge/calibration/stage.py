@@ -126,7 +126,7 @@ def whitened(model: ForwardModel) -> tuple[ForwardModel, _Whitened]:
     inputs = []
     for i in model.inputs:
         d = i.distribution
-        if i.kind == "epistemic" and type(d) in (Normal, LogNormal):
+        if i.kind == "epistemic" and isinstance(d, (Normal, LogNormal)) and type(d) in (Normal, LogNormal):
             maps[i.name] = ("normal" if isinstance(d, Normal) else "lognormal", float(d.mu), float(d.sigma))
             inputs.append(Input(f"z_{i.name}", Normal(0.0, 1.0), "epistemic", "-", f"prior normal score of {i.name}"))
         else:
