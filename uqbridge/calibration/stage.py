@@ -551,6 +551,8 @@ def calibrate_step(
     if "validate" in opts:
         val = _validation(after, dict(opts["validate"]), base, val_rng)
         val.attrs.update(calibration=stamp, calibrated_inputs=",".join(draws))
+        if not val.attrs["passed"]:  # a failed held-out check is shown where users look
+            val.attrs["headline_note"] = f"Held-out validation failed: {val.attrs['summary']}."
         out["validation"] = val
         if compare:
             prior_val = _validation(model, dict(opts["validate"]), base, val_rng)
