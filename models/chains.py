@@ -5,7 +5,7 @@ dislocations → single crystal → polycrystal → forming (necking of a formin
 from __future__ import annotations
 
 import uqbridge as uq
-from uqbridge_models.cauchy_born_emt import cauchy_born_emt, room_temperature
+from uqbridge_models.cauchy_born_emt import cauchy_born_emt, model_error, room_temperature
 from uqbridge_models.forming import dislocation_storage, forming_margin, resolved_hardening
 from uqbridge_models.polycrystal import taylor_polycrystal, voigt_reuss_hill
 from uqbridge_models.strut import euler_strut
@@ -13,32 +13,53 @@ from uqbridge_models.strut import euler_strut
 __all__ = ["chain_atoms_to_strut", "chain_dislocations_to_forming", "single_crystal_chain"]
 
 
-def chain_atoms_to_strut() -> uq.ChainModel:
+def chain_atoms_to_strut(model_error_sd: float | None = None) -> uq.ChainModel:
     """Atoms → crystal → polycrystal → component: EMT potential parameters to the buckling margin of a Cu strut.
 
     Stages (scale): ``cauchy_born_emt`` (atomistic: EMT parameters E0, s0, V0, eta2, lam, epistemic →
-    0 K C11, C12, C44) → ``room_temperature`` (crystal: Cu's measured 0 → 300 K softening, epistemic
-    factor) → ``voigt_reuss_hill`` adapter (polycrystal: E, G, ν and Hashin–Shtrikman bounds) →
-    ``euler_strut`` (component: Euler load of a pinned 20 mm × 1 m round strut, aleatory diameter,
-    length and Gumbel service load → ``margin`` = P_cr − P, kN). Validity: see each stage; in
-    particular EMT's C44 of Cu is ≈ 10 % above experiment, so the chain's E is biased high by
-    ≈ 8 % against the measured 124–130 GPa (the study's report shows it).
+    0 K C11, C12, C44) → [``emt_model_error`` (atomistic, with ``model_error_sd``: EMT's model-form
+    error, one epistemic relative factor per constant)] → ``room_temperature`` (crystal: Cu's measured
+    0 → 300 K softening, epistemic factor) → ``voigt_reuss_hill`` adapter (polycrystal: E, G, ν and
+    Hashin–Shtrikman bounds) → ``euler_strut`` (component: Euler load of a pinned 20 mm × 1 m round
+    strut, aleatory diameter, length and Gumbel service load → ``margin`` = P_cr − P, kN). Validity:
+    see each stage; in particular EMT's C44 of Cu is ≈ 10 % above experiment, so the uncalibrated
+    chain's E is biased high by ≈ 8 % against the measured 124–130 GPa.
+
+    Model-form error (choice for this chain): what EMT cannot reproduce is carried as the atomistic
+    epistemic inputs ``delta_C11, delta_C12, delta_C44`` (prior Normal(0, ``model_error_sd``)), so
+    that a calibration on the measured constants moves the constants, and the per-scale shares count
+    the remaining model error as atomistic. With the free discrepancy the EMT parameters themselves
+    are not identifiable from three constants (see :func:`~uqbridge_models.cauchy_born_emt.model_error`).
+
+    Parameters
+    ----------
+    model_error_sd : float, optional
+        Prior sd of the relative model-form error per constant (0.10 = EMT's own misfit size); None
+        (default): no model-error stage, the potential taken as exact.
 
     Examples
     --------
     >>> g = chain_atoms_to_strut()
     >>> g.scales
     ('atomistic', 'crystal', 'polycrystal', 'component')
+    >>> chain_atoms_to_strut(model_error_sd=0.1).input_scale["delta_C44"]
+    'atomistic'
     """
+    atomistic = [uq.Stage(cauchy_born_emt("Cu"), scale="atomistic")]
+    wires = None
+    if model_error_sd is not None:
+        atomistic.append(uq.Stage(model_error(model_error_sd), scale="atomistic"))
+        wires = {"C11": "C11_0K", "C12": "C12_0K", "C44": "C44_0K"}
     return uq.chain(
-        uq.Stage(cauchy_born_emt("Cu"), scale="atomistic"),
-        uq.Stage(room_temperature(), scale="crystal"),
+        *atomistic,
+        uq.Stage(room_temperature(), scale="crystal", wires=wires or {}),
         voigt_reuss_hill(scale="polycrystal", wires={"C11": "C11_rt", "C12": "C12_rt", "C44": "C44_rt"}),
         uq.Stage(euler_strut(), scale="component"),
         name="chain_atoms_to_strut",
         description=(
             "EMT (ASE) Cauchy-Born Cu -> 300 K constants -> Voigt-Reuss-Hill polycrystal -> Euler buckling "
             "margin of a pinned Cu strut (kN). Valid: untextured annealed Cu, elastic buckling, 250-350 K"
+            + ("" if model_error_sd is None else f"; EMT model-form error carried (relative sd {model_error_sd:g})")
         ),
     )
 

@@ -11,6 +11,7 @@ analysis that evaluates through a backend.
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import time
@@ -316,10 +317,12 @@ class _Execution:
 @dataclass(frozen=True)
 class Produced:
     """What one analysis step returns: its result datasets by name and, for a step that replaces
-    the model (a surrogate), the model the following steps run on."""
+    the model (a surrogate, a posterior), the model the following steps run on; a calibrate step also
+    returns its verdict, which every later result carries."""
 
     results: dict[str, xr.Dataset]
     model: ForwardModel | None = None
+    calibration: Mapping[str, Any] | None = None  # a calibrate step's verdict: stamp, inputs, compare
 
 
 @dataclass(frozen=True)
@@ -514,7 +517,36 @@ def _pf_by_scale(model: ForwardModel, options: dict[str, Any], rng: Any, ex: _Ex
 _PCE_KEYS = frozenset({"method", "n_runs", "design", "degree", "q_norm", "outputs", "max_degree", "target_loo",
                        "max_runs", "batch", "n_holdout", "level", "rule", "sparse", "batch_size"})
 
+
+def _calibrate(model: ForwardModel, options: dict[str, Any], rng: Any, ex: _Execution) -> Produced:
+    """Calibrate the epistemic inputs upstream of observed outputs; later analyses run on the posterior
+    model and carry the gates' verdict (see :func:`uqbridge.calibration.stage.calibrate_step`)."""
+    from .calibration.stage import calibrate_step
+
+    options = dict(options)
+    base = options.pop("_base", None)
+    try:
+        step = calibrate_step(model, options, rng=rng, base=base)
+    except (KeyError, ValueError, FileNotFoundError) as err:
+        raise StudyError(str(err.args[0]) if err.args else repr(err)) from err
+    posterior, verdict = step.pop("_model"), step.pop("_calibration")
+    return Produced(step, model=posterior, calibration=verdict)
+
+
+# the calibrate step's options (uqbridge.calibration.stage.STEP_KEYS, repeated here so that reading a
+# study file does not import PyMC; tests/test_study.py checks the two agree)
+_CALIBRATE_KEYS = frozenset({
+    "data", "observe", "noise", "discrepancy", "path", "draws", "tune", "chains", "target_accept", "mass_matrix",
+    "thresholds", "adequacy", "posterior", "correlation", "compare", "validate", "source",
+})
+
+
+
 ANALYSES: dict[str, Analysis] = {
+    "calibrate": Analysis(
+        _calibrate, _CALIBRATE_KEYS, ("calibration", "calibration_fit", "validation"),
+        "calibration of the epistemic inputs upstream of observed outputs (any stage of a chain); the posterior "
+        "replaces the prior for every later analysis"),
     "propagate": Analysis(
         _propagate, frozenset({"n", "design", "quantiles", "confidence", "batch_size", "outputs"}),
         ("propagate",), "sampling propagation: statistics and quantiles of every output", cli="propagate"),
@@ -594,6 +626,7 @@ def run_study(
     timings: dict[str, float] = {}
     start = time.perf_counter()
     model = study.model
+    calibrated: dict[str, Any] | None = None  # set by a calibrate step: verdict, inputs, prior model
     owned = backend is None
     if owned:
         backend = make_study_backend(study.execution)
@@ -608,15 +641,30 @@ def run_study(
             record = ANALYSES[analysis["kind"]]
             say(f"[{k + 1}/{len(study.analyses)}] {analysis['label']} ...")
             t0 = time.perf_counter()
-            produced = record.run(model, analysis["options"], stream, ex)
-            model = produced.model or model  # a surrogate replaces the model from here on
+            options = analysis["options"]
+            if analysis["kind"] == "calibrate":  # its data paths are relative to the study file
+                options = {**options, "_base": str(Path(study.source).parent) if study.source else None}
+            before = None
+            if calibrated is not None and calibrated["compare"]:  # before/after: same random numbers
+                before = record.run(calibrated["prior"], options, copy.deepcopy(stream), ex)
+            produced = record.run(model, options, stream, ex)
+            if produced.calibration is not None:  # later analyses run on the posterior and carry the gates' verdict
+                calibrated = {**produced.calibration, "prior": model}
+            model = produced.model or model  # a surrogate or a posterior replaces the model from here on
             timings[analysis["label"]] = time.perf_counter() - t0
-            for name, ds in produced.results.items():
+            outputs = dict(produced.results)
+            if produced.calibration is None and calibrated is not None:
+                for ds in outputs.values():
+                    ds.attrs.update(calibration=calibrated["stamp"], calibrated_inputs=calibrated["inputs"])
+                for name, ds in (before.results if before is not None else {}).items():
+                    ds.attrs.update(prior_run=1, calibration=calibrated["stamp"], calibrated_inputs=calibrated["inputs"])
+                    outputs[f"{name}_prior"] = ds
+            for name, ds in outputs.items():
                 key = name if name not in results else f"{name}_{k}"
                 ds.attrs["study"] = study.name
                 ds.attrs["study_seed"] = seed
                 ds.attrs["analysis"] = analysis["kind"]
-                ds.attrs["result"] = _result_kind(name, record)
+                ds.attrs["result"] = _result_kind(name.removesuffix("_prior"), record)
                 ds.attrs.setdefault("label", analysis["label"])
                 results[key] = ds
                 save(ds, folder / f"{key}.nc")

@@ -119,29 +119,64 @@ def test_prior_band_of_E_covers_measured_polycrystal_modulus(g):
     assert lo < 128.0 < hi
 
 
+def test_model_error_stage_is_atomistic_and_neutral_at_zero():
+    # delta = 0 reproduces the chain without the model-error stage (closed form: C (1 + 0) = C)
+    plain, with_error = chain_atoms_to_strut(), chain_atoms_to_strut(model_error_sd=0.1)
+    assert {with_error.input_scale[f"delta_{c}"] for c in ("C11", "C12", "C44")} == {"atomistic"}
+    nominal = {k: v for k, v in emt_parameters("Cu").items() if k in plain.inputs.names}
+    x = {**nominal, "thermal_factor": 1.0, "d": 20.0, "L": 1.0, "P": 6.0}
+    ref = plain(**x)
+    out = with_error(**x, delta_C11=0.0, delta_C12=0.0, delta_C44=0.0)
+    np.testing.assert_allclose(out["E"], ref["E"], rtol=1e-12)
+    shifted = with_error(**x, delta_C11=0.0, delta_C12=0.0, delta_C44=-0.1)
+    np.testing.assert_allclose(shifted["C44_rt"], 0.9 * ref["C44_rt"], rtol=1e-12)
+
+
+def _run_study(tmp_path, quick):
+    from dataclasses import replace
+
+    from uqbridge.study import load_study, run_study
+
+    return run_study(replace(load_study(STUDY, quick=quick), output=str(tmp_path)), progress=None)
+
+
+# Reference Pf with E at the measured modulus: strut of the study with E = 128 GPa, plain Monte Carlo
+# 5 x 4e6 samples: 2.11e-3 +- 1.0e-5 (benchmarks/atoms_to_strut_reference_pf.py).
+PF_MEASURED_E = 2.11e-3
+
+
 @pytest.mark.slow
 def test_study_full_budget(tmp_path):
-    from dataclasses import replace
+    # Must-show of issue 27 on the main job: calibrated on the measured 300 K constants (Overton &
+    # Gaffney 1955), the chain's E is validated on the measured polycrystal modulus of annealed Cu
+    # (124-130 GPa, 128 taken; models/data/cu_polycrystal_young_modulus.csv), never used for fitting.
+    results = _run_study(tmp_path, quick=False)
+    val = results["validation"]
+    assert float(val["predicted_low"][0]) <= 128.0 <= float(val["predicted_high"][0])
+    assert abs(float(val["predicted_median"][0]) / 128.0 - 1) < 0.03
+    # before calibration EMT's bias puts the median ~8 % high (shown, not hidden)
+    assert float(results["validation_prior"]["predicted_median"][0]) > 1.05 * 128.0
+    # Pf after calibration within x1.5 of the Pf with the measured modulus
+    pf = float(results["reliability_importance_sampling"]["pf"])
+    assert PF_MEASURED_E / 1.5 < pf < 1.5 * PF_MEASURED_E
+    assert results["reliability_importance_sampling"].attrs["calibration"] == "passed"
+    assert results["reliability_importance_sampling_prior"].attrs["prior_run"] == 1
+    for name in ("decompose", "decompose_prior"):
+        assert "atomistic" in list(results[name]["group"].values)
 
-    from uqbridge.study import load_study, run_study
 
-    results = run_study(replace(load_study(STUDY), output=str(tmp_path)), progress=None)
-    subset, is_ = results["reliability_subset_simulation"], results["reliability_importance_sampling"]
-    assert abs(float(subset["pf"]) - float(is_["pf"])) < 4 * math.hypot(float(subset["pf_se"]), float(is_["pf_se"]))
-
-
+@pytest.mark.slow
 def test_study_runs_end_to_end_quick(tmp_path):
-    from dataclasses import replace
-
-    from uqbridge.study import load_study, run_study
-
-    study = replace(load_study(STUDY, quick=True), output=str(tmp_path))
-    results = run_study(study, progress=None)
+    # slow since the calibrate step (NUTS through the surrogate chain) costs ~20 s of CPU even quick
+    results = _run_study(tmp_path, quick=True)
     dec = results["decompose"].sel(output="margin")
     assert list(dec["group"].values) == ["atomistic", "crystal", "component"]
+    assert results["stage_surrogate"].attrs["true_stage_runs"] <= 500
+    val = results["validation"]
+    assert float(val["predicted_low"][0]) <= 128.0 <= float(val["predicted_high"][0])
     pf_form = float(results["reliability_form"]["pf"])
     is_ = results["reliability_importance_sampling"]
-    # FORM and importance sampling agree within IS's 4-sigma interval (Pf ≈ 1e-3)
+    # FORM and importance sampling agree within IS's 4-sigma interval (Pf ≈ 2e-3)
     assert abs(float(is_["pf"]) - pf_form) < 4 * float(is_["pf_se"]) + 0.1 * pf_form
     assert 1e-4 < pf_form < 1e-2
     assert (tmp_path / "reliability_atoms_to_strut" / "report.html").exists()
