@@ -154,12 +154,20 @@ def main(quick: bool = False, out: str = "results/calibration_forming", seed: in
     check = held_out_check(band, reference["true_stress_MPa"].to_numpy(), kind=REFERENCE_KIND, label=REFERENCE_LABEL)
     if gate != "passed":
         check.attrs["calibration_gate"] = f"{gate}: {reason}"
+    # the same check on the uncalibrated chain (no misfit term: the priors carry no model error), for before/after
+    prior_band = predictive_band(prior, reference["true_strain"].to_numpy(), np.zeros(1), n, rng)
+    prior_check = held_out_check(prior_band, reference["true_stress_MPa"].to_numpy(), kind=REFERENCE_KIND,
+                                 label=REFERENCE_LABEL)
+    check.attrs["prior_coverage"] = float(prior_check["coverage"])
+    check.attrs["prior_median_error"] = float(prior_check["median_error"])
     save(check, folder / "validation_forming.nc")
     band["reference"] = reference["true_stress_MPa"].to_numpy()
     band["covered"] = check["covered"].values.astype(bool)
     coverage, error = float(check["coverage"]), float(check["median_error"])
     print(band.round({"true_strain": 2, "low": 1, "median": 1, "high": 1}).to_string(index=False))
     print(check.attrs["summary"])
+    print(f"before calibration (priors): coverage {check.attrs['prior_coverage']:.2f}, "
+          f"median error {check.attrs['prior_median_error']:+.1%}")
 
     print("[3/3] Pf of the forming step, by necking criterion, and per-scale split, before and after ...")
     after_label = "after (calibrated)" if gate == "passed" else f"after (calibrated; {gate.removeprefix('failed its ')} FAILED)"
@@ -203,7 +211,9 @@ def main(quick: bool = False, out: str = "results/calibration_forming", seed: in
     for w in res.warnings:
         report.paragraph(w, note=True)
     report.table(band, caption=(f"Held-out check: {BAND:.0%} predictive band vs {REFERENCE_LABEL} — a {REFERENCE_KIND}, "
-                                f"not measured points; coverage {coverage:.2f}, median error {error:+.1%}"))
+                                f"not measured points; coverage {coverage:.2f}, median error {error:+.1%} (priors: "
+                                f"coverage {check.attrs['prior_coverage']:.2f}, median error "
+                                f"{check.attrs['prior_median_error']:+.1%})"))
     report.paragraph(
         "A Taylor-scaled single-crystal law has no grain-boundary storage of dislocations (the 1/(b d) term "
         "Kocks-Mecking add for polycrystals) and no stage IV, so at large strain it under-predicts hardening "
@@ -222,7 +232,8 @@ def main(quick: bool = False, out: str = "results/calibration_forming", seed: in
         "headline": headline,
         "passed": bool(res.passed), "gate": gate, "gate_reason": reason, "rhat_max": float(rhat.max()),
         "validation": {k: check.attrs[k] for k in ("passed", "reference_kind", "reference", "band", "coverage_goal", "summary")}
-        | {"coverage": coverage, "median_error": error},
+        | {"coverage": coverage, "median_error": error, "prior_coverage": check.attrs["prior_coverage"],
+           "prior_median_error": check.attrs["prior_median_error"]},
         "coverage": coverage, "median_bias": error,
         "pf_before": summary_rows["before (prior)"]["Pf"], "pf_after": pf_after,
         "pf_after_label": after_label,
