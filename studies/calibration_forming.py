@@ -145,7 +145,7 @@ def main(quick: bool = False, out: str = "results/calibration_forming", seed: in
 
     data = takeuchi_1975()
     print(f"[1/3] NUTS on the single-crystal stages, {len(data)} Takeuchi points (true stress/strain, resolved) ...")
-    # target_accept 0.95: at the default 0.8 the full run had one divergent transition (a step-size issue)
+    # target_accept 0.95: at the default 0.9 the full run had one divergent transition (a step-size issue)
     res = calibrate(single_crystal_chain(), data, outputs=["tau"], noise="unknown", rng=seed, target_accept=0.95,
                     thresholds=Thresholds(ess=100 if quick else 400), **budget)
     post = res.idata.posterior
