@@ -80,10 +80,11 @@ def chain_dislocations_to_forming() -> uq.ChainModel:
     (median error −2.7 %, goal ≥ 0.8 coverage) — and that reference is a *handbook Hollomon fit*
     (Callister 2005, n = 0.44), not measured points, so no held-out validation on measured
     polycrystal data exists. The calibration itself fails its adequacy gate (residual lag-1
-    autocorrelation 0.86: one parameter set does not fit both orientations). Median engineering UTS
+    autocorrelation 0.85: one parameter set does not fit both orientations; k1, tau0, alpha not
+    informed by stress data). Median engineering UTS
     after calibration ≈ 228 MPa (annealed Cu ≈ 220 MPa, ASM typical). With the uncalibrated priors
     (what this model holds by default) the band is wide (≈ 90–430 MPa at ε = 0.3): 20/21 covered but
-    the median is 30 % low.
+    the median is 31 % low.
 
     **Necking criterion.** The default Considère strain of the chain's curve is a model prediction; the
     handbook values (Hollomon n = 0.44 or 0.54, Johnson–Cook OFHC 0.21) are fits. At the default step
@@ -108,7 +109,7 @@ def chain_dislocations_to_forming() -> uq.ChainModel:
             "necking vs a forming step's strain. Valid: untextured annealed FCC Cu, room temperature, slip only. "
             "Held-out check NOT passed: no measured polycrystal curve in the repository; after calibration on "
             "Takeuchi (1975) single crystals (adequacy gate failed) the 90 % band covers 15/21 points of a handbook "
-            "Hollomon fit (median error -2.7 %; priors: 20/21 in a wide band, median -30 %). Pf depends on the necking criterion: "
+            "Hollomon fit (median error -2.7 %; priors: 20/21 in a wide band, median -31 %). Pf depends on the necking criterion: "
             "~2e-5 (Considere, calibrated) to 3e-2 (Johnson-Cook) or < 1e-20 (handbook n = 0.44/0.54)"
         ),
     )
