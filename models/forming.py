@@ -4,17 +4,25 @@ hardening law, and the Considère necking limit of a polycrystal flow curve agai
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from uqbridge import Constant, ForwardModel, Input, Normal, Output
 from uqbridge_models.kocks_mecking import kocks_mecking, kocks_mecking_function
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 __all__ = [
+    "HANDBOOK_UNIFORM_ELONGATIONS",
+    "NeckingCriterion",
     "considere_strain",
     "dislocation_storage",
     "forming_margin",
+    "handbook_uniform_elongations",
+    "pf_by_necking_criterion",
     "resolved_hardening",
     "voce_considere_strain",
 ]
@@ -179,6 +187,15 @@ def forming_margin(eps_form_mean: float = 0.15, eps_form_sd: float = 0.03) -> Fo
     flow (room-temperature Cu, slow forming); in plane strain or biaxial stretching the forming-limit
     strain differs (Marciniak–Kuczynski), which this does not model.
 
+    **Necking criterion.** ``eps_u`` is the Considère strain of the chain's *own* flow curve (the
+    default: the tension instability of the modelled material, so it moves with the calibration). It is
+    not a measured uniform elongation, and neither are the handbook values often quoted for annealed
+    Cu: Hollomon exponents n = 0.44 (Callister 2005) or 0.54 (Kalpakjian & Schmid 2008) and the
+    Johnson–Cook OFHC fit's Considère strain 0.21 are fits of fitted curves. The forming Pf depends
+    strongly on which is used (from ~3e-2 to below 1e-20 at the default step):
+    :func:`pf_by_necking_criterion` computes it for each, and ``studies/calibration_forming.py``
+    reports the range.
+
     Examples
     --------
     >>> m = forming_margin()
@@ -221,3 +238,123 @@ def forming_margin(eps_form_mean: float = 0.15, eps_form_sd: float = 0.03) -> Fo
         ),
         differentiable=True,
     )
+
+
+@dataclass(frozen=True)
+class NeckingCriterion:
+    """A uniform elongation (true strain) taken from a published hardening fit, with where it comes from.
+
+    ``flow(eps) -> (sigma, dsigma/deps)`` is the published law; its Considère strain is the uniform
+    elongation it implies. ``kind`` says what the number is (``"handbook fit"``, ``"published model"``):
+    none of these is a measured uniform elongation.
+    """
+
+    label: str
+    kind: str
+    source: str
+    params: tuple[tuple[str, float], ...]
+
+    def flow(self, eps: Any) -> tuple[Any, Any]:
+        """Flow stress (MPa) and hardening rate dσ/dε of the published law at true plastic strain ``eps``."""
+        p = dict(self.params)
+        if "A" in p:  # Johnson-Cook rate- and temperature-independent part: A + B eps^n
+            return p["A"] + p["B"] * eps ** p["n"], p["n"] * p["B"] * eps ** (p["n"] - 1.0)
+        return p["K"] * eps ** p["n"], p["n"] * p["K"] * eps ** (p["n"] - 1.0)  # Hollomon K eps^n
+
+    @property
+    def eps_u(self) -> float:
+        """Considère strain of the published law (for Hollomon exactly its exponent n)."""
+        return float(considere_strain(self.flow, 2.0)[0])
+
+
+#: Published hardening laws of annealed polycrystalline Cu at room temperature and the uniform
+#: elongation each implies (Considère). They disagree by a factor 2.6: the "measured" 0.44 often quoted
+#: is the exponent of a handbook power-law fit, not a measured necking strain.
+HANDBOOK_UNIFORM_ELONGATIONS = (
+    NeckingCriterion(
+        "Hollomon n = 0.44 (Callister)", "handbook fit",
+        "W. D. Callister, Fundamentals of Materials Science and Engineering, 2nd ed., Wiley (2005), Table 6.4: "
+        "annealed Cu, K = 530 MPa, n = 0.44",
+        (("K", 530.0), ("n", 0.44)),
+    ),
+    NeckingCriterion(
+        "Hollomon n = 0.54 (Kalpakjian & Schmid)", "handbook fit",
+        "S. Kalpakjian and S. R. Schmid, Manufacturing Processes for Engineering Materials, 5th ed., Pearson (2008), "
+        "Table 2.3: copper, annealed, K = 315 MPa, n = 0.54",
+        (("K", 315.0), ("n", 0.54)),
+    ),
+    NeckingCriterion(
+        "Johnson-Cook OFHC Cu (A + B eps^n)", "published model",
+        "G. R. Johnson and W. H. Cook, Proc. 7th Int. Symp. on Ballistics, The Hague (1983), 541-547: OFHC Cu, "
+        "A = 90 MPa, B = 292 MPa, n = 0.31 (fitted to torsion and Hopkinson-bar tests)",
+        (("A", 90.0), ("B", 292.0), ("n", 0.31)),
+    ),
+)
+
+
+def handbook_uniform_elongations() -> dict[str, float]:
+    """Uniform elongation (true strain, Considère) implied by each law of :data:`HANDBOOK_UNIFORM_ELONGATIONS`.
+
+    Examples
+    --------
+    >>> {k: round(v, 3) for k, v in handbook_uniform_elongations().items()}  # doctest: +NORMALIZE_WHITESPACE
+    {'Hollomon n = 0.44 (Callister)': 0.44, 'Hollomon n = 0.54 (Kalpakjian & Schmid)': 0.54,
+     'Johnson-Cook OFHC Cu (A + B eps^n)': 0.206}
+    """
+    return {c.label: c.eps_u for c in HANDBOOK_UNIFORM_ELONGATIONS}
+
+
+def pf_by_necking_criterion(
+    eps_u: Any, *, eps_form_mean: float = 0.15, eps_form_sd: float = 0.03, label: str = "Considere on the chain's curve"
+) -> pd.DataFrame:
+    """Pf of the forming step (``eps_form ~ Normal(mean, sd)`` exceeds the uniform elongation) under each necking criterion.
+
+    The first row uses ``eps_u``: samples of the chain's own Considère strain (e.g. the ``eps_u`` output
+    of :func:`forming_margin` propagated with the prior or the posterior). Its Pf is the conditional
+    expectation ``E[Φ((mean − eps_u)/sd)]`` over those samples (exact in ``eps_form``, so its only error
+    is the Monte Carlo error of the mean over ``eps_u``, reported as ``pf_se``). The other rows fix the
+    uniform elongation at each published law's Considère strain (:data:`HANDBOOK_UNIFORM_ELONGATIONS`),
+    where ``Pf = Φ((mean − eps_u)/sd)`` exactly.
+
+    Parameters
+    ----------
+    eps_u : array_like
+        Samples of the chain's uniform elongation (true strain), at least 2.
+    eps_form_mean, eps_form_sd : float
+        The forming step's strain distribution (the defaults of :func:`forming_margin`).
+    label : str
+        Name of the first row.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index: criterion; columns ``kind``, ``eps_u`` (median for the chain), ``pf``, ``pf_se``.
+
+    Examples
+    --------
+    >>> t = pf_by_necking_criterion([0.2, 0.2])
+    >>> list(t["kind"])
+    ['model (Considere, dsigma/deps = sigma)', 'handbook fit', 'handbook fit', 'published model']
+    >>> round(float(t["pf"].iloc[0]), 4)  # Phi(-(0.2 - 0.15)/0.03) = Phi(-1.667)
+    0.0478
+    >>> f"{t.loc['Hollomon n = 0.44 (Callister)', 'pf']:.2e}"  # Phi(-(0.44 - 0.15)/0.03) = Phi(-9.67)
+    '2.09e-22'
+    """
+    import pandas as pd
+    from scipy.stats import norm
+
+    samples = np.asarray(eps_u, dtype=float).ravel()
+    if samples.size < 2 or not np.all(np.isfinite(samples)):
+        raise ValueError(f"eps_u must hold at least 2 finite samples of the uniform elongation, got {samples.size} values "
+                         f"({int(np.sum(~np.isfinite(samples)))} not finite)")
+    if not (0 < eps_form_mean < 2 and eps_form_sd > 0):
+        raise ValueError(
+            f"eps_form_mean must lie in (0, 2) and eps_form_sd be positive, got {eps_form_mean!r}, {eps_form_sd!r}"
+        )
+    conditional = norm.cdf((eps_form_mean - samples) / eps_form_sd)
+    rows = {label: {"kind": "model (Considere, dsigma/deps = sigma)", "eps_u": float(np.median(samples)),
+                    "pf": float(conditional.mean()), "pf_se": float(conditional.std(ddof=1) / np.sqrt(samples.size))}}
+    for c in HANDBOOK_UNIFORM_ELONGATIONS:
+        e = c.eps_u
+        rows[c.label] = {"kind": c.kind, "eps_u": e, "pf": float(norm.cdf((eps_form_mean - e) / eps_form_sd)), "pf_se": 0.0}
+    return pd.DataFrame(rows).T.astype({"eps_u": float, "pf": float, "pf_se": float})

@@ -17,7 +17,8 @@ from uqbridge._deprecation import NOT_GIVEN, rng_or_seed
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["SCHMID_FACTORS", "kocks_mecking", "kocks_mecking_function", "synthetic_curves", "takeuchi_1975"]
+__all__ = ["SCHMID_FACTORS", "kocks_mecking", "kocks_mecking_function", "synthetic_curves", "takeuchi_1975",
+           "takeuchi_1975_true"]
 
 #: Shear modulus of Cu at 300 K, MPa (Frost & Ashby, *Deformation-Mechanism Maps*, 1982, Table 4.1).
 CU_SHEAR_MODULUS_MPA = 4.21e4
@@ -100,7 +101,8 @@ def kocks_mecking() -> ForwardModel:
     ``k1`` and ``k2`` are centred on the Cu single-crystal curves of Takeuchi (1975), Trans. JIM
     16:629, Fig. 3b (multiple-slip axes [001] and [111]), converted to resolved quantities with
     the Schmid factors m = 0.408 ([001]) and 0.272 ([111]), ``tau = m sigma``, ``gamma = eps / m``
-    (see the strain convention below):
+    with sigma, eps the *true* stress and strain (the figure's nominal values converted by
+    :func:`takeuchi_1975_true`; see the strain convention below):
     resolved stage-II hardening ≈ 200–260 MPa ≈ mu/200 (the classical stage-II value,
     Kocks & Mecking 2003) fixes ``alpha mu b k1 / 2`` and the approach to ≈ 60–80 MPa fixes
     ``k2``. The implied saturation density ``(k1/k2)² ≈ 4e14 m⁻²`` is typical of heavily deformed
@@ -199,14 +201,63 @@ def synthetic_curves(
     return pd.concat(frames, ignore_index=True), rho0
 
 
+def takeuchi_1975_true(*, min_strain_percent: float = 2.0) -> pd.DataFrame:
+    """Takeuchi (1975) Cu single-crystal curves as *true* axial stress and strain (the one conversion).
+
+    The data file (``models/data/cu_single_crystal_tension_takeuchi1975.csv``, source in its header)
+    holds the figure's axial **engineering** strain ``e`` (percent of the initial gauge length) and
+    **nominal** stress ``s`` (load over the initial cross-section). Uniaxial tension at constant
+    volume gives the true (logarithmic) strain ``eps = ln(1 + e)`` and the true (Cauchy) stress
+    ``sigma = s (1 + e)``; the elastic strain (< 0.3 % here) is left in, as in the figure. Points
+    below ``min_strain_percent`` *engineering* strain (elastic loading and the yield transient) are
+    dropped. Every reader of the file goes through this function.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``axis`` (``"001"``, ``"111"``), ``eng_strain``, ``nominal_stress`` (MPa, as in the
+        file), ``true_strain`` (-), ``true_stress`` (MPa).
+
+    Examples
+    --------
+    >>> cu = takeuchi_1975_true()
+    >>> row = cu.iloc[-1]  # last [111] point of the file: e = 20.098 %, s = 284.0 MPa
+    >>> round(float(row["true_strain"]), 4), round(float(row["true_stress"]), 1)  # ln(1.20098), 284.0 x 1.20098
+    (0.1831, 341.1)
+    """
+    import pandas as pd
+
+    if not TAKEUCHI_1975_CSV.exists():
+        raise FileNotFoundError(f"Takeuchi (1975) data file missing from the package: {TAKEUCHI_1975_CSV.name}")
+    if not (np.isfinite(min_strain_percent) and min_strain_percent >= 0):
+        raise ValueError(
+            f"min_strain_percent must be a finite engineering strain in percent >= 0, got {min_strain_percent!r}"
+        )
+    raw = pd.read_csv(TAKEUCHI_1975_CSV, comment="#", dtype={"axis": str})
+    raw = raw[raw["strain_percent"] >= min_strain_percent]
+    e = raw["strain_percent"].to_numpy() / 100.0
+    s = raw["stress_MPa"].to_numpy()
+    return pd.DataFrame({
+        "axis": raw["axis"].to_numpy(),
+        "eng_strain": e,
+        "nominal_stress": s,
+        "true_strain": np.log1p(e),
+        "true_stress": s * (1.0 + e),
+    })
+
+
 def takeuchi_1975(*, min_strain_percent: float = 2.0) -> pd.DataFrame:
     """Takeuchi (1975) Cu single-crystal curves in resolved variables, one specimen per tensile axis.
 
     Source: T. Takeuchi, Trans. JIM 16(10):629-640 (1975), Fig. 3b, digitised points as shipped in
-    ``models/data/cu_single_crystal_tension_takeuchi1975.csv`` (source in its header). Axial stress
-    and strain become ``tau = m sigma`` and ``gamma = eps / m`` with the Schmid factors
-    :data:`SCHMID_FACTORS` (total shear over the active systems, see :func:`kocks_mecking`); points
-    below ``min_strain_percent`` axial strain (elastic loading and the yield transient) are dropped.
+    ``models/data/cu_single_crystal_tension_takeuchi1975.csv`` (source in its header). The file's
+    engineering strain and nominal stress are first made true strain and true stress by
+    :func:`takeuchi_1975_true` (``eps = ln(1 + e)``, ``sigma = s (1 + e)``); these become
+    ``tau = m sigma`` and ``gamma = eps / m`` with the **Schmid factor** ``m`` of the tensile axis
+    (:data:`SCHMID_FACTORS`, i.e. the single-crystal Taylor factor ``1/m``; total shear over the active
+    systems, see :func:`kocks_mecking`). [001] and [111] are symmetric multiple-slip axes that do not
+    rotate in tension, so ``m`` stays constant along the curve. Points below ``min_strain_percent``
+    engineering strain (elastic loading and the yield transient) are dropped.
 
     Returns
     -------
@@ -221,13 +272,10 @@ def takeuchi_1975(*, min_strain_percent: float = 2.0) -> pd.DataFrame:
     """
     import pandas as pd
 
-    if not TAKEUCHI_1975_CSV.exists():
-        raise FileNotFoundError(f"Takeuchi (1975) data file missing from the package: {TAKEUCHI_1975_CSV.name}")
-    raw = pd.read_csv(TAKEUCHI_1975_CSV, comment="#", dtype={"axis": str})
-    raw = raw[raw["strain_percent"] >= min_strain_percent]
-    m = raw["axis"].map(SCHMID_FACTORS)
+    true = takeuchi_1975_true(min_strain_percent=min_strain_percent)
+    m = true["axis"].map(SCHMID_FACTORS).to_numpy()
     return pd.DataFrame({
-        "specimen": "Cu[" + raw["axis"] + "]",
-        "gamma": raw["strain_percent"].to_numpy() / 100 / m.to_numpy(),
-        "tau": raw["stress_MPa"].to_numpy() * m.to_numpy(),
+        "specimen": "Cu[" + true["axis"] + "]",
+        "gamma": true["true_strain"].to_numpy() / m,
+        "tau": true["true_stress"].to_numpy() * m,
     }).reset_index(drop=True)

@@ -6,9 +6,11 @@
    model code on PyTensor; each specimen's rho0 is a hierarchical latent variable. Checks: truth in
    the 94 % interval, ArviZ diagnostics gate, posterior predictive figure.
 2. Published data: Cu single crystals in tension, Takeuchi (1975), [001] and [111] axes (the curves
-   in models/data, shipped with the package). Axial stress and strain are converted to resolved values with the Schmid
+   in models/data, shipped with the package). The figure's engineering strain e and nominal stress s are
+   made true strain ln(1 + e) and true stress s(1 + e), then resolved values with the Schmid
    factor m of the orientation (tau = m·sigma, gamma = eps/m; m = 0.408 for [001] multiple slip,
-   0.272 for [111]) — single-crystal Taylor factor 1/m — and the elastic part (eps < 2 %) is dropped.
+   0.272 for [111]) — single-crystal Taylor factor 1/m — and the elastic part (e < 2 %) is dropped;
+   all of it in one loader, uqbridge_models.kocks_mecking.takeuchi_1975.
    The model cannot fit both orientations' hardening perfectly: the misfit is shown, not hidden.
 3. Held-out orientation: calibrate on [001] alone, predict the [111] curve (a new specimen: its rho0
    from the population), with and without a Gaussian-process model discrepancy over gamma; coverage
@@ -162,7 +164,8 @@ def main(quick: bool = False, out: str = "results/calibration_hardening", seed: 
     table = pd.DataFrame({n: {"mean": float(post[n].mean()), "sd": float(post[n].std())} for n in names}).T
     print(table.to_string())
     report.heading("2. Published data: Cu single crystals, Takeuchi (1975)")
-    report.paragraph("Resolved values with Schmid factors 0.408 ([001]) and 0.272 ([111]); strains below 2 % "
+    report.paragraph("Nominal stress and engineering strain converted to true values (sigma = s(1 + e), "
+                     "eps = ln(1 + e)), then resolved with Schmid factors 0.408 ([001]) and 0.272 ([111]); strains below 2 % "
                      "(elastic loading) dropped. The noise scale is calibrated too: a large value is the "
                      "model's misfit to two orientations with one set of hardening parameters.")
     report.table(table, caption="Posterior of the hardening parameters")

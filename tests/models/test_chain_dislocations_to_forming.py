@@ -1,5 +1,5 @@
 """Chain dislocations → single crystal → polycrystal → forming: closed forms at every wire, the study end to
-end, and (slow) the calibration on Takeuchi's single crystals checked against a published polycrystal curve."""
+end, necking criteria, and (slow) the calibration on Takeuchi's single crystals checked against a handbook polycrystal curve."""
 
 from pathlib import Path
 
@@ -69,11 +69,65 @@ def test_chain_margin_by_hand_and_scales():
         forming_margin(eps_form_mean=-0.1)
 
 
-def test_published_polycrystal_curve_is_in_the_repository():
-    data = pd.read_csv(ROOT / "models" / "data" / "cu_polycrystal_callister2005.csv", comment="#")
+def test_handbook_polycrystal_curve_is_labelled_as_a_fit():
+    path = ROOT / "models" / "data" / "cu_polycrystal_callister2005.csv"
+    data = pd.read_csv(path, comment="#")
     assert list(data.columns) == ["true_strain", "true_stress_MPa"]
-    # Callister (2005) Table 6.4: Hollomon K = 530 MPa, n = 0.44 for annealed Cu
+    # Callister (2005) Table 6.4: Hollomon K = 530 MPa, n = 0.44 for annealed Cu -- a fit, and its header says so
     np.testing.assert_allclose(data["true_stress_MPa"], 530 * data["true_strain"] ** 0.44, atol=0.06)
+    assert path.read_text().startswith("# HANDBOOK FIT, NOT A MEASUREMENT")
+
+
+def test_necking_criteria_and_their_pf():
+    from scipy.optimize import brentq
+    from scipy.stats import norm
+
+    from uqbridge_models.forming import HANDBOOK_UNIFORM_ELONGATIONS, pf_by_necking_criterion
+
+    eps_u = {c.label: c.eps_u for c in HANDBOOK_UNIFORM_ELONGATIONS}
+    # Hollomon K eps^n necks at eps = n (Considere 1885; Dieter, Mechanical Metallurgy, 3rd ed., 8-3)
+    assert eps_u["Hollomon n = 0.44 (Callister)"] == pytest.approx(0.44, rel=1e-9)
+    assert eps_u["Hollomon n = 0.54 (Kalpakjian & Schmid)"] == pytest.approx(0.54, rel=1e-9)
+    # Johnson & Cook (1983) OFHC Cu, A + B eps^n: root of n B eps^(n-1) = A + B eps^n, solved independently
+    A, B, n = 90.0, 292.0, 0.31
+    root = brentq(lambda e: n * B * e ** (n - 1) - A - B * e**n, 0.01, 1.0, xtol=1e-14)
+    assert eps_u["Johnson-Cook OFHC Cu (A + B eps^n)"] == pytest.approx(root, rel=1e-9)
+    assert 0.20 < root < 0.21
+    # fixed criteria: Pf = Phi((0.15 - eps_u)/0.03) exactly
+    rng = np.random.default_rng(3)
+    samples = rng.normal(0.22, 0.03, 4000)
+    t = pf_by_necking_criterion(samples)
+    for label, e in eps_u.items():
+        assert t.loc[label, "pf"] == pytest.approx(norm.cdf((0.15 - e) / 0.03), rel=1e-12)
+    # chain row: eps_u ~ N(0.22, 0.03) and eps_form ~ N(0.15, 0.03) give Pf = Phi(-0.07 / (0.03 sqrt 2)) exactly;
+    # the estimator's own standard error (pf_se) sets the tolerance (4 se: false alarm ~6e-5)
+    exact = norm.cdf(-0.07 / (0.03 * np.sqrt(2)))
+    assert abs(t["pf"].iloc[0] - exact) < 4 * t["pf_se"].iloc[0]
+    with pytest.raises(ValueError, match="eps_u must hold"):
+        pf_by_necking_criterion([0.2])
+    with pytest.raises(ValueError, match="eps_form_mean"):
+        pf_by_necking_criterion([0.2, 0.3], eps_form_sd=0.0)
+
+
+def test_held_out_check_passes_only_on_measured_points():
+    import sys
+
+    sys.path.insert(0, str(ROOT / "studies"))
+    from calibration_forming import held_out_check
+
+    band = pd.DataFrame({"true_strain": np.linspace(0.05, 0.5, 10), "low": np.full(10, 90.0),
+                         "median": np.full(10, 100.0), "high": np.full(10, 110.0)})
+    inside = np.full(10, 100.0)
+    nine = np.r_[np.full(9, 105.0), 200.0]  # 9/10 covered, median prediction 100/105 - 1 = -4.8 %
+    seven = np.r_[np.full(7, 100.0), np.full(3, 50.0)]
+    fit = held_out_check(band, inside, kind="handbook fit", label="a handbook curve")
+    assert fit.attrs["passed"] == 0 and fit.attrs["coverage_goal_met"] == 1
+    assert "NOT passed" in fit.attrs["summary"] and fit.attrs["headline_note"] == fit.attrs["summary"]
+    ok = held_out_check(band, nine, kind="measured", label="a test")
+    assert ok.attrs["passed"] == 1 and float(ok["coverage"]) == 0.9
+    assert float(ok["median_error"]) == pytest.approx(100 / 105 - 1, rel=1e-12)
+    bad = held_out_check(band, seven, kind="measured", label="a test")
+    assert bad.attrs["passed"] == 0 and "FAILED" in bad.attrs["summary"] and "7/10" in bad.attrs["summary"]
 
 
 def test_study_runs_end_to_end_quick(tmp_path):
@@ -103,3 +157,10 @@ def test_calibration_on_single_crystals_then_polycrystal_check(tmp_path):
     assert summary["rhat_max"] < 1.05
     assert 0.0 <= summary["coverage"] <= 1.0
     assert summary["pf_after"] < summary["pf_before"]
+    from uqbridge.results import load
+
+    check = load(tmp_path / "validation_forming.nc")
+    assert check.attrs["passed"] == 0  # the reference is a handbook fit: the check cannot pass, and says so
+    assert check.attrs["summary"] == summary["headline"][0]
+    if not summary["passed"]:  # a calibrated Pf after a failed gate is never reported clean
+        assert "FAILED" in summary["pf_after_label"] and "failed its" in summary["headline"][1]
