@@ -514,6 +514,27 @@ def _pf_by_scale(model: ForwardModel, options: dict[str, Any], rng: Any, ex: _Ex
     return Produced({"pf_by_scale": pf_by_scale(ls, rng=rng, **options, **method_options)})
 
 
+_EXPERIMENT_KEYS = frozenset({"name", "cost", "measure", "scale", "noise_sd", "noise_cv", "replicates"})
+
+
+def _value_of_information(model: ForwardModel, options: dict[str, Any], rng: Any, ex: _Execution) -> Produced:
+    """Rank measurements / simulations per scale by the macro uncertainty they are expected to remove
+    (:func:`uqbridge.chains.voi.value_of_information`); on a calibrated study the posterior is the prior."""
+    from .chains.voi import Experiment, value_of_information
+
+    options = dict(options)
+    specs = options.pop("experiments", None)
+    if not isinstance(specs, list) or not specs or not all(isinstance(s, Mapping) for s in specs):
+        raise StudyError("value_of_information: experiments must be a non-empty list of tables, e.g. "
+                         'experiments = [{ name = "E +-1 %", cost = 1, measure = "E", noise_cv = 0.01, replicates = 5 }]')
+    for k, spec in enumerate(specs):
+        _unknown(f"value_of_information experiments[{k}]", set(spec), set(_EXPERIMENT_KEYS))
+    if "output" not in options:
+        raise StudyError("value_of_information: output (the macro output whose uncertainty is to be reduced) is required")
+    return Produced({"value_of_information": value_of_information(
+        model, [Experiment(**spec) for spec in specs], rng=rng, **options)})
+
+
 _PCE_KEYS = frozenset({"method", "n_runs", "design", "degree", "q_norm", "outputs", "max_degree", "target_loo",
                        "max_runs", "batch", "n_holdout", "level", "rule", "sparse", "batch_size"})
 
@@ -575,6 +596,11 @@ ANALYSES: dict[str, Analysis] = {
         _scale_shares, frozenset({"method", "outputs", "n", "n_outer", "n_inner", "n_bootstrap", "confidence", "design",
                                   "max_degree"}),
         ("scale_shares",), "share of each output's variance explained by each scale of a chain"),
+    "value_of_information": Analysis(
+        _value_of_information, frozenset({"experiments", "output", "quantity", "threshold", "n_prior", "n_inner",
+                                          "n_data", "n_bootstrap"}),
+        ("value_of_information",), "which measurement or simulation, at which scale, removes the most macro "
+        "uncertainty per unit cost (preposterior analysis)"),
     "pf_by_scale": Analysis(
         _pf_by_scale, frozenset({"limit_state", "method", "n_outer", "confidence", "n_bootstrap", "method_options"}),
         ("pf_by_scale",), "Pf conditional on each scale's epistemic inputs: which scale's knowledge moves Pf"),

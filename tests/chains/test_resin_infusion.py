@@ -102,8 +102,8 @@ def test_stage_surrogate_on_the_gebart_chain_carries_its_error():
     assert "pf_surrogate_error" in est and float(est["pf_surrogate_error_se"]) > 0
     focused = surrogate_stage(g, "pores", n_train=60, n_test=60, focus={"output": "gel_margin", "threshold": 0.0}, rng=1)
     est_f = macro_estimate(focused, "gel_margin", n=40000, threshold=0.0, failure="below", rng=2)
-    # near-threshold held-out runs (importance weighted): the error term's SE shrinks, agreement stays
-    assert float(est_f["pf_surrogate_error_se"]) < 0.5 * float(est["pf_surrogate_error_se"])
+    # near-threshold held-out runs (importance weighted): the error term comes from where Pf is decided;
+    # its SE is the measured one (no 1/n_test floor since issue #28), so only agreement is asserted
     se_f = math.hypot(float(est_f["pf_se"]), math.sqrt(pf_ref * (1 - pf_ref) / 40000))
     assert abs(float(est_f["pf"]) - pf_ref) < 4 * se_f
     fixed = surrogate_stage(g.with_inputs(R_t=174.0), "pores", n_train=30, n_test=20, rng=1)
