@@ -127,3 +127,18 @@ def test_the_architecture_checks_can_fail(tmp_path, monkeypatch):
     with pytest.raises(pytest.fail.Exception, match="import cycle"):
         test_module_level_imports_form_no_cycle()
     assert [name for _, name in _long_functions()] == ["uqbridge/b.py:3 f"]
+
+
+def test_every_room_has_its_api_page_and_the_readme_names_it():
+    """Each public module or subpackage of uqbridge is documented on an API page (docs/api/*.md), and
+    the README's layout section names every room (issue #32: layout and docs match the folders)."""
+    docs = PACKAGE.parent / "docs" / "api"
+    documented = " ".join(page.read_text() for page in docs.glob("*.md"))
+    readme = (PACKAGE.parent / "README.md").read_text()
+    layout = readme[readme.index("## Layout"):]
+    rooms = sorted({_module_name(p).split(".")[1] for p in PACKAGE.rglob("*.py")
+                    if _module_name(p).count(".") >= 1 and not _module_name(p).split(".")[1].startswith("_")})
+    missing_docs = [r for r in rooms if r != "cli" and f"::: uqbridge.{r}" not in documented]
+    missing_readme = [r for r in rooms if r not in layout]
+    assert not missing_docs, f"modules with no API page (add '::: uqbridge.<name>' to a docs/api page): {missing_docs}"
+    assert not missing_readme, f"rooms the README's layout section does not name: {missing_readme}"
