@@ -139,33 +139,42 @@ def chain_dislocations_to_forming() -> uq.ChainModel:
 def _validations() -> list:
     from uqbridge_models.validation import Validation, at_defaults
 
+    constants_basis = ("+-2 sd of the 1 % (1 sd) spread stated for measured ultrasonic constants in "
+                       "models/data/cu_elastic_constants_300k.csv (itself a rule of thumb, said there), set before comparing")
     return [
         Validation(
             "cauchy_born_emt", "C44 of Cu (EMT, static lattice)", lambda: at_defaults("cauchy_born_emt", "C44"), 81.8,
             "GPa", "Overton & Gaffney (1955), Phys. Rev. 98, 969: Cu at 0 K, C11 = 176.2, C12 = 124.9, C44 = 81.8 GPa",
-            "FCC metals with EMT parameters (Jacobsen, Stoltze & Norskov 1996); static lattice, 0 K", "measured", 0.15,
-            note="EMT was fitted to a0, cohesive energy, bulk modulus and C44-related shear of Cu; C44 is a partial check",
+            "FCC metals with EMT parameters (Jacobsen, Stoltze & Norskov 1996); static lattice, 0 K", "measured", 0.02,
+            basis=constants_basis,
+            note="EMT's C44 of Cu is ~10 % high: the reason the atoms -> strut chain carries an explicit atomistic "
+            "model-form error (delta_C11/C12/C44) that calibration on the measured constants sets",
         ),
         Validation(
             "cauchy_born_emt", "C12 of Cu (EMT, static lattice)", lambda: at_defaults("cauchy_born_emt", "C12"), 124.9,
             "GPa", "Overton & Gaffney (1955), Phys. Rev. 98, 969 (0 K)",
-            "FCC metals with EMT parameters; static lattice, 0 K", "measured", 0.1,
+            "FCC metals with EMT parameters; static lattice, 0 K", "measured", 0.02, basis=constants_basis,
         ),
         Validation(
-            "chain_atoms_to_strut", "Young's modulus of untextured polycrystalline Cu at 300 K (chain at its medians)",
+            "chain_atoms_to_strut", "Young's modulus of untextured polycrystalline Cu at 300 K (uncalibrated chain at its medians)",
             lambda: at_defaults("chain_atoms_to_strut", "E"), 128.0, "GPa",
             "Ledbetter (1981), Phys. Status Solidi A 66, 477 and ASM Handbook vol. 2: annealed polycrystalline Cu, "
-            "E = 124-130 GPa (128 GPa taken)", "untextured annealed Cu, 250-350 K, elastic", "measured", 0.1,
-            note="EMT's C44 is ~10 % high, so the chain's E is biased high by ~8 % (stated in the description)",
+            "E = 124-130 GPa (128 GPa taken)", "untextured annealed Cu, 250-350 K, elastic", "measured", 0.0,
+            reference_range=(124.0, 130.0),
+            basis="the spread of the measured values for untextured annealed Cu, 124-130 GPa: the prediction must fall inside it",
+            note="the uncalibrated chain inherits EMT's bias (+8 %). Calibrated on the measured single-crystal "
+            "constants (the main job, studies/reliability_atoms_to_strut.toml; E not used for fitting) the "
+            "predicted E is 127.5 GPa, 90 % band 121.2-133.6 (tests/models/test_chain_atoms_to_strut.py, slow)",
         ),
         Validation(
             "chain_dislocations_to_forming", "uniform elongation (true strain) of annealed polycrystalline Cu",
             lambda: at_defaults("chain_dislocations_to_forming", "eps_u"), 0.44, "-",
-            "Callister (2005), Fundamentals of Materials Science and Engineering, 2nd ed., Table 6.4: annealed Cu, "
-            "Hollomon n = 0.44 (= Considere strain)", "untextured annealed FCC Cu, room temperature, slip only",
-            "measured", None,
-            note="prior medians; the Taylor-scaled single-crystal law lacks grain-boundary storage and stage IV, "
-            "so it under-predicts ductility (held-out coverage 0/21 after calibration, studies/calibration_forming.py)",
+            "Callister (2005), Table 6.4: Hollomon n = 0.44 (handbook fit); Kalpakjian & Schmid: n = 0.54; "
+            "Johnson & Cook (1983) OFHC fit: Considere strain 0.21", "untextured annealed FCC Cu, room temperature, slip only",
+            "handbook fit", None, reference_range=(0.21, 0.54),
+            note="no measured elongation: three handbook fits span 0.21-0.54, and the forming Pf moves from 3e-2 to "
+            "6e-39 across them (studies/calibration_forming.py). Held out against the Callister curve (a fit, so "
+            "not a validation) the calibrated 90 % band covers 15/21 points, median -2.7 %",
         ),
     ]
 

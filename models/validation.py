@@ -370,17 +370,6 @@ VALIDATIONS += [
 #: Corrections to hook rows owned by other modules: (model, text in the quantity, fields to replace). Each
 #: says why; a row that no longer matches (its owner rewrote it) is simply left as its owner labelled it.
 RELABEL: list[tuple[str, str, dict[str, Any]]] = [
-    ("chain_dislocations_to_forming", "uniform elongation", {
-        "kind": "handbook fit", "tolerance": None, "reference_range": (0.21, 0.54),
-        "note": "0.44 is the exponent of a handbook Hollomon fit (Callister), not a measured elongation; other "
-        "defensible values span 0.21 (Johnson-Cook OFHC fit) to 0.54 (another handbook), quoted in issue 27 - "
-        "shown as that range; a held-out check on raw stress-strain points is the forming chain's validation",
-    }),
-    ("chain_atoms_to_strut", "Young's modulus", {
-        "reference_range": (124.0, 130.0), "tolerance": 0.0,
-        "basis": "the spread of the measured values for untextured annealed Cu, 124-130 GPa (Ledbetter 1981; "
-        "ASM Handbook vol. 2): the prediction must fall inside it",
-    }),
     ("fe2_homogenization", "square array", {
         "basis": "Perrins et al.'s multipole solution is exact to its digits; +-3 % is the RVE's stated "
         "resolution error at its default grid",
