@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 import warnings
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -78,6 +79,120 @@ def _nuisance_priors(noises: Mapping[str, Any], meta: Mapping[str, Any]) -> dict
             out[names["ell"]] = stats.lognorm(s=m["lengthscale"][1], scale=m["lengthscale"][0])
             out[names["beta"]] = stats.norm()
     return out
+
+
+def _checked_options(
+    model: ForwardModel, *, path: str, likelihood: str, draws: Any, tune: Any, chains: Any, cores: Any,
+    target_accept: float, thresholds: Any, adequacy: Any, sampler: str, mass_matrix: str,
+) -> tuple[str, int, int, int, int]:
+    """Refuse bad sampler options and resolve ``path="auto"``; return the path and the checked counts."""
+    if path not in PATHS:
+        raise ValueError(f"path must be one of {PATHS}, got {path!r}")
+    if likelihood not in LIKELIHOODS:
+        raise ValueError(f"likelihood must be one of {LIKELIHOODS}, got {likelihood!r}")
+    draws = _positive_int("draws", draws)
+    tune = _positive_int("tune", tune, 0)
+    chains = _positive_int("chains", chains)
+    cores = _positive_int("cores", cores)
+    if not 0 < target_accept < 1:
+        raise ValueError(f"target_accept must lie in (0, 1), got {target_accept!r}")
+    if not isinstance(thresholds, Thresholds):
+        raise TypeError(f"thresholds must be a Thresholds, got {type(thresholds).__name__}")
+    if not isinstance(adequacy, Adequacy):
+        raise TypeError(f"adequacy must be an Adequacy, got {type(adequacy).__name__}")
+    if sampler not in SAMPLERS:
+        raise ValueError(f"sampler must be one of {SAMPLERS}, got {sampler!r}")
+    if mass_matrix not in ("diag", "dense"):
+        raise ValueError(f"mass_matrix must be 'diag' or 'dense', got {mass_matrix!r}")
+    if path == "auto":
+        path = "nuts" if model.differentiable else "smc"
+    if path == "nuts" and not model.differentiable:
+        raise ValueError(
+            f"path='nuts' needs gradients but model {model.name!r} is not differentiable; "
+            "use path='smc' (black box) or path='surrogate' (polynomial chaos + NUTS)"
+        )
+    return path, draws, tune, chains, cores
+
+
+def _sample(
+    pmm: pm.Model, obs: Observations, *, method: str, engine: str, draws: int, tune: int, chains: int, cores: int,
+    target_accept: float, mass_matrix: str, sample_seed: int, ppc_seed: int,
+) -> Any:
+    """Sample the posterior, then add the pointwise log-likelihood and the posterior predictive (InferenceData)."""
+    with pmm, warnings.catch_warnings():
+        # PyMC's own convergence warnings are replaced by the gate in calibrate
+        warnings.filterwarnings("ignore", message=".*(divergen|r_hat|effective sample size).*")
+        if engine == "nutpie":
+            idata = _sample_nutpie(pmm, draws, tune, chains, cores, target_accept, mass_matrix, sample_seed)
+        elif method == "nuts":
+            idata = pm.sample(
+                draws=draws, tune=tune, chains=chains, cores=cores, target_accept=target_accept,
+                random_seed=sample_seed, progressbar=False, compute_convergence_checks=False,
+                init="jitter+adapt_full" if mass_matrix == "dense" else "jitter+adapt_diag",
+            )
+        else:
+            idata = pm.sample_smc(
+                draws=draws, chains=chains, cores=cores, random_seed=sample_seed, progressbar=False,
+                compute_convergence_checks=False,
+            )
+        pm.compute_log_likelihood(idata, var_names=list(obs.outputs), extend_inferencedata=True, progressbar=False)
+        pm.sample_posterior_predictive(
+            idata, var_names=list(obs.outputs), random_seed=ppc_seed, extend_inferencedata=True,
+            progressbar=False,
+        )
+    return idata
+
+
+@dataclass(frozen=True)
+class _Runs:
+    """True-model run counts and checks of one calibration: surrogate check, failed calls, extra gate reasons."""
+
+    check: xr.Dataset | None
+    extra: list[str]
+    n_runs: int | str
+    n_failed: int | str
+    failed_note: str
+
+
+def _model_runs(
+    model: ForwardModel, graph_model: ForwardModel, pce: Any, pmm: pm.Model, idata: Any, obs: Observations,
+    names: list[str], noises: Mapping[str, Any], *, cores: int, check_rng: np.random.Generator,
+) -> _Runs:
+    """Count the true-model runs; check a surrogate against the true model, or report a black box's failed calls."""
+    extra: list[str] = []
+    check = None
+    n_runs: int | str = "n/a (compiled tensor graph)"
+    n_failed: int | str = 0 if cores == 1 or graph_model.differentiable else "n/a (sampled in worker processes)"
+    failed_note = ""
+    if pce is not None:
+        samples = {
+            n: np.asarray(idata.posterior[n].stack(_s=("chain", "draw")).transpose("_s", ...).values)
+            for n in names
+        }
+        check = surrogate_check(model, graph_model, obs, samples, noises, rng=check_rng)
+        check.attrs["n_runs_fit"] = int(pce.n_runs)
+        n_runs = int(pce.n_runs) + int(check.attrs["n_runs"])
+        bad = check["relative_rmse"].values > SURROGATE_TOLERANCE
+        if bad.any():
+            extra.append(
+                f"surrogate RMS error exceeds {SURROGATE_TOLERANCE} noise scales for outputs "
+                f"{list(check['output'].values[bad])} (relative rmse "
+                f"{np.round(check['relative_rmse'].values[bad], 3).tolist()}): raise surrogate_runs or use path='smc'"
+            )
+    elif not graph_model.differentiable:
+        ops = [v.owner.op for v in ancestors(pmm.observed_RVs) if v.owner and isinstance(v.owner.op, ModelOp)]
+        # with cores > 1 the Op runs in worker processes and its counter stays here at zero
+        n_runs = ops[0].n_runs if ops and cores == 1 else "n/a (sampled in worker processes)"
+        n_failed = ops[0].n_failed_calls if ops and cores == 1 else n_failed
+        if ops and ops[0].n_failed_calls:
+            failed_note = (
+                f"the model failed at {ops[0].n_failed_calls} of {ops[0].n_calls} parameter points the sampler "
+                f"tried (first: {ops[0].first_failure}); those points were given zero likelihood, which "
+                "restricts the posterior to where the model runs: fix the model there or narrow the priors"
+            )
+            # stacklevel 3: the warning points at the caller of calibrate, as calibrate's own warning does
+            warnings.warn(f"calibration of model {model.name!r}: {failed_note}", RuntimeWarning, stacklevel=3)
+    return _Runs(check, extra, n_runs, n_failed, failed_note)
 
 
 def calibrate(
@@ -170,31 +285,10 @@ def calibrate(
     >>> res.passed, round(float(res.idata.posterior["a"].mean()), 1)
     (True, 2.0)
     """
-    if path not in PATHS:
-        raise ValueError(f"path must be one of {PATHS}, got {path!r}")
-    if likelihood not in LIKELIHOODS:
-        raise ValueError(f"likelihood must be one of {LIKELIHOODS}, got {likelihood!r}")
-    draws = _positive_int("draws", draws)
-    tune = _positive_int("tune", tune, 0)
-    chains = _positive_int("chains", chains)
-    cores = _positive_int("cores", cores)
-    if not 0 < target_accept < 1:
-        raise ValueError(f"target_accept must lie in (0, 1), got {target_accept!r}")
-    if not isinstance(thresholds, Thresholds):
-        raise TypeError(f"thresholds must be a Thresholds, got {type(thresholds).__name__}")
-    if not isinstance(adequacy, Adequacy):
-        raise TypeError(f"adequacy must be an Adequacy, got {type(adequacy).__name__}")
-    if sampler not in SAMPLERS:
-        raise ValueError(f"sampler must be one of {SAMPLERS}, got {sampler!r}")
-    if mass_matrix not in ("diag", "dense"):
-        raise ValueError(f"mass_matrix must be 'diag' or 'dense', got {mass_matrix!r}")
-    if path == "auto":
-        path = "nuts" if model.differentiable else "smc"
-    if path == "nuts" and not model.differentiable:
-        raise ValueError(
-            f"path='nuts' needs gradients but model {model.name!r} is not differentiable; "
-            "use path='smc' (black box) or path='surrogate' (polynomial chaos + NUTS)"
-        )
+    path, draws, tune, chains, cores = _checked_options(
+        model, path=path, likelihood=likelihood, draws=draws, tune=tune, chains=chains, cores=cores,
+        target_accept=target_accept, thresholds=thresholds, adequacy=adequacy, sampler=sampler, mass_matrix=mass_matrix,
+    )
     seed = rng
     rng = checks.generator(rng, "calibrate: rng")
     # PyMC spawns independent per-chain streams from one integer seed (SeedSequence)
@@ -217,27 +311,8 @@ def calibrate(
     )
     method = "smc" if path == "smc" else "nuts"
     engine = sampler if method == "nuts" else "pymc"
-    with pmm, warnings.catch_warnings():
-        # PyMC's own convergence warnings are replaced by the gate below
-        warnings.filterwarnings("ignore", message=".*(divergen|r_hat|effective sample size).*")
-        if engine == "nutpie":
-            idata = _sample_nutpie(pmm, draws, tune, chains, cores, target_accept, mass_matrix, sample_seed)
-        elif method == "nuts":
-            idata = pm.sample(
-                draws=draws, tune=tune, chains=chains, cores=cores, target_accept=target_accept,
-                random_seed=sample_seed, progressbar=False, compute_convergence_checks=False,
-                init="jitter+adapt_full" if mass_matrix == "dense" else "jitter+adapt_diag",
-            )
-        else:
-            idata = pm.sample_smc(
-                draws=draws, chains=chains, cores=cores, random_seed=sample_seed, progressbar=False,
-                compute_convergence_checks=False,
-            )
-        pm.compute_log_likelihood(idata, var_names=list(obs.outputs), extend_inferencedata=True, progressbar=False)
-        pm.sample_posterior_predictive(
-            idata, var_names=list(obs.outputs), random_seed=ppc_seed, extend_inferencedata=True,
-            progressbar=False,
-        )
+    idata = _sample(pmm, obs, method=method, engine=engine, draws=draws, tune=tune, chains=chains, cores=cores,
+                    target_accept=target_accept, mass_matrix=mass_matrix, sample_seed=sample_seed, ppc_seed=ppc_seed)
     wall = time.perf_counter() - start
     idata.add_groups({"constant_data": _constant_data(obs)})
 
@@ -247,47 +322,16 @@ def calibrate(
     priors = {n: model.inputs[n].distribution for n in [*obs.epistemic, *obs.hierarchical]}
     table = identifiability(idata, priors, nuisance=_nuisance_priors(noises, meta), gated=list(obs.epistemic),
                             adequacy=adequacy)
-    extra: list[str] = []
-    check = None
-    n_runs: int | str = "n/a (compiled tensor graph)"
-    n_failed: int | str = 0 if cores == 1 or graph_model.differentiable else "n/a (sampled in worker processes)"
-    failed_note = ""
-    if pce is not None:
-        samples = {
-            n: np.asarray(idata.posterior[n].stack(_s=("chain", "draw")).transpose("_s", ...).values)
-            for n in names
-        }
-        check = surrogate_check(model, graph_model, obs, samples, noises, rng=check_rng)
-        check.attrs["n_runs_fit"] = int(pce.n_runs)
-        n_runs = int(pce.n_runs) + int(check.attrs["n_runs"])
-        bad = check["relative_rmse"].values > SURROGATE_TOLERANCE
-        if bad.any():
-            extra.append(
-                f"surrogate RMS error exceeds {SURROGATE_TOLERANCE} noise scales for outputs "
-                f"{list(check['output'].values[bad])} (relative rmse "
-                f"{np.round(check['relative_rmse'].values[bad], 3).tolist()}): raise surrogate_runs or use path='smc'"
-            )
-    elif not graph_model.differentiable:
-        ops = [v.owner.op for v in ancestors(pmm.observed_RVs) if v.owner and isinstance(v.owner.op, ModelOp)]
-        # with cores > 1 the Op runs in worker processes and its counter stays here at zero
-        n_runs = ops[0].n_runs if ops and cores == 1 else "n/a (sampled in worker processes)"
-        n_failed = ops[0].n_failed_calls if ops and cores == 1 else n_failed
-        if ops and ops[0].n_failed_calls:
-            failed_note = (
-                f"the model failed at {ops[0].n_failed_calls} of {ops[0].n_calls} parameter points the sampler "
-                f"tried (first: {ops[0].first_failure}); those points were given zero likelihood, which "
-                "restricts the posterior to where the model runs: fix the model there or narrow the priors"
-            )
-            warnings.warn(f"calibration of model {model.name!r}: {failed_note}", RuntimeWarning, stacklevel=2)
+    runs = _model_runs(model, graph_model, pce, pmm, idata, obs, names, noises, cores=cores, check_rng=check_rng)
     attrs = provenance(
         model, "calibrate", path=path, sampler=method, engine=engine, mass_matrix=mass_matrix,
         likelihood=likelihood, draws=draws, tune=tune if method == "nuts" else 0, chains=chains, seed=seed_attr(seed), wall_time_s=wall,
-        noise={o: [s.kind, s.scale] for o, s in noises.items()}, n_runs=n_runs,
-        n_failed=n_failed, failed_note=failed_note,
+        noise={o: [s.kind, s.scale] for o, s in noises.items()}, n_runs=runs.n_runs,
+        n_failed=runs.n_failed, failed_note=runs.failed_note,
     )
     result = _finish(
-        idata, diagnostics, extra, model=model, epistemic=obs.epistemic, hierarchical=obs.hierarchical,
-        surrogate=check, attrs=attrs, predictive=predictive_check(idata), residuals=residuals,
+        idata, diagnostics, runs.extra, model=model, epistemic=obs.epistemic, hierarchical=obs.hierarchical,
+        surrogate=runs.check, attrs=attrs, predictive=predictive_check(idata), residuals=residuals,
         identifiability=table, discrepancy=meta,
     )
     if not result.passed:

@@ -107,6 +107,254 @@ def _run(model: ForwardModel, values: dict[str, np.ndarray], names: Sequence[str
     return res
 
 
+@dataclass(frozen=True)
+class _Setup:
+    """What every step needs to know about the model and the analysis (fixed once the inputs are checked)."""
+
+    model: ForwardModel
+    output: str
+    quantity: str
+    threshold: float
+    n_inner: int
+    theta: list[str]  # uncertain epistemic inputs
+    col: dict[str, int]  # design column of each input
+    where: dict[str, str]  # scale of each input
+    out_scale: dict[str, str]  # scale (stage) of each output
+    measured: list[str]  # outputs or inputs measured by some option
+
+
+@dataclass(frozen=True)
+class _Bank:
+    """The prior bank's conditional means, their noise, the pick-freeze means and the likelihood matrices."""
+
+    m: np.ndarray
+    noise: np.ndarray
+    frozen: dict[str, np.ndarray]
+    lik: dict[str, np.ndarray]
+
+
+def _check_experiments(model: ForwardModel, experiments: list[Experiment], output: str) -> list[str]:
+    """Refuse an empty or mistyped option list, repeated option names and an unknown output; return the names."""
+    if not experiments or not all(isinstance(e, Experiment) for e in experiments):
+        raise TypeError("experiments must be a non-empty sequence of Experiment")
+    names = [e.name for e in experiments]
+    if len(set(names)) != len(names):
+        raise ValueError(f"experiments: option names must be unique, got {names}")
+    if output not in model.output_names:
+        raise KeyError(f"model {model.name!r} has no output {output!r}; its outputs: {list(model.output_names)}")
+    return names
+
+
+def _layout(model: ForwardModel, experiments: list[Experiment], *, output: str, quantity: str, threshold: float,
+            n_inner: int) -> _Setup:
+    """Find the epistemic inputs, their scales and design columns, and check every option against them."""
+    inputs = model.inputs
+    theta = [n for n in inputs.uncertain if n in inputs.epistemic]
+    if not theta:
+        raise ValueError(f"value_of_information: model {model.name!r} has no uncertain epistemic inputs; nothing to learn")
+    for (a, b), rho in (inputs.correlation or {}).items():
+        if rho and ((a in theta) != (b in theta)):
+            raise ValueError(f"value_of_information: inputs {a!r} (epistemic) and {b!r} are correlated across kinds; the split needs them independent")
+    where = dict(model.input_scale)
+    out_scale = dict(getattr(model, "output_stage", {})) or {o: model.name for o in model.output_names}
+    scales_known = list(dict.fromkeys(where.values()))
+    measured = []
+    for e in experiments:
+        if e.measure is not None:
+            if e.measure in inputs.names and e.measure not in theta:
+                raise ValueError(f"Experiment {e.name!r}: input {e.measure!r} is not an uncertain epistemic input; measure one of {theta} or an output")
+            if e.measure not in inputs.names and e.measure not in model.output_names:
+                raise KeyError(f"Experiment {e.name!r}: measure={e.measure!r} is neither an input nor an output of {model.name!r}")
+            measured.append(e.measure)
+        elif e.scale not in scales_known:
+            raise KeyError(f"Experiment {e.name!r}: scale {e.scale!r} is not a scale of {model.name!r}; scales: {scales_known}")
+        elif not [n for n in theta if where[n] == e.scale]:
+            raise ValueError(f"Experiment {e.name!r}: scale {e.scale!r} has no uncertain epistemic input to learn")
+    measured = list(dict.fromkeys(measured))
+    # design column of each input (a joint block, e.g. posterior draws of a calibrated chain, is one column)
+    col = {n: k for k, label in enumerate(inputs.dimension_names) for n in label.split("+")}
+    for label in inputs.dimension_names:
+        kinds = {n in theta for n in label.split("+")}
+        if len(kinds) > 1:
+            raise ValueError(f"value_of_information: joint block {label!r} mixes epistemic and aleatory inputs; keep them in separate blocks")
+    return _Setup(model, output, quantity, threshold, n_inner, theta, col, where, out_scale, measured)
+
+
+def _conditional(s: _Setup, u_theta: np.ndarray, r: np.random.Generator) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    """m̂, its noise variance s²/n_inner, and the measured values at epistemic rows given as unit columns."""
+    inputs, n_inner = s.model.inputs, s.n_inner
+    n = u_theta.shape[0]
+    u = r.random((n * n_inner, inputs.dimension))
+    for n_ in s.theta:
+        u[:, s.col[n_]] = np.repeat(u_theta[:, s.col[n_]], n_inner)
+    values = inputs.from_unit(u)
+    res = _run(s.model, values, [s.output, *s.measured])
+    y = res[s.output].reshape(n, n_inner)
+    g = (y < s.threshold).astype(float) if s.quantity == "pf" else y
+    if not np.all(np.isfinite(g)):
+        raise ValueError(f"value_of_information: {int((~np.isfinite(g)).sum())} runs of {s.output!r} failed (NaN/inf); fix the model or its input ranges")
+    h = {}
+    for m in s.measured:
+        v = res[m].reshape(n, n_inner)
+        spread = np.max(np.abs(v - v[:, :1]))
+        if spread > 1e-9 * (np.max(np.abs(v)) + 1e-300):
+            raise ValueError(
+                f"value_of_information: the measured {m!r} changes with the aleatory inputs (spread {spread:.3g}); "
+                "measure an output of the epistemic stages or an epistemic input"
+            )
+        h[m] = v[:, 0]
+    return g.mean(axis=1), g.var(axis=1, ddof=1) / n_inner, h
+
+
+def _prior_bank(s: _Setup, n_prior: int, bank_rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    """Draw the prior bank (row i: epistemic column values via the unit design) and run it; refuse an unresolved Pf."""
+    bank_a = bank_rng.random((n_prior, s.model.inputs.dimension))
+    m_a, noise_a, h_a = _conditional(s, bank_a, bank_rng)
+    if s.quantity == "pf":
+        # an indicator kernel resolves Var Pf(θ) only with enough failures in the bank (~100 gives
+        # ~10 % error on Pf itself); a rarer event needs an inner reliability method, not done here
+        fails = int(round(float(m_a.sum()) * s.n_inner))
+        if fails < 100:
+            raise ValueError(
+                f"value_of_information: only {fails} of {n_prior * s.n_inner} bank runs have {s.output} < {s.threshold:g} "
+                f"(Pf ≈ {fails / (n_prior * s.n_inner):.2g}); the spread of Pf is not resolved. Raise n_prior·n_inner "
+                "to ≥ 100/Pf or rank quantity='variance'"
+            )
+    return bank_a, m_a, noise_a, h_a
+
+
+def _truths(s: _Setup, n_data: int, truth_rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """True measured values for the simulated data (an independent prior draw: no bank row is its own truth)."""
+    truth_u = truth_rng.random((n_data, s.model.inputs.dimension))
+    res_t = _run(s.model, s.model.inputs.from_unit(truth_u), s.measured)
+    return {m: res_t[m] for m in s.measured}
+
+
+def _frozen_banks(s: _Setup, experiments: list[Experiment], bank_a: np.ndarray, bank_rng: np.random.Generator,
+                  pf_rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """Pick-freeze conditional means per learn-exactly scale (bank B with that scale's columns taken from bank A)."""
+    frozen: dict[str, np.ndarray] = {}
+    if any(e.measure is None for e in experiments):
+        bank_b = bank_rng.random(bank_a.shape)
+        for e in experiments:
+            if e.measure is None and e.scale not in frozen:
+                mixed = bank_b.copy()
+                for n_ in s.theta:
+                    if s.where[n_] == e.scale:
+                        mixed[:, s.col[n_]] = bank_a[:, s.col[n_]]
+                frozen[e.scale] = _conditional(s, mixed, pf_rng)[0]  # type: ignore[index]
+    return frozen
+
+
+def _likelihoods(experiments: list[Experiment], h_t: dict[str, np.ndarray], h_a: dict[str, np.ndarray], n_data: int,
+                 truth_rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """Simulate each measured option's data around the truths and weigh every bank row by its likelihood (and its square)."""
+    # simulated data: per measured option, sums S1, S2 of the replicates around the truth
+    data: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, float | np.ndarray]] = {}
+    for e in experiments:
+        if e.measure is None:
+            continue
+        ht = h_t[e.measure]
+        sd_t = e.noise_sd if e.noise_sd is not None else e.noise_cv * np.abs(ht)
+        y = ht[:, None] + np.asarray(sd_t).reshape(-1, 1) * truth_rng.standard_normal((n_data, e.replicates))
+        data[e.name] = (y.sum(axis=1), (y**2).sum(axis=1), ht, sd_t)
+
+    lik: dict[str, np.ndarray] = {}
+    for e in experiments:
+        if e.measure is not None:
+            s1, s2, _, _ = data[e.name]
+            h = h_a[e.measure]
+            sd = e.noise_sd if e.noise_sd is not None else e.noise_cv * np.abs(h)
+            lik[e.name] = _likelihood(h, s1, s2, e.replicates, sd)
+            lik[e.name + "\0sq"] = lik[e.name] ** 2
+    return lik
+
+
+def _evaluate(s: _Setup, experiments: list[Experiment], bank: _Bank, c: np.ndarray,
+              q: np.ndarray) -> tuple[float, float, np.ndarray, np.ndarray, np.ndarray]:
+    """Baseline, Var m and per option two estimates of the expected reduction and the median ESS, for
+    bank row counts ``c`` and data set counts ``q`` (all ones, or a bootstrap resample's counts).
+
+    ``red1 = Var m − E_D Var(m | D)`` and ``red2 = Var_D E[m | D]`` (law of total variance), the latter
+    less the importance-sampling noise of each posterior mean. Their errors differ: red1 is precise when
+    the data remove most of Var m, red2 when they remove little (then red1 is a small difference of
+    two noisy variances).
+    """
+    n, qn = c.sum(), q.sum()
+    m, nz = bank.m, bank.noise
+    mean = c @ m / n
+    var_m = float((c @ (m * m) - n * mean**2) / (n - 1) - c @ nz / n)
+    # Var Y = Var m + E Var(Y | θ), the latter the mean inner sample variance (= n_inner × noise)
+    base = var_m + float(c @ nz / n) * s.n_inner if s.quantity == "variance" else var_m
+    red1 = np.empty(len(experiments))
+    red2 = np.empty(len(experiments))
+    ess = np.full(len(experiments), np.nan)
+    for k, e in enumerate(experiments):
+        if e.measure is None:
+            f = bank.frozen[e.scale]  # type: ignore[index]
+            mid = c @ ((m + f) / 2) / n
+            red1[k] = red2[k] = float(c @ (m * f) / n - mid**2)  # Janon et al. (2014): Cov(m(A), m(A_s B))
+            continue
+        L, L2 = bank.lik[e.name], bank.lik[e.name + "\0sq"]
+        s0, s1_, s2_, sn = L @ c, L @ (c * m), L @ (c * m * m), L @ (c * nz)
+        t0, t1, t2, tn = L2 @ c, L2 @ (c * m), L2 @ (c * m * m), L2 @ (c * nz)
+        mu = s1_ / s0
+        sum_w2 = t0 / s0**2
+        post = (s2_ / s0 - mu**2) / np.maximum(1 - sum_w2, 1e-12) - sn / s0
+        is_noise = (t2 - 2 * mu * t1 + mu**2 * t0 + tn) / s0**2
+        red1[k] = var_m - float(q @ post / qn)
+        mq = q @ mu / qn
+        red2[k] = float((q @ (mu * mu) - qn * mq**2) / (qn - 1) - q @ is_noise / qn)
+        ess[k] = float(np.median(1.0 / sum_w2))
+    return base, var_m, red1, red2, ess
+
+
+def _combine(red1: np.ndarray, red2: np.ndarray, boots: list[tuple[float, float, np.ndarray, np.ndarray, np.ndarray]]
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mix the two reduction estimators with the weight that minimises the mix's bootstrap variance.
+
+    Returns the mixed reduction, its bootstrap replicates ``(B, options)`` and the replicates of the
+    quantity expected after each option.
+    """
+    base_b = np.array([b[0] for b in boots])
+    r1_b = np.array([b[2] for b in boots])  # (B, options)
+    r2_b = np.array([b[3] for b in boots])
+    v1, v2 = r1_b.var(axis=0), r2_b.var(axis=0)
+    c12 = ((r1_b - r1_b.mean(axis=0)) * (r2_b - r2_b.mean(axis=0))).mean(axis=0)
+    denom = v1 + v2 - 2 * c12
+    lam = np.clip(np.where(denom > 0, (v2 - c12) / np.where(denom > 0, denom, 1.0), 1.0), 0.0, 1.0)
+    reduction = lam * red1 + (1 - lam) * red2
+    red_b = lam * r1_b + (1 - lam) * r2_b
+    return reduction, red_b, base_b[:, None] - red_b
+
+
+def _ranking(s: _Setup, experiments: list[Experiment], names: list[str], label: str, *, costs: np.ndarray,
+             reduction: np.ndarray, red_b: np.ndarray, expected_after: np.ndarray, after_b: np.ndarray,
+             p_best: np.ndarray, ess: np.ndarray) -> xr.Dataset:
+    """The per-option table, best reduction per cost first (attrs are added by the caller)."""
+    rpc = reduction / costs
+    order = np.argsort(-rpc, kind="stable")
+    scale_of = [e.scale if e.measure is None else (s.where.get(e.measure) or s.out_scale.get(e.measure, "?")) for e in experiments]
+    return xr.Dataset(
+        {
+            "cost": ("option", costs),
+            "expected_reduction": ("option", reduction, {"long_name": f"expected reduction of {label}"}),
+            "expected_reduction_se": ("option", red_b.std(axis=0, ddof=1), {"long_name": "bootstrap standard error"}),
+            "reduction_per_cost": ("option", rpc),
+            "expected_after": ("option", expected_after, {"long_name": f"expected {label} after the option"}),
+            "expected_after_se": ("option", after_b.std(axis=0, ddof=1)),
+            "p_best": ("option", p_best, {"long_name": "fraction of bootstrap replicates ranking the option first"}),
+            "ess_median": ("option", ess, {"long_name": "median effective sample size of the re-weighted prior bank"}),
+            "kind": ("option", [e.kind for e in experiments]),
+            "scale": ("option", scale_of),
+            "measured": ("option", [e.measure or "" for e in experiments]),
+            "noise": ("option", [("" if e.measure is None else (f"sd {e.noise_sd:g}" if e.noise_sd is not None else f"cv {e.noise_cv:g}")) for e in experiments]),
+            "replicates": ("option", [e.replicates if e.measure else 0 for e in experiments]),
+        },
+        coords={"option": names},
+    ).isel(option=order)
+
+
 def value_of_information(
     model: ForwardModel,
     experiments: Sequence[Experiment],
@@ -187,205 +435,34 @@ def value_of_information(
     start = time.perf_counter()
     quantity = checks.choice(quantity, "quantity", QUANTITIES)
     experiments = list(experiments)
-    if not experiments or not all(isinstance(e, Experiment) for e in experiments):
-        raise TypeError("experiments must be a non-empty sequence of Experiment")
-    names = [e.name for e in experiments]
-    if len(set(names)) != len(names):
-        raise ValueError(f"experiments: option names must be unique, got {names}")
-    if output not in model.output_names:
-        raise KeyError(f"model {model.name!r} has no output {output!r}; its outputs: {list(model.output_names)}")
+    names = _check_experiments(model, experiments, output)
     n_prior = checks.positive_int(n_prior, "n_prior", 10)
     n_inner = checks.positive_int(n_inner, "n_inner", 2)
     n_data = checks.positive_int(n_data, "n_data", 2)
     n_bootstrap = checks.positive_int(n_bootstrap, "n_bootstrap", 2)
-    inputs = model.inputs
-    theta = [n for n in inputs.uncertain if n in inputs.epistemic]
-    if not theta:
-        raise ValueError(f"value_of_information: model {model.name!r} has no uncertain epistemic inputs; nothing to learn")
-    for (a, b), rho in (inputs.correlation or {}).items():
-        if rho and ((a in theta) != (b in theta)):
-            raise ValueError(f"value_of_information: inputs {a!r} (epistemic) and {b!r} are correlated across kinds; the split needs them independent")
-    where = dict(model.input_scale)
-    out_scale = dict(getattr(model, "output_stage", {})) or {o: model.name for o in model.output_names}
-    scales_known = list(dict.fromkeys(where.values()))
-    measured = []
-    for e in experiments:
-        if e.measure is not None:
-            if e.measure in inputs.names and e.measure not in theta:
-                raise ValueError(f"Experiment {e.name!r}: input {e.measure!r} is not an uncertain epistemic input; measure one of {theta} or an output")
-            if e.measure not in inputs.names and e.measure not in model.output_names:
-                raise KeyError(f"Experiment {e.name!r}: measure={e.measure!r} is neither an input nor an output of {model.name!r}")
-            measured.append(e.measure)
-        elif e.scale not in scales_known:
-            raise KeyError(f"Experiment {e.name!r}: scale {e.scale!r} is not a scale of {model.name!r}; scales: {scales_known}")
-        elif not [n for n in theta if where[n] == e.scale]:
-            raise ValueError(f"Experiment {e.name!r}: scale {e.scale!r} has no uncertain epistemic input to learn")
-    measured = list(dict.fromkeys(measured))
-    # design column of each input (a joint block, e.g. posterior draws of a calibrated chain, is one column)
-    col = {n: k for k, label in enumerate(inputs.dimension_names) for n in label.split("+")}
-    for label in inputs.dimension_names:
-        kinds = {n in theta for n in label.split("+")}
-        if len(kinds) > 1:
-            raise ValueError(f"value_of_information: joint block {label!r} mixes epistemic and aleatory inputs; keep them in separate blocks")
+    setup = _layout(model, experiments, output=output, quantity=quantity, threshold=threshold, n_inner=n_inner)
     bank_rng, truth_rng, pf_rng, boot_rng = rng.spawn(4)
-    d = inputs.dimension
-
-    def conditional(u_theta: np.ndarray, r: np.random.Generator) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
-        """m̂, its noise variance s²/n_inner, and the measured values at epistemic rows given as unit columns."""
-        n = u_theta.shape[0]
-        u = r.random((n * n_inner, d))
-        for n_ in theta:
-            u[:, col[n_]] = np.repeat(u_theta[:, col[n_]], n_inner)
-        values = inputs.from_unit(u)
-        res = _run(model, values, [output, *measured])
-        y = res[output].reshape(n, n_inner)
-        g = (y < threshold).astype(float) if quantity == "pf" else y
-        if not np.all(np.isfinite(g)):
-            raise ValueError(f"value_of_information: {int((~np.isfinite(g)).sum())} runs of {output!r} failed (NaN/inf); fix the model or its input ranges")
-        h = {}
-        for m in measured:
-            v = res[m].reshape(n, n_inner)
-            spread = np.max(np.abs(v - v[:, :1]))
-            if spread > 1e-9 * (np.max(np.abs(v)) + 1e-300):
-                raise ValueError(
-                    f"value_of_information: the measured {m!r} changes with the aleatory inputs (spread {spread:.3g}); "
-                    "measure an output of the epistemic stages or an epistemic input"
-                )
-            h[m] = v[:, 0]
-        return g.mean(axis=1), g.var(axis=1, ddof=1) / n_inner, h
-
-    # prior bank (row i: epistemic column values via the unit design)
-    bank_a = bank_rng.random((n_prior, d))
-    m_a, noise_a, h_a = conditional(bank_a, bank_rng)
-    if quantity == "pf":
-        # an indicator kernel resolves Var Pf(θ) only with enough failures in the bank (~100 gives
-        # ~10 % error on Pf itself); a rarer event needs an inner reliability method, not done here
-        fails = int(round(float(m_a.sum()) * n_inner))
-        if fails < 100:
-            raise ValueError(
-                f"value_of_information: only {fails} of {n_prior * n_inner} bank runs have {output} < {threshold:g} "
-                f"(Pf ≈ {fails / (n_prior * n_inner):.2g}); the spread of Pf is not resolved. Raise n_prior·n_inner "
-                "to ≥ 100/Pf or rank quantity='variance'"
-            )
-    # truths for the simulated data (an independent prior draw: no bank row is its own truth)
+    bank_a, m_a, noise_a, h_a = _prior_bank(setup, n_prior, bank_rng)
     need_truth = any(e.measure is not None for e in experiments)
-    h_t: dict[str, np.ndarray] = {}
-    if need_truth:
-        truth_u = truth_rng.random((n_data, d))
-        res_t = _run(model, inputs.from_unit(truth_u), measured)
-        h_t = {m: res_t[m] for m in measured}
-    # pick-freeze banks for the learn-exactly options
-    frozen: dict[str, np.ndarray] = {}
-    if any(e.measure is None for e in experiments):
-        bank_b = bank_rng.random((n_prior, d))
-        for e in experiments:
-            if e.measure is None and e.scale not in frozen:
-                mixed = bank_b.copy()
-                for n_ in theta:
-                    if where[n_] == e.scale:
-                        mixed[:, col[n_]] = bank_a[:, col[n_]]
-                frozen[e.scale] = conditional(mixed, pf_rng)[0]  # type: ignore[index]
-
-    # simulated data: per measured option, sums S1, S2 of the replicates around the truth
-    data: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, float | np.ndarray]] = {}
-    for e in experiments:
-        if e.measure is None:
-            continue
-        ht = h_t[e.measure]
-        sd_t = e.noise_sd if e.noise_sd is not None else e.noise_cv * np.abs(ht)
-        y = ht[:, None] + np.asarray(sd_t).reshape(-1, 1) * truth_rng.standard_normal((n_data, e.replicates))
-        data[e.name] = (y.sum(axis=1), (y**2).sum(axis=1), ht, sd_t)
-
-    lik: dict[str, np.ndarray] = {}
-    for e in experiments:
-        if e.measure is not None:
-            s1, s2, _, _ = data[e.name]
-            h = h_a[e.measure]
-            sd = e.noise_sd if e.noise_sd is not None else e.noise_cv * np.abs(h)
-            lik[e.name] = _likelihood(h, s1, s2, e.replicates, sd)
-            lik[e.name + "\0sq"] = lik[e.name] ** 2
-
-    def evaluate(c: np.ndarray, q: np.ndarray) -> tuple[float, float, np.ndarray, np.ndarray, np.ndarray]:
-        """Baseline, Var m and per option two estimates of the expected reduction and the median ESS, for
-        bank row counts ``c`` and data set counts ``q`` (all ones, or a bootstrap resample's counts).
-
-        ``red1 = Var m − E_D Var(m | D)`` and ``red2 = Var_D E[m | D]`` (law of total variance), the latter
-        less the importance-sampling noise of each posterior mean. Their errors differ: red1 is precise when
-        the data remove most of Var m, red2 when they remove little (then red1 is a small difference of
-        two noisy variances).
-        """
-        n, qn = c.sum(), q.sum()
-        m, nz = m_a, noise_a
-        mean = c @ m / n
-        var_m = float((c @ (m * m) - n * mean**2) / (n - 1) - c @ nz / n)
-        # Var Y = Var m + E Var(Y | θ), the latter the mean inner sample variance (= n_inner × noise)
-        base = var_m + float(c @ nz / n) * n_inner if quantity == "variance" else var_m
-        red1 = np.empty(len(experiments))
-        red2 = np.empty(len(experiments))
-        ess = np.full(len(experiments), np.nan)
-        for k, e in enumerate(experiments):
-            if e.measure is None:
-                f = frozen[e.scale]  # type: ignore[index]
-                mid = c @ ((m + f) / 2) / n
-                red1[k] = red2[k] = float(c @ (m * f) / n - mid**2)  # Janon et al. (2014): Cov(m(A), m(A_s B))
-                continue
-            L, L2 = lik[e.name], lik[e.name + "\0sq"]
-            s0, s1_, s2_, sn = L @ c, L @ (c * m), L @ (c * m * m), L @ (c * nz)
-            t0, t1, t2, tn = L2 @ c, L2 @ (c * m), L2 @ (c * m * m), L2 @ (c * nz)
-            mu = s1_ / s0
-            sum_w2 = t0 / s0**2
-            post = (s2_ / s0 - mu**2) / np.maximum(1 - sum_w2, 1e-12) - sn / s0
-            is_noise = (t2 - 2 * mu * t1 + mu**2 * t0 + tn) / s0**2
-            red1[k] = var_m - float(q @ post / qn)
-            mq = q @ mu / qn
-            red2[k] = float((q @ (mu * mu) - qn * mq**2) / (qn - 1) - q @ is_noise / qn)
-            ess[k] = float(np.median(1.0 / sum_w2))
-        return base, var_m, red1, red2, ess
-
+    h_t = _truths(setup, n_data, truth_rng) if need_truth else {}
+    frozen = _frozen_banks(setup, experiments, bank_a, bank_rng, pf_rng)
+    lik = _likelihoods(experiments, h_t, h_a, n_data, truth_rng)
+    bank = _Bank(m_a, noise_a, frozen, lik)
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(limits=1, user_api="blas"):  # many mid-size products: threads only contend
-        baseline, var_m, red1, red2, ess = evaluate(np.ones(n_prior), np.ones(n_data))
+        baseline, var_m, red1, red2, ess = _evaluate(setup, experiments, bank, np.ones(n_prior), np.ones(n_data))
         boots = []
         for r in boot_rng.spawn(n_bootstrap):
-            boots.append(evaluate(np.bincount(r.integers(0, n_prior, n_prior), minlength=n_prior).astype(float),
-                                  np.bincount(r.integers(0, n_data, n_data), minlength=n_data).astype(float)))
+            boots.append(_evaluate(setup, experiments, bank,
+                                   np.bincount(r.integers(0, n_prior, n_prior), minlength=n_prior).astype(float),
+                                   np.bincount(r.integers(0, n_data, n_data), minlength=n_data).astype(float)))
     costs = np.array([e.cost for e in experiments])
-    base_b = np.array([b[0] for b in boots])
-    r1_b = np.array([b[2] for b in boots])  # (B, options)
-    r2_b = np.array([b[3] for b in boots])
-    # the two estimators combined with the weight that minimises the bootstrap variance of the mix
-    v1, v2 = r1_b.var(axis=0), r2_b.var(axis=0)
-    c12 = ((r1_b - r1_b.mean(axis=0)) * (r2_b - r2_b.mean(axis=0))).mean(axis=0)
-    denom = v1 + v2 - 2 * c12
-    lam = np.clip(np.where(denom > 0, (v2 - c12) / np.where(denom > 0, denom, 1.0), 1.0), 0.0, 1.0)
-    reduction = lam * red1 + (1 - lam) * red2
-    red_b = lam * r1_b + (1 - lam) * r2_b
-    after_b = base_b[:, None] - red_b
-    rpc = reduction / costs
+    reduction, red_b, after_b = _combine(red1, red2, boots)
     p_best = np.bincount(np.argmax(red_b / costs, axis=1), minlength=len(experiments)) / n_bootstrap
     label = f"Var({output})" if quantity == "variance" else f"Var_epistemic[Pf({output}<{threshold:g})]"
-    expected_after = baseline - reduction
-    order = np.argsort(-rpc, kind="stable")
-    scale_of = [e.scale if e.measure is None else (where.get(e.measure) or out_scale.get(e.measure, "?")) for e in experiments]
-    ds = xr.Dataset(
-        {
-            "cost": ("option", costs),
-            "expected_reduction": ("option", reduction, {"long_name": f"expected reduction of {label}"}),
-            "expected_reduction_se": ("option", red_b.std(axis=0, ddof=1), {"long_name": "bootstrap standard error"}),
-            "reduction_per_cost": ("option", rpc),
-            "expected_after": ("option", expected_after, {"long_name": f"expected {label} after the option"}),
-            "expected_after_se": ("option", after_b.std(axis=0, ddof=1)),
-            "p_best": ("option", p_best, {"long_name": "fraction of bootstrap replicates ranking the option first"}),
-            "ess_median": ("option", ess, {"long_name": "median effective sample size of the re-weighted prior bank"}),
-            "kind": ("option", [e.kind for e in experiments]),
-            "scale": ("option", scale_of),
-            "measured": ("option", [e.measure or "" for e in experiments]),
-            "noise": ("option", [("" if e.measure is None else (f"sd {e.noise_sd:g}" if e.noise_sd is not None else f"cv {e.noise_cv:g}")) for e in experiments]),
-            "replicates": ("option", [e.replicates if e.measure else 0 for e in experiments]),
-        },
-        coords={"option": names},
-    ).isel(option=order)
+    ds = _ranking(setup, experiments, names, label, costs=costs, reduction=reduction, red_b=red_b,
+                  expected_after=baseline - reduction, after_b=after_b, p_best=p_best, ess=ess)
     n_runs = n_prior * n_inner * (1 + len(frozen)) + (n_data if need_truth else 0)
     attrs = provenance(
         model, f"value_of_information[{quantity}]", seed=seed, n_runs=n_runs, n_prior=n_prior, n_inner=n_inner,
