@@ -235,7 +235,10 @@ def _validations() -> list:
               "(models/data/permeability_twill_carbon_vernet2014.csv)")
     validity = "2/2 twill carbon, in-plane, V_f 0.465-0.535 (tow fraction 0.30-0.68)"
     basis = "the benchmark's inter-laboratory spread, mean -/+ 2 CV with CV = 0.20 (the data file's header)"
-    caveat = "tow radius fitted at V_f = 0.503, so this fraction is held out; data transcription not yet verified"
+    # Until the data file's transcription is checked against the paper, these rows are reported, not claimed
+    # (tolerance None: not counted as validation), whatever they show.
+    caveat = ("tow radius fitted at V_f = 0.503, so this fraction is held out; NOT COUNTED until the data file's "
+              "transcription is checked against Vernet et al. (2014)")
 
     def k_mid(v_f: float) -> float:
         return at_defaults("fibre_bed", "K_mid", V_f=v_f, s_Vf=0.0)
@@ -249,7 +252,7 @@ def _validations() -> list:
         mean, low, high = measured_k1(v_f)
         rows.append(Validation(
             "fibre_bed", f"in-plane K1 at V_f = {v_f} (held out of the tow-radius fit)", lambda v=v_f: k_mid(v),
-            mean, "m^2", source, validity, "measured", 0.0, note=caveat, basis=basis, reference_range=(low, high),
+            mean, "m^2", source, validity, "measured", None, note=caveat, basis=basis, reference_range=(low, high),
         ))
     mean, low, high = measured_k1(0.503)
     rows += [
