@@ -239,15 +239,7 @@ def surrogate_stage(
     >>> g.stages[1].name, bool(g.surrogate_reports[0]["holdout_relative_rmse"].sel(output="y") < 1e-6)
     ('part_pce', True)
     """
-    from ..pce import fit_pce
-
-    if not isinstance(model, ChainModel):
-        raise TypeError(f"surrogate_stage needs a chain (uqbridge.chain), got {type(model).__name__}")
-    if kind not in ("pce", "gp", "auto"):
-        raise ValueError(f"surrogate_stage: kind={kind!r} is not a surrogate family; use 'pce', 'gp' or 'auto'")
-    for name, value in (("n_train", n_train), ("n_test", n_test)):
-        if not (isinstance(value, (int, np.integer)) and value >= 10):
-            raise ValueError(f"surrogate_stage: {name} must be an integer >= 10, got {value!r}")
+    _check_arguments(model, kind, n_train, n_test)
     start = time.perf_counter()
     k = model.stage_index(stage)
     st = model.stages[k]
@@ -255,24 +247,100 @@ def surrogate_stage(
     rng = checks.generator(rng, "surrogate_stage: rng")
     train_rng, test_rng, fit_rng = rng.spawn(3)
     feed = _feed_model(model, k)
-    d = model.inputs.dimension
 
-    def fed(n, kind, r):
-        values = model.inputs.from_unit(unit_design(n, d, kind, rng=r))
-        res = evaluate(feed, values, backend=backend)
-        ok = res.status == OK
-        values = {key: v[ok] for key, v in values.items()}
-        x = {own: res.outputs[f"feed_{own}"][ok] for own, _ in model.stage_inputs(k)}
-        return values, x, int((~ok).sum())
-
-    _, x_train, failed_up = fed(int(n_train), design, train_rng)
+    _, x_train, failed_up = _fed(model, k, feed, int(n_train), design, train_rng, backend)
     true_train = evaluate(st.model, x_train, backend=backend)
     ok = true_train.status == OK
+    varying, fixed = _varying_and_fixed(st, x_train, ok)
+    x_ok = {n: x_train[n][ok] for n in st.model.inputs.names}
+    y_ok = {o: true_train.outputs[o][ok] for o in st.model.output_names}
+    pce, fit_inputs, centre = _fit_stage_pce(model, k, x_ok, y_ok, varying, fixed, method, fit_rng, fit_options)
+    surrogate = ForwardModel(
+        f"{st.name}_pce", _Surrogate(pce, varying, fixed, st.name, centre), st.model.inputs, st.model.outputs,
+        description=f"polynomial chaos surrogate of {st.name} fitted on the values its upstream stages feed it",
+        differentiable=bool(pce.germ_map.xp_writable),
+    )
+    error = pce.validation["cv_error"].fillna(pce.validation["corrected_loo_error"])
+    pce_cv = max(float(error.sel(output=src)) for _, src, *_ in centre)
+    gp_cv = float("nan")
+    chosen = "pce"
+    if kind in ("gp", "auto"):
+        gp_surrogate, gp_cv = _fit_stage_gp(st, x_ok, y_ok, varying, fixed, kind, fit_rng)
+        if kind == "gp" or gp_cv < pce_cv:
+            chosen, surrogate = "gp", gp_surrogate
+    result = _with_stage(model, k, surrogate)
+
+    # held-out check: fresh chain inputs (i.i.d., or importance-resampled near a threshold), true chain
+    # from stage k on vs surrogate chain
+    if focus is None:
+        values, _, failed_test = _fed(model, k, feed, int(n_test), "mc", test_rng, backend)
+        weight = np.ones(len(next(iter(values.values()))))
+    else:
+        values, weight, failed_test = _focused(model, result, k, focus, int(n_test), pce, test_rng)
+    report = _holdout_report(model, result, k, values, weight)
+    m = report.sizes["holdout"]
+    cv = pce.validation.get("cv_error")
+    report.attrs.update(provenance(
+        model, "surrogate_stage", seed=seed, stage=st.name, scale=st.scale, n_train=int(ok.sum()), n_test=m,
+        true_stage_runs=int(len(ok) + n_test), failed_train=int((~ok).sum()) + failed_up, failed_test=failed_test,
+        varying_inputs=list(varying), fixed_inputs=dict(fixed), pce_method=method,
+        holdout_design="i.i.d. Monte Carlo" if focus is None else f"importance-resampled near {dict(focus)}",
+        pce_degree=[int(v) for v in pce.validation["selected_degree"].values],
+        fitted_in_log=[o for o, _, _, _, log in centre if log],
+        pce_cv_error=[float(v) for v in (cv.values if cv is not None else [])],
+        germ_laws={i.name: str(i.distribution) for i in fit_inputs}, surrogate_kind=chosen,
+        pce_cv_worst=pce_cv, gp_cv_worst=gp_cv, wall_time_s=time.perf_counter() - start,
+    ))
+    return replace(result, surrogate_reports=model.surrogate_reports + (report,),
+                   description=f"{model.description} [stage {st.name} by {chosen.upper()}, held-out checked]")
+
+
+def _check_arguments(model: Any, kind: Any, n_train: Any, n_test: Any) -> None:
+    """Refuse a model that is not a chain, an unknown surrogate family and too few runs, before any run."""
+    if not isinstance(model, ChainModel):
+        raise TypeError(f"surrogate_stage needs a chain (uqbridge.chain), got {type(model).__name__}")
+    if kind not in ("pce", "gp", "auto"):
+        raise ValueError(f"surrogate_stage: kind={kind!r} is not a surrogate family; use 'pce', 'gp' or 'auto'")
+    for name, value in (("n_train", n_train), ("n_test", n_test)):
+        if not (isinstance(value, (int, np.integer)) and value >= 10):
+            raise ValueError(f"surrogate_stage: {name} must be an integer >= 10, got {value!r}")
+
+
+def _fed(
+    model: ChainModel, k: int, feed: ForwardModel, n: int, design: str, rng: np.random.Generator, backend: Any,
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], int]:
+    """Chain inputs of a design of ``n`` points, the values the upstream stages feed stage ``k`` from them
+    (both without the failed upstream runs), and the number of failed upstream runs."""
+    values = model.inputs.from_unit(unit_design(n, model.inputs.dimension, design, rng=rng))
+    res = evaluate(feed, values, backend=backend)
+    ok = res.status == OK
+    values = {key: v[ok] for key, v in values.items()}
+    x = {own: res.outputs[f"feed_{own}"][ok] for own, _ in model.stage_inputs(k)}
+    return values, x, int((~ok).sum())
+
+
+def _varying_and_fixed(
+    st: Stage, x_train: Mapping[str, np.ndarray], ok: np.ndarray,
+) -> tuple[tuple[str, ...], tuple[tuple[str, float], ...]]:
+    """Stage inputs that vary over the fed training runs, and the constant ones with their value."""
     varying = tuple(n for n in st.model.inputs.names if np.ptp(x_train[n][ok]) > 0)
     fixed = tuple((n, float(x_train[n][ok][0])) for n in st.model.inputs.names if n not in varying)
     if not varying:
         raise ValueError(f"surrogate_stage: nothing that feeds stage {st.name!r} varies; it needs no surrogate")
-    fit_inputs = [Input(n, _stage_law(model, k, n, x_train[n][ok]), units=st.model.inputs[n].units) for n in varying]
+    return varying, fixed
+
+
+def _fit_stage_pce(
+    model: ChainModel, k: int, x: Mapping[str, np.ndarray], y_true: Mapping[str, np.ndarray],
+    varying: tuple[str, ...], fixed: tuple[tuple[str, float], ...], method: str, fit_rng: np.random.Generator,
+    fit_options: Mapping[str, Any],
+) -> tuple[Any, list[Input], tuple[tuple[str, str, float, float, bool], ...]]:
+    """The expansion fitted on the successful training runs ``x`` -> ``y_true``, its inputs, and per output
+    the fitted form kept (name, mean, std, log) — see the Notes of :func:`surrogate_stage`."""
+    from ..pce import fit_pce
+
+    st = model.stages[k]
+    fit_inputs = [Input(n, _stage_law(model, k, n, x[n]), units=st.model.inputs[n].units) for n in varying]
     fit_inputs += [Input(n, Constant(v), units=st.model.inputs[n].units) for n, v in fixed]
     # standardised outputs: the expansion's regression and selection then see O(1) numbers whatever the
     # units (a permeability of 1e-13 m^2 included); a positive output spread over more than a factor 3 is
@@ -280,13 +348,13 @@ def surrogate_stage(
     # cross-validated relative error is kept
     fitted: dict[str, tuple[str, np.ndarray, bool]] = {}
     for o in st.model.output_names:
-        y = true_train.outputs[o][ok]
+        y = y_true[o]
         fitted[o] = (o, y, False)
         if np.all(y > 0) and y.max() > 3 * y.min():
             fitted[f"{o}__log"] = (o, np.log(y), True)
     stats = {name: (float(y.mean()), float(y.std(ddof=1)) or 1.0) for name, (_, y, _) in fitted.items()}
     train = xr.Dataset(
-        {**{n: ("sample", x_train[n][ok]) for n in varying},
+        {**{n: ("sample", x[n]) for n in varying},
          **{name: ("sample", (y - stats[name][0]) / stats[name][1]) for name, (_, y, _) in fitted.items()}}
     )
     fit_model = ForwardModel(st.name, st.model.function, fit_inputs, [Output(name) for name in fitted])
@@ -296,50 +364,50 @@ def surrogate_stage(
     for o in st.model.output_names:
         src = f"{o}__log" if f"{o}__log" in fitted and float(error.sel(output=f"{o}__log")) < float(error.sel(output=o)) else o
         rows.append((o, src, *stats[src], fitted[src][2]))
-    centre = tuple(rows)
+    return pce, fit_inputs, tuple(rows)
+
+
+def _fit_stage_gp(
+    st: Stage, x: Mapping[str, np.ndarray], y_true: Mapping[str, np.ndarray], varying: tuple[str, ...],
+    fixed: tuple[tuple[str, float], ...], kind: str, fit_rng: np.random.Generator,
+) -> tuple[ForwardModel, float]:
+    """The Gaussian-process surrogate of the stage, and its worst K-fold error (NaN unless ``kind="auto"``)."""
+    xg = np.column_stack([x[n] for n in varying])
+    centre_x, spread_x = xg.mean(axis=0), np.where(xg.std(axis=0) > 0, xg.std(axis=0), 1.0)
+    xs = (xg - centre_x) / spread_x
+    gp_rng = np.random.default_rng(fit_rng.integers(2**63 - 1))
+    gps = []
+    cvs = []
+    for o in st.model.output_names:
+        y = y_true[o]
+        mean, sd = float(y.mean()), float(y.std(ddof=1)) or 1.0
+        ys = (y - mean) / sd
+        if kind == "auto":
+            cvs.append(_gp_cv_error(xs, ys, gp_rng))
+        gps.append((o, _fit_gp(xs, ys, gp_rng), mean, sd))
     surrogate = ForwardModel(
-        f"{st.name}_pce", _Surrogate(pce, varying, fixed, st.name, centre), st.model.inputs, st.model.outputs,
-        description=f"polynomial chaos surrogate of {st.name} fitted on the values its upstream stages feed it",
-        differentiable=bool(pce.germ_map.xp_writable),
+        f"{st.name}_gp", _GPSurrogate(tuple(gps), varying, fixed, st.name, centre_x, spread_x),
+        st.model.inputs, st.model.outputs,
+        description=f"Gaussian-process surrogate of {st.name} fitted on the values its upstream stages feed it",
     )
-    pce_cv = max(float(error.sel(output=src)) for _, src, *_ in centre)
-    gp_cv = float("nan")
-    chosen = "pce"
-    if kind in ("gp", "auto"):
-        xg = np.column_stack([x_train[n][ok] for n in varying])
-        centre_x, spread_x = xg.mean(axis=0), np.where(xg.std(axis=0) > 0, xg.std(axis=0), 1.0)
-        xs = (xg - centre_x) / spread_x
-        gp_rng = np.random.default_rng(fit_rng.integers(2**63 - 1))
-        gps = []
-        cvs = []
-        for o in st.model.output_names:
-            y = true_train.outputs[o][ok]
-            mean, sd = float(y.mean()), float(y.std(ddof=1)) or 1.0
-            ys = (y - mean) / sd
-            if kind == "auto":
-                cvs.append(_gp_cv_error(xs, ys, gp_rng))
-            gps.append((o, _fit_gp(xs, ys, gp_rng), mean, sd))
-        gp_cv = max(cvs) if cvs else float("nan")
-        if kind == "gp" or gp_cv < pce_cv:
-            chosen = "gp"
-            surrogate = ForwardModel(
-                f"{st.name}_gp", _GPSurrogate(tuple(gps), varying, fixed, st.name, centre_x, spread_x),
-                st.model.inputs, st.model.outputs,
-                description=f"Gaussian-process surrogate of {st.name} fitted on the values its upstream stages feed it",
-            )
+    return surrogate, max(cvs) if cvs else float("nan")
+
+
+def _with_stage(model: ChainModel, k: int, surrogate: ForwardModel) -> ChainModel:
+    """The chain with stage ``k``'s model replaced by ``surrogate`` (same wiring, inputs and reports)."""
+    st = model.stages[k]
     new_stage = Stage(surrogate, scale=st.scale, wires=st.wires, rename=st.rename, adapter=st.adapter)
     stages = list(model.stages)
     stages[k] = new_stage
     rebuilt = chain(*stages, name=model.name, description=model.description)
-    result = replace(rebuilt, inputs=model.inputs, surrogate_reports=model.surrogate_reports)
+    return replace(rebuilt, inputs=model.inputs, surrogate_reports=model.surrogate_reports)
 
-    # held-out check: fresh chain inputs (i.i.d., or importance-resampled near a threshold), true chain
-    # from stage k on vs surrogate chain
-    if focus is None:
-        values, _, failed_test = fed(int(n_test), "mc", test_rng)
-        weight = np.ones(len(next(iter(values.values()))))
-    else:
-        values, weight, failed_test = _focused(model, result, k, focus, int(n_test), pce, test_rng)
+
+def _holdout_report(
+    model: ChainModel, result: ChainModel, k: int, values: Mapping[str, np.ndarray], weight: np.ndarray,
+) -> xr.Dataset:
+    """Held-out errors of the surrogate chain against the true chain from stage ``k`` on (weighted by ``weight``)."""
+    st = model.stages[k]
     known = model.upstream_values(values, k)
     with np.errstate(all="ignore"):
         reference = _downstream(model, known, k)
@@ -369,20 +437,7 @@ def surrogate_stage(
     report["stage_output_is"] = ("output", np.array([o in dict(model.stage_outputs(k)).values() for o in names]))
     for o in names:
         report.attrs[f"units_{o}"] = model.output(o).units
-    cv = pce.validation.get("cv_error")
-    report.attrs.update(provenance(
-        model, "surrogate_stage", seed=seed, stage=st.name, scale=st.scale, n_train=int(ok.sum()), n_test=m,
-        true_stage_runs=int(len(ok) + n_test), failed_train=int((~ok).sum()) + failed_up, failed_test=failed_test,
-        varying_inputs=list(varying), fixed_inputs=dict(fixed), pce_method=method,
-        holdout_design="i.i.d. Monte Carlo" if focus is None else f"importance-resampled near {dict(focus)}",
-        pce_degree=[int(v) for v in pce.validation["selected_degree"].values],
-        fitted_in_log=[o for o, _, _, _, log in centre if log],
-        pce_cv_error=[float(v) for v in (cv.values if cv is not None else [])],
-        germ_laws={i.name: str(i.distribution) for i in fit_inputs}, surrogate_kind=chosen,
-        pce_cv_worst=pce_cv, gp_cv_worst=gp_cv, wall_time_s=time.perf_counter() - start,
-    ))
-    return replace(result, surrogate_reports=model.surrogate_reports + (report,),
-                   description=f"{model.description} [stage {st.name} by {chosen.upper()}, held-out checked]")
+    return report
 
 
 def _focused(model, surrogate_chain, k, focus, n_test, pce, rng):

@@ -144,34 +144,13 @@ def form(
     started = time.perf_counter()
     cache: dict[Any, Any] = {}  # model outputs by point: restarts and component searches reuse them
     ev = Evaluator(ls, "form", backend, cache=cache)
-    _check_continuous(ev, "form")
-    n_starts = positive_int(n_starts, "n_starts", "form")
-    max_iter = positive_int(max_iter, "max_iter", "form")
-    if not (isinstance(tol, (int, float)) and 0 < tol < 1):
-        raise ValueError(f"form: tol must be a number in (0, 1), got {tol!r}")
+    n_starts, max_iter, max_runs, n_explore = _checked_settings(ev, n_starts, max_iter, tol, max_runs, n_explore)
     d = ev.dim
-    n_starts = positive_int(n_starts, "n_starts", "form")
-    max_runs = (20 + 10 * n_starts) * (2 * d + 1) + 100 if max_runs is None else positive_int(max_runs, "max_runs", "form")
-    n_explore = min(max(16, 2 * d), 40) if n_explore is None else positive_int(n_explore, "n_explore", "form", minimum=0)
     grad_fn, grad_method = gradient_function(ev, gradient, step, adaptive=True)
-    first = np.zeros(d) if u0 is None else np.asarray(u0, dtype=float).ravel()
-    if first.shape != (d,) or not np.all(np.isfinite(first)):
-        raise ValueError(f"form: u0 must be {d} finite numbers (one per input {list(ev.inputs.dimension_names)}), got {u0!r}")
+    first = _start_point(ev, u0)
     generator = np.random.default_rng(rng)
     budget = _Budget(ev, max_runs)
-
-    searches = [_search(ev, grad_fn, first, tol, max_iter, budget, [])]
-    if searches[0]["reason"] == "zero gradient" and searches[0]["iterations"] <= 1:
-        # a flat start (e.g. a symmetric g at the median) says nothing: try once off the origin
-        direction = generator.normal(size=d)
-        searches.append(_search(ev, grad_fn, first + direction / np.linalg.norm(direction), tol, max_iter, budget, []))
-    radius = max(abs(_best(searches)["beta"]), 1.0)
-    for _ in range(n_starts - 1):
-        if budget.spent:
-            break
-        direction = generator.normal(size=d)
-        searches.append(_search(ev, grad_fn, radius * direction / np.linalg.norm(direction), tol, max_iter, budget,
-                               _points(searches)))
+    searches = _start_searches(ev, grad_fn, first, tol, max_iter, budget, n_starts, generator)
 
     warnings: list[str] = []
     component_betas: list[float] = []
@@ -181,15 +160,8 @@ def form(
             "linearises one component at one design point; use a simulation method for the system Pf"
         )
         if isinstance(ls, SeriesSystem) and components:
-            for leaf in leaves(ls):
-                sub = Evaluator(leaf, "form", backend, cache=cache)
-                sub_grad, _ = gradient_function(sub, gradient, step, adaptive=True)
-                s = _search(sub, sub_grad, first, tol, max_iter, _Budget(sub, max_runs), [])
-                ev.n_runs += sub.n_runs
-                if s["converged"]:
-                    component_betas.append(s["beta"])
-                    # every component design point lies in the series-system failure domain
-                    searches.append(s)
+            component_betas = _component_searches(ls, ev, backend, cache, gradient, step, first, tol, max_iter,
+                                                  max_runs, searches)
 
     explore_failures, curvature_factor = 0, float("nan")
     runs_search = ev.n_runs
@@ -199,21 +171,8 @@ def form(
     max_runs_checks = _max_check_runs(d, n_explore, check_search_runs) if check else 0
     check_budget = _Budget(ev, check_search_runs)
     if check:
-        for _ in range(2):  # explore, search from what the exploration finds, explore once more
-            best = _best(searches)
-            if not best["converged"] or best["beta"] <= 0 or n_explore == 0:
-                break
-            unexplained = _explore(ev, best["beta"], _points(searches), n_explore, generator)
-            explore_failures = len(unexplained)
-            if not unexplained or budget.spent or check_budget.spent:
-                break
-            before = len(_points(searches))
-            for u_start in unexplained[:3]:
-                if not (budget.spent or check_budget.spent):
-                    searches.append(_search(ev, grad_fn, u_start, tol, max_iter, _Either(budget, check_budget),
-                                            _points(searches)))
-            if len(_points(searches)) == before:
-                break
+        explore_failures = _explore_and_search(ev, grad_fn, searches, tol, max_iter, budget, check_budget,
+                                               n_explore, generator)
         if explore_failures:
             warnings.append(
                 f"{explore_failures} of {n_explore} exploratory points on the sphere of radius beta+0.5 fail outside "
@@ -221,18 +180,9 @@ def form(
                 "so Phi(-beta) underestimates Pf (use importance_sampling or subset_simulation)"
             )
 
-    points = _points(searches)
-    distinct = _distinct(points)
+    distinct = _distinct(_points(searches))
     best = _best(searches)
-    competing = [p for p in distinct if p["beta"] < best["beta"] + 1.0]
-    if len(competing) > 1:
-        warnings.append(
-            f"{len(competing)} distinct design points with beta within 1 of the smallest "
-            f"({', '.join(format(p['beta'], '.3f') for p in competing)}): the failure domain has several "
-            "important regions and Phi(-beta) of one of them underestimates Pf"
-        )
-    if not best["converged"]:
-        warnings.append(f"the design-point search did not converge ({best['reason']})")
+    warnings += _design_point_warnings(distinct, best)
     if check and best["converged"] and d > 1:
         curvature_factor = _curvature_factor(ev, best, generator)
         if not (0.9 <= curvature_factor <= 1.1):
@@ -242,26 +192,7 @@ def form(
             )
 
     runs_checks = ev.n_runs - runs_search
-    u_star, alpha = best["u"], best["alpha"]
-    variables = design_point_variables(ev, u_star)
-    variables.update(
-        {
-            "alpha": ("input", alpha, {"long_name": "unit vector -grad g/|grad g| at the design point"}),
-            "importance": ("input", alpha**2, {"long_name": "FORM importance factors alpha^2 (sum to 1)"}),
-            "iterations": ((), int(best["iterations"])),
-            "g_design_point": ((), float(best["g"]), {"long_name": "g at the design point"}),
-            "design_points_u": (("point", "input"), np.array([p["u"] for p in distinct]).reshape(-1, d)),
-            "point_beta": ("point", np.array([p["beta"] for p in distinct], dtype=float)),
-            "history_beta": ("iteration", np.array(best["history_beta"])),
-            "history_runs": ("iteration", np.array(best["history_runs"], dtype=int)),
-            "curvature_factor": ((), curvature_factor, {"long_name": "sampled second-order correction Pf_SORM/Pf_FORM (Breitung)"}),
-            "n_explore_failures": ((), int(explore_failures), {"long_name": "exploratory points failing away from every design point"}),
-        }
-    )
-    if component_betas:
-        tails = special.ndtr(-np.array(component_betas))
-        variables["pf_bound_low"] = ((), float(tails.max()), {"long_name": "first-order series lower bound max Phi(-beta_k)"})
-        variables["pf_bound_high"] = ((), float(min(tails.sum(), 1.0)), {"long_name": "first-order series upper bound sum Phi(-beta_k)"})
+    variables = _result_variables(ev, best, distinct, curvature_factor, explore_failures, component_betas)
     return result_dataset(
         ev,
         "form",
@@ -288,6 +219,137 @@ def form(
         tol=tol,
         max_runs=max_runs,
     )
+
+
+def _checked_settings(
+    ev: Evaluator, n_starts: Any, max_iter: Any, tol: Any, max_runs: Any, n_explore: Any,
+) -> tuple[int, int, int, int]:
+    """Validated ``n_starts``, ``max_iter``, ``max_runs`` and ``n_explore`` (defaults filled in from the dimension)."""
+    _check_continuous(ev, "form")
+    n_starts = positive_int(n_starts, "n_starts", "form")
+    max_iter = positive_int(max_iter, "max_iter", "form")
+    if not (isinstance(tol, (int, float)) and 0 < tol < 1):
+        raise ValueError(f"form: tol must be a number in (0, 1), got {tol!r}")
+    d = ev.dim
+    max_runs = (20 + 10 * n_starts) * (2 * d + 1) + 100 if max_runs is None else positive_int(max_runs, "max_runs", "form")
+    n_explore = min(max(16, 2 * d), 40) if n_explore is None else positive_int(n_explore, "n_explore", "form", minimum=0)
+    return n_starts, max_iter, max_runs, n_explore
+
+
+def _start_point(ev: Evaluator, u0: Any) -> np.ndarray:
+    """The first search's start in standard-normal space: ``u0`` checked, or the origin (the median)."""
+    d = ev.dim
+    first = np.zeros(d) if u0 is None else np.asarray(u0, dtype=float).ravel()
+    if first.shape != (d,) or not np.all(np.isfinite(first)):
+        raise ValueError(f"form: u0 must be {d} finite numbers (one per input {list(ev.inputs.dimension_names)}), got {u0!r}")
+    return first
+
+
+def _start_searches(
+    ev: Evaluator, grad_fn: GradientFunction, first: np.ndarray, tol: float, max_iter: int, budget: _Budget,
+    n_starts: int, generator: np.random.Generator,
+) -> list[dict[str, Any]]:
+    """The search from ``first`` (once more off the origin if that start is flat), then the random restarts."""
+    d = ev.dim
+    searches = [_search(ev, grad_fn, first, tol, max_iter, budget, [])]
+    if searches[0]["reason"] == "zero gradient" and searches[0]["iterations"] <= 1:
+        # a flat start (e.g. a symmetric g at the median) says nothing: try once off the origin
+        direction = generator.normal(size=d)
+        searches.append(_search(ev, grad_fn, first + direction / np.linalg.norm(direction), tol, max_iter, budget, []))
+    radius = max(abs(_best(searches)["beta"]), 1.0)
+    for _ in range(n_starts - 1):
+        if budget.spent:
+            break
+        direction = generator.normal(size=d)
+        searches.append(_search(ev, grad_fn, radius * direction / np.linalg.norm(direction), tol, max_iter, budget,
+                               _points(searches)))
+    return searches
+
+
+def _component_searches(
+    ls: SeriesSystem, ev: Evaluator, backend: Any, cache: dict[Any, Any], gradient: str, step: float,
+    first: np.ndarray, tol: float, max_iter: int, max_runs: int, searches: list[dict[str, Any]],
+) -> list[float]:
+    """β of each converged component of a series system; their searches are appended to ``searches``."""
+    component_betas: list[float] = []
+    for leaf in leaves(ls):
+        sub = Evaluator(leaf, "form", backend, cache=cache)
+        sub_grad, _ = gradient_function(sub, gradient, step, adaptive=True)
+        s = _search(sub, sub_grad, first, tol, max_iter, _Budget(sub, max_runs), [])
+        ev.n_runs += sub.n_runs
+        if s["converged"]:
+            component_betas.append(s["beta"])
+            # every component design point lies in the series-system failure domain
+            searches.append(s)
+    return component_betas
+
+
+def _explore_and_search(
+    ev: Evaluator, grad_fn: GradientFunction, searches: list[dict[str, Any]], tol: float, max_iter: int,
+    budget: _Budget, check_budget: _Budget, n_explore: int, generator: np.random.Generator,
+) -> int:
+    """Check (i): exploratory failures left unexplained after new searches from them (appended to ``searches``)."""
+    explore_failures = 0
+    for _ in range(2):  # explore, search from what the exploration finds, explore once more
+        best = _best(searches)
+        if not best["converged"] or best["beta"] <= 0 or n_explore == 0:
+            break
+        unexplained = _explore(ev, best["beta"], _points(searches), n_explore, generator)
+        explore_failures = len(unexplained)
+        if not unexplained or budget.spent or check_budget.spent:
+            break
+        before = len(_points(searches))
+        for u_start in unexplained[:3]:
+            if not (budget.spent or check_budget.spent):
+                searches.append(_search(ev, grad_fn, u_start, tol, max_iter, _Either(budget, check_budget),
+                                        _points(searches)))
+        if len(_points(searches)) == before:
+            break
+    return explore_failures
+
+
+def _design_point_warnings(distinct: list[dict[str, Any]], best: dict[str, Any]) -> list[str]:
+    """Warnings on the design points found: several competing ones, or a best search that did not converge."""
+    warnings: list[str] = []
+    competing = [p for p in distinct if p["beta"] < best["beta"] + 1.0]
+    if len(competing) > 1:
+        warnings.append(
+            f"{len(competing)} distinct design points with beta within 1 of the smallest "
+            f"({', '.join(format(p['beta'], '.3f') for p in competing)}): the failure domain has several "
+            "important regions and Phi(-beta) of one of them underestimates Pf"
+        )
+    if not best["converged"]:
+        warnings.append(f"the design-point search did not converge ({best['reason']})")
+    return warnings
+
+
+def _result_variables(
+    ev: Evaluator, best: dict[str, Any], distinct: list[dict[str, Any]], curvature_factor: float,
+    explore_failures: int, component_betas: list[float],
+) -> dict[str, Any]:
+    """The result's data variables beyond pf and beta: design point, α, history, checks, series bounds."""
+    d = ev.dim
+    u_star, alpha = best["u"], best["alpha"]
+    variables = design_point_variables(ev, u_star)
+    variables.update(
+        {
+            "alpha": ("input", alpha, {"long_name": "unit vector -grad g/|grad g| at the design point"}),
+            "importance": ("input", alpha**2, {"long_name": "FORM importance factors alpha^2 (sum to 1)"}),
+            "iterations": ((), int(best["iterations"])),
+            "g_design_point": ((), float(best["g"]), {"long_name": "g at the design point"}),
+            "design_points_u": (("point", "input"), np.array([p["u"] for p in distinct]).reshape(-1, d)),
+            "point_beta": ("point", np.array([p["beta"] for p in distinct], dtype=float)),
+            "history_beta": ("iteration", np.array(best["history_beta"])),
+            "history_runs": ("iteration", np.array(best["history_runs"], dtype=int)),
+            "curvature_factor": ((), curvature_factor, {"long_name": "sampled second-order correction Pf_SORM/Pf_FORM (Breitung)"}),
+            "n_explore_failures": ((), int(explore_failures), {"long_name": "exploratory points failing away from every design point"}),
+        }
+    )
+    if component_betas:
+        tails = special.ndtr(-np.array(component_betas))
+        variables["pf_bound_low"] = ((), float(tails.max()), {"long_name": "first-order series lower bound max Phi(-beta_k)"})
+        variables["pf_bound_high"] = ((), float(min(tails.sum(), 1.0)), {"long_name": "first-order series upper bound sum Phi(-beta_k)"})
+    return variables
 
 
 class _Budget:
