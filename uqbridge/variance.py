@@ -568,7 +568,7 @@ def _nested(model, groups, outputs, n_outer, n_inner, design, rng, confidence, i
     active = [g for g, idx in live.items() if idx]
     relevant = sorted({k for g in active for k in live[g]} | _other_relevant(model, groups, outputs))
     loops: list[tuple[int, ...]] = [tuple(live[g]) for g in active]
-    complement = []
+    complement: list[int | None] = []
     for g in active:
         rest = tuple(k for k in relevant if k not in live[g])
         if not rest:
@@ -661,7 +661,7 @@ def _from_pce(model, groups, outputs, pce, n, rng):
             entry[name] = np.stack([value, nan, nan])
         terms[outputs.index(o)] = entry
     loo = getattr(pce, "validation", None)
-    extra = {"pce_runs": int(getattr(pce, "n_runs", n))}
+    extra: dict[str, Any] = {"pce_runs": int(getattr(pce, "n_runs", n))}
     if loo is not None and "loo_error" in loo:
         extra["pce_loo_error"] = [float(x) for x in np.atleast_1d(loo["loo_error"].values)]
     return terms, int(getattr(pce, "n_runs", n)), int(getattr(pce, "n_failed", 0)), extra
@@ -744,10 +744,10 @@ def _label(terms, outputs, named, model, confidence):
         with np.errstate(invalid="ignore"):
             out_of_range = (raw < 0) | (raw > 1)
         cells = [f"{outputs[j]}/{group_names[g]}: {raw[j, g]:.4g}" for j, g in zip(*np.nonzero(out_of_range))]
-        attrs = {"clipped": "; ".join(cells)} if cells else {}
+        cell_attrs = {"clipped": "; ".join(cells)} if cells else {}
         if cells:
             clipped_all.append(f"{t}_share " + "; ".join(cells))
-        data[f"{t}_share"] = (("output", "group"), np.clip(raw, 0, 1), attrs)
+        data[f"{t}_share"] = (("output", "group"), np.clip(raw, 0, 1), cell_attrs)
         for b in ("_low", "_high"):
             data[f"{t}_share{b}"] = (("output", "group"), np.clip(arr[f"{t}_share{b}"], 0, 1))
     if "epistemic" in named and set(named["epistemic"]) == set(model.inputs.epistemic):

@@ -256,7 +256,7 @@ def _evaluate_op(call: _UMBridgeCall) -> Any:
     class VJP(Op):
         __props__ = ()
 
-        def make_node(self, x, g):
+        def make_node(self, x, g):  # type: ignore[override]  # pytensor's Op.make_node(*inputs)
             return Apply(self, [pt.as_tensor(x), pt.as_tensor(g)], [pt.dmatrix()])
 
         def perform(self, node, inputs, storage):
@@ -270,7 +270,7 @@ def _evaluate_op(call: _UMBridgeCall) -> Any:
     class Evaluate(Op):
         __props__ = ()
 
-        def make_node(self, x):
+        def make_node(self, x):  # type: ignore[override]  # pytensor's Op.make_node(*inputs)
             return Apply(self, [pt.as_tensor(x).astype("float64")], [pt.dmatrix()])
 
         def perform(self, node, inputs, storage):
