@@ -138,6 +138,7 @@ def test_fd_gradient_reuses_the_accepted_point():
     assert int(np.diff(r.history_runs.values)[-1]) == 6 + 1
 
 
+@pytest.mark.slow  # AK-MCS on RP57 costs ~1 min of CPU (its Kriging fits), IS on RP110 its whole budget
 def test_recommended_on_issue_examples():
     """The recommended method is within 10 % on RP89, RP57 and RP110."""
     for name in ("RP89", "RP57", "RP110"):

@@ -47,11 +47,12 @@ def test_recommended_is_cheap_and_right_on_low_dimensional_problems(problem):
     assert "form" in r.attrs["steps"]  # FORM ran first, and is never the answer alone
 
 
-def test_recommended_flags_a_second_failure_region_form_misses():
-    """RP33 (min of two planes, Pf 2.57e-3): FORM finds one plane (Pf 1.35e-3, 47 % low). The
-    recommended answer is within 10 % or flagged, on every seed tried."""
+@pytest.mark.parametrize("seeds", [range(1), pytest.param(range(1, 4), marks=pytest.mark.slow)], ids=["seed0", "seeds1-3"])
+def test_recommended_flags_a_second_failure_region_form_misses(seeds):
+    """RP33 (min of two planes, Pf 2.57e-3): FORM finds one plane (Pf 1.35e-3, 47 % low) on seeds 1 and 2
+    of the earlier recommended(). The recommended answer is within 10 % or flagged, on every seed tried."""
     p = next(q for q in rprepo_collection() if q.name == "RP33")
-    for seed in range(3):
+    for seed in seeds:
         r = recommended(p.limit_state, rng=seed)
         assert abs(float(r.pf) / p.pf - 1) <= 0.1 or r.attrs["reliable"] == 0, (seed, float(r.pf))
 
