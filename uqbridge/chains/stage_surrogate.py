@@ -30,6 +30,17 @@ from .graph import ChainModel, Stage, chain
 __all__ = ["macro_estimate", "surrogate_stage"]
 
 
+def _refuse_moved_fixed(stage: str, fixed: Any, values: Mapping[str, Any]) -> None:
+    """A stage surrogate is valid only at the values its fixed inputs had when it was fitted."""
+    for name, value in fixed:
+        v = np.asarray(values[name], dtype=float)
+        if not np.allclose(v, value, rtol=1e-9, atol=0.0):
+            raise ValueError(
+                f"surrogate of stage {stage!r} was fitted with {name} = {value:g} fixed; refit it "
+                f"(surrogate_stage) for other values (got {float(np.ravel(v)[0]):g})"
+            )
+
+
 @dataclass(frozen=True, eq=False)
 class _Surrogate:
     """Evaluate the expansion on the varying stage inputs; refuse a fixed input moved off its training value."""
@@ -42,13 +53,7 @@ class _Surrogate:
 
     def __call__(self, xp: Any = None, **values: Any) -> dict[str, Any]:
         if xp is None:
-            for name, value in self.fixed:
-                v = np.asarray(values[name], dtype=float)
-                if not np.allclose(v, value, rtol=1e-9, atol=0.0):
-                    raise ValueError(
-                        f"surrogate of stage {self.stage!r} was fitted with {name} = {value:g} fixed; refit it "
-                        f"(surrogate_stage) for other values (got {float(np.ravel(v)[0]):g})"
-                    )
+            _refuse_moved_fixed(self.stage, self.fixed, values)
         ns = np if xp is None else xp
         z = self.pce._evaluate(xp=ns, **{n: values[n] for n in self.varying})
         return {o: ns.exp(mean + std * z[src]) if log else mean + std * z[src] for o, src, mean, std, log in self.centre}
@@ -67,13 +72,7 @@ class _GPSurrogate:
     spread: np.ndarray
 
     def __call__(self, xp: Any = None, **values: Any) -> dict[str, Any]:
-        for name, value in self.fixed:
-            v = np.asarray(values[name], dtype=float)
-            if not np.allclose(v, value, rtol=1e-9, atol=0.0):
-                raise ValueError(
-                    f"surrogate of stage {self.stage!r} was fitted with {name} = {value:g} fixed; refit it "
-                    f"(surrogate_stage) for other values (got {float(np.ravel(v)[0]):g})"
-                )
+        _refuse_moved_fixed(self.stage, self.fixed, values)
         cols = np.broadcast_arrays(*[np.asarray(values[n], float) for n in self.varying])
         x = (np.column_stack([c.ravel() for c in cols]) - self.centre) / self.spread
         return {o: (mean + std * gp.predict(x)).reshape(cols[0].shape) for o, gp, mean, std in self.gps}

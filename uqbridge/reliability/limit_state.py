@@ -124,7 +124,13 @@ class _System:
     components: tuple[LimitState | _System, ...]
     name: str = ""
 
-    kind = ""
+    kind = ""  # "series": fails when any component fails (min g); "parallel": when all fail (max g)
+
+    if TYPE_CHECKING:
+        # the constructor takes any iterable of components and ``__post_init__`` normalises it to a
+        # tuple; this signature tells type checkers so (the runtime ``__init__`` is the one
+        # ``dataclass`` generates)
+        def __init__(self, components: Iterable[LimitState | _System], name: str = "") -> None: ...
 
     def __post_init__(self) -> None:
         comps = tuple(self.components) if isinstance(self.components, Iterable) else None
@@ -168,7 +174,12 @@ class _System:
         return units.pop() if len(units) == 1 else "mixed"
 
     def g_from_outputs(self, outputs: Mapping[int, Mapping[str, Any]], xp: Any = np) -> Any:
-        raise NotImplementedError  # SeriesSystem and ParallelSystem say how their components combine
+        combine = xp.minimum if self.kind == "series" else xp.maximum
+        gs = self.component_g(outputs, xp)
+        out = gs[0]
+        for g in gs[1:]:
+            out = combine(out, g)
+        return out
 
     def component_g(self, outputs: Mapping[int, Mapping[str, Any]], xp: Any = np) -> list[Any]:
         return [c.g_from_outputs(outputs, xp) for c in self.components]
@@ -195,19 +206,6 @@ class SeriesSystem(_System):
 
     kind = "series"
 
-    if TYPE_CHECKING:
-        # the constructor takes any iterable of components and ``__post_init__`` normalises it to a
-        # tuple; this signature tells type checkers so (the runtime ``__init__`` is the one
-        # ``dataclass`` generates)
-        def __init__(self, components: Iterable[LimitState | _System], name: str = "") -> None: ...
-
-    def g_from_outputs(self, outputs: Mapping[int, Mapping[str, Any]], xp: Any = np) -> Any:
-        gs = self.component_g(outputs, xp)
-        out = gs[0]
-        for g in gs[1:]:
-            out = xp.minimum(out, g)
-        return out
-
 
 @dataclass(frozen=True, eq=False)
 class ParallelSystem(_System):
@@ -223,19 +221,6 @@ class ParallelSystem(_System):
     """
 
     kind = "parallel"
-
-    if TYPE_CHECKING:
-        # the constructor takes any iterable of components and ``__post_init__`` normalises it to a
-        # tuple; this signature tells type checkers so (the runtime ``__init__`` is the one
-        # ``dataclass`` generates)
-        def __init__(self, components: Iterable[LimitState | _System], name: str = "") -> None: ...
-
-    def g_from_outputs(self, outputs: Mapping[int, Mapping[str, Any]], xp: Any = np) -> Any:
-        gs = self.component_g(outputs, xp)
-        out = gs[0]
-        for g in gs[1:]:
-            out = xp.maximum(out, g)
-        return out
 
 
 AnyLimitState = LimitState | SeriesSystem | ParallelSystem
