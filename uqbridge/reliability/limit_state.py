@@ -126,12 +126,6 @@ class _System:
 
     kind = ""  # "series": fails when any component fails (min g); "parallel": when all fail (max g)
 
-    if TYPE_CHECKING:
-        # the constructor takes any iterable of components and ``__post_init__`` normalises it to a
-        # tuple; this signature tells type checkers so (the runtime ``__init__`` is the one
-        # ``dataclass`` generates)
-        def __init__(self, components: Iterable[LimitState | _System], name: str = "") -> None: ...
-
     def __post_init__(self) -> None:
         comps = tuple(self.components) if isinstance(self.components, Iterable) else None
         if not comps:
@@ -206,6 +200,9 @@ class SeriesSystem(_System):
 
     kind = "series"
 
+    if TYPE_CHECKING:  # any iterable of components (normalised to a tuple); runtime __init__ is dataclass's
+        def __init__(self, components: Iterable[LimitState | _System], name: str = "") -> None: ...
+
 
 @dataclass(frozen=True, eq=False)
 class ParallelSystem(_System):
@@ -221,6 +218,9 @@ class ParallelSystem(_System):
     """
 
     kind = "parallel"
+
+    if TYPE_CHECKING:  # any iterable of components (normalised to a tuple); runtime __init__ is dataclass's
+        def __init__(self, components: Iterable[LimitState | _System], name: str = "") -> None: ...
 
 
 AnyLimitState = LimitState | SeriesSystem | ParallelSystem
