@@ -87,18 +87,9 @@ def _timed(fn):
 
 def openturns_search(ls: LimitState, u0: np.ndarray, solver: str):
     import openturns as ot
+    from reliability import _ot_event  # benchmarks/reliability.py: the event and its run counter
 
-    names = ls.inputs.names
-    calls = [0]
-
-    def g_sample(x):
-        x = np.asarray(x)
-        calls[0] += x.shape[0]
-        return ls.g({n: x[:, k] for k, n in enumerate(names)})[:, None]
-
-    function = ot.PythonFunction(len(names), 1, func_sample=g_sample)
-    dist = ot.JointDistribution([ot.Normal(0.0, 1.0)] * len(names))
-    event = ot.ThresholdEvent(ot.CompositeRandomVector(function, ot.RandomVector(dist)), ot.LessOrEqual(), 0.0)
+    event, _, _, calls = _ot_event(ls)
     algo = ot.FORM(getattr(ot, solver)(), event, ot.Point(u0))  # standard normals: x0 = u0
     algo.run()
     return calls[0], algo.getResult().getHasoferReliabilityIndex()
