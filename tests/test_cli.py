@@ -131,13 +131,13 @@ def test_serve_over_umbridge_gives_the_in_process_numbers():
     import os
     import subprocess
     import sys
-    import time
     from pathlib import Path
 
     import numpy as np
     import pytest
 
-    requests = pytest.importorskip("requests")
+    pytest.importorskip("requests")
+    from serving import wait_until_serving
     pytest.importorskip("umbridge")
     from uqbridge.execution.batch import OK, evaluate
     from uqbridge.external import umbridge_model
@@ -152,14 +152,7 @@ def test_serve_over_umbridge_gives_the_in_process_numbers():
         assert layout[1].strip() == "input vector 0 (3 values): x1, x2, x3"
         assert layout[2].strip() == "output vector 0 (1 value): y"
         url = f"http://127.0.0.1:{port}"
-        deadline = time.time() + 60
-        while True:
-            try:
-                requests.get(f"{url}/Info", timeout=1)
-                break
-            except requests.ConnectionError:
-                assert proc.poll() is None and time.time() < deadline, "server did not start"
-                time.sleep(0.1)
+        wait_until_serving(url, proc)
         here = uq.get_model("ishigami")
         remote = umbridge_model(url, here.inputs, here.outputs, max_concurrency=2)
         x = {name: np.random.default_rng(3).uniform(-np.pi, np.pi, 8) for name in here.inputs.names}

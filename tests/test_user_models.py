@@ -10,7 +10,6 @@ import os
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import numpy as np
@@ -117,8 +116,10 @@ def test_load_model_keeps_registered_names_and_checks_what_a_file_gives(project)
 
 def test_serve_takes_a_file_spec(project):
     """The same file served over UM-Bridge gives the in-process numbers."""
-    requests = pytest.importorskip("requests")
+    pytest.importorskip("requests")
     pytest.importorskip("umbridge")
+    from serving import wait_until_serving
+
     from tests.test_cli import _free_port
     from uqbridge.execution.batch import OK, evaluate
     from uqbridge.external import umbridge_model
@@ -132,14 +133,7 @@ def test_serve_takes_a_file_spec(project):
         layout = [proc.stdout.readline() for _ in range(3)]
         assert layout[1].strip() == "input vector 0 (2 values): a, c", layout
         url = f"http://127.0.0.1:{port}"
-        deadline = time.time() + 60
-        while True:
-            try:
-                requests.get(f"{url}/Info", timeout=1)
-                break
-            except requests.ConnectionError:
-                assert proc.poll() is None and time.time() < deadline, "server did not start"
-                time.sleep(0.1)
+        wait_until_serving(url, proc)
         here = model_from_file("code/my_chain.py:my_chain", base=project)
         remote = umbridge_model(url, here.inputs, here.outputs)
         x = {"a": np.array([0.5, -1.0]), "c": np.array([2.0, 1.5])}
