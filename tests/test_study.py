@@ -252,3 +252,13 @@ def test_a_study_without_seed_draws_and_stores_an_integer_seed(tmp_path):
     assert list(summary)[0] == "summary" and isinstance(summary["seed"], int) and summary["seed_drawn"]
     replay = run_study(dataclasses.replace(study, seed=summary["seed"], output=str(tmp_path / "r")), progress=None)
     assert first["propagate"]["y"].values.tolist() == replay["propagate"]["y"].values.tolist()
+
+
+def test_calibrate_step_keys_are_the_calibration_modules():
+    """study.py repeats the calibrate step's option names so that reading a study file does not import
+    PyMC; they must be the ones uqbridge.calibration.stage accepts."""
+    pytest.importorskip("pymc")
+    from uqbridge.calibration.stage import STEP_KEYS
+    from uqbridge.study import ANALYSES
+
+    assert ANALYSES["calibrate"].keys == STEP_KEYS

@@ -514,12 +514,11 @@ def _pf_by_scale(model: ForwardModel, options: dict[str, Any], rng: Any, ex: _Ex
     return Produced({"pf_by_scale": pf_by_scale(ls, rng=rng, **options, **method_options)})
 
 
-_EXPERIMENT_KEYS = frozenset({"name", "cost", "measure", "scale", "noise_sd", "noise_cv", "replicates"})
-
-
 def _value_of_information(model: ForwardModel, options: dict[str, Any], rng: Any, ex: _Execution) -> Produced:
     """Rank measurements / simulations per scale by the macro uncertainty they are expected to remove
     (:func:`uqbridge.chains.voi.value_of_information`); on a calibrated study the posterior is the prior."""
+    from dataclasses import fields
+
     from .chains.voi import Experiment, value_of_information
 
     options = dict(options)
@@ -528,7 +527,7 @@ def _value_of_information(model: ForwardModel, options: dict[str, Any], rng: Any
         raise StudyError("value_of_information: experiments must be a non-empty list of tables, e.g. "
                          'experiments = [{ name = "E +-1 %", cost = 1, measure = "E", noise_cv = 0.01, replicates = 5 }]')
     for k, spec in enumerate(specs):
-        _unknown(f"value_of_information experiments[{k}]", set(spec), set(_EXPERIMENT_KEYS))
+        _unknown(f"value_of_information experiments[{k}]", set(spec), {f.name for f in fields(Experiment)})
     if "output" not in options:
         raise StudyError("value_of_information: output (the macro output whose uncertainty is to be reduced) is required")
     return Produced({"value_of_information": value_of_information(
