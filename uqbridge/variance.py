@@ -23,8 +23,8 @@ from .model import ForwardModel
 from .results import provenance, seed_attr
 
 __all__ = [
-    "INTERVALS", "METHODS", "bootstrap_rows", "conditional_distributions", "decompose", "default_groups",
-    "mean_function_interval", "pf_kernel", "pick_freeze_statistics", "share_warnings", "with_interval", "with_terms",
+    "INTERVALS", "METHODS", "conditional_distributions", "decompose", "default_groups",
+    "mean_function_interval", "pick_freeze_statistics", "share_warnings", "with_terms",
 ]
 
 METHODS = ("pick_freeze", "nested", "pce")
@@ -673,46 +673,6 @@ def _names_of(model, idx):
 
 
 # ---- intervals and labelling -----------------------------------------------------------------------
-def pf_kernel(fa, fb, fg):
-    """Variance, and per group: closed Var(E[Y|G]), residual E[Var(Y|G)], total E[Var(Y|~G)] (the estimators
-    of :func:`pick_freeze_statistics` on the rows given; kept for bootstrap callers)."""
-    fa, fb, fg = np.asarray(fa), np.asarray(fb), np.asarray(fg)
-    k = fg.shape[0]  # (k, ..., n)
-    m = np.stack([fa, fb, fa**2, fb**2, *[c for g in range(k) for c in
-                  (fg[g], fg[g] ** 2, fb * fg[g], fa * fg[g])]], axis=-1).mean(axis=-2)
-    _, f = pick_freeze_statistics(np.zeros(fa.shape[-1]), np.zeros(fa.shape[-1]), np.zeros((k, fa.shape[-1])))
-    est = np.moveaxis(f(m), -1, 0)
-    variance, closed, total = est[0], est[1 : 1 + k], est[1 + k :]
-    return variance, np.stack([closed, 1 - closed, total]) * variance
-
-
-def bootstrap_rows(n, n_bootstrap, rng):
-    """Row indices of ``n_bootstrap`` bootstrap resamples of ``n`` samples, shape ``(n_bootstrap, n)``."""
-    if n < 2:
-        raise ValueError(f"only {n} usable samples; increase the sample size")
-    if n_bootstrap < 10:
-        raise ValueError(f"n_bootstrap must be >= 10 for an interval, got {n_bootstrap!r}")
-    return rng.integers(0, n, size=(n_bootstrap, n), dtype=np.int32)
-
-
-def with_interval(kernel, boot, confidence, n):
-    """Point estimate on all rows plus percentile-bootstrap intervals for variance and terms."""
-    variance, point = kernel(np.arange(n))
-    # bootstrap replicates in chunks of ~2e7 indices: vectorised, with bounded memory
-    step = max(1, int(2e7 // max(n, 1)))
-    parts = [kernel(boot[i : i + step]) for i in range(0, len(boot), step)]
-    reps_v = np.concatenate([p[0] for p in parts])  # (B,)
-    reps_t = np.concatenate([p[1] for p in parts], axis=-1)  # (3, k, B)
-    alpha = (1 - confidence) / 2
-    qs = [alpha, 1 - alpha]
-    with warnings.catch_warnings():  # terms a method cannot estimate are NaN in every replicate
-        warnings.simplefilter("ignore", RuntimeWarning)
-        v_int = tuple(np.nanquantile(reps_v, qs))
-        t_int = tuple(np.nanquantile(reps_t, qs, axis=-1))
-        s_int = tuple(np.nanquantile(reps_t / reps_v, qs, axis=-1))
-    return float(variance), point, v_int, t_int, s_int
-
-
 def _label(terms, outputs, named, model, confidence):
     """The result Dataset; shares clipped to [0, 1] (raw estimates kept as ``*_share_raw``, clipped
     cells listed in the variable's and the Dataset's ``clipped`` attrs)."""

@@ -119,11 +119,6 @@ def _feed_model(model: ChainModel, k: int) -> ForwardModel:
     return ForwardModel(f"{model.name}_feed_{stage.name}", _Feed(model.function, k, sources), model.inputs, outs)
 
 
-def _skew(x: np.ndarray) -> float:
-    sd = float(np.std(x))
-    return float(np.mean((x - x.mean()) ** 3)) / sd**3 if sd > 0 else 0.0
-
-
 def _germ_law(x: np.ndarray) -> Any:
     """Law that defines the expansion's coordinate for a fed input: log-normal for positive inputs spread
     over more than a factor 3, normal otherwise (moments matched to the fed samples)."""
