@@ -11,13 +11,12 @@ Only rows of kind ``measured`` or ``published model`` with a tolerance *and* a w
 
 Adding a reference is one item: append a :class:`Validation` to ``VALIDATIONS`` here, or define a
 module-level ``VALIDATIONS`` list in the model's own module (a per-model hook). Hook entries of a model
-replace the fallback entries kept here for it; :data:`RELABEL` corrects the kind of hook rows whose owners
-mislabelled them (matched by model and quantity text), so that the table stays honest whoever wrote the row.
+replace the fallback entries kept here for it; each row's kind, tolerance and basis are set where the row
+is written.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import importlib
 import math
 from collections.abc import Callable, Iterable, Sequence
@@ -30,7 +29,6 @@ import pandas as pd
 __all__ = [
     "COUNTED_KINDS",
     "KINDS",
-    "RELABEL",
     "VALIDATIONS",
     "Validation",
     "at_defaults",
@@ -367,34 +365,10 @@ VALIDATIONS += [
 ]
 
 
-#: Corrections to hook rows owned by other modules: (model, text in the quantity, fields to replace). Each
-#: says why; a row that no longer matches (its owner rewrote it) is simply left as its owner labelled it.
-RELABEL: list[tuple[str, str, dict[str, Any]]] = [
-    ("fe2_homogenization", "square array", {
-        "basis": "Perrins et al.'s multipole solution is exact to its digits; +-3 % is the RVE's stated "
-        "resolution error at its default grid",
-    }),
-    ("fracture", "K_IC", {
-        "kind": "self-reference", "tolerance": None,
-    }),
-]
-
-
-def _relabel(v: Validation) -> Validation:
-    for model, text, changes in RELABEL:
-        if v.model == model and text in v.quantity:
-            note = changes.get("note")
-            if note is None:
-                changes = {k: c for k, c in changes.items() if k != "note"}
-            return dataclasses.replace(v, **changes)
-    return v
-
-
 def collect(validations: Sequence[Validation] | None = None, *, hooks: bool = True) -> list[Validation]:
     """All entries: ``validations`` (default ``VALIDATIONS``), with per-model hooks replacing the fallbacks.
 
-    A hook is a module-level ``VALIDATIONS`` list of :class:`Validation` in a registered model's module;
-    hook rows matched by :data:`RELABEL` get their corrected kind, range or basis.
+    A hook is a module-level ``VALIDATIONS`` list of :class:`Validation` in a registered model's module.
 
     Examples
     --------
@@ -415,7 +389,6 @@ def collect(validations: Sequence[Validation] | None = None, *, hooks: bool = Tr
                     raise TypeError(f"{target}.VALIDATIONS must hold uqbridge_models.validation.Validation, got {type(v)}")
                 hooked.setdefault(v.model, []).append(v)
         entries = [v for v in entries if v.model not in hooked] + [v for vs in hooked.values() for v in vs]
-        entries = [_relabel(v) if isinstance(v, Validation) else v for v in entries]
     return entries
 
 

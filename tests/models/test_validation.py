@@ -74,7 +74,7 @@ def test_met_counts_measured_and_published_rows_with_a_basis_only():
     assert "124–130 GPa" in to_markdown(table)
 
 
-def test_mislabelled_rows_of_issue_27_are_relabelled():
+def test_mislabelled_rows_of_issue_27_carry_their_kind():
     """The rows issue 27 names: KM h vs mu/300 is a rule of thumb; registration TRE and disaggregation against
     the project's own runs are self-references; eps_u = 0.44 is a handbook fit (shown with the conflicting
     values as a range); the test functions are code checks; the fracture K_IC row is an input-level check."""
