@@ -39,9 +39,9 @@ def main(seed: int = 0) -> None:
         "adequacy": {"min_data_share": 0.0, "min_contraction": 0.0},
     }
     step = calibrate_step(sur, options, rng=cal_rng)
-    post_sur = step["_model"]
+    post_sur = step.model
     post_true = replace(true, inputs=post_sur.inputs)  # same input declarations, true EMT stage
-    print(f"surrogate: {report.attrs['true_stage_runs']} true EMT runs; gates {step['calibration'].attrs['gates']}")
+    print(f"surrogate: {report.attrs['true_stage_runs']} true EMT runs; gates {step.results['calibration'].attrs['gates']}")
     seeds = rel_rng.bit_generator.seed_seq.spawn(2)  # the same streams for both chains
     for label, model in (("surrogate chain", post_sur), ("true EMT chain", post_true)):
         r_form, r_is = (np.random.default_rng(s) for s in seeds)

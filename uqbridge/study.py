@@ -549,8 +549,7 @@ def _calibrate(model: ForwardModel, options: dict[str, Any], rng: Any, ex: _Exec
         step = calibrate_step(model, options, rng=rng, base=base)
     except (KeyError, ValueError, FileNotFoundError) as err:
         raise StudyError(str(err.args[0]) if err.args else repr(err)) from err
-    posterior, verdict = step.pop("_model"), step.pop("_calibration")
-    return Produced(step, model=posterior, calibration=verdict)
+    return Produced(step.results, model=step.model, calibration=step.verdict)
 
 
 # the calibrate step's options (uqbridge.calibration.stage.STEP_KEYS, repeated here so that reading a

@@ -9,7 +9,7 @@ back into the full model, jointly (a Gaussian copula fitted to the draws, or the
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -20,7 +20,7 @@ from ..distributions import Normal
 from ..inputs import Input, InputSet
 from ..model import ForwardModel, Output
 
-__all__ = ["POSTERIOR_FORMS", "STEP_KEYS", "calibrate_step", "calibration_table", "cross_scale_correlation", "whitened", "observed_model", "posterior_model", "predictive_table"]
+__all__ = ["POSTERIOR_FORMS", "STEP_KEYS", "StepResult", "calibrate_step", "calibration_table", "cross_scale_correlation", "whitened", "observed_model", "posterior_model", "predictive_table"]
 
 #: How the posterior replaces the prior: ``gaussian`` (normal marginals with the posterior mean and sd,
 #: Gaussian copula with the normal-score correlations of the draws: smooth, so FORM/SORM work on it) or
@@ -321,6 +321,16 @@ def predictive_table(
 
 
 # ---- the study step -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class StepResult:
+    """What a calibrate step returns: its datasets, the model whose calibrated inputs follow the posterior,
+    and the verdict every later result of the study carries (``stamp``, ``inputs``, ``compare``)."""
+
+    results: dict[str, xr.Dataset]
+    model: ForwardModel
+    verdict: dict[str, Any]
+
+
 #: Keys of a ``kind = "calibrate"`` analysis in a study file (see :func:`calibrate_step`).
 STEP_KEYS = frozenset({
     "data", "observe", "noise", "discrepancy", "path", "draws", "tune", "chains", "target_accept", "mass_matrix",
@@ -421,7 +431,7 @@ def _validation(model: ForwardModel, spec: Mapping[str, Any], base: str | None, 
 
 def calibrate_step(
     model: ForwardModel, options: Mapping[str, Any], *, rng: Any = None, base: str | None = None
-) -> dict[str, Any]:
+) -> StepResult:
     """One ``calibrate`` step of a study: fit the epistemic inputs upstream of the observed outputs, return
     the before/after datasets and the model whose calibrated inputs follow the posterior.
 
@@ -452,9 +462,9 @@ def calibrate_step(
 
     Returns
     -------
-    dict
-        ``calibration``, ``calibration_fit`` [, ``validation``, ``validation_prior``] datasets, ``_model``
-        (the posterior model) and ``_calibration`` (``stamp``, ``inputs``, ``compare``) for the study runner.
+    StepResult
+        ``results``: the ``calibration``, ``calibration_fit`` [, ``validation``, ``validation_prior``] datasets;
+        ``model``: the posterior model; ``verdict``: ``stamp``, ``inputs``, ``compare`` for the study runner.
     """
     from .adequacy import Adequacy
     from .diagnostics import Thresholds
@@ -558,6 +568,4 @@ def calibrate_step(
             prior_val = _validation(model, dict(opts["validate"]), base, val_rng)
             prior_val.attrs["prior_run"] = 1
             out["validation_prior"] = prior_val
-    out["_model"] = after
-    out["_calibration"] = {"stamp": stamp, "inputs": ",".join(draws), "compare": compare}
-    return out
+    return StepResult(out, after, {"stamp": stamp, "inputs": ",".join(draws), "compare": compare})
