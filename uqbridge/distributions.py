@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -44,6 +44,11 @@ def _special() -> Any:
     from scipy import special
 
     return special
+
+
+def _number(x: float) -> str:
+    """Four significant digits, without an exponent from 10^4 to 10^6 (``11663``, not ``1.166e+04``)."""
+    return f"{x:.0f}" if 1e4 <= abs(x) < 1e6 else f"{x:.4g}"
 
 
 def _positive(dist: str, **params: float) -> None:
@@ -130,6 +135,27 @@ class Distribution:
     def is_constant(self) -> bool:
         return False
 
+    # whether the parameters read directly in the input's units (Normal's mean and sd, Uniform's
+    # bounds); when not (LogNormal's log-space mu and sigma, shapes), ``natural`` adds quantiles
+    _natural_parameters: ClassVar[bool] = True
+
+    def natural(self, units: str = "") -> str:
+        """The law as a person reads it, in the input's ``units``: its parameters and, where they are
+        not in those units (log-space, shapes), the median and the central 90 % range.
+
+        Examples
+        --------
+        >>> LogNormal.from_median_cov(3.2, 0.25).natural("GPa")
+        'LogNormal(mu=1.16315, sigma=0.246221): median 3.2 GPa, 90 % [2.134, 4.798]'
+        >>> Normal(100, 10).natural("MPa")
+        'Normal(mu=100, sigma=10)'
+        """
+        if self._natural_parameters:
+            return str(self)
+        median, low, high = (_number(float(v)) for v in self.ppf(np.array([0.5, 0.05, 0.95])))
+        unit = f" {units}" if units else ""
+        return f"{self}: median {median}{unit}, 90 % [{low}, {high}]"
+
     def to_dict(self) -> dict[str, Any]:
         """Parameters as a JSON-serialisable dict (``{"type": ..., **params}``)."""
         out: dict[str, Any] = {"type": type(self).__name__}
@@ -208,6 +234,8 @@ class LogNormal(Distribution):
 
     mu: float
     sigma: float
+
+    _natural_parameters: ClassVar[bool] = False
 
     def __post_init__(self) -> None:
         _finite("LogNormal", mu=self.mu)
@@ -302,6 +330,8 @@ class TruncatedNormal(Distribution):
     lower: float = -math.inf
     upper: float = math.inf
 
+    _natural_parameters: ClassVar[bool] = False
+
     def __post_init__(self) -> None:
         _finite("TruncatedNormal", mu=self.mu)
         _positive("TruncatedNormal", sigma=self.sigma)
@@ -338,6 +368,8 @@ class Beta(Distribution):
     beta: float
     lower: float = 0.0
     upper: float = 1.0
+
+    _natural_parameters: ClassVar[bool] = False
 
     def __post_init__(self) -> None:
         _positive("Beta", alpha=self.alpha, beta=self.beta)
@@ -380,6 +412,8 @@ class Gamma(Distribution):
     shape: float
     scale: float
 
+    _natural_parameters: ClassVar[bool] = False
+
     def __post_init__(self) -> None:
         _positive("Gamma", shape=self.shape, scale=self.scale)
 
@@ -416,6 +450,8 @@ class Weibull(Distribution):
     shape: float
     scale: float
 
+    _natural_parameters: ClassVar[bool] = False
+
     def __post_init__(self) -> None:
         _positive("Weibull", shape=self.shape, scale=self.scale)
 
@@ -451,6 +487,8 @@ class Gumbel(Distribution):
 
     loc: float
     scale: float
+
+    _natural_parameters: ClassVar[bool] = False
 
     def __post_init__(self) -> None:
         _finite("Gumbel", loc=self.loc)
