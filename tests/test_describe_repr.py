@@ -63,3 +63,11 @@ def test_repr_is_one_short_line_and_str_is_the_table():
     long = uq.ForwardModel("x" * 300, lambda a: {"b": a}, [uq.Input("a", Normal(0, 1))], [uq.Output("b")])
     assert len(repr(long)) < 120 and "\n" not in repr(long)
     assert len(repr(long.with_inputs(a=1.0))) < 120
+
+
+def test_str_and_natural_never_raise_on_edge_declarations():
+    """A model without inputs still prints its table; a law beyond floating point keeps its parameters."""
+    bare = uq.ForwardModel("bare", lambda: {"y": 1.0}, [], [uq.Output("y")])
+    assert repr(bare) == "<ForwardModel 'bare': 0 inputs -> 1 output>"
+    assert "outputs:" in str(bare)
+    assert LogNormal(1000.0, 1.0).natural("m") == "LogNormal(mu=1000, sigma=1)"  # exp(1000) overflows

@@ -152,7 +152,11 @@ class Distribution:
         """
         if self._natural_parameters:
             return str(self)
-        median, low, high = (_number(float(v)) for v in self.ppf(np.array([0.5, 0.05, 0.95])))
+        try:
+            quantiles = [float(v) for v in self.ppf(np.array([0.5, 0.05, 0.95]))]
+        except (OverflowError, FloatingPointError):  # e.g. LogNormal(mu=1000): beyond floating point
+            return str(self)
+        median, low, high = (_number(v) for v in quantiles)
         unit = f" {units}" if units else ""
         return f"{self}: median {median}{unit}, 90 % [{low}, {high}]"
 

@@ -278,8 +278,8 @@ class ForwardModel:
         rows = self.inputs.table()
         for r in rows:  # in the input's own units: a log-normal by its median and 90 % range (issue #30)
             r["distribution"] = self.inputs[r["name"]].distribution.natural(r["units"])
-        width = max(len(r["name"]) for r in rows)
-        dwidth = max(len(r["distribution"]) for r in rows)
+        width = max((len(r["name"]) for r in rows), default=0)  # a model may have no inputs
+        dwidth = max((len(r["distribution"]) for r in rows), default=0)
         scales = [*(input_scale or {}).values(), *(output_scale or {}).values()]
         swidth = max(map(len, scales), default=0)
 
