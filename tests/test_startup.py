@@ -37,10 +37,11 @@ def test_import_and_ishigami_declaration_import_no_heavy_module():
     assert got["heavy"] == []
 
 
-def test_the_memory_refusal_path_imports_no_heavy_module():
+def test_the_memory_refusal_path_imports_no_heavy_module(tmp_path):
     """The whole command: parse arguments, load the declaration, refuse (10^12 points: no machine has 30 TiB)."""
     got = _loaded("from uqbridge.cli import main\n"
-                  "assert main(['propagate', 'ishigami', '-n', str(10**12)]) == 2")
+                  "assert main(['propagate', 'ishigami', '-n', str(10**12)]) == 2\n"
+                  f"assert main(['campaign', 'ishigami', '-n', str(10**12), '--store', {str(tmp_path / 'store')!r}]) == 2")
     assert got["heavy"] == []
 
 

@@ -422,12 +422,13 @@ def _backend_from_args(args: argparse.Namespace) -> Any:
 
 def _run_campaign(args: argparse.Namespace) -> int:
     from .checks import refuse_beyond_memory
-    from .execution.campaign import format_summary, run_campaign
 
     model = _model_from_args(args)
     # a campaign keeps outputs on disk, but its design (n x inputs) is drawn and written in one piece
     refuse_beyond_memory(args.n, len(model.inputs.names), "campaign", "use a smaller -n (or split the design "
                          "over several stores)", copies=3)
+    from .execution.campaign import format_summary, run_campaign  # after the check, as for propagate
+
     args.seed = _seed_from_args(args)
     with _backend(args) as backend:
         ds = run_campaign(model, args.n, store=args.store, design=args.design, rng=args.seed,
