@@ -13,7 +13,7 @@ import errno
 import os
 import sys
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
@@ -165,8 +165,6 @@ def _say(args: argparse.Namespace, text: str) -> None:
 
 def _run_propagate(args: argparse.Namespace) -> int:
     from .checks import refuse_beyond_memory
-    from .propagate import propagate
-    from .results import save
 
     check_output_path(args.out, "--out")
     model = _model_from_args(args)
@@ -175,6 +173,10 @@ def _run_propagate(args: argparse.Namespace) -> int:
         f"use a smaller -n, or a durable campaign that keeps batches on disk (`uqbridge campaign {args.model} "
         f"-n {args.n} --store DIR`)",
     )
+    # imported after the memory check: a refused -n answers in well under 2 s (issue #31)
+    from .propagate import propagate
+    from .results import save
+
     args.seed = _seed_from_args(args)
     with _backend(args) as backend:
         ds = propagate(model, args.n, design=args.design, rng=args.seed, backend=backend, batch_size=args.batch_size)
@@ -420,12 +422,13 @@ def _backend_from_args(args: argparse.Namespace) -> Any:
 
 def _run_campaign(args: argparse.Namespace) -> int:
     from .checks import refuse_beyond_memory
-    from .execution.campaign import format_summary, run_campaign
 
     model = _model_from_args(args)
     # a campaign keeps outputs on disk, but its design (n x inputs) is drawn and written in one piece
     refuse_beyond_memory(args.n, len(model.inputs.names), "campaign", "use a smaller -n (or split the design "
                          "over several stores)", copies=3)
+    from .execution.campaign import format_summary, run_campaign  # after the check, as for propagate
+
     args.seed = _seed_from_args(args)
     with _backend(args) as backend:
         ds = run_campaign(model, args.n, store=args.store, design=args.design, rng=args.seed,
@@ -584,8 +587,23 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Callab
 }
 
 
-def _parser() -> argparse.ArgumentParser:
+def _command_in(argv: Sequence[str]) -> str | None:
+    """The sub-command ``argv`` names: its first word that is not an option (the top-level options
+    take no value), or None when there is none or it is not a command (argparse then says so)."""
+    word = next((a for a in argv if not a.startswith("-")), None)
+    return word if word in COMMANDS else None
+
+
+def _parser(commands: Iterable[str] | None = None) -> argparse.ArgumentParser:
+    """The ``uqbridge`` parser, with the options of ``commands`` (default: every command).
+
+    ``main`` configures only the command it runs: configuring a command may import the modules that
+    list its choices (``run`` and ``sensitivity`` import xarray and SciPy's statistics), and the
+    top-level help lists the commands by name only. This keeps ``uqbridge propagate`` quick to start.
+    """
     from ._version import __version__
+
+    configured = set(COMMANDS if commands is None else commands)
 
     parser = argparse.ArgumentParser(prog="uqbridge", description="Uncertainty quantification for multiscale models.")
     parser.add_argument("--version", action="version", version=f"uqbridge {__version__}")
@@ -595,7 +613,8 @@ def _parser() -> argparse.ArgumentParser:
     sub.required = True
     for name, (help_text, configure, run) in COMMANDS.items():
         p = sub.add_parser(name, help=help_text, description=help_text)
-        configure(p)
+        if name in configured:
+            configure(p)
         p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                        help="show the full traceback of an error")
         p.add_argument("--quiet", action="store_true", default=argparse.SUPPRESS,
@@ -614,8 +633,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     ...
     0
     """
-    parser = _parser()
-    args = parser.parse_args(argv)
+    words = sys.argv[1:] if argv is None else list(argv)
+    command = _command_in(words)
+    parser = _parser([] if command is None else [command])
+    args = parser.parse_args(words)
     printer = _WarningLines(args.command)
     from .execution.batch import set_progress
 

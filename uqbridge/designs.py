@@ -6,7 +6,6 @@ import warnings
 from typing import Any
 
 import numpy as np
-from scipy.stats import qmc
 
 from . import checks
 from .inputs import InputSet
@@ -41,6 +40,8 @@ def unit_design(n: int, d: int, design: str = "sobol", *, rng: Any = None) -> np
     rng = checks.generator(rng, "unit_design: rng")
     if d == 0:
         return np.empty((n, 0))
+    from scipy.stats import qmc  # imported here: scipy.stats costs about a second at start-up
+
     if design == "mc":
         u = rng.random((n, d))
     elif design == "lhs":

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
-from scipy import special, stats
 
 __all__ = [
     "DISTRIBUTIONS",
@@ -29,6 +28,27 @@ __all__ = [
     "Weibull",
     "distribution_from_dict",
 ]
+
+
+def _stats() -> Any:
+    """``scipy.stats``, imported on first use: it costs about a second, and only the generic
+    numerical path (``scipy()``) and kernel densities need it, not declaring or sampling inputs."""
+    from scipy import stats
+
+    return stats
+
+
+def _special() -> Any:
+    """``scipy.special``, imported on first use (about 0.3 s): declaring inputs, as the ``uqbridge``
+    command does before it refuses a bad request, needs no special function."""
+    from scipy import special
+
+    return special
+
+
+def _number(x: float) -> str:
+    """Four significant digits, without an exponent from 10^4 to 10^6 (``11663``, not ``1.166e+04``)."""
+    return f"{x:.0f}" if 1e4 <= abs(x) < 1e6 else f"{x:.4g}"
 
 
 def _positive(dist: str, **params: float) -> None:
@@ -115,6 +135,31 @@ class Distribution:
     def is_constant(self) -> bool:
         return False
 
+    # whether the parameters read directly in the input's units (Normal's mean and sd, Uniform's
+    # bounds); when not (LogNormal's log-space mu and sigma, shapes), ``natural`` adds quantiles
+    _natural_parameters: ClassVar[bool] = True
+
+    def natural(self, units: str = "") -> str:
+        """The law as a person reads it, in the input's ``units``: its parameters and, where they are
+        not in those units (log-space, shapes), the median and the central 90 % range.
+
+        Examples
+        --------
+        >>> LogNormal.from_median_cov(3.2, 0.25).natural("GPa")
+        'LogNormal(mu=1.16315, sigma=0.246221): median 3.2 GPa, 90 % [2.134, 4.798]'
+        >>> Normal(100, 10).natural("MPa")
+        'Normal(mu=100, sigma=10)'
+        """
+        if self._natural_parameters:
+            return str(self)
+        try:
+            quantiles = [float(v) for v in self.ppf(np.array([0.5, 0.05, 0.95]))]
+        except (OverflowError, FloatingPointError):  # e.g. LogNormal(mu=1000): beyond floating point
+            return str(self)
+        median, low, high = (_number(v) for v in quantiles)
+        unit = f" {units}" if units else ""
+        return f"{self}: median {median}{unit}, 90 % [{low}, {high}]"
+
     def to_dict(self) -> dict[str, Any]:
         """Parameters as a JSON-serialisable dict (``{"type": ..., **params}``)."""
         out: dict[str, Any] = {"type": type(self).__name__}
@@ -156,16 +201,16 @@ class Normal(Distribution):
         _positive("Normal", sigma=self.sigma)
 
     def ppf(self, u: np.ndarray) -> np.ndarray:
-        return self.mu + self.sigma * special.ndtri(u)
+        return self.mu + self.sigma * _special().ndtri(u)
 
     def isf(self, u: np.ndarray) -> np.ndarray:
-        return self.mu - self.sigma * special.ndtri(u)
+        return self.mu - self.sigma * _special().ndtri(u)
 
     def cdf(self, x: np.ndarray) -> np.ndarray:
-        return special.ndtr((np.asarray(x, dtype=float) - self.mu) / self.sigma)
+        return _special().ndtr((np.asarray(x, dtype=float) - self.mu) / self.sigma)
 
     def scipy(self) -> Any:
-        return stats.norm(self.mu, self.sigma)
+        return _stats().norm(self.mu, self.sigma)
 
     def chaospy(self) -> Any:
         import chaospy
@@ -194,6 +239,8 @@ class LogNormal(Distribution):
     mu: float
     sigma: float
 
+    _natural_parameters: ClassVar[bool] = False
+
     def __post_init__(self) -> None:
         _finite("LogNormal", mu=self.mu)
         _positive("LogNormal", sigma=self.sigma)
@@ -205,19 +252,19 @@ class LogNormal(Distribution):
         return cls(math.log(median), math.sqrt(math.log1p(cov**2)))
 
     def ppf(self, u: np.ndarray) -> np.ndarray:
-        return np.exp(self.sigma * special.ndtri(u)) * math.exp(self.mu)
+        return np.exp(self.sigma * _special().ndtri(u)) * math.exp(self.mu)
 
     def isf(self, u: np.ndarray) -> np.ndarray:
-        return np.exp(-self.sigma * special.ndtri(u)) * math.exp(self.mu)
+        return np.exp(-self.sigma * _special().ndtri(u)) * math.exp(self.mu)
 
     def cdf(self, x: np.ndarray) -> np.ndarray:
         x = np.asarray(x, dtype=float)
         with np.errstate(divide="ignore", invalid="ignore"):
             z = (np.log(np.where(x > 0, x, 1.0)) - self.mu) / self.sigma
-        return np.where(x > 0, special.ndtr(z), np.where(np.isnan(x), np.nan, 0.0))
+        return np.where(x > 0, _special().ndtr(z), np.where(np.isnan(x), np.nan, 0.0))
 
     def scipy(self) -> Any:
-        return stats.lognorm(s=self.sigma, scale=math.exp(self.mu))
+        return _stats().lognorm(s=self.sigma, scale=math.exp(self.mu))
 
     def chaospy(self) -> Any:
         import chaospy
@@ -259,7 +306,7 @@ class Uniform(Distribution):
         return np.clip((np.asarray(x, dtype=float) - self.lower) / (self.upper - self.lower), 0.0, 1.0)
 
     def scipy(self) -> Any:
-        return stats.uniform(self.lower, self.upper - self.lower)
+        return _stats().uniform(self.lower, self.upper - self.lower)
 
     def chaospy(self) -> Any:
         import chaospy
@@ -287,6 +334,8 @@ class TruncatedNormal(Distribution):
     lower: float = -math.inf
     upper: float = math.inf
 
+    _natural_parameters: ClassVar[bool] = False
+
     def __post_init__(self) -> None:
         _finite("TruncatedNormal", mu=self.mu)
         _positive("TruncatedNormal", sigma=self.sigma)
@@ -294,7 +343,7 @@ class TruncatedNormal(Distribution):
 
     def scipy(self) -> Any:
         a, b = (self.lower - self.mu) / self.sigma, (self.upper - self.mu) / self.sigma
-        return stats.truncnorm(a, b, loc=self.mu, scale=self.sigma)
+        return _stats().truncnorm(a, b, loc=self.mu, scale=self.sigma)
 
     def chaospy(self) -> Any:
         import chaospy
@@ -324,19 +373,21 @@ class Beta(Distribution):
     lower: float = 0.0
     upper: float = 1.0
 
+    _natural_parameters: ClassVar[bool] = False
+
     def __post_init__(self) -> None:
         _positive("Beta", alpha=self.alpha, beta=self.beta)
         _finite("Beta", lower=self.lower, upper=self.upper)
         _ordered("Beta", self.lower, self.upper)
 
     def ppf(self, u: np.ndarray) -> np.ndarray:
-        return self.lower + (self.upper - self.lower) * special.betaincinv(self.alpha, self.beta, u)
+        return self.lower + (self.upper - self.lower) * _special().betaincinv(self.alpha, self.beta, u)
 
     def isf(self, u: np.ndarray) -> np.ndarray:
-        return self.lower + (self.upper - self.lower) * special.betainccinv(self.alpha, self.beta, u)
+        return self.lower + (self.upper - self.lower) * _special().betainccinv(self.alpha, self.beta, u)
 
     def scipy(self) -> Any:
-        return stats.beta(self.alpha, self.beta, loc=self.lower, scale=self.upper - self.lower)
+        return _stats().beta(self.alpha, self.beta, loc=self.lower, scale=self.upper - self.lower)
 
     def chaospy(self) -> Any:
         import chaospy
@@ -365,17 +416,19 @@ class Gamma(Distribution):
     shape: float
     scale: float
 
+    _natural_parameters: ClassVar[bool] = False
+
     def __post_init__(self) -> None:
         _positive("Gamma", shape=self.shape, scale=self.scale)
 
     def ppf(self, u: np.ndarray) -> np.ndarray:
-        return self.scale * special.gammaincinv(self.shape, u)
+        return self.scale * _special().gammaincinv(self.shape, u)
 
     def isf(self, u: np.ndarray) -> np.ndarray:
-        return self.scale * special.gammainccinv(self.shape, u)
+        return self.scale * _special().gammainccinv(self.shape, u)
 
     def scipy(self) -> Any:
-        return stats.gamma(self.shape, scale=self.scale)
+        return _stats().gamma(self.shape, scale=self.scale)
 
     def chaospy(self) -> Any:
         import chaospy
@@ -401,6 +454,8 @@ class Weibull(Distribution):
     shape: float
     scale: float
 
+    _natural_parameters: ClassVar[bool] = False
+
     def __post_init__(self) -> None:
         _positive("Weibull", shape=self.shape, scale=self.scale)
 
@@ -411,7 +466,7 @@ class Weibull(Distribution):
         return self.scale * (-np.log(_probability(u))) ** (1.0 / self.shape)
 
     def scipy(self) -> Any:
-        return stats.weibull_min(self.shape, scale=self.scale)
+        return _stats().weibull_min(self.shape, scale=self.scale)
 
     def chaospy(self) -> Any:
         import chaospy
@@ -437,6 +492,8 @@ class Gumbel(Distribution):
     loc: float
     scale: float
 
+    _natural_parameters: ClassVar[bool] = False
+
     def __post_init__(self) -> None:
         _finite("Gumbel", loc=self.loc)
         _positive("Gumbel", scale=self.scale)
@@ -448,7 +505,7 @@ class Gumbel(Distribution):
         return self.loc - self.scale * np.log(-np.log1p(-_probability(u)))
 
     def scipy(self) -> Any:
-        return stats.gumbel_r(self.loc, self.scale)
+        return _stats().gumbel_r(self.loc, self.scale)
 
     def chaospy(self) -> Any:
         import chaospy
@@ -495,7 +552,7 @@ class Triangular(Distribution):
 
     def scipy(self) -> Any:
         width = self.upper - self.lower
-        return stats.triang((self.mode - self.lower) / width, loc=self.lower, scale=width)
+        return _stats().triang((self.mode - self.lower) / width, loc=self.lower, scale=width)
 
     def chaospy(self) -> Any:
         import chaospy
@@ -589,7 +646,7 @@ class Empirical(Distribution):
         return np.searchsorted(self.samples, np.asarray(x), side="right") / self.samples.size
 
     def pdf(self, x: np.ndarray) -> np.ndarray:
-        return stats.gaussian_kde(self.samples)(np.atleast_1d(x))
+        return _stats().gaussian_kde(self.samples)(np.atleast_1d(x))
 
     @property
     def mean(self) -> float:
@@ -600,7 +657,7 @@ class Empirical(Distribution):
         return float(self.samples.std(ddof=1))
 
     def scipy(self) -> Any:
-        return stats.rv_histogram(np.histogram(self.samples, bins="auto"), density=True)
+        return _stats().rv_histogram(np.histogram(self.samples, bins="auto"), density=True)
 
     def chaospy(self) -> Any:
         import chaospy
@@ -613,7 +670,7 @@ class Empirical(Distribution):
         lo, hi = self.samples[0], self.samples[-1]
         pad = 0.1 * (hi - lo)
         grid = np.linspace(lo - pad, hi + pad, 200)
-        return pm.Interpolated(name, grid, stats.gaussian_kde(self.samples)(grid))
+        return pm.Interpolated(name, grid, _stats().gaussian_kde(self.samples)(grid))
 
     def __str__(self) -> str:
         return f"Empirical(n={self.samples.size}, mean={self.mean:.4g}, std={self.std:.4g})"

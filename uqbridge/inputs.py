@@ -12,7 +12,6 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-from scipy import special
 
 from .distributions import Constant, Distribution, Empirical, distribution_from_dict
 
@@ -255,6 +254,8 @@ class InputSet:
         Joint blocks use their coordinate through Φ to pick a row. Tails are mapped through the
         survival function so that FORM design points at β ≈ 8 stay accurate.
         """
+        from scipy import special  # imported on first use: declaring inputs needs none (issue #31)
+
         z = self._check_design(z)
         params = self._parametric_names()
         zc = z[:, : len(params)] @ self._chol.T
@@ -272,6 +273,8 @@ class InputSet:
         if u.size and not (u.min() > 0 and u.max() < 1):
             u = np.clip(u, 1e-16, 1 - 1e-16)
         if self.correlation:
+            from scipy import special
+
             return self.from_standard_normal(special.ndtri(u))
         params = self._parametric_names()
         values: dict[str, np.ndarray] = {}
@@ -288,6 +291,8 @@ class InputSet:
                 "inputs given as joint samples have no standard-normal transform; fit a parametric "
                 "distribution or use a sampling-based method"
             )
+        from scipy import special
+
         params = self._parametric_names()
         cols = []
         for name in params:
@@ -442,6 +447,8 @@ class InputSet:
 
 def _normal_to_marginal(dist: Distribution, z: np.ndarray) -> np.ndarray:
     """x = F⁻¹(Φ(z)), through the survival function in the upper tail for accuracy."""
+    from scipy import special
+
     if isinstance(dist, Empirical):
         return dist.ppf(special.ndtr(z))
     upper = z > 0

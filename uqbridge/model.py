@@ -42,7 +42,7 @@ class Output:
             raise ValueError(f"output name must be a Python identifier, got {self.name!r}")
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class ForwardModel:
     """A micro-to-macro map: ``function(**inputs) -> {output: array}``, vectorised over samples.
 
@@ -251,6 +251,24 @@ class ForwardModel:
         """Copy whose named inputs are drawn jointly from ``samples`` (e.g. posterior draws)."""
         return replace(self, inputs=self.inputs.with_joint_samples(samples))
 
+    def __repr__(self) -> str:
+        """One short line: the kind, the name and the counts; :meth:`describe` (and ``str``) give the tables.
+
+        Examples
+        --------
+        >>> from uqbridge.distributions import Normal
+        >>> ForwardModel("double", lambda x: {"y": 2 * x}, [Input("x", Normal(0, 1))], [Output("y")])
+        <ForwardModel 'double': 1 input -> 1 output>
+        """
+        name = self.name if len(self.name) <= 60 else self.name[:57] + "..."
+        stages = f"{len(self.stages)} stages, " if self.stages else ""
+        return (f"<{type(self).__name__} {name!r}: {stages}{_count(len(self.inputs.names), 'input')} -> "
+                f"{_count(len(self.outputs), 'output')}>")
+
+    def __str__(self) -> str:
+        """The full description, as :meth:`describe`."""
+        return self.describe()
+
     def describe(self) -> str:
         """Plain-text table of the inputs (kind, distribution, units) and outputs."""
         return "\n".join([f"{self.name}: {self.description}".rstrip(": "), "", *self._io_lines()])
@@ -258,8 +276,10 @@ class ForwardModel:
     def _io_lines(self, input_scale: Mapping[str, str] | None = None, output_scale: Mapping[str, str] | None = None) -> list[str]:
         """The inputs and outputs tables of :meth:`describe`, with a scale column when given (chains)."""
         rows = self.inputs.table()
-        width = max(len(r["name"]) for r in rows)
-        dwidth = max(len(r["distribution"]) for r in rows)
+        for r in rows:  # in the input's own units: a log-normal by its median and 90 % range (issue #30)
+            r["distribution"] = self.inputs[r["name"]].distribution.natural(r["units"])
+        width = max((len(r["name"]) for r in rows), default=0)  # a model may have no inputs
+        dwidth = max((len(r["distribution"]) for r in rows), default=0)
         scales = [*(input_scale or {}).values(), *(output_scale or {}).values()]
         swidth = max(map(len, scales), default=0)
 
@@ -277,6 +297,10 @@ class ForwardModel:
         for o in self.outputs:
             lines.append(f"  {o.name:<{owidth}}  {scale(output_scale, o.name)}{o.units or '-':<10} {o.description}")
         return lines
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 def _read_only(a: np.ndarray) -> np.ndarray:

@@ -171,7 +171,7 @@ def _run_stage(stage: Stage, args: dict[str, Any]) -> Any:
         ) from None
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)  # ForwardModel's one-line repr
 class ChainModel(ForwardModel):
     """A ForwardModel made of stages (see :func:`chain`); the stage structure stays readable."""
 
