@@ -88,9 +88,9 @@ def propagate(
     deviation); for QMC designs they are conservative.
 
     Stopping at a target (``target_cov``): samples are drawn in rounds, the first of at most 256 points
-    (a power of two per replicate), each further round doubling the total. After each round, stop when
-    every output has ``mean_se <= target_cov * |mean|``, or when the next round would pass ``n`` samples
-    (``attrs["target_met"]`` false and a ``RuntimeWarning``). With "mc", ``mean_se = s/√n``; with the
+    (a power of two per replicate), each further round doubling the total (the last one filling up to
+    ``n``). After each round, stop when every output has ``mean_se <= target_cov * |mean|``, or when
+    ``n`` samples are drawn (``attrs["target_met"]`` false and a ``RuntimeWarning``). With "mc", ``mean_se = s/√n``; with the
     other designs the samples form ``n_replicates`` independent randomised designs (own streams spawned
     from ``rng``) and ``mean`` and ``mean_se`` are the mean and standard error of the replicate means,
     an honest error for QMC (Owen 2013, *Monte Carlo theory, methods and examples*, §17). An output with
@@ -174,10 +174,11 @@ def _apply_target(ds: xr.Dataset, model: ForwardModel, result: BatchResult, repl
             mean, se = _mean_and_se(result.outputs[name], ok, replicate, reps)
             ds["mean"].loc[{"output": name}] = mean
             ds["mean_se"].loc[{"output": name}] = se
-    how = (f"spread of the means of {reps} independent {design} randomisations" if reps else "s/sqrt(n)")
+    how = (f"the spread of the means of {reps} independent {design} randomisations" if reps
+           else "s/sqrt(n) of i.i.d. samples")
     record["stopping_rule"] = (
         f"sequential: rounds doubling the number of samples, stop when every output has mean_se <= "
-        f"{target_cov} * |mean| (mean_se from the {how}) or when the next round would pass n={n}")
+        f"{target_cov} * |mean| (mean_se from {how}), or when n={n} samples are drawn")
     record["target_cov"] = target_cov
     record["max_samples"] = n
     if not record["target_met"]:
@@ -236,9 +237,9 @@ def _sequential(
         worst = max(_relative_se(result, replicate, name, reps) for name in model.output_names)
         history.append((drawn, worst))
         met = worst <= target_cov
-        if met or drawn + drawn > n:
+        per = min(drawn, n - drawn) // reps  # double the total; the last round fills the budget up
+        if met or per < 1:
             break
-        per = drawn // reps  # double the total
     values = model.inputs.from_unit(np.clip(np.concatenate(units), np.finfo(float).tiny, 1 - np.finfo(float).epsneg))
     record = {"target_met": met, "rounds": len(history), "history_n": [h[0] for h in history],
               "history_worst_cov": [h[1] for h in history], "n_replicates": reps if replicated else 0}
