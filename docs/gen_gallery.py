@@ -72,7 +72,7 @@ def pick(found: list[tuple[bytes, str]]) -> list[tuple[bytes, str]]:
     """At most :data:`MAX_FIGURES` figures, one per kind of caption (the text before the first colon)."""
     chosen, kinds = [], set()
     for png, caption in found:
-        kind = caption.split(":")[-1][:40]
+        kind = re.sub(r"\([^)]*\)|^[^:]*:", "", caption).strip()[:40]  # "Convergence of Pf (x)" is one kind
         if kind not in kinds:
             kinds.add(kind)
             chosen.append((png, caption))
@@ -110,8 +110,12 @@ def _key_numbers(summary: dict[str, Any], limit: int = 8) -> list[str]:
     lines = []
     for name, result in summary.get("results", {}).items():
         label = result.get("label", name)
-        if "pf" in result and isinstance(result["pf"], (int, float)):
-            lines.append(f"{label}: Pf = {result['pf']:.3g}")
+        if isinstance(result.get("pf"), (int, float)):
+            what = f"Pf ({result['method'].replace('_', ' ')})" if result.get("method") else f"{label}: Pf"
+            low, high = result.get("pf_low", result.get("pf_credible_low")), result.get("pf_high", result.get("pf_credible_high"))
+            interval = f" [{low:.3g}, {high:.3g}]" if isinstance(low, float) and isinstance(high, float) else ""
+            checks = "" if result.get("reliable", True) else " (did not pass its checks)"
+            lines.append(f"{what} = {result['pf']:.3g}{interval}{checks}")
         for key, value in (result.get("top") or result.get("headline") or {}).items():
             if isinstance(value, str):
                 lines.append(f"{key}: {value}")
