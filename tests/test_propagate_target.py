@@ -67,3 +67,17 @@ def test_bad_target_is_refused_with_the_fix():
         uq.propagate(model, 100, target_cov=0)
     with pytest.raises(ValueError, match="n_replicates must be an integer >= 2"):
         uq.propagate(model, 100, target_cov=0.1, n_replicates=1)
+
+
+def test_cli_target_cov(tmp_path, capsys):
+    from uqbridge.cli import main
+
+    path = tmp_path / "out.nc"
+    assert main(["propagate", "ishigami", "-n", "65536", "--design", "mc", "--target-cov", "0.05", "--seed", "5",
+                 "--out", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "target relative SE of the means 0.05: met" in out
+    ds = uq.load(path)
+    assert ds.attrs["target_cov"] == 0.05 and ds.sizes["sample"] == 512  # (3.72 / (0.05 * 3.5))^2 = 452 -> 512
+    with pytest.raises(SystemExit):
+        main(["propagate", "ishigami", "--target-cov", "-1"])
