@@ -40,7 +40,7 @@ def propagate(
     batch_size: int | None = None,
     progress: bool | None = None,
     target_cov: float | None = None,
-    n_replicates: int = 8,
+    n_replicates: int = 16,
     seed: Any = NOT_GIVEN,
 ) -> xr.Dataset:
     """Propagate the model's input distributions to its outputs by sampling.
@@ -71,6 +71,9 @@ def propagate(
     n_replicates : int
         With ``target_cov`` and a design other than "mc": the number of independent randomisations
         (scrambled Sobol'/Halton sequences, Latin hypercubes) whose spread gives ``mean_se`` (at least 2).
+        16 by default: stopping on an error estimated from few replicates stops too early too often
+        (over 200 seeds of the Ishigami mean, |error| < 2 SE in 89-90 % of the stops with 8 replicates,
+        92-93 % with 16; ``benchmarks/target_cov.py``).
     seed
         Deprecated spelling of ``rng`` (a ``DeprecationWarning``; removed in the next release).
 
@@ -114,7 +117,7 @@ def propagate(
     ...     ds = propagate(m, 65536, design=design, target_cov=0.02, rng=0)
     ...     print(design, ds.attrs["n_samples"], bool(ds.attrs["target_met"]), float(ds["mean_se"][0]) <= 0.02)
     mc 16384 True True
-    sobol 256 True True
+    sobol 512 True True
     """
     clash = sorted(RESERVED_NAMES & set(model.inputs.names + model.output_names))
     if clash:

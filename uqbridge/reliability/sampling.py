@@ -83,7 +83,11 @@ def monte_carlo(
     Stopping rule (sequential, tested after each round of ``batch`` runs, as OpenTURNS'
     ``setMaximumCoefficientOfVariation``): stop at the first round after which at least
     ``min_failures`` failures have been seen and ``pf_se ≤ target_cov · pf``, or when the next round
-    would exceed ``max_runs``.
+    would exceed ``max_runs``. Stopping on the estimated CoV amounts to stopping near the k-th failure,
+    ``k ≈ (1 − pf)/target_cov²``, which biases ``pf`` upwards by about ``1/(k − 1) ≈ target_cov²``
+    relative (inverse binomial sampling; Haldane 1945, Nature 155), i.e. about ``target_cov`` standard
+    errors: 1 % at CoV 0.1, measured +7.8 ± 2.6 % at CoV 0.3 over 200 seeds
+    (``benchmarks/target_cov.py``); ``min_failures`` caps it near 11 % for loose targets.
 
     Examples
     --------
