@@ -1,6 +1,7 @@
 """The documentation site builds with warnings as errors, and ``python -m uqbridge`` is the CLI."""
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -68,3 +69,19 @@ def test_validation_table_fits_at_1280_px(tmp_path):
                           "--virtual-time-budget=5000", "--dump-dom", page.as_uri()],
                          capture_output=True, text=True, timeout=180, check=True).stdout
     assert re.search(r'data-fits="true"', dom), "the validation table is wider than a 1280 px window"
+
+
+def test_every_study_has_a_gallery_page_in_the_nav():
+    """docs/gen_gallery.py writes one page per studies/*.toml, with its figures, listed in mkdocs.yml's nav."""
+    nav = (ROOT / "mkdocs.yml").read_text()
+    studies = sorted(p.stem for p in (ROOT / "studies").glob("*.toml"))
+    assert studies
+    for name in studies:
+        page = ROOT / "docs" / "examples" / f"{name}.md"
+        assert page.exists(), f"no gallery page for studies/{name}.toml: run python docs/gen_gallery.py --only {name}"
+        assert f"examples/{name}.md" in nav, f"docs/examples/{name}.md is not in mkdocs.yml's nav"
+        text = page.read_text()
+        assert f"studies/{name}.toml" in text and "## Headline" in text
+        for image in re.findall(r"\]\((img/[^)]+\.png)\)", text):
+            path = ROOT / "docs" / "examples" / image
+            assert path.exists() and path.stat().st_size <= 100_000, image

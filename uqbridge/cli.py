@@ -50,6 +50,17 @@ _positive = _integer(1, "a positive integer")
 _seed = _integer(0, "a non-negative integer seed")
 
 
+def _positive_float(text: str) -> float:
+    """An argparse type: a positive finite number (a target coefficient of variation, e.g. 0.05)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive number such as 0.05 (5 %), got {text!r}")
+    return value
+
+
 def _seconds(text: str) -> float:
     try:
         value = float(text)
@@ -137,7 +148,11 @@ def _configure_propagate(p: argparse.ArgumentParser) -> None:
     from .designs import DESIGNS
 
     _add_model_arguments(p)
-    p.add_argument("-n", type=_positive, default=1024, help="number of samples (default 1024)")
+    p.add_argument("-n", type=_positive, default=1024,
+                   help="number of samples (default 1024); with --target-cov, the most that may be drawn")
+    p.add_argument("--target-cov", type=_positive_float, default=None, metavar="CV",
+                   help="sample in doubling rounds until every output's mean has a relative standard error "
+                        "<= CV (e.g. 0.01), or -n is reached; the rule is stored in the result's stopping_rule")
     p.add_argument("--design", choices=DESIGNS, default="sobol")
     p.add_argument("--seed", type=_seed, default=None)
     p.add_argument("--out", help="write the result to this netCDF file")
@@ -179,7 +194,8 @@ def _run_propagate(args: argparse.Namespace) -> int:
 
     args.seed = _seed_from_args(args)
     with _backend(args) as backend:
-        ds = propagate(model, args.n, design=args.design, rng=args.seed, backend=backend, batch_size=args.batch_size)
+        ds = propagate(model, args.n, design=args.design, rng=args.seed, backend=backend, batch_size=args.batch_size,
+                       target_cov=args.target_cov)
     print(summary_table(ds))
     if args.out is not None:
         save(ds, args.out)
@@ -207,6 +223,9 @@ def summary_table(ds: Any) -> str:
         f"wall={ds.attrs.get('wall_time_s', float('nan')):.3g}s",
         "",
     ]
+    if "stopping_rule" in ds.attrs:  # --target-cov
+        met = "met" if ds.attrs.get("target_met") else "NOT met (budget -n reached first)"
+        lines[1:1] = [f"target relative SE of the means {ds.attrs['target_cov']:g}: {met}; {ds.attrs['stopping_rule']}"]
     qs = [float(q) for q in ds["quantile"].values]
     header = f"{'output':<16}{'units':<10}{'mean':>12}{'± se':>11}{'std':>12}" + "".join(
         f"{'q' + format(q, 'g'):>12}" for q in qs

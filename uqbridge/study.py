@@ -12,6 +12,7 @@ analysis that evaluates through a backend.
 from __future__ import annotations
 
 import copy
+import inspect
 import json
 import os
 import time
@@ -414,6 +415,11 @@ def _reliability(model: ForwardModel, options: dict[str, Any], rng: Any, ex: _Ex
     ls = _limit_state(model, options.pop("limit_state", None))
     methods = options.pop("methods", ["form", "sorm", "importance_sampling", "subset_simulation", "monte_carlo"])
     per_method = {m: dict(options.pop(m, {})) for m in reliability_methods()}
+    target_cov = options.pop("target_cov", None)
+    if target_cov is not None:  # the step's target: every sampling method that takes one stops at it
+        for m, kwargs in per_method.items():
+            if "target_cov" in inspect.signature(reliability_methods()[m]).parameters:
+                kwargs.setdefault("target_cov", target_cov)
     if options:
         raise StudyError(f"reliability: unknown option(s) {sorted(options)}")
     out: dict[str, xr.Dataset] = {}
@@ -567,14 +573,15 @@ ANALYSES: dict[str, Analysis] = {
         "calibration of the epistemic inputs upstream of observed outputs (any stage of a chain); the posterior "
         "replaces the prior for every later analysis"),
     "propagate": Analysis(
-        _propagate, frozenset({"n", "design", "quantiles", "confidence", "batch_size", "outputs"}),
+        _propagate, frozenset({"n", "design", "quantiles", "confidence", "batch_size", "outputs", "target_cov",
+                               "n_replicates"}),
         ("propagate",), "sampling propagation: statistics and quantiles of every output", cli="propagate"),
     "decompose": Analysis(
         _decompose, frozenset({"method", "groups", "n", "n_outer", "n_inner", "design", "confidence", "n_bootstrap",
                                "outputs", "max_failed"}),
         ("decompose",), "law-of-total-variance split: epistemic share, per group or scale"),
     "reliability": Analysis(
-        _reliability, frozenset({"limit_state", "methods"}), ("reliability",),
+        _reliability, frozenset({"limit_state", "methods", "target_cov"}), ("reliability",),
         "probability of failure by the named reliability methods (one table per method's options)"),
     "pf_epistemic": Analysis(
         _pf_epistemic, frozenset({"limit_state", "method", "n_outer", "design", "credible", "confidence", "method_options"}),
@@ -612,7 +619,7 @@ def analysis_keys(kind: str) -> frozenset[str]:
     Examples
     --------
     >>> sorted(analysis_keys("propagate"))
-    ['batch_size', 'confidence', 'design', 'n', 'outputs', 'quantiles']
+    ['batch_size', 'confidence', 'design', 'n', 'n_replicates', 'outputs', 'quantiles', 'target_cov']
     """
     keys = ANALYSES[kind].keys
     return keys | frozenset(reliability_methods()) if kind == "reliability" else keys
