@@ -364,7 +364,7 @@ def surrogate_stage(
     else:
         values, weight, failed_test = _focused(model, result, k, focus, int(n_test), fit.pce, test_rng)
     report = _holdout_report(model, result, k, values, weight, None if error_model is None else error_model["holdout_sd"])
-    if error_model is not None:
+    if spec is not None and error_model is not None:
         report = _with_error_model(report, spec, error_model)
     n_true = int(len(ok) + enriched.get("runs", 0) + n_test)
     _label(report, model, fit, st, seed, method, focus, spec, enriched, dict(
@@ -630,7 +630,7 @@ def _macro_spread(chain_sur: ChainModel, k: int, known: Mapping[str, np.ndarray]
     stage output) carried through the downstream stages by one-sided differences, added in quadrature."""
     graph = chain_sur._graph
     args = {own: known[name] for own, name in graph.arguments[k]}
-    func = chain_sur.stages[k].model.function
+    func: Any = chain_sur.stages[k].model.function  # _Surrogate or _GPSurrogate: both have .sd
     with np.errstate(all="ignore"):
         mean, sd = func(**args), func.sd(**args)
         base = dict(known)
