@@ -65,7 +65,7 @@ class _Surrogate:
         out = {}
         for (o, _, _, std, log), err in zip(self.centre, self.errors):
             scale = np.abs(mean_values[o]) if log else np.ones(np.shape(mean_values[o]))
-            out[o] = scale * std * np.sqrt(max(err, 0.0))
+            out[o] = scale * std * (np.sqrt(max(err, 0.0)) if np.isfinite(err) else 1.0)  # no CV error: the spread
         return out
 
 
@@ -861,7 +861,11 @@ def macro_estimate(
     ``δ = mean(true − surrogate)`` of the same quantity (for Pf the indicator difference; for a
     quantile level α the CDF difference at the surrogate quantile, mapped back through the
     surrogate's quantile function). The corrected estimate is surrogate + δ, with standard error
-    ``√(se_mc² + se_δ²)`` — both terms reported.
+    ``√(se_mc² + se_δ²)`` — both terms reported. So that no disagreement among the held-out runs never
+    claims a zero error, ``se_δ`` has a floor added in quadrature: for a surrogate fitted with
+    ``enrich=`` (and ``output`` its enrichment output) the SE its error model predicts for these
+    held-out runs (sd × the held-out ``sd_scale``; see ``_modelled_se``), otherwise the
+    misclassification rate that the largest held-out error implies near the threshold.
 
     Returns
     -------
