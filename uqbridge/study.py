@@ -496,9 +496,13 @@ def _stage_surrogate(model: ForwardModel, options: dict[str, Any], rng: Any, ex:
     if "stage" not in options:
         raise StudyError("stage_surrogate: 'stage' (model name, scale label or index of the stage) is required")
     fit_rng, macro_rng = checks.generator(rng, "stage_surrogate: rng").spawn(2)
+    # the expansion's degree options may be given flat (degree = 3) or as a table (pce_options = {...})
+    pce_options = {**dict(options.pop("pce_options", {})), **{key: options.pop(key) for key in _STAGE_PCE_KEYS & set(options)}}
     # surrogate_stage refuses a model that is not a chain with a TypeError naming it
-    chain_model = surrogate_stage(model, options.pop("stage"), rng=fit_rng, backend=ex.backend, **options)  # type: ignore[arg-type]
-    out = {"stage_surrogate": chain_model.surrogate_reports[-1].drop_vars(["holdout_reference", "holdout_surrogate"])}
+    chain_model = surrogate_stage(model, options.pop("stage"), rng=fit_rng, backend=ex.backend,  # type: ignore[arg-type]
+                                  pce_options=pce_options, **options)
+    bulky = ["holdout_reference", "holdout_surrogate", "candidate_surrogate", "candidate_sd", "candidate_weight"]
+    out = {"stage_surrogate": chain_model.surrogate_reports[-1].drop_vars(bulky, errors="ignore")}
     if macro:
         _unknown("stage_surrogate macro", set(macro), {"output", "threshold", "failure", "quantiles", "n", "confidence"})
         out["macro_estimate"] = macro_estimate(chain_model, rng=macro_rng, backend=ex.backend, **macro)
@@ -540,6 +544,7 @@ def _value_of_information(model: ForwardModel, options: dict[str, Any], rng: Any
         model, [Experiment(**spec) for spec in specs], rng=rng, **options)})
 
 
+_STAGE_PCE_KEYS = frozenset({"degree", "max_degree", "q_norm"})  # stage_surrogate shorthands for pce_options
 _PCE_KEYS = frozenset({"method", "n_runs", "design", "degree", "q_norm", "outputs", "max_degree", "target_loo",
                        "max_runs", "batch", "n_holdout", "level", "rule", "sparse", "batch_size"})
 
@@ -595,7 +600,7 @@ ANALYSES: dict[str, Analysis] = {
         "polynomial chaos fit that replaces the model for the following analyses"),
     "stage_surrogate": Analysis(
         _stage_surrogate, frozenset({"stage", "macro", "replace_model", "n_train", "n_test", "design", "method", "focus",
-                                     "degree", "max_degree", "q_norm"}),
+                                     "enrich", "kind", "pce_options"}) | _STAGE_PCE_KEYS,
         ("stage_surrogate", "macro_estimate"), "surrogate of one chain stage, its held-out error and the macro estimate"),
     "scale_shares": Analysis(
         _scale_shares, frozenset({"method", "outputs", "n", "n_outer", "n_inner", "n_bootstrap", "confidence", "design",

@@ -1,9 +1,20 @@
 """Macro Pf and q95 through a surrogate of an expensive middle stage, smooth and kinked, against a 10^6-run
 plain Monte Carlo reference of the true chain (analytic stages, so the reference is cheap); the saving at
-equal standard error is printed (pytest -s). Measured (10 seeds, 200 true-stage runs each): smooth 427x
-median (asserted > 10x, the issue's goal); kinked ~1.0x median (0.1-3.4x): agreement holds because the
-error term is honest, but without sequential enrichment near the limit state there is no saving on a kinked
-stage (the issue's ≥ 5x is not met; not asserted)."""
+equal standard error is printed (pytest -s).
+
+The stage surrogate is a GP enriched where the macro quantity is decided (``surrogate_stage(enrich=...)``:
+50 first runs, batches of 25 where the surrogate chain may misclassify y ≥ 3 or the q95 level, held-out
+runs importance-resampled there). Measured (10 seeds, 135 true-stage runs each: 50 + one batch of 25 +
+60 held-out, every seed stopped after one batch; macro n = 200 000; `pytest -s -m slow -k million`),
+saving at equal SE = plain Monte Carlo runs of the true chain for the reported SE / true-stage runs,
+min / median / max:
+- kinked: Pf agrees 9/10, q95 10/10; Pf saving 137 / 1421 / 1530x, q95 23 / 77 / 373x. The miss
+  (seed 8, z ≈ −2.4) is the surrogate chain's own sampling error: on 4·10^5 common inputs that seed's
+  surrogate misclassifies no run (true error term 0).
+- smooth: Pf 10/10, q95 10/10; Pf saving 1457 / 1504 / 1559x, q95 131 / 1372 / 1482x.
+The ceiling ≈ 1 480x is n_macro / runs: the reported SE is then the surrogate chain's sampling error.
+Before enrichment (PCE, 200 runs) the kinked Pf saving was 0.1 / 1.0 / 3.4x. Asserted: agreement ≥ 9/10,
+median Pf saving ≥ 5x kinked and ≥ 10x smooth (the issue's goals)."""
 
 import warnings
 
@@ -15,6 +26,8 @@ import uqbridge as uq
 from uqbridge.chains.stage_surrogate import macro_estimate, surrogate_stage
 
 THRESHOLD = 3.0  # failure: y = k + 0.5 c >= 3
+N_MACRO = 200_000
+ENRICH = {"output": "y", "threshold": THRESHOLD, "quantile": 0.95, "n_add": 25, "batches": 4}
 
 
 def _chain(kinked: bool):
@@ -43,22 +56,26 @@ def test_macro_pf_and_q95_agree_with_a_million_run_reference(kinked):
     se_ref = float(np.sqrt(pf_ref * (1 - pf_ref) / y.size))
     q_ref = float(np.quantile(y, 0.95))
     ok_pf = ok_q = 0
-    savings = []
+    savings, savings_q, all_runs = [], [], []
     for seed in range(10):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            s = surrogate_stage(g, "meso", n_train=100, n_test=100, rng=seed)
-        est = macro_estimate(s, "y", n=200_000, threshold=THRESHOLD, quantiles=[0.95], rng=100 + seed)
+            s = surrogate_stage(g, "meso", n_train=50, n_test=60, kind="gp", rng=seed, enrich=ENRICH)
+        est = macro_estimate(s, "y", n=N_MACRO, threshold=THRESHOLD, quantiles=[0.95], rng=100 + seed)
         se = float(est["pf_se"])
         ok_pf += abs(float(est["pf"]) - pf_ref) <= 1.96 * np.hypot(se, se_ref)
         ok_q += float(est["quantile_low"][0]) <= q_ref <= float(est["quantile_high"][0])
         runs = int(s.surrogate_reports[-1].attrs["true_stage_runs"])
         savings.append(pf_ref * (1 - pf_ref) / se**2 / runs)
-    print(f"{'kinked' if kinked else 'smooth'}: Pf_ref {pf_ref:.5f}; Pf agrees {ok_pf}/10, q95 {ok_q}/10; saving at equal SE "
-          f"min {min(savings):.1f}x median {np.median(savings):.1f}x max {max(savings):.1f}x")
+        # q95: plain Monte Carlo's SE of the CDF level at the quantile vs the reported one
+        se_f = np.hypot(np.sqrt(0.95 * 0.05 / N_MACRO), float(est["quantile_cdf_error_se"][0]))
+        savings_q.append(0.95 * 0.05 / se_f**2 / runs)
+        all_runs.append(runs)
+    print(f"{'kinked' if kinked else 'smooth'}: Pf_ref {pf_ref:.5f}; Pf agrees {ok_pf}/10, q95 {ok_q}/10; true-stage runs "
+          f"{min(all_runs)}-{max(all_runs)}; saving at equal SE: Pf min {min(savings):.1f}x median {np.median(savings):.1f}x "
+          f"max {max(savings):.1f}x; q95 min {min(savings_q):.1f}x median {np.median(savings_q):.1f}x max {max(savings_q):.1f}x")
     assert ok_pf >= 9 and ok_q >= 9
-    if not kinked:
-        assert np.median(savings) > 10
+    assert np.median(savings) >= (5 if kinked else 10)
 
 
 def test_quadrature_reference_of_the_smooth_chain():

@@ -50,6 +50,7 @@ class _Surrogate:
     fixed: tuple[tuple[str, float], ...]
     stage: str
     centre: tuple[tuple[str, str, float, float, bool], ...]  # (output, fitted name, mean, std, log)
+    errors: tuple[float, ...] = ()  # per output: cross-validated relative error of the form kept
 
     def __call__(self, xp: Any = None, **values: Any) -> dict[str, Any]:
         if xp is None:
@@ -57,6 +58,15 @@ class _Surrogate:
         ns = np if xp is None else xp
         z = self.pce._evaluate(xp=ns, **{n: values[n] for n in self.varying})
         return {o: ns.exp(mean + std * z[src]) if log else mean + std * z[src] for o, src, mean, std, log in self.centre}
+
+    def sd(self, **values: Any) -> dict[str, np.ndarray]:
+        """Error scale per output: the cross-validated RMSE, the same everywhere (relative for a log fit)."""
+        mean_values = self(**values)
+        out = {}
+        for (o, _, _, std, log), err in zip(self.centre, self.errors):
+            scale = np.abs(mean_values[o]) if log else np.ones(np.shape(mean_values[o]))
+            out[o] = scale * std * (np.sqrt(max(err, 0.0)) if np.isfinite(err) else 1.0)  # no CV error: the spread
+        return out
 
 
 @dataclass(frozen=True, eq=False)
@@ -71,19 +81,32 @@ class _GPSurrogate:
     centre: np.ndarray
     spread: np.ndarray
 
-    def __call__(self, xp: Any = None, **values: Any) -> dict[str, Any]:
+    def _x(self, values: Mapping[str, Any]) -> tuple[np.ndarray, tuple[int, ...]]:
         _refuse_moved_fixed(self.stage, self.fixed, values)
         cols = np.broadcast_arrays(*[np.asarray(values[n], float) for n in self.varying])
-        x = (np.column_stack([c.ravel() for c in cols]) - self.centre) / self.spread
-        return {o: (mean + std * gp.predict(x)).reshape(cols[0].shape) for o, gp, mean, std in self.gps}
+        return (np.column_stack([c.ravel() for c in cols]) - self.centre) / self.spread, cols[0].shape
+
+    def __call__(self, xp: Any = None, **values: Any) -> dict[str, Any]:
+        x, shape = self._x(values)
+        return {o: (mean + std * gp.predict(x)).reshape(shape) for o, gp, mean, std in self.gps}
+
+    def sd(self, **values: Any) -> dict[str, np.ndarray]:
+        """Predictive standard deviation per output (the GP's own error model, nugget included)."""
+        x, shape = self._x(values)
+        return {o: (std * gp.predict(x, return_std=True)[1]).reshape(shape) for o, gp, _, std in self.gps}
 
 
 def _fit_gp(x: np.ndarray, y: np.ndarray, rng: np.random.Generator, restarts: int = 2) -> Any:
-    """GP with an anisotropic RBF kernel (length scale per input) and a small nugget, on standardised data."""
+    """GP on standardised data: an anisotropic Matérn-5/2 kernel (length scale per input), a small nugget
+    and a quadratic trend (a Bayesian quadratic regression, ``(DotProduct)²``), so that away from the
+    training runs the prediction follows the trend and its sd grows with the trend's uncertainty rather
+    than reverting, over-confident, to the mean (universal kriging; the tails of a chain's feed are
+    where a macro limit state usually is)."""
     from sklearn.gaussian_process import GaussianProcessRegressor
-    from sklearn.gaussian_process.kernels import RBF, ConstantKernel, WhiteKernel
+    from sklearn.gaussian_process.kernels import ConstantKernel, DotProduct, Matern, WhiteKernel
 
-    kernel = ConstantKernel(1.0, (1e-3, 1e3)) * RBF(np.ones(x.shape[1]), (1e-2, 1e3)) + WhiteKernel(1e-8, (1e-12, 1e-1))
+    kernel = (ConstantKernel(1.0, (1e-3, 1e3)) * Matern(np.ones(x.shape[1]), (1e-2, 1e3), nu=2.5)
+              + WhiteKernel(1e-8, (1e-12, 1e-1)) + ConstantKernel(1.0, (1e-3, 1e3)) * DotProduct(1.0, (1e-2, 1e2)) ** 2)
     gp = GaussianProcessRegressor(kernel, normalize_y=True, n_restarts_optimizer=restarts,
                                   random_state=int(rng.integers(2**31 - 1)))
     return gp.fit(x, y)
@@ -156,6 +179,51 @@ def _downstream(model: ChainModel, known: Mapping[str, np.ndarray], k: int) -> d
     return out
 
 
+@dataclass(frozen=True, eq=False)
+class _Fit:
+    """A fitted stage surrogate: the ForwardModel that replaces the stage and what the report states."""
+
+    surrogate: ForwardModel
+    pce: Any
+    fit_inputs: list[Input]
+    centre: tuple[tuple[str, str, float, float, bool], ...]
+    chosen: str
+    pce_cv: float
+    gp_cv: float
+
+
+@dataclass(frozen=True, eq=False)
+class _Refit:
+    """Fit (and refit, as enrichment adds runs) the surrogate of stage ``k`` of ``model``."""
+
+    model: ChainModel
+    k: int
+    varying: tuple[str, ...]
+    fixed: tuple[tuple[str, float], ...]
+    method: str
+    kind: str
+    pce_options: dict[str, Any]
+
+    def __call__(self, x: Mapping[str, np.ndarray], y: Mapping[str, np.ndarray], rng: np.random.Generator) -> _Fit:
+        st = self.model.stages[self.k]
+        pce, fit_inputs, centre = _fit_stage_pce(self.model, self.k, x, y, self.varying, self.fixed, self.method, rng,
+                                                 self.pce_options)
+        error = pce.validation["cv_error"].fillna(pce.validation["corrected_loo_error"])
+        errors = tuple(float(error.sel(output=src)) for _, src, *_ in centre)
+        surrogate = ForwardModel(
+            f"{st.name}_pce", _Surrogate(pce, self.varying, self.fixed, st.name, centre, errors), st.model.inputs,
+            st.model.outputs,
+            description=f"polynomial chaos surrogate of {st.name} fitted on the values its upstream stages feed it",
+            differentiable=bool(pce.germ_map.xp_writable),
+        )
+        pce_cv, gp_cv, chosen = max(errors), float("nan"), "pce"
+        if self.kind in ("gp", "auto"):
+            gp_surrogate, gp_cv = _fit_stage_gp(st, x, y, self.varying, self.fixed, self.kind, rng)
+            if self.kind == "gp" or gp_cv < pce_cv:
+                chosen, surrogate = "gp", gp_surrogate
+        return _Fit(surrogate, pce, fit_inputs, centre, chosen, pce_cv, gp_cv)
+
+
 def surrogate_stage(
     model: ChainModel,
     stage: int | str,
@@ -165,20 +233,23 @@ def surrogate_stage(
     design: str = "sobol",
     method: str = "sparse",
     focus: Mapping[str, Any] | None = None,
+    enrich: Mapping[str, Any] | None = None,
     kind: str = "pce",
     rng: Any = None,
     backend: Any = None,
-    **fit_options: Any,
+    pce_options: Mapping[str, Any] | None = None,
 ) -> ChainModel:
-    """Replace one stage by a polynomial chaos expansion fitted on what the upstream stages feed it.
+    """Replace one stage by a polynomial chaos expansion (or a GP) fitted on what the upstream stages feed it.
 
     The chain's inputs are sampled (``n_train`` points, ``design``), the stages *before* ``stage``
-    are run, and the stage's true model is run on the values that reach it — so the expansion lives
-    on the joint distribution the chain actually feeds the stage, not on the stage's own priors. A
-    fresh i.i.d. Monte Carlo set of ``n_test`` chain inputs is run through the true chain from that
-    stage on and through the surrogate chain: the held-out errors at the stage and at every
-    downstream output are the report, and the paired macro values are kept so that any macro
-    estimate can carry the surrogate error (:func:`macro_estimate`).
+    are run, and the stage's true model is run on the values that reach it — so the surrogate lives
+    on the joint distribution the chain actually feeds the stage, not on the stage's own priors. With
+    ``enrich``, more true-stage runs are then added, in batches, where the surrogate could still
+    misclassify the macro quantity (sequential enrichment, below). A fresh set of ``n_test`` chain
+    inputs is run through the true chain from that stage on and through the surrogate chain: the
+    held-out errors at the stage and at every downstream output are the report, and the paired macro
+    values are kept so that any macro estimate can carry the surrogate error (:func:`macro_estimate`).
+    Enrichment runs are training runs, never held-out runs.
 
     Parameters
     ----------
@@ -186,11 +257,11 @@ def surrogate_stage(
     stage : int or str
         Index, model name or scale label of the stage to replace.
     n_train, n_test : int
-        True-stage runs for the fit and for the held-out check (the stage's total cost).
+        True-stage runs for the first fit and for the held-out check.
     design : {"sobol", "lhs", "mc", "halton"}
         Training design over the chain inputs.
     method : str
-        :func:`uqbridge.pce.fit_pce` method; ``fit_options`` (``degree``, ``max_degree``, ...) go to it.
+        :func:`uqbridge.pce.fit_pce` method.
     kind : {"pce", "gp", "auto"}
         Surrogate family: polynomial chaos (default), a Gaussian process (scikit-learn
         ``GaussianProcessRegressor``, anisotropic RBF + nugget; not differentiable), or ``"auto"``: both
@@ -203,15 +274,39 @@ def surrogate_stage(
         keeps weight; ``h`` = 5 × the surrogate's spread × the root of its worst LOO error) and carry
         importance weights ``holdout_weight``; every held-out statistic is weighted and stays unbiased
         for the chain-input law — the band only lowers the variance of the error term near the threshold.
+    enrich : mapping, optional
+        Sequential enrichment where the macro quantity is decided, e.g. ``{"output": "margin",
+        "threshold": 0.0, "quantile": 0.95, "n_add": 25, "batches": 4}``. Keys: ``output`` (a chain
+        output from this stage on; required), ``threshold`` and/or ``quantile`` (one value or a list:
+        limit states, and quantile levels whose current surrogate value is the limit state),
+        ``n_add`` (true-stage runs per batch, default 20), ``batches`` (at most, default 5),
+        ``candidates`` (surrogate-chain runs that find the points, default 20 000), ``tolerance``
+        (stop when the predicted SE of every error term is below ``tolerance`` × the plain Monte
+        Carlo SE at the same true-stage cost, default 0.3). Each batch: the surrogate chain is run on
+        the candidates with the stage's error model (the GP's predictive sd; the PCE's
+        cross-validated RMSE) carried through the downstream stages to ``output``; the probability
+        that the candidate lies on the other side of a limit state, ``Φ(−|y − t| / sd_y)`` (the
+        U-function of AK-MCS, Echard et al. 2011, on the macro limit state), weighs a k-means
+        clustering of the candidates in the stage's input space; the most probable misclassification
+        of each of ``n_add`` clusters is run on the true stage, and the surrogate refitted. The
+        held-out runs are then importance-resampled ∝ ``α + (1 − α)·(mean over limit states of
+        Φ(−U)/E[Φ(−U)])`` (``α = 0.2``) from fresh candidates, so they land where a disagreement can
+        occur; their weights keep every held-out statistic unbiased. Replaces ``focus``.
+    pce_options : mapping, optional
+        Passed to :func:`uqbridge.pce.fit_pce` (``degree``, ``max_degree``, ``q_norm``, ...).
 
     Returns
     -------
     ChainModel
-        Same inputs, outputs and stages, with the stage's model replaced by ``<name>_pce`` (same
-        declared inputs/outputs; differentiable); ``surrogate_reports`` gains a Dataset with, per
+        Same inputs, outputs and stages, with the stage's model replaced by ``<name>_pce`` or
+        ``<name>_gp`` (same declared inputs/outputs); ``surrogate_reports`` gains a Dataset with, per
         output from the stage on, ``holdout_rmse``, ``holdout_relative_rmse`` (÷ std of the true
         values), ``holdout_bias`` and its ``holdout_bias_se``, ``holdout_max_abs_error``, and the paired
-        ``holdout_reference`` / ``holdout_surrogate`` values (dim ``holdout``).
+        ``holdout_reference`` / ``holdout_surrogate`` values (dim ``holdout``). With ``enrich``, also
+        the error model on the held-out candidates (``candidate_surrogate``, ``candidate_sd``,
+        ``candidate_weight``, dim ``candidate``) that sets the floor of :func:`macro_estimate`'s
+        error-term SE, the attrs ``enrich_runs``, ``enrich_history`` and ``sd_scale`` (the factor by
+        which the held-out errors say the error model's sd must grow, ≥ 1).
 
     Notes
     -----
@@ -237,6 +332,7 @@ def surrogate_stage(
     start = time.perf_counter()
     k = model.stage_index(stage)
     st = model.stages[k]
+    spec = None if enrich is None else _enrich_spec(enrich, model, k, focus)
     seed = seed_attr(rng)
     rng = checks.generator(rng, "surrogate_stage: rng")
     train_rng, test_rng, fit_rng = rng.spawn(3)
@@ -248,45 +344,58 @@ def surrogate_stage(
     varying, fixed = _varying_and_fixed(st, x_train, ok)
     x_ok = {n: x_train[n][ok] for n in st.model.inputs.names}
     y_ok = {o: true_train.outputs[o][ok] for o in st.model.output_names}
-    pce, fit_inputs, centre = _fit_stage_pce(model, k, x_ok, y_ok, varying, fixed, method, fit_rng, fit_options)
-    surrogate = ForwardModel(
-        f"{st.name}_pce", _Surrogate(pce, varying, fixed, st.name, centre), st.model.inputs, st.model.outputs,
-        description=f"polynomial chaos surrogate of {st.name} fitted on the values its upstream stages feed it",
-        differentiable=bool(pce.germ_map.xp_writable),
-    )
-    error = pce.validation["cv_error"].fillna(pce.validation["corrected_loo_error"])
-    pce_cv = max(float(error.sel(output=src)) for _, src, *_ in centre)
-    gp_cv = float("nan")
-    chosen = "pce"
-    if kind in ("gp", "auto"):
-        gp_surrogate, gp_cv = _fit_stage_gp(st, x_ok, y_ok, varying, fixed, kind, fit_rng)
-        if kind == "gp" or gp_cv < pce_cv:
-            chosen, surrogate = "gp", gp_surrogate
-    result = _with_stage(model, k, surrogate)
+    refit = _Refit(model, k, varying, fixed, method, kind, dict(pce_options or {}))
+    fit = refit(x_ok, y_ok, fit_rng)
+    enriched: dict[str, Any] = {}
+    if spec is not None:
+        enrich_rng, holdout_rng = rng.spawn(2)
+        fit, x_ok, enriched = _enrich(refit, fit, spec, x_ok, y_ok, int(n_test), enrich_rng, backend)
+    result = _with_stage(model, k, fit.surrogate)
 
     # held-out check: fresh chain inputs (i.i.d., or importance-resampled near a threshold), true chain
     # from stage k on vs surrogate chain
-    if focus is None:
+    error_model = None
+    if spec is not None:
+        values, weight, failed_test, error_model = _enriched_holdout(
+            model, result, k, spec, int(n_test), enriched["sd_scale"], holdout_rng)
+    elif focus is None:
         values, _, failed_test = _fed(model, k, feed, int(n_test), "mc", test_rng, backend)
         weight = np.ones(len(next(iter(values.values()))))
     else:
-        values, weight, failed_test = _focused(model, result, k, focus, int(n_test), pce, test_rng)
-    report = _holdout_report(model, result, k, values, weight)
-    m = report.sizes["holdout"]
-    cv = pce.validation.get("cv_error")
-    report.attrs.update(provenance(
-        model, "surrogate_stage", seed=seed, stage=st.name, scale=st.scale, n_train=int(ok.sum()), n_test=m,
-        true_stage_runs=int(len(ok) + n_test), failed_train=int((~ok).sum()) + failed_up, failed_test=failed_test,
-        varying_inputs=list(varying), fixed_inputs=dict(fixed), pce_method=method,
-        holdout_design="i.i.d. Monte Carlo" if focus is None else f"importance-resampled near {dict(focus)}",
-        pce_degree=[int(v) for v in pce.validation["selected_degree"].values],
-        fitted_in_log=[o for o, _, _, _, log in centre if log],
-        pce_cv_error=[float(v) for v in (cv.values if cv is not None else [])],
-        germ_laws={i.name: str(i.distribution) for i in fit_inputs}, surrogate_kind=chosen,
-        pce_cv_worst=pce_cv, gp_cv_worst=gp_cv, wall_time_s=time.perf_counter() - start,
-    ))
+        values, weight, failed_test = _focused(model, result, k, focus, int(n_test), fit.pce, test_rng)
+    report = _holdout_report(model, result, k, values, weight, None if error_model is None else error_model["holdout_sd"])
+    if spec is not None and error_model is not None:
+        report = _with_error_model(report, spec, error_model)
+    n_true = int(len(ok) + enriched.get("runs", 0) + n_test)
+    _label(report, model, fit, st, seed, method, focus, spec, enriched, dict(
+        n_train=int(len(x_ok[st.model.inputs.names[0]])), n_test=report.sizes["holdout"], true_stage_runs=n_true,
+        failed_train=int((~ok).sum()) + failed_up + enriched.get("failed", 0), failed_test=failed_test,
+        varying_inputs=list(varying), fixed_inputs=dict(fixed), wall_time_s=time.perf_counter() - start))
     return replace(result, surrogate_reports=model.surrogate_reports + (report,),
-                   description=f"{model.description} [stage {st.name} by {chosen.upper()}, held-out checked]")
+                   description=f"{model.description} [stage {st.name} by {fit.chosen.upper()}, held-out checked]")
+
+
+def _label(report: xr.Dataset, model: ChainModel, fit: _Fit, st: Stage, seed: Any, method: str,
+           focus: Any, spec: _EnrichSpec | None, enriched: Mapping[str, Any], counts: Mapping[str, Any]) -> None:
+    """Provenance of the surrogate stage's report (in place)."""
+    pce = fit.pce
+    cv = pce.validation.get("cv_error")
+    design = ("i.i.d. Monte Carlo" if focus is None and spec is None else
+              f"importance-resampled near {dict(focus)}" if spec is None else
+              f"importance-resampled where the enriched surrogate may misclassify {spec.describe()}")
+    extra: dict[str, Any] = {}
+    if spec is not None:
+        extra = dict(enrich=spec.describe(), enrich_runs=int(enriched.get("runs", 0)),
+                     enrich_history=list(enriched.get("history", [])))
+    report.attrs.update(provenance(
+        model, "surrogate_stage", seed=seed, stage=st.name, scale=st.scale, **counts, pce_method=method,
+        holdout_design=design,
+        pce_degree=[int(v) for v in pce.validation["selected_degree"].values],
+        fitted_in_log=[o for o, _, _, _, log in fit.centre if log],
+        pce_cv_error=[float(v) for v in (cv.values if cv is not None else [])],
+        germ_laws={i.name: str(i.distribution) for i in fit.fit_inputs}, surrogate_kind=fit.chosen,
+        pce_cv_worst=fit.pce_cv, gp_cv_worst=fit.gp_cv, **extra,
+    ))
 
 
 def _check_arguments(model: Any, kind: Any, n_train: Any, n_test: Any) -> None:
@@ -327,7 +436,7 @@ def _varying_and_fixed(
 def _fit_stage_pce(
     model: ChainModel, k: int, x: Mapping[str, np.ndarray], y_true: Mapping[str, np.ndarray],
     varying: tuple[str, ...], fixed: tuple[tuple[str, float], ...], method: str, fit_rng: np.random.Generator,
-    fit_options: Mapping[str, Any],
+    pce_options: Mapping[str, Any],
 ) -> tuple[Any, list[Input], tuple[tuple[str, str, float, float, bool], ...]]:
     """The expansion fitted on the successful training runs ``x`` -> ``y_true``, its inputs, and per output
     the fitted form kept (name, mean, std, log) — see the Notes of :func:`surrogate_stage`."""
@@ -352,7 +461,7 @@ def _fit_stage_pce(
          **{name: ("sample", (y - stats[name][0]) / stats[name][1]) for name, (_, y, _) in fitted.items()}}
     )
     fit_model = ForwardModel(st.name, st.model.function, fit_inputs, [Output(name) for name in fitted])
-    pce = fit_pce(fit_model, samples=train, method=method, rng=fit_rng, **fit_options)
+    pce = fit_pce(fit_model, samples=train, method=method, rng=fit_rng, **pce_options)
     error = pce.validation["cv_error"].fillna(pce.validation["corrected_loo_error"])
     rows = []
     for o in st.model.output_names:
@@ -399,8 +508,10 @@ def _with_stage(model: ChainModel, k: int, surrogate: ForwardModel) -> ChainMode
 
 def _holdout_report(
     model: ChainModel, result: ChainModel, k: int, values: Mapping[str, np.ndarray], weight: np.ndarray,
+    error_sd: np.ndarray | None = None,
 ) -> xr.Dataset:
-    """Held-out errors of the surrogate chain against the true chain from stage ``k`` on (weighted by ``weight``)."""
+    """Held-out errors of the surrogate chain against the true chain from stage ``k`` on (weighted by
+    ``weight``); ``error_sd``, the error model's sd of each run, is kept as ``holdout_error_sd``."""
     st = model.stages[k]
     known = model.upstream_values(values, k)
     with np.errstate(all="ignore"):
@@ -429,6 +540,8 @@ def _holdout_report(
         coords={"output": names, "holdout": np.arange(m), "stage_output": list(st.model.output_names)},
     )
     report["stage_output_is"] = ("output", np.array([o in dict(model.stage_outputs(k)).values() for o in names]))
+    if error_sd is not None:
+        report["holdout_error_sd"] = ("holdout", np.asarray(error_sd, float)[good])
     for o in names:
         report.attrs[f"units_{o}"] = model.output(o).units
     return report
@@ -457,6 +570,228 @@ def _focused(model, surrogate_chain, k, focus, n_test, pce, rng):
     return {key: v[pick] for key, v in cand.items()}, weight, int((~finite).sum())
 
 
+# ---------------------------------------------------------------------------------------------------
+# sequential enrichment where the macro quantity is decided
+
+_ENRICH_KEYS = frozenset({"output", "threshold", "quantile", "n_add", "batches", "candidates", "tolerance"})
+_ALPHA = 0.2  # defensive share of the held-out proposal: every region keeps weight
+
+
+@dataclass(frozen=True)
+class _EnrichSpec:
+    output: str
+    thresholds: tuple[float, ...]
+    quantiles: tuple[float, ...]
+    n_add: int
+    batches: int
+    candidates: int
+    tolerance: float
+
+    def describe(self) -> dict[str, Any]:
+        return {"output": self.output, "threshold": list(self.thresholds), "quantile": list(self.quantiles),
+                "n_add": self.n_add, "batches": self.batches, "candidates": self.candidates,
+                "tolerance": self.tolerance}
+
+    def limits(self, y: np.ndarray) -> list[tuple[float, float]]:
+        """``(limit state, probability beyond it)`` per target, quantiles read off the surrogate runs ``y``."""
+        finite = y[np.isfinite(y)]
+        out = [(t, float(np.mean(finite >= t))) for t in self.thresholds]
+        return out + [(float(np.quantile(finite, q)), q) for q in self.quantiles]
+
+
+def _enrich_spec(enrich: Any, model: ChainModel, k: int, focus: Any) -> _EnrichSpec:
+    """Validate ``enrich`` before any run; name the bad key and the fix."""
+    if focus is not None:
+        raise ValueError("surrogate_stage: give focus= or enrich=, not both (enrichment places the held-out runs itself)")
+    if not isinstance(enrich, Mapping) or "output" not in enrich:
+        raise ValueError(f"enrich must be a mapping with at least 'output' and a 'threshold' or 'quantile', got {enrich!r}")
+    unknown = set(enrich) - _ENRICH_KEYS
+    if unknown:
+        raise ValueError(f"enrich: unknown keys {sorted(unknown)}; allowed: {sorted(_ENRICH_KEYS)}")
+    after = {name for j in range(k, len(model.stages)) for _, name in model.stage_outputs(j)}
+    if enrich["output"] not in after:
+        raise ValueError(f"enrich: output {enrich['output']!r} is not computed from stage {k} on; choose one of {sorted(after)}")
+    as_tuple = lambda v: tuple(float(x) for x in np.atleast_1d(v)) if v is not None else ()  # noqa: E731
+    thresholds, quantiles = as_tuple(enrich.get("threshold")), as_tuple(enrich.get("quantile"))
+    if not thresholds and not quantiles:
+        raise ValueError("enrich: give a 'threshold' (limit state of the output) or a 'quantile' level (e.g. 0.95)")
+    if any(not 0 < q < 1 for q in quantiles):
+        raise ValueError(f"enrich: quantile levels must lie in (0, 1), got {quantiles}")
+    spec = _EnrichSpec(str(enrich["output"]), thresholds, quantiles, int(enrich.get("n_add", 20)),
+                       int(enrich.get("batches", 5)), int(enrich.get("candidates", 20_000)),
+                       float(enrich.get("tolerance", 0.3)))
+    if spec.n_add < 1 or spec.batches < 0 or spec.candidates < 100 or spec.tolerance <= 0:
+        raise ValueError(f"enrich: need n_add >= 1, batches >= 0, candidates >= 100, tolerance > 0; got {spec.describe()}")
+    return spec
+
+
+def _macro_spread(chain_sur: ChainModel, k: int, known: Mapping[str, np.ndarray], output: str) -> tuple[np.ndarray, np.ndarray]:
+    """Surrogate-chain value of ``output`` and its error sd: the stage surrogate's error model (one sd per
+    stage output) carried through the downstream stages by one-sided differences, added in quadrature."""
+    graph = chain_sur._graph
+    args = {own: known[name] for own, name in graph.arguments[k]}
+    func: Any = chain_sur.stages[k].model.function  # _Surrogate or _GPSurrogate: both have .sd
+    with np.errstate(all="ignore"):
+        mean, sd = func(**args), func.sd(**args)
+        base = dict(known)
+        base.update({name: np.asarray(mean[own], float) for own, name in graph.results[k]})
+        y0 = {**base, **_downstream(chain_sur, base, k + 1)}[output]
+        var = np.zeros(np.shape(y0))
+        for own, name in graph.results[k]:
+            shifted = {**base, name: base[name] + sd[own]}
+            var += ({**shifted, **_downstream(chain_sur, shifted, k + 1)}[output] - y0) ** 2
+    return np.asarray(y0, float), np.sqrt(var)
+
+
+def _misclassification(y: np.ndarray, sd: np.ndarray, limit: float) -> np.ndarray:
+    """Probability that the true value lies on the other side of ``limit``: Φ(−U), U = |y − limit| / sd."""
+    with np.errstate(all="ignore"):
+        u = np.abs(y - limit) / np.maximum(sd, 1e-300)
+    p = special.ndtr(-u)
+    return np.where(np.isfinite(p), p, 0.0)
+
+
+def _proposal(pm: Sequence[np.ndarray]) -> np.ndarray:
+    """Held-out proposal density / chain-input density per candidate: α + (1 − α)·mean_t(Φ(−U_t)/E[Φ(−U_t)])."""
+    parts = [p / p.mean() for p in pm if p.mean() > 0]
+    share = np.mean(parts, axis=0) if parts else np.ones_like(pm[0])
+    return _ALPHA + (1 - _ALPHA) * share
+
+
+def _predicted_ratio(spec: _EnrichSpec, y: np.ndarray, sd: np.ndarray, n_test: int, runs: int) -> list[float]:
+    """Per target: predicted SE of the error term (held-out runs drawn from :func:`_proposal`) over the
+    plain Monte Carlo SE of the same quantity at the same true-stage cost."""
+    limits = spec.limits(y)
+    pm = [_misclassification(y, sd, t) for t, _ in limits]
+    r = _proposal(pm)
+    out = []
+    for (_, p), m in zip(limits, pm):
+        var = float(np.mean(m / r)) / n_test + float(np.mean(m)) / y.size
+        out.append(float(np.sqrt(var / max(p * (1 - p) / runs, 1e-300))))
+    return out
+
+
+def _pick_batch(x: np.ndarray, score: np.ndarray, n_add: int, rng: np.random.Generator) -> np.ndarray:
+    """``n_add`` candidates spread over where misclassification is likely: k-means (weighted by ``score``)
+    of the most likely candidates in the stage's standardised input space; per cluster its most likely one."""
+    from sklearn.cluster import KMeans
+
+    top = np.argsort(score)[::-1][: max(20 * n_add, n_add)]
+    top = top[score[top] > 0]
+    if top.size <= n_add:
+        return top
+    xs = (x[top] - x[top].mean(axis=0)) / np.where(x[top].std(axis=0) > 0, x[top].std(axis=0), 1.0)
+    labels = KMeans(n_add, n_init=3, random_state=int(rng.integers(2**31 - 1))).fit(xs, sample_weight=score[top]).labels_
+    return np.array([top[labels == c][np.argmax(score[top][labels == c])] for c in np.unique(labels)])
+
+
+def _enrich(
+    refit: _Refit, fit: _Fit, spec: _EnrichSpec, x_ok: dict[str, np.ndarray], y_ok: dict[str, np.ndarray], n_test: int,
+    rng: np.random.Generator, backend: Any,
+) -> tuple[_Fit, dict[str, np.ndarray], dict[str, Any]]:
+    """Add true-stage runs in batches where the surrogate chain may misclassify the macro limit states,
+    refitting after each batch, until the predicted error-term SE is small (see ``enrich`` in
+    :func:`surrogate_stage`). Returns the last fit, the training inputs and a summary."""
+    model, k = refit.model, refit.k
+    st = model.stages[k]
+    cand_rng, pick_rng, fit_rng = rng.spawn(3)
+    cand = model.inputs.from_unit(unit_design(spec.candidates, model.inputs.dimension, "mc", rng=cand_rng))
+    with np.errstate(all="ignore"):
+        known = model.upstream_values(cand, k)
+    stage_x = {own: np.asarray(known[name], float) for own, name in model.stage_inputs(k)}
+    x_var = np.column_stack([stage_x[n] for n in refit.varying])
+    usable = np.all(np.isfinite(x_var), axis=1)
+    history: list[dict[str, Any]] = []
+    runs = failed = 0
+    scale = 1.0  # the error model's sd scale measured on the last batch (before the refit that uses it)
+    for batch in range(spec.batches + 1):
+        y, sd = _macro_spread(_with_stage(model, k, fit.surrogate), k, known, spec.output)
+        sd = scale * sd
+        n_runs = len(y_ok[st.model.output_names[0]]) + n_test
+        ratio = _predicted_ratio(spec, y, sd, n_test, n_runs)
+        history.append({"batch": batch, "true_stage_runs": n_runs, "sd_scale": round(scale, 3),
+                        "predicted_se_ratio": [round(v, 4) for v in ratio], "surrogate": fit.chosen})
+        # stop only on an error model already checked against true runs it was not fitted on
+        if batch == spec.batches or (batch > 0 and max(ratio) <= spec.tolerance):
+            break
+        score = sum(_misclassification(y, sd, t) / max(p * (1 - p), 1e-12) for t, p in spec.limits(y))
+        pick = _pick_batch(x_var, np.where(usable, score, 0.0), spec.n_add, pick_rng)
+        if pick.size == 0:
+            break
+        usable[pick] = False
+        x_new = {n: v[pick] for n, v in stage_x.items()}
+        new = evaluate(st.model, x_new, backend=backend)
+        ok = new.status == OK
+        scale = _sd_scale(fit.surrogate.function, {n: v[ok] for n, v in x_new.items()},
+                          {o: new.outputs[o][ok] for o in y_ok})
+        runs, failed = runs + pick.size, failed + int((~ok).sum())
+        x_ok = {n: np.concatenate([x_ok[n], x_new[n][ok]]) for n in x_ok}
+        y_ok = {o: np.concatenate([y_ok[o], new.outputs[o][ok]]) for o in y_ok}
+        fit = refit(x_ok, y_ok, fit_rng.spawn(1)[0])
+    return fit, x_ok, {"runs": runs, "failed": failed, "history": history, "sd_scale": scale}
+
+
+def _sd_scale(func: Any, x: Mapping[str, np.ndarray], y: Mapping[str, np.ndarray]) -> float:
+    """How much the error model's sd must grow to explain true runs it was not fitted on: the upper 95 %
+    bound of the RMS standardised error, max(1, √(Σ z² / χ²₀.₀₅(m))), worst over the stage outputs."""
+    from scipy import stats
+
+    if not len(next(iter(y.values()))):
+        return 1.0
+    with np.errstate(all="ignore"):
+        mean, sd = func(**x), func.sd(**x)
+    worst = 1.0
+    for o in y:
+        z2 = ((y[o] - mean[o]) / np.maximum(sd[o], 1e-300)) ** 2
+        z2 = z2[np.isfinite(z2)]
+        if z2.size:
+            worst = max(worst, float(z2.sum() / stats.chi2.ppf(0.05, z2.size)))
+    return float(np.sqrt(worst))
+
+
+def _enriched_holdout(
+    model: ChainModel, chain_sur: ChainModel, k: int, spec: _EnrichSpec, n_test: int, scale: float,
+    rng: np.random.Generator,
+) -> tuple[dict[str, np.ndarray], np.ndarray, int, dict[str, np.ndarray]]:
+    """Held-out chain inputs importance-resampled from fresh candidates towards where the enriched surrogate
+    may misclassify (:func:`_proposal`, with the error model's sd × ``scale``, the last batch's check),
+    their weights p/q, the failures, and the candidates' error model (sd unscaled)."""
+    cand_rng, pick_rng = rng.spawn(2)
+    n_cand = max(spec.candidates, 20 * n_test)
+    cand = model.inputs.from_unit(unit_design(n_cand, model.inputs.dimension, "mc", rng=cand_rng))
+    with np.errstate(all="ignore"):
+        known = model.upstream_values(cand, k)
+    y, sd = _macro_spread(chain_sur, k, known, spec.output)
+    finite = np.isfinite(y) & np.isfinite(sd)
+    pm = [_misclassification(np.where(finite, y, np.inf), scale * sd, t) for t, _ in spec.limits(y[finite])]
+    r = np.where(finite, _proposal(pm), _ALPHA)
+    pick = pick_rng.choice(n_cand, size=n_test, replace=True, p=r / r.sum())
+    weight = r.mean() / r
+    model_arrays = {"y": y[finite], "sd": sd[finite], "weight": weight[finite], "holdout_sd": sd[pick]}
+    return {key: v[pick] for key, v in cand.items()}, weight[pick], int((~finite).sum()), model_arrays
+
+
+def _with_error_model(report: xr.Dataset, spec: _EnrichSpec, arrays: Mapping[str, np.ndarray]) -> xr.Dataset:
+    """Add the enriched surrogate's error model to the held-out report, with its scale checked on the
+    held-out runs: ``sd_scale`` = max(1, √(Σ z² / χ²₀.₀₅(m))), z = held-out error / predicted sd — the
+    upper 95 % bound of the RMS standardised error, so that an over-confident error model is widened."""
+    from scipy import stats
+
+    o = spec.output
+    err = (report["holdout_reference"].sel(output=o) - report["holdout_surrogate"].sel(output=o)).values
+    sd = report["holdout_error_sd"].values
+    with np.errstate(all="ignore"):
+        z2 = (err / np.maximum(sd, 1e-300)) ** 2
+    z2 = z2[np.isfinite(z2)]
+    scale = float(np.sqrt(max(1.0, z2.sum() / stats.chi2.ppf(0.05, z2.size)))) if z2.size else float("inf")
+    report = report.assign(
+        candidate_surrogate=("candidate", arrays["y"]), candidate_sd=("candidate", arrays["sd"]),
+        candidate_weight=("candidate", arrays["weight"], {"long_name": "held-out importance weight p/q at the candidate"}),
+    )
+    report.attrs.update(enrich_output=o, sd_scale=scale)
+    return report
+
+
 def _misclassification_se(diff: np.ndarray, weight: np.ndarray | None = None, floor_rate: float | None = None) -> float:
     """SE of the (importance-weighted) mean of indicator differences (−1/0/1) over the held-out runs.
 
@@ -473,6 +808,28 @@ def _misclassification_se(diff: np.ndarray, weight: np.ndarray | None = None, fl
         return float(np.hypot(emp, np.sqrt(floor_rate / n)))
     terms = np.append(weight * diff, weight.min())
     return float(np.sqrt(np.sum((terms - mean) ** 2) / (n * max(n - 1, 1))))
+
+
+def _modelled_se(diff: np.ndarray, weight: np.ndarray, model: tuple[np.ndarray, np.ndarray, np.ndarray], limit: float) -> float:
+    """SE of the weighted mean of indicator differences with the enriched surrogate's error model as floor:
+    the empirical SE and, in quadrature, the SE that the error model (sd × ``sd_scale``) predicts for these
+    held-out weights, ``√(E[w Φ(−U)] / m + E[Φ(−U)] / n_candidates)`` (the second term: the candidates
+    the held-out runs were resampled from are themselves a sample)."""
+    y, sd, w = model
+    n = diff.size
+    emp = float(np.std(weight * diff, ddof=1) / np.sqrt(n)) if n > 1 else 0.0
+    pm = _misclassification(y, sd, limit)
+    return float(np.hypot(emp, np.sqrt(np.mean(w * pm) / n + np.mean(pm) / y.size)))
+
+
+def _error_model(report: xr.Dataset, output: str) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """The enriched surrogate's error model on the held-out candidates for ``output`` (sd widened by the
+    held-out ``sd_scale``), or None when the report has none for that output."""
+    if "candidate_surrogate" not in report or report.attrs.get("enrich_output") != output:
+        return None
+    scale = float(report.attrs.get("sd_scale", 1.0))
+    return (report["candidate_surrogate"].values, scale * report["candidate_sd"].values,
+            report["candidate_weight"].values)
 
 
 def _implied_rate(y: np.ndarray, threshold: float, error: float) -> float:
@@ -504,7 +861,11 @@ def macro_estimate(
     ``δ = mean(true − surrogate)`` of the same quantity (for Pf the indicator difference; for a
     quantile level α the CDF difference at the surrogate quantile, mapped back through the
     surrogate's quantile function). The corrected estimate is surrogate + δ, with standard error
-    ``√(se_mc² + se_δ²)`` — both terms reported.
+    ``√(se_mc² + se_δ²)`` — both terms reported. So that no disagreement among the held-out runs never
+    claims a zero error, ``se_δ`` has a floor added in quadrature: for a surrogate fitted with
+    ``enrich=`` (and ``output`` its enrichment output) the SE its error model predicts for these
+    held-out runs (sd × the held-out ``sd_scale``; see ``_modelled_se``), otherwise the
+    misclassification rate that the largest held-out error implies near the threshold.
 
     Returns
     -------
@@ -557,8 +918,10 @@ def macro_estimate(
         p_s = float(fails(y).mean())
         se_s = float(np.sqrt(max(p_s * (1 - p_s), 1.0 / y.size) / y.size))
         di = fails(ref).astype(float) - fails(sur).astype(float)
-        rate = _implied_rate(y, float(threshold), rmse)
-        delta, se_d = float(np.mean(wt * di)), _misclassification_se(di, wt, rate)
+        em = _error_model(report, output)
+        delta = float(np.mean(wt * di))
+        se_d = (_misclassification_se(di, wt, _implied_rate(y, float(threshold), rmse)) if em is None
+                else _modelled_se(di, wt, em, float(threshold)))
         pf, se = p_s + delta, float(np.hypot(se_s, se_d))
         data.update(
             pf=((), pf, {"long_name": "surrogate Pf + surrogate-error term (control-variate estimate)"}),
@@ -572,8 +935,11 @@ def macro_estimate(
         ys = np.sort(y)
         qs = np.quantile(ys, q)
         dF = np.array([float(np.mean(wt * ((ref <= t).astype(float) - (sur <= t).astype(float)))) for t in qs])
-        se_dF = np.array([_misclassification_se((ref <= t).astype(float) - (sur <= t).astype(float), wt,
-                                                _implied_rate(y, float(t), rmse)) for t in qs])
+        em = _error_model(report, output)
+        se_dF = np.array([
+            _misclassification_se((ref <= t).astype(float) - (sur <= t).astype(float), wt, _implied_rate(y, float(t), rmse))
+            if em is None else _modelled_se((ref <= t).astype(float) - (sur <= t).astype(float), wt, em, float(t))
+            for t in qs])
         se_F = np.sqrt(q * (1 - q) / ys.size + se_dF**2)
         # true CDF at the surrogate quantile is q + dF, so the true α-quantile sits at surrogate level α − dF
         level = np.clip(q - dF, 0, 1)
