@@ -42,10 +42,11 @@ from .basis import (
     univariate_table,
 )
 from .expansion import PolynomialChaos
+from .options import METHODS, Quadrature, Regression, method_from_keys
 
 __all__ = ["DEFAULT_Q_NORMS", "METHODS", "fit_pce", "loo_path"]
 
-METHODS = ("lars", "omp", "sparse", "ols", "quadrature")
+_DEFAULT_MAX_DEGREE = Regression().max_degree
 DEFAULT_Q_NORMS = (0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
 _MAX_TERMS = 6000
 # Largest candidate basis per run: greedy selection from a dictionary much larger than the design is
@@ -538,46 +539,68 @@ def _relative_error(y: np.ndarray, pred: np.ndarray) -> float:
     return float(np.mean((y - pred) ** 2) / var) if var > 0 else float(np.mean((y - pred) ** 2))
 
 
+_OLD_KEYS = ("degree", "q_norm", "max_degree", "target_loo", "batch", "level", "rule", "sparse")
+
+
+def _method_record(method: Regression | Quadrature | str, old: Mapping[str, Any]) -> Regression | Quadrature:
+    """The option record of ``fit_pce(method=...)``; the flat keywords of the last release warn."""
+    unknown = sorted(set(old) - set(_OLD_KEYS))
+    if unknown:
+        raise TypeError(f"fit_pce() got unexpected keyword argument(s) {unknown}")
+    if isinstance(method, (Regression, Quadrature)):
+        if old:
+            raise TypeError(
+                f"fit_pce() got {sorted(old)} beside method={method!r}; give them as fields of the option record"
+            )
+        return method
+    if not isinstance(method, str):
+        raise TypeError(f"method must be a Regression, a Quadrature or a method name, got {type(method).__name__}")
+    record = method_from_keys(method, **old)
+    if old:
+        fields = ", ".join(f"{'enrich_by' if k == 'batch' else k}={v!r}" for k, v in old.items())
+        if isinstance(record, Regression):
+            fields = f"{record.selector!r}, {fields}"
+        warnings.warn(
+            f"fit_pce({', '.join(sorted(old))}=...) is deprecated and will be removed in the next release; use "
+            f"method={type(record).__name__}({fields}) (uqbridge.pce.{type(record).__name__})",
+            DeprecationWarning,
+            stacklevel=3,
+        )
+    return record
+
+
 def fit_pce(
     model: ForwardModel,
     *,
-    method: str = "sparse",
+    method: Regression | Quadrature | str = "sparse",
     n_runs: int | None = None,
     design: str = "sobol",
-    degree: int | None = None,
-    q_norm: float | None = None,
     outputs: Sequence[str] | None = None,
     samples: xr.Dataset | None = None,
     rng: Any = None,
-    max_degree: int = 16,
-    target_loo: float | None = None,
     max_runs: int | None = None,
-    batch: int | None = None,
     n_holdout: int = 0,
-    level: int = 4,
-    rule: str = "gaussian",
-    sparse: bool = False,
     backend: Backend | None = None,
     batch_size: int | None = None,
+    **deprecated: Any,
 ) -> PolynomialChaos:
     """Fit a polynomial chaos expansion of ``model`` over its declared uncertain inputs.
 
     Parameters
     ----------
     model : ForwardModel
-    method : {"sparse", "lars", "omp", "ols", "quadrature"}, default "sparse"
-        Sparse regression (hybrid LARS, orthogonal matching pursuit, or ``"sparse"``: both, keeping
-        the lower corrected LOO error per candidate basis), full least squares, or spectral
-        projection on a chaospy quadrature rule. Sparse supports are limited to ``n_runs / 2`` terms
-        (the LOO error of a greedily selected support is optimistic near interpolation).
+    method : Regression, Quadrature or {"sparse", "lars", "omp", "ols", "quadrature"}, default "sparse"
+        How to fit, with its options: :class:`~uqbridge.pce.Regression` (sparse regression by hybrid
+        LARS, orthogonal matching pursuit, or ``"sparse"``: both, keeping the lower corrected LOO error
+        per candidate basis; or full least squares) or :class:`~uqbridge.pce.Quadrature` (spectral
+        projection on a chaospy quadrature rule). A name stands for that record with its defaults
+        (``"quadrature"`` for ``Quadrature()``, any other for ``Regression(selector=name)``). Sparse
+        supports are limited to ``n_runs / 2`` terms (the LOO error of a greedily selected support is
+        optimistic near interpolation).
     n_runs : int, optional
         Size of the initial regression design (default ``max(40, 20 d)``); ignored with ``samples``.
     design : {"sobol", "lhs", "mc", "halton"}
         Regression design in the unit hypercube, mapped through the inputs (copula included).
-    degree, q_norm : optional
-        Fix the total degree / hyperbolic q-norm; by default both are chosen by corrected LOO over
-        degrees ``1..max_degree`` and q-norms :data:`DEFAULT_Q_NORMS` (``q_norm`` ignored by
-        quadrature unless given).
     outputs : sequence of str, optional
         Outputs to expand (default all).
     samples : xarray.Dataset, optional
@@ -585,17 +608,16 @@ def fit_pce(
         :func:`uqbridge.propagate`); no new runs are made unless enrichment asks for them.
     rng : seed or Generator
         Design randomisation (and the hold-out design); the same seed gives the same expansion.
-    target_loo, max_runs, batch : optional
-        Sequential enrichment: while the worst output's corrected LOO error exceeds ``target_loo``
-        and fewer than ``max_runs`` runs were made, add ``batch`` points (default: half the current
-        size) continuing the Sobol/Halton sequence, and refit.
+    max_runs : int, optional
+        Largest number of runs sequential enrichment (``Regression.target_loo``) may make.
     n_holdout : int
         Size of a fresh validation design (its runs are not used for fitting).
-    level, rule, sparse
-        Quadrature order, chaospy rule name, and Smolyak sparse grid on/off. The projected basis is
-        total degree ``≤ level`` (hyperbolic if ``q_norm`` is given).
     backend, batch_size
         Where to evaluate (see :mod:`uqbridge.execution`).
+    **deprecated
+        The flat keywords of the last release (``degree``, ``q_norm``, ``max_degree``, ``target_loo``,
+        ``batch``, ``level``, ``rule``, ``sparse``): accepted with a ``DeprecationWarning`` for one
+        release; give them as fields of the option record instead.
 
     Returns
     -------
@@ -640,86 +662,42 @@ def fit_pce(
     (0.3333333333, 0.4222222222)
     """
     start = time.perf_counter()
-    _check_choice("method", method, METHODS)
+    record = _method_record(method, deprecated)
     _check_choice("design", design, DESIGNS)
     if not isinstance(model, ForwardModel):
         raise TypeError(f"model must be a ForwardModel, got {type(model).__name__}")
     names = list(model.output_names if outputs is None else outputs)
     for o in names:
         model.output(o)  # clear KeyError for unknown outputs
-    if degree is not None and not (isinstance(degree, (int, np.integer)) and degree >= 0):
-        raise ValueError(f"degree must be a non-negative integer or None, got {degree!r}")
-    if q_norm is not None and not 0 < q_norm <= 1:
-        raise ValueError(f"q_norm must lie in (0, 1] or be None, got {q_norm!r}")
-    if not (isinstance(max_degree, (int, np.integer)) and max_degree >= 1):
-        raise ValueError(f"max_degree must be a positive integer, got {max_degree!r}")
-    if target_loo is not None and max_runs is None:
+    if isinstance(record, Regression) and record.target_loo is not None and max_runs is None:
         raise ValueError("target_loo needs max_runs, the largest number of model runs to spend")
     if not (isinstance(n_holdout, (int, np.integer)) and n_holdout >= 0):
         raise ValueError(f"n_holdout must be a non-negative integer, got {n_holdout!r}")
     rng = np.random.default_rng(rng)
     design_rng, holdout_rng, fold_rng = rng.spawn(3)
     cv_rng = int(fold_rng.integers(2**63))
-    top = max(int(degree or 0), int(max_degree), int(level) if method == "quadrature" else 0)
+    if isinstance(record, Quadrature):
+        top = max(_DEFAULT_MAX_DEGREE, int(record.level))  # the germs' order as before the option records
+    else:
+        top = max(int(record.degree or 0), int(record.max_degree))
     germ_map = GermMap.build(model.inputs, top)
     d = len(germ_map.germs)
     target = [o for o in model.outputs if o.name in names]
 
-    if method == "quadrature":
-        if samples is not None or target_loo is not None:
-            raise ValueError("method='quadrature' makes its own runs on the rule's nodes; samples and target_loo need a regression method")
-        coefs, indices, n_used = _fit_quadrature(model, germ_map, names, level, rule, sparse, q_norm, backend, batch_size)
-        loo = corrected = cv = np.full(len(names), np.nan)
-        selectors = ["quadrature"] * len(names)
-        screened = np.zeros(len(names), bool)
-        chosen_deg = np.full(len(names), level)
-        chosen_q = np.full(len(names), q_norm or 1.0)
-        n_failed = 0
-        n_total = n_used
-    else:
-        if not (samples is None or isinstance(samples, xr.Dataset)):
-            raise TypeError(f"samples must be an xarray.Dataset, got {type(samples).__name__}")
-        stream = _DesignStream(d, design, design_rng)
+    if isinstance(record, Quadrature):
         if samples is not None:
-            missing = [n for n in list(germ_map.names) + names if n not in samples]
-            if missing:
-                raise KeyError(f"samples lack variable(s) {missing}; they need the inputs and outputs along 'sample'")
-            values = {n: np.asarray(samples[n].values, float) for n in germ_map.names}
-            ys = {o: np.asarray(samples[o].values, float) for o in names}
-            ok = np.ones(samples.sizes["sample"], bool)
-            if "status" in samples:
-                ok &= np.asarray(samples["status"].values) == OK
-            for o in names:
-                ok &= np.isfinite(ys[o])
-        else:
-            n0 = int(n_runs) if n_runs is not None else max(40, 20 * d)
-            if n0 < 2:
-                raise ValueError(f"n_runs must be >= 2, got {n_runs!r}")
-            values, ys, ok = _new_runs(model, germ_map, stream, n0, names, backend, batch_size)
-        _check_determined(int(np.count_nonzero(ok)), int(np.count_nonzero(~ok)), d, degree)
-        degrees = [int(degree)] if degree is not None else list(range(1, int(max_degree) + 1))
-        q_norms = [float(q_norm)] if q_norm is not None else list(DEFAULT_Q_NORMS)
-        while True:
-            fits = [_fit_output(values, ys[o][ok], ok, germ_map, method, degrees, q_norms, cv_rng) for o in names]
-            worst = max(_honest_error(f) for f in fits)
-            n_have = ok.size
-            if target_loo is None or max_runs is None or worst <= target_loo or n_have >= int(max_runs):
-                break
-            extra = min(int(batch) if batch else max(1, n_have // 2), int(max_runs) - n_have)
-            more_values, more_ys, more_ok = _new_runs(model, germ_map, stream, extra, names, backend, batch_size)
-            values = {k: np.concatenate([values[k], more_values[k]]) for k in values}
-            ys = {k: np.concatenate([ys[k], more_ys[k]]) for k in ys}
-            ok = np.concatenate([ok, more_ok])
-        indices, coefs = _merge_supports([f.terms for f in fits], [f.coef for f in fits], d)
-        loo = np.array([f.loo for f in fits])
-        corrected = np.array([f.error for f in fits])
-        cv = np.array([f.cv for f in fits])
-        selectors = [f.selector for f in fits]
-        screened = np.array([f.basis is not None for f in fits])
-        chosen_deg = np.array([f.degree for f in fits])
-        chosen_q = np.array([f.q_norm for f in fits])
-        n_failed = int(np.count_nonzero(~ok))
-        n_total = int(ok.size)
+            raise ValueError("Quadrature makes its own runs on the rule's nodes; samples need a Regression method")
+        coefs, indices, n_used = _fit_quadrature(model, germ_map, names, record, backend, batch_size)
+        nan = np.full(len(names), np.nan)
+        summary = _Summary(nan, nan, nan, ["quadrature"] * len(names), np.zeros(len(names), bool),
+                           np.full(len(names), record.level), np.full(len(names), record.q_norm or 1.0), 0, n_used)
+        label = "quadrature"
+    else:
+        stream = _DesignStream(d, design, design_rng)
+        indices, coefs, summary = _fit_regression(
+            model, germ_map, names, record, stream, n_runs, samples, max_runs, cv_rng, backend, batch_size
+        )
+        label = record.selector
 
     used_degree = int(indices.max()) if indices.size else 0
     pce = PolynomialChaos(
@@ -729,9 +707,9 @@ def fit_pce(
         indices=indices,
         coefficients=coefs,
         validation=xr.Dataset(),
-        n_runs=n_total,
-        n_failed=n_failed,
-        method=method,
+        n_runs=summary.n_total,
+        n_failed=summary.n_failed,
+        method=label,
     )
     holdout = None
     if n_holdout:
@@ -739,13 +717,85 @@ def fit_pce(
         hv, hy, hok = _new_runs(model, germ_map, hold_stream, int(n_holdout), names, backend, batch_size)
         pred = pce.model(**{k: v[hok] for k, v in hv.items()})
         holdout = np.array([_relative_error(hy[o][hok], pred[o]) for o in names])
-    validation = _validation(
-        pce, loo, corrected, cv, holdout, chosen_deg, chosen_q, selectors, screened, time.perf_counter() - start
+    validation = _validation(pce, summary, holdout, time.perf_counter() - start)
+    return replace(pce, validation=validation)
+
+
+@dataclass(frozen=True)
+class _Summary:
+    """Per-output figures of a fit that go into its validation dataset."""
+
+    loo: np.ndarray
+    corrected: np.ndarray
+    cv: np.ndarray
+    selectors: list[str]
+    screened: np.ndarray
+    degree: np.ndarray
+    q_norm: np.ndarray
+    n_failed: int
+    n_total: int
+
+
+def _fit_regression(
+    model: ForwardModel,
+    germ_map: GermMap,
+    names: list[str],
+    record: Regression,
+    stream: _DesignStream,
+    n_runs: int | None,
+    samples: xr.Dataset | None,
+    max_runs: int | None,
+    cv_rng: int,
+    backend: Backend | None,
+    batch_size: int | None,
+) -> tuple[np.ndarray, np.ndarray, _Summary]:
+    """Regression fit of every output, with sequential enrichment while ``record.target_loo`` is not met."""
+    d = len(germ_map.germs)
+    if not (samples is None or isinstance(samples, xr.Dataset)):
+        raise TypeError(f"samples must be an xarray.Dataset, got {type(samples).__name__}")
+    if samples is not None:
+        missing = [n for n in list(germ_map.names) + names if n not in samples]
+        if missing:
+            raise KeyError(f"samples lack variable(s) {missing}; they need the inputs and outputs along 'sample'")
+        values = {n: np.asarray(samples[n].values, float) for n in germ_map.names}
+        ys = {o: np.asarray(samples[o].values, float) for o in names}
+        ok = np.ones(samples.sizes["sample"], bool)
+        if "status" in samples:
+            ok &= np.asarray(samples["status"].values) == OK
+        for o in names:
+            ok &= np.isfinite(ys[o])
+    else:
+        n0 = int(n_runs) if n_runs is not None else max(40, 20 * d)
+        if n0 < 2:
+            raise ValueError(f"n_runs must be >= 2, got {n_runs!r}")
+        values, ys, ok = _new_runs(model, germ_map, stream, n0, names, backend, batch_size)
+    _check_determined(int(np.count_nonzero(ok)), int(np.count_nonzero(~ok)), d, record.degree)
+    degrees = [int(record.degree)] if record.degree is not None else list(range(1, int(record.max_degree) + 1))
+    q_norms = [float(record.q_norm)] if record.q_norm is not None else list(DEFAULT_Q_NORMS)
+    while True:
+        fits = [_fit_output(values, ys[o][ok], ok, germ_map, record.selector, degrees, q_norms, cv_rng) for o in names]
+        worst = max(_honest_error(f) for f in fits)
+        n_have = ok.size
+        if record.target_loo is None or max_runs is None or worst <= record.target_loo or n_have >= int(max_runs):
+            break
+        extra = min(int(record.enrich_by) if record.enrich_by else max(1, n_have // 2), int(max_runs) - n_have)
+        more_values, more_ys, more_ok = _new_runs(model, germ_map, stream, extra, names, backend, batch_size)
+        values = {k: np.concatenate([values[k], more_values[k]]) for k in values}
+        ys = {k: np.concatenate([ys[k], more_ys[k]]) for k in ys}
+        ok = np.concatenate([ok, more_ok])
+    indices, coefs = _merge_supports([f.terms for f in fits], [f.coef for f in fits], d)
+    summary = _Summary(
+        loo=np.array([f.loo for f in fits]),
+        corrected=np.array([f.error for f in fits]),
+        cv=np.array([f.cv for f in fits]),
+        selectors=[f.selector for f in fits],
+        screened=np.array([f.basis is not None for f in fits]),
+        degree=np.array([f.degree for f in fits]),
+        q_norm=np.array([f.q_norm for f in fits]),
+        n_failed=int(np.count_nonzero(~ok)),
+        n_total=int(ok.size),
     )
-    return PolynomialChaos(
-        name=pce.name, germ_map=pce.germ_map, outputs=pce.outputs, indices=pce.indices,
-        coefficients=pce.coefficients, validation=validation, n_runs=n_total, n_failed=n_failed, method=method,
-    )
+    return indices, coefs, summary
 
 
 def _new_runs(
@@ -798,17 +848,13 @@ def _fit_quadrature(
     model: ForwardModel,
     germ_map: GermMap,
     names: Sequence[str],
-    level: int,
-    rule: str,
-    sparse: bool,
-    q_norm: float | None,
+    record: Quadrature,
     backend: Backend | None,
     batch_size: int | None,
 ) -> tuple[np.ndarray, np.ndarray, int]:
     import chaospy
 
-    if not (isinstance(level, (int, np.integer)) and level >= 0):
-        raise ValueError(f"level must be a non-negative integer, got {level!r}")
+    level, rule, sparse, q_norm = record.level, record.rule, record.sparse, record.q_norm
     dists = germ_map.quadrature_distributions()
     joint = chaospy.J(*dists)
     try:
@@ -838,17 +884,10 @@ def _honest_error(choice: _Choice) -> float:
 
 
 def _validation(
-    pce: PolynomialChaos,
-    loo: np.ndarray,
-    corrected: np.ndarray,
-    cv: np.ndarray,
-    holdout: np.ndarray | None,
-    degree: np.ndarray,
-    q_norm: np.ndarray,
-    selectors: Sequence[str],
-    screened: np.ndarray,
-    wall: float,
+    pce: PolynomialChaos, summary: _Summary, holdout: np.ndarray | None, wall: float
 ) -> xr.Dataset:
+    loo, corrected, cv, selectors = summary.loo, summary.corrected, summary.cv, summary.selectors
+    degree, q_norm, screened = summary.degree, summary.q_norm, summary.screened
     total = pce.indices.sum(axis=1)
     top = int(total.max())
     norm = np.stack(
