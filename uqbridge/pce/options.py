@@ -15,13 +15,14 @@ import numpy as np
 
 from ..checks import choice
 
-__all__ = ["METHODS", "SELECTORS", "Quadrature", "Regression", "method_from_keys", "split_method_keys"]
+__all__ = ["FLAT_KEYS", "METHODS", "SELECTORS", "Quadrature", "Regression", "method_from_keys", "split_method_keys"]
 
 SELECTORS = ("sparse", "lars", "omp", "ols")
 METHODS = ("lars", "omp", "sparse", "ols", "quadrature")  # the names fit_pce(method=...) accepts
 # the flat keyword names (old fit_pce keywords, study-file keys) each record takes
 _REGRESSION_KEYS = ("degree", "q_norm", "max_degree", "target_loo", "batch")
 _QUADRATURE_KEYS = ("level", "rule", "sparse", "q_norm")
+FLAT_KEYS = tuple(dict.fromkeys(_REGRESSION_KEYS + _QUADRATURE_KEYS))  # what split_method_keys takes
 
 
 def _check_q_norm(q_norm: float | None) -> None:
