@@ -92,21 +92,31 @@ def loo_path(psi: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     >>> bool(loo[1] < 0.01 < loo[0]), bool(corr[1] > loo[1])
     (True, True)
     """
+    loo, corrected, _, _ = _loo_qr(psi, y)
+    return loo, corrected
+
+
+def _loo_qr(
+    psi: np.ndarray, y: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """:func:`loo_path` and the triangular factor ``R`` and ``Qᵀy`` of its usable leading columns:
+    the least-squares coefficients of the first k columns are ``R[:k, :k]⁻¹ (Qᵀy)[:k]``."""
     n, k_max = psi.shape
     var = np.var(y, ddof=1) if n > 1 else 0.0
     loo = np.full(k_max, np.inf)
     corrected = np.full(k_max, np.inf)
     if n < 2 or var <= 0:
-        return loo, corrected
+        return loo, corrected, None, None
     q, r = linalg.qr(psi, mode="economic")
     diag = np.abs(np.diag(r))
     rank_ok = diag > 1e-10 * max(diag.max(), 1e-300) * np.sqrt(n)
     usable = int(np.argmin(rank_ok)) if not rank_ok.all() else k_max
     usable = min(usable, n - 1)
     if usable == 0:
-        return loo, corrected
+        return loo, corrected, None, None
     q, r = q[:, :usable], r[:usable, :usable]
-    proj = q * (q.T @ y)  # column j: contribution of direction j to the fitted values
+    qty = q.T @ y
+    proj = q * qty  # column j: contribution of direction j to the fitted values
     fitted = np.cumsum(proj, axis=1)  # (n, usable)
     hat = np.cumsum(q**2, axis=1)
     rinv = linalg.solve_triangular(r, np.eye(usable))
@@ -122,7 +132,7 @@ def loo_path(psi: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     err[bad] = np.inf
     loo[:usable] = err
     corrected[:usable] = err * factor
-    return loo, corrected
+    return loo, corrected, r, qty
 
 
 # ---- selectors: order the non-constant terms ----------------------------------------------------------
@@ -170,31 +180,83 @@ class _Moments:
         return gram, xy
 
 
-def _order_lars(m: _Moments, max_steps: int) -> np.ndarray:
-    from sklearn.linear_model import lars_path_gram
+class _Greedy:
+    """Entry order of least angle regression (``lar``) or orthogonal matching pursuit on a Gram matrix.
 
-    gram, xy = m.normalised
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # collinearity / early-stop notices at the end of the path
-        _, active, _ = lars_path_gram(xy, gram, n_samples=m.n, method="lar", max_iter=max_steps, return_path=False)
-    return np.asarray(active, dtype=np.int64)[:max_steps]
+    Both work on the orthonormalised directions of the active columns held in the Gram space: row
+    ``i`` of ``v`` is ``Xᵀq_i`` with ``q_i`` the Gram–Schmidt direction of the i-th chosen column (an
+    incremental Cholesky factor of the active Gram block, ``R = v[:, active]``). OMP removes the
+    residual's component along ``q_k`` from the correlations; LAR's equiangular direction is
+    ``Xᵀu = Σ z_i v_i / ‖z‖`` with ``Rᵀz = s`` (signs of the active correlations), so ``z`` gains one
+    entry per step (Efron et al. 2004, *Least angle regression*, Ann. Statist. 32, 407–499). A step
+    costs O(P·k) in a few array operations (scikit-learn's path solvers pay a triangular solve and
+    argument checks per step), and :meth:`extend` resumes a path where it stopped. Columns
+    (numerically) in the span of the active ones are skipped.
+    """
+
+    def __init__(self, gram: np.ndarray, xy: np.ndarray, lar: bool, max_steps: int) -> None:
+        p = xy.size
+        self.gram, self.lar = gram, lar
+        self.v = np.zeros((max(max_steps, 1), p))
+        self.c = np.array(xy, dtype=float)
+        self.free = np.ones(p, bool)
+        self.n_free = p
+        self.order: list[int] = []
+        self.z: list[float] = []
+        self.agg = np.zeros(p)  # Σ z_i v_i (LAR)
+        self.zsq = 0.0
+        self.nxt = -1
+
+    def extend(self, steps: int) -> np.ndarray:
+        """The entry order, the path run to ``steps`` entries (fewer when the columns run out)."""
+        steps = min(steps, self.v.shape[0])
+        gram, v, c, free = self.gram, self.v, self.c, self.free
+        while len(self.order) < steps and self.n_free:
+            k = len(self.order)
+            j = self.nxt if self.nxt >= 0 and free[self.nxt] else int(np.argmax(np.where(free, np.abs(c), -1.0)))
+            self.nxt = -1
+            t = gram[j] - v[:k, j] @ v[:k] if k else np.array(gram[j], dtype=float)
+            free[j] = False
+            self.n_free -= 1
+            if t[j] <= 1e-10 * gram[j, j] or gram[j, j] <= 0:
+                continue  # in the span of the active columns: never enters
+            rkk = np.sqrt(t[j])
+            v[k] = t / rkk
+            self.order.append(j)
+            if not self.lar:
+                c -= (c[j] / rkk) * v[k]
+                continue
+            self._lar_step(j, k, rkk)
+        return np.asarray(self.order, dtype=np.int64)
+
+    def _lar_step(self, j: int, k: int, rkk: float) -> None:
+        v, c = self.v, self.c
+        zk = (np.sign(c[j]) - float(np.dot(v[:k, j], self.z))) / rkk
+        self.z.append(zk)
+        self.agg += zk * v[k]
+        self.zsq += zk * zk
+        big_a = 1.0 / np.sqrt(self.zsq)
+        # as scikit-learn's lars_path: the direction's correlations rounded to 15 decimals (stable
+        # argmax under rounding), and the step never past the least-squares fit of the active set
+        a = np.around(big_a * self.agg, 15)
+        cmax = abs(c[j])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            g1 = (cmax - c) / (big_a - a)
+            g2 = (cmax + c) / (big_a + a)
+        g1[~(g1 > 0)] = np.inf
+        g2[~(g2 > 0)] = np.inf
+        g = np.minimum(g1, g2)
+        g[~self.free] = np.inf
+        gamma = min(float(np.min(g)), cmax / big_a)
+        c -= gamma * a
 
 
-def _order_omp(m: _Moments, max_steps: int) -> np.ndarray:
-    from sklearn.linear_model import orthogonal_mp_gram
-
-    gram, xy = m.normalised
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        path = orthogonal_mp_gram(gram, xy, n_nonzero_coefs=max_steps, return_path=True)  # copies: gram is shared
-    path = path.reshape(gram.shape[0], -1)
-    nonzero = path != 0
-    entered = np.where(nonzero.any(axis=1), np.argmax(nonzero, axis=1), np.iinfo(np.int64).max)
-    chosen = np.flatnonzero(nonzero.any(axis=1))
-    return chosen[np.argsort(entered[chosen], kind="stable")]
+def _greedy_order(gram: np.ndarray, xy: np.ndarray, max_steps: int, lar: bool) -> np.ndarray:
+    """Entry order of LAR (``lar``) or OMP on ``gram``, ``xy`` up to ``max_steps`` entries (see :class:`_Greedy`)."""
+    return _Greedy(gram, xy, lar, max_steps).extend(max_steps)
 
 
-_SELECTORS = {"lars": _order_lars, "omp": _order_omp}
+_SELECTORS = {"lars": True, "omp": False}  # selector name -> least angle (else matching pursuit)
 # The path is first run this far, then doubled while the best support (by corrected LOO) lies in its
 # last part: past the optimum the correction factor only grows, so a path run to n/2 steps is mostly
 # wasted work (O(n³) at the default basis size 3n).
@@ -221,8 +283,9 @@ class _Choice:
 
 def _path(
     psi: np.ndarray, y: np.ndarray, selector: str, moments: _Moments | None = None, hint: int = 0
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Term order (constant first) and LOO / corrected LOO along it, for one selector.
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """Term order (constant first), LOO / corrected LOO along it, and ``R``, ``Qᵀy`` of its QR (see
+    :func:`_loo_qr`), for one selector.
 
     ``hint``: a support size expected near the optimum (e.g. the previous candidate's); the path is
     first run to twice that, and extended only while its best support lies in the last part.
@@ -231,37 +294,41 @@ def _path(
     if selector == "ols":
         order = np.arange(p)
         if p >= n:
-            return order, np.full(p, np.inf), np.full(p, np.inf)
-        loo, corr = loo_path(psi, y)
+            return order, np.full(p, np.inf), np.full(p, np.inf), None, None
+        loo, corr, r, qty = _loo_qr(psi, y)
         # the full basis is the only candidate support
         mask = np.arange(p) < p - 1
         loo[mask], corr[mask] = np.inf, np.inf
-        return order, loo, corr
+        return order, loo, corr, r, qty
     if p == 1:  # the constant alone (degree 0): nothing to select
-        loo, corr = loo_path(psi, y)
-        return np.zeros(1, np.int64), loo, corr
+        return (np.zeros(1, np.int64), *_loo_qr(psi, y))
     m = _Moments.of(psi, y) if moments is None else moments
     max_steps = max(1, min(int(_SUPPORT_FRACTION * n), n - 2, p - 1))
     steps = min(max_steps, max(_FIRST_STEPS, 2 * hint))
+    gram, xy = m.normalised
+    greedy = _Greedy(gram, xy, _SELECTORS[selector], max_steps)
     while True:
-        order = np.concatenate([[0], _SELECTORS[selector](m, steps) + 1])
-        loo, corr = loo_path(psi[:, order], y)
+        order = np.concatenate([[0], greedy.extend(steps) + 1])
+        loo, corr, r, qty = _loo_qr(psi[:, order], y)
         best = int(np.argmin(corr)) + 1
         if steps >= max_steps or order.size - 1 < steps or best <= _STOP_SHARE * (order.size - 1):
-            return order, loo, corr
+            return order, loo, corr, r, qty
         steps = min(max_steps, 2 * steps)
 
 
 def _fit_support(
     psi: np.ndarray, y: np.ndarray, selector: str, moments: _Moments | None = None, hint: int = 0
 ) -> tuple[float, float, np.ndarray, np.ndarray]:
-    """Hybrid fit of one candidate basis: (corrected LOO, LOO, chosen columns, OLS coefficients)."""
-    order, loo, corr = _path(psi, y, selector, moments, hint)
+    """Hybrid fit of one candidate basis: (corrected LOO, LOO, chosen columns, OLS coefficients).
+
+    The coefficients come from the QR factorisation the LOO errors were computed with.
+    """
+    order, loo, corr, r, qty = _path(psi, y, selector, moments, hint)
     k = int(np.argmin(corr)) + 1
     rows = order[:k]
-    if not np.isfinite(corr[k - 1]):
+    if not np.isfinite(corr[k - 1]) or r is None or qty is None or r.shape[0] < k:
         return np.inf, np.inf, rows, np.zeros(k)
-    coef, *_ = linalg.lstsq(psi[:, rows], y)
+    coef = linalg.solve_triangular(r[:k, :k], qty[:k], check_finite=False)
     return float(corr[k - 1]), float(loo[k - 1]), rows, coef
 
 
