@@ -165,14 +165,15 @@ class _Moments:
     def normalised(self) -> tuple[np.ndarray, np.ndarray]:
         """Gram matrix and correlations of the centred, unit-norm non-constant columns (1:)."""
         mu = self.s[1:] / self.n
-        gram = self.g[1:, 1:] - self.n * np.outer(mu, mu)
+        gram = self.g[1:, 1:] - np.outer(mu, self.n * mu)
         xy = self.b[1:] - mu * self.sy
         var = np.diag(gram).copy()
         # a column constant over these runs (centred norm at rounding level) is never selected
         dead = var <= 1e-12 * max(float(np.max(np.diag(self.g))), 1e-300)
-        norms = np.sqrt(np.where(dead, 1.0, var))
-        gram = gram / np.outer(norms, norms)
-        xy = xy / norms
+        inv = 1.0 / np.sqrt(np.where(dead, 1.0, var))
+        gram *= inv[:, None]
+        gram *= inv[None, :]
+        xy = xy * inv
         gram[dead, :] = 0.0
         gram[:, dead] = 0.0
         gram[dead, dead] = 1.0
@@ -236,18 +237,17 @@ class _Greedy:
         self.agg += zk * v[k]
         self.zsq += zk * zk
         big_a = 1.0 / np.sqrt(self.zsq)
-        # as scikit-learn's lars_path: the direction's correlations rounded to 15 decimals (stable
-        # argmax under rounding), and the step never past the least-squares fit of the active set
-        a = np.around(big_a * self.agg, 15)
+        a = big_a * self.agg
         cmax = abs(c[j])
+        # the step to the next entry is the smallest positive (C ∓ c_j)/(A ∓ a_j): the largest of the
+        # reciprocals (a negative reciprocal is a negative step, never the largest when one is positive)
         with np.errstate(divide="ignore", invalid="ignore"):
-            g1 = (cmax - c) / (big_a - a)
-            g2 = (cmax + c) / (big_a + a)
-        g1[~(g1 > 0)] = np.inf
-        g2[~(g2 > 0)] = np.inf
-        g = np.minimum(g1, g2)
-        g[~self.free] = np.inf
-        gamma = min(float(np.min(g)), cmax / big_a)
+            h = np.maximum((big_a - a) / (cmax - c), (big_a + a) / (cmax + c))
+        h[~self.free] = -np.inf
+        nxt = int(np.argmax(h))
+        gamma = cmax / big_a
+        if h[nxt] > 0:
+            gamma = min(gamma, 1.0 / float(h[nxt]))
         c -= gamma * a
 
 
@@ -531,6 +531,12 @@ def _resolved_inputs(choice: _Choice) -> np.ndarray:
 
 def _screened_basis(active: np.ndarray, degree: int, q_norm: float) -> np.ndarray:
     """Hyperbolic set over the ``active`` inputs plus univariate terms up to ``degree`` in the others."""
+    return _screened_basis_cached(tuple(bool(a) for a in active), int(degree), float(q_norm)).copy()
+
+
+@functools.lru_cache(maxsize=256)
+def _screened_basis_cached(flags: tuple[bool, ...], degree: int, q_norm: float) -> np.ndarray:
+    active = np.array(flags, bool)
     d = active.size
     inner = hyperbolic_indices(int(active.sum()), degree, q_norm)
     out = np.zeros((inner.shape[0], d), np.int64)
