@@ -261,6 +261,8 @@ _SELECTORS = {"lars": True, "omp": False}  # selector name -> least angle (else 
 # last part: past the optimum the correction factor only grows, so a path run to n/2 steps is mostly
 # wasted work (O(n³) at the default basis size 3n).
 _FIRST_STEPS = 40
+# q-norms scanned (rising) per selector until this many successive ones improve nothing
+_Q_PATIENCE = 2
 _STOP_SHARE = 0.6
 
 
@@ -333,13 +335,14 @@ def _fit_support(
 
 
 def _kfold_error(
-    psi: np.ndarray, y: np.ndarray, selector: str, folds: list[np.ndarray], hint: int = 0
+    psi: np.ndarray, y: np.ndarray, selector: str, folds: list[np.ndarray], hint: int = 0, bound: float = np.inf
 ) -> float:
     """Relative K-fold error of the whole procedure (selection, support size, refit) on one basis.
 
     Unlike the closed-form LOO of the chosen support, the selection is redone without the held-out
     runs, so the optimism of greedy selection from a large candidate basis is not hidden. The
     training sets' Gram matrices are the full one minus the held-out rows' (see :class:`_Moments`).
+    ``inf`` as soon as the folds done already exceed ``bound`` (the error is a sum over folds).
     """
     var = np.var(y, ddof=1)
     if var <= 0:
@@ -353,6 +356,8 @@ def _kfold_error(
         if not np.all(np.isfinite(coef)) or rows.size >= train.size:
             return np.inf
         sq += float(np.sum((y[test] - psi[np.ix_(test, rows)] @ coef) ** 2))
+        if sq / (y.size * var) > bound:
+            return np.inf
     return sq / (y.size * var)
 
 
@@ -452,7 +457,7 @@ def _select_table(
     second = _scan(table, y, (best.selector,), degrees, q_norms, lambda p, q: (_screened_basis(active, p, q),) * 2)
     if not second:
         return best
-    screened = replace(_rank(table, y, second[:_SCREENED_SHORTLIST], folds), active=active)
+    screened = replace(_rank(table, y, second[:_SCREENED_SHORTLIST], folds, best.cv), active=active)
     return min([best, screened], key=lambda c: (c.cv, c.error))
 
 
@@ -468,35 +473,23 @@ def _scan(
     """The best few candidates per selector by corrected LOO; ``build(p, q)`` gives (basis, stored basis).
 
     Degrees rise per q-norm until ``patience`` successive degrees bring no improvement (Blatman &
-    Sudret's rule: 2; the large-design refinement, which starts at a degree already chosen: 1).
+    Sudret's rule: 2; the large-design refinement, which starts at a degree already chosen: 1). The
+    same rule runs over the rising q-norms: a selector whose best error two successive q-norms did
+    not improve scans no richer bases.
     """
     found: dict[str, list[_Choice]] = {sel: [] for sel in selectors}
     hint = dict.fromkeys(selectors, 0)  # support size of the selector's previous candidate
     seen: set[bytes] = set()
+    q_worse = dict.fromkeys(selectors, 0)
     for q in q_norms:
         # Blatman & Sudret's stopping rule, per selector: two successive degrees without improvement
-        worse = dict.fromkeys(selectors, 0)
+        worse = {sel: (0 if q_worse[sel] < _Q_PATIENCE else patience) for sel in selectors}
         previous = dict.fromkeys(selectors, np.inf)
-        for p in degrees:
-            live = [sel for sel in selectors if worse[sel] < patience]
-            if not live:
-                break
-            indices, stored = build(p, q)
-            if indices.shape[0] > _basis_cap(y.size) or ("ols" in live and indices.shape[0] >= y.size):
-                break
-            key = indices.tobytes()
-            if key in seen:  # e.g. every q-norm gives the same basis in one dimension
-                continue
-            seen.add(key)
-            psi = product_basis(table, indices)
-            # one Gram matrix serves both selectors
-            moments = _Moments.of(psi, y) if any(sel in _SELECTORS for sel in live) and indices.shape[0] > 1 else None
-            for sel in live:
-                err, loo, rows, coef = _fit_support(psi, y, sel, moments, hint[sel])
-                hint[sel] = rows.size
-                found[sel].append(_Choice(err, loo, p, q, sel, indices[rows], coef, basis=stored))
-                worse[sel] = worse[sel] + 1 if err >= previous[sel] else 0
-                previous[sel] = min(previous[sel], err)
+        best_before = {sel: min((c.error for c in found[sel]), default=np.inf) for sel in selectors}
+        _scan_q(table, y, selectors, degrees, q, build, patience, found, hint, seen, worse, previous)
+        for sel in selectors:
+            improved = min((c.error for c in found[sel]), default=np.inf) < best_before[sel]
+            q_worse[sel] = 0 if improved else q_worse[sel] + 1
     shortlist: list[_Choice] = []
     for sel in selectors:
         ranked = sorted(found[sel], key=lambda c: c.error)
@@ -504,13 +497,57 @@ def _scan(
     return shortlist
 
 
-def _rank(table: np.ndarray, y: np.ndarray, shortlist: Sequence[_Choice], folds: list[np.ndarray]) -> _Choice:
-    """The shortlisted candidate with the lowest K-fold error of the whole selection procedure."""
+def _scan_q(
+    table: np.ndarray,
+    y: np.ndarray,
+    selectors: Sequence[str],
+    degrees: Sequence[int],
+    q: float,
+    build: Callable[[int, float], tuple[np.ndarray, np.ndarray | None]],
+    patience: int,
+    found: dict[str, list[_Choice]],
+    hint: dict[str, int],
+    seen: set[bytes],
+    worse: dict[str, int],
+    previous: dict[str, float],
+) -> None:
+    """The degree scan of :func:`_scan` at one q-norm (appends to ``found``)."""
+    for p in degrees:
+        live = [sel for sel in selectors if worse[sel] < patience]
+        if not live:
+            break
+        indices, stored = build(p, q)
+        if indices.shape[0] > _basis_cap(y.size) or ("ols" in live and indices.shape[0] >= y.size):
+            break
+        key = indices.tobytes()
+        if key in seen:  # e.g. every q-norm gives the same basis in one dimension
+            continue
+        seen.add(key)
+        psi = product_basis(table, indices)
+        # one Gram matrix serves both selectors
+        moments = _Moments.of(psi, y) if any(sel in _SELECTORS for sel in live) and indices.shape[0] > 1 else None
+        for sel in live:
+            err, loo, rows, coef = _fit_support(psi, y, sel, moments, hint[sel])
+            hint[sel] = rows.size
+            found[sel].append(_Choice(err, loo, p, q, sel, indices[rows], coef, basis=stored))
+            worse[sel] = worse[sel] + 1 if err >= previous[sel] else 0
+            previous[sel] = min(previous[sel], err)
+
+
+def _rank(
+    table: np.ndarray, y: np.ndarray, shortlist: Sequence[_Choice], folds: list[np.ndarray], bound: float = np.inf
+) -> _Choice:
+    """The shortlisted candidate with the lowest K-fold error of the whole selection procedure.
+
+    Candidates are judged best corrected LOO first; one whose folds already exceed the best complete
+    K-fold error (or ``bound``) is dropped unfinished (``cv = inf``): the choice is the same.
+    """
     d = table.shape[1]
-    ranked = [
-        replace(c, cv=_kfold_error(product_basis(table, c.candidates(d)), y, c.selector, folds, c.terms.shape[0]))
-        for c in shortlist
-    ]
+    ranked: list[_Choice] = []
+    for c in sorted(shortlist, key=lambda c: c.error):
+        best = min([bound, *(r.cv for r in ranked)])
+        cv = _kfold_error(product_basis(table, c.candidates(d)), y, c.selector, folds, c.terms.shape[0], best)
+        ranked.append(replace(c, cv=cv))
     return min(ranked, key=lambda c: (c.cv, c.error))
 
 
