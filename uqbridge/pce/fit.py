@@ -261,8 +261,6 @@ _SELECTORS = {"lars": True, "omp": False}  # selector name -> least angle (else 
 # last part: past the optimum the correction factor only grows, so a path run to n/2 steps is mostly
 # wasted work (O(n³) at the default basis size 3n).
 _FIRST_STEPS = 40
-# q-norms scanned (rising) per selector until this many successive ones improve nothing
-_Q_PATIENCE = 2
 _STOP_SHARE = 0.6
 
 
@@ -473,23 +471,18 @@ def _scan(
     """The best few candidates per selector by corrected LOO; ``build(p, q)`` gives (basis, stored basis).
 
     Degrees rise per q-norm until ``patience`` successive degrees bring no improvement (Blatman &
-    Sudret's rule: 2; the large-design refinement, which starts at a degree already chosen: 1). The
-    same rule runs over the rising q-norms: a selector whose best error two successive q-norms did
-    not improve scans no richer bases.
+    Sudret's rule: 2; the large-design refinement, which starts at a degree already chosen: 1). Every
+    q-norm is scanned: the hyperbolic sets nest, but a richer one can help after two that did not (an
+    exact degree-3 polynomial with a term ``a b²`` needs q = 1 at degree 3).
     """
     found: dict[str, list[_Choice]] = {sel: [] for sel in selectors}
     hint = dict.fromkeys(selectors, 0)  # support size of the selector's previous candidate
     seen: set[bytes] = set()
-    q_worse = dict.fromkeys(selectors, 0)
     for q in q_norms:
         # Blatman & Sudret's stopping rule, per selector: two successive degrees without improvement
-        worse = {sel: (0 if q_worse[sel] < _Q_PATIENCE else patience) for sel in selectors}
+        worse = dict.fromkeys(selectors, 0)
         previous = dict.fromkeys(selectors, np.inf)
-        best_before = {sel: min((c.error for c in found[sel]), default=np.inf) for sel in selectors}
         _scan_q(table, y, selectors, degrees, q, build, patience, found, hint, seen, worse, previous)
-        for sel in selectors:
-            improved = min((c.error for c in found[sel]), default=np.inf) < best_before[sel]
-            q_worse[sel] = 0 if improved else q_worse[sel] + 1
     shortlist: list[_Choice] = []
     for sel in selectors:
         ranked = sorted(found[sel], key=lambda c: c.error)
@@ -757,9 +750,12 @@ def fit_pce(
     OpenTURNS and chaospy.
 
     Cost: the selectors run on the Gram matrix of each candidate basis (one per basis, shared by
-    LARS and OMP; K-fold training sets subtract the held-out rows), paths stop soon after their
-    best support, and beyond 1 200 runs candidate bases are capped so that a Gram matrix costs at
-    most ~1.6e10 flops. With more than 500 runs the selector, q-norm and screening are chosen on a
+    LARS and OMP; K-fold training sets subtract the held-out rows), in NumPy with O(P·k) work per
+    step (Gram-space Gram–Schmidt, see ``_Greedy``); paths stop soon after their best support and
+    are resumed, not rerun, when extended; supports are refitted from the QR factorisation their LOO
+    errors came from; a K-fold ranking
+    drops a candidate once its folds exceed the best complete one; and beyond 1 200 runs candidate
+    bases are capped so that a Gram matrix costs at most ~1.6e10 flops. With more than 500 runs the selector, q-norm and screening are chosen on a
     random 500-run subsample; degrees from that choice upward are then fitted on every run and the
     best is judged by 5-fold CV (``benchmarks/pce_scaling.py``: cost against n on the borehole).
 
