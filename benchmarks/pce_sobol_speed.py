@@ -22,7 +22,7 @@ import xarray as xr
 
 from uqbridge import ForwardModel, Input, Output, Uniform
 from uqbridge.designs import sample_inputs
-from uqbridge.pce import fit_pce
+from uqbridge.pce import Regression, fit_pce
 
 NAMES = ("x1", "x2", "x3", "x4", "x5")
 
@@ -53,7 +53,7 @@ def main() -> None:
     x = sample_inputs(m.inputs, 600, "sobol", rng=0)
     y = m(**x)["y"]
     ds = xr.Dataset({k: ("sample", v) for k, v in {**x, "y": y}.items()})
-    p = fit_pce(m, method="ols", degree=5, q_norm=1.0, samples=ds)
+    p = fit_pce(m, method=Regression("ols", degree=5, q_norm=1.0), samples=ds)
     d = len(NAMES)
 
     enum = ot.LinearEnumerateFunction(d)

@@ -36,7 +36,8 @@ PUBLIC_API = {
         "served_model", "umbridge_model",
     ],
     "uqbridge.pce": [
-        "GermMap", "METHODS", "PolynomialChaos", "fit_pce", "hyperbolic_indices", "load_pce", "loo_path",
+        "GermMap", "METHODS", "PolynomialChaos", "Quadrature", "Regression", "fit_pce", "hyperbolic_indices",
+        "load_pce", "loo_path", "method_from_keys", "split_method_keys",
     ],
     "uqbridge.plots": [
     ],

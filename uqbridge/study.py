@@ -472,11 +472,11 @@ def _surrogate(model: ForwardModel, options: dict[str, Any], rng: Any, ex: _Exec
 
 
 def _fit_pce(model: ForwardModel, options: dict[str, Any], rng: Any, ex: _Execution) -> PolynomialChaos:
-    from .pce import fit_pce
+    from .pce import fit_pce, split_method_keys
 
-    options = dict(options)
-    options.setdefault("batch_size", ex.batch_size)
-    return fit_pce(model, rng=rng, backend=ex.backend, **options)
+    method, rest = split_method_keys(options)  # the study's flat keys -> the method's option record
+    rest.setdefault("batch_size", ex.batch_size)
+    return fit_pce(model, method=method, rng=rng, backend=ex.backend, **rest)
 
 
 def _pce(model: ForwardModel, options: dict[str, Any], rng: Any, ex: _Execution) -> Produced:

@@ -187,7 +187,7 @@ def _pce_estimates(model, by_scale, ep, names, rng, confidence, *, n=None, pce=N
     mean squared error (conservative: measured widths ~10× the actual error on the lognormal chain).
     """
     from ..execution.batch import evaluate
-    from ..pce import fit_pce
+    from ..pce import fit_pce, split_method_keys
     from ..results import samples_dataset
 
     fit_options.pop("confidence", None)
@@ -202,7 +202,8 @@ def _pce_estimates(model, by_scale, ep, names, rng, confidence, *, n=None, pce=N
         # least squares on a full total-degree basis (degree by LOO): no greedy selection, so that
         # refits on bootstrap resamples of the runs carry the whole sampling error of the estimate
         fit_options.setdefault("method", "ols")
-        pce = fit_pce(model, samples=train, outputs=names, rng=fit_rng, **fit_options)
+        method, rest = split_method_keys(fit_options)
+        pce = fit_pce(model, method=method, samples=train, outputs=names, rng=fit_rng, **rest)
 
     def shares(p):
         g = p.grouped_indices(groups)
@@ -218,7 +219,8 @@ def _pce_estimates(model, by_scale, ep, names, rng, confidence, *, n=None, pce=N
         degree = int(np.max(pce.validation["selected_degree"].values)) + 1
         options = {key: v for key, v in fit_options.items() if key not in ("degree", "max_degree")}
         try:
-            finer = fit_pce(model, samples=train, outputs=names, rng=fit_rng, degree=degree, **options)
+            method, rest = split_method_keys({**options, "degree": degree})
+            finer = fit_pce(model, method=method, samples=train, outputs=names, rng=fit_rng, **rest)
         except Exception:  # noqa: BLE001 - too few runs for one more degree: no step estimate
             finer = None
         if finer is not None:

@@ -440,7 +440,7 @@ def _fit_stage_pce(
 ) -> tuple[Any, list[Input], tuple[tuple[str, str, float, float, bool], ...]]:
     """The expansion fitted on the successful training runs ``x`` -> ``y_true``, its inputs, and per output
     the fitted form kept (name, mean, std, log) — see the Notes of :func:`surrogate_stage`."""
-    from ..pce import fit_pce
+    from ..pce import fit_pce, split_method_keys
 
     st = model.stages[k]
     fit_inputs = [Input(n, _stage_law(model, k, n, x[n]), units=st.model.inputs[n].units) for n in varying]
@@ -461,7 +461,8 @@ def _fit_stage_pce(
          **{name: ("sample", (y - stats[name][0]) / stats[name][1]) for name, (_, y, _) in fitted.items()}}
     )
     fit_model = ForwardModel(st.name, st.model.function, fit_inputs, [Output(name) for name in fitted])
-    pce = fit_pce(fit_model, samples=train, method=method, rng=fit_rng, **pce_options)
+    record, rest = split_method_keys(dict(pce_options), method)
+    pce = fit_pce(fit_model, samples=train, method=record, rng=fit_rng, **rest)
     error = pce.validation["cv_error"].fillna(pce.validation["corrected_loo_error"])
     rows = []
     for o in st.model.output_names:

@@ -13,5 +13,9 @@ require("uqbridge.pce", "pce", "chaospy", "sklearn")
 from .basis import GermMap, hyperbolic_indices
 from .expansion import PolynomialChaos, load_pce
 from .fit import METHODS, fit_pce, loo_path
+from .options import Quadrature, Regression, method_from_keys, split_method_keys
 
-__all__ = ["METHODS", "GermMap", "PolynomialChaos", "fit_pce", "hyperbolic_indices", "load_pce", "loo_path"]
+__all__ = [
+    "METHODS", "GermMap", "PolynomialChaos", "Quadrature", "Regression", "fit_pce", "hyperbolic_indices",
+    "load_pce", "loo_path", "method_from_keys", "split_method_keys",
+]

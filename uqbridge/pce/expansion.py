@@ -113,10 +113,10 @@ class PolynomialChaos:
 
         Examples
         --------
-        >>> from uqbridge.pce import fit_pce
+        >>> from uqbridge.pce import Quadrature, fit_pce
         >>> from uqbridge import ForwardModel, Input, Output, Normal
         >>> m = ForwardModel("q", lambda x: {"y": x**2}, [Input("x", Normal(0, 1))], [Output("y")])
-        >>> round(float(fit_pce(m, method="quadrature", level=3).mean().sel(output="y")), 12)
+        >>> round(float(fit_pce(m, method=Quadrature(level=3)).mean().sel(output="y")), 12)
         1.0
         """
         return self._da(self.coefficients[:, 0].copy(), "mean")
@@ -166,11 +166,11 @@ class PolynomialChaos:
 
         Examples
         --------
-        >>> from uqbridge.pce import fit_pce
+        >>> from uqbridge.pce import Quadrature, fit_pce
         >>> from uqbridge import ForwardModel, Input, Output, Normal
         >>> m = ForwardModel("p", lambda a, b: {"y": a + a * b},
         ...                  [Input("a", Normal(0, 1)), Input("b", Normal(0, 1))], [Output("y")])
-        >>> p = fit_pce(m, method="quadrature", level=2)
+        >>> p = fit_pce(m, method=Quadrature(level=2))
         >>> round(float(p.sobol_index(["a", "b"], "interaction").sel(output="y")), 12)
         0.5
         """
@@ -212,11 +212,11 @@ class PolynomialChaos:
 
         Examples
         --------
-        >>> from uqbridge.pce import fit_pce
+        >>> from uqbridge.pce import Quadrature, fit_pce
         >>> from uqbridge import ForwardModel, Input, Output, Normal
         >>> m = ForwardModel("s", lambda a, b, c: {"y": a + b + c},
         ...                  [Input(n, Normal(0, 1)) for n in "abc"], [Output("y")])
-        >>> g = fit_pce(m, method="quadrature", level=1).grouped_indices({"ab": ["a", "b"], "c": ["c"]})
+        >>> g = fit_pce(m, method=Quadrature(level=1)).grouped_indices({"ab": ["a", "b"], "c": ["c"]})
         >>> [round(float(v), 6) for v in g["closed"].sel(output="y")]
         [0.666667, 0.333333]
         """
@@ -319,10 +319,10 @@ def load_pce(path: str | os.PathLike[str]) -> PolynomialChaos:
     Examples
     --------
     >>> import tempfile, pathlib
-    >>> from uqbridge.pce import fit_pce
+    >>> from uqbridge.pce import Quadrature, fit_pce
     >>> from uqbridge import ForwardModel, Input, Output, Normal
     >>> m = ForwardModel("c", lambda x: {"y": x**3}, [Input("x", Normal(0, 1))], [Output("y")])
-    >>> p = fit_pce(m, method="quadrature", level=3)
+    >>> p = fit_pce(m, method=Quadrature(level=3))
     >>> path = pathlib.Path(tempfile.mkdtemp()) / "c.nc"
     >>> p.save(path)
     >>> round(float(load_pce(path).model(x=2.0)["y"][0]), 10)

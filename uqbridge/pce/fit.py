@@ -42,10 +42,11 @@ from .basis import (
     univariate_table,
 )
 from .expansion import PolynomialChaos
+from .options import METHODS, Quadrature, Regression, method_from_keys
 
 __all__ = ["DEFAULT_Q_NORMS", "METHODS", "fit_pce", "loo_path"]
 
-METHODS = ("lars", "omp", "sparse", "ols", "quadrature")
+_DEFAULT_MAX_DEGREE = Regression().max_degree
 DEFAULT_Q_NORMS = (0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
 _MAX_TERMS = 6000
 # Largest candidate basis per run: greedy selection from a dictionary much larger than the design is
@@ -91,21 +92,31 @@ def loo_path(psi: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     >>> bool(loo[1] < 0.01 < loo[0]), bool(corr[1] > loo[1])
     (True, True)
     """
+    loo, corrected, _, _ = _loo_qr(psi, y)
+    return loo, corrected
+
+
+def _loo_qr(
+    psi: np.ndarray, y: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """:func:`loo_path` and the triangular factor ``R`` and ``Qᵀy`` of its usable leading columns:
+    the least-squares coefficients of the first k columns are ``R[:k, :k]⁻¹ (Qᵀy)[:k]``."""
     n, k_max = psi.shape
     var = np.var(y, ddof=1) if n > 1 else 0.0
     loo = np.full(k_max, np.inf)
     corrected = np.full(k_max, np.inf)
     if n < 2 or var <= 0:
-        return loo, corrected
+        return loo, corrected, None, None
     q, r = linalg.qr(psi, mode="economic")
     diag = np.abs(np.diag(r))
     rank_ok = diag > 1e-10 * max(diag.max(), 1e-300) * np.sqrt(n)
     usable = int(np.argmin(rank_ok)) if not rank_ok.all() else k_max
     usable = min(usable, n - 1)
     if usable == 0:
-        return loo, corrected
+        return loo, corrected, None, None
     q, r = q[:, :usable], r[:usable, :usable]
-    proj = q * (q.T @ y)  # column j: contribution of direction j to the fitted values
+    qty = q.T @ y
+    proj = q * qty  # column j: contribution of direction j to the fitted values
     fitted = np.cumsum(proj, axis=1)  # (n, usable)
     hat = np.cumsum(q**2, axis=1)
     rinv = linalg.solve_triangular(r, np.eye(usable))
@@ -121,7 +132,7 @@ def loo_path(psi: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     err[bad] = np.inf
     loo[:usable] = err
     corrected[:usable] = err * factor
-    return loo, corrected
+    return loo, corrected, r, qty
 
 
 # ---- selectors: order the non-constant terms ----------------------------------------------------------
@@ -154,14 +165,15 @@ class _Moments:
     def normalised(self) -> tuple[np.ndarray, np.ndarray]:
         """Gram matrix and correlations of the centred, unit-norm non-constant columns (1:)."""
         mu = self.s[1:] / self.n
-        gram = self.g[1:, 1:] - self.n * np.outer(mu, mu)
+        gram = self.g[1:, 1:] - np.outer(mu, self.n * mu)
         xy = self.b[1:] - mu * self.sy
         var = np.diag(gram).copy()
         # a column constant over these runs (centred norm at rounding level) is never selected
         dead = var <= 1e-12 * max(float(np.max(np.diag(self.g))), 1e-300)
-        norms = np.sqrt(np.where(dead, 1.0, var))
-        gram = gram / np.outer(norms, norms)
-        xy = xy / norms
+        inv = 1.0 / np.sqrt(np.where(dead, 1.0, var))
+        gram *= inv[:, None]
+        gram *= inv[None, :]
+        xy = xy * inv
         gram[dead, :] = 0.0
         gram[:, dead] = 0.0
         gram[dead, dead] = 1.0
@@ -169,31 +181,82 @@ class _Moments:
         return gram, xy
 
 
-def _order_lars(m: _Moments, max_steps: int) -> np.ndarray:
-    from sklearn.linear_model import lars_path_gram
+class _Greedy:
+    """Entry order of least angle regression (``lar``) or orthogonal matching pursuit on a Gram matrix.
 
-    gram, xy = m.normalised
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # collinearity / early-stop notices at the end of the path
-        _, active, _ = lars_path_gram(xy, gram, n_samples=m.n, method="lar", max_iter=max_steps, return_path=False)
-    return np.asarray(active, dtype=np.int64)[:max_steps]
+    Both work on the orthonormalised directions of the active columns held in the Gram space: row
+    ``i`` of ``v`` is ``Xᵀq_i`` with ``q_i`` the Gram–Schmidt direction of the i-th chosen column (an
+    incremental Cholesky factor of the active Gram block, ``R = v[:, active]``). OMP removes the
+    residual's component along ``q_k`` from the correlations; LAR's equiangular direction is
+    ``Xᵀu = Σ z_i v_i / ‖z‖`` with ``Rᵀz = s`` (signs of the active correlations), so ``z`` gains one
+    entry per step (Efron et al. 2004, *Least angle regression*, Ann. Statist. 32, 407–499). A step
+    costs O(P·k) in a few array operations (scikit-learn's path solvers pay a triangular solve and
+    argument checks per step), and :meth:`extend` resumes a path where it stopped. Columns
+    (numerically) in the span of the active ones are skipped.
+    """
+
+    def __init__(self, gram: np.ndarray, xy: np.ndarray, lar: bool, max_steps: int) -> None:
+        p = xy.size
+        self.gram, self.lar = gram, lar
+        self.v = np.zeros((max(max_steps, 1), p))
+        self.c = np.array(xy, dtype=float)
+        self.free = np.ones(p, bool)
+        self.n_free = p
+        self.order: list[int] = []
+        self.z: list[float] = []
+        self.agg = np.zeros(p)  # Σ z_i v_i (LAR)
+        self.zsq = 0.0
+        self.nxt = -1
+
+    def extend(self, steps: int) -> np.ndarray:
+        """The entry order, the path run to ``steps`` entries (fewer when the columns run out)."""
+        steps = min(steps, self.v.shape[0])
+        gram, v, c, free = self.gram, self.v, self.c, self.free
+        while len(self.order) < steps and self.n_free:
+            k = len(self.order)
+            j = self.nxt if self.nxt >= 0 and free[self.nxt] else int(np.argmax(np.where(free, np.abs(c), -1.0)))
+            self.nxt = -1
+            t = gram[j] - v[:k, j] @ v[:k] if k else np.array(gram[j], dtype=float)
+            free[j] = False
+            self.n_free -= 1
+            if t[j] <= 1e-10 * gram[j, j] or gram[j, j] <= 0:
+                continue  # in the span of the active columns: never enters
+            rkk = np.sqrt(t[j])
+            v[k] = t / rkk
+            self.order.append(j)
+            if not self.lar:
+                c -= (c[j] / rkk) * v[k]
+                continue
+            self._lar_step(j, k, rkk)
+        return np.asarray(self.order, dtype=np.int64)
+
+    def _lar_step(self, j: int, k: int, rkk: float) -> None:
+        v, c = self.v, self.c
+        zk = (np.sign(c[j]) - float(np.dot(v[:k, j], self.z))) / rkk
+        self.z.append(zk)
+        self.agg += zk * v[k]
+        self.zsq += zk * zk
+        big_a = 1.0 / np.sqrt(self.zsq)
+        a = big_a * self.agg
+        cmax = abs(c[j])
+        # the step to the next entry is the smallest positive (C ∓ c_j)/(A ∓ a_j): the largest of the
+        # reciprocals (a negative reciprocal is a negative step, never the largest when one is positive)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            h = np.maximum((big_a - a) / (cmax - c), (big_a + a) / (cmax + c))
+        h[~self.free] = -np.inf
+        nxt = int(np.argmax(h))
+        gamma = cmax / big_a
+        if h[nxt] > 0:
+            gamma = min(gamma, 1.0 / float(h[nxt]))
+        c -= gamma * a
 
 
-def _order_omp(m: _Moments, max_steps: int) -> np.ndarray:
-    from sklearn.linear_model import orthogonal_mp_gram
-
-    gram, xy = m.normalised
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        path = orthogonal_mp_gram(gram, xy, n_nonzero_coefs=max_steps, return_path=True)  # copies: gram is shared
-    path = path.reshape(gram.shape[0], -1)
-    nonzero = path != 0
-    entered = np.where(nonzero.any(axis=1), np.argmax(nonzero, axis=1), np.iinfo(np.int64).max)
-    chosen = np.flatnonzero(nonzero.any(axis=1))
-    return chosen[np.argsort(entered[chosen], kind="stable")]
+def _greedy_order(gram: np.ndarray, xy: np.ndarray, max_steps: int, lar: bool) -> np.ndarray:
+    """Entry order of LAR (``lar``) or OMP on ``gram``, ``xy`` up to ``max_steps`` entries (see :class:`_Greedy`)."""
+    return _Greedy(gram, xy, lar, max_steps).extend(max_steps)
 
 
-_SELECTORS = {"lars": _order_lars, "omp": _order_omp}
+_SELECTORS = {"lars": True, "omp": False}  # selector name -> least angle (else matching pursuit)
 # The path is first run this far, then doubled while the best support (by corrected LOO) lies in its
 # last part: past the optimum the correction factor only grows, so a path run to n/2 steps is mostly
 # wasted work (O(n³) at the default basis size 3n).
@@ -220,8 +283,9 @@ class _Choice:
 
 def _path(
     psi: np.ndarray, y: np.ndarray, selector: str, moments: _Moments | None = None, hint: int = 0
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Term order (constant first) and LOO / corrected LOO along it, for one selector.
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """Term order (constant first), LOO / corrected LOO along it, and ``R``, ``Qᵀy`` of its QR (see
+    :func:`_loo_qr`), for one selector.
 
     ``hint``: a support size expected near the optimum (e.g. the previous candidate's); the path is
     first run to twice that, and extended only while its best support lies in the last part.
@@ -230,48 +294,53 @@ def _path(
     if selector == "ols":
         order = np.arange(p)
         if p >= n:
-            return order, np.full(p, np.inf), np.full(p, np.inf)
-        loo, corr = loo_path(psi, y)
+            return order, np.full(p, np.inf), np.full(p, np.inf), None, None
+        loo, corr, r, qty = _loo_qr(psi, y)
         # the full basis is the only candidate support
         mask = np.arange(p) < p - 1
         loo[mask], corr[mask] = np.inf, np.inf
-        return order, loo, corr
+        return order, loo, corr, r, qty
     if p == 1:  # the constant alone (degree 0): nothing to select
-        loo, corr = loo_path(psi, y)
-        return np.zeros(1, np.int64), loo, corr
+        return (np.zeros(1, np.int64), *_loo_qr(psi, y))
     m = _Moments.of(psi, y) if moments is None else moments
     max_steps = max(1, min(int(_SUPPORT_FRACTION * n), n - 2, p - 1))
     steps = min(max_steps, max(_FIRST_STEPS, 2 * hint))
+    gram, xy = m.normalised
+    greedy = _Greedy(gram, xy, _SELECTORS[selector], max_steps)
     while True:
-        order = np.concatenate([[0], _SELECTORS[selector](m, steps) + 1])
-        loo, corr = loo_path(psi[:, order], y)
+        order = np.concatenate([[0], greedy.extend(steps) + 1])
+        loo, corr, r, qty = _loo_qr(psi[:, order], y)
         best = int(np.argmin(corr)) + 1
         if steps >= max_steps or order.size - 1 < steps or best <= _STOP_SHARE * (order.size - 1):
-            return order, loo, corr
+            return order, loo, corr, r, qty
         steps = min(max_steps, 2 * steps)
 
 
 def _fit_support(
     psi: np.ndarray, y: np.ndarray, selector: str, moments: _Moments | None = None, hint: int = 0
 ) -> tuple[float, float, np.ndarray, np.ndarray]:
-    """Hybrid fit of one candidate basis: (corrected LOO, LOO, chosen columns, OLS coefficients)."""
-    order, loo, corr = _path(psi, y, selector, moments, hint)
+    """Hybrid fit of one candidate basis: (corrected LOO, LOO, chosen columns, OLS coefficients).
+
+    The coefficients come from the QR factorisation the LOO errors were computed with.
+    """
+    order, loo, corr, r, qty = _path(psi, y, selector, moments, hint)
     k = int(np.argmin(corr)) + 1
     rows = order[:k]
-    if not np.isfinite(corr[k - 1]):
+    if not np.isfinite(corr[k - 1]) or r is None or qty is None or r.shape[0] < k:
         return np.inf, np.inf, rows, np.zeros(k)
-    coef, *_ = linalg.lstsq(psi[:, rows], y)
+    coef = linalg.solve_triangular(r[:k, :k], qty[:k], check_finite=False)
     return float(corr[k - 1]), float(loo[k - 1]), rows, coef
 
 
 def _kfold_error(
-    psi: np.ndarray, y: np.ndarray, selector: str, folds: list[np.ndarray], hint: int = 0
+    psi: np.ndarray, y: np.ndarray, selector: str, folds: list[np.ndarray], hint: int = 0, bound: float = np.inf
 ) -> float:
     """Relative K-fold error of the whole procedure (selection, support size, refit) on one basis.
 
     Unlike the closed-form LOO of the chosen support, the selection is redone without the held-out
     runs, so the optimism of greedy selection from a large candidate basis is not hidden. The
     training sets' Gram matrices are the full one minus the held-out rows' (see :class:`_Moments`).
+    ``inf`` as soon as the folds done already exceed ``bound`` (the error is a sum over folds).
     """
     var = np.var(y, ddof=1)
     if var <= 0:
@@ -285,6 +354,8 @@ def _kfold_error(
         if not np.all(np.isfinite(coef)) or rows.size >= train.size:
             return np.inf
         sq += float(np.sum((y[test] - psi[np.ix_(test, rows)] @ coef) ** 2))
+        if sq / (y.size * var) > bound:
+            return np.inf
     return sq / (y.size * var)
 
 
@@ -384,7 +455,7 @@ def _select_table(
     second = _scan(table, y, (best.selector,), degrees, q_norms, lambda p, q: (_screened_basis(active, p, q),) * 2)
     if not second:
         return best
-    screened = replace(_rank(table, y, second[:_SCREENED_SHORTLIST], folds), active=active)
+    screened = replace(_rank(table, y, second[:_SCREENED_SHORTLIST], folds, best.cv), active=active)
     return min([best, screened], key=lambda c: (c.cv, c.error))
 
 
@@ -400,7 +471,9 @@ def _scan(
     """The best few candidates per selector by corrected LOO; ``build(p, q)`` gives (basis, stored basis).
 
     Degrees rise per q-norm until ``patience`` successive degrees bring no improvement (Blatman &
-    Sudret's rule: 2; the large-design refinement, which starts at a degree already chosen: 1).
+    Sudret's rule: 2; the large-design refinement, which starts at a degree already chosen: 1). Every
+    q-norm is scanned: the hyperbolic sets nest, but a richer one can help after two that did not (an
+    exact degree-3 polynomial with a term ``a b²`` needs q = 1 at degree 3).
     """
     found: dict[str, list[_Choice]] = {sel: [] for sel in selectors}
     hint = dict.fromkeys(selectors, 0)  # support size of the selector's previous candidate
@@ -409,26 +482,7 @@ def _scan(
         # Blatman & Sudret's stopping rule, per selector: two successive degrees without improvement
         worse = dict.fromkeys(selectors, 0)
         previous = dict.fromkeys(selectors, np.inf)
-        for p in degrees:
-            live = [sel for sel in selectors if worse[sel] < patience]
-            if not live:
-                break
-            indices, stored = build(p, q)
-            if indices.shape[0] > _basis_cap(y.size) or ("ols" in live and indices.shape[0] >= y.size):
-                break
-            key = indices.tobytes()
-            if key in seen:  # e.g. every q-norm gives the same basis in one dimension
-                continue
-            seen.add(key)
-            psi = product_basis(table, indices)
-            # one Gram matrix serves both selectors
-            moments = _Moments.of(psi, y) if any(sel in _SELECTORS for sel in live) and indices.shape[0] > 1 else None
-            for sel in live:
-                err, loo, rows, coef = _fit_support(psi, y, sel, moments, hint[sel])
-                hint[sel] = rows.size
-                found[sel].append(_Choice(err, loo, p, q, sel, indices[rows], coef, basis=stored))
-                worse[sel] = worse[sel] + 1 if err >= previous[sel] else 0
-                previous[sel] = min(previous[sel], err)
+        _scan_q(table, y, selectors, degrees, q, build, patience, found, hint, seen, worse, previous)
     shortlist: list[_Choice] = []
     for sel in selectors:
         ranked = sorted(found[sel], key=lambda c: c.error)
@@ -436,13 +490,57 @@ def _scan(
     return shortlist
 
 
-def _rank(table: np.ndarray, y: np.ndarray, shortlist: Sequence[_Choice], folds: list[np.ndarray]) -> _Choice:
-    """The shortlisted candidate with the lowest K-fold error of the whole selection procedure."""
+def _scan_q(
+    table: np.ndarray,
+    y: np.ndarray,
+    selectors: Sequence[str],
+    degrees: Sequence[int],
+    q: float,
+    build: Callable[[int, float], tuple[np.ndarray, np.ndarray | None]],
+    patience: int,
+    found: dict[str, list[_Choice]],
+    hint: dict[str, int],
+    seen: set[bytes],
+    worse: dict[str, int],
+    previous: dict[str, float],
+) -> None:
+    """The degree scan of :func:`_scan` at one q-norm (appends to ``found``)."""
+    for p in degrees:
+        live = [sel for sel in selectors if worse[sel] < patience]
+        if not live:
+            break
+        indices, stored = build(p, q)
+        if indices.shape[0] > _basis_cap(y.size) or ("ols" in live and indices.shape[0] >= y.size):
+            break
+        key = indices.tobytes()
+        if key in seen:  # e.g. every q-norm gives the same basis in one dimension
+            continue
+        seen.add(key)
+        psi = product_basis(table, indices)
+        # one Gram matrix serves both selectors
+        moments = _Moments.of(psi, y) if any(sel in _SELECTORS for sel in live) and indices.shape[0] > 1 else None
+        for sel in live:
+            err, loo, rows, coef = _fit_support(psi, y, sel, moments, hint[sel])
+            hint[sel] = rows.size
+            found[sel].append(_Choice(err, loo, p, q, sel, indices[rows], coef, basis=stored))
+            worse[sel] = worse[sel] + 1 if err >= previous[sel] else 0
+            previous[sel] = min(previous[sel], err)
+
+
+def _rank(
+    table: np.ndarray, y: np.ndarray, shortlist: Sequence[_Choice], folds: list[np.ndarray], bound: float = np.inf
+) -> _Choice:
+    """The shortlisted candidate with the lowest K-fold error of the whole selection procedure.
+
+    Candidates are judged best corrected LOO first; one whose folds already exceed the best complete
+    K-fold error (or ``bound``) is dropped unfinished (``cv = inf``): the choice is the same.
+    """
     d = table.shape[1]
-    ranked = [
-        replace(c, cv=_kfold_error(product_basis(table, c.candidates(d)), y, c.selector, folds, c.terms.shape[0]))
-        for c in shortlist
-    ]
+    ranked: list[_Choice] = []
+    for c in sorted(shortlist, key=lambda c: c.error):
+        best = min([bound, *(r.cv for r in ranked)])
+        cv = _kfold_error(product_basis(table, c.candidates(d)), y, c.selector, folds, c.terms.shape[0], best)
+        ranked.append(replace(c, cv=cv))
     return min(ranked, key=lambda c: (c.cv, c.error))
 
 
@@ -463,6 +561,12 @@ def _resolved_inputs(choice: _Choice) -> np.ndarray:
 
 def _screened_basis(active: np.ndarray, degree: int, q_norm: float) -> np.ndarray:
     """Hyperbolic set over the ``active`` inputs plus univariate terms up to ``degree`` in the others."""
+    return _screened_basis_cached(tuple(bool(a) for a in active), int(degree), float(q_norm)).copy()
+
+
+@functools.lru_cache(maxsize=256)
+def _screened_basis_cached(flags: tuple[bool, ...], degree: int, q_norm: float) -> np.ndarray:
+    active = np.array(flags, bool)
     d = active.size
     inner = hyperbolic_indices(int(active.sum()), degree, q_norm)
     out = np.zeros((inner.shape[0], d), np.int64)
@@ -538,46 +642,68 @@ def _relative_error(y: np.ndarray, pred: np.ndarray) -> float:
     return float(np.mean((y - pred) ** 2) / var) if var > 0 else float(np.mean((y - pred) ** 2))
 
 
+_OLD_KEYS = ("degree", "q_norm", "max_degree", "target_loo", "batch", "level", "rule", "sparse")
+
+
+def _method_record(method: Regression | Quadrature | str, old: Mapping[str, Any]) -> Regression | Quadrature:
+    """The option record of ``fit_pce(method=...)``; the flat keywords of the last release warn."""
+    unknown = sorted(set(old) - set(_OLD_KEYS))
+    if unknown:
+        raise TypeError(f"fit_pce() got unexpected keyword argument(s) {unknown}")
+    if isinstance(method, (Regression, Quadrature)):
+        if old:
+            raise TypeError(
+                f"fit_pce() got {sorted(old)} beside method={method!r}; give them as fields of the option record"
+            )
+        return method
+    if not isinstance(method, str):
+        raise TypeError(f"method must be a Regression, a Quadrature or a method name, got {type(method).__name__}")
+    record = method_from_keys(method, **old)
+    if old:
+        fields = ", ".join(f"{'enrich_by' if k == 'batch' else k}={v!r}" for k, v in old.items())
+        if isinstance(record, Regression):
+            fields = f"{record.selector!r}, {fields}"
+        warnings.warn(
+            f"fit_pce({', '.join(sorted(old))}=...) is deprecated and will be removed in the next release; use "
+            f"method={type(record).__name__}({fields}) (uqbridge.pce.{type(record).__name__})",
+            DeprecationWarning,
+            stacklevel=3,
+        )
+    return record
+
+
 def fit_pce(
     model: ForwardModel,
     *,
-    method: str = "sparse",
+    method: Regression | Quadrature | str = "sparse",
     n_runs: int | None = None,
     design: str = "sobol",
-    degree: int | None = None,
-    q_norm: float | None = None,
     outputs: Sequence[str] | None = None,
     samples: xr.Dataset | None = None,
     rng: Any = None,
-    max_degree: int = 16,
-    target_loo: float | None = None,
     max_runs: int | None = None,
-    batch: int | None = None,
     n_holdout: int = 0,
-    level: int = 4,
-    rule: str = "gaussian",
-    sparse: bool = False,
     backend: Backend | None = None,
     batch_size: int | None = None,
+    **deprecated: Any,
 ) -> PolynomialChaos:
     """Fit a polynomial chaos expansion of ``model`` over its declared uncertain inputs.
 
     Parameters
     ----------
     model : ForwardModel
-    method : {"sparse", "lars", "omp", "ols", "quadrature"}, default "sparse"
-        Sparse regression (hybrid LARS, orthogonal matching pursuit, or ``"sparse"``: both, keeping
-        the lower corrected LOO error per candidate basis), full least squares, or spectral
-        projection on a chaospy quadrature rule. Sparse supports are limited to ``n_runs / 2`` terms
-        (the LOO error of a greedily selected support is optimistic near interpolation).
+    method : Regression, Quadrature or {"sparse", "lars", "omp", "ols", "quadrature"}, default "sparse"
+        How to fit, with its options: :class:`~uqbridge.pce.Regression` (sparse regression by hybrid
+        LARS, orthogonal matching pursuit, or ``"sparse"``: both, keeping the lower corrected LOO error
+        per candidate basis; or full least squares) or :class:`~uqbridge.pce.Quadrature` (spectral
+        projection on a chaospy quadrature rule). A name stands for that record with its defaults
+        (``"quadrature"`` for ``Quadrature()``, any other for ``Regression(selector=name)``). Sparse
+        supports are limited to ``n_runs / 2`` terms (the LOO error of a greedily selected support is
+        optimistic near interpolation).
     n_runs : int, optional
         Size of the initial regression design (default ``max(40, 20 d)``); ignored with ``samples``.
     design : {"sobol", "lhs", "mc", "halton"}
         Regression design in the unit hypercube, mapped through the inputs (copula included).
-    degree, q_norm : optional
-        Fix the total degree / hyperbolic q-norm; by default both are chosen by corrected LOO over
-        degrees ``1..max_degree`` and q-norms :data:`DEFAULT_Q_NORMS` (``q_norm`` ignored by
-        quadrature unless given).
     outputs : sequence of str, optional
         Outputs to expand (default all).
     samples : xarray.Dataset, optional
@@ -585,17 +711,16 @@ def fit_pce(
         :func:`uqbridge.propagate`); no new runs are made unless enrichment asks for them.
     rng : seed or Generator
         Design randomisation (and the hold-out design); the same seed gives the same expansion.
-    target_loo, max_runs, batch : optional
-        Sequential enrichment: while the worst output's corrected LOO error exceeds ``target_loo``
-        and fewer than ``max_runs`` runs were made, add ``batch`` points (default: half the current
-        size) continuing the Sobol/Halton sequence, and refit.
+    max_runs : int, optional
+        Largest number of runs sequential enrichment (``Regression.target_loo``) may make.
     n_holdout : int
         Size of a fresh validation design (its runs are not used for fitting).
-    level, rule, sparse
-        Quadrature order, chaospy rule name, and Smolyak sparse grid on/off. The projected basis is
-        total degree ``≤ level`` (hyperbolic if ``q_norm`` is given).
     backend, batch_size
         Where to evaluate (see :mod:`uqbridge.execution`).
+    **deprecated
+        The flat keywords of the last release (``degree``, ``q_norm``, ``max_degree``, ``target_loo``,
+        ``batch``, ``level``, ``rule``, ``sparse``): accepted with a ``DeprecationWarning`` for one
+        release; give them as fields of the option record instead.
 
     Returns
     -------
@@ -625,9 +750,12 @@ def fit_pce(
     OpenTURNS and chaospy.
 
     Cost: the selectors run on the Gram matrix of each candidate basis (one per basis, shared by
-    LARS and OMP; K-fold training sets subtract the held-out rows), paths stop soon after their
-    best support, and beyond 1 200 runs candidate bases are capped so that a Gram matrix costs at
-    most ~1.6e10 flops. With more than 500 runs the selector, q-norm and screening are chosen on a
+    LARS and OMP; K-fold training sets subtract the held-out rows), in NumPy with O(P·k) work per
+    step (Gram-space Gram–Schmidt, see ``_Greedy``); paths stop soon after their best support and
+    are resumed, not rerun, when extended; supports are refitted from the QR factorisation their LOO
+    errors came from; a K-fold ranking
+    drops a candidate once its folds exceed the best complete one; and beyond 1 200 runs candidate
+    bases are capped so that a Gram matrix costs at most ~1.6e10 flops. With more than 500 runs the selector, q-norm and screening are chosen on a
     random 500-run subsample; degrees from that choice upward are then fitted on every run and the
     best is judged by 5-fold CV (``benchmarks/pce_scaling.py``: cost against n on the borehole).
 
@@ -640,86 +768,42 @@ def fit_pce(
     (0.3333333333, 0.4222222222)
     """
     start = time.perf_counter()
-    _check_choice("method", method, METHODS)
+    record = _method_record(method, deprecated)
     _check_choice("design", design, DESIGNS)
     if not isinstance(model, ForwardModel):
         raise TypeError(f"model must be a ForwardModel, got {type(model).__name__}")
     names = list(model.output_names if outputs is None else outputs)
     for o in names:
         model.output(o)  # clear KeyError for unknown outputs
-    if degree is not None and not (isinstance(degree, (int, np.integer)) and degree >= 0):
-        raise ValueError(f"degree must be a non-negative integer or None, got {degree!r}")
-    if q_norm is not None and not 0 < q_norm <= 1:
-        raise ValueError(f"q_norm must lie in (0, 1] or be None, got {q_norm!r}")
-    if not (isinstance(max_degree, (int, np.integer)) and max_degree >= 1):
-        raise ValueError(f"max_degree must be a positive integer, got {max_degree!r}")
-    if target_loo is not None and max_runs is None:
+    if isinstance(record, Regression) and record.target_loo is not None and max_runs is None:
         raise ValueError("target_loo needs max_runs, the largest number of model runs to spend")
     if not (isinstance(n_holdout, (int, np.integer)) and n_holdout >= 0):
         raise ValueError(f"n_holdout must be a non-negative integer, got {n_holdout!r}")
     rng = np.random.default_rng(rng)
     design_rng, holdout_rng, fold_rng = rng.spawn(3)
     cv_rng = int(fold_rng.integers(2**63))
-    top = max(int(degree or 0), int(max_degree), int(level) if method == "quadrature" else 0)
+    if isinstance(record, Quadrature):
+        top = max(_DEFAULT_MAX_DEGREE, int(record.level))  # the germs' order as before the option records
+    else:
+        top = max(int(record.degree or 0), int(record.max_degree))
     germ_map = GermMap.build(model.inputs, top)
     d = len(germ_map.germs)
     target = [o for o in model.outputs if o.name in names]
 
-    if method == "quadrature":
-        if samples is not None or target_loo is not None:
-            raise ValueError("method='quadrature' makes its own runs on the rule's nodes; samples and target_loo need a regression method")
-        coefs, indices, n_used = _fit_quadrature(model, germ_map, names, level, rule, sparse, q_norm, backend, batch_size)
-        loo = corrected = cv = np.full(len(names), np.nan)
-        selectors = ["quadrature"] * len(names)
-        screened = np.zeros(len(names), bool)
-        chosen_deg = np.full(len(names), level)
-        chosen_q = np.full(len(names), q_norm or 1.0)
-        n_failed = 0
-        n_total = n_used
-    else:
-        if not (samples is None or isinstance(samples, xr.Dataset)):
-            raise TypeError(f"samples must be an xarray.Dataset, got {type(samples).__name__}")
-        stream = _DesignStream(d, design, design_rng)
+    if isinstance(record, Quadrature):
         if samples is not None:
-            missing = [n for n in list(germ_map.names) + names if n not in samples]
-            if missing:
-                raise KeyError(f"samples lack variable(s) {missing}; they need the inputs and outputs along 'sample'")
-            values = {n: np.asarray(samples[n].values, float) for n in germ_map.names}
-            ys = {o: np.asarray(samples[o].values, float) for o in names}
-            ok = np.ones(samples.sizes["sample"], bool)
-            if "status" in samples:
-                ok &= np.asarray(samples["status"].values) == OK
-            for o in names:
-                ok &= np.isfinite(ys[o])
-        else:
-            n0 = int(n_runs) if n_runs is not None else max(40, 20 * d)
-            if n0 < 2:
-                raise ValueError(f"n_runs must be >= 2, got {n_runs!r}")
-            values, ys, ok = _new_runs(model, germ_map, stream, n0, names, backend, batch_size)
-        _check_determined(int(np.count_nonzero(ok)), int(np.count_nonzero(~ok)), d, degree)
-        degrees = [int(degree)] if degree is not None else list(range(1, int(max_degree) + 1))
-        q_norms = [float(q_norm)] if q_norm is not None else list(DEFAULT_Q_NORMS)
-        while True:
-            fits = [_fit_output(values, ys[o][ok], ok, germ_map, method, degrees, q_norms, cv_rng) for o in names]
-            worst = max(_honest_error(f) for f in fits)
-            n_have = ok.size
-            if target_loo is None or max_runs is None or worst <= target_loo or n_have >= int(max_runs):
-                break
-            extra = min(int(batch) if batch else max(1, n_have // 2), int(max_runs) - n_have)
-            more_values, more_ys, more_ok = _new_runs(model, germ_map, stream, extra, names, backend, batch_size)
-            values = {k: np.concatenate([values[k], more_values[k]]) for k in values}
-            ys = {k: np.concatenate([ys[k], more_ys[k]]) for k in ys}
-            ok = np.concatenate([ok, more_ok])
-        indices, coefs = _merge_supports([f.terms for f in fits], [f.coef for f in fits], d)
-        loo = np.array([f.loo for f in fits])
-        corrected = np.array([f.error for f in fits])
-        cv = np.array([f.cv for f in fits])
-        selectors = [f.selector for f in fits]
-        screened = np.array([f.basis is not None for f in fits])
-        chosen_deg = np.array([f.degree for f in fits])
-        chosen_q = np.array([f.q_norm for f in fits])
-        n_failed = int(np.count_nonzero(~ok))
-        n_total = int(ok.size)
+            raise ValueError("Quadrature makes its own runs on the rule's nodes; samples need a Regression method")
+        coefs, indices, n_used = _fit_quadrature(model, germ_map, names, record, backend, batch_size)
+        nan = np.full(len(names), np.nan)
+        summary = _Summary(nan, nan, nan, ["quadrature"] * len(names), np.zeros(len(names), bool),
+                           np.full(len(names), record.level), np.full(len(names), record.q_norm or 1.0), 0, n_used)
+        label = "quadrature"
+    else:
+        stream = _DesignStream(d, design, design_rng)
+        indices, coefs, summary = _fit_regression(
+            model, germ_map, names, record, stream, n_runs, samples, max_runs, cv_rng, backend, batch_size
+        )
+        label = record.selector
 
     used_degree = int(indices.max()) if indices.size else 0
     pce = PolynomialChaos(
@@ -729,9 +813,9 @@ def fit_pce(
         indices=indices,
         coefficients=coefs,
         validation=xr.Dataset(),
-        n_runs=n_total,
-        n_failed=n_failed,
-        method=method,
+        n_runs=summary.n_total,
+        n_failed=summary.n_failed,
+        method=label,
     )
     holdout = None
     if n_holdout:
@@ -739,13 +823,85 @@ def fit_pce(
         hv, hy, hok = _new_runs(model, germ_map, hold_stream, int(n_holdout), names, backend, batch_size)
         pred = pce.model(**{k: v[hok] for k, v in hv.items()})
         holdout = np.array([_relative_error(hy[o][hok], pred[o]) for o in names])
-    validation = _validation(
-        pce, loo, corrected, cv, holdout, chosen_deg, chosen_q, selectors, screened, time.perf_counter() - start
+    validation = _validation(pce, summary, holdout, time.perf_counter() - start)
+    return replace(pce, validation=validation)
+
+
+@dataclass(frozen=True)
+class _Summary:
+    """Per-output figures of a fit that go into its validation dataset."""
+
+    loo: np.ndarray
+    corrected: np.ndarray
+    cv: np.ndarray
+    selectors: list[str]
+    screened: np.ndarray
+    degree: np.ndarray
+    q_norm: np.ndarray
+    n_failed: int
+    n_total: int
+
+
+def _fit_regression(
+    model: ForwardModel,
+    germ_map: GermMap,
+    names: list[str],
+    record: Regression,
+    stream: _DesignStream,
+    n_runs: int | None,
+    samples: xr.Dataset | None,
+    max_runs: int | None,
+    cv_rng: int,
+    backend: Backend | None,
+    batch_size: int | None,
+) -> tuple[np.ndarray, np.ndarray, _Summary]:
+    """Regression fit of every output, with sequential enrichment while ``record.target_loo`` is not met."""
+    d = len(germ_map.germs)
+    if not (samples is None or isinstance(samples, xr.Dataset)):
+        raise TypeError(f"samples must be an xarray.Dataset, got {type(samples).__name__}")
+    if samples is not None:
+        missing = [n for n in list(germ_map.names) + names if n not in samples]
+        if missing:
+            raise KeyError(f"samples lack variable(s) {missing}; they need the inputs and outputs along 'sample'")
+        values = {n: np.asarray(samples[n].values, float) for n in germ_map.names}
+        ys = {o: np.asarray(samples[o].values, float) for o in names}
+        ok = np.ones(samples.sizes["sample"], bool)
+        if "status" in samples:
+            ok &= np.asarray(samples["status"].values) == OK
+        for o in names:
+            ok &= np.isfinite(ys[o])
+    else:
+        n0 = int(n_runs) if n_runs is not None else max(40, 20 * d)
+        if n0 < 2:
+            raise ValueError(f"n_runs must be >= 2, got {n_runs!r}")
+        values, ys, ok = _new_runs(model, germ_map, stream, n0, names, backend, batch_size)
+    _check_determined(int(np.count_nonzero(ok)), int(np.count_nonzero(~ok)), d, record.degree)
+    degrees = [int(record.degree)] if record.degree is not None else list(range(1, int(record.max_degree) + 1))
+    q_norms = [float(record.q_norm)] if record.q_norm is not None else list(DEFAULT_Q_NORMS)
+    while True:
+        fits = [_fit_output(values, ys[o][ok], ok, germ_map, record.selector, degrees, q_norms, cv_rng) for o in names]
+        worst = max(_honest_error(f) for f in fits)
+        n_have = ok.size
+        if record.target_loo is None or max_runs is None or worst <= record.target_loo or n_have >= int(max_runs):
+            break
+        extra = min(int(record.enrich_by) if record.enrich_by else max(1, n_have // 2), int(max_runs) - n_have)
+        more_values, more_ys, more_ok = _new_runs(model, germ_map, stream, extra, names, backend, batch_size)
+        values = {k: np.concatenate([values[k], more_values[k]]) for k in values}
+        ys = {k: np.concatenate([ys[k], more_ys[k]]) for k in ys}
+        ok = np.concatenate([ok, more_ok])
+    indices, coefs = _merge_supports([f.terms for f in fits], [f.coef for f in fits], d)
+    summary = _Summary(
+        loo=np.array([f.loo for f in fits]),
+        corrected=np.array([f.error for f in fits]),
+        cv=np.array([f.cv for f in fits]),
+        selectors=[f.selector for f in fits],
+        screened=np.array([f.basis is not None for f in fits]),
+        degree=np.array([f.degree for f in fits]),
+        q_norm=np.array([f.q_norm for f in fits]),
+        n_failed=int(np.count_nonzero(~ok)),
+        n_total=int(ok.size),
     )
-    return PolynomialChaos(
-        name=pce.name, germ_map=pce.germ_map, outputs=pce.outputs, indices=pce.indices,
-        coefficients=pce.coefficients, validation=validation, n_runs=n_total, n_failed=n_failed, method=method,
-    )
+    return indices, coefs, summary
 
 
 def _new_runs(
@@ -798,17 +954,13 @@ def _fit_quadrature(
     model: ForwardModel,
     germ_map: GermMap,
     names: Sequence[str],
-    level: int,
-    rule: str,
-    sparse: bool,
-    q_norm: float | None,
+    record: Quadrature,
     backend: Backend | None,
     batch_size: int | None,
 ) -> tuple[np.ndarray, np.ndarray, int]:
     import chaospy
 
-    if not (isinstance(level, (int, np.integer)) and level >= 0):
-        raise ValueError(f"level must be a non-negative integer, got {level!r}")
+    level, rule, sparse, q_norm = record.level, record.rule, record.sparse, record.q_norm
     dists = germ_map.quadrature_distributions()
     joint = chaospy.J(*dists)
     try:
@@ -838,17 +990,10 @@ def _honest_error(choice: _Choice) -> float:
 
 
 def _validation(
-    pce: PolynomialChaos,
-    loo: np.ndarray,
-    corrected: np.ndarray,
-    cv: np.ndarray,
-    holdout: np.ndarray | None,
-    degree: np.ndarray,
-    q_norm: np.ndarray,
-    selectors: Sequence[str],
-    screened: np.ndarray,
-    wall: float,
+    pce: PolynomialChaos, summary: _Summary, holdout: np.ndarray | None, wall: float
 ) -> xr.Dataset:
+    loo, corrected, cv, selectors = summary.loo, summary.corrected, summary.cv, summary.selectors
+    degree, q_norm, screened = summary.degree, summary.q_norm, summary.screened
     total = pce.indices.sum(axis=1)
     top = int(total.max())
     norm = np.stack(
