@@ -8,7 +8,7 @@ scale) through :func:`uqbridge.decompose` and :func:`uqbridge.reliability.pf_epi
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -16,9 +16,10 @@ import xarray as xr
 
 from .. import checks
 from ..designs import unit_design
+from ..execution.batch import Backend
 from ..model import ForwardModel
 from ..results import provenance, seed_attr
-from ..variance import _standardise, decompose, mean_function_interval, pick_freeze_statistics, with_terms
+from ..variance import METHODS, _standardise, decompose, mean_function_interval, pick_freeze_statistics, with_terms
 from .graph import scale_groups
 
 __all__ = ["pf_by_scale", "scale_importance", "scale_shares"]
@@ -29,8 +30,19 @@ def scale_shares(
     *,
     method: str = "pick_freeze",
     outputs: Sequence[str] | None = None,
+    n: int | None = None,
+    n_outer: int = 256,
+    n_inner: int = 64,
+    design: str | None = None,
+    interval: str = "delta",
+    confidence: float = 0.95,
+    n_bootstrap: int | None = None,
+    pce: Any = None,
+    max_degree: int | None = None,
+    epistemic_samples: Mapping[str, Any] | None = None,
+    max_failed: float = 0.1,
+    backend: Backend | None = None,
     rng: Any = None,
-    **options: Any,
 ) -> xr.Dataset:
     """Share of each output's variance owed to each scale's inputs, and what knowledge at each scale buys.
 
@@ -56,15 +68,35 @@ def scale_shares(
         A chain (or any model: then one scale).
     method : {"pick_freeze", "nested", "pce"}
         Estimator, as in :func:`uqbridge.decompose` (sampling estimators: delta-method intervals by
-        default, ``interval=`` to change); ``"pce"``: shares of one fitted expansion, intervals from
-        least-squares refits on bootstrap resamples of its runs, moved out by the expansion's relative
-        mean squared error ε² (corrected LOO; 2ε² for totals and interactions) for its truncation
-        (``truncation_bound=True``: the worst-case bound instead, ~10× wider than the error).
+        default, ``interval=`` to change); ``"pce"``: shares of one fitted expansion with the
+        intervals of :func:`uqbridge.decompose` ``(method="pce")`` (the same implementation).
     outputs : sequence of str, optional
+        Outputs to attribute (default: all of the model's).
+    n : int, optional
+        ``pick_freeze``: rows of the design (``n (2 + k)`` runs for ``k`` scales; default 4096).
+        ``pce``: runs of the expansion (default ``max(40, 20 d)`` for ``d`` input dimensions).
+    n_outer, n_inner : int
+        ``nested`` only: outer and inner loop sizes.
+    design : str, optional
+        Unit design of the runs (default ``"mc"`` for the sampling estimators, whose intervals assume
+        i.i.d. rows; ``"sobol"`` for ``pce``).
+    interval : {"delta", "bca", "percentile"}
+        Interval of the sampling estimators (see :func:`uqbridge.decompose`).
+    confidence : float
+        Level of every interval.
+    n_bootstrap : int, optional
+        Bootstrap replicates (``bca``/``percentile`` intervals: default 1000; ``pce``: default 200).
+    pce : PolynomialChaos, optional
+        ``pce`` only: an expansion already fitted (then no runs, and no interval).
+    max_degree : int, optional
+        ``pce`` only: the highest total degree the fit may choose.
+    epistemic_samples : mapping ``{input: draws}``, optional
+        Joint samples (e.g. posterior draws) replacing the named inputs' laws.
+    max_failed : float
+        Largest fraction of failed runs accepted (see :func:`uqbridge.decompose`).
+    backend : Backend, optional
+        Where the model runs.
     rng : seed or Generator
-    **options
-        Passed to :func:`uqbridge.decompose` (``n``, ``n_outer``, ``n_inner``, ``confidence``,
-        ``pce``, ``epistemic_samples``, ``backend``, ...).
 
     Returns
     -------
@@ -87,22 +119,31 @@ def scale_shares(
     seed = seed_attr(rng)
     rng = checks.generator(rng, "scale_shares: rng")
     start = time.perf_counter()
-    if options.get("epistemic_samples") is not None:
-        model = model.with_joint_samples(options.pop("epistemic_samples"))
+    if epistemic_samples is not None:
+        model = model.with_joint_samples(epistemic_samples)
     by_scale = scale_groups(model, "scale")
     epistemic = {g.split("/")[0]: v for g, v in scale_groups(model, "scale_kind").items() if g.endswith("/epistemic")}
     ep = {f"{s}/epistemic": v for s, v in epistemic.items()}
     names = list(model.output_names if outputs is None else outputs)
-    confidence = float(options.get("confidence", 0.95))
+    confidence = float(confidence)
+    if method not in METHODS:
+        raise ValueError(f"scale_shares: unknown method {method!r}; valid methods: {list(METHODS)}")
     full_scale = {s: ep[f"{s}/epistemic"] for s in epistemic if sorted(ep[f"{s}/epistemic"]) == sorted(by_scale[s])}
     partial = {g: v for g, v in ep.items() if g.split("/")[0] not in full_scale}
     reach = getattr(model, "input_reach", None)
     if reach is not None:  # epistemic groups that reach no requested output are structural zeros: not run
         partial = {g: v for g, v in partial.items() if any(set(v) & reach.get(o, set(v)) for o in names)}
     if method == "pce":
-        est, runs, extra = _pce_estimates(model, {**by_scale}, partial, names, rng, confidence, **options)
+        est, runs, extra = _pce_estimates(model, {**by_scale}, partial, names, rng, confidence, n=n, pce=pce,
+                                          n_bootstrap=200 if n_bootstrap is None else n_bootstrap,
+                                          design=design or "sobol", backend=backend, max_degree=max_degree)
     else:
         first_rng, second_rng = rng.spawn(2)
+        options: dict[str, Any] = {
+            "n": 4096 if n is None else n, "n_outer": n_outer, "n_inner": n_inner, "design": design or "mc",
+            "interval": interval, "confidence": confidence, "n_bootstrap": 1000 if n_bootstrap is None else n_bootstrap,
+            "max_failed": max_failed, "backend": backend,
+        }
         ds = decompose(model, method=method, groups=by_scale, outputs=names, rng=first_rng, **options)
         est = {"variance": ds["variance"].values}
         for suffix in ("", "_low", "_high"):
@@ -178,7 +219,7 @@ def _share_bound(share: np.ndarray, eps: np.ndarray, *, upper: bool) -> np.ndarr
 
 
 def _pce_estimates(model, by_scale, ep, names, rng, confidence, *, n=None, pce=None, n_bootstrap=200,
-                   design="sobol", backend=None, truncation_bound=False, **fit_options):
+                   design="sobol", backend=None, max_degree=None, truncation_bound=False):
     """Shares from one polynomial chaos fit; intervals from refits on bootstrap resamples of its runs.
 
     The bootstrap refits (least squares on the selected support, no new model runs) carry the
@@ -190,7 +231,7 @@ def _pce_estimates(model, by_scale, ep, names, rng, confidence, *, n=None, pce=N
     from ..pce import fit_pce
     from ..results import samples_dataset
 
-    fit_options.pop("confidence", None)
+    fit_options: dict[str, Any] = {} if max_degree is None else {"max_degree": int(max_degree)}
     groups = {**by_scale, **ep}
     fit_rng, boot_rng = rng.spawn(2)
     train = None
@@ -287,8 +328,9 @@ def pf_by_scale(
     confidence: float = 0.95,
     n_bootstrap: int = 500,
     interval: str = "bca",
+    method_options: Mapping[str, Any] | None = None,
+    backend: Backend | None = None,
     rng: Any = None,
-    **method_options: Any,
 ) -> xr.Dataset:
     """Which scale's epistemic inputs drive the spread of Pf under epistemic uncertainty.
 
@@ -302,15 +344,25 @@ def pf_by_scale(
     Parameters
     ----------
     ls : LimitState (on a chain, or any model)
-    method : inner reliability method of :func:`pf_epistemic` (``method_options`` go to it). A
-        deterministic inner method (FORM, SORM) adds no noise; a sampling one adds its variance to
-        ``Var Q`` (lowering the shares).
+    method : str
+        Inner reliability method of :func:`pf_epistemic`. A deterministic inner method (FORM, SORM)
+        adds no noise; a sampling one adds its variance to ``Var Q`` (lowering the shares).
     n_outer : int
         Rows of the pick-freeze design; ``n_outer (2 + k)`` inner analyses for ``k`` scales.
+    confidence : float
+        Level of the intervals.
+    n_bootstrap : int
+        Bootstrap replicates of the ``bca``/``percentile`` intervals.
     interval : {"bca", "delta", "percentile"}
         Interval of the shares (see :func:`uqbridge.variance.mean_function_interval`); BCa by default,
         as ``n_outer`` is small. Shares are clipped to [0, 1], raw estimates kept (``*_share_raw``) and
         clipped cells named in the ``clipped`` attrs; ``interaction_share`` = total − closed.
+    method_options : mapping, optional
+        Keywords of the inner method, e.g. ``{"gradient": "fd"}`` for FORM (passed as
+        ``pf_epistemic(method_options=...)``).
+    backend : Backend, optional
+        Where the inner analyses' model runs go.
+    rng : seed or Generator
 
     Returns
     -------
@@ -363,7 +415,8 @@ def pf_by_scale(
         mixed[:, idx] = b[:, idx]
         blocks.append(mixed)
     rows = np.concatenate(blocks)
-    res = pf_epistemic(ls, method=method, samples={n: rows[:, k] for k, n in enumerate(names)}, rng=inner_rng, method_options=method_options)
+    res = pf_epistemic(ls, method=method, samples={n: rows[:, k] for k, n in enumerate(names)}, rng=inner_rng, backend=backend,
+                       method_options=dict(method_options or {}))
     pf = res["pf_conditional"].values.reshape(len(blocks), n_outer)
     beta = res["beta_conditional"].values.reshape(len(blocks), n_outer)
     scales = list(groups)
