@@ -192,20 +192,14 @@ def test_distribution_str_keeps_integer_parameters():
     assert str(uq.Uniform(0, 0.05)) == "Uniform(lower=0, upper=0.05)"
 
 
-@pytest.mark.slow
-def test_pce_share_intervals_inform_on_the_four_scale_chain():
-    """PCE at 400 runs (least squares, degree by LOO) on the heavy-tailed 4-scale chain, 20 seeds × 4 scales:
-    closed-share intervals cover ≥ 72/80 (binomial at 95 %: mean 76, sd 1.95; 2 sd below) and every kind's
-    mean half-width is ≤ 3× the actual RMSE over the seeds (the issue's "informative" bar; the former
-    worst-case bound was ~10×). Measured: closed 77/80, total 70/80, interaction 74/80; half-width / RMSE
-    2.7 / 2.6 / 2.6. Total intervals under-cover (truncation of the lognormal × normal product is
-    under-estimated), so their coverage is not asserted here."""
+def _pce_coverage(seeds):
+    """Hits, errors and half-widths of scale_shares(method="pce") at 400 runs against the closed form."""
     truth = four_scale_shares()
     g = four_scale_chain()
     hits = {k: 0 for k in NAMES}
     err = {k: [] for k in NAMES}
     half = {k: [] for k in NAMES}
-    for seed in range(20):
+    for seed in seeds:
         ds = scale_shares(g, method="pce", n=400, rng=seed, outputs=["y"])
         for key in NAMES:
             for s in SCALES:
@@ -214,6 +208,41 @@ def test_pce_share_intervals_inform_on_the_four_scale_chain():
                 hits[key] += lo <= truth[key][s] <= hi
                 err[key].append(est - truth[key][s])
                 half[key].append((hi - lo) / 2)
-    assert hits["closed"] >= 72, hits
+    return hits, err, half
+
+
+def test_pce_share_intervals_cover_and_inform_fast():
+    """PCE at 400 runs on the 4-scale chain, 3 seeds × 4 scales = 12 intervals per kind: ≥ 10/12 cover the
+    closed form (binomial at 95 %: P(≤ 9) ≈ 2 %), and the mean half-width is ≤ 3× the RMSE over these
+    seeds (the issue's "informative" bar). The ≥ 100-seed check is the slow test below."""
+    hits, err, half = _pce_coverage(range(3))
     for key in NAMES:
+        assert hits[key] >= 10, (key, hits)
+        assert np.mean(half[key]) <= 3 * np.sqrt(np.mean(np.square(err[key]))), key
+
+
+def test_decompose_pce_gives_the_intervals_of_scale_shares():
+    """One implementation (variance.pce_shares): decompose(method="pce") and scale_shares(method="pce")
+    return the same shares and intervals for the same runs (same seed)."""
+    g = four_scale_chain()
+    ds = uq.decompose(g, method="pce", groups="scale", n=120, n_bootstrap=20, rng=4, outputs=["y"])
+    sh = scale_shares(g, method="pce", n=120, n_bootstrap=20, rng=4, outputs=["y"])
+    for key, name in NAMES.items():
+        for b in ("", "_low", "_high"):
+            a = ds[f"{name}{b}"].sel(output="y").values
+            np.testing.assert_allclose(a, sh[f"{key}_share{b}"].sel(output="y").values, atol=1e-12)
+        assert np.all(np.isfinite(ds[f"{name}_low"].values))
+    assert ds.attrs["interval"] == sh.attrs["interval"]
+
+
+@pytest.mark.slow
+def test_pce_share_intervals_inform_on_the_four_scale_chain():
+    """PCE at 400 runs (least squares, degree by LOO; intervals of variance.pce_shares) on the heavy-tailed
+    4-scale chain, 100 seeds × 4 scales = 400 intervals per kind. Asserted: each kind's coverage estimate
+    ≥ 0.93 (no allowance for its binomial SE) and mean half-width ≤ 3× the actual RMSE over the seeds.
+    Measured: PCE_MEASURED (before: bootstrap refits with a
+    symmetric ε² shift, 20 seeds: 96 / 87.5 / 92.5 %)."""
+    hits, err, half = _pce_coverage(range(100))
+    for key in NAMES:
+        assert hits[key] / 400 >= 0.93, (key, hits[key])
         assert np.mean(half[key]) <= 3 * np.sqrt(np.mean(np.square(err[key]))), key

@@ -19,7 +19,15 @@ from ..designs import unit_design
 from ..execution.batch import Backend
 from ..model import ForwardModel
 from ..results import provenance, seed_attr
-from ..variance import METHODS, _standardise, decompose, mean_function_interval, pick_freeze_statistics, with_terms
+from ..variance import (
+    METHODS,
+    _standardise,
+    decompose,
+    mean_function_interval,
+    pce_shares,
+    pick_freeze_statistics,
+    with_terms,
+)
 from .graph import scale_groups
 
 __all__ = ["pf_by_scale", "scale_importance", "scale_shares"]
@@ -209,115 +217,21 @@ def _structural_zeros(out: xr.Dataset, model: ForwardModel, by_scale: dict[str, 
         out.attrs["structural_zeros"] = ", ".join(cells) + " (inputs that cannot reach the output: exactly 0)"
 
 
-def _share_bound(share: np.ndarray, eps: np.ndarray, *, upper: bool) -> np.ndarray:
-    """Bound on a closed share S = Var(E[Y|G])/Var Y of the model given that of a surrogate with relative
-    L² error ε² (``eps`` = ε): conditional expectation is an L² contraction, so ``|√V_G − √V̂_G| ≤ ε√V``
-    and ``√S ∈ [(√Ŝ − ε)/(1 + ε), (√Ŝ + ε)/(1 − ε)]``."""
-    root = np.sqrt(np.clip(share, 0, 1))
-    bound = (root + eps) / np.maximum(1 - eps, 1e-12) if upper else np.maximum(root - eps, 0) / (1 + eps)
-    return np.clip(bound, 0, 1) ** 2
-
-
-def _pce_estimates(model, by_scale, ep, names, rng, confidence, *, n=None, pce=None, n_bootstrap=200,
-                   design="sobol", backend=None, max_degree=None, truncation_bound=False):
-    """Shares from one polynomial chaos fit; intervals from refits on bootstrap resamples of its runs.
-
-    The bootstrap refits (least squares on the selected support, no new model runs) carry the
-    regression's sampling error; the truncation error is added by widening the bootstrap limits with
-    the bound of :func:`_share_bound`, taking the corrected LOO error as the surrogate's relative
-    mean squared error (conservative: measured widths ~10× the actual error on the lognormal chain).
-    """
-    from ..execution.batch import evaluate
-    from ..pce import fit_pce
-    from ..results import samples_dataset
-
-    fit_options: dict[str, Any] = {} if max_degree is None else {"max_degree": int(max_degree)}
-    groups = {**by_scale, **ep}
-    fit_rng, boot_rng = rng.spawn(2)
-    train = None
-    if pce is None:
-        d = model.inputs.dimension
-        n_runs = int(n) if n is not None else max(40, 20 * d)
-        values = model.inputs.from_unit(unit_design(n_runs, d, design, rng=fit_rng))
-        train = samples_dataset(model, values, evaluate(model, values, backend=backend))
-        # least squares on a full total-degree basis (degree by LOO): no greedy selection, so that
-        # refits on bootstrap resamples of the runs carry the whole sampling error of the estimate
-        fit_options.setdefault("method", "ols")
-        pce = fit_pce(model, samples=train, outputs=names, rng=fit_rng, **fit_options)
-
-    def shares(p):
-        g = p.grouped_indices(groups)
-        return g["closed"].values, g["total"].values, p.variance().values
-
-    closed, total, variance = shares(pce)
+def _pce_estimates(model, by_scale, ep, names, rng, confidence, *, n, pce, n_bootstrap, design, backend, max_degree):
+    """Per-scale and per-epistemic-group shares of one expansion, with the intervals of
+    :func:`uqbridge.variance.pce_shares` (the implementation ``decompose(method="pce")`` uses)."""
     k = len(by_scale)
-    # truncation: the change of the shares when the expansion gains one degree (refit on the same runs)
-    # estimates what the truncated terms carry; the corrected LOO error alone proved optimistic on a
-    # heavy-tailed product (its high-degree tail is rarely sampled)
-    step = np.zeros((len(names), len(groups) + k))
-    if train is not None and fit_options.get("method") == "ols":
-        degree = int(np.max(pce.validation["selected_degree"].values)) + 1
-        options = {key: v for key, v in fit_options.items() if key not in ("degree", "max_degree")}
-        try:
-            finer = fit_pce(model, samples=train, outputs=names, rng=fit_rng, degree=degree, **options)
-        except Exception:  # noqa: BLE001 - too few runs for one more degree: no step estimate
-            finer = None
-        if finer is not None:
-            c2, t2, _ = shares(finer)
-            step = np.abs(np.concatenate([c2 - closed, t2[:, :k] - total[:, :k]], axis=1))
-    step = np.concatenate([step, np.maximum(step[:, :k], step[:, len(groups):])], axis=1)
-    est = {"variance": variance, "closed": closed[:, :k], "total": total[:, :k], "epistemic": closed[:, k:],
-           "interaction": total[:, :k] - closed[:, :k]}
-    reps = []
-    if train is not None and n_bootstrap:
-        from dataclasses import replace
-
-        from ..pce.basis import basis_matrix
-
-        ok = np.flatnonzero(train["status"].values == 0)
-        xi = pce.germ_map.to_germ({g: train[g].values[ok] for g in pce.germ_map.names})
-        psi = basis_matrix(xi, pce.germ_map.germs, pce.indices)
-        ys = np.stack([train[o].values[ok] for o in names])
-        support = [np.flatnonzero((pce.coefficients[j] != 0) | (np.arange(psi.shape[1]) == 0)) for j in range(len(names))]
-        from threadpoolctl import threadpool_limits
-
-        with threadpool_limits(limits=1, user_api="blas"):  # many small solves: threads only contend
-            for rows in boot_rng.integers(0, ok.size, size=(int(n_bootstrap), ok.size)):
-                coef = np.zeros_like(pce.coefficients)
-                for j, cols in enumerate(support):
-                    coef[j, cols] = np.linalg.lstsq(psi[np.ix_(rows, cols)], ys[j, rows], rcond=None)[0]
-                c, t, _ = shares(replace(pce, coefficients=coef))
-                reps.append(np.concatenate([c, t[:, :k], t[:, :k] - c[:, :k]], axis=1))
-    alpha = (1 - confidence) / 2
-    eps = np.sqrt(np.clip(pce.validation["corrected_loo_error"].values, 0, 1))[:, None]
-    if reps:
-        arr = np.asarray(reps)  # (B, output, groups + k)
-        lo, hi = np.nanquantile(arr, [alpha, 1 - alpha], axis=0)
-        g = len(groups)
-        for key, sl in (("closed", slice(0, k)), ("epistemic", slice(k, g)), ("total", slice(g, g + k)),
-                        ("interaction", slice(g + k, None))):
-            # truncation: the share of the variance the expansion misses is ε² (its relative mean squared
-            # error, corrected LOO); the part of it a group could own shifts that group's share by at
-            # most about ε², so the bootstrap limits are moved out by ε² (an estimate, not a bound; the
-            # worst-case bound of _share_bound with truncation_bound=True is ~10x wider than the error)
-            # (twice that for totals and interactions, which involve the complement's share as well)
-            shift = np.maximum(eps**2 * (1 if key in ("closed", "epistemic") else 2), step[:, sl])
-            est[f"{key}_low"], est[f"{key}_high"] = lo[:, sl] - shift, hi[:, sl] + shift
-            if not truncation_bound or key == "interaction":
-                continue
-            if key == "total":  # a total share is 1 − the closed share of the complement
-                est[f"{key}_low"] = 1 - _share_bound(1 - lo[:, sl], eps, upper=True)
-                est[f"{key}_high"] = 1 - _share_bound(1 - hi[:, sl], eps, upper=False)
-            else:
-                est[f"{key}_low"] = _share_bound(lo[:, sl], eps, upper=False)
-                est[f"{key}_high"] = _share_bound(hi[:, sl], eps, upper=True)
-    else:
-        for key in ("closed", "total", "epistemic", "interaction"):
-            est[f"{key}_low"] = est[f"{key}_high"] = np.full_like(est[key], np.nan)
-    loo = pce.validation["corrected_loo_error"].values
-    extra = {"pce_runs": int(pce.n_runs), "pce_corrected_loo_error": [float(x) for x in loo], "n_bootstrap": len(reps),
-             "interval": "bootstrap refits of the expansion on its own runs" if reps else "none (given expansion)"}
-    return est, int(pce.n_runs), extra
+    est, runs, _, extra = pce_shares(model, {**by_scale, **ep}, names, pce=pce, n=n, design=design,
+                                     n_bootstrap=n_bootstrap, confidence=confidence, max_degree=max_degree,
+                                     rng=rng, backend=backend)
+    out = {"variance": est["variance"]}
+    est = {key: np.clip(v, 0, 1) if key != "variance" else v for key, v in est.items()}  # as decompose reports
+    for suffix in ("", "_low", "_high"):
+        out[f"closed{suffix}"] = est[f"closed{suffix}"][:, :k]
+        out[f"total{suffix}"] = est[f"total{suffix}"][:, :k]
+        out[f"interaction{suffix}"] = est[f"interaction{suffix}"][:, :k]
+        out[f"epistemic{suffix}"] = est[f"closed{suffix}"][:, k:]
+    return out, runs, extra
 
 
 def pf_by_scale(
