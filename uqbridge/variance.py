@@ -130,7 +130,8 @@ def decompose(
     ``benchmarks/share_intervals.py``), delta with the Student-t quantile of
     :func:`mean_function_interval`: pick-freeze n = 1024: closed 93.5 %, total 93.5 %, interaction
     96.5 % (with a normal quantile the total covered 91.7 %, BCa 91.2 %); n = 4096: 96.5 / 95.8 /
-    95.8 %; nested n_outer = 1024, n_inner = 16: 96.3 / 95.8 / 98.0 %. ``pce`` at n = 400: PCE_COVERAGE
+    95.8 %; nested n_outer = 1024, n_inner = 16: 96.3 / 95.8 / 98.0 %. ``pce`` at n = 400: closed 97.8 %,
+    total 98.5 %, interaction 96.8 %, mean half-width 2.4 / 2.1 / 1.6× the actual RMSE.
 
     Returns
     -------

@@ -240,8 +240,8 @@ def test_pce_share_intervals_inform_on_the_four_scale_chain():
     """PCE at 400 runs (least squares, degree by LOO; intervals of variance.pce_shares) on the heavy-tailed
     4-scale chain, 100 seeds × 4 scales = 400 intervals per kind. Asserted: each kind's coverage estimate
     ≥ 0.93 (no allowance for its binomial SE) and mean half-width ≤ 3× the actual RMSE over the seeds.
-    Measured: PCE_MEASURED (before: bootstrap refits with a
-    symmetric ε² shift, 20 seeds: 96 / 87.5 / 92.5 %)."""
+    Measured: closed / total / interaction 97.8 / 98.5 / 96.8 %, half-width / RMSE 2.4 / 2.1 / 1.6 (before:
+    bootstrap refits with a symmetric ε² shift, 20 seeds: 96 / 87.5 / 92.5 %)."""
     hits, err, half = _pce_coverage(range(100))
     for key in NAMES:
         assert hits[key] / 400 >= 0.93, (key, hits[key])
