@@ -211,3 +211,25 @@ def test_shares_from_too_few_samples_are_flagged():
     texts = [str(w.message) for w in caught if issubclass(w.category, SensitivityWarning)]
     assert texts and all(t.startswith("decompose(method='pick_freeze'): y, ") for t in texts)
     assert any("wide interval" in t or "outside [0, 1]" in t for t in texts)
+
+
+def test_delta_interval_uses_satterthwaite_student_quantile():
+    """The delta interval is ``point ± t_ν se`` with ν = 2n / (κ − 1) (Satterthwaite 1946, moment matching
+    of the sample variance of the influence values, κ their kurtosis), capped at n − 1. For the mean
+    (influence values = the data): Gaussian data (κ = 3) give ν ≈ n, i.e. the ordinary t interval of the
+    mean (scipy.stats.t); exponential data (κ = 9) give ν ≈ n / 4: wider than the normal interval."""
+    from scipy import stats
+
+    from uqbridge.variance import mean_function_interval
+
+    n = 4000
+    for data, kappa in ((np.random.default_rng(3).normal(size=(n, 1)), 3.0),
+                        (np.random.default_rng(3).exponential(size=(n, 1)), 9.0)):
+        point, low, high, se = mean_function_interval(data, lambda m: m)
+        assert se[0] == pytest.approx(data.std(ddof=1) / np.sqrt(n))
+        c = data[:, 0] - data.mean()
+        k_hat = np.mean(c**4) / np.mean(c**2) ** 2
+        assert k_hat == pytest.approx(kappa, rel=0.3)  # the sample kurtosis is near the law's
+        nu = min(2 * n / (k_hat - 1), n - 1)
+        assert (high[0] - point[0]) / se[0] == pytest.approx(stats.t.ppf(0.975, nu), rel=1e-9)
+        assert point[0] - low[0] == pytest.approx(high[0] - point[0])

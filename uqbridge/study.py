@@ -509,19 +509,19 @@ def _stage_surrogate(model: ForwardModel, options: dict[str, Any], rng: Any, ex:
     return Produced(out, model=chain_model if replace_model else None)
 
 
-def _scale_shares(model: ForwardModel, options: dict[str, Any], rng: Any, ex: _Execution) -> Produced:  # no backend argument (yet)
+def _scale_shares(model: ForwardModel, options: dict[str, Any], rng: Any, ex: _Execution) -> Produced:
     from .chains.shares import scale_shares
 
-    return Produced({"scale_shares": scale_shares(model, rng=rng, **options)})
+    return Produced({"scale_shares": scale_shares(model, rng=rng, backend=ex.backend, **options)})
 
 
-def _pf_by_scale(model: ForwardModel, options: dict[str, Any], rng: Any, ex: _Execution) -> Produced:  # no backend argument (yet)
+def _pf_by_scale(model: ForwardModel, options: dict[str, Any], rng: Any, ex: _Execution) -> Produced:
     from .chains.shares import pf_by_scale
 
     options = dict(options)
     ls = _limit_state(model, options.pop("limit_state", None))
     method_options = dict(options.pop("method_options", {}))
-    return Produced({"pf_by_scale": pf_by_scale(ls, rng=rng, **options, **method_options)})
+    return Produced({"pf_by_scale": pf_by_scale(ls, rng=rng, method_options=method_options, backend=ex.backend, **options)})
 
 
 def _value_of_information(model: ForwardModel, options: dict[str, Any], rng: Any, ex: _Execution) -> Produced:

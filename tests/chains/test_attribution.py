@@ -44,15 +44,42 @@ def test_pick_freeze_intervals_cover_four_scale_chain_fast():
 
 @pytest.mark.slow
 @pytest.mark.parametrize("method, options", [
+    ("pick_freeze", {"n": 1024}),
     ("pick_freeze", {"n": 4096}),
     ("nested", {"n_outer": 1024, "n_inner": 16}),
 ])
 def test_intervals_cover_four_scale_chain(method, options):
-    """100 seeds × 4 scales = 400 intervals per kind (closed, total, interaction): each covers the closed
-    form in ≥ 93 % (the issue's bar at nominal 95 %; binomial sd at 95 % is 1.1 %)."""
+    """100 seeds × 4 scales = 400 intervals per kind (closed, total, interaction). Asserted: the coverage
+    *estimate* of each kind is ≥ 0.93 (the issue's bar at nominal 95 %; no allowance for its binomial SE
+    of ≈ 1.2 %) and ≤ 0.975 at n = 4096 (intervals that cover by being wide are not the fix).
+    Measured (python3 benchmarks/share_intervals.py): pick-freeze n = 1024 93.5 / 93.5 / 96.5 %
+    (total 91.7 % with the former normal quantile), n = 4096 96.5 / 95.8 / 95.8 %, nested 96.3 / 95.8 / 98.0 %."""
     hits, count = _coverage(method, range(100), **options)
     for k in NAMES:
         assert hits[k] / count[k] >= 0.93, (k, hits[k], count[k])
+        if options.get("n") == 4096:
+            assert hits[k] / count[k] <= 0.975, (k, hits[k], count[k])
+
+
+@pytest.mark.slow
+def test_pick_freeze_total_intervals_cover_lognormal_chain():
+    """Second heavy-tailed case: the lognormal-product chain of chain_cases.py (closed-form shares there),
+    pick-freeze n = 1024, 100 seeds × 3 scales = 300 total-share intervals; asserted: the coverage
+    estimate ≥ 0.93. Measured 94.3 % (93.7 % with the normal quantile); closed shares there cover 92.0 %
+    (not asserted: below the bar, 91.3 % before)."""
+    from chain_cases import LOG_SCALES, lognormal_chain, lognormal_shares
+
+    truth = lognormal_shares(LOG_SCALES)
+    g = lognormal_chain()
+    hits = 0
+    for seed in range(100):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ds = uq.decompose(g, groups="scale", n=1024, rng=seed, outputs=["y"])
+        for s, (_, total) in truth.items():
+            lo, hi = (float(ds[f"total_share_{b}"].sel(output="y", group=s)) for b in ("low", "high"))
+            hits += lo <= total <= hi
+    assert hits / 300 >= 0.93, hits
 
 
 def test_nested_gives_totals_and_interactions_for_four_scales():
@@ -165,20 +192,14 @@ def test_distribution_str_keeps_integer_parameters():
     assert str(uq.Uniform(0, 0.05)) == "Uniform(lower=0, upper=0.05)"
 
 
-@pytest.mark.slow
-def test_pce_share_intervals_inform_on_the_four_scale_chain():
-    """PCE at 400 runs (least squares, degree by LOO) on the heavy-tailed 4-scale chain, 20 seeds × 4 scales:
-    closed-share intervals cover ≥ 72/80 (binomial at 95 %: mean 76, sd 1.95; 2 sd below) and every kind's
-    mean half-width is ≤ 3× the actual RMSE over the seeds (the issue's "informative" bar; the former
-    worst-case bound was ~10×). Measured: closed 77/80, total 70/80, interaction 74/80; half-width / RMSE
-    2.7 / 2.6 / 2.6. Total intervals under-cover (truncation of the lognormal × normal product is
-    under-estimated), so their coverage is not asserted here."""
+def _pce_coverage(seeds):
+    """Hits, errors and half-widths of scale_shares(method="pce") at 400 runs against the closed form."""
     truth = four_scale_shares()
     g = four_scale_chain()
     hits = {k: 0 for k in NAMES}
     err = {k: [] for k in NAMES}
     half = {k: [] for k in NAMES}
-    for seed in range(20):
+    for seed in seeds:
         ds = scale_shares(g, method="pce", n=400, rng=seed, outputs=["y"])
         for key in NAMES:
             for s in SCALES:
@@ -187,6 +208,71 @@ def test_pce_share_intervals_inform_on_the_four_scale_chain():
                 hits[key] += lo <= truth[key][s] <= hi
                 err[key].append(est - truth[key][s])
                 half[key].append((hi - lo) / 2)
-    assert hits["closed"] >= 72, hits
+    return hits, err, half
+
+
+def test_pce_share_intervals_cover_and_inform_fast():
+    """PCE at 400 runs on the 4-scale chain, 3 seeds × 4 scales = 12 intervals per kind: ≥ 10/12 cover the
+    closed form (binomial at 95 %: P(≤ 9) ≈ 2 %), and the mean half-width is ≤ 3× the RMSE over these
+    seeds (the issue's "informative" bar). The ≥ 100-seed check is the slow test below."""
+    hits, err, half = _pce_coverage(range(3))
     for key in NAMES:
+        assert hits[key] >= 10, (key, hits)
         assert np.mean(half[key]) <= 3 * np.sqrt(np.mean(np.square(err[key]))), key
+
+
+def test_decompose_pce_gives_the_intervals_of_scale_shares():
+    """One implementation (variance.pce_shares): decompose(method="pce") and scale_shares(method="pce")
+    return the same shares and intervals for the same runs (same seed)."""
+    g = four_scale_chain()
+    ds = uq.decompose(g, method="pce", groups="scale", n=120, n_bootstrap=20, rng=4, outputs=["y"])
+    sh = scale_shares(g, method="pce", n=120, n_bootstrap=20, rng=4, outputs=["y"])
+    for key, name in NAMES.items():
+        for b in ("", "_low", "_high"):
+            a = ds[f"{name}{b}"].sel(output="y").values
+            np.testing.assert_allclose(a, sh[f"{key}_share{b}"].sel(output="y").values, atol=1e-12)
+        assert np.all(np.isfinite(ds[f"{name}_low"].values))
+    assert ds.attrs["interval"] == sh.attrs["interval"]
+
+
+@pytest.mark.slow
+def test_pce_share_intervals_inform_on_the_four_scale_chain():
+    """PCE at 400 runs (least squares, degree by LOO; intervals of variance.pce_shares) on the heavy-tailed
+    4-scale chain, 100 seeds × 4 scales = 400 intervals per kind. Asserted: each kind's coverage estimate
+    ≥ 0.93 (no allowance for its binomial SE) and mean half-width ≤ 3× the actual RMSE over the seeds.
+    Measured: closed / total / interaction 97.8 / 98.5 / 96.8 %, half-width / RMSE 2.4 / 2.1 / 1.6 (before:
+    bootstrap refits with a symmetric ε² shift, 20 seeds: 96 / 87.5 / 92.5 %)."""
+    hits, err, half = _pce_coverage(range(100))
+    for key in NAMES:
+        assert hits[key] / 400 >= 0.93, (key, hits[key])
+        assert np.mean(half[key]) <= 3 * np.sqrt(np.mean(np.square(err[key]))), key
+
+
+def test_pce_sandwich_draws_match_bootstrap_refits(monkeypatch):
+    """Large fits replace the bootstrap refits by draws from the sandwich covariance of least squares
+    (White 1980), the refits' large-sample law. Where runs are many per term (2000 runs, 35 terms of
+    degree ≤ 3 on the 4-scale chain) the two spreads of the total shares agree within 25 % (200
+    replicates each: ~5 % sampling error per spread). At 400 runs and ~70 terms the refits spread ≈ 4×
+    wider than the draws, which is why the refits stay below the cost threshold (the validated case)."""
+    from uqbridge import variance
+    from uqbridge.designs import unit_design
+    from uqbridge.execution.batch import evaluate
+    from uqbridge.pce import fit_pce
+    from uqbridge.results import samples_dataset
+
+    g = four_scale_chain()
+    rng = np.random.default_rng(2)
+    values = g.inputs.from_unit(unit_design(2000, 4, "sobol", rng=rng))
+    train = samples_dataset(g, values, evaluate(g, values))
+    fit = fit_pce(g, samples=train, outputs=["y"], rng=rng, method="ols", max_degree=3)
+
+    def totals(p):
+        return np.stack([p.grouped_indices({"atom": ["x1"], "component": ["x4"]})["total"].values]), None
+
+    spread = []
+    for limit in (1e30, 0.0):
+        monkeypatch.setattr(variance, "_REFIT_FLOPS", limit)
+        reps = variance._pce_bootstrap(fit, train, ["y"], totals, 200, np.random.default_rng(0))
+        spread.append(reps.std(axis=0).ravel())
+    ratio = spread[1] / spread[0]
+    assert np.all((ratio > 0.8) & (ratio < 1.25)), ratio

@@ -64,10 +64,10 @@ def test_pick_freeze_intervals_cover_lognormal_chain_shares_with_interactions():
 
 def test_pce_intervals_cover_lognormal_chain_shares():
     """PCE estimator (least squares, degree by LOO, 200 i.i.d. runs; intervals from refits on bootstrap
-    resamples of the runs, moved out by the truncation estimate — one more degree, or ε²): 3 seeds × 7
+    resamples of the runs, moved out by the truncation estimate of variance.pce_shares — the difference
+    to a sparse LARS fit on the same runs, at least the ε² bound): 3 seeds × 7
     distinct intervals (meso is all-epistemic: its epistemic share is its closed share, one estimate, so
-    only micro's epistemic share is counted apart); at most one miss allowed (measured 20/21, the miss
-    by 1.5e-4; the former worst-case bound covered 24/24 at ~10× the error)."""
+    only micro's epistemic share is counted apart); at most one miss allowed."""
     truth = lognormal_shares(LOG_SCALES)
     epistemic = lognormal_shares({"micro": EPISTEMIC["micro"]})
     hits = total = 0

@@ -8,7 +8,7 @@ scale) through :func:`uqbridge.decompose` and :func:`uqbridge.reliability.pf_epi
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -16,9 +16,18 @@ import xarray as xr
 
 from .. import checks
 from ..designs import unit_design
+from ..execution.batch import Backend
 from ..model import ForwardModel
 from ..results import provenance, seed_attr
-from ..variance import _standardise, decompose, mean_function_interval, pick_freeze_statistics, with_terms
+from ..variance import (
+    METHODS,
+    _standardise,
+    decompose,
+    mean_function_interval,
+    pce_shares,
+    pick_freeze_statistics,
+    with_terms,
+)
 from .graph import scale_groups
 
 __all__ = ["pf_by_scale", "scale_importance", "scale_shares"]
@@ -29,8 +38,19 @@ def scale_shares(
     *,
     method: str = "pick_freeze",
     outputs: Sequence[str] | None = None,
+    n: int | None = None,
+    n_outer: int = 256,
+    n_inner: int = 64,
+    design: str | None = None,
+    interval: str = "delta",
+    confidence: float = 0.95,
+    n_bootstrap: int | None = None,
+    pce: Any = None,
+    max_degree: int | None = None,
+    epistemic_samples: Mapping[str, Any] | None = None,
+    max_failed: float = 0.1,
+    backend: Backend | None = None,
     rng: Any = None,
-    **options: Any,
 ) -> xr.Dataset:
     """Share of each output's variance owed to each scale's inputs, and what knowledge at each scale buys.
 
@@ -56,15 +76,35 @@ def scale_shares(
         A chain (or any model: then one scale).
     method : {"pick_freeze", "nested", "pce"}
         Estimator, as in :func:`uqbridge.decompose` (sampling estimators: delta-method intervals by
-        default, ``interval=`` to change); ``"pce"``: shares of one fitted expansion, intervals from
-        least-squares refits on bootstrap resamples of its runs, moved out by the expansion's relative
-        mean squared error ε² (corrected LOO; 2ε² for totals and interactions) for its truncation
-        (``truncation_bound=True``: the worst-case bound instead, ~10× wider than the error).
+        default, ``interval=`` to change); ``"pce"``: shares of one fitted expansion with the
+        intervals of :func:`uqbridge.decompose` ``(method="pce")`` (the same implementation).
     outputs : sequence of str, optional
+        Outputs to attribute (default: all of the model's).
+    n : int, optional
+        ``pick_freeze``: rows of the design (``n (2 + k)`` runs for ``k`` scales; default 4096).
+        ``pce``: runs of the expansion (default ``max(40, 20 d)`` for ``d`` input dimensions).
+    n_outer, n_inner : int
+        ``nested`` only: outer and inner loop sizes.
+    design : str, optional
+        Unit design of the runs (default ``"mc"`` for the sampling estimators, whose intervals assume
+        i.i.d. rows; ``"sobol"`` for ``pce``).
+    interval : {"delta", "bca", "percentile"}
+        Interval of the sampling estimators (see :func:`uqbridge.decompose`).
+    confidence : float
+        Level of every interval.
+    n_bootstrap : int, optional
+        Bootstrap replicates (``bca``/``percentile`` intervals: default 1000; ``pce``: default 200).
+    pce : PolynomialChaos, optional
+        ``pce`` only: an expansion already fitted (then no runs, and no interval).
+    max_degree : int, optional
+        ``pce`` only: the highest total degree the fit may choose.
+    epistemic_samples : mapping ``{input: draws}``, optional
+        Joint samples (e.g. posterior draws) replacing the named inputs' laws.
+    max_failed : float
+        Largest fraction of failed runs accepted (see :func:`uqbridge.decompose`).
+    backend : Backend, optional
+        Where the model runs.
     rng : seed or Generator
-    **options
-        Passed to :func:`uqbridge.decompose` (``n``, ``n_outer``, ``n_inner``, ``confidence``,
-        ``pce``, ``epistemic_samples``, ``backend``, ...).
 
     Returns
     -------
@@ -87,22 +127,31 @@ def scale_shares(
     seed = seed_attr(rng)
     rng = checks.generator(rng, "scale_shares: rng")
     start = time.perf_counter()
-    if options.get("epistemic_samples") is not None:
-        model = model.with_joint_samples(options.pop("epistemic_samples"))
+    if epistemic_samples is not None:
+        model = model.with_joint_samples(epistemic_samples)
     by_scale = scale_groups(model, "scale")
     epistemic = {g.split("/")[0]: v for g, v in scale_groups(model, "scale_kind").items() if g.endswith("/epistemic")}
     ep = {f"{s}/epistemic": v for s, v in epistemic.items()}
     names = list(model.output_names if outputs is None else outputs)
-    confidence = float(options.get("confidence", 0.95))
+    confidence = float(confidence)
+    if method not in METHODS:
+        raise ValueError(f"scale_shares: unknown method {method!r}; valid methods: {list(METHODS)}")
     full_scale = {s: ep[f"{s}/epistemic"] for s in epistemic if sorted(ep[f"{s}/epistemic"]) == sorted(by_scale[s])}
     partial = {g: v for g, v in ep.items() if g.split("/")[0] not in full_scale}
     reach = getattr(model, "input_reach", None)
     if reach is not None:  # epistemic groups that reach no requested output are structural zeros: not run
         partial = {g: v for g, v in partial.items() if any(set(v) & reach.get(o, set(v)) for o in names)}
     if method == "pce":
-        est, runs, extra = _pce_estimates(model, {**by_scale}, partial, names, rng, confidence, **options)
+        est, runs, extra = _pce_estimates(model, {**by_scale}, partial, names, rng, confidence, n=n, pce=pce,
+                                          n_bootstrap=200 if n_bootstrap is None else n_bootstrap,
+                                          design=design or "sobol", backend=backend, max_degree=max_degree)
     else:
         first_rng, second_rng = rng.spawn(2)
+        options: dict[str, Any] = {
+            "n": 4096 if n is None else n, "n_outer": n_outer, "n_inner": n_inner, "design": design or "mc",
+            "interval": interval, "confidence": confidence, "n_bootstrap": 1000 if n_bootstrap is None else n_bootstrap,
+            "max_failed": max_failed, "backend": backend,
+        }
         ds = decompose(model, method=method, groups=by_scale, outputs=names, rng=first_rng, **options)
         est = {"variance": ds["variance"].values}
         for suffix in ("", "_low", "_high"):
@@ -168,117 +217,21 @@ def _structural_zeros(out: xr.Dataset, model: ForwardModel, by_scale: dict[str, 
         out.attrs["structural_zeros"] = ", ".join(cells) + " (inputs that cannot reach the output: exactly 0)"
 
 
-def _share_bound(share: np.ndarray, eps: np.ndarray, *, upper: bool) -> np.ndarray:
-    """Bound on a closed share S = Var(E[Y|G])/Var Y of the model given that of a surrogate with relative
-    L² error ε² (``eps`` = ε): conditional expectation is an L² contraction, so ``|√V_G − √V̂_G| ≤ ε√V``
-    and ``√S ∈ [(√Ŝ − ε)/(1 + ε), (√Ŝ + ε)/(1 − ε)]``."""
-    root = np.sqrt(np.clip(share, 0, 1))
-    bound = (root + eps) / np.maximum(1 - eps, 1e-12) if upper else np.maximum(root - eps, 0) / (1 + eps)
-    return np.clip(bound, 0, 1) ** 2
-
-
-def _pce_estimates(model, by_scale, ep, names, rng, confidence, *, n=None, pce=None, n_bootstrap=200,
-                   design="sobol", backend=None, truncation_bound=False, **fit_options):
-    """Shares from one polynomial chaos fit; intervals from refits on bootstrap resamples of its runs.
-
-    The bootstrap refits (least squares on the selected support, no new model runs) carry the
-    regression's sampling error; the truncation error is added by widening the bootstrap limits with
-    the bound of :func:`_share_bound`, taking the corrected LOO error as the surrogate's relative
-    mean squared error (conservative: measured widths ~10× the actual error on the lognormal chain).
-    """
-    from ..execution.batch import evaluate
-    from ..pce import fit_pce, split_method_keys
-    from ..results import samples_dataset
-
-    fit_options.pop("confidence", None)
-    groups = {**by_scale, **ep}
-    fit_rng, boot_rng = rng.spawn(2)
-    train = None
-    if pce is None:
-        d = model.inputs.dimension
-        n_runs = int(n) if n is not None else max(40, 20 * d)
-        values = model.inputs.from_unit(unit_design(n_runs, d, design, rng=fit_rng))
-        train = samples_dataset(model, values, evaluate(model, values, backend=backend))
-        # least squares on a full total-degree basis (degree by LOO): no greedy selection, so that
-        # refits on bootstrap resamples of the runs carry the whole sampling error of the estimate
-        fit_options.setdefault("method", "ols")
-        method, rest = split_method_keys(fit_options)
-        pce = fit_pce(model, method=method, samples=train, outputs=names, rng=fit_rng, **rest)
-
-    def shares(p):
-        g = p.grouped_indices(groups)
-        return g["closed"].values, g["total"].values, p.variance().values
-
-    closed, total, variance = shares(pce)
+def _pce_estimates(model, by_scale, ep, names, rng, confidence, *, n, pce, n_bootstrap, design, backend, max_degree):
+    """Per-scale and per-epistemic-group shares of one expansion, with the intervals of
+    :func:`uqbridge.variance.pce_shares` (the implementation ``decompose(method="pce")`` uses)."""
     k = len(by_scale)
-    # truncation: the change of the shares when the expansion gains one degree (refit on the same runs)
-    # estimates what the truncated terms carry; the corrected LOO error alone proved optimistic on a
-    # heavy-tailed product (its high-degree tail is rarely sampled)
-    step = np.zeros((len(names), len(groups) + k))
-    if train is not None and fit_options.get("method") == "ols":
-        degree = int(np.max(pce.validation["selected_degree"].values)) + 1
-        options = {key: v for key, v in fit_options.items() if key not in ("degree", "max_degree")}
-        try:
-            method, rest = split_method_keys({**options, "degree": degree})
-            finer = fit_pce(model, method=method, samples=train, outputs=names, rng=fit_rng, **rest)
-        except Exception:  # noqa: BLE001 - too few runs for one more degree: no step estimate
-            finer = None
-        if finer is not None:
-            c2, t2, _ = shares(finer)
-            step = np.abs(np.concatenate([c2 - closed, t2[:, :k] - total[:, :k]], axis=1))
-    step = np.concatenate([step, np.maximum(step[:, :k], step[:, len(groups):])], axis=1)
-    est = {"variance": variance, "closed": closed[:, :k], "total": total[:, :k], "epistemic": closed[:, k:],
-           "interaction": total[:, :k] - closed[:, :k]}
-    reps = []
-    if train is not None and n_bootstrap:
-        from dataclasses import replace
-
-        from ..pce.basis import basis_matrix
-
-        ok = np.flatnonzero(train["status"].values == 0)
-        xi = pce.germ_map.to_germ({g: train[g].values[ok] for g in pce.germ_map.names})
-        psi = basis_matrix(xi, pce.germ_map.germs, pce.indices)
-        ys = np.stack([train[o].values[ok] for o in names])
-        support = [np.flatnonzero((pce.coefficients[j] != 0) | (np.arange(psi.shape[1]) == 0)) for j in range(len(names))]
-        from threadpoolctl import threadpool_limits
-
-        with threadpool_limits(limits=1, user_api="blas"):  # many small solves: threads only contend
-            for rows in boot_rng.integers(0, ok.size, size=(int(n_bootstrap), ok.size)):
-                coef = np.zeros_like(pce.coefficients)
-                for j, cols in enumerate(support):
-                    coef[j, cols] = np.linalg.lstsq(psi[np.ix_(rows, cols)], ys[j, rows], rcond=None)[0]
-                c, t, _ = shares(replace(pce, coefficients=coef))
-                reps.append(np.concatenate([c, t[:, :k], t[:, :k] - c[:, :k]], axis=1))
-    alpha = (1 - confidence) / 2
-    eps = np.sqrt(np.clip(pce.validation["corrected_loo_error"].values, 0, 1))[:, None]
-    if reps:
-        arr = np.asarray(reps)  # (B, output, groups + k)
-        lo, hi = np.nanquantile(arr, [alpha, 1 - alpha], axis=0)
-        g = len(groups)
-        for key, sl in (("closed", slice(0, k)), ("epistemic", slice(k, g)), ("total", slice(g, g + k)),
-                        ("interaction", slice(g + k, None))):
-            # truncation: the share of the variance the expansion misses is ε² (its relative mean squared
-            # error, corrected LOO); the part of it a group could own shifts that group's share by at
-            # most about ε², so the bootstrap limits are moved out by ε² (an estimate, not a bound; the
-            # worst-case bound of _share_bound with truncation_bound=True is ~10x wider than the error)
-            # (twice that for totals and interactions, which involve the complement's share as well)
-            shift = np.maximum(eps**2 * (1 if key in ("closed", "epistemic") else 2), step[:, sl])
-            est[f"{key}_low"], est[f"{key}_high"] = lo[:, sl] - shift, hi[:, sl] + shift
-            if not truncation_bound or key == "interaction":
-                continue
-            if key == "total":  # a total share is 1 − the closed share of the complement
-                est[f"{key}_low"] = 1 - _share_bound(1 - lo[:, sl], eps, upper=True)
-                est[f"{key}_high"] = 1 - _share_bound(1 - hi[:, sl], eps, upper=False)
-            else:
-                est[f"{key}_low"] = _share_bound(lo[:, sl], eps, upper=False)
-                est[f"{key}_high"] = _share_bound(hi[:, sl], eps, upper=True)
-    else:
-        for key in ("closed", "total", "epistemic", "interaction"):
-            est[f"{key}_low"] = est[f"{key}_high"] = np.full_like(est[key], np.nan)
-    loo = pce.validation["corrected_loo_error"].values
-    extra = {"pce_runs": int(pce.n_runs), "pce_corrected_loo_error": [float(x) for x in loo], "n_bootstrap": len(reps),
-             "interval": "bootstrap refits of the expansion on its own runs" if reps else "none (given expansion)"}
-    return est, int(pce.n_runs), extra
+    est, runs, _, extra = pce_shares(model, {**by_scale, **ep}, names, pce=pce, n=n, design=design,
+                                     n_bootstrap=n_bootstrap, confidence=confidence, max_degree=max_degree,
+                                     rng=rng, backend=backend)
+    out = {"variance": est["variance"]}
+    est = {key: np.clip(v, 0, 1) if key != "variance" else v for key, v in est.items()}  # as decompose reports
+    for suffix in ("", "_low", "_high"):
+        out[f"closed{suffix}"] = est[f"closed{suffix}"][:, :k]
+        out[f"total{suffix}"] = est[f"total{suffix}"][:, :k]
+        out[f"interaction{suffix}"] = est[f"interaction{suffix}"][:, :k]
+        out[f"epistemic{suffix}"] = est[f"closed{suffix}"][:, k:]
+    return out, runs, extra
 
 
 def pf_by_scale(
@@ -289,8 +242,9 @@ def pf_by_scale(
     confidence: float = 0.95,
     n_bootstrap: int = 500,
     interval: str = "bca",
+    method_options: Mapping[str, Any] | None = None,
+    backend: Backend | None = None,
     rng: Any = None,
-    **method_options: Any,
 ) -> xr.Dataset:
     """Which scale's epistemic inputs drive the spread of Pf under epistemic uncertainty.
 
@@ -304,15 +258,25 @@ def pf_by_scale(
     Parameters
     ----------
     ls : LimitState (on a chain, or any model)
-    method : inner reliability method of :func:`pf_epistemic` (``method_options`` go to it). A
-        deterministic inner method (FORM, SORM) adds no noise; a sampling one adds its variance to
-        ``Var Q`` (lowering the shares).
+    method : str
+        Inner reliability method of :func:`pf_epistemic`. A deterministic inner method (FORM, SORM)
+        adds no noise; a sampling one adds its variance to ``Var Q`` (lowering the shares).
     n_outer : int
         Rows of the pick-freeze design; ``n_outer (2 + k)`` inner analyses for ``k`` scales.
+    confidence : float
+        Level of the intervals.
+    n_bootstrap : int
+        Bootstrap replicates of the ``bca``/``percentile`` intervals.
     interval : {"bca", "delta", "percentile"}
         Interval of the shares (see :func:`uqbridge.variance.mean_function_interval`); BCa by default,
         as ``n_outer`` is small. Shares are clipped to [0, 1], raw estimates kept (``*_share_raw``) and
         clipped cells named in the ``clipped`` attrs; ``interaction_share`` = total − closed.
+    method_options : mapping, optional
+        Keywords of the inner method, e.g. ``{"gradient": "fd"}`` for FORM (passed as
+        ``pf_epistemic(method_options=...)``).
+    backend : Backend, optional
+        Where the inner analyses' model runs go.
+    rng : seed or Generator
 
     Returns
     -------
@@ -365,7 +329,8 @@ def pf_by_scale(
         mixed[:, idx] = b[:, idx]
         blocks.append(mixed)
     rows = np.concatenate(blocks)
-    res = pf_epistemic(ls, method=method, samples={n: rows[:, k] for k, n in enumerate(names)}, rng=inner_rng, method_options=method_options)
+    res = pf_epistemic(ls, method=method, samples={n: rows[:, k] for k, n in enumerate(names)}, rng=inner_rng, backend=backend,
+                       method_options=dict(method_options or {}))
     pf = res["pf_conditional"].values.reshape(len(blocks), n_outer)
     beta = res["beta_conditional"].values.reshape(len(blocks), n_outer)
     scales = list(groups)
