@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import warnings
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._types import SeedLike
 
 __all__ = ["NOT_GIVEN", "rng_or_seed"]
 
@@ -16,7 +19,7 @@ class _NotGiven:
 NOT_GIVEN: Any = _NotGiven()
 
 
-def rng_or_seed(rng: Any, seed: Any, where: str, *, default: Any = None, stacklevel: int = 3) -> Any:
+def rng_or_seed(rng: SeedLike, seed: Any, where: str, *, default: Any = None, stacklevel: int = 3) -> Any:
     """The random source of a function that took ``seed=`` before it took ``rng=`` (SPEC 7).
 
     ``default`` is the function's default ``rng``: ``seed`` is refused only beside an ``rng`` the

@@ -7,9 +7,12 @@ converted (``int``/``float``) so callers can write ``n = positive_int(n, "n")``.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from ._types import SeedLike
 
 __all__ = [
     "available_memory",
@@ -41,7 +44,7 @@ def positive_int(value: Any, name: str, minimum: int = 1) -> int:
     return int(value)
 
 
-def generator(rng: Any, name: str = "rng") -> np.random.Generator:
+def generator(rng: SeedLike, name: str = "rng") -> np.random.Generator:
     """``np.random.default_rng(rng)`` with an error that names the argument (SciPy SPEC 7 values).
 
     Examples

@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import warnings
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from . import checks
 from .inputs import InputSet
 
+if TYPE_CHECKING:
+    from ._types import SeedLike
+
 __all__ = ["DESIGNS", "sample_inputs", "unit_design"]
 
 DESIGNS = ("mc", "lhs", "sobol", "halton")
 
 
-def unit_design(n: int, d: int, design: str = "sobol", *, rng: Any = None) -> np.ndarray:
+def unit_design(n: int, d: int, design: str = "sobol", *, rng: SeedLike = None) -> np.ndarray:
     """``n`` points in the open unit hypercube ``(0, 1)^d``.
 
     Parameters
@@ -59,7 +62,7 @@ def unit_design(n: int, d: int, design: str = "sobol", *, rng: Any = None) -> np
     return u
 
 
-def sample_inputs(inputs: InputSet, n: int, design: str = "sobol", *, rng: Any = None) -> dict[str, np.ndarray]:
+def sample_inputs(inputs: InputSet, n: int, design: str = "sobol", *, rng: SeedLike = None) -> dict[str, np.ndarray]:
     """Draw ``n`` input samples: a unit design mapped through copula and marginals.
 
     Examples

@@ -24,7 +24,7 @@ import itertools
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import xarray as xr
@@ -32,6 +32,9 @@ import xarray as xr
 from . import checks
 from .model import ForwardModel
 from .results import provenance, seed_attr
+
+if TYPE_CHECKING:
+    from ._types import SeedLike
 
 __all__ = [
     "METHODS",
@@ -398,7 +401,7 @@ def multifidelity_estimate(
     threshold: float = 0.0,
     method: str = "mfmc",
     n_pilot: int = 50,
-    rng: Any = None,
+    rng: SeedLike = None,
 ) -> xr.Dataset:
     """Estimate a mean, variance or probability of ``models[0]``'s output from all fidelities at cost ``budget``.
 

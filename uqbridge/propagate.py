@@ -6,7 +6,7 @@ import math
 import time
 import warnings
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import xarray as xr
@@ -19,6 +19,9 @@ from .designs import sample_inputs, unit_design
 from .execution.batch import OK, Backend, BatchResult, evaluate
 from .model import ForwardModel
 from .results import provenance, samples_dataset, seed_attr
+
+if TYPE_CHECKING:
+    from ._types import SeedLike
 
 __all__ = ["RESERVED_NAMES", "propagate", "quantile_interval", "summarize"]
 
@@ -33,7 +36,7 @@ def propagate(
     n: int,
     *,
     design: str = "sobol",
-    rng: Any = None,
+    rng: SeedLike = None,
     quantiles: Sequence[float] = (0.05, 0.5, 0.95),
     confidence: float = 0.95,
     backend: Backend | None = None,

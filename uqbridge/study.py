@@ -31,6 +31,8 @@ from .model import ForwardModel
 from .registry import get_model, model_from_file
 
 if TYPE_CHECKING:
+    from ._types import SeedLike
+    from .execution.batch import Backend
     from .pce import PolynomialChaos
     from .reliability import LimitState
 
@@ -311,7 +313,7 @@ def _check_analysis(analysis: dict[str, Any], where: str, quick: bool) -> dict[s
 class _Execution:
     """Where the analyses evaluate the model: passed to every analysis function that takes it."""
 
-    backend: Any = None
+    backend: Backend | None = None
     batch_size: int | None = None
 
 
@@ -373,7 +375,7 @@ class _SelectOutputs:
         return {k: out[k] for k in self.names}
 
 
-def _propagate(model: ForwardModel, options: dict[str, Any], rng: Any, ex: _Execution) -> Produced:
+def _propagate(model: ForwardModel, options: dict[str, Any], rng: SeedLike, ex: _Execution) -> Produced:
     from .propagate import propagate
 
     options = dict(options)
@@ -383,7 +385,7 @@ def _propagate(model: ForwardModel, options: dict[str, Any], rng: Any, ex: _Exec
     return Produced({"propagate": propagate(model, n, rng=rng, backend=ex.backend, **options)})
 
 
-def _decompose(model: ForwardModel, options: dict[str, Any], rng: Any, ex: _Execution) -> Produced:
+def _decompose(model: ForwardModel, options: dict[str, Any], rng: SeedLike, ex: _Execution) -> Produced:
     from .variance import decompose
 
     return Produced({"decompose": decompose(model, rng=rng, backend=ex.backend, **options)})
@@ -410,7 +412,7 @@ def _limit_state(model: ForwardModel, spec: object) -> LimitState:
     return reliability.LimitState(model, spec["output"], threshold=float(spec.get("threshold", 0.0)), failure=spec.get("failure", "below"))
 
 
-def _reliability(model: ForwardModel, options: dict[str, Any], rng: Any, ex: _Execution) -> Produced:
+def _reliability(model: ForwardModel, options: dict[str, Any], rng: SeedLike, ex: _Execution) -> Produced:
     options = dict(options)
     ls = _limit_state(model, options.pop("limit_state", None))
     methods = options.pop("methods", ["form", "sorm", "importance_sampling", "subset_simulation", "monte_carlo"])
@@ -440,7 +442,7 @@ def _reliability(model: ForwardModel, options: dict[str, Any], rng: Any, ex: _Ex
     return Produced(out)
 
 
-def _pf_epistemic(model: ForwardModel, options: dict[str, Any], rng: Any, ex: _Execution) -> Produced:
+def _pf_epistemic(model: ForwardModel, options: dict[str, Any], rng: SeedLike, ex: _Execution) -> Produced:
     from . import reliability
 
     options = dict(options)
@@ -449,7 +451,7 @@ def _pf_epistemic(model: ForwardModel, options: dict[str, Any], rng: Any, ex: _E
     return Produced({"pf_epistemic": reliability.pf_epistemic(ls, rng=rng, backend=ex.backend, method_options=method_options, **options)})
 
 
-def _sensitivity(model: ForwardModel, options: dict[str, Any], rng: Any, ex: _Execution) -> Produced:
+def _sensitivity(model: ForwardModel, options: dict[str, Any], rng: SeedLike, ex: _Execution) -> Produced:
     from .sensitivity import compare
 
     options = dict(options)
@@ -460,7 +462,7 @@ def _sensitivity(model: ForwardModel, options: dict[str, Any], rng: Any, ex: _Ex
     return Produced({"sensitivity": ds})
 
 
-def _surrogate(model: ForwardModel, options: dict[str, Any], rng: Any, ex: _Execution) -> Produced:
+def _surrogate(model: ForwardModel, options: dict[str, Any], rng: SeedLike, ex: _Execution) -> Produced:
     """Fit a PCE; the following analyses of the study run on its ``.model``."""
     pce = _fit_pce(model, options, rng, ex)
     validation = pce.validation.copy()
@@ -471,7 +473,7 @@ def _surrogate(model: ForwardModel, options: dict[str, Any], rng: Any, ex: _Exec
     return Produced({"surrogate": validation, "pce_sobol": pce.sobol_indices()}, model=pce.model)
 
 
-def _fit_pce(model: ForwardModel, options: dict[str, Any], rng: Any, ex: _Execution) -> PolynomialChaos:
+def _fit_pce(model: ForwardModel, options: dict[str, Any], rng: SeedLike, ex: _Execution) -> PolynomialChaos:
     from .pce import fit_pce, split_method_keys
 
     method, rest = split_method_keys(options)  # the study's flat keys -> the method's option record
@@ -479,12 +481,12 @@ def _fit_pce(model: ForwardModel, options: dict[str, Any], rng: Any, ex: _Execut
     return fit_pce(model, method=method, rng=rng, backend=ex.backend, **rest)
 
 
-def _pce(model: ForwardModel, options: dict[str, Any], rng: Any, ex: _Execution) -> Produced:
+def _pce(model: ForwardModel, options: dict[str, Any], rng: SeedLike, ex: _Execution) -> Produced:
     pce = _fit_pce(model, options, rng, ex)
     return Produced({"pce_sobol": pce.sobol_indices(), "pce_validation": pce.validation})
 
 
-def _stage_surrogate(model: ForwardModel, options: dict[str, Any], rng: Any, ex: _Execution) -> Produced:
+def _stage_surrogate(model: ForwardModel, options: dict[str, Any], rng: SeedLike, ex: _Execution) -> Produced:
     """Replace one stage of a chain by a PCE fitted on what feeds it; report its held-out error and, with
     ``macro = {output, threshold, failure, quantiles, n}``, the macro estimate with the surrogate-error term.
     ``replace_model = true`` makes the following analyses run on the surrogate chain."""
@@ -509,13 +511,13 @@ def _stage_surrogate(model: ForwardModel, options: dict[str, Any], rng: Any, ex:
     return Produced(out, model=chain_model if replace_model else None)
 
 
-def _scale_shares(model: ForwardModel, options: dict[str, Any], rng: Any, ex: _Execution) -> Produced:
+def _scale_shares(model: ForwardModel, options: dict[str, Any], rng: SeedLike, ex: _Execution) -> Produced:
     from .chains.shares import scale_shares
 
     return Produced({"scale_shares": scale_shares(model, rng=rng, backend=ex.backend, **options)})
 
 
-def _pf_by_scale(model: ForwardModel, options: dict[str, Any], rng: Any, ex: _Execution) -> Produced:
+def _pf_by_scale(model: ForwardModel, options: dict[str, Any], rng: SeedLike, ex: _Execution) -> Produced:
     from .chains.shares import pf_by_scale
 
     options = dict(options)
@@ -524,7 +526,7 @@ def _pf_by_scale(model: ForwardModel, options: dict[str, Any], rng: Any, ex: _Ex
     return Produced({"pf_by_scale": pf_by_scale(ls, rng=rng, method_options=method_options, backend=ex.backend, **options)})
 
 
-def _value_of_information(model: ForwardModel, options: dict[str, Any], rng: Any, ex: _Execution) -> Produced:
+def _value_of_information(model: ForwardModel, options: dict[str, Any], rng: SeedLike, ex: _Execution) -> Produced:
     """Rank measurements / simulations per scale by the macro uncertainty they are expected to remove
     (:func:`uqbridge.chains.voi.value_of_information`); on a calibrated study the posterior is the prior."""
     from dataclasses import fields
@@ -549,7 +551,7 @@ _PCE_KEYS = frozenset({"method", "n_runs", "design", "degree", "q_norm", "output
                        "max_runs", "batch", "n_holdout", "level", "rule", "sparse", "batch_size"})
 
 
-def _calibrate(model: ForwardModel, options: dict[str, Any], rng: Any, ex: _Execution) -> Produced:
+def _calibrate(model: ForwardModel, options: dict[str, Any], rng: SeedLike, ex: _Execution) -> Produced:
     """Calibrate the epistemic inputs upstream of observed outputs; later analyses run on the posterior
     model and carry the gates' verdict (see :func:`uqbridge.calibration.stage.calibrate_step`)."""
     from .calibration.stage import calibrate_step
@@ -631,7 +633,7 @@ def analysis_keys(kind: str) -> frozenset[str]:
 
 
 def run_study(
-    study: Study, *, progress: Callable[[str], None] | None = print, backend: Any = None
+    study: Study, *, progress: Callable[[str], None] | None = print, backend: Backend | None = None
 ) -> dict[str, xr.Dataset]:
     """Run every analysis of ``study``; write ``<output>/<name>/*.nc``, ``summary.json``, ``report.html``.
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 import warnings
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import xarray as xr
@@ -22,6 +22,9 @@ from .execution.batch import OK, Backend, evaluate
 from .index_checks import SensitivityWarning, index_warnings
 from .model import ForwardModel
 from .results import provenance, seed_attr
+
+if TYPE_CHECKING:
+    from ._types import SeedLike
 
 __all__ = [
     "INTERVALS", "METHODS", "conditional_distributions", "decompose", "default_groups",
@@ -62,7 +65,7 @@ def decompose(
     n_bootstrap: int = 1000,
     outputs: Sequence[str] | None = None,
     max_failed: float = 0.1,
-    rng: Any = None,
+    rng: SeedLike = None,
     backend: Backend | None = None,
 ) -> xr.Dataset:
     """Split each output's variance by the law of total variance, per group of inputs.
@@ -222,7 +225,7 @@ def conditional_distributions(
     design: str = "mc",
     epistemic_samples: Mapping[str, Any] | None = None,
     outputs: Sequence[str] | None = None,
-    rng: Any = None,
+    rng: SeedLike = None,
     backend: Backend | None = None,
 ) -> xr.Dataset:
     """Second-order probability: the distribution over ``group`` (default: epistemic) of Y | group.
@@ -698,7 +701,7 @@ def pce_shares(
     n_bootstrap: int = 200,
     confidence: float = 0.95,
     max_degree: int | None = None,
-    rng: Any = None,
+    rng: SeedLike = None,
     backend: Backend | None = None,
 ) -> tuple[dict[str, np.ndarray], int, int, dict[str, Any]]:
     """Closed, total and interaction shares of groups of inputs from a polynomial chaos, with intervals.

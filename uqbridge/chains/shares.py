@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import xarray as xr
@@ -29,6 +29,10 @@ from ..variance import (
     with_terms,
 )
 from .graph import scale_groups
+
+if TYPE_CHECKING:
+    from .._types import SeedLike
+    from ..reliability.limit_state import AnyLimitState
 
 __all__ = ["pf_by_scale", "scale_importance", "scale_shares"]
 
@@ -50,7 +54,7 @@ def scale_shares(
     epistemic_samples: Mapping[str, Any] | None = None,
     max_failed: float = 0.1,
     backend: Backend | None = None,
-    rng: Any = None,
+    rng: SeedLike = None,
 ) -> xr.Dataset:
     """Share of each output's variance owed to each scale's inputs, and what knowledge at each scale buys.
 
@@ -235,7 +239,7 @@ def _pce_estimates(model, by_scale, ep, names, rng, confidence, *, n, pce, n_boo
 
 
 def pf_by_scale(
-    ls: Any,
+    ls: AnyLimitState,
     *,
     method: str = "form",
     n_outer: int = 64,
@@ -244,7 +248,7 @@ def pf_by_scale(
     interval: str = "bca",
     method_options: Mapping[str, Any] | None = None,
     backend: Backend | None = None,
-    rng: Any = None,
+    rng: SeedLike = None,
 ) -> xr.Dataset:
     """Which scale's epistemic inputs drive the spread of Pf under epistemic uncertainty.
 
@@ -316,9 +320,9 @@ def pf_by_scale(
     groups: dict[str, list[int]] = {}
     for k, n in enumerate(names):
         groups.setdefault(where.get(n, "?"), []).append(k)
-    for (a, b), rho in (ls.inputs.correlation or {}).items():
-        if rho and a in names and b in names and where.get(a) != where.get(b):
-            raise ValueError(f"pf_by_scale: epistemic inputs {a!r} and {b!r} are correlated across scales; the split needs independent scales")
+    for (first, second), rho in (ls.inputs.correlation or {}).items():
+        if rho and first in names and second in names and where.get(first) != where.get(second):
+            raise ValueError(f"pf_by_scale: epistemic inputs {first!r} and {second!r} are correlated across scales; the split needs independent scales")
     d = ls.inputs.dimension
     draws = [ls.inputs.from_unit(unit_design(n_outer, d, "mc", rng=r)) for r in design_rng.spawn(2)]
     a = np.column_stack([draws[0][n] for n in names])

@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import xarray as xr
@@ -26,6 +26,10 @@ from ..inputs import Input
 from ..model import ForwardModel, Output
 from ..results import provenance, seed_attr
 from .graph import ChainModel, Stage, chain
+
+if TYPE_CHECKING:
+    from .._types import SeedLike
+    from ..execution.batch import Backend
 
 __all__ = ["macro_estimate", "surrogate_stage"]
 
@@ -235,8 +239,8 @@ def surrogate_stage(
     focus: Mapping[str, Any] | None = None,
     enrich: Mapping[str, Any] | None = None,
     kind: str = "pce",
-    rng: Any = None,
-    backend: Any = None,
+    rng: SeedLike = None,
+    backend: Backend | None = None,
     pce_options: Mapping[str, Any] | None = None,
 ) -> ChainModel:
     """Replace one stage by a polynomial chaos expansion (or a GP) fitted on what the upstream stages feed it.
@@ -410,7 +414,7 @@ def _check_arguments(model: Any, kind: Any, n_train: Any, n_test: Any) -> None:
 
 
 def _fed(
-    model: ChainModel, k: int, feed: ForwardModel, n: int, design: str, rng: np.random.Generator, backend: Any,
+    model: ChainModel, k: int, feed: ForwardModel, n: int, design: str, rng: np.random.Generator, backend: Backend | None,
 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], int]:
     """Chain inputs of a design of ``n`` points, the values the upstream stages feed stage ``k`` from them
     (both without the failed upstream runs), and the number of failed upstream runs."""
@@ -688,7 +692,7 @@ def _pick_batch(x: np.ndarray, score: np.ndarray, n_add: int, rng: np.random.Gen
 
 def _enrich(
     refit: _Refit, fit: _Fit, spec: _EnrichSpec, x_ok: dict[str, np.ndarray], y_ok: dict[str, np.ndarray], n_test: int,
-    rng: np.random.Generator, backend: Any,
+    rng: np.random.Generator, backend: Backend | None,
 ) -> tuple[_Fit, dict[str, np.ndarray], dict[str, Any]]:
     """Add true-stage runs in batches where the surrogate chain may misclassify the macro limit states,
     refitting after each batch, until the predicted error-term SE is small (see ``enrich`` in
@@ -852,8 +856,8 @@ def macro_estimate(
     failure: str = "above",
     quantiles: Sequence[float] = (),
     confidence: float = 0.95,
-    rng: Any = None,
-    backend: Any = None,
+    rng: SeedLike = None,
+    backend: Backend | None = None,
 ) -> xr.Dataset:
     """Macro mean, exceedance probability and quantiles from a surrogate chain, with the surrogate error as a term.
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import xarray as xr
@@ -21,6 +21,9 @@ import xarray as xr
 from .. import checks
 from ..model import ForwardModel
 from ..results import provenance, seed_attr
+
+if TYPE_CHECKING:
+    from .._types import SeedLike
 
 __all__ = ["QUANTITIES", "Experiment", "value_of_information"]
 
@@ -366,7 +369,7 @@ def value_of_information(
     n_inner: int = 16,
     n_data: int = 200,
     n_bootstrap: int = 100,
-    rng: Any = None,
+    rng: SeedLike = None,
 ) -> xr.Dataset:
     """Expected reduction of a macro quantity per option, with Monte Carlo error, ranked by reduction per cost.
 

@@ -41,7 +41,7 @@ import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 import xarray as xr
@@ -67,6 +67,9 @@ from .batch import (
     stream_batches,
     timeout_message,
 )
+
+if TYPE_CHECKING:
+    from .._types import SeedLike
 
 __all__ = [
     "POLICIES",
@@ -387,7 +390,7 @@ def run_campaign(
     *,
     store: str | os.PathLike[str],
     design: str = "sobol",
-    rng: Any = None,
+    rng: SeedLike = None,
     batch_size: int = 64,
     backend: Backend | None = None,
     policy: str = "drop",

@@ -22,7 +22,7 @@ import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import xarray as xr
@@ -43,6 +43,9 @@ from .basis import (
 )
 from .expansion import PolynomialChaos
 from .options import METHODS, Quadrature, Regression, method_from_keys
+
+if TYPE_CHECKING:
+    from .._types import SeedLike
 
 __all__ = ["DEFAULT_Q_NORMS", "METHODS", "fit_pce", "loo_path"]
 
@@ -680,7 +683,7 @@ def fit_pce(
     design: str = "sobol",
     outputs: Sequence[str] | None = None,
     samples: xr.Dataset | None = None,
-    rng: Any = None,
+    rng: SeedLike = None,
     max_runs: int | None = None,
     n_holdout: int = 0,
     backend: Backend | None = None,

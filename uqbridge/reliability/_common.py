@@ -4,7 +4,7 @@ argument checks, and the common layout of result Datasets."""
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import xarray as xr
@@ -13,6 +13,9 @@ from scipy import special
 from .. import checks
 from ..results import provenance, seed_attr
 from .limit_state import check_limit_state, evaluate_isolated
+
+if TYPE_CHECKING:
+    from ..execution.batch import Backend
 
 _PF_DOC = {
     "pf": "probability of failure P[g <= 0]",
@@ -44,7 +47,7 @@ class Evaluator:
     and ``n_runs`` counts the runs actually made.
     """
 
-    def __init__(self, ls: Any, where: str, backend: Any = None, cache: dict[Any, Any] | None = None) -> None:
+    def __init__(self, ls: Any, where: str, backend: Backend | None = None, cache: dict[Any, Any] | None = None) -> None:
         check_limit_state(ls, where)
         if backend is not None and not callable(getattr(backend, "map", None)):
             raise TypeError(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import xarray as xr
@@ -19,12 +19,17 @@ from ._common import beta_of, positive_int, probability
 from .limit_state import check_limit_state
 from .registry import METHODS
 
+if TYPE_CHECKING:
+    from .._types import SeedLike
+    from ..execution.batch import Backend
+    from .limit_state import AnyLimitState
+
 __all__ = ["METHODS", "pf_epistemic"]
 
 
 
 def pf_epistemic(
-    ls: Any,
+    ls: AnyLimitState,
     *,
     method: str = "form",
     n_outer: int = 64,
@@ -32,8 +37,8 @@ def pf_epistemic(
     design: str = "mc",
     credible: float = 0.9,
     confidence: float = 0.95,
-    rng: Any = None,
-    backend: Any = None,
+    rng: SeedLike = None,
+    backend: Backend | None = None,
     method_options: Mapping[str, Any] | None = None,
 ) -> xr.Dataset:
     """Distribution of the failure probability over the epistemic inputs.

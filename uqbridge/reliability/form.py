@@ -7,7 +7,7 @@ doubtful (systems, several competing design points, non-convergence).
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import xarray as xr
@@ -15,7 +15,12 @@ from scipy import special
 
 from ._common import Evaluator, design_point_variables, positive_int, result_dataset
 from ._derivatives import GradientFunction, gradient_function
-from .limit_state import SeriesSystem, leaves
+from .limit_state import ParallelSystem, SeriesSystem, leaves
+
+if TYPE_CHECKING:
+    from .._types import SeedLike
+    from ..execution.batch import Backend
+    from .limit_state import AnyLimitState
 
 __all__ = ["form"]
 
@@ -35,7 +40,7 @@ _NO_PROGRESS = 8  # iterations without halving the convergence criterion before 
 
 
 def form(
-    ls: Any,
+    ls: AnyLimitState,
     *,
     u0: Any = None,
     n_starts: int = 1,
@@ -47,8 +52,8 @@ def form(
     components: bool = True,
     check: bool = True,
     n_explore: int | None = None,
-    rng: Any = None,
-    backend: Any = None,
+    rng: SeedLike = None,
+    backend: Backend | None = None,
 ) -> xr.Dataset:
     """First-order reliability analysis (SQP search for the design point).
 
@@ -154,7 +159,7 @@ def form(
 
     warnings: list[str] = []
     component_betas: list[float] = []
-    if ls.is_system:
+    if isinstance(ls, (SeriesSystem, ParallelSystem)):
         warnings.append(
             f"{ls.kind} system of {len(leaves(ls))} limit states: g is a non-smooth min/max and FORM "
             "linearises one component at one design point; use a simulation method for the system Pf"
@@ -267,7 +272,7 @@ def _start_searches(
 
 
 def _component_searches(
-    ls: SeriesSystem, ev: Evaluator, backend: Any, cache: dict[Any, Any], gradient: str, step: float,
+    ls: SeriesSystem, ev: Evaluator, backend: Backend | None, cache: dict[Any, Any], gradient: str, step: float,
     first: np.ndarray, tol: float, max_iter: int, max_runs: int, searches: list[dict[str, Any]],
 ) -> list[float]:
     """β of each converged component of a series system; their searches are appended to ``searches``."""

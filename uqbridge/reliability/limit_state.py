@@ -15,6 +15,9 @@ import numpy as np
 from ..inputs import InputSet
 from ..model import ForwardModel
 
+if TYPE_CHECKING:
+    from ..execution.batch import Backend
+
 __all__ = ["FAILURE_SIDES", "LimitState", "ParallelSystem", "SeriesSystem"]
 
 FAILURE_SIDES = ("below", "above")
@@ -231,7 +234,7 @@ def _evaluate(ls: Any, values: Mapping[str, Any]) -> np.ndarray:
 
 
 def evaluate_isolated(
-    ls: Any, values: Mapping[str, Any], backend: Any = None, cache: dict[Any, Any] | None = None
+    ls: AnyLimitState, values: Mapping[str, Any], backend: Backend | None = None, cache: dict[Any, Any] | None = None
 ) -> tuple[np.ndarray, np.ndarray, int]:
     """``g`` at ``values`` with per-point failure isolation, a message per point ("" where fine), and
     the number of model runs made.

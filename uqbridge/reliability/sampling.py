@@ -7,7 +7,7 @@ import math
 import time
 import warnings
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import xarray as xr
@@ -18,6 +18,11 @@ from .. import checks
 from ._common import Evaluator, positive_int, probability, result_dataset
 from .form import form
 
+if TYPE_CHECKING:
+    from .._types import SeedLike
+    from ..execution.batch import Backend
+    from .limit_state import AnyLimitState
+
 __all__ = ["MC_DESIGNS", "MIN_FAILURES", "importance_sampling", "monte_carlo"]
 
 MC_DESIGNS = ("mc", "sobol")
@@ -26,7 +31,7 @@ MIN_FAILURES = 10
 
 
 def monte_carlo(
-    ls: Any,
+    ls: AnyLimitState,
     *,
     target_cov: float | None = 0.1,
     max_runs: int = 1_000_000,
@@ -35,8 +40,8 @@ def monte_carlo(
     n_replicates: int = 8,
     min_failures: int = MIN_FAILURES,
     confidence: float = 0.95,
-    rng: Any = None,
-    backend: Any = None,
+    rng: SeedLike = None,
+    backend: Backend | None = None,
 ) -> xr.Dataset:
     """Crude Monte Carlo (or randomised QMC) estimate of Pf, stopped at a target coefficient of variation.
 
@@ -204,7 +209,7 @@ def _sobol_rounds(ev: Evaluator, generator: np.random.Generator, done: Any, max_
 
 
 def importance_sampling(
-    ls: Any,
+    ls: AnyLimitState,
     *,
     n: int = 1000,
     form_result: xr.Dataset | None = None,
@@ -215,8 +220,8 @@ def importance_sampling(
     max_cov: float = 0.035,
     confidence: float = 0.95,
     control_variate: bool = True,
-    rng: Any = None,
-    backend: Any = None,
+    rng: SeedLike = None,
+    backend: Backend | None = None,
     form_options: Mapping[str, Any] | None = None,
 ) -> xr.Dataset:
     """Adaptive multiple importance sampling around all FORM design points, with a defensive part.

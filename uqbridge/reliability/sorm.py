@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import xarray as xr
@@ -14,6 +14,11 @@ from scipy import special, stats
 from ._common import Evaluator, design_point_variables, result_dataset
 from ._derivatives import gradient_and_hessian, gradient_function
 from .form import _check_continuous, form
+
+if TYPE_CHECKING:
+    from .._types import SeedLike
+    from ..execution.batch import Backend
+    from .limit_state import AnyLimitState
 
 __all__ = ["FORMULAS", "sorm", "sorm_formulas"]
 
@@ -61,14 +66,14 @@ def sorm_formulas(beta: float, curvatures: Any) -> dict[str, float]:
 
 
 def sorm(
-    ls: Any,
+    ls: AnyLimitState,
     *,
     formula: str = "tvedt",
     form_result: xr.Dataset | None = None,
     step: float = 1e-3,
     gradient: str = "auto",
-    rng: Any = None,
-    backend: Any = None,
+    rng: SeedLike = None,
+    backend: Backend | None = None,
     form_options: Mapping[str, Any] | None = None,
 ) -> xr.Dataset:
     """Second-order reliability analysis at the FORM design point.

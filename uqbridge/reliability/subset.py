@@ -7,7 +7,7 @@ import math
 import time
 import warnings
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import xarray as xr
@@ -16,11 +16,16 @@ from scipy import special
 from .. import checks
 from ._common import Evaluator, positive_int, probability, result_dataset
 
+if TYPE_CHECKING:
+    from .._types import SeedLike
+    from ..execution.batch import Backend
+    from .limit_state import AnyLimitState
+
 __all__ = ["subset_simulation"]
 
 
 def subset_simulation(
-    ls: Any,
+    ls: AnyLimitState,
     *,
     n_per_level: int = 1000,
     p0: float = 0.1,
@@ -30,8 +35,8 @@ def subset_simulation(
     target_cov: float | None = None,
     max_runs: int = 1_000_000,
     confidence: float = 0.95,
-    rng: Any = None,
-    backend: Any = None,
+    rng: SeedLike = None,
+    backend: Backend | None = None,
 ) -> xr.Dataset:
     """Subset simulation with adaptive conditional sampling (aCS), optionally repeated to a target CoV.
 

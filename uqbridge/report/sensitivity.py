@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib.util
 import os
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -26,6 +26,10 @@ from ..sensitivity.registry import ESTIMATORS
 from ..variance import decompose
 from .html import HtmlReport
 from .tables import format_interval, inputs_table
+
+if TYPE_CHECKING:
+    from .._types import SeedLike
+    from ..execution.batch import Backend
 
 __all__ = ["DEFAULT_METHODS", "build_report", "comparison_table", "key_results", "sensitivity_report"]
 
@@ -96,11 +100,11 @@ def sensitivity_report(
     methods: Sequence[str] | None = None,
     groups: str | Mapping[str, Sequence[str]] | None = None,
     split: bool = True,
-    rng: Any = None,
+    rng: SeedLike = None,
     report: str | os.PathLike[str] | None = None,
     data: str | os.PathLike[str] | None = None,
     title: str | None = None,
-    backend: Any = None,
+    backend: Backend | None = None,
 ) -> xr.Dataset:
     """Run the sensitivity methods on ``model`` and write the HTML report and the netCDF data.
 
@@ -159,7 +163,7 @@ def sensitivity_report(
     return ds
 
 
-def _with_split(model: ForwardModel, ds: xr.Dataset, n: int, rng: Any, backend: Any) -> xr.Dataset:
+def _with_split(model: ForwardModel, ds: xr.Dataset, n: int, rng: SeedLike, backend: Backend | None) -> xr.Dataset:
     """The law-of-total-variance epistemic share (pick-freeze: n (2 + 2) runs ≤ the budget n)."""
     n_rows = max(64, n // 4)
     out = ds.copy()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import xarray as xr
@@ -21,6 +21,10 @@ from ..checks import open_probability, positive_int
 from ..execution.batch import OK, evaluate
 from ..model import ForwardModel
 from ..results import provenance, seed_attr
+
+if TYPE_CHECKING:
+    from .._types import SeedLike
+    from ..execution.batch import Backend
 
 __all__: list[str] = []
 
@@ -49,7 +53,7 @@ def z_value(confidence: float) -> float:
     return float(stats.norm.ppf(0.5 + confidence / 2))
 
 
-def seeds(rng: Any, k: int) -> list[int]:
+def seeds(rng: SeedLike, k: int) -> list[int]:
     """``k`` positive integer seeds drawn from ``rng`` (SALib treats seed 0 as 'no seed')."""
     generator = checks.generator(rng, "seeds: rng")
     return [int(s) for s in generator.integers(1, 2**31 - 1, size=k)]
@@ -83,7 +87,7 @@ def unit_problem(names: Sequence[str], groups: Sequence[str] | None = None) -> d
     return problem
 
 
-def run_unit(model: ForwardModel, u: np.ndarray, *, backend: Any = None) -> tuple[np.ndarray, np.ndarray]:
+def run_unit(model: ForwardModel, u: np.ndarray, *, backend: Backend | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Evaluate the model on unit-hypercube rows: outputs ``(n, n_outputs)`` and an ok mask ``(n,)``."""
     values = model.inputs.from_unit(np.asarray(u, dtype=float))
     result = evaluate(model, values, backend=backend)
@@ -134,7 +138,7 @@ def indices_dataset(
     per_dimension: Mapping[str, np.ndarray],
     *,
     fill: Mapping[str, float] | None = None,
-    rng: Any = None,
+    rng: SeedLike = None,
     extra_vars: Mapping[str, xr.DataArray] | None = None,
     **attrs: Any,
 ) -> xr.Dataset:

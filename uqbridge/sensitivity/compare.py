@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Hashable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import xarray as xr
@@ -21,6 +21,10 @@ from ..results import provenance, seed_attr
 from ._common import check_confidence, check_int, check_model, players
 from .registry import ESTIMATORS
 from .salib import _largest_power_of_two, _resolve_groups
+
+if TYPE_CHECKING:
+    from .._types import SeedLike
+    from ..execution.batch import Backend
 
 __all__ = ["METHODS", "SensitivityWarning", "compare", "index_warnings"]
 
@@ -61,10 +65,10 @@ def compare(
     *,
     n: int = 2048,
     groups: str | Mapping[str, Sequence[str]] | None = None,
-    rng: Any = None,
+    rng: SeedLike = None,
     confidence: float = 0.95,
     max_width: float = 0.3,
-    backend: Any = None,
+    backend: Backend | None = None,
 ) -> xr.Dataset:
     """Run several estimators on (at most) the same number of model runs and stack them over ``estimator``.
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import xarray as xr
@@ -11,6 +11,10 @@ import xarray as xr
 from ..model import ForwardModel
 from ._common import check_model, indices_dataset
 from .salib import _resolve_groups
+
+if TYPE_CHECKING:
+    from .._types import SeedLike
+    from ..execution.batch import Backend
 
 __all__ = ["pce_indices"]
 
@@ -21,8 +25,8 @@ def pce_indices(
     n_runs: int | None = None,
     method: str = "lars",
     groups: str | Mapping[str, Sequence[str]] | None = "kind",
-    rng: Any = None,
-    backend: Any = None,
+    rng: SeedLike = None,
+    backend: Backend | None = None,
 ) -> xr.Dataset:
     """First and total Sobol' indices read from a polynomial chaos expansion's coefficients.
 

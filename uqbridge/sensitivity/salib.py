@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import xarray as xr
@@ -49,6 +49,10 @@ from ._common import (
     seeds,
     unit_problem,
 )
+
+if TYPE_CHECKING:
+    from .._types import SeedLike
+    from ..execution.batch import Backend
 
 __all__ = ["delta", "fast", "kind_groups", "morris", "pawn", "rbd_fast", "sobol_indices"]
 
@@ -116,9 +120,9 @@ def sobol_indices(
     *,
     second_order: bool = False,
     groups: str | Mapping[str, Sequence[str]] | None = "kind",
-    rng: Any = None,
+    rng: SeedLike = None,
     confidence: float = 0.95,
-    backend: Any = None,
+    backend: Backend | None = None,
 ) -> xr.Dataset:
     """First, total (and second) order Sobol' indices by Saltelli's scheme, with bootstrap CIs.
 
@@ -263,7 +267,7 @@ def sobol_indices(
 
 def _grouped(
     model: ForwardModel, n: int, group_map: dict[str, list[str]], confidence: float, sample_seed: int,
-    analyse_seed: int, backend: Any,
+    analyse_seed: int, backend: Backend | None,
 ) -> xr.Dataset:
     dims = list(model.inputs.dimension_names)
     names = list(group_map)
@@ -323,9 +327,9 @@ def morris(
     *,
     levels: int = 4,
     tail: float = 0.01,
-    rng: Any = None,
+    rng: SeedLike = None,
     confidence: float = 0.95,
-    backend: Any = None,
+    backend: Backend | None = None,
 ) -> xr.Dataset:
     """Morris elementary effects (μ, μ*, σ) on the probability scale of each input.
 
@@ -392,9 +396,9 @@ def fast(
     n: int,
     *,
     m: int = 4,
-    rng: Any = None,
+    rng: SeedLike = None,
     confidence: float = 0.95,
-    backend: Any = None,
+    backend: Backend | None = None,
 ) -> xr.Dataset:
     """Extended FAST first and total indices (Saltelli, Tarantola & Chan 1999).
 
@@ -434,7 +438,7 @@ def fast(
     )
 
 
-def _latin_design(model: ForwardModel, n: int, seed: int, backend: Any, method: str) -> tuple[dict, np.ndarray, np.ndarray]:
+def _latin_design(model: ForwardModel, n: int, seed: int, backend: Backend | None, method: str) -> tuple[dict, np.ndarray, np.ndarray]:
     dims = list(model.inputs.dimension_names)
     problem = unit_problem(dims)
     u = _latin.sample(problem, n, seed=seed)
@@ -451,9 +455,9 @@ def rbd_fast(
     n: int,
     *,
     m: int = 10,
-    rng: Any = None,
+    rng: SeedLike = None,
     confidence: float = 0.95,
-    backend: Any = None,
+    backend: Backend | None = None,
 ) -> xr.Dataset:
     """RBD-FAST first-order indices from one Latin hypercube (Tarantola et al. 2006; Plischke 2010).
 
@@ -490,9 +494,9 @@ def delta(
     n: int,
     *,
     num_resamples: int = 100,
-    rng: Any = None,
+    rng: SeedLike = None,
     confidence: float = 0.95,
-    backend: Any = None,
+    backend: Backend | None = None,
 ) -> xr.Dataset:
     """Borgonovo's moment-independent importance measure δ from one Latin hypercube.
 
@@ -557,8 +561,8 @@ def pawn(
     n: int,
     *,
     slices: int = 10,
-    rng: Any = None,
-    backend: Any = None,
+    rng: SeedLike = None,
+    backend: Backend | None = None,
 ) -> xr.Dataset:
     """PAWN indices (Pianosi & Wagener 2015; 2018 given-data version) from one LHS.
 

@@ -6,7 +6,7 @@ jointly normal, so ``W_J | W_{-J}`` is a conditional normal, mapped back through
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import xarray as xr
@@ -15,6 +15,10 @@ from .. import checks
 from ..execution.batch import OK, evaluate
 from ..model import ForwardModel
 from ._common import check_confidence, check_int, check_model, failure_error, indices_dataset, z_value
+
+if TYPE_CHECKING:
+    from .._types import SeedLike
+    from ..execution.batch import Backend
 
 __all__ = ["shapley_effects"]
 
@@ -62,9 +66,9 @@ def shapley_effects(
     n_outer: int = 1,
     n_inner: int = 3,
     n_var: int = 10000,
-    rng: Any = None,
+    rng: SeedLike = None,
     confidence: float = 0.95,
-    backend: Any = None,
+    backend: Backend | None = None,
 ) -> xr.Dataset:
     """Shapley effects by the random-permutation estimator of Song, Nelson & Staum (2016).
 
