@@ -6,39 +6,9 @@ runs batches on a process pool or a Dask cluster; ``failures`` is how a model re
 :mod:`uqbridge.execution.campaign` (they build on the analyses, which build on this package).
 """
 
+from . import batch
 from .backends import BACKENDS, Dask, ProcessPool, make_backend
-from .batch import (
-    ERROR,
-    NONFINITE,
-    OK,
-    Backend,
-    BatchResult,
-    BatchTimeout,
-    InProcess,
-    evaluate,
-    evaluate_batch,
-    progress_enabled,
-    set_progress,
-    stream_batches,
-)
+from .batch import *  # noqa: F403 - the batch layer's public names, listed once in batch.__all__
 from .failures import SampleFailures
 
-__all__ = [
-    "BACKENDS",
-    "ERROR",
-    "NONFINITE",
-    "OK",
-    "Backend",
-    "BatchResult",
-    "BatchTimeout",
-    "Dask",
-    "InProcess",
-    "ProcessPool",
-    "SampleFailures",
-    "evaluate",
-    "evaluate_batch",
-    "make_backend",
-    "progress_enabled",
-    "set_progress",
-    "stream_batches",
-]
+__all__ = [*batch.__all__, "BACKENDS", "Dask", "ProcessPool", "SampleFailures", "make_backend"]
