@@ -62,6 +62,29 @@ def _sample_nutpie(pmm, draws, tune, chains, cores, target_accept, mass_matrix, 
     return idata
 
 
+def _sample_nuts(
+    pmm: pm.Model, *, draws: int, tune: int, chains: int, cores: int, target_accept: float, mass_matrix: str,
+    seed: int,
+) -> Any:
+    """PyMC's NUTS with the step built once by ``init_nuts``: the same draws as ``pm.sample(init=...)``.
+
+    ``pm.sample`` without a step first asks, variable by variable, whether the log density has a gradient
+    (one symbolic ``grad`` per free variable, seconds on a surrogate chain's graph) before it builds the
+    very NUTS step that needs all of them; here the step is built directly. The per-chain seeds and the
+    jittered starting points are those ``pm.sample`` derives from ``seed``.
+    """
+    from pymc.util import get_random_generator
+
+    chain_seeds = [int(g.integers(2**30)) for g in get_random_generator(seed).spawn(chains)]
+    init = "jitter+adapt_full" if mass_matrix == "dense" else "jitter+adapt_diag"
+    starts, step = pm.init_nuts(init=init, chains=chains, model=pmm, random_seed=chain_seeds, progressbar=False,
+                                tune=tune, target_accept=target_accept)
+    return pm.sample(
+        draws=draws, tune=tune, chains=chains, cores=cores, step=step, initvals=starts, random_seed=seed,
+        progressbar=False, compute_convergence_checks=False,
+    )
+
+
 def _nuisance_priors(noises: Mapping[str, Any], meta: Mapping[str, Any]) -> dict[str, Any]:
     """Priors of the free variables that are not model inputs (noise scales, discrepancy terms), as SciPy."""
     from scipy import stats
@@ -125,11 +148,8 @@ def _sample(
         if engine == "nutpie":
             idata = _sample_nutpie(pmm, draws, tune, chains, cores, target_accept, mass_matrix, sample_seed)
         elif method == "nuts":
-            idata = pm.sample(
-                draws=draws, tune=tune, chains=chains, cores=cores, target_accept=target_accept,
-                random_seed=sample_seed, progressbar=False, compute_convergence_checks=False,
-                init="jitter+adapt_full" if mass_matrix == "dense" else "jitter+adapt_diag",
-            )
+            idata = _sample_nuts(pmm, draws=draws, tune=tune, chains=chains, cores=cores, target_accept=target_accept,
+                                 mass_matrix=mass_matrix, seed=sample_seed)
         else:
             idata = pm.sample_smc(
                 draws=draws, chains=chains, cores=cores, random_seed=sample_seed, progressbar=False,
