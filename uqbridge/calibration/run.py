@@ -73,7 +73,7 @@ def _sample_nuts(pmm: pm.Model, s: Sampling, *, seed: int) -> Any:
                                 tune=s.tune, target_accept=s.target_accept)
     return pm.sample(
         draws=s.draws, tune=s.tune, chains=s.chains, cores=s.cores, step=step, initvals=starts, random_seed=seed,
-        progressbar=False, compute_convergence_checks=False,
+        model=pmm, progressbar=False, compute_convergence_checks=False,
     )
 
 
