@@ -28,7 +28,7 @@ import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
 
-from uqbridge.calibration import Adequacy, build_model, calibrate
+from uqbridge.calibration import Adequacy, Sampling, build_model, calibrate
 from uqbridge_models.kocks_mecking import kocks_mecking, synthetic_curves
 
 warnings.filterwarnings("ignore")
@@ -106,8 +106,8 @@ def main() -> None:
         rows.setdefault("hand-written PyMC", []).append((wall, min_ess(idata), int(idata.sample_stats.diverging.sum())))
         for label, options in configs:
             t = time.perf_counter()
-            res = calibrate(model, data, noise=noise, draws=draws, tune=tune, chains=chains, rng=r,
-                            adequacy=Adequacy(min_data_share=0), **options)
+            res = calibrate(model, data, noise=noise, sampling=Sampling(draws=draws, tune=tune, chains=chains, **options), rng=r,
+                            adequacy=Adequacy(min_data_share=0))
             wall = time.perf_counter() - t
             rows.setdefault(label, []).append((wall, min_ess(res.idata), int(res.diagnostics["divergences"])))
     base = np.median([e / w for w, e, _ in rows["hand-written PyMC"]])

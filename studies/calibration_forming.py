@@ -135,7 +135,7 @@ def held_out_check(band: pd.DataFrame, reference: np.ndarray, *, kind: str, labe
 
 def main(quick: bool = False, out: str = "results/calibration_forming", seed: int = 2026) -> dict[str, Any]:
     # PyMC is imported here, not at module level, so the held-out check can be imported (and tested) cheaply
-    from uqbridge.calibration import Thresholds, calibrate
+    from uqbridge.calibration import Sampling, Thresholds, calibrate
     from uqbridge.report.html import HtmlReport
     from uqbridge.results import save
 
@@ -149,8 +149,8 @@ def main(quick: bool = False, out: str = "results/calibration_forming", seed: in
     data = takeuchi_1975()
     print(f"[1/3] NUTS on the single-crystal stages, {len(data)} Takeuchi points (true stress/strain, resolved) ...")
     # target_accept 0.95: at the default 0.9 the full run had one divergent transition (a step-size issue)
-    res = calibrate(single_crystal_chain(), data, outputs=["tau"], noise="unknown", rng=seed, target_accept=0.95,
-                    thresholds=Thresholds(ess=100 if quick else 400), **budget)
+    res = calibrate(single_crystal_chain(), data, outputs=["tau"], noise="unknown", rng=seed,
+                    sampling=Sampling(target_accept=0.95, **budget), thresholds=Thresholds(ess=100 if quick else 400))
     post = res.idata.posterior
     rhat = res.diagnostics["rhat"].to_series()
     gate, reason = gate_status(res)

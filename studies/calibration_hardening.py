@@ -40,7 +40,7 @@ import pandas as pd
 
 import uqbridge as uq
 from uqbridge import Constant, ForwardModel, Input, LogNormal, Output
-from uqbridge.calibration import calibrate, validate
+from uqbridge.calibration import Sampling, calibrate, validate
 from uqbridge.plots.calibration import posterior_predictive, prior_posterior
 from uqbridge.report.html import HtmlReport
 from uqbridge_models.kocks_mecking import synthetic_curves, takeuchi_1975
@@ -117,7 +117,7 @@ def main(quick: bool = False, out: str = "results/calibration_hardening", seed: 
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
     model = uq.get_model("kocks_mecking")
-    budget = {"draws": 300, "tune": 300, "chains": 2} if quick else {"draws": 1000, "tune": 1000, "chains": 4}
+    budget = {"draws": 300, "tune": 300, "chains": 2} if quick else {"draws": 1000, "tune": 1000, "chains": 4}  # Sampling fields
     # stress data alone leave NUTS on the alpha-k1 ridge: nutpie samples it ~7x faster per effective
     # draw than PyMC's NUTS (benchmarks/calibration.py), when installed
     import importlib.util
@@ -131,7 +131,7 @@ def main(quick: bool = False, out: str = "results/calibration_hardening", seed: 
     # 1. synthetic data with known truth
     data, rho0 = synthetic_curves(TRUTH, tau_noise=NOISE, rho_noise=RHO_NOISE, rng=seed)
     print(f"[1/5] synthetic: {len(data)} observations of {data['specimen'].nunique()} specimens, NUTS ...")
-    synthetic = calibrate(model, data, noise={"tau": "unknown", "rho": ("known", RHO_NOISE)}, rng=seed, **budget)
+    synthetic = calibrate(model, data, noise={"tau": "unknown", "rho": ("known", RHO_NOISE)}, rng=seed, sampling=Sampling(**budget))
     synthetic.save(folder / "synthetic_idata.nc")
     import arviz as az
 
@@ -157,7 +157,7 @@ def main(quick: bool = False, out: str = "results/calibration_hardening", seed: 
     # 2. published data: Takeuchi (1975) Cu single crystals
     cu = takeuchi_1975()
     print(f"[2/5] Takeuchi 1975: {len(cu)} points, NUTS ...")
-    published = calibrate(model, cu, noise={"tau": "unknown"}, rng=seed + 1, **budget, **fast)
+    published = calibrate(model, cu, noise={"tau": "unknown"}, rng=seed + 1, sampling=Sampling(**budget, **fast))
     published.save(folder / "takeuchi_idata.nc")
     post = published.idata.posterior
     names = [*TRUTH, *(v for v in post.data_vars if str(v).startswith("sigma_"))]  # + the misfit scale
@@ -180,7 +180,7 @@ def main(quick: bool = False, out: str = "results/calibration_hardening", seed: 
     for label, disc in (("no discrepancy", None), ("GP discrepancy", "gp")):
         print(f"[3/5] [001] -> [111], {label} ...")
         res = calibrate(model, train, noise={"tau": "unknown"}, discrepancy=disc, rng=seed + 2,
-                        **{**budget, **fast, "target_accept": 0.99 if disc else 0.9})
+                        sampling=Sampling(**{**budget, **fast, "target_accept": 0.99 if disc else 0.9}))
         heldout[label] = res
         v = validate(res, test, rng=seed)
         scores[label] = {"coverage 50 %": float(v["coverage"].sel(output="tau", level=0.5)),
@@ -215,7 +215,7 @@ def main(quick: bool = False, out: str = "results/calibration_hardening", seed: 
     forms = {"Kocks-Mecking": heldout["no discrepancy"].idata, "Kocks-Mecking + GP": heldout["GP discrepancy"].idata}
     for label, disc in (("Voce", None), ("Voce + GP", "gp")):
         forms[label] = calibrate(voce(), train, noise={"tau": "unknown"}, discrepancy=disc, rng=seed + 3,
-                                 **{**budget, **fast, "target_accept": 0.99 if disc else 0.9}).idata
+                                 sampling=Sampling(**{**budget, **fast, "target_accept": 0.99 if disc else 0.9})).idata
     comparison = az.compare(forms)[["rank", "elpd_loo", "se", "elpd_diff", "dse", "p_loo", "warning"]]
     print(comparison.round(2).to_string())
     report.heading("4. Model comparison on [001]: Kocks–Mecking vs Voce, with and without discrepancy")

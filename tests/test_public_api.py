@@ -15,8 +15,8 @@ PUBLIC_API = {
         "list_models", "load", "pointwise", "propagate", "sample_inputs", "save", "summarize", "unit_design",
     ],
     "uqbridge.calibration": [
-        "Adequacy", "CalibrationResult", "GPDiscrepancy", "LIKELIHOODS", "ModelOp", "Noise", "Observations",
-        "PATHS", "RelativeDiscrepancy", "SAMPLERS", "SURROGATE_TOLERANCE", "Thresholds", "adequacy_failures",
+        "Adequacy", "CalibrationResult", "GPDiscrepancy", "LIKELIHOODS", "MASS_MATRICES", "ModelOp", "Noise", "Observations",
+        "PATHS", "RelativeDiscrepancy", "SAMPLERS", "SURROGATE_TOLERANCE", "Sampling", "Thresholds", "adequacy_failures",
         "build_model", "calibrate", "diagnose", "failures", "holdout", "identifiability", "load_calibration",
         "observations", "predict", "predictive_check", "prior_model", "pushforward", "residual_checks",
         "scores", "surrogate_check", "validate",

@@ -13,6 +13,7 @@ from scipy import stats
 
 from uqbridge.calibration import (
     GPDiscrepancy,
+    Sampling,
     Thresholds,
     calibrate,
     identifiability,
@@ -126,11 +127,12 @@ def structural():
     train = pd.DataFrame({"x": x, "y": _structural(x, rng)})
     xt = rng.uniform(-1, 2, 300)
     test = pd.DataFrame({"x": xt, "y": _structural(xt, rng)})
-    budget = {"noise": ("known", NOISE), "draws": 500, "tune": 700, "chains": 2, "target_accept": 0.99,
-                  "thresholds": Thresholds(ess=150), "rng": 3}
+    sampler = {"draws": 500, "tune": 700, "chains": 2, "target_accept": 0.99}
+    budget = {"noise": ("known", NOISE), "thresholds": Thresholds(ess=150), "rng": 3}
     model = linear_model()
-    plain = calibrate(model, train, **budget)
-    gp = calibrate(model, train, discrepancy=GPDiscrepancy(amplitude=1.0), mass_matrix="dense", **budget)
+    plain = calibrate(model, train, sampling=Sampling(**sampler), **budget)
+    gp = calibrate(model, train, discrepancy=GPDiscrepancy(amplitude=1.0),
+                   sampling=Sampling(**sampler, mass_matrix="dense"), **budget)
     return model, train, test, plain, gp
 
 

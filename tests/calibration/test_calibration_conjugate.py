@@ -8,7 +8,7 @@ import pytest
 from calibration_cases import SIGMA, conjugate_posterior, linear_model
 from calibration_cases import linear_data as _linear_data
 
-from uqbridge.calibration import Thresholds, calibrate
+from uqbridge.calibration import Sampling, Thresholds, calibrate
 
 
 def _check_moments(result, data):
@@ -34,7 +34,7 @@ def linear_data():
 
 @pytest.fixture(scope="module")
 def nuts_result(linear_data):
-    return calibrate(linear_model(), linear_data, noise=("known", SIGMA), draws=1000, tune=500, chains=2, rng=3)
+    return calibrate(linear_model(), linear_data, noise=("known", SIGMA), sampling=Sampling(draws=1000, tune=500, chains=2), rng=3)
 
 
 def test_nuts_matches_conjugate_posterior(nuts_result, linear_data):
@@ -49,7 +49,7 @@ def test_nuts_matches_conjugate_posterior(nuts_result, linear_data):
 def test_smc_blackbox_matches_conjugate_posterior(linear_data):
     """SMC on the NumPy-only model wrapped as a PyTensor Op vs Bishop (2006) eqs. 3.49–3.51."""
     result = calibrate(
-        linear_model(differentiable=False), linear_data, noise=("known", SIGMA), draws=1000, chains=2, rng=4,
+        linear_model(differentiable=False), linear_data, noise=("known", SIGMA), sampling=Sampling(draws=1000, chains=2), rng=4,
     )
     assert result.passed, result.warnings
     assert result.idata.posterior.attrs["sampler"] == "smc"
@@ -74,7 +74,7 @@ def test_posterior_predictive_spread(nuts_result, linear_data):
 def test_same_seed_same_numbers_and_loud_gate(nuts_result, linear_data):
     """Same rng, same draws; impossible thresholds fail the gate with the reason and a RuntimeWarning."""
     with pytest.warns(RuntimeWarning, match="failed its checks"):
-        again = calibrate(linear_model(), linear_data, noise=("known", SIGMA), draws=1000, tune=500, chains=2,
+        again = calibrate(linear_model(), linear_data, noise=("known", SIGMA), sampling=Sampling(draws=1000, tune=500, chains=2),
                           thresholds=Thresholds(ess=1e6), rng=3)
     np.testing.assert_array_equal(again.idata.posterior["a"].values, nuts_result.idata.posterior["a"].values)
     assert not again.passed
@@ -114,8 +114,8 @@ def test_nutpie_matches_conjugate_posterior(linear_data, mass_matrix):
     """sampler='nutpie' (diagonal and low-rank mass matrix) vs Bishop (2006) eqs. 3.49–3.51; the result
     carries the same groups (log-likelihood, predictive) and gates as PyMC's."""
     pytest.importorskip("nutpie")
-    result = calibrate(linear_model(), linear_data, noise=("known", SIGMA), draws=1000, tune=500, chains=2,
-                       sampler="nutpie", mass_matrix=mass_matrix, rng=5)
+    result = calibrate(linear_model(), linear_data, noise=("known", SIGMA), sampling=Sampling(draws=1000, tune=500, chains=2, sampler="nutpie", mass_matrix=mass_matrix),
+                       rng=5)
     assert result.passed, result.warnings
     assert result.idata.posterior.attrs["engine"] == "nutpie"
     assert {"log_likelihood", "posterior_predictive", "constant_data"} <= set(result.idata.groups())
@@ -135,7 +135,7 @@ def test_smc_survives_a_model_failing_on_part_of_the_prior(linear_data):
     flaky = linear_model(differentiable=False)
     flaky = type(flaky)("linear_flaky", function, list(flaky.inputs), list(flaky.outputs))
     with pytest.warns(RuntimeWarning, match=r"model failed at \d+ of \d+ parameter points.*solver diverged"):
-        result = calibrate(flaky, linear_data, noise=("known", SIGMA), draws=1000, chains=2, rng=4)
+        result = calibrate(flaky, linear_data, noise=("known", SIGMA), sampling=Sampling(draws=1000, chains=2), rng=4)
     attrs = result.idata.posterior.attrs
     assert attrs["n_failed"] > 0 and "zero likelihood" in attrs["failed_note"]
     _check_moments(result, linear_data)

@@ -14,6 +14,7 @@ from uqbridge.calibration import (
     GPDiscrepancy,
     Noise,
     RelativeDiscrepancy,
+    Sampling,
     Thresholds,
     build_model,
     calibrate,
@@ -125,12 +126,8 @@ def test_noise_forms():
     [
         ({"path": "mcmc"}, ValueError, r"path must be one of \('auto', 'nuts', 'smc', 'surrogate'\), got 'mcmc'"),
         ({"likelihood": "cauchy"}, ValueError, r"likelihood must be one of \('normal', 'student_t'\)"),
-        ({"draws": 0}, ValueError, "draws must be an integer >= 1, got 0"),
-        ({"target_accept": 1.5}, ValueError, r"target_accept must lie in \(0, 1\)"),
         ({"thresholds": {"rhat": 1.1}}, TypeError, "thresholds must be a Thresholds"),
         ({"adequacy": {"levels": (0.9,)}}, TypeError, "adequacy must be an Adequacy"),
-        ({"sampler": "stan"}, ValueError, r"sampler must be one of \('pymc', 'nutpie'\), got 'stan'"),
-        ({"mass_matrix": "full"}, ValueError, "mass_matrix must be 'diag' or 'dense', got 'full'"),
         ({"discrepancy": "spline"}, ValueError, "discrepancy for output 'y': expected None, 'gp', 'relative'"),
         ({"discrepancy": {"z": "gp"}}, KeyError, r"discrepancy: \['z'\] are not calibrated outputs"),
         ({"discrepancy": GPDiscrepancy(conditions=("t",))}, KeyError,
@@ -140,6 +137,40 @@ def test_noise_forms():
 def test_calibrate_argument_errors(kwargs, error, match):
     with pytest.raises(error, match=match):
         calibrate(linear_model(), linear_data(), **kwargs)
+
+
+SAMPLING_ERRORS = [
+    ({"draws": 0}, "draws must be an integer >= 1, got 0"),
+    ({"tune": -1}, "tune must be an integer >= 0, got -1"),
+    ({"target_accept": 1.5}, r"target_accept must lie in \(0, 1\)"),
+    ({"sampler": "stan"}, r"sampler must be one of \('pymc', 'nutpie'\), got 'stan'"),
+    ({"mass_matrix": "full"}, r"mass_matrix must be one of \('diag', 'dense'\), got 'full'"),
+]
+
+
+@pytest.mark.parametrize("kwargs, match", SAMPLING_ERRORS)
+def test_sampling_record_errors(kwargs, match):
+    """The record refuses a bad option where it is made; the deprecated keyword spelling warns, then refuses alike."""
+    with pytest.raises(ValueError, match=f"Sampling: {match}"):
+        Sampling(**kwargs)
+    with pytest.warns(DeprecationWarning, match=r"use sampling=Sampling\("), pytest.raises(ValueError, match=match):
+        calibrate(linear_model(), linear_data(), **kwargs)
+
+
+def test_sampling_keywords_deprecated_but_equal():
+    """Old keywords build the same record as sampling=Sampling(...) (the run itself then depends only on the record)."""
+    from uqbridge._deprecation import NOT_GIVEN
+    from uqbridge.calibration.sampling import sampling_from_keywords
+
+    with pytest.warns(DeprecationWarning, match=r"calibrate\(draws=\.\.\., chains=\.\.\.\) is deprecated"):
+        old = sampling_from_keywords(None, {"draws": 300, "chains": 2, "tune": NOT_GIVEN}, "calibrate")
+    assert old == Sampling(draws=300, chains=2)
+    base = Sampling(tune=50, mass_matrix="dense")
+    with pytest.warns(DeprecationWarning):
+        assert sampling_from_keywords(base, {"draws": 300}, "calibrate") == Sampling(draws=300, tune=50, mass_matrix="dense")
+    assert sampling_from_keywords(base, {"draws": NOT_GIVEN}, "calibrate") is base
+    with pytest.raises(TypeError, match="sampling must be a Sampling record, got dict"):
+        calibrate(linear_model(), linear_data(), sampling={"draws": 10})
 
 
 def test_nuts_needs_gradients():

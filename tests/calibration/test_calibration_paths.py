@@ -8,7 +8,7 @@ import pytensor.tensor as pt
 import pytest
 from calibration_cases import SIGMA, conjugate_posterior, linear_data, linear_model
 
-from uqbridge.calibration import ModelOp, Thresholds, calibrate, diagnose, failures
+from uqbridge.calibration import ModelOp, Sampling, Thresholds, calibrate, diagnose, failures
 from uqbridge.calibration.__main__ import main
 
 
@@ -50,7 +50,7 @@ def test_surrogate_path_on_linear_model():
     """
     data = linear_data()
     res = calibrate(linear_model(differentiable=False), data, noise=SIGMA, path="surrogate",
-                    draws=1000, tune=500, chains=2, rng=5)
+                    sampling=Sampling(draws=1000, tune=500, chains=2), rng=5)
     assert res.passed, res.warnings
     assert float(res.surrogate["relative_rmse"].max()) < 1e-8
     assert res.idata.posterior.attrs["n_runs"] == res.surrogate.attrs["n_runs_fit"] + res.surrogate.attrs["n_runs"]

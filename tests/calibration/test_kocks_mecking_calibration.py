@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from calibration_cases import KM_RHO_NOISE, KM_TRUTH, km_data
 
-from uqbridge.calibration import calibrate
+from uqbridge.calibration import Sampling, calibrate
 from uqbridge.variance import decompose
 
 km = pytest.importorskip("uqbridge_models.kocks_mecking")
@@ -72,8 +72,8 @@ def test_alpha_from_stress_alone_is_flagged_k2_is_not():
     as defined in uqbridge.calibration.identifiability. Sampled with nutpie (the fast option)."""
     model = km.kocks_mecking()
     data, _ = km_data(model)
-    result = calibrate(model, data.drop(columns="rho"), noise={"tau": "unknown"}, sampler="nutpie",
-                       draws=1000, tune=1000, chains=2, target_accept=0.95, rng=3)
+    result = calibrate(model, data.drop(columns="rho"), noise={"tau": "unknown"},
+                       sampling=Sampling(draws=1000, tune=1000, chains=2, target_accept=0.95, sampler="nutpie"), rng=3)
     table = result.identifiability
     print(table.to_dataframe().round(3))
     assert not bool(table["informed"].sel(parameter="alpha"))

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from uqbridge import ForwardModel, Input, LogNormal, Output, Uniform
-from uqbridge.calibration import calibrate
+from uqbridge.calibration import Sampling, calibrate
 
 
 def relaxation(t, a, k, xp=np):
@@ -34,8 +34,8 @@ def test_surrogate_and_direct_posteriors_agree():
     rng = np.random.default_rng(3)
     t = np.linspace(0.0, 2.0, 15)
     data = pd.DataFrame({"t": t, "y": 1.2 * np.exp(-0.8 * t) + 0.05 * rng.normal(size=t.size)})
-    direct = calibrate(model, data, noise=0.05, draws=2000, rng=1)
-    surrogate = calibrate(model, data, noise=0.05, path="surrogate", surrogate_runs=200, draws=2000, rng=1)
+    direct = calibrate(model, data, noise=0.05, sampling=Sampling(draws=2000), rng=1)
+    surrogate = calibrate(model, data, noise=0.05, path="surrogate", surrogate_runs=200, sampling=Sampling(draws=2000), rng=1)
     assert direct.passed and surrogate.passed, (direct.warnings, surrogate.warnings)
     print(f"surrogate: {surrogate.idata.posterior.attrs['n_runs']} true-model runs "
           f"({surrogate.surrogate.attrs['n_runs_fit']} fit + {surrogate.surrogate.attrs['n_runs']} check), "

@@ -5,7 +5,7 @@ chain (Gebart cell), and the per-scale epistemic shares of the fill-time varianc
 import numpy as np
 import pandas as pd
 
-from uqbridge.calibration import Thresholds, calibrate
+from uqbridge.calibration import Sampling, Thresholds, calibrate
 from uqbridge.chains.shares import scale_shares
 from uqbridge_models.resin_infusion import resin_infusion
 
@@ -29,7 +29,7 @@ def test_macro_fill_times_recover_the_pore_scale_fibre_fraction():
     sigma = 0.02 * float(t_true.mean())
     data = pd.DataFrame({"dP": dP, "t_fill": t_true + sigma * rng.standard_normal(dP.size)})
     res = calibrate(g, data, outputs=["t_fill"], specimen=None, noise=("known", sigma), path="nuts",
-                    draws=500, tune=500, chains=4, thresholds=Thresholds(ess=200), rng=3)
+                    sampling=Sampling(draws=500, tune=500, chains=4), thresholds=Thresholds(ess=200), rng=3)
     import arviz as az
 
     post = res.idata.posterior["V_f"]

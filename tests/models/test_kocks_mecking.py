@@ -159,14 +159,14 @@ def test_held_out_orientation_takeuchi_001_to_111():
     alpha and k1 not informed by stress data). Asserted: both coverages far below the nominal 0.9
     (< 0.5), i.e. the check detects that the model cannot predict another orientation.
     """
-    from uqbridge.calibration import calibrate, validate
+    from uqbridge.calibration import Sampling, calibrate, validate
 
     cu = takeuchi_1975()
     train, test = cu[cu["specimen"] == "Cu[001]"], cu[cu["specimen"] == "Cu[111]"]
     coverage = {}
     for disc in (None, "gp"):
-        res = calibrate(kocks_mecking(), train, noise={"tau": "unknown"}, discrepancy=disc, sampler="nutpie",
-                        draws=1000, tune=1000, chains=2, target_accept=0.95, rng=5)
+        res = calibrate(kocks_mecking(), train, noise={"tau": "unknown"}, discrepancy=disc,
+                        sampling=Sampling(draws=1000, tune=1000, chains=2, target_accept=0.95, sampler="nutpie"), rng=5)
         v = validate(res, test, rng=1)
         coverage[disc] = float(v["coverage"].sel(output="tau", level=0.9))
         assert not res.passed  # stress data alone never inform alpha (and the [001] misfit shows)

@@ -21,11 +21,13 @@ from .discrepancy import GPDiscrepancy, RelativeDiscrepancy
 from .predict import holdout, predict, scores, validate
 from .pushforward import pushforward
 from .result import CalibrationResult, load_calibration
-from .run import PATHS, SAMPLERS, calibrate
+from .run import PATHS, calibrate
+from .sampling import MASS_MATRICES, SAMPLERS, Sampling
 from .surrogate import SURROGATE_TOLERANCE, prior_model, surrogate_check
 
 __all__ = [
     "LIKELIHOODS",
+    "MASS_MATRICES",
     "PATHS",
     "SAMPLERS",
     "SURROGATE_TOLERANCE",
@@ -36,6 +38,7 @@ __all__ = [
     "Noise",
     "Observations",
     "RelativeDiscrepancy",
+    "Sampling",
     "Thresholds",
     "adequacy_failures",
     "build_model",

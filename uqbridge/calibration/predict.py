@@ -7,7 +7,7 @@ observations the calibration did not see; :func:`holdout` calibrates on one subs
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -16,9 +16,12 @@ import xarray as xr
 
 from .. import checks
 from ..model import ForwardModel
+from .adequacy import Adequacy
 from .build import STUDENT_T_NU, noise_name
 from .data import _to_frame
+from .diagnostics import Thresholds
 from .discrepancy import gp_delta
+from .sampling import Sampling
 
 if TYPE_CHECKING:
     from .result import CalibrationResult
@@ -95,12 +98,12 @@ def predict(
     --------
     >>> import pandas as pd
     >>> from uqbridge import ForwardModel, Input, Normal, Output
-    >>> from uqbridge.calibration import calibrate, Thresholds
+    >>> from uqbridge.calibration import Sampling, Thresholds, calibrate
     >>> line = ForwardModel("line", lambda x, a, xp=np: {"y": a * x},
     ...                     [Input("x", Normal(0, 1)), Input("a", Normal(0, 10), "epistemic")],
     ...                     [Output("y")], differentiable=True)
     >>> res = calibrate(line, pd.DataFrame({"x": [1.0, 2.0, 3.0], "y": [2.1, 3.9, 6.0]}),
-    ...                 noise=("known", 0.1), draws=200, tune=200, chains=2,
+    ...                 noise=("known", 0.1), sampling=Sampling(draws=200, tune=200, chains=2),
     ...                 thresholds=Thresholds(ess=50), rng=1)
     >>> p = predict(res, pd.DataFrame({"x": [10.0]}), rng=2)
     >>> round(float(p["y"].mean()), 0), p["y_parts"].dims
@@ -251,12 +254,13 @@ def validate(
     --------
     >>> import pandas as pd
     >>> from uqbridge import ForwardModel, Input, Normal, Output
-    >>> from uqbridge.calibration import calibrate, Thresholds
+    >>> from uqbridge.calibration import Sampling, Thresholds, calibrate
     >>> inputs = [Input("x", Normal(0, 1)), Input("a", Normal(0, 10), "epistemic")]
     >>> scale = ForwardModel("scale", lambda x, a, xp=np: {"y": a * x}, inputs, [Output("y")],
     ...                      differentiable=True)
     >>> train = pd.DataFrame({"x": [1.0, 2.0, 3.0], "y": [2.1, 3.9, 6.0]})
-    >>> res = calibrate(scale, train, noise=0.1, draws=200, tune=200, chains=2, thresholds=Thresholds(ess=50), rng=1)
+    >>> res = calibrate(scale, train, noise=0.1, sampling=Sampling(draws=200, tune=200, chains=2),
+    ...                 thresholds=Thresholds(ess=50), rng=1)
     >>> v = validate(res, pd.DataFrame({"x": [4.0, 5.0], "y": [8.0, 10.1]}), rng=0)
     >>> v["coverage"].sel(output="y", level=0.9).item()
     1.0
@@ -311,7 +315,18 @@ def holdout(
     *,
     levels: Sequence[float] = (0.5, 0.9),
     n_draws: int | None = None,
-    **calibrate_options: Any,
+    outputs: Sequence[str] | None = None,
+    conditions: Mapping[str, str] | None = None,
+    specimen: str | None = "specimen",
+    noise: Any = "unknown",
+    likelihood: str = "normal",
+    discrepancy: Any = None,
+    path: str = "auto",
+    sampling: Sampling | None = None,
+    surrogate_runs: int | None = None,
+    thresholds: Thresholds | None = None,
+    adequacy: Adequacy | None = None,
+    rng: Any = None,
 ) -> xr.Dataset:
     """Calibrate on the rows not selected by ``test`` and validate on the selected ones.
 
@@ -324,9 +339,12 @@ def holdout(
         ``lambda d: d["gamma"] > 0.4`` (a condition range).
     levels, n_draws
         See :func:`validate`.
-    **calibrate_options
-        Passed to :func:`~uqbridge.calibration.calibrate` (``discrepancy``, ``noise``, ``rng``, ...);
-        the same ``rng`` seeds the prediction.
+    outputs, conditions, specimen, noise, likelihood, discrepancy, path, sampling, surrogate_runs, thresholds, adequacy
+        The calibration's options, as in :func:`~uqbridge.calibration.calibrate` (``conditions`` and
+        ``specimen`` also read the held-out rows; ``thresholds``/``adequacy`` default to the records'
+        defaults).
+    rng : int, numpy Generator or None
+        Seeds the calibration and, the same, the prediction.
 
     Returns
     -------
@@ -342,8 +360,13 @@ def holdout(
         raise ValueError(f"test must select rows of data: a boolean array of length {len(frame)}, got shape {mask.shape}")
     if mask.all() or not mask.any():
         raise ValueError(f"test selects {int(mask.sum())} of {len(frame)} rows; it must leave rows on both sides")
-    result = calibrate(model, frame[~mask], **calibrate_options)
-    kw = {k: calibrate_options[k] for k in ("conditions", "specimen") if k in calibrate_options}
-    out = validate(result, frame[mask], levels=levels, n_draws=n_draws, rng=calibrate_options.get("rng"), **kw)
+    result = calibrate(
+        model, frame[~mask], outputs=outputs, conditions=conditions, specimen=specimen, noise=noise,
+        likelihood=likelihood, discrepancy=discrepancy, path=path, sampling=sampling, surrogate_runs=surrogate_runs,
+        thresholds=Thresholds() if thresholds is None else thresholds,
+        adequacy=Adequacy() if adequacy is None else adequacy, rng=rng,
+    )
+    out = validate(result, frame[mask], levels=levels, n_draws=n_draws, rng=rng,
+                   conditions=None if conditions is None else dict(conditions), specimen=specimen)
     out.attrs.update({"n_train": int((~mask).sum()), "calibration_warnings": "\n".join(result.warnings)})
     return out

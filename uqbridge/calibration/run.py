@@ -18,7 +18,7 @@ import xarray as xr
 from pytensor.graph.traversal import ancestors
 
 from .. import checks
-from ..checks import positive_int
+from .._deprecation import NOT_GIVEN
 from ..model import ForwardModel
 from ..results import provenance, seed_attr
 from .adequacy import Adequacy, identifiability, residual_checks
@@ -27,17 +27,12 @@ from .build import LIKELIHOODS, build_model, discrepancy_meta, noise_name, parse
 from .data import Observations, observations
 from .diagnostics import Thresholds, diagnose, predictive_check
 from .result import CalibrationResult, _finish
+from .sampling import SAMPLERS, Sampling, sampling_from_keywords
 from .surrogate import SURROGATE_TOLERANCE, prior_model, surrogate_check
 
-__all__ = ["PATHS", "SAMPLERS", "calibrate"]
+__all__ = ["PATHS", "SAMPLERS", "Sampling", "calibrate"]
 
 PATHS = ("auto", "nuts", "smc", "surrogate")
-#: NUTS implementations: PyMC's own, or nutpie (Rust, compiled with numba; optional dependency).
-SAMPLERS = ("pymc", "nutpie")
-
-
-def _positive_int(name: str, value: Any, minimum: int = 1) -> int:
-    return positive_int(value, name, minimum)
 
 
 def _constant_data(obs: Observations) -> xr.Dataset:
@@ -62,6 +57,26 @@ def _sample_nutpie(pmm, draws, tune, chains, cores, target_accept, mass_matrix, 
     return idata
 
 
+def _sample_nuts(pmm: pm.Model, s: Sampling, *, seed: int) -> Any:
+    """PyMC's NUTS with the step built once by ``init_nuts``: the same draws as ``pm.sample(init=...)``.
+
+    ``pm.sample`` without a step first asks, variable by variable, whether the log density has a gradient
+    (one symbolic ``grad`` per free variable, seconds on a surrogate chain's graph) before it builds the
+    very NUTS step that needs all of them; here the step is built directly. The per-chain seeds and the
+    jittered starting points are those ``pm.sample`` derives from ``seed``.
+    """
+    from pymc.util import get_random_generator
+
+    chain_seeds = [int(g.integers(2**30)) for g in get_random_generator(seed).spawn(s.chains)]
+    init = "jitter+adapt_full" if s.mass_matrix == "dense" else "jitter+adapt_diag"
+    starts, step = pm.init_nuts(init=init, chains=s.chains, model=pmm, random_seed=chain_seeds, progressbar=False,
+                                tune=s.tune, target_accept=s.target_accept)
+    return pm.sample(
+        draws=s.draws, tune=s.tune, chains=s.chains, cores=s.cores, step=step, initvals=starts, random_seed=seed,
+        model=pmm, progressbar=False, compute_convergence_checks=False,
+    )
+
+
 def _nuisance_priors(noises: Mapping[str, Any], meta: Mapping[str, Any]) -> dict[str, Any]:
     """Priors of the free variables that are not model inputs (noise scales, discrepancy terms), as SciPy."""
     from scipy import stats
@@ -81,29 +96,16 @@ def _nuisance_priors(noises: Mapping[str, Any], meta: Mapping[str, Any]) -> dict
     return out
 
 
-def _checked_options(
-    model: ForwardModel, *, path: str, likelihood: str, draws: Any, tune: Any, chains: Any, cores: Any,
-    target_accept: float, thresholds: Any, adequacy: Any, sampler: str, mass_matrix: str,
-) -> tuple[str, int, int, int, int]:
-    """Refuse bad sampler options and resolve ``path="auto"``; return the path and the checked counts."""
+def _checked_path(model: ForwardModel, *, path: str, likelihood: str, thresholds: Any, adequacy: Any) -> str:
+    """Refuse bad options (the sampler's are checked by :class:`Sampling`) and resolve ``path="auto"``."""
     if path not in PATHS:
         raise ValueError(f"path must be one of {PATHS}, got {path!r}")
     if likelihood not in LIKELIHOODS:
         raise ValueError(f"likelihood must be one of {LIKELIHOODS}, got {likelihood!r}")
-    draws = _positive_int("draws", draws)
-    tune = _positive_int("tune", tune, 0)
-    chains = _positive_int("chains", chains)
-    cores = _positive_int("cores", cores)
-    if not 0 < target_accept < 1:
-        raise ValueError(f"target_accept must lie in (0, 1), got {target_accept!r}")
     if not isinstance(thresholds, Thresholds):
         raise TypeError(f"thresholds must be a Thresholds, got {type(thresholds).__name__}")
     if not isinstance(adequacy, Adequacy):
         raise TypeError(f"adequacy must be an Adequacy, got {type(adequacy).__name__}")
-    if sampler not in SAMPLERS:
-        raise ValueError(f"sampler must be one of {SAMPLERS}, got {sampler!r}")
-    if mass_matrix not in ("diag", "dense"):
-        raise ValueError(f"mass_matrix must be 'diag' or 'dense', got {mass_matrix!r}")
     if path == "auto":
         path = "nuts" if model.differentiable else "smc"
     if path == "nuts" and not model.differentiable:
@@ -111,28 +113,23 @@ def _checked_options(
             f"path='nuts' needs gradients but model {model.name!r} is not differentiable; "
             "use path='smc' (black box) or path='surrogate' (polynomial chaos + NUTS)"
         )
-    return path, draws, tune, chains, cores
+    return path
 
 
-def _sample(
-    pmm: pm.Model, obs: Observations, *, method: str, engine: str, draws: int, tune: int, chains: int, cores: int,
-    target_accept: float, mass_matrix: str, sample_seed: int, ppc_seed: int,
-) -> Any:
+def _sample(pmm: pm.Model, obs: Observations, *, method: str, s: Sampling, sample_seed: int, ppc_seed: int) -> Any:
     """Sample the posterior, then add the pointwise log-likelihood and the posterior predictive (InferenceData)."""
     with pmm, warnings.catch_warnings():
         # PyMC's own convergence warnings are replaced by the gate in calibrate
         warnings.filterwarnings("ignore", message=".*(divergen|r_hat|effective sample size).*")
-        if engine == "nutpie":
-            idata = _sample_nutpie(pmm, draws, tune, chains, cores, target_accept, mass_matrix, sample_seed)
+        # the user asked for mass_matrix="dense"; PyMC's note that full adaptation is experimental adds nothing
+        warnings.filterwarnings("ignore", message="QuadPotentialFullAdapt is an experimental feature")
+        if method == "nuts" and s.sampler == "nutpie":
+            idata = _sample_nutpie(pmm, s.draws, s.tune, s.chains, s.cores, s.target_accept, s.mass_matrix, sample_seed)
         elif method == "nuts":
-            idata = pm.sample(
-                draws=draws, tune=tune, chains=chains, cores=cores, target_accept=target_accept,
-                random_seed=sample_seed, progressbar=False, compute_convergence_checks=False,
-                init="jitter+adapt_full" if mass_matrix == "dense" else "jitter+adapt_diag",
-            )
+            idata = _sample_nuts(pmm, s, seed=sample_seed)
         else:
             idata = pm.sample_smc(
-                draws=draws, chains=chains, cores=cores, random_seed=sample_seed, progressbar=False,
+                draws=s.draws, chains=s.chains, cores=s.cores, random_seed=sample_seed, progressbar=False,
                 compute_convergence_checks=False,
             )
         pm.compute_log_likelihood(idata, var_names=list(obs.outputs), extend_inferencedata=True, progressbar=False)
@@ -206,17 +203,18 @@ def calibrate(
     likelihood: str = "normal",
     discrepancy: Any = None,
     path: str = "auto",
-    sampler: str = "pymc",
-    mass_matrix: str = "diag",
-    draws: int = 1000,
-    tune: int = 1000,
-    chains: int = 4,
-    cores: int = 1,
-    target_accept: float = 0.9,
+    sampling: Sampling | None = None,
     surrogate_runs: int | None = None,
     thresholds: Thresholds = Thresholds(),
     adequacy: Adequacy = Adequacy(),
     rng: Any = None,
+    sampler: Any = NOT_GIVEN,
+    mass_matrix: Any = NOT_GIVEN,
+    draws: Any = NOT_GIVEN,
+    tune: Any = NOT_GIVEN,
+    chains: Any = NOT_GIVEN,
+    cores: Any = NOT_GIVEN,
+    target_accept: Any = NOT_GIVEN,
 ) -> CalibrationResult:
     """Bayesian calibration of a forward model's uncertain inputs on observed outputs.
 
@@ -245,16 +243,10 @@ def calibrate(
         ``surrogate``: fit a polynomial chaos over the prior (:func:`uqbridge.pce.fit_pce`), NUTS on
         it, then check it against the true model at posterior draws. ``auto``: ``nuts`` if the model
         is differentiable, else ``smc``.
-    sampler : {"pymc", "nutpie"}
-        NUTS implementation for the ``nuts`` and ``surrogate`` paths. ``nutpie`` compiles the model
-        with numba once (tens of seconds) and then samples several times faster per gradient.
-    mass_matrix : {"diag", "dense"}
-        NUTS metric adaptation. ``dense`` whitens correlated posteriors (ridges such as alpha–k1 in
-        Kocks–Mecking): PyMC's full-matrix adaptation, or nutpie's low-rank modified mass matrix.
-    draws, tune, chains, cores : int
-        Draws kept per chain, tuning steps (NUTS only), chains, parallel processes.
-    target_accept : float
-        NUTS step-size adaptation target; raise it (e.g. 0.95) when divergences appear.
+    sampling : Sampling, optional
+        Sampler options (:class:`~uqbridge.calibration.Sampling`: draws, tune, chains, cores,
+        target_accept, mass_matrix, sampler); default ``Sampling()``. ``mass_matrix="dense"`` whitens
+        correlated posteriors (ridges such as alpha–k1 in Kocks–Mecking).
     surrogate_runs : int, optional
         True-model runs for the surrogate fit (default: chosen by ``fit_pce``).
     thresholds : Thresholds
@@ -264,6 +256,8 @@ def calibrate(
         (:func:`~uqbridge.calibration.residual_checks`, :func:`~uqbridge.calibration.identifiability`).
     rng : int, numpy Generator or None
         Seeds every chain, the posterior predictive and the surrogate fit; same seed, same numbers.
+    sampler, mass_matrix, draws, tune, chains, cores, target_accept
+        Deprecated spellings of the :class:`Sampling` fields (each warns with a ``DeprecationWarning``).
 
     Returns
     -------
@@ -280,15 +274,16 @@ def calibrate(
     ...                     [Input("x", Normal(0, 1)), Input("a", Normal(0, 10), "epistemic")],
     ...                     [Output("y")], differentiable=True)
     >>> data = pd.DataFrame({"x": [1.0, 2.0, 3.0], "y": [2.1, 3.9, 6.0]})
-    >>> res = calibrate(line, data, noise=("known", 0.1), draws=300, tune=300, chains=2,
+    >>> res = calibrate(line, data, noise=("known", 0.1), sampling=Sampling(draws=300, tune=300, chains=2),
     ...                 thresholds=Thresholds(ess=100), rng=1)
     >>> res.passed, round(float(res.idata.posterior["a"].mean()), 1)
     (True, 2.0)
     """
-    path, draws, tune, chains, cores = _checked_options(
-        model, path=path, likelihood=likelihood, draws=draws, tune=tune, chains=chains, cores=cores,
-        target_accept=target_accept, thresholds=thresholds, adequacy=adequacy, sampler=sampler, mass_matrix=mass_matrix,
-    )
+    s = sampling_from_keywords(sampling, {
+        "sampler": sampler, "mass_matrix": mass_matrix, "draws": draws, "tune": tune, "chains": chains, "cores": cores,
+        "target_accept": target_accept,
+    }, "calibrate")
+    path = _checked_path(model, path=path, likelihood=likelihood, thresholds=thresholds, adequacy=adequacy)
     seed = rng
     rng = checks.generator(rng, "calibrate: rng")
     # PyMC spawns independent per-chain streams from one integer seed (SeedSequence)
@@ -310,9 +305,8 @@ def calibrate(
         blackbox=not graph_model.differentiable,
     )
     method = "smc" if path == "smc" else "nuts"
-    engine = sampler if method == "nuts" else "pymc"
-    idata = _sample(pmm, obs, method=method, engine=engine, draws=draws, tune=tune, chains=chains, cores=cores,
-                    target_accept=target_accept, mass_matrix=mass_matrix, sample_seed=sample_seed, ppc_seed=ppc_seed)
+    engine = s.sampler if method == "nuts" else "pymc"
+    idata = _sample(pmm, obs, method=method, s=s, sample_seed=sample_seed, ppc_seed=ppc_seed)
     wall = time.perf_counter() - start
     idata.add_groups({"constant_data": _constant_data(obs)})
 
@@ -322,10 +316,10 @@ def calibrate(
     priors = {n: model.inputs[n].distribution for n in [*obs.epistemic, *obs.hierarchical]}
     table = identifiability(idata, priors, nuisance=_nuisance_priors(noises, meta), gated=list(obs.epistemic),
                             adequacy=adequacy)
-    runs = _model_runs(model, graph_model, pce, pmm, idata, obs, names, noises, cores=cores, check_rng=check_rng)
+    runs = _model_runs(model, graph_model, pce, pmm, idata, obs, names, noises, cores=s.cores, check_rng=check_rng)
     attrs = provenance(
-        model, "calibrate", path=path, sampler=method, engine=engine, mass_matrix=mass_matrix,
-        likelihood=likelihood, draws=draws, tune=tune if method == "nuts" else 0, chains=chains, seed=seed_attr(seed), wall_time_s=wall,
+        model, "calibrate", path=path, sampler=method, engine=engine, mass_matrix=s.mass_matrix,
+        likelihood=likelihood, draws=s.draws, tune=s.tune if method == "nuts" else 0, chains=s.chains, seed=seed_attr(seed), wall_time_s=wall,
         noise={o: [s.kind, s.scale] for o, s in noises.items()}, n_runs=runs.n_runs,
         n_failed=runs.n_failed, failed_note=runs.failed_note,
     )

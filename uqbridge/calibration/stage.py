@@ -336,6 +336,8 @@ STEP_KEYS = frozenset({
     "data", "observe", "noise", "discrepancy", "path", "draws", "tune", "chains", "target_accept", "mass_matrix",
     "thresholds", "adequacy", "posterior", "correlation", "compare", "validate", "source",
 })
+#: The study keys that fill the :class:`~uqbridge.calibration.Sampling` record (same names as its fields).
+_SAMPLING_KEYS = ("draws", "tune", "chains", "target_accept", "mass_matrix")
 _VALIDATE_KEYS = frozenset({"data", "output", "column", "n", "quantity", "reference", "reference_kind", "level"})
 
 
@@ -469,6 +471,7 @@ def calibrate_step(
     from .adequacy import Adequacy
     from .diagnostics import Thresholds
     from .run import calibrate
+    from .sampling import Sampling
 
     opts = dict(options)
     bad = sorted(set(opts) - STEP_KEYS)
@@ -501,8 +504,7 @@ def calibrate_step(
     result = calibrate(
         white, data, outputs=outputs, specimen=None, noise=noise,
         discrepancy=None if discrepancy == "none" else discrepancy, path=opts.get("path", "auto"),
-        draws=int(opts.get("draws", 1000)), tune=int(opts.get("tune", 1000)), chains=int(opts.get("chains", 4)),
-        target_accept=float(opts.get("target_accept", 0.9)), mass_matrix=str(opts.get("mass_matrix", "diag")),
+        sampling=Sampling(**{k: opts[k] for k in _SAMPLING_KEYS if k in opts}),
         thresholds=Thresholds(**dict(opts.get("thresholds", {}))), adequacy=Adequacy(**dict(opts.get("adequacy", {}))),
         rng=fit_rng,
     )
