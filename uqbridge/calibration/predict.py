@@ -24,6 +24,7 @@ from .discrepancy import gp_delta
 from .sampling import Sampling
 
 if TYPE_CHECKING:
+    from .._types import SeedLike
     from .result import CalibrationResult
 
 __all__ = ["holdout", "predict", "scores", "validate"]
@@ -61,7 +62,7 @@ def predict(
     conditions: dict[str, str] | None = None,
     specimen: str | None = "specimen",
     n_draws: int | None = None,
-    rng: Any = None,
+    rng: SeedLike = None,
 ) -> xr.Dataset:
     """Posterior predictive of every calibrated output at the conditions of ``data``.
 
@@ -229,7 +230,7 @@ def validate(
     conditions: dict[str, str] | None = None,
     specimen: str | None = "specimen",
     n_draws: int | None = None,
-    rng: Any = None,
+    rng: SeedLike = None,
 ) -> xr.Dataset:
     """Score the calibrated model's predictions of observations it was not calibrated on.
 
@@ -326,7 +327,7 @@ def holdout(
     surrogate_runs: int | None = None,
     thresholds: Thresholds | None = None,
     adequacy: Adequacy | None = None,
-    rng: Any = None,
+    rng: SeedLike = None,
 ) -> xr.Dataset:
     """Calibrate on the rows not selected by ``test`` and validate on the selected ones.
 

@@ -10,7 +10,7 @@ import time
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pymc as pm
@@ -29,6 +29,9 @@ from .diagnostics import Thresholds, diagnose, predictive_check
 from .result import CalibrationResult, _finish
 from .sampling import SAMPLERS, Sampling, sampling_from_keywords
 from .surrogate import SURROGATE_TOLERANCE, prior_model, surrogate_check
+
+if TYPE_CHECKING:
+    from .._types import SeedLike
 
 __all__ = ["PATHS", "SAMPLERS", "Sampling", "calibrate"]
 
@@ -207,7 +210,7 @@ def calibrate(
     surrogate_runs: int | None = None,
     thresholds: Thresholds = Thresholds(),
     adequacy: Adequacy = Adequacy(),
-    rng: Any = None,
+    rng: SeedLike = None,
     sampler: Any = NOT_GIVEN,
     mass_matrix: Any = NOT_GIVEN,
     draws: Any = NOT_GIVEN,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import xarray as xr
@@ -19,6 +19,9 @@ from scipy import stats
 from ..distributions import Normal
 from ..inputs import Input, InputSet
 from ..model import ForwardModel, Output
+
+if TYPE_CHECKING:
+    from .._types import SeedLike
 
 __all__ = ["POSTERIOR_FORMS", "STEP_KEYS", "StepResult", "calibrate_step", "calibration_table", "cross_scale_correlation", "whitened", "observed_model", "posterior_model", "predictive_table"]
 
@@ -251,7 +254,7 @@ def _interval(x: np.ndarray, level: float) -> tuple[float, float]:
 
 
 def calibration_table(
-    prior: ForwardModel, draws: Mapping[str, np.ndarray], *, rng: Any = None, n_prior: int = 4000, level: float = 0.9
+    prior: ForwardModel, draws: Mapping[str, np.ndarray], *, rng: SeedLike = None, n_prior: int = 4000, level: float = 0.9
 ) -> xr.Dataset:
     """Prior and posterior of each calibrated input side by side (dim ``parameter``).
 
@@ -393,7 +396,7 @@ def _stamp(result: Any) -> str:
     return f"failed adequacy: {'; '.join(reasons) or '; '.join(result.warnings)}"
 
 
-def _validation(model: ForwardModel, spec: Mapping[str, Any], base: str | None, rng: Any) -> xr.Dataset:
+def _validation(model: ForwardModel, spec: Mapping[str, Any], base: str | None, rng: SeedLike) -> xr.Dataset:
     """Held-out check of ``model`` (prior or posterior) on data that no calibration used."""
     bad = sorted(set(spec) - _VALIDATE_KEYS)
     if bad:
@@ -432,7 +435,7 @@ def _validation(model: ForwardModel, spec: Mapping[str, Any], base: str | None, 
 
 
 def calibrate_step(
-    model: ForwardModel, options: Mapping[str, Any], *, rng: Any = None, base: str | None = None
+    model: ForwardModel, options: Mapping[str, Any], *, rng: SeedLike = None, base: str | None = None
 ) -> StepResult:
     """One ``calibrate`` step of a study: fit the epistemic inputs upstream of the observed outputs, return
     the before/after datasets and the model whose calibrated inputs follow the posterior.
