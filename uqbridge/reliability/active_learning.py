@@ -113,7 +113,7 @@ def active_learning(
         hundreds of runs: RP24, RP55, RP57 of the RPrepo set). They are re-optimised sooner when a
         new run surprises the surrogate (``|g − μ| > 3σ``) or the trend changes form. Below 100 runs
         an optimisation is cheap and is done at every step. 1: at every step
-        (``attrs["length_scale_fits"]`` counts them).
+        (``attrs["length_scale_fits"]`` counts them, ``attrs["surrogate_fits"]`` all fits).
     max_cpu_seconds : float, optional
         Bound on the CPU time of the surrogate's own work in this call (``time.process_time()``:
         fitting, predicting and choosing; model calls excluded, so an expensive model is never cut
@@ -446,6 +446,7 @@ def _result(ev: Evaluator, rng: Any, started: float, confidence: float, populati
         surrogate="universal Kriging: linear trend + anisotropic Matern-5/2, ML length scales",
         length_scales=[float(v) for v in gp.length], u_stop=u_stop, target_cov=target_cov, batch=batch,
         max_uncertain=max_uncertain, importance_rebuilds=rebuilt, length_scale_fits=gp.n_fits,
+        surrogate_fits=gp.n_calls,
     )
 
 
