@@ -519,6 +519,7 @@ class _Kriging:
     def __init__(self, d: int) -> None:
         self.d = d
         self.length = np.ones(d)
+        self.x: np.ndarray = np.empty((0, d))  # training inputs
         self.since_opt = 0  # fits with the length scales kept since the last optimisation
         self.n_calls = self.n_fits = self.second_at = 0  # fits; optimisations; last one with a second start
 
