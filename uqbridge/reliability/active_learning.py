@@ -21,7 +21,7 @@ __all__ = ["active_learning"]
 
 _CHUNK = 100_000  # candidates per prediction block (bounds memory at ~chunk x training points)
 _REFIT_ALWAYS_BELOW = 100  # runs below which the length scales are optimised at every step (cheap there)
-_MAX_ACTIVE = 20_000  # candidates re-predicted per step between full passes (bounds a step's cost)
+_MAX_ACTIVE = 50_000  # candidates re-predicted per step between full passes (bounds a step's cost)
 
 
 @functools.cache
