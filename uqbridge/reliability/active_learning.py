@@ -142,8 +142,11 @@ def active_learning(
     Kriging written for this purpose: a linear trend (constant while there are fewer than 2(d + 1)
     runs) plus a zero-mean anisotropic Matérn-5/2 process, its length scales by maximum of the
     concentrated likelihood (the process variance profiled out), warm-started from the previous
-    step. A linear g is then learnt exactly after d + 1 runs. σ is computed only for candidates
-    with ``|μ| < u_stop·σ_prior`` (the others have ``U ≥ u_stop`` since ``σ ≤ σ_prior``). Its
+    optimisation and redone every ``refit_every`` steps from 100 runs on (see above). A linear g is then learnt exactly after d + 1 runs. σ is computed only for candidates
+    with ``|μ| < u_stop·σ_prior`` (the others have ``U ≥ u_stop`` since ``σ ≤ σ_prior``). Between
+    full passes over the population (every 10 steps, and before any decision to stop) only the
+    candidates with U < 2·u_stop at the last pass are re-predicted, at most 50 000 of them per step
+    (every k-th, in turn), which bounds a step's cost when the surrogate is far from learnt. Its
     linear algebra runs on one BLAS thread (faster for these small matrices, and the same numbers
     whatever the machine's thread count); the model runs keep the caller's setting.
 
