@@ -20,6 +20,8 @@ from ._common import Evaluator, positive_int, probability, result_dataset
 __all__ = ["active_learning"]
 
 _CHUNK = 100_000  # candidates per prediction block (bounds memory at ~chunk x training points)
+_REFIT_ALWAYS_BELOW = 100  # runs below which the length scales are optimised at every step (cheap there)
+_MAX_ACTIVE = 50_000  # candidates re-predicted per step between full passes (bounds a step's cost)
 
 
 @functools.cache
@@ -57,6 +59,8 @@ def active_learning(
     batch: int = 2,
     candidates: Any = None,
     confidence: float = 0.95,
+    refit_every: int = 5,
+    max_cpu_seconds: float | None = None,
     rng: Any = None,
     backend: Any = None,
 ) -> xr.Dataset:
@@ -102,6 +106,19 @@ def active_learning(
         Monte Carlo on the same points); it is then never enlarged.
     confidence : float
         Level of the Clopper–Pearson interval on the population count.
+    refit_every : int
+        With 100 runs or more, the Kriging length scales are re-optimised (maximum likelihood) every
+        ``refit_every`` learning steps; in between, the new runs update the surrogate with the last
+        length scales (one Cholesky factor instead of an optimisation, the cost that dominated with
+        hundreds of runs: RP24, RP55, RP57 of the RPrepo set). They are re-optimised sooner when a
+        new run surprises the surrogate (``|g − μ| > 3σ``) or the trend changes form. Below 100 runs
+        an optimisation is cheap and is done at every step. 1: at every step
+        (``attrs["length_scale_fits"]`` counts them, ``attrs["surrogate_fits"]`` all fits).
+    max_cpu_seconds : float, optional
+        Bound on the CPU time of the surrogate's own work in this call (``time.process_time()``:
+        fitting, predicting and choosing; model calls excluded, so an expensive model is never cut
+        short, and independent of the machine's load). When it is spent, learning stops and the
+        result is unreliable, with the reason. ``None`` (default): no bound.
     rng : seed or Generator
     backend : execution backend, optional
         Where the model runs (see :func:`~uqbridge.reliability.monte_carlo`): the initial design
@@ -125,8 +142,11 @@ def active_learning(
     Kriging written for this purpose: a linear trend (constant while there are fewer than 2(d + 1)
     runs) plus a zero-mean anisotropic Matérn-5/2 process, its length scales by maximum of the
     concentrated likelihood (the process variance profiled out), warm-started from the previous
-    step. A linear g is then learnt exactly after d + 1 runs. σ is computed only for candidates
-    with ``|μ| < u_stop·σ_prior`` (the others have ``U ≥ u_stop`` since ``σ ≤ σ_prior``). Its
+    optimisation and redone every ``refit_every`` steps from 100 runs on (see above). A linear g is then learnt exactly after d + 1 runs. σ is computed only for candidates
+    with ``|μ| < u_stop·σ_prior`` (the others have ``U ≥ u_stop`` since ``σ ≤ σ_prior``). Between
+    full passes over the population (every 10 steps, and before any decision to stop) only the
+    candidates with U < 2·u_stop at the last pass are re-predicted, at most 50 000 of them per step
+    (every k-th, in turn), which bounds a step's cost when the surrogate is far from learnt. Its
     linear algebra runs on one BLAS thread (faster for these small matrices, and the same numbers
     whatever the machine's thread count); the model runs keep the caller's setting.
 
@@ -146,13 +166,16 @@ def active_learning(
     >>> bool(int(r.n_runs) <= 12 + 32), bool(abs(float(r.pf) - p.pf) < 4 * float(r.pf_se))
     (True, True)
     """
-    started = time.perf_counter()
-    ev = Evaluator(ls, "active_learning", backend)
+    started, cpu_started = time.perf_counter(), time.process_time()
+    ev = _TimedEvaluator(ls, "active_learning", backend)
     n_initial, max_runs, n_candidates, max_candidates, batch = _counts(n_initial, max_runs, n_candidates, max_candidates, batch)
     target_cov = probability(target_cov, "target_cov", "active_learning", high=math.inf)
     max_uncertain = probability(max_uncertain, "max_uncertain", "active_learning", low=-1e-300, high=1.0)
     u_stop = probability(u_stop, "u_stop", "active_learning", high=math.inf)
     confidence = probability(confidence, "confidence", "active_learning")
+    refit_every = positive_int(refit_every, "refit_every", "active_learning")
+    if max_cpu_seconds is not None:
+        max_cpu_seconds = probability(max_cpu_seconds, "max_cpu_seconds", "active_learning", high=math.inf)
     generator = np.random.default_rng(rng)
     d = ev.dim
 
@@ -174,19 +197,20 @@ def active_learning(
     active = np.empty(0, dtype=int)
     fitted_on, steps_since_full, full = -1, 0, True
     stage, sampler, rebuilt = "monte carlo", None, 0
-    explored, explore_note = 0, ""
+    explored, explore_note, limit_note = 0, "", ""
     n_explore = min(max(32, 2 * d), 64)
     while True:
         if fitted_on != len(train_g):
             ok = np.isfinite(train_g)  # failed runs are left out of the fit (and reported)
-            gp.fit(train_u[ok], train_g[ok])
+            gp.fit(train_u[ok], train_g[ok], refit_every)
             fitted_on = len(train_g)
         if full or steps_since_full >= 10:
             mu_all, u_all = gp.u_function(population, u_stop, full=True)
-            active = np.flatnonzero(u_all < 2 * u_stop)
+            part = active = np.flatnonzero(u_all < 2 * u_stop)
             verified, steps_since_full = True, 0
         else:
-            mu_all[active], u_all[active] = gp.u_function(population[active], u_stop, full=True)
+            part = _share(active, steps_since_full)
+            mu_all[part], u_all[part] = gp.u_function(population[part], u_stop, full=True)
             verified = False
         full = False
         n_pop = population.shape[0]
@@ -228,7 +252,7 @@ def active_learning(
             if cov <= target_cov:
                 converged = True
                 break
-            if fixed or n_pop >= max_candidates:
+            if fixed or n_pop >= max_candidates or (limit_note := _cpu_note(cpu_started + ev.model_cpu, max_cpu_seconds)):
                 break
             need = (cov / target_cov) ** 2 * n_pop
             rebuild = stage == "importance" and need > 10 * n_pop and rebuilt < 2
@@ -250,16 +274,16 @@ def active_learning(
                                                            u_stop, generator)
             active = np.flatnonzero(u_all < 2 * u_stop)
             continue
-        if ev.n_runs >= max_runs:
+        if ev.n_runs >= max_runs or (limit_note := _cpu_note(cpu_started + ev.model_cpu, max_cpu_seconds)):
             break
         steps_since_full += 1
-        chosen = _next_points(active, blocked, u_all, weights, population, stage, min(batch, max_runs - ev.n_runs), gp)
+        chosen = _next_points(part, blocked, u_all, weights, population, stage, min(batch, max_runs - ev.n_runs), gp)
         train_u = np.concatenate([train_u, population[chosen]])
         train_g = np.concatenate([train_g, ev(population[chosen], finite=False)])
 
     return _result(ev, rng, started, confidence, population, weights, mu_all, u_all, train_u, train_g, gp, history,
                    converged=converged, learnt=learnt, stage=stage, rebuilt=rebuilt, pf=pf, se=se, failures=failures,
-                   explore_note=explore_note, max_runs=max_runs, max_candidates=max_candidates, target_cov=target_cov,
+                   explore_note=explore_note, limit_note=limit_note, max_runs=max_runs, max_candidates=max_candidates, target_cov=target_cov,
                    u_stop=u_stop, batch=batch, max_uncertain=max_uncertain)
 
 
@@ -270,6 +294,40 @@ def _counts(n_initial: Any, max_runs: Any, n_candidates: Any, max_candidates: An
     n_candidates = positive_int(n_candidates, "n_candidates", "active_learning", minimum=100)
     max_candidates = positive_int(max_candidates, "max_candidates", "active_learning", minimum=n_candidates)
     return n_initial, max_runs, n_candidates, max_candidates, positive_int(batch, "batch", "active_learning")
+
+
+class _TimedEvaluator(Evaluator):
+    """The evaluator, also counting the CPU seconds spent in model calls (``model_cpu``)."""
+
+    model_cpu = 0.0
+
+    def __call__(self, u: np.ndarray, *, finite: bool = True) -> np.ndarray:
+        t0 = time.process_time()
+        try:
+            return super().__call__(u, finite=finite)
+        finally:
+            self.model_cpu += time.process_time() - t0
+
+
+def _share(active: np.ndarray, step: int) -> np.ndarray:
+    """The active candidates re-predicted at this step: all of them, or when there are more than
+    ``_MAX_ACTIVE`` (a surrogate still far from learnt) every k-th one, offset by the step so that
+    successive steps visit different ones. The next runs are chosen among them; the others keep their
+    last U until they are visited or the next full pass."""
+    if active.size <= _MAX_ACTIVE:
+        return active
+    stride = -(-active.size // _MAX_ACTIVE)
+    return active[step % stride :: stride]
+
+
+def _cpu_note(cpu_started: float, max_cpu_seconds: float | None) -> str:
+    """Why learning stops when the surrogate's CPU bound is spent ("" while it is not); ``cpu_started``
+    is shifted by the CPU seconds of the model calls, which the bound does not count."""
+    spent = time.process_time() - cpu_started
+    if max_cpu_seconds is None or spent <= max_cpu_seconds:
+        return ""
+    return (f"surrogate stopped after {spent:.0f} s of CPU time (max_cpu_seconds={max_cpu_seconds:g}): the Kriging "
+            "model did not classify the candidates within its CPU share")
 
 
 def _next_points(active: np.ndarray, blocked: np.ndarray, u_value: np.ndarray, weights: np.ndarray,
@@ -339,7 +397,7 @@ def _exploratory_check(ev: Evaluator, gp: Any, pf: float, n_explore: int, genera
 def _result(ev: Evaluator, rng: Any, started: float, confidence: float, population: np.ndarray, weights: np.ndarray,
             mu: np.ndarray, u_value: np.ndarray, train_u: np.ndarray, train_g: np.ndarray, gp: Any,
             history: list[tuple[int, float, float]], *, converged: bool, learnt: bool, stage: str, rebuilt: int,
-            pf: float, se: float, failures: int, explore_note: str, max_runs: int, max_candidates: int,
+            pf: float, se: float, failures: int, explore_note: str, limit_note: str, max_runs: int, max_candidates: int,
             target_cov: float, u_stop: float, batch: int, max_uncertain: float) -> xr.Dataset:
     """The AK-MCS result: the population estimate with its interval, what is still uncertain, and why."""
     blocked = _near(population, train_u[~np.isfinite(train_g)], 0.5 * float(np.min(gp.length)))
@@ -355,7 +413,7 @@ def _result(ev: Evaluator, rng: Any, started: float, confidence: float, populati
     runs, pfs, min_us = (np.array(v) for v in zip(*history))
     reason = ""
     if not converged:
-        reason = (f"stopped at the budget max_runs={max_runs} with {int(uncertain.sum())} candidates still uncertain "
+        reason = limit_note or (f"stopped at the budget max_runs={max_runs} with {int(uncertain.sum())} candidates still uncertain "
                   f"(U < {u_stop})" if not learnt else
                   f"population CoV target {target_cov} not reached within max_candidates={max_candidates}")
     if explore_note:
@@ -390,7 +448,8 @@ def _result(ev: Evaluator, rng: Any, started: float, confidence: float, populati
         + " (surrogate classification taken as exact)", candidates_stage=stage,
         surrogate="universal Kriging: linear trend + anisotropic Matern-5/2, ML length scales",
         length_scales=[float(v) for v in gp.length], u_stop=u_stop, target_cov=target_cov, batch=batch,
-        max_uncertain=max_uncertain, importance_rebuilds=rebuilt,
+        max_uncertain=max_uncertain, importance_rebuilds=rebuilt, length_scale_fits=gp.n_fits,
+        surrogate_fits=gp.n_calls,
     )
 
 
@@ -463,6 +522,9 @@ class _Kriging:
     def __init__(self, d: int) -> None:
         self.d = d
         self.length = np.ones(d)
+        self.x: np.ndarray = np.empty((0, d))  # training inputs
+        self.since_opt = 0  # fits with the length scales kept since the last optimisation
+        self.n_calls = self.n_fits = self.second_at = 0  # fits; optimisations; last one with a second start
 
     def _trend(self, x: np.ndarray, n_train: int) -> np.ndarray:
         if n_train >= 2 * (self.d + 1):
@@ -488,15 +550,35 @@ class _Kriging:
         nll = 0.5 * n * math.log(sigma2) + float(np.log(np.diag(L)).sum())
         return nll, {"L": L, "alpha": alpha, "beta": beta, "sigma2": sigma2, "length": length}
 
+    def _surprised(self, x_new: np.ndarray, y_new: np.ndarray) -> bool:
+        """Whether a new run lies more than 3 σ from the surrogate's prediction."""
+        if not len(y_new):
+            return False
+        return bool(np.any(np.abs(y_new - self.mean(x_new)) > 3 * np.maximum(self.std(x_new), 1e-12 * self.scale)))
+
     @_one_blas_thread
-    def fit(self, x: np.ndarray, y: np.ndarray) -> None:
+    def fit(self, x: np.ndarray, y: np.ndarray, refit_every: int = 1) -> None:
+        """Condition on ``(x, y)``; the length scales are re-optimised when due (see ``refit_every`` in
+        :func:`active_learning`), else kept (one Cholesky factor)."""
+        old = getattr(self, "state", None)
+        self.n_calls += 1
+        optimise = (old is None or self.since_opt + 1 >= refit_every or len(y) < _REFIT_ALWAYS_BELOW
+                    or self._trend(x, len(y)).shape[1] != old["beta"].size
+                    or self._surprised(x[len(self.x):], y[len(self.x):]))
         self.x, self.shift, self.scale = x, float(y.mean()), float(y.std()) or 1.0
         ys = (y - self.shift) / self.scale
+        if not optimise:
+            _, self.state = self._solve(np.log(self.length), x, ys)
+            self.since_opt += 1
+            return
+        self.since_opt = 0
         spread = np.maximum(x.std(axis=0), 1e-3)
         bounds = [(math.log(1e-2 * s), math.log(1e2 * s)) for s in spread]
         # warm start from the previous length scales; a second start from the data spread now and then
-        self.n_fits = getattr(self, "n_fits", 0) + 1
-        starts = [np.log(self.length)] + ([np.log(spread)] if self.n_fits <= 3 or self.n_fits % 10 == 0 else [])
+        self.n_fits += 1
+        periodic = self.n_calls - self.second_at >= 10  # every ~10 learning steps
+        second, self.second_at = self.n_calls <= 3 or periodic, self.n_calls if periodic else self.second_at
+        starts = [np.log(self.length)] + ([np.log(spread)] if second else [])
         best = None
         for s0 in starts:
             s0 = np.clip(s0, [b[0] for b in bounds], [b[1] for b in bounds])

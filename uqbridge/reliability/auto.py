@@ -15,11 +15,15 @@ from .form import form
 from .sampling import importance_sampling
 from .subset import subset_simulation
 
-__all__ = ["MAX_SURROGATE_DIM", "recommended"]
+__all__ = ["MAX_SURROGATE_DIM", "SURROGATE_CPU_SECONDS", "recommended"]
 
 # AK-MCS is tried when the limit state has at most this many inputs (its Kriging surrogate needs
 # O(d) runs per length scale and loses its edge beyond ~10 inputs; Echard et al. 2011 test d <= 6)
 MAX_SURROGATE_DIM = 10
+# CPU seconds AK-MCS's own work (fit, prediction; model runs excluded) may take before recommended()
+# falls back to sampling: a Kriging model that has not classified the candidates by then (RP31's
+# quartic g, 2 - x2 + 256 x1^4) rarely does within the run budget.
+SURROGATE_CPU_SECONDS = 60.0
 
 
 def recommended(
@@ -39,7 +43,8 @@ def recommended(
        200, on the sphere of radius β + ½): its design points and tangent planes.
     2. With at most :data:`MAX_SURROGATE_DIM` inputs, :func:`active_learning` (AK-MCS: a Kriging
        surrogate learnt where the sign of g is uncertain, checked by real runs on a sphere) with up to
-       a third of the remaining budget (at most 400 runs) and a million candidates. Returned if reliable.
+       a third of the remaining budget (at most 400 runs), a million candidates and
+       :data:`SURROGATE_CPU_SECONDS` of CPU for the surrogate's own work. Returned if reliable.
     3. Otherwise :func:`importance_sampling` around every design point found, with FORM's tangent
        half-spaces as control variates, until the CoV reaches ``target_cov`` or the budget is spent.
     4. If that is still unreliable, :func:`subset_simulation` with the remaining budget, and the
@@ -84,7 +89,8 @@ def recommended(
     spent = int(f.n_runs)
     if d <= MAX_SURROGATE_DIM:
         a = active_learning(ls, max_runs=min(400, (max_runs - spent) // 3), max_candidates=1_000_000,
-                            target_cov=min(target_cov, 0.02), rng=streams[3], backend=backend)
+                            target_cov=min(target_cov, 0.02), max_cpu_seconds=SURROGATE_CPU_SECONDS,
+                            rng=streams[3], backend=backend)
         spent += int(a.n_runs)
         steps.append(f"active_learning (reliable={a.attrs['reliable']}, {int(a.n_runs)} runs)")
         if a.attrs["reliable"]:
