@@ -34,32 +34,47 @@ def test_refit_every_one_optimises_at_every_fit():
     assert abs(float(r.pf) - float(special.ndtr(-2.0))) <= 4 * float(r.pf_se)
 
 
-def test_cpu_bound_stops_learning_and_says_so():
+def test_work_bound_stops_learning_and_says_so():
     """A bound already spent stops learning at the first step: unreliable, with the reason; the model
     calls are not counted (the bound is on the surrogate's own work)."""
     p = four_branch(6)
-    r = active_learning(p.limit_state, max_cpu_seconds=1e-9, rng=0)
+    r = active_learning(p.limit_state, max_surrogate_work=1.0, rng=0)
     assert r.attrs["reliable"] == 0
-    assert "max_cpu_seconds" in r.attrs["reason"]
+    assert "max_surrogate_work" in r.attrs["reason"]
     assert int(r.n_runs) == 12  # the initial design only
 
 
-def test_cpu_bound_is_checked():
-    with pytest.raises(ValueError, match="max_cpu_seconds"):
-        active_learning(linear(2.0).limit_state, max_cpu_seconds=-1.0)
+def test_work_bound_is_checked():
+    with pytest.raises(ValueError, match="max_surrogate_work"):
+        active_learning(linear(2.0).limit_state, max_surrogate_work=-1.0)
     with pytest.raises(ValueError, match="refit_every"):
         active_learning(linear(2.0).limit_state, refit_every=0)
 
 
-def test_recommended_falls_back_when_the_surrogate_runs_out_of_cpu(monkeypatch):
-    """With no CPU for the surrogate, recommended() goes on to importance sampling with FORM control
+def test_recommended_falls_back_when_the_surrogate_runs_out_of_work(monkeypatch):
+    """With no work left for the surrogate, recommended() goes on to importance sampling with FORM control
     variates; on a linear limit state that answer is within 4 SE of Φ(−3) (closed form)."""
     from uqbridge.reliability import auto
 
-    monkeypatch.setattr(auto, "SURROGATE_CPU_SECONDS", 1e-9)
+    monkeypatch.setattr(auto, "SURROGATE_WORK", 1.0)
     p = linear(3.0)
     r = auto.recommended(p.limit_state, rng=0)
     assert "active_learning (reliable=0" in r.attrs["steps"]
     assert r.attrs["recommended"] == "importance_sampling"
     assert abs(float(r.pf) - p.pf) <= 4 * float(r.pf_se)
     assert np.isfinite(float(r.pf_se))
+
+
+def test_work_bound_is_a_count_not_a_clock(monkeypatch):
+    """The same seed and bound stop at the same step however slow the machine is: with the process clock
+    made to race (each reading an hour later than the last), the answer and the count are unchanged."""
+    import time
+
+    p = four_branch(6)
+    calm = active_learning(p.limit_state, max_surrogate_work=2e8, rng=3)
+    ticks = iter(range(0, 10**9, 3600))
+    monkeypatch.setattr(time, "process_time", lambda: float(next(ticks)))
+    raced = active_learning(p.limit_state, max_surrogate_work=2e8, rng=3)
+    assert float(calm.pf) == float(raced.pf) and int(calm.n_runs) == int(raced.n_runs)
+    assert calm.attrs["surrogate_work"] == raced.attrs["surrogate_work"]
+    assert calm.attrs["reliable"] == 0 and "max_surrogate_work" in calm.attrs["reason"]

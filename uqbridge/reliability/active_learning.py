@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 import math
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import xarray as xr
@@ -16,6 +16,11 @@ from scipy.stats import qmc
 from threadpoolctl import ThreadpoolController
 
 from ._common import Evaluator, positive_int, probability, result_dataset
+
+if TYPE_CHECKING:
+    from .._types import SeedLike
+    from ..execution.batch import Backend
+    from ..reliability.limit_state import AnyLimitState
 
 __all__ = ["active_learning"]
 
@@ -47,7 +52,7 @@ def _one_blas_thread(method: Any) -> Any:
 
 
 def active_learning(
-    ls: Any,
+    ls: AnyLimitState,
     *,
     n_initial: int = 12,
     max_runs: int = 300,
@@ -60,9 +65,9 @@ def active_learning(
     candidates: Any = None,
     confidence: float = 0.95,
     refit_every: int = 5,
-    max_cpu_seconds: float | None = None,
-    rng: Any = None,
-    backend: Any = None,
+    max_surrogate_work: float | None = None,
+    rng: SeedLike = None,
+    backend: Backend | None = None,
 ) -> xr.Dataset:
     """AK-MCS: Gaussian-process (Kriging) surrogate with the U learning function.
 
@@ -114,11 +119,12 @@ def active_learning(
         new run surprises the surrogate (``|g − μ| > 3σ``) or the trend changes form. Below 100 runs
         an optimisation is cheap and is done at every step. 1: at every step
         (``attrs["length_scale_fits"]`` counts them, ``attrs["surrogate_fits"]`` all fits).
-    max_cpu_seconds : float, optional
-        Bound on the CPU time of the surrogate's own work in this call (``time.process_time()``:
-        fitting, predicting and choosing; model calls excluded, so an expensive model is never cut
-        short, and independent of the machine's load). When it is spent, learning stops and the
-        result is unreliable, with the reason. ``None`` (default): no bound.
+    max_surrogate_work : float, optional
+        Bound on the surrogate's own arithmetic in this call, counted in floating-point operations of
+        its kernel evaluations, factorisations and triangular solves (model calls are not counted). A
+        count, not a clock: the same seed stops at the same step on any machine and under any load
+        (about 1e9 counted operations per CPU second on a current core). When it is spent, learning
+        stops and the result is unreliable with the reason (``attrs["surrogate_work"]`` holds the count).
     rng : seed or Generator
     backend : execution backend, optional
         Where the model runs (see :func:`~uqbridge.reliability.monte_carlo`): the initial design
@@ -166,16 +172,16 @@ def active_learning(
     >>> bool(int(r.n_runs) <= 12 + 32), bool(abs(float(r.pf) - p.pf) < 4 * float(r.pf_se))
     (True, True)
     """
-    started, cpu_started = time.perf_counter(), time.process_time()
-    ev = _TimedEvaluator(ls, "active_learning", backend)
+    started = time.perf_counter()
+    ev = Evaluator(ls, "active_learning", backend)
     n_initial, max_runs, n_candidates, max_candidates, batch = _counts(n_initial, max_runs, n_candidates, max_candidates, batch)
     target_cov = probability(target_cov, "target_cov", "active_learning", high=math.inf)
     max_uncertain = probability(max_uncertain, "max_uncertain", "active_learning", low=-1e-300, high=1.0)
     u_stop = probability(u_stop, "u_stop", "active_learning", high=math.inf)
     confidence = probability(confidence, "confidence", "active_learning")
     refit_every = positive_int(refit_every, "refit_every", "active_learning")
-    if max_cpu_seconds is not None:
-        max_cpu_seconds = probability(max_cpu_seconds, "max_cpu_seconds", "active_learning", high=math.inf)
+    if max_surrogate_work is not None:
+        max_surrogate_work = probability(max_surrogate_work, "max_surrogate_work", "active_learning", high=math.inf)
     generator = np.random.default_rng(rng)
     d = ev.dim
 
@@ -252,7 +258,7 @@ def active_learning(
             if cov <= target_cov:
                 converged = True
                 break
-            if fixed or n_pop >= max_candidates or (limit_note := _cpu_note(cpu_started + ev.model_cpu, max_cpu_seconds)):
+            if fixed or n_pop >= max_candidates or (limit_note := _work_note(gp, max_surrogate_work)):
                 break
             need = (cov / target_cov) ** 2 * n_pop
             rebuild = stage == "importance" and need > 10 * n_pop and rebuilt < 2
@@ -274,7 +280,7 @@ def active_learning(
                                                            u_stop, generator)
             active = np.flatnonzero(u_all < 2 * u_stop)
             continue
-        if ev.n_runs >= max_runs or (limit_note := _cpu_note(cpu_started + ev.model_cpu, max_cpu_seconds)):
+        if ev.n_runs >= max_runs or (limit_note := _work_note(gp, max_surrogate_work)):
             break
         steps_since_full += 1
         chosen = _next_points(part, blocked, u_all, weights, population, stage, min(batch, max_runs - ev.n_runs), gp)
@@ -296,19 +302,6 @@ def _counts(n_initial: Any, max_runs: Any, n_candidates: Any, max_candidates: An
     return n_initial, max_runs, n_candidates, max_candidates, positive_int(batch, "batch", "active_learning")
 
 
-class _TimedEvaluator(Evaluator):
-    """The evaluator, also counting the CPU seconds spent in model calls (``model_cpu``)."""
-
-    model_cpu = 0.0
-
-    def __call__(self, u: np.ndarray, *, finite: bool = True) -> np.ndarray:
-        t0 = time.process_time()
-        try:
-            return super().__call__(u, finite=finite)
-        finally:
-            self.model_cpu += time.process_time() - t0
-
-
 def _share(active: np.ndarray, step: int) -> np.ndarray:
     """The active candidates re-predicted at this step: all of them, or when there are more than
     ``_MAX_ACTIVE`` (a surrogate still far from learnt) every k-th one, offset by the step so that
@@ -320,14 +313,12 @@ def _share(active: np.ndarray, step: int) -> np.ndarray:
     return active[step % stride :: stride]
 
 
-def _cpu_note(cpu_started: float, max_cpu_seconds: float | None) -> str:
-    """Why learning stops when the surrogate's CPU bound is spent ("" while it is not); ``cpu_started``
-    is shifted by the CPU seconds of the model calls, which the bound does not count."""
-    spent = time.process_time() - cpu_started
-    if max_cpu_seconds is None or spent <= max_cpu_seconds:
+def _work_note(gp: _Kriging, max_surrogate_work: float | None) -> str:
+    """Why learning stops when the surrogate's work bound is spent ("" while it is not)."""
+    if max_surrogate_work is None or gp.work <= max_surrogate_work:
         return ""
-    return (f"surrogate stopped after {spent:.0f} s of CPU time (max_cpu_seconds={max_cpu_seconds:g}): the Kriging "
-            "model did not classify the candidates within its CPU share")
+    return (f"surrogate stopped after {gp.work:.3g} counted operations (max_surrogate_work={max_surrogate_work:.3g}): "
+            "the Kriging model did not classify the candidates within its share of work")
 
 
 def _next_points(active: np.ndarray, blocked: np.ndarray, u_value: np.ndarray, weights: np.ndarray,
@@ -394,7 +385,7 @@ def _exploratory_check(ev: Evaluator, gp: Any, pf: float, n_explore: int, genera
     return train_u, train_g, note
 
 
-def _result(ev: Evaluator, rng: Any, started: float, confidence: float, population: np.ndarray, weights: np.ndarray,
+def _result(ev: Evaluator, rng: SeedLike, started: float, confidence: float, population: np.ndarray, weights: np.ndarray,
             mu: np.ndarray, u_value: np.ndarray, train_u: np.ndarray, train_g: np.ndarray, gp: Any,
             history: list[tuple[int, float, float]], *, converged: bool, learnt: bool, stage: str, rebuilt: int,
             pf: float, se: float, failures: int, explore_note: str, limit_note: str, max_runs: int, max_candidates: int,
@@ -448,7 +439,7 @@ def _result(ev: Evaluator, rng: Any, started: float, confidence: float, populati
         + " (surrogate classification taken as exact)", candidates_stage=stage,
         surrogate="universal Kriging: linear trend + anisotropic Matern-5/2, ML length scales",
         length_scales=[float(v) for v in gp.length], u_stop=u_stop, target_cov=target_cov, batch=batch,
-        max_uncertain=max_uncertain, importance_rebuilds=rebuilt, length_scale_fits=gp.n_fits,
+        max_uncertain=max_uncertain, importance_rebuilds=rebuilt, length_scale_fits=gp.n_fits, surrogate_work=float(gp.work),
         surrogate_fits=gp.n_calls,
     )
 
@@ -525,6 +516,7 @@ class _Kriging:
         self.x: np.ndarray = np.empty((0, d))  # training inputs
         self.since_opt = 0  # fits with the length scales kept since the last optimisation
         self.n_calls = self.n_fits = self.second_at = 0  # fits; optimisations; last one with a second start
+        self.work = 0.0  # counted floating-point operations (kernels, factorisations, solves): a clock-free cost
 
     def _trend(self, x: np.ndarray, n_train: int) -> np.ndarray:
         if n_train >= 2 * (self.d + 1):
@@ -533,6 +525,7 @@ class _Kriging:
 
     def _solve(self, log_length: np.ndarray, x: np.ndarray, y: np.ndarray) -> tuple[float, dict[str, Any]]:
         n = len(y)
+        self.work += n * n * self.d + n**3 / 3 + 3 * n * n  # kernel matrix, Cholesky, three solves
         length = np.exp(log_length)
         K = _matern52(x, x, length) + 1e-10 * np.eye(n)
         try:
@@ -596,12 +589,14 @@ class _Kriging:
         out = np.empty(len(z))
         for i in range(0, len(z), _CHUNK):
             block = z[i : i + _CHUNK]
+            self.work += len(block) * len(self.x) * self.d
             k = _matern52(block, self.x, s["length"])
             out[i : i + _CHUNK] = self._trend(block, len(self.x)) @ s["beta"] + k @ s["alpha"]
         return self.shift + self.scale * out
 
     def std(self, z: np.ndarray) -> np.ndarray:
         s = self.state
+        self.work += len(z) * len(self.x) * (self.d + len(self.x) / 2)
         k = _matern52(z, self.x, s["length"])
         v = linalg.solve_triangular(s["L"], k.T, lower=True)
         var = np.maximum(1.0 - (v**2).sum(0), 0.0) * s["sigma2"]

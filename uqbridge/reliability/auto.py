@@ -4,7 +4,7 @@ importance sampling around all design points, else subset simulation; each step'
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING
 
 import xarray as xr
 
@@ -15,24 +15,31 @@ from .form import form
 from .sampling import importance_sampling
 from .subset import subset_simulation
 
-__all__ = ["MAX_SURROGATE_DIM", "SURROGATE_CPU_SECONDS", "recommended"]
+if TYPE_CHECKING:
+    from .._types import SeedLike
+    from ..execution.batch import Backend
+    from ..reliability.limit_state import AnyLimitState
+
+__all__ = ["MAX_SURROGATE_DIM", "SURROGATE_WORK", "recommended"]
 
 # AK-MCS is tried when the limit state has at most this many inputs (its Kriging surrogate needs
 # O(d) runs per length scale and loses its edge beyond ~10 inputs; Echard et al. 2011 test d <= 6)
 MAX_SURROGATE_DIM = 10
-# CPU seconds AK-MCS's own work (fit, prediction; model runs excluded) may take before recommended()
-# falls back to sampling: a Kriging model that has not classified the candidates by then (RP31's
-# quartic g, 2 - x2 + 256 x1^4) rarely does within the run budget.
-SURROGATE_CPU_SECONDS = 60.0
+# Counted floating-point operations AK-MCS's own work (kernels, factorisations; model runs excluded)
+# may take before recommended() falls back to sampling: a Kriging model that has not classified the
+# candidates by then (RP31's quartic g, 2 - x2 + 256 x1^4) rarely does within the run budget. A
+# count, not a clock, so the answer for a seed does not depend on the machine or its load; 6e10 is
+# 35-60 s of CPU on a current core (RP31: 6.1e10 in 36 s; RP24 finishes with 2.2e10 in 19 s).
+SURROGATE_WORK = 6e10
 
 
 def recommended(
-    ls: Any,
+    ls: AnyLimitState,
     *,
     max_runs: int = 5_000,
     target_cov: float = 0.03,
-    rng: Any = None,
-    backend: Any = None,
+    rng: SeedLike = None,
+    backend: Backend | None = None,
 ) -> xr.Dataset:
     """Pf by the method the toolkit recommends for this limit state, chosen by evidence, within a stated budget.
 
@@ -44,7 +51,7 @@ def recommended(
     2. With at most :data:`MAX_SURROGATE_DIM` inputs, :func:`active_learning` (AK-MCS: a Kriging
        surrogate learnt where the sign of g is uncertain, checked by real runs on a sphere) with up to
        a third of the remaining budget (at most 400 runs), a million candidates and
-       :data:`SURROGATE_CPU_SECONDS` of CPU for the surrogate's own work. Returned if reliable.
+       :data:`SURROGATE_WORK` counted operations of the surrogate's own work (a count, not a clock). Returned if reliable.
     3. Otherwise :func:`importance_sampling` around every design point found, with FORM's tangent
        half-spaces as control variates, until the CoV reaches ``target_cov`` or the budget is spent.
     4. If that is still unreliable, :func:`subset_simulation` with the remaining budget, and the
@@ -89,7 +96,7 @@ def recommended(
     spent = int(f.n_runs)
     if d <= MAX_SURROGATE_DIM:
         a = active_learning(ls, max_runs=min(400, (max_runs - spent) // 3), max_candidates=1_000_000,
-                            target_cov=min(target_cov, 0.02), max_cpu_seconds=SURROGATE_CPU_SECONDS,
+                            target_cov=min(target_cov, 0.02), max_surrogate_work=SURROGATE_WORK,
                             rng=streams[3], backend=backend)
         spent += int(a.n_runs)
         steps.append(f"active_learning (reliable={a.attrs['reliable']}, {int(a.n_runs)} runs)")
