@@ -611,7 +611,7 @@ def plain_summary(block: Mapping[str, Any]) -> str:
                          "(reasons under the key results).")
     elif n_warn:
         gate_text.append(f"The headline estimates passed their checks; {n_warn} warning{'s' if n_warn > 1 else ''} "
-                         "on other numbers are listed under the key results.")
+                         f"on other numbers {'are' if n_warn > 1 else 'is'} listed under the key results.")
     else:
         gate_text.append("Every headline result passed its checks.")
     sentences += gate_text
