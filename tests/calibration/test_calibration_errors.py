@@ -201,10 +201,13 @@ def test_discrepancy_and_adequacy_option_errors():
     constant = linear_data().assign(x=1.0)
     with pytest.raises(ValueError, match="no condition varies in the data.*use RelativeDiscrepancy"):
         build_model(linear_model(), constant, noise=0.4, discrepancy="gp")
+    never = lambda rows: pytest.fail("holdout calibrated although its split is refused")  # noqa: E731
     with pytest.raises(ValueError, match="test selects 0 of 12 rows"):
-        holdout(linear_model(), linear_data(), np.zeros(12, bool))
+        holdout(never, linear_data(), np.zeros(12, bool))
     with pytest.raises(ValueError, match="test must select rows of data: a boolean array of length 12"):
-        holdout(linear_model(), linear_data(), np.zeros(3, bool))
+        holdout(never, linear_data(), np.zeros(3, bool))
+    with pytest.raises(TypeError, match="calibration must be a function of the training rows"):
+        holdout(linear_model(), linear_data(), np.zeros(12, bool))
 
 
 def test_discrepancy_variables_in_the_model():

@@ -7,7 +7,7 @@ observations the calibration did not see; :func:`holdout` calibrates on one subs
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -16,12 +16,9 @@ import xarray as xr
 
 from .. import checks
 from ..model import ForwardModel
-from .adequacy import Adequacy
 from .build import STUDENT_T_NU, noise_name
 from .data import _to_frame
-from .diagnostics import Thresholds
 from .discrepancy import gp_delta
-from .sampling import Sampling
 
 if TYPE_CHECKING:
     from .._types import SeedLike
@@ -310,50 +307,57 @@ def validate(
 
 
 def holdout(
-    model: ForwardModel,
+    calibration: Callable[[pd.DataFrame], CalibrationResult],
     data: Any,
     test: Any,
     *,
     levels: Sequence[float] = (0.5, 0.9),
-    n_draws: int | None = None,
-    outputs: Sequence[str] | None = None,
     conditions: Mapping[str, str] | None = None,
     specimen: str | None = "specimen",
-    noise: Any = "unknown",
-    likelihood: str = "normal",
-    discrepancy: Any = None,
-    path: str = "auto",
-    sampling: Sampling | None = None,
-    surrogate_runs: int | None = None,
-    thresholds: Thresholds | None = None,
-    adequacy: Adequacy | None = None,
+    n_draws: int | None = None,
     rng: SeedLike = None,
 ) -> xr.Dataset:
     """Calibrate on the rows not selected by ``test`` and validate on the selected ones.
 
     Parameters
     ----------
-    model : ForwardModel
+    calibration : callable ``training rows -> CalibrationResult``
+        How to calibrate, e.g. ``lambda rows: calibrate(model, rows, noise=0.1, rng=1)`` or
+        ``functools.partial(calibrate, model, noise=0.1, rng=1)``: every option of
+        :func:`~uqbridge.calibration.calibrate` stays where it is written (as ``estimator`` in
+        scikit-learn's ``cross_validate``).
     data : pandas.DataFrame
     test : boolean array, or callable ``frame -> boolean array``
         The held-out rows, e.g. ``lambda d: d["specimen"] == "Cu[111]"`` (an orientation),
         ``lambda d: d["gamma"] > 0.4`` (a condition range).
-    levels, n_draws
-        See :func:`validate`.
-    outputs, conditions, specimen, noise, likelihood, discrepancy, path, sampling, surrogate_runs, thresholds, adequacy
-        The calibration's options, as in :func:`~uqbridge.calibration.calibrate` (``conditions`` and
-        ``specimen`` also read the held-out rows; ``thresholds``/``adequacy`` default to the records'
-        defaults).
-    rng : int, numpy Generator or None
-        Seeds the calibration and, the same, the prediction.
+    levels, conditions, specimen, n_draws, rng
+        See :func:`validate` (``rng`` seeds the prediction of the held-out rows).
 
     Returns
     -------
     xarray.Dataset
         :func:`validate`'s Dataset; attrs also carry ``n_train`` and the calibration's warnings.
-    """
-    from .run import calibrate
 
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from uqbridge import ForwardModel, Input, Normal, Output
+    >>> from uqbridge.calibration import Sampling, Thresholds, calibrate
+    >>> inputs = [Input("x", Normal(0, 1)), Input("a", Normal(0, 10), "epistemic")]
+    >>> scale = ForwardModel("scale", lambda x, a, xp=np: {"y": a * x}, inputs, [Output("y")],
+    ...                      differentiable=True)
+    >>> rows = pd.DataFrame({"x": [1.0, 2.0, 3.0, 4.0, 5.0], "y": [2.1, 3.9, 6.0, 8.0, 10.1]})
+    >>> fit = lambda train: calibrate(scale, train, noise=0.1, rng=1, thresholds=Thresholds(ess=50),
+    ...                               sampling=Sampling(draws=200, tune=200, chains=2))
+    >>> v = holdout(fit, rows, lambda d: d["x"] > 3.5, rng=0)
+    >>> v.attrs["n_train"], int(v["n_obs"].sel(output="y"))
+    (3, 2)
+    """
+    if isinstance(calibration, ForwardModel) or not callable(calibration):
+        raise TypeError(
+            f"holdout: calibration must be a function of the training rows returning a CalibrationResult, e.g. "
+            f"lambda rows: calibrate(model, rows, ...); got {type(calibration).__name__}"
+        )
     frame = _to_frame(data)
     mask = test(frame) if callable(test) else test
     mask = np.asarray(mask, dtype=bool)
@@ -361,12 +365,7 @@ def holdout(
         raise ValueError(f"test must select rows of data: a boolean array of length {len(frame)}, got shape {mask.shape}")
     if mask.all() or not mask.any():
         raise ValueError(f"test selects {int(mask.sum())} of {len(frame)} rows; it must leave rows on both sides")
-    result = calibrate(
-        model, frame[~mask], outputs=outputs, conditions=conditions, specimen=specimen, noise=noise,
-        likelihood=likelihood, discrepancy=discrepancy, path=path, sampling=sampling, surrogate_runs=surrogate_runs,
-        thresholds=Thresholds() if thresholds is None else thresholds,
-        adequacy=Adequacy() if adequacy is None else adequacy, rng=rng,
-    )
+    result = calibration(frame[~mask])
     out = validate(result, frame[mask], levels=levels, n_draws=n_draws, rng=rng,
                    conditions=None if conditions is None else dict(conditions), specimen=specimen)
     out.attrs.update({"n_train": int((~mask).sum()), "calibration_warnings": "\n".join(result.warnings)})
