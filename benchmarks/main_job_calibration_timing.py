@@ -28,7 +28,7 @@ DATA = Path(__file__).resolve().parents[1] / "models" / "data"
 def main(mass_matrix: str = "dense", seed: int = 0) -> None:
     fit_rng, cal_rng = np.random.default_rng(seed).spawn(2)
     true = chain_atoms_to_strut(model_error_sd=0.1).with_inputs(P=Gumbel(5.595, 0.7017))
-    sur = surrogate_stage(true, "cauchy_born_emt", n_train=160, n_test=80, max_degree=4, rng=fit_rng)
+    sur = surrogate_stage(true, "cauchy_born_emt", n_train=160, n_test=80, pce_options={"max_degree": 4}, rng=fit_rng)
     options = {
         "data": str(DATA / "cu_elastic_constants_300k.csv"), "observe": {"C11": "C11_rt", "C12": "C12_rt", "C44": "C44_rt"},
         "noise": "data", "draws": 800, "tune": 500, "chains": 2, "mass_matrix": mass_matrix, "posterior": "gaussian",
