@@ -112,6 +112,8 @@ def _key_numbers(summary: dict[str, Any], limit: int = 8) -> list[str]:
         label = result.get("label", name)
         if isinstance(result.get("pf"), (int, float)):
             what = f"Pf ({result['method'].replace('_', ' ')})" if result.get("method") else f"{label}: Pf"
+            if name.endswith("_prior"):  # the study's before-calibration run of the same step
+                what += ", before calibration"
             low, high = result.get("pf_low", result.get("pf_credible_low")), result.get("pf_high", result.get("pf_credible_high"))
             interval = f" [{low:.3g}, {high:.3g}]" if isinstance(low, float) and isinstance(high, float) else ""
             checks = "" if result.get("reliable", True) else " (did not pass its checks)"
