@@ -1,11 +1,12 @@
-"""Make the examples gallery: one page per study in ``studies/*.toml``, with its figures.
+"""Make the examples gallery: one page per study in ``studies/`` (TOML files and Python scripts), with its figures.
 
 Run from the repository root::
 
     python docs/gen_gallery.py                 # every study, one at a time (about 1-3 min each)
     python docs/gen_gallery.py --only reliability_forming --keep /tmp/gallery
 
-Each study runs as a user would run it, ``uqbridge run studies/<name>.toml --quick --out <tmp>``; the page
+Each study runs as a user would run it, ``uqbridge run studies/<name>.toml --quick --out <tmp>`` (a Python
+study: ``python studies/<name>.py --quick --out <tmp>``); the page
 (``docs/examples/<name>.md``) gives what the study asks, its model, its steps, the headline sentence and
 key numbers from ``summary.json``, and the first figures of its report, copied (downscaled, small PNGs)
 into ``docs/examples/img/``. ``--keep DIR`` keeps the run folders and reuses a run already there.
@@ -39,8 +40,71 @@ _FIGURE = re.compile(r'<img src="data:image/png;base64,([A-Za-z0-9+/=]+)"[^>]*>.
 
 
 def studies() -> list[Path]:
-    """The study files the gallery shows, in name order."""
-    return sorted((ROOT / "studies").glob("*.toml"))
+    """The study files the gallery shows, in name order: TOML studies, then Python ones."""
+    return sorted((ROOT / "studies").glob("*.toml")) + sorted((ROOT / "studies").glob("*.py"))
+
+
+def page_name(path: Path) -> str:
+    """The page (and image) name of a study: its file stem; ``_py`` appended for a Python study that has a
+    TOML twin of the same name."""
+    if path.suffix == ".py" and path.with_suffix(".toml").exists():
+        return f"{path.stem}_py"
+    return path.stem
+
+
+def _docstring(path: Path) -> str:
+    """The module docstring of a Python study."""
+    import ast
+
+    return ast.get_docstring(ast.parse(path.read_text())) or path.stem
+
+
+def run_python_study(path: Path, out: Path) -> Path:
+    """``python <path> --quick --out <out>/<page name>``; the study's results folder."""
+    folder = out / page_name(path)
+    if (folder / "report.html").exists() or (folder / "summary.md").exists():
+        return folder
+    env = {**os.environ, "MPLBACKEND": "Agg"}
+    cmd = [sys.executable, os.fspath(path.relative_to(ROOT)), "--quick", "--out", os.fspath(folder)]
+    print("$", " ".join(cmd), flush=True)
+    subprocess.run(cmd, cwd=ROOT, env=env, check=True)
+    return folder
+
+
+def python_page(path: Path, folder: Path, chosen: list[tuple[str, str]]) -> str:
+    """The markdown page of a Python study: its docstring, the head of what it wrote, its figures."""
+    doc = _docstring(path)
+    title, _, body = doc.partition("\n")
+    rel = path.relative_to(ROOT).as_posix()
+    body = "\n".join(line for line in body.strip().splitlines() if not line.strip().startswith("Run:"))
+    out = [f"# {title.strip().rstrip('.')}", "", f"*Study script:* `{rel}` (the Python API)", "",
+           "## What it does", "", body.strip(), ""]
+    summary_md, summary_json = folder / "summary.md", folder / "summary.json"
+    said = json.loads(summary_json.read_text()) if summary_json.exists() else {}
+    lines = said.get("summary") or said.get("headline")
+    if lines:
+        lines = [lines] if isinstance(lines, str) else list(lines)
+        out += ["## Headline (quick run)", "", *[f"> {line}\n>" for line in lines], ""]
+    elif summary_md.exists():
+        head = summary_md.read_text().strip().splitlines()[:14]
+        out += ["## What it wrote (quick run)", "", *[f"> {line}" if line else ">" for line in head], ""]
+    out += ["Numbers from the reduced `--quick` budgets: they show what the study reports, not its full-budget "
+            "answer.", ""]
+    if chosen:
+        out += ["## Figures", ""]
+        for file, caption in chosen:
+            out += [f"![{caption}](img/{file})", "", f"*{caption}*", ""]
+    out += ["## Run it", "", "```bash", f"python {rel} --quick   # reduced budget, as above",
+            f"python {rel}           # full budget", "```", ""]
+    return "\n".join(out)
+
+
+def title_of(path: Path) -> str:
+    """A study's title: the TOML ``[study] title``, or a Python study's first docstring line."""
+    if path.suffix == ".py":
+        return _docstring(path).split("\n", 1)[0].strip().rstrip(".")
+    spec = tomllib.loads(path.read_text())["study"]
+    return spec.get("title", spec["name"])
 
 
 def run_study(path: Path, out: Path) -> Path:
@@ -160,8 +224,9 @@ def index(entries: list[tuple[str, str, str]]) -> str:
     out = ["# Examples gallery", "",
            "One page per study file in `studies/`: what it asks, its chain or model, its steps, the headline of a "
            "`--quick` run and its first figures. The pages are written by `docs/gen_gallery.py`, which runs each "
-           "study as `uqbridge run studies/<name>.toml --quick`.", ""]
-    out += [f"- [{title}]({name}.md) — `studies/{name}.toml`" for name, title, _ in entries]
+           "study as `uqbridge run studies/<name>.toml --quick` (Python studies: `python studies/<name>.py "
+           "--quick`).", ""]
+    out += [f"- [{title}]({name}.md) — `studies/{file}`" for name, title, file in entries]
     return "\n".join(out) + "\n"
 
 
@@ -188,20 +253,31 @@ def update_nav(entries: list[tuple[str, str, str]]) -> None:
     config.write_text("\n".join(lines[:start] + block + lines[end:]) + "\n")
 
 
+def _images(name: str, report: Path) -> list[tuple[str, str]]:
+    """Write the report's chosen figures as small PNGs named after the page; (file, caption) each."""
+    chosen = []
+    for old in IMAGES.glob(f"{name}-*.png"):
+        old.unlink()
+    if report.exists():
+        for k, (png, caption) in enumerate(pick(figures(report)), 1):
+            file = f"{name}-{k}.png"
+            (IMAGES / file).write_bytes(small_png(png))
+            chosen.append((file, caption))
+    return chosen
+
+
 def build(path: Path, out: Path) -> tuple[str, str, str]:
     """Run one study and write its page and images; (name, title, page file)."""
+    if path.suffix == ".py":
+        name = page_name(path)
+        folder = run_python_study(path, out)
+        (PAGES / f"{name}.md").write_text(python_page(path, folder, _images(name, folder / "report.html")))
+        return name, title_of(path), f"{name}.md"
     folder = run_study(path, out)
     summary = json.loads((folder / "summary.json").read_text())
     spec = tomllib.loads(path.read_text())["study"]
     name = spec["name"]
-    chosen = []
-    for old in IMAGES.glob(f"{name}-*.png"):
-        old.unlink()
-    for k, (png, caption) in enumerate(pick(figures(folder / "report.html")), 1):
-        file = f"{name}-{k}.png"
-        (IMAGES / file).write_bytes(small_png(png))
-        chosen.append((file, caption))
-    (PAGES / f"{name}.md").write_text(page(path, summary, chosen))
+    (PAGES / f"{name}.md").write_text(page(path, summary, _images(name, folder / "report.html")))
     return name, spec.get("title", name), f"{name}.md"
 
 
@@ -214,11 +290,10 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(args.keep) if args.keep else Path(tmp)
         for path in studies():
-            if args.only and path.stem not in args.only:
+            if args.only and page_name(path) not in args.only:
                 continue
             print("wrote", build(path, out)[2], flush=True)
-    entries = [(p.stem, tomllib.loads(p.read_text())["study"].get("title", p.stem), "") for p in studies()
-               if (PAGES / f"{p.stem}.md").exists()]
+    entries = [(page_name(p), title_of(p), p.name) for p in studies() if (PAGES / f"{page_name(p)}.md").exists()]
     (PAGES / "index.md").write_text(index(entries))
     update_nav(entries)
     return 0

@@ -72,16 +72,19 @@ def test_validation_table_fits_at_1280_px(tmp_path):
 
 
 def test_every_study_has_a_gallery_page_in_the_nav():
-    """docs/gen_gallery.py writes one page per studies/*.toml, with its figures, listed in mkdocs.yml's nav."""
+    """docs/gen_gallery.py writes one page per study in studies/ (TOML files and Python scripts; a script with a
+    TOML twin gets ``<name>_py``), with its figures, listed in mkdocs.yml's nav."""
     nav = (ROOT / "mkdocs.yml").read_text()
-    studies = sorted(p.stem for p in (ROOT / "studies").glob("*.toml"))
+    studies = sorted((ROOT / "studies").glob("*.toml")) + sorted((ROOT / "studies").glob("*.py"))
     assert studies
-    for name in studies:
+    for study in studies:
+        twin = study.suffix == ".py" and study.with_suffix(".toml").exists()
+        name = f"{study.stem}_py" if twin else study.stem
         page = ROOT / "docs" / "examples" / f"{name}.md"
-        assert page.exists(), f"no gallery page for studies/{name}.toml: run python docs/gen_gallery.py --only {name}"
+        assert page.exists(), f"no gallery page for studies/{study.name}: run python docs/gen_gallery.py --only {name}"
         assert f"examples/{name}.md" in nav, f"docs/examples/{name}.md is not in mkdocs.yml's nav"
         text = page.read_text()
-        assert f"studies/{name}.toml" in text and "## Headline" in text
+        assert f"studies/{study.name}" in text and ("## Headline" in text or "## What it does" in text)
         for image in re.findall(r"\]\((img/[^)]+\.png)\)", text):
             path = ROOT / "docs" / "examples" / image
             assert path.exists() and path.stat().st_size <= 100_000, image

@@ -69,7 +69,8 @@ def test_alpha_from_stress_alone_is_flagged_k2_is_not():
     the ridge) as not informed by the data, while k2 (the curvature of the curve) is informed.
 
     Reference: the structure of the closed form (see models.kocks_mecking); data share and contraction
-    as defined in uqbridge.calibration.identifiability. Sampled with nutpie (the fast option)."""
+    as defined in uqbridge.calibration.identifiability. Sampled with nutpie (the fast option; an optional extra)."""
+    pytest.importorskip("nutpie", reason="sampler='nutpie' is the optional extra uqbridge[nutpie]")
     model = km.kocks_mecking()
     data, _ = km_data(model)
     result = calibrate(model, data.drop(columns="rho"), noise={"tau": "unknown"},
