@@ -90,13 +90,7 @@ def python_page(path: Path, folder: Path, chosen: list[tuple[str, str]]) -> str:
         out += ["## What it wrote (quick run)", "", *[f"> {line}" if line else ">" for line in head], ""]
     out += ["Numbers from the reduced `--quick` budgets: they show what the study reports, not its full-budget "
             "answer.", ""]
-    if chosen:
-        out += ["## Figures", ""]
-        for file, caption in chosen:
-            out += [f"![{caption}](img/{file})", "", f"*{caption}*", ""]
-    out += ["## Run it", "", "```bash", f"python {rel} --quick   # reduced budget, as above",
-            f"python {rel}           # full budget", "```", ""]
-    return "\n".join(out)
+    return "\n".join(out + _figures_and_command(chosen, f"python {rel}"))
 
 
 def title_of(path: Path) -> str:
@@ -210,13 +204,18 @@ def page(path: Path, summary: dict[str, Any], chosen: list[tuple[str, str]]) -> 
     out += [f"These numbers come from the reduced `--quick` budgets ({runs} model runs, "
             f"{summary.get('wall_time_s', 0):.0f} s wall time): they show what the study reports, not its "
             "full-budget answer.", ""]
+    return "\n".join(out + _figures_and_command(chosen, f"uqbridge run {rel}"))
+
+
+def _figures_and_command(chosen: list[tuple[str, str]], command: str) -> list[str]:
+    """The end of a page: its figures with their captions, and how to run the study."""
+    out = []
     if chosen:
         out += ["## Figures", ""]
         for file, caption in chosen:
             out += [f"![{caption}](img/{file})", "", f"*{caption}*", ""]
-    out += ["## Run it", "", "```bash", f"uqbridge run {rel} --quick   # reduced budget, as above",
-            f"uqbridge run {rel}           # full budget", "```", ""]
-    return "\n".join(out)
+    return out + ["## Run it", "", "```bash", f"{command} --quick   # reduced budget, as above",
+                  f"{command}           # full budget", "```", ""]
 
 
 def index(entries: list[tuple[str, str, str]]) -> str:
