@@ -15,7 +15,7 @@ from scipy.stats import qmc
 
 from . import checks
 from ._deprecation import NOT_GIVEN, rng_or_seed
-from .designs import sample_inputs, unit_design
+from .designs import open_unit, sample_inputs, unit_design
 from .execution.batch import OK, Backend, BatchResult, evaluate
 from .model import ForwardModel
 from .results import provenance, samples_dataset, seed_attr
@@ -218,25 +218,24 @@ def _sequential(
     # first round: 2^k points per replicate (Sobol' balance), at most 256 in all and within the budget
     per = 2 ** int(np.floor(np.log2(max(min(256, n) // reps, 1))))
     drawn = 0
-    units: list[np.ndarray] = []
+    inputs: list[dict[str, np.ndarray]] = []
     parts: list[BatchResult] = []
     labels: list[np.ndarray] = []
     history: list[tuple[int, float]] = []
     met = False
     while True:
+        units = []
         for r in range(reps):
             if engines:
                 with warnings.catch_warnings():
                     warnings.filterwarnings("ignore", message=".*balance properties.*")
-                    u = engines[r].random(per) if d else np.empty((per, 0))
+                    u = open_unit(engines[r].random(per)) if d else np.empty((per, 0))
             else:
                 u = unit_design(per, d, design, rng=streams[r])
             units.append(u)
             labels.append(np.full(per, r))
-        new = np.concatenate(units[-reps:])
-        parts.append(evaluate(model, model.inputs.from_unit(np.clip(new, np.finfo(float).tiny,
-                                                                     1 - np.finfo(float).epsneg)),
-                              backend=backend, batch_size=batch_size, progress=progress))
+        inputs.append(model.inputs.from_unit(np.concatenate(units)))
+        parts.append(evaluate(model, inputs[-1], backend=backend, batch_size=batch_size, progress=progress))
         drawn += per * reps
         result = BatchResult.concat(parts)
         replicate = np.concatenate(labels)
@@ -246,7 +245,7 @@ def _sequential(
         per = min(drawn, n - drawn) // reps  # double the total; the last round fills the budget up
         if met or per < 1:
             break
-    values = model.inputs.from_unit(np.clip(np.concatenate(units), np.finfo(float).tiny, 1 - np.finfo(float).epsneg))
+    values = {name: np.concatenate([part[name] for part in inputs]) for name in inputs[0]}
     record = {"target_met": met, "rounds": len(history), "history_n": [h[0] for h in history],
               "history_worst_cov": [h[1] for h in history], "n_replicates": reps if replicated else 0}
     return values, result, replicate, record
