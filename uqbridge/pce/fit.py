@@ -30,7 +30,7 @@ from scipy import linalg
 from scipy.stats import qmc
 
 from ..checks import choice
-from ..designs import DESIGNS, unit_design
+from ..designs import DESIGNS, open_unit, unit_design
 from ..execution.batch import OK, Backend, evaluate
 from ..model import ForwardModel
 from .basis import (
@@ -626,7 +626,7 @@ class _DesignStream:
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*balance properties.*")
             u = self.engine.random(n)
-        return np.clip(u, np.finfo(float).tiny, 1 - np.finfo(float).epsneg)
+        return open_unit(u)
 
 
 def _run(

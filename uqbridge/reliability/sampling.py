@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 import time
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -15,6 +15,7 @@ from scipy import special, stats
 from scipy.stats import qmc
 
 from .. import checks
+from ..designs import open_unit
 from ._common import Evaluator, positive_int, probability, result_dataset
 from .form import form
 
@@ -153,7 +154,7 @@ def monte_carlo(
     )
 
 
-def _crude_rounds(ev: Evaluator, generator: np.random.Generator, done: Any, max_runs: int, batch: int,
+def _crude_rounds(ev: Evaluator, generator: np.random.Generator, done: Callable[[float, float, float], bool], max_runs: int, batch: int,
                   confidence: float) -> tuple[list[tuple[int, float, float]], int, float, float, str, dict[str, Any]]:
     """Rounds of independent standard normals until ``done(failures, pf, se)`` or ``max_runs``."""
     history: list[tuple[int, float, float]] = []
@@ -178,7 +179,7 @@ def _crude_rounds(ev: Evaluator, generator: np.random.Generator, done: Any, max_
     return history, failures, float(ci.low), float(ci.high), "Clopper-Pearson (exact binomial)", extra
 
 
-def _sobol_rounds(ev: Evaluator, generator: np.random.Generator, done: Any, max_runs: int, batch: int,
+def _sobol_rounds(ev: Evaluator, generator: np.random.Generator, done: Callable[[float, float, float], bool], max_runs: int, batch: int,
                   n_replicates: int, confidence: float) -> tuple[list[tuple[int, float, float]], int, float, float, str]:
     """Rounds of ``n_replicates`` independently scrambled Sobol' sequences; SE from their spread."""
     d = ev.dim
@@ -192,7 +193,7 @@ def _sobol_rounds(ev: Evaluator, generator: np.random.Generator, done: Any, max_
         if ev.n_runs + n_replicates * per_round > max_runs and history:
             break
         pts = np.concatenate([e.random(per_round) for e in engines])
-        pts = np.clip(pts, np.finfo(float).tiny, 1 - np.finfo(float).epsneg)
+        pts = open_unit(pts)
         g = ev(special.ndtri(pts), finite=False).reshape(n_replicates, per_round)
         ev.require_some_success(g)
         counts += np.count_nonzero(g <= 0, axis=1)
