@@ -151,9 +151,11 @@ def scale_shares(
                                           design=design or "sobol", backend=backend, max_degree=max_degree)
     else:
         first_rng, second_rng = rng.spawn(2)
+        # n and n_bootstrap left unset take decompose's own defaults (not restated here)
+        given = {"n": n, "n_bootstrap": n_bootstrap}
         options: dict[str, Any] = {
-            "n": 4096 if n is None else n, "n_outer": n_outer, "n_inner": n_inner, "design": design or "mc",
-            "interval": interval, "confidence": confidence, "n_bootstrap": 1000 if n_bootstrap is None else n_bootstrap,
+            **{key: value for key, value in given.items() if value is not None}, "n_outer": n_outer,
+            "n_inner": n_inner, "design": design, "interval": interval, "confidence": confidence,
             "max_failed": max_failed, "backend": backend,
         }
         ds = decompose(model, method=method, groups=by_scale, outputs=names, rng=first_rng, **options)
