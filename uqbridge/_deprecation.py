@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from ._types import SeedLike
 
-__all__ = ["NOT_GIVEN", "rng_or_seed"]
+__all__ = ["NOT_GIVEN", "rng_or_seed", "warn_deprecated"]
 
 
 class _NotGiven:
@@ -17,6 +17,22 @@ class _NotGiven:
 
 
 NOT_GIVEN: Any = _NotGiven()
+
+
+def warn_deprecated(where: str, old: str, new: str, *, stacklevel: int = 3) -> None:
+    """The one wording of every deprecation: ``where(old)`` is deprecated ...; use ``new``.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     warn_deprecated("propagate", "seed=...", "rng=...", stacklevel=2)
+    >>> print(caught[0].message)
+    propagate(seed=...) is deprecated and will be removed in the next release; use rng=...
+    """
+    warnings.warn(f"{where}({old}) is deprecated and will be removed in the next release; use {new}",
+                  DeprecationWarning, stacklevel=stacklevel + 1)
 
 
 def rng_or_seed(rng: SeedLike, seed: Any, where: str, *, default: Any = None, stacklevel: int = 3) -> Any:
@@ -41,10 +57,5 @@ def rng_or_seed(rng: SeedLike, seed: Any, where: str, *, default: Any = None, st
         return rng
     if not (rng is default or (type(rng) is int and rng == default)):
         raise TypeError(f"{where}() got both rng={rng!r} and seed={seed!r}; give only rng (seed is its deprecated spelling)")
-    warnings.warn(
-        f"{where}(seed=...) is deprecated and will be removed in the next release; use rng=... "
-        "(anything numpy.random.default_rng accepts)",
-        DeprecationWarning,
-        stacklevel=stacklevel,
-    )
+    warn_deprecated(where, "seed=...", "rng=... (anything numpy.random.default_rng accepts)", stacklevel=stacklevel)
     return seed

@@ -7,7 +7,6 @@ one release, each with a ``DeprecationWarning`` (:func:`sampling_from_keywords`)
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
@@ -93,7 +92,7 @@ def sampling_from_keywords(sampling: Sampling | None, legacy: dict[str, Any], wh
     >>> s.draws, s.tune, caught[0].category.__name__
     (300, 1000, 'DeprecationWarning')
     """
-    from .._deprecation import NOT_GIVEN
+    from .._deprecation import NOT_GIVEN, warn_deprecated
 
     if sampling is not None and not isinstance(sampling, Sampling):
         raise TypeError(f"{where}: sampling must be a Sampling record, got {type(sampling).__name__}; "
@@ -106,10 +105,5 @@ def sampling_from_keywords(sampling: Sampling | None, legacy: dict[str, Any], wh
     if not given:
         return base
     spelled = ", ".join(f"{k}={v!r}" for k, v in given.items())
-    warnings.warn(
-        f"{where}({', '.join(f'{k}=...' for k in given)}) is deprecated and will be removed in the next release; "
-        f"use sampling=Sampling({spelled})",
-        DeprecationWarning,
-        stacklevel=stacklevel,
-    )
+    warn_deprecated(where, ", ".join(f"{k}=..." for k in given), f"sampling=Sampling({spelled})", stacklevel=stacklevel)
     return replace(base, **given)

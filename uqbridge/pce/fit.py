@@ -29,6 +29,7 @@ import xarray as xr
 from scipy import linalg
 from scipy.stats import qmc
 
+from .._deprecation import warn_deprecated
 from ..checks import choice
 from ..designs import DESIGNS, open_unit, unit_design
 from ..execution.batch import OK, Backend, evaluate
@@ -666,12 +667,8 @@ def _method_record(method: Regression | Quadrature | str, old: Mapping[str, Any]
         fields = ", ".join(f"{'enrich_by' if k == 'batch' else k}={v!r}" for k, v in old.items())
         if isinstance(record, Regression):
             fields = f"{record.selector!r}, {fields}"
-        warnings.warn(
-            f"fit_pce({', '.join(sorted(old))}=...) is deprecated and will be removed in the next release; use "
-            f"method={type(record).__name__}({fields}) (uqbridge.pce.{type(record).__name__})",
-            DeprecationWarning,
-            stacklevel=3,
-        )
+        warn_deprecated("fit_pce", f"{', '.join(sorted(old))}=...",
+                        f"method={type(record).__name__}({fields}) (uqbridge.pce.{type(record).__name__})")
     return record
 
 
