@@ -12,7 +12,6 @@ analysis that evaluates through a backend.
 from __future__ import annotations
 
 import copy
-import inspect
 import json
 import os
 import time
@@ -419,8 +418,10 @@ def _reliability(model: ForwardModel, options: dict[str, Any], rng: SeedLike, ex
     per_method = {m: dict(options.pop(m, {})) for m in reliability_methods()}
     target_cov = options.pop("target_cov", None)
     if target_cov is not None:  # the step's target: every sampling method that takes one stops at it
+        from .reliability.registry import STOP_AT_TARGET
+
         for m, kwargs in per_method.items():
-            if "target_cov" in inspect.signature(reliability_methods()[m]).parameters:
+            if m in STOP_AT_TARGET:
                 kwargs.setdefault("target_cov", target_cov)
     if options:
         raise StudyError(f"reliability: unknown option(s) {sorted(options)}")

@@ -73,3 +73,15 @@ def test_every_registered_method_takes_the_common_keywords():
         for keyword in ("rng", "backend"):
             assert keyword in params and params[keyword].kind is inspect.Parameter.KEYWORD_ONLY, (name, keyword)
         assert not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()), f"{name} forwards **kwargs"
+
+
+def test_stop_at_target_lists_exactly_the_methods_that_take_target_cov():
+    """registry.STOP_AT_TARGET is what a study step's ``target_cov`` is handed to: it must name every
+    registered method with a ``target_cov`` keyword, and no other."""
+    import inspect
+
+    from uqbridge.reliability import METHODS
+    from uqbridge.reliability.registry import STOP_AT_TARGET
+
+    takes = {name for name, f in METHODS.items() if "target_cov" in inspect.signature(f).parameters}
+    assert takes == STOP_AT_TARGET

@@ -19,7 +19,7 @@ from .sampling import importance_sampling, monte_carlo
 from .sorm import sorm
 from .subset import subset_simulation
 
-__all__ = ["METHODS"]
+__all__ = ["METHODS", "STOP_AT_TARGET"]
 
 METHODS: dict[str, Callable[..., xr.Dataset]] = {
     "form": form,
@@ -36,4 +36,9 @@ Examples
 --------
 >>> sorted(METHODS)[:3]
 ['active_learning', 'form', 'importance_sampling']
+"""
+
+STOP_AT_TARGET = frozenset({"monte_carlo", "importance_sampling", "subset_simulation", "active_learning", "recommended"})
+"""The sampling methods that take ``target_cov=`` (sequential, stopping at a target coefficient of
+variation); a study step's ``target_cov`` is handed to these. A test holds this set to the signatures.
 """
