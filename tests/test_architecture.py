@@ -16,7 +16,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "uqbridge"
 
 CORE = {
-    "uqbridge._deprecation", "uqbridge._optional", "uqbridge._types", "uqbridge._version", "uqbridge.checks", "uqbridge.designs",
+    "uqbridge._deprecation", "uqbridge._lazy", "uqbridge._optional", "uqbridge._types", "uqbridge._version", "uqbridge.checks", "uqbridge.designs",
     "uqbridge.distributions", "uqbridge.index_checks", "uqbridge.inputs", "uqbridge.model", "uqbridge.registry",
     "uqbridge.results", "uqbridge.execution", "uqbridge.execution.batch", "uqbridge.execution.backends",
     "uqbridge.execution.failures", "uqbridge.chains.graph",

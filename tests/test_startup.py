@@ -69,3 +69,13 @@ def test_lazy_names_are_the_defining_modules_objects():
     assert isinstance(uqbridge.chains, types.ModuleType)  # a submodule is still reachable as an attribute
     with pytest.raises(AttributeError, match="no attribute 'not_a_name'"):
         uqbridge.not_a_name  # noqa: B018
+
+
+def test_lazy_tables_and_all_name_the_same_names():
+    """Each lazy package lists its public names twice, as ``__all__`` (for linters) and as the table of
+    their defining submodules (uqbridge._lazy): the two must agree."""
+    import uqbridge
+    import uqbridge.chains
+
+    assert set(uqbridge.__all__) - {"__version__"} == set(uqbridge._LAZY)
+    assert set(uqbridge.chains.__all__) == set(uqbridge.chains._LAZY)

@@ -10,12 +10,11 @@ xarray and SciPy's statistics only when the name is asked for.
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import sys
 import types
 from typing import TYPE_CHECKING, Any
 
+from ._lazy import lazy_names
 from ._version import __version__
 
 if TYPE_CHECKING:  # the names below, seen by type checkers and IDEs as ordinary imports
@@ -57,6 +56,7 @@ _LAZY: dict[str, str] = {
     **dict.fromkeys(("conditional_distributions", "decompose"), ".variance"),
 }
 
+# a literal list, for linters and readers; a test holds it equal to the lazy table's names
 __all__ = [
     "Beta",
     "ChainModel",
@@ -93,26 +93,12 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    """Import the submodule defining the public ``name`` on first use, and keep the value here.
-
-    A name that is not public but is a submodule (``uqbridge.chains``) is imported too, as
-    ``import uqbridge`` used to do for the submodules it loaded.
-    """
-    module = _LAZY.get(name)
-    if module is not None:
-        value = getattr(importlib.import_module(module, __name__), name)
-        globals()[name] = value
-        return value
-    if not name.startswith("__") and importlib.util.find_spec(f"{__name__}.{name}") is not None:
-        return importlib.import_module(f"{__name__}.{name}")
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__, _dir = lazy_names(__name__, _LAZY, globals(), submodules=True)
 
 
 def __dir__() -> list[str]:
-    """The public names (imported or not yet), the module's dunders and the submodules already imported."""
-    loaded = {n for n, v in globals().items() if isinstance(v, types.ModuleType) and v.__name__ == f"{__name__}.{n}"}
-    return sorted(set(__all__) | {n for n in globals() if n.startswith("__")} | loaded)
+    """The public names (imported or not yet), ``__version__``, the dunders and the submodules already imported."""
+    return sorted({*_dir(), "__version__"})
 
 
 class _Package(types.ModuleType):

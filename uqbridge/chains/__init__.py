@@ -9,9 +9,9 @@ The names are imported on first use (PEP 562), so that building a chain does not
 
 from __future__ import annotations
 
-import importlib
-import types
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from .._lazy import lazy_names
 
 if TYPE_CHECKING:
     from .graph import GROUPINGS, ChainModel, Stage, Wire, Wired, adapter, chain, check_units, scale_groups
@@ -28,6 +28,7 @@ _LAZY: dict[str, str] = {
     **dict.fromkeys(("Experiment", "value_of_information"), ".voi"),
 }
 
+# a literal list, for linters and readers; a test holds it equal to the lazy table's names
 __all__ = [
     "GROUPINGS",
     "Experiment",
@@ -47,18 +48,4 @@ __all__ = [
     "value_of_information",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    """Import the submodule defining the public ``name`` on first use, and keep the value here."""
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module, __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    """The public names (imported or not yet), the module's dunders and the submodules already imported."""
-    loaded = {n for n, v in globals().items() if isinstance(v, types.ModuleType) and v.__name__ == f"{__name__}.{n}"}
-    return sorted(set(__all__) | {n for n in globals() if n.startswith("__")} | loaded)
+__getattr__, __dir__ = lazy_names(__name__, _LAZY, globals())
