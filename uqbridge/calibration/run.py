@@ -44,15 +44,16 @@ def _constant_data(obs: Observations) -> xr.Dataset:
     return xr.Dataset(data, coords={"row": np.arange(obs.n)})
 
 
-def _sample_nutpie(pmm, draws, tune, chains, cores, target_accept, mass_matrix, seed):
+def _sample_nutpie(pmm: pm.Model, s: Sampling, *, seed: int) -> Any:
+    """nutpie's NUTS (optional extra) with the record's options; the trace holds the model's variables only."""
     try:
         import nutpie
     except ImportError:  # pragma: no cover - optional dependency
         raise ImportError("sampler='nutpie' needs the nutpie package: pip install 'uqbridge[nutpie]'") from None
     compiled = nutpie.compile_pymc_model(pmm)
     idata = nutpie.sample(
-        compiled, draws=draws, tune=tune, chains=chains, cores=cores, seed=seed, progress_bar=False,
-        target_accept=target_accept, low_rank_modified_mass_matrix=mass_matrix == "dense", save_warmup=False,
+        compiled, draws=s.draws, tune=s.tune, chains=s.chains, cores=s.cores, seed=seed, progress_bar=False,
+        target_accept=s.target_accept, low_rank_modified_mass_matrix=s.mass_matrix == "dense", save_warmup=False,
     )
     # nutpie also stores the unconstrained values (``x_log__``); PyMC's trace holds only the model's variables
     transformed = [v for v in idata.posterior.data_vars if str(v).endswith("__")]
@@ -127,7 +128,7 @@ def _sample(pmm: pm.Model, obs: Observations, *, method: str, s: Sampling, sampl
         # the user asked for mass_matrix="dense"; PyMC's note that full adaptation is experimental adds nothing
         warnings.filterwarnings("ignore", message="QuadPotentialFullAdapt is an experimental feature")
         if method == "nuts" and s.sampler == "nutpie":
-            idata = _sample_nutpie(pmm, s.draws, s.tune, s.chains, s.cores, s.target_accept, s.mass_matrix, sample_seed)
+            idata = _sample_nutpie(pmm, s, seed=sample_seed)
         elif method == "nuts":
             idata = _sample_nuts(pmm, s, seed=sample_seed)
         else:
